@@ -1,0 +1,31 @@
+/**
+ * Expected failures that reach a user (bad graph, unknown parameter, missing script...).
+ * `code` is stable so that callers (CLI, REST mapper, notebook renderer) can switch on it;
+ * the message already names the thing that is wrong.
+ */
+export type PipebookErrorCode =
+  | "graph-invalid"
+  | "parameter-invalid"
+  | "compute-unknown"
+  | "script-missing"
+  | "source-missing"
+  | "config-invalid"
+  | "datastore-error"
+  | "not-found"
+  | "step-invalid";
+
+export class PipebookError extends Error {
+  override readonly name = "PipebookError";
+  constructor(
+    readonly code: PipebookErrorCode,
+    message: string,
+    readonly details: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(details.length > 0 ? `${message}\n${details.map((d) => `  - ${d}`).join("\n")}` : message, options);
+  }
+}
+
+export function unreachable(x: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(x)}`);
+}

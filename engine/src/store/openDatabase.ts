@@ -1,0 +1,117 @@
+import Database from "better-sqlite3";
+
+/** The one place the native SQLite binding is touched; everything else sees `Db`. */
+export type Db = Database.Database;
+
+/**
+ * Ordered schema migrations. A workspace written by an older pipebook is upgraded in place,
+ * inside one transaction per step, so a crash mid-upgrade leaves the previous version intact.
+ * Never edit a released entry: append a new one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE experiments (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+    status TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    ended_at TEXT,
+    error TEXT,
+    parameters TEXT NOT NULL,
+    graph TEXT NOT NULL,
+    options TEXT NOT NULL,
+    owner_pid INTEGER,
+    owner_host TEXT,
+    owner_start TEXT,
+    git_repo TEXT,
+    git_branch TEXT,
+    git_commit TEXT,
+    git_dirty INTEGER
+  );
+  CREATE INDEX runs_created ON runs(created_at);
+  CREATE INDEX runs_status ON runs(status);
+  CREATE TABLE step_runs (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    name TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    compute TEXT NOT NULL,
+    status TEXT NOT NULL,
+    key_digest TEXT,
+    key_components TEXT,
+    decision TEXT,
+    reused_from TEXT REFERENCES step_runs(id),
+    started_at TEXT,
+    ended_at TEXT,
+    exit_code INTEGER,
+    error TEXT,
+    log_dir TEXT NOT NULL,
+    UNIQUE (run_id, name)
+  );
+  CREATE INDEX step_runs_key ON step_runs(key_digest, status);
+  CREATE INDEX step_runs_name ON step_runs(name, ended_at);
+  CREATE TABLE step_outputs (
+    step_run_id TEXT NOT NULL REFERENCES step_runs(id),
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    digest TEXT,
+    PRIMARY KEY (step_run_id, name)
+  );
+  CREATE TABLE metrics (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    step_run_id TEXT NOT NULL REFERENCES step_runs(id),
+    name TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    value_num REAL,
+    value_text TEXT
+  );
+  CREATE INDEX metrics_step ON metrics(step_run_id);
+  CREATE TABLE stat_cache (
+    path TEXT PRIMARY KEY,
+    stamp TEXT NOT NULL,
+    digest TEXT NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function openDatabase(file: string): Db {
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  // NORMAL under WAL is durable against process crashes (what a killed engine is);
+  // only an OS crash can lose the last transactions, never corrupt the file.
+  db.pragma("synchronous = NORMAL");
+  db.pragma("busy_timeout = 10000");
+  db.pragma("foreign_keys = ON");
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `this workspace was written by a newer pipebook (schema ${current}, this one knows ${MIGRATIONS.length}); upgrade pipebook`,
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    const sql = MIGRATIONS[v]!;
+    db.transaction(() => {
+      // Re-check inside the write lock: another process may have migrated meanwhile.
+      const now = db.pragma("user_version", { simple: true }) as number;
+      if (now > v) return;
+      db.exec(sql);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
