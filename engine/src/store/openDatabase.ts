@@ -54,6 +54,9 @@ const MIGRATIONS: readonly string[] = [
     exit_code INTEGER,
     error TEXT,
     log_dir TEXT NOT NULL,
+    io TEXT NOT NULL,
+    pid INTEGER,
+    pid_start TEXT,
     UNIQUE (run_id, name)
   );
   CREATE INDEX step_runs_key ON step_runs(key_digest, status);

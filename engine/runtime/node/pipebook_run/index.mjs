@@ -1,0 +1,2 @@
+import helper from "./index.cjs";
+export const { log, inputPath, outputPath, parameter } = helper;

@@ -1,0 +1,52 @@
+import { constants } from "node:fs";
+import { copyFile, mkdir, rename, stat, writeFile, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { sha256Hex, type Digest } from "../fingerprint/digest.js";
+
+/**
+ * Content-addressed files under `<workspace>/blobs/sha256/ab/abcdef…`. Writes go to a temp
+ * name and are renamed into place, so a blob that exists is always complete, even if the
+ * writer was killed.
+ */
+export class BlobStore {
+  constructor(readonly root: string) {}
+
+  pathOf(digest: Digest): string {
+    return join(this.root, "sha256", digest.slice(0, 2), digest);
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    return stat(this.pathOf(digest)).then(() => true, () => false);
+  }
+
+  /** Stores a file whose digest the caller already knows (from the stat cache). */
+  async putFile(source: string, digest: Digest): Promise<void> {
+    if (await this.has(digest)) return;
+    const dest = this.pathOf(digest);
+    await mkdir(join(dest, ".."), { recursive: true });
+    const tmp = `${dest}.${randomUUID()}.tmp`;
+    await copyFile(source, tmp, constants.COPYFILE_FICLONE);
+    await rename(tmp, dest);
+  }
+
+  async putBytes(data: string | Uint8Array): Promise<Digest> {
+    const digest = sha256Hex(data);
+    if (await this.has(digest)) return digest;
+    const dest = this.pathOf(digest);
+    await mkdir(join(dest, ".."), { recursive: true });
+    const tmp = `${dest}.${randomUUID()}.tmp`;
+    await writeFile(tmp, data);
+    await rename(tmp, dest);
+    return digest;
+  }
+
+  async readText(digest: Digest): Promise<string> {
+    return readFile(this.pathOf(digest), "utf8");
+  }
+
+  /** Copies a blob out to a working location (a clone where the filesystem supports it). */
+  async copyOut(digest: Digest, dest: string): Promise<void> {
+    await copyFile(this.pathOf(digest), dest, constants.COPYFILE_FICLONE);
+  }
+}

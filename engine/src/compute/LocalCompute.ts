@@ -1,0 +1,63 @@
+import { spawn } from "node:child_process";
+import type { ComputeTarget, LaunchCallbacks, LaunchOutcome, StepLaunch } from "./ComputeTarget.js";
+
+/** Grace between SIGTERM and SIGKILL when a step is stopped. */
+const KILL_GRACE_MS = 3000;
+
+/**
+ * Runs steps as child processes of this machine. Each step gets its own process group so a
+ * timeout or cancel stops the step's whole process tree, not only its first process.
+ */
+export class LocalCompute implements ComputeTarget {
+  readonly kind = "local";
+
+  constructor(readonly name: string = "local") {}
+
+  keyFields(): Record<string, unknown> {
+    return { kind: "local" };
+  }
+
+  launch(spec: StepLaunch, callbacks: LaunchCallbacks, signal: AbortSignal): Promise<LaunchOutcome> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve({ reason: "canceled" });
+      const [cmd, ...args] = spec.argv;
+      const child = spawn(cmd!, args, { cwd: spec.cwd, env: spec.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+      let stopping: "timeout" | "canceled" | undefined;
+      let killTimer: NodeJS.Timeout | undefined;
+      const stop = (why: "timeout" | "canceled"): void => {
+        if (stopping || child.exitCode !== null || child.pid === undefined) return;
+        stopping = why;
+        killGroup(child.pid, "SIGTERM");
+        killTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS);
+      };
+      const timer = spec.timeoutMs === undefined ? undefined : setTimeout(() => stop("timeout"), spec.timeoutMs);
+      const onAbort = (): void => stop("canceled");
+      signal.addEventListener("abort", onAbort, { once: true });
+      child.stdout.on("data", (c: Buffer) => callbacks.onOutput("stdout", c));
+      child.stderr.on("data", (c: Buffer) => callbacks.onOutput("stderr", c));
+      child.once("spawn", () => child.pid !== undefined && callbacks.onStart(child.pid));
+      let spawnError: Error | undefined;
+      child.once("error", (err) => (spawnError = err));
+      child.once("close", (code, sig) => {
+        clearTimeout(timer);
+        clearTimeout(killTimer);
+        signal.removeEventListener("abort", onAbort);
+        // The step's own children may outlive it in its group; they go with it.
+        if (child.pid !== undefined) killGroup(child.pid, "SIGKILL");
+        if (spawnError) return resolve({ reason: "spawn-failed", message: `cannot start ${cmd}: ${spawnError.message}` });
+        if (stopping === "timeout") return resolve({ reason: "timeout", seconds: (spec.timeoutMs ?? 0) / 1000 });
+        if (stopping === "canceled") return resolve({ reason: "canceled" });
+        if (code === 0) return resolve({ reason: "exited" });
+        resolve({ reason: "exit-non-zero", code, signal: sig });
+      });
+    });
+  }
+}
+
+export function killGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // Already gone.
+  }
+}

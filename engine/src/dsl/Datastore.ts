@@ -1,0 +1,101 @@
+import { randomUUID } from "node:crypto";
+import { constants } from "node:fs";
+import { copyFile, cp, mkdir, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
+import { PipebookError } from "../errors/PipebookError.js";
+
+export interface UploadOptions {
+  /** Folder on the datastore to put the files in ("" = the datastore root). */
+  readonly targetPath?: string;
+  /** Replace files that are already there; without it an existing file is an error. */
+  readonly overwrite?: boolean;
+}
+
+/**
+ * A named place for data. The local kind keeps files in a folder of the workspace; the
+ * object-store kind (Azure Blob protocol) will implement the same surface, so steps and
+ * DataReferences never see which one they use.
+ */
+export class Datastore {
+  constructor(
+    readonly name: string,
+    /** Folder holding the datastore's files. */
+    readonly root: string,
+  ) {}
+
+  /** Absolute local path of a path on this datastore; refuses paths that climb out of it. */
+  resolve(pathOnDatastore: string): string {
+    const clean = normalize(pathOnDatastore.replace(/^\/+/, ""));
+    if (isAbsolute(pathOnDatastore) && !pathOnDatastore.startsWith("/")) {
+      throw new PipebookError("datastore-error", `path "${pathOnDatastore}" on datastore ${this.name} must be relative`);
+    }
+    const abs = resolve(this.root, clean);
+    if (abs !== this.root && !abs.startsWith(this.root + sep)) {
+      throw new PipebookError("datastore-error", `path "${pathOnDatastore}" leaves datastore ${this.name}`);
+    }
+    return abs;
+  }
+
+  async exists(pathOnDatastore: string): Promise<boolean> {
+    return stat(this.resolve(pathOnDatastore)).then(() => true, () => false);
+  }
+
+  /** Uploads files into `targetPath`, each under its own base name. Returns the datastore paths. */
+  async uploadFiles(files: readonly string[], options: UploadOptions = {}): Promise<string[]> {
+    const target = options.targetPath ?? "";
+    const written: string[] = [];
+    for (const file of files) {
+      const st = await stat(file).catch(() => undefined);
+      if (!st?.isFile()) throw new PipebookError("datastore-error", `cannot upload ${file}: no such file`);
+      const dest = join(target, basename(file));
+      await this.writeAtomically(dest, options.overwrite ?? false, (tmp) => copyFile(file, tmp, constants.COPYFILE_FICLONE));
+      written.push(dest.split(sep).join("/"));
+    }
+    return written;
+  }
+
+  /** Uploads a whole folder to `targetPath`. */
+  async uploadDirectory(srcDir: string, options: UploadOptions = {}): Promise<string> {
+    const st = await stat(srcDir).catch(() => undefined);
+    if (!st?.isDirectory()) throw new PipebookError("datastore-error", `cannot upload ${srcDir}: no such folder`);
+    const dest = options.targetPath ?? basename(srcDir);
+    await this.writeAtomically(dest, options.overwrite ?? false, (tmp) => cp(srcDir, tmp, { recursive: true }));
+    return dest;
+  }
+
+  /** Copies `pathOnDatastore` (file or folder) to `targetDir`, keeping its datastore-relative path. */
+  async download(targetDir: string, options: { prefix?: string; overwrite?: boolean } = {}): Promise<string> {
+    const prefix = options.prefix ?? "";
+    const src = this.resolve(prefix);
+    if (!(await this.exists(prefix))) {
+      throw new PipebookError("datastore-error", `datastore ${this.name} has nothing at "${prefix}"`);
+    }
+    const dest = join(targetDir, prefix);
+    if (!options.overwrite && (await stat(dest).then(() => true, () => false))) {
+      throw new PipebookError("datastore-error", `${dest} exists; pass overwrite: true to replace it`);
+    }
+    await mkdir(dirname(dest), { recursive: true });
+    await cp(src, dest, { recursive: true, force: true });
+    return dest;
+  }
+
+  /** Writes to a temp sibling and renames, so a killed upload never leaves half a file behind. */
+  private async writeAtomically(pathOnDatastore: string, overwrite: boolean, write: (tmp: string) => Promise<void>): Promise<void> {
+    const dest = this.resolve(pathOnDatastore);
+    if (!overwrite && (await stat(dest).then(() => true, () => false))) {
+      throw new PipebookError(
+        "datastore-error",
+        `datastore ${this.name} already has "${relative(this.root, dest)}"; pass overwrite: true to replace it`,
+      );
+    }
+    await mkdir(dirname(dest), { recursive: true });
+    const tmp = join(dirname(dest), `.${basename(dest)}.${randomUUID()}.upload`);
+    try {
+      await write(tmp);
+      if (overwrite) await rm(dest, { recursive: true, force: true });
+      await rename(tmp, dest);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import { PipebookError } from "../errors/PipebookError.js";
+import { PipelineRun, type SubmitOptions } from "../runner/PipelineRun.js";
+import type { RunRow } from "../store/RunStore.js";
+import type { Pipeline } from "./Pipeline.js";
+import type { Workspace } from "./Workspace.js";
+
+/** A named group of runs, as in the seeds. */
+export class Experiment {
+  constructor(
+    readonly workspace: Workspace,
+    readonly name: string,
+  ) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/.test(name)) {
+      throw new PipebookError("step-invalid", `experiment name "${name}" must start with a letter or digit and hold only letters, digits, _ . -`);
+    }
+  }
+
+  /** Validates, snapshots and records the run, then returns while the steps run. */
+  submit(pipeline: Pipeline, options: SubmitOptions = {}): Promise<PipelineRun> {
+    if (pipeline.workspace !== this.workspace) {
+      throw new PipebookError("step-invalid", `the pipeline belongs to workspace ${pipeline.workspace.name}, the experiment to ${this.workspace.name}`);
+    }
+    return PipelineRun.submit(this.name, pipeline, options);
+  }
+
+  listRuns(limit = 50): RunRow[] {
+    return this.workspace.runs.listRuns({ experiment: this.name, limit });
+  }
+}

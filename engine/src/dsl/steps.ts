@@ -1,0 +1,145 @@
+import type { StepKind } from "../contract/runView.js";
+import { isStepData, type StepData, PipelineData } from "./data.js";
+import { RunConfiguration, Environment } from "./Environment.js";
+import { PipelineParameter } from "./PipelineParameter.js";
+
+/** One element of a step's command line: text, data (replaced by its path) or a parameter (by its value). */
+export type StepArgument = string | number | boolean | StepData | PipelineParameter;
+
+export interface CommonStepOptions {
+  readonly name: string;
+  readonly arguments?: readonly StepArgument[];
+  readonly inputs?: readonly StepData[];
+  readonly outputs?: readonly PipelineData[];
+  /** Name of a compute target of the workspace; "local" by default. */
+  readonly computeTarget?: string;
+  readonly runconfig?: RunConfiguration;
+  /** Reuse an earlier identical run of this step (default true). */
+  readonly allowReuse?: boolean;
+  /** Files or folders (relative to the source directory) hashed into the key besides the snapshot. */
+  readonly hashPaths?: readonly string[];
+  /** Kill the step after this many seconds. */
+  readonly timeoutSeconds?: number;
+  /**
+   * Names of inputs, parameters or env vars left out of the reuse key (kubeflow#7241):
+   * for values that do not change results, such as a log level.
+   */
+  readonly excludeFromKey?: readonly string[];
+  /** Parameters the step reads from its environment (PIPEBOOK_PARAM_NAME) without naming them in arguments. */
+  readonly parameters?: readonly PipelineParameter[];
+}
+
+export interface ScriptStepOptions extends CommonStepOptions {
+  readonly scriptName: string;
+  readonly sourceDirectory: string | URL;
+}
+
+export interface CommandStepOptions extends CommonStepOptions {
+  /** A shell command line (string, run by /bin/sh) or an argv array. `arguments` are appended. */
+  readonly command: string | readonly string[];
+  readonly sourceDirectory?: string | URL;
+}
+
+const STEP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/** What every step kind shares; the engine reads steps only through these fields. */
+export abstract class PipelineStep {
+  abstract readonly kind: StepKind;
+  readonly name: string;
+  readonly arguments: readonly StepArgument[];
+  readonly inputs: readonly StepData[];
+  readonly outputs: readonly PipelineData[];
+  readonly computeTarget: string;
+  readonly runconfig: RunConfiguration;
+  readonly allowReuse: boolean;
+  readonly hashPaths: readonly string[];
+  readonly timeoutSeconds: number | undefined;
+  readonly excludeFromKey: readonly string[];
+  readonly sourceDirectory: string | undefined;
+  private readonly declaredParameters: readonly PipelineParameter[];
+
+  protected constructor(options: CommonStepOptions, sourceDirectory: string | URL | undefined) {
+    if (!STEP_NAME.test(options.name ?? "")) {
+      throw new TypeError(`step name "${options.name}" must start with a letter or _ and hold only letters, digits, _ . -`);
+    }
+    this.name = options.name;
+    this.arguments = [...(options.arguments ?? [])];
+    this.outputs = [...(options.outputs ?? [])];
+    // Data used in arguments is an input unless the step produces it.
+    const inputs = [...(options.inputs ?? [])];
+    for (const a of this.arguments) {
+      if (isStepData(a) && !this.outputs.includes(a as PipelineData) && !inputs.includes(a)) inputs.push(a);
+    }
+    this.inputs = inputs;
+    this.computeTarget = options.computeTarget ?? "local";
+    this.runconfig = options.runconfig ?? new RunConfiguration();
+    this.allowReuse = options.allowReuse ?? true;
+    this.hashPaths = [...(options.hashPaths ?? [])];
+    this.excludeFromKey = [...(options.excludeFromKey ?? [])];
+    this.declaredParameters = [...(options.parameters ?? [])];
+    if (options.timeoutSeconds !== undefined && !(options.timeoutSeconds > 0)) {
+      throw new TypeError(`step ${options.name}: timeoutSeconds must be a positive number`);
+    }
+    this.timeoutSeconds = options.timeoutSeconds;
+    this.sourceDirectory = sourceDirectory === undefined ? undefined : sourceDirectory instanceof URL ? sourceDirectory.pathname : sourceDirectory;
+  }
+
+  /** Parameters this step reads, from its arguments or declared; only these enter its key. */
+  get parameters(): PipelineParameter[] {
+    const all = [...this.declaredParameters, ...this.arguments.filter((a): a is PipelineParameter => a instanceof PipelineParameter)];
+    return [...new Set(all)];
+  }
+
+  /** The environment, defaulting to the one the step kind implies. */
+  abstract get environment(): Environment;
+}
+
+/** Runs `scriptName` from `sourceDirectory` with a Python interpreter. */
+export class PythonScriptStep extends PipelineStep {
+  readonly kind = "python" as const;
+  readonly scriptName: string;
+
+  constructor(options: ScriptStepOptions) {
+    super(options, options.sourceDirectory);
+    if (!options.scriptName) throw new TypeError(`step ${options.name}: scriptName is required`);
+    this.scriptName = options.scriptName;
+  }
+
+  get environment(): Environment {
+    return this.runconfig.environment ?? Environment.python();
+  }
+}
+
+/** Runs a Node script (.js/.mjs, or .ts through tsx) from `sourceDirectory`. */
+export class NodeScriptStep extends PipelineStep {
+  readonly kind = "node" as const;
+  readonly scriptName: string;
+
+  constructor(options: ScriptStepOptions) {
+    super(options, options.sourceDirectory);
+    if (!options.scriptName) throw new TypeError(`step ${options.name}: scriptName is required`);
+    this.scriptName = options.scriptName;
+  }
+
+  get environment(): Environment {
+    return this.runconfig.environment ?? Environment.node();
+  }
+}
+
+/** Runs a shell command (or argv), optionally in a snapshotted source folder. */
+export class CommandStep extends PipelineStep {
+  readonly kind = "command" as const;
+  readonly command: string | readonly string[];
+
+  constructor(options: CommandStepOptions) {
+    super(options, options.sourceDirectory);
+    if (typeof options.command === "string" ? options.command.trim() === "" : options.command.length === 0) {
+      throw new TypeError(`step ${options.name}: command is empty`);
+    }
+    this.command = typeof options.command === "string" ? options.command : [...options.command];
+  }
+
+  get environment(): Environment {
+    return this.runconfig.environment ?? Environment.system();
+  }
+}

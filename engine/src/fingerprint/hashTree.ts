@@ -1,0 +1,88 @@
+import { readdir, stat } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import type { BigIntStats } from "node:fs";
+import { digestOfJson, type Digest } from "./digest.js";
+import type { HashPool } from "./HashPool.js";
+import { StatCache } from "./StatCache.js";
+
+/** Content of a file or a folder: one digest for the whole, and one per file for explanations. */
+export interface TreeHash {
+  readonly digest: Digest;
+  /** Relative path (posix separators; "" for a single file) → content digest. */
+  readonly files: ReadonlyMap<string, Digest>;
+  readonly bytes: number;
+}
+
+export interface TreeHasherDeps {
+  readonly cache: StatCache;
+  readonly pool: HashPool;
+}
+
+export interface Entry {
+  readonly abs: string;
+  readonly rel: string;
+  readonly st: BigIntStats;
+}
+
+/** Filter for folder walks; returns false to leave a path (relative, posix) out. */
+export type PathFilter = (rel: string, isDir: boolean) => boolean;
+
+/**
+ * Hashes a file or a folder by content. The folder digest covers relative paths and file
+ * contents only (no mtimes, no absolute paths), so the same data anywhere hashes the same.
+ */
+export async function hashTree(root: string, deps: TreeHasherDeps, filter?: PathFilter): Promise<TreeHash> {
+  const top = await stat(root, { bigint: true });
+  const entries: Entry[] = top.isDirectory() ? await walk(root, filter) : [{ abs: root, rel: "", st: top }];
+  return hashEntries(entries, top.isDirectory() ? "dir" : "file", deps);
+}
+
+/** Hashes listed files (through the stat cache) into a tree digest. */
+export async function hashEntries(entries: readonly Entry[], kind: "dir" | "file", deps: TreeHasherDeps): Promise<TreeHash> {
+  const files = new Map<string, Digest>();
+  const misses: Entry[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    bytes += Number(e.st.size);
+    const hit = deps.cache.lookup(e.abs, StatCache.stamp(e.st));
+    if (hit) files.set(e.rel, hit);
+    else misses.push(e);
+  }
+  if (misses.length > 0) {
+    const missBytes = misses.reduce((n, e) => n + Number(e.st.size), 0);
+    const digests = await deps.pool.hashAll(misses.map((e) => e.abs), missBytes);
+    misses.forEach((e, i) => {
+      const d = digests[i]!;
+      files.set(e.rel, d);
+      deps.cache.remember(e.abs, e.st, d);
+    });
+    deps.cache.flush();
+  }
+  const sorted = [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const digest = digestOfJson({ kind, files: sorted });
+  return { digest, files: new Map(sorted), bytes };
+}
+
+async function walk(root: string, filter: PathFilter | undefined): Promise<Entry[]> {
+  const out: Entry[] = [];
+  const visit = async (dir: string): Promise<void> => {
+    const names = await readdir(dir, { withFileTypes: true });
+    await Promise.all(
+      names.map(async (d) => {
+        const abs = join(dir, d.name);
+        const rel = relative(root, abs).split(sep).join("/");
+        if (d.isDirectory()) {
+          if (filter && !filter(rel, true)) return;
+          await visit(abs);
+        } else if (d.isFile() || d.isSymbolicLink()) {
+          if (filter && !filter(rel, false)) return;
+          // Follow symlinks to their content; a dangling one is skipped like a missing file.
+          const st = await stat(abs, { bigint: true }).catch(() => undefined);
+          if (st?.isFile()) out.push({ abs, rel, st });
+        }
+      }),
+    );
+  };
+  await visit(root);
+  return out;
+}

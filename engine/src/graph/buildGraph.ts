@@ -1,0 +1,131 @@
+import { PipebookError } from "../errors/PipebookError.js";
+import { DataReference, PipelineData } from "../dsl/data.js";
+import type { PipelineStep } from "../dsl/steps.js";
+import type { EdgeView } from "../contract/runView.js";
+import { detectCycle } from "./detectCycle.js";
+
+export type StepList = readonly (PipelineStep | StepList)[];
+
+/** The validated step graph: steps in a topological order, and who feeds whom through which data. */
+export interface PipelineGraph {
+  /** Steps in an order where every producer comes before its consumers. */
+  readonly steps: readonly PipelineStep[];
+  /** For each step (by index in `steps`), the indices of the steps it waits for. */
+  readonly upstream: readonly (readonly number[])[];
+  readonly downstream: readonly (readonly number[])[];
+  /** PipelineData name → index of the producing step. */
+  readonly producers: ReadonlyMap<string, number>;
+  readonly edges: readonly EdgeView[];
+}
+
+export function flattenSteps(steps: StepList): PipelineStep[] {
+  const out: PipelineStep[] = [];
+  const visit = (list: StepList): void => {
+    for (const s of list) {
+      if (Array.isArray(s)) visit(s as StepList);
+      else out.push(s as PipelineStep);
+    }
+  };
+  visit(steps);
+  return out;
+}
+
+/**
+ * Derives the graph from data dependencies and rejects what cannot run, reporting every
+ * problem at once, each naming the steps and data involved.
+ */
+export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<string>): PipelineGraph {
+  const list = flattenSteps(input);
+  const problems: string[] = [];
+  if (list.length === 0) problems.push("the pipeline has no steps");
+
+  const byName = new Map<string, PipelineStep>();
+  for (const s of list) {
+    if (byName.has(s.name)) {
+      problems.push(
+        byName.get(s.name) === s
+          ? `step "${s.name}" is listed twice`
+          : `two steps are named "${s.name}"; step names must be unique`,
+      );
+    }
+    byName.set(s.name, s);
+  }
+  const steps = [...byName.values()];
+
+  const producers = new Map<string, number>();
+  const dataObjects = new Map<string, PipelineData | DataReference>();
+  steps.forEach((s, i) => {
+    for (const out of s.outputs) {
+      const prev = producers.get(out.name);
+      if (prev !== undefined && prev !== i) {
+        problems.push(`data "${out.name}" has two producers: steps "${steps[prev]!.name}" and "${s.name}"`);
+      } else producers.set(out.name, i);
+    }
+  });
+  steps.forEach((s) => {
+    for (const d of [...s.inputs, ...s.outputs]) {
+      const seen = dataObjects.get(d.name);
+      if (seen && seen.kind !== d.kind) {
+        problems.push(`the name "${d.name}" is used both for a DataReference and a PipelineData (step "${s.name}")`);
+      }
+      dataObjects.set(d.name, d);
+    }
+    if (!knownComputeTargets.has(s.computeTarget)) {
+      problems.push(
+        `step "${s.name}" names compute target "${s.computeTarget}", which the workspace does not have (known: ${[...knownComputeTargets].sort().join(", ")})`,
+      );
+    }
+  });
+
+  const upstream: number[][] = steps.map(() => []);
+  const downstream: number[][] = steps.map(() => []);
+  const edges: EdgeView[] = [];
+  steps.forEach((s, i) => {
+    for (const input of s.inputs) {
+      if (input instanceof DataReference) continue;
+      if (s.outputs.some((o) => o.name === input.name)) {
+        problems.push(`step "${s.name}" reads data "${input.name}" that it produces itself`);
+        continue;
+      }
+      const p = producers.get(input.name);
+      if (p === undefined) {
+        problems.push(`step "${s.name}" reads data "${input.name}", but no step produces it (add it to some step's outputs)`);
+        continue;
+      }
+      if (!upstream[i]!.includes(p)) {
+        upstream[i]!.push(p);
+        downstream[p]!.push(i);
+      }
+      edges.push({ from: steps[p]!.name, to: s.name, data: input.name });
+    }
+  });
+
+  const cycle = detectCycle(downstream);
+  if (cycle.hasCycle) {
+    const path = cycle.cycle.map((i) => `"${steps[i]!.name}"`).join(" → ");
+    problems.push(`the steps form a cycle: ${path}`);
+  }
+  if (problems.length > 0) {
+    throw new PipebookError("graph-invalid", `the pipeline is invalid (${problems.length} problem${problems.length > 1 ? "s" : ""}):`, problems);
+  }
+
+  // Kahn's order, stable in declaration order, then re-index everything to that order.
+  const indegree = upstream.map((u) => u.length);
+  const ready: number[] = [];
+  indegree.forEach((d, i) => d === 0 && ready.push(i));
+  const order: number[] = [];
+  for (let head = 0; head < ready.length; head++) {
+    const i = ready[head]!;
+    order.push(i);
+    for (const j of downstream[i]!) if (--indegree[j]! === 0) ready.push(j);
+  }
+  const newIndex = new Int32Array(steps.length);
+  order.forEach((old, k) => (newIndex[old] = k));
+  return {
+    steps: order.map((i) => steps[i]!),
+    upstream: order.map((i) => upstream[i]!.map((j) => newIndex[j]!)),
+    downstream: order.map((i) => downstream[i]!.map((j) => newIndex[j]!)),
+    producers: new Map([...producers].map(([name, i]) => [name, newIndex[i]!])),
+    edges,
+  };
+}

@@ -1,0 +1,27 @@
+/** pipebook: the pipeline DSL and engine. Everything a notebook, script or server imports. */
+export { Workspace, CONFIG_FILE, DEFAULT_DATASTORE } from "./dsl/Workspace.js";
+export { Datastore, type UploadOptions } from "./dsl/Datastore.js";
+export { DataReference, PipelineData, type StepData } from "./dsl/data.js";
+export { PipelineParameter, type ParameterType } from "./dsl/PipelineParameter.js";
+export { Environment, RunConfiguration, type EnvironmentSpec } from "./dsl/Environment.js";
+export {
+  PipelineStep, PythonScriptStep, NodeScriptStep, CommandStep,
+  type CommonStepOptions, type ScriptStepOptions, type CommandStepOptions, type StepArgument,
+} from "./dsl/steps.js";
+export { Pipeline } from "./dsl/Pipeline.js";
+export { Experiment } from "./dsl/Experiment.js";
+export { PipelineRun, type SubmitOptions } from "./runner/PipelineRun.js";
+export type { RunEvent } from "./runner/RunEvent.js";
+export { formatEvent } from "./runner/printEvent.js";
+export { observeSubmissions } from "./runner/observeSubmissions.js";
+export { buildRunView } from "./runner/buildRunView.js";
+export { recoverOrphanedRuns } from "./runner/recoverOrphanedRuns.js";
+export { PipebookError, type PipebookErrorCode } from "./errors/PipebookError.js";
+export type { Decision, StepRef } from "./explain/Decision.js";
+export { explainDecision, summarizeDecision } from "./explain/formatDecision.js";
+export type { KeyComponents } from "./fingerprint/KeyComponents.js";
+export type { KeyChange } from "./fingerprint/diffKeys.js";
+export type { ComputeTarget, StepLaunch, LaunchOutcome, LaunchCallbacks } from "./compute/ComputeTarget.js";
+export { LocalCompute } from "./compute/LocalCompute.js";
+export type { RunRow, StepRunRow, OutputRow, MetricRow, GitInfo } from "./store/RunStore.js";
+export * from "./contract/index.js";

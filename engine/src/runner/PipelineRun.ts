@@ -1,0 +1,267 @@
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { isTerminalRunStatus, type ParameterValue, type RunStatus, type RunView, type StepView } from "../contract/runView.js";
+import type { Pipeline } from "../dsl/Pipeline.js";
+import type { Workspace } from "../dsl/Workspace.js";
+import { PipebookError } from "../errors/PipebookError.js";
+import type { PipelineGraph } from "../graph/buildGraph.js";
+import { buildRunView } from "./buildRunView.js";
+import { readGitInfo } from "./readGitInfo.js";
+import { notifySubmission } from "./observeSubmissions.js";
+import { prepareStep, type PreparedStep } from "./prepareStep.js";
+import { currentOwner } from "./processIdentity.js";
+import { resolveParameters } from "./resolveParameters.js";
+import type { RunEvent } from "./RunEvent.js";
+import { runStep, type RunContext, type StepResult } from "./runStep.js";
+import { printEvent } from "./printEvent.js";
+
+export interface SubmitOptions {
+  /** Run every step even when an identical earlier result exists. */
+  readonly regenerateOutputs?: boolean;
+  /** Values for the pipeline's parameters, checked against their types. */
+  readonly parameterAssignments?: Readonly<Record<string, unknown>>;
+  /** Steps running at once (default: the workspace's setting, else the machine's cores). */
+  readonly concurrency?: number;
+  /** Who submitted: recorded in the run history. */
+  readonly source?: "sdk" | "cli" | "api" | "schedule" | "kernel";
+}
+
+/** Sortable and readable: the date and time, then randomness. */
+function newRunId(): string {
+  const t = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `${t}-${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * A submitted pipeline run. `submit` checks and snapshots everything, records the run and
+ * returns at once; steps execute in the background in this process, in parallel where the
+ * graph allows, and every change is written to the store before it is announced.
+ */
+export class PipelineRun {
+  private readonly eventListeners = new Set<(e: RunEvent) => void>();
+  private readonly viewListeners = new Set<(v: RunView) => void>();
+  private readonly abort = new AbortController();
+  private readonly finished: Promise<RunStatus>;
+  private state: RunStatus = "queued";
+  private viewTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    readonly workspace: Workspace,
+    readonly id: string,
+    readonly experiment: string,
+    readonly parameters: Readonly<Record<string, ParameterValue>>,
+    private readonly graph: PipelineGraph,
+    private readonly prepared: readonly PreparedStep[],
+    private readonly options: SubmitOptions,
+  ) {
+    this.finished = this.execute();
+  }
+
+  static async submit(experiment: string, pipeline: Pipeline, options: SubmitOptions = {}): Promise<PipelineRun> {
+    const ws = pipeline.workspace;
+    const graph = pipeline.validate();
+    const parameters = resolveParameters(pipeline.parameters, options.parameterAssignments);
+    if (options.concurrency !== undefined && !(Number.isInteger(options.concurrency) && options.concurrency > 0)) {
+      throw new PipebookError("step-invalid", `concurrency must be a whole number ≥ 1, got ${options.concurrency}`);
+    }
+    const prepared = await Promise.all(graph.steps.map((s) => prepareStep(ws, s)));
+    const id = newRunId();
+    const runDir = join(ws.runsDir, id);
+    ws.runs.createRun({
+      id,
+      experiment,
+      source: options.source ?? "sdk",
+      createdAt: new Date().toISOString(),
+      parameters,
+      graph: { edges: graph.edges },
+      options: { regenerateOutputs: options.regenerateOutputs ?? false },
+      owner: currentOwner(),
+      steps: graph.steps.map((s) => ({
+        id: `${id}.${s.name}`,
+        name: s.name,
+        kind: s.kind,
+        compute: s.computeTarget,
+        logDir: join(runDir, s.name),
+        inputs: s.inputs.map((i) => i.name),
+        outputs: s.outputs.map((o) => o.name),
+      })),
+    });
+    const run = new PipelineRun(ws, id, experiment, parameters, graph, prepared, options);
+    notifySubmission(run);
+    return run;
+  }
+
+  get status(): RunStatus {
+    return this.state;
+  }
+
+  /** Every status change, log chunk and metric, as it happens. */
+  onEvent(listener: (e: RunEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  /** The whole run view after changes (coalesced to at most one every 100 ms), and once at the end. */
+  onUpdate(listener: (view: RunView) => void): () => void {
+    this.viewListeners.add(listener);
+    return () => this.viewListeners.delete(listener);
+  }
+
+  view(): Promise<RunView> {
+    return buildRunView(this.workspace, this.id).then((v) => {
+      if (!v) throw new Error(`run ${this.id} vanished from the store`);
+      return v;
+    });
+  }
+
+  async getSteps(): Promise<readonly StepView[]> {
+    return (await this.view()).steps;
+  }
+
+  /** Waits for the end; with showOutput, streams step status and logs to stdout meanwhile. */
+  async waitForCompletion(options: { showOutput?: boolean } = {}): Promise<RunView> {
+    const off = options.showOutput ? this.onEvent((e) => printEvent(e, process.stdout)) : undefined;
+    try {
+      await this.finished;
+    } finally {
+      off?.();
+    }
+    return this.view();
+  }
+
+  /** Stops running steps (their process trees) and skips the rest. */
+  cancel(): void {
+    this.abort.abort();
+  }
+
+  private emit(e: RunEvent): void {
+    if (e.type === "run-status") this.state = e.status;
+    for (const l of this.eventListeners) {
+      try {
+        l(e);
+      } catch {
+        // A listener's failure must not break the run.
+      }
+    }
+    if (this.viewListeners.size > 0 && e.type !== "step-log") this.scheduleView(e.type === "run-status" && isTerminalRunStatus(e.status));
+  }
+
+  private scheduleView(now: boolean): void {
+    if (this.viewTimer && !now) return;
+    clearTimeout(this.viewTimer);
+    this.viewTimer = setTimeout(() => {
+      this.viewTimer = undefined;
+      void this.view().then((v) => this.viewListeners.forEach((l) => l(v)), () => undefined);
+    }, now ? 0 : 100);
+  }
+
+  private async execute(): Promise<RunStatus> {
+    const { workspace: ws, graph } = this;
+    // Let submit() return and callers subscribe before the first event.
+    await new Promise((r) => setImmediate(r));
+    const started = new Date().toISOString();
+    ws.runs.setRunStatus(this.id, "running", started);
+    this.emit({ type: "run-status", runId: this.id, status: "running" });
+    void readGitInfo(ws.root).then((git) => git && ws.runs.setGit(this.id, git), () => undefined);
+
+    const ctx: RunContext = {
+      ws,
+      runId: this.id,
+      experiment: this.experiment,
+      parameters: this.parameters,
+      regenerateOutputs: this.options.regenerateOutputs ?? false,
+      signal: this.abort.signal,
+      data: new Map(),
+      emit: (e) => this.emit(e),
+    };
+    const n = graph.steps.length;
+    const waitingOn = graph.upstream.map((u) => u.length);
+    const results: (StepResult | "skipped" | undefined)[] = new Array(n);
+    const ready: number[] = [];
+    waitingOn.forEach((w, i) => w === 0 && ready.push(i));
+    const limit = this.options.concurrency ?? ws.concurrency;
+    let active = 0;
+    let settled = 0;
+    let firstError: string | undefined;
+
+    const skipDownstream = (from: number): void => {
+      const stack = [...graph.downstream[from]!];
+      while (stack.length > 0) {
+        const d = stack.pop()!;
+        if (results[d] !== undefined) continue;
+        results[d] = "skipped";
+        settled++;
+        const name = graph.steps[d]!.name;
+        const upstream = graph.steps[from]!.name;
+        ws.runs.updateStep(`${this.id}.${name}`, {
+          status: "skipped", endedAt: new Date().toISOString(),
+          decision: { reason: "upstream-failed", upstream }, error: `not run: upstream step "${upstream}" did not complete`,
+        });
+        this.emit({ type: "step-status", runId: this.id, step: name, status: "skipped", detail: `upstream step "${upstream}" did not complete` });
+        stack.push(...graph.downstream[d]!);
+      }
+    };
+
+    await new Promise<void>((resolveAll) => {
+      const pump = (): void => {
+        if (this.abort.signal.aborted) {
+          for (const i of ready.splice(0)) {
+            if (results[i] !== undefined) continue;
+            results[i] = "skipped";
+            settled++;
+            ws.runs.updateStep(`${this.id}.${graph.steps[i]!.name}`, { status: "skipped", endedAt: new Date().toISOString(), decision: { reason: "run-canceled" }, error: "not run: the run was canceled" });
+            this.emit({ type: "step-status", runId: this.id, step: graph.steps[i]!.name, status: "skipped", detail: "the run was canceled" });
+            skipDownstream(i);
+          }
+        }
+        while (active < limit && ready.length > 0) {
+          const i = ready.shift()!;
+          if (results[i] !== undefined) continue;
+          active++;
+          const step = this.prepared[i]!;
+          const stepRunId = `${this.id}.${step.step.name}`;
+          const logDir = join(ws.runsDir, this.id, step.step.name);
+          const compute = ws.getComputeTarget(step.step.computeTarget)!;
+          void mkdir(logDir, { recursive: true })
+            .then(() => runStep(ctx, step, stepRunId, logDir, compute))
+            .catch((err: unknown) => {
+              // Not a step failure but ours (disk full, store error): record it on the step.
+              const error = `step "${step.step.name}" failed inside pipebook: ${err instanceof Error ? err.message : String(err)}`;
+              try {
+                ws.runs.updateStep(stepRunId, { status: "failed", endedAt: new Date().toISOString(), error });
+              } catch {
+                // The store itself is failing; the run status below still reports it.
+              }
+              this.emit({ type: "step-status", runId: this.id, step: step.step.name, status: "failed", detail: error });
+              return "failed" as const;
+            })
+            .then((result) => {
+              active--;
+              results[i] = result;
+              settled++;
+              if (result === "completed" || result === "reused") {
+                for (const d of graph.downstream[i]!) if (--waitingOn[d]! === 0) ready.push(d);
+              } else {
+                firstError ??= ws.runs.getStep(stepRunId)?.error ?? `step "${step.step.name}" ${result}`;
+                skipDownstream(i);
+              }
+              if (settled === n) resolveAll();
+              else pump();
+            });
+        }
+        if (settled === n) resolveAll();
+      };
+      this.abort.signal.addEventListener("abort", pump, { once: true });
+      pump();
+    });
+
+    const canceled = this.abort.signal.aborted;
+    const ok = results.every((r) => r === "completed" || r === "reused");
+    const status: RunStatus = ok ? "completed" : canceled ? "canceled" : "failed";
+    const error = ok ? undefined : canceled ? "the run was canceled" : firstError;
+    ws.runs.setRunStatus(this.id, status, new Date().toISOString(), error);
+    this.emit({ type: "run-status", runId: this.id, status, ...(error && { error }) });
+    return status;
+  }
+}

@@ -1,0 +1,90 @@
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { RUN_VIEW_VERSION, type MetricView, type OutputView, type RunView, type StepView } from "../contract/runView.js";
+import { previewOutput } from "../artifacts/previewOutput.js";
+import { summarizeDecision } from "../explain/formatDecision.js";
+import type { Workspace } from "../dsl/Workspace.js";
+import type { StepRunRow } from "../store/RunStore.js";
+
+const LOG_TAIL_BYTES = 4096;
+/** Previews keyed by output digest: an output never changes once recorded. */
+const previews = new Map<string, OutputView["preview"]>();
+
+/** The run as the notebook, the REST server and the web page show it, read from the store. */
+export async function buildRunView(ws: Workspace, runId: string): Promise<RunView | undefined> {
+  const run = ws.runs.getRun(runId);
+  if (!run) return undefined;
+  const steps = await Promise.all(ws.runs.getSteps(runId).map((s) => stepView(ws, s)));
+  return {
+    version: RUN_VIEW_VERSION,
+    runId: run.id,
+    experiment: run.experiment,
+    status: run.status,
+    createdAt: run.createdAt,
+    ...(run.endedAt && { endedAt: run.endedAt }),
+    ...(run.error && { error: run.error }),
+    parameters: run.parameters,
+    steps,
+    edges: run.graph.edges,
+  };
+}
+
+async function stepView(ws: Workspace, s: StepRunRow): Promise<StepView> {
+  const metrics = new Map<string, MetricView["points"][number][]>();
+  for (const m of ws.runs.getMetrics(s.reusedFrom ?? s.id)) {
+    const points = metrics.get(m.name) ?? [];
+    points.push({ index: m.idx, value: m.value });
+    metrics.set(m.name, points);
+  }
+  const outputViews: OutputView[] = [];
+  for (const o of ws.runs.getOutputs(s.id)) {
+    let preview = o.digest ? previews.get(o.digest) : undefined;
+    if (preview === undefined && o.digest) {
+      preview = await previewOutput(o.path).catch(() => undefined);
+      if (previews.size > 500) previews.clear();
+      previews.set(o.digest, preview);
+    }
+    outputViews.push({ name: o.name, ...(o.digest && { hash: o.digest }), path: o.path, ...(preview && { preview }) });
+  }
+  const reusedFrom = s.decision?.reason === "reused" ? s.decision.from : undefined;
+  const durationMs = s.startedAt && s.endedAt ? Date.parse(s.endedAt) - Date.parse(s.startedAt) : undefined;
+  const logTail = await readTail(join(s.reusedFrom ? originLogDir(ws, s.reusedFrom) ?? s.logDir : s.logDir, "output.log"));
+  return {
+    name: s.name,
+    stepRunId: s.id,
+    status: s.status,
+    kind: s.kind,
+    compute: s.compute,
+    inputs: s.inputs,
+    outputs: s.outputs,
+    ...(s.startedAt && { startedAt: s.startedAt }),
+    ...(s.endedAt && { endedAt: s.endedAt }),
+    ...(durationMs !== undefined && { durationMs }),
+    ...(s.exitCode !== null && { exitCode: s.exitCode }),
+    ...(s.error && { error: s.error }),
+    ...(reusedFrom && { reusedFrom }),
+    ...(s.decision && { why: summarizeDecision(s.decision) }),
+    metrics: [...metrics].map(([name, points]) => ({ name, points })),
+    outputViews,
+    ...(logTail && { logTail }),
+  };
+}
+
+function originLogDir(ws: Workspace, stepRunId: string): string | undefined {
+  return ws.runs.getStep(stepRunId)?.logDir;
+}
+
+async function readTail(file: string): Promise<string | undefined> {
+  const h = await open(file, "r").catch(() => undefined);
+  if (!h) return undefined;
+  try {
+    const { size } = await h.stat();
+    const len = Math.min(size, LOG_TAIL_BYTES);
+    const buf = Buffer.alloc(len);
+    await h.read(buf, 0, len, size - len);
+    const text = buf.toString("utf8");
+    return size > len ? text.slice(text.indexOf("\n") + 1) : text;
+  } finally {
+    await h.close();
+  }
+}

@@ -1,0 +1,57 @@
+import { stat } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import { DataReference } from "../dsl/data.js";
+import { NodeScriptStep, PythonScriptStep, type PipelineStep } from "../dsl/steps.js";
+import type { Workspace } from "../dsl/Workspace.js";
+import { PipebookError } from "../errors/PipebookError.js";
+import type { Digest } from "../fingerprint/digest.js";
+import { hashTree } from "../fingerprint/hashTree.js";
+import { snapshotSource } from "../fingerprint/snapshotSource.js";
+import { resolveInterpreter } from "./interpreterVersion.js";
+
+/** A step checked and snapshotted at submit: its code is fixed from here on. */
+export interface PreparedStep {
+  readonly step: PipelineStep;
+  /** Snapshot manifest blob, or undefined for a step without a source folder. */
+  readonly manifest: Digest | undefined;
+  readonly source: Readonly<Record<string, string>>;
+  readonly hashPaths: Readonly<Record<string, string>>;
+  readonly interpreter: { readonly path: string; readonly version: string } | undefined;
+}
+
+/**
+ * Snapshots the source folder, checks the script is in it, hashes `hashPaths` and checks
+ * that data references point at something, so a bad step fails the submit, not the run.
+ */
+export async function prepareStep(ws: Workspace, step: PipelineStep): Promise<PreparedStep> {
+  const deps = { cache: ws.statCache, pool: ws.hashPool };
+  const sourceDir = step.sourceDirectory === undefined ? undefined : resolve(step.sourceDirectory);
+  const snapshot = sourceDir ? await snapshotSource(sourceDir, deps, ws.blobs) : undefined;
+  const source = snapshot ? Object.fromEntries(snapshot.files) : {};
+  if ((step instanceof PythonScriptStep || step instanceof NodeScriptStep) && !(step.scriptName in source)) {
+    throw new PipebookError(
+      "script-missing",
+      `step "${step.name}": script "${step.scriptName}" is not in its source directory ${sourceDir}` +
+        (snapshot && snapshot.files.size > 0 ? ` (or it is ignored by .amlignore/.gitignore)` : " (the folder is empty)"),
+    );
+  }
+  const hashPaths: Record<string, string> = {};
+  for (const p of step.hashPaths) {
+    const abs = isAbsolute(p) ? p : join(sourceDir ?? process.cwd(), p);
+    const tree = await hashTree(abs, deps).catch(() => {
+      throw new PipebookError("source-missing", `step "${step.name}": hashPaths entry "${p}" (${abs}) does not exist`);
+    });
+    for (const [rel, d] of tree.files) hashPaths[rel === "" ? p : `${p}/${rel}`] = d;
+  }
+  for (const input of step.inputs) {
+    if (input instanceof DataReference && !(await stat(input.path).then(() => true, () => false))) {
+      throw new PipebookError(
+        "source-missing",
+        `step "${step.name}": DataReference "${input.name}" points at "${input.pathOnDatastore}" on datastore ${input.datastore.name}, which does not exist`,
+      );
+    }
+  }
+  const env = step.environment.spec;
+  const interpreter = env.kind === "python" ? await resolveInterpreter(env.interpreter) : undefined;
+  return { step, manifest: snapshot?.manifest, source, hashPaths, interpreter };
+}

@@ -1,0 +1,35 @@
+import { hostname } from "node:os";
+import { killGroup } from "../compute/LocalCompute.js";
+import type { Workspace } from "../dsl/Workspace.js";
+import { isAlive } from "./processIdentity.js";
+
+/**
+ * Runs whose owning process died (killed engine, closed kernel) stay "running" in the store
+ * forever unless someone notices. Every process that opens the workspace checks: a run whose
+ * owner on this host is gone is marked failed with the reason, its unfinished steps failed or
+ * skipped, and step processes it left behind are stopped. Completed steps keep their results,
+ * so a resubmit reuses them.
+ */
+export function recoverOrphanedRuns(ws: Workspace): string[] {
+  const recovered: string[] = [];
+  const host = hostname();
+  for (const run of ws.runs.listActiveRuns()) {
+    const owner = run.owner;
+    if (!owner || owner.host !== host || isAlive(owner.pid, owner.start)) continue;
+    const now = new Date().toISOString();
+    const reason = `the engine process (pid ${owner.pid}) stopped while the run was in flight`;
+    ws.runs.transaction(() => {
+      for (const step of ws.runs.getSteps(run.id)) {
+        if (step.status === "running") {
+          if (step.pid !== null && isAlive(step.pid, step.pidStart)) killGroup(step.pid, "SIGKILL");
+          ws.runs.updateStep(step.id, { status: "failed", endedAt: now, error: `interrupted: ${reason}`, pid: null });
+        } else if (step.status === "queued") {
+          ws.runs.updateStep(step.id, { status: "skipped", endedAt: now, error: `not run: ${reason}` });
+        }
+      }
+      ws.runs.setRunStatus(run.id, "failed", now, reason);
+    });
+    recovered.push(run.id);
+  }
+  return recovered;
+}

@@ -1,0 +1,259 @@
+import { closeSync, mkdirSync, openSync, writeSync, symlinkSync } from "node:fs";
+import { mkdir, open as openFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ParameterValue, StepStatus } from "../contract/runView.js";
+import type { ComputeTarget, LaunchOutcome } from "../compute/ComputeTarget.js";
+import { DataReference } from "../dsl/data.js";
+import { CommandStep, NodeScriptStep, PythonScriptStep } from "../dsl/steps.js";
+import type { Workspace } from "../dsl/Workspace.js";
+import { summarizeDecision } from "../explain/formatDecision.js";
+import { asDigest } from "../fingerprint/digest.js";
+import { hashTree } from "../fingerprint/hashTree.js";
+import type { MetricRow } from "../store/RunStore.js";
+import { decideReuse } from "./decideReuse.js";
+import { describeOutcome } from "./describeOutcome.js";
+import type { PreparedStep } from "./prepareStep.js";
+import { processStart } from "./processIdentity.js";
+import type { RunEvent } from "./RunEvent.js";
+import { concreteArgument, stepKey } from "./stepKey.js";
+
+const RUNTIME_DIR = fileURLToPath(new URL("../../runtime/", import.meta.url));
+const TSX_LOADER = (() => {
+  try {
+    return import.meta.resolve("tsx");
+  } catch {
+    return undefined;
+  }
+})();
+
+/** What one run shares with its steps while it executes. */
+export interface RunContext {
+  readonly ws: Workspace;
+  readonly runId: string;
+  readonly experiment: string;
+  readonly parameters: Readonly<Record<string, ParameterValue>>;
+  readonly regenerateOutputs: boolean;
+  readonly signal: AbortSignal;
+  /** Data name → where the producing step left it and its content digest. */
+  readonly data: Map<string, { path: string; digest: string }>;
+  readonly emit: (event: RunEvent) => void;
+}
+
+export type StepResult = Extract<StepStatus, "completed" | "reused" | "failed" | "canceled">;
+
+/** Decides reuse for one step and, on a miss, runs it on its compute target. */
+export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: string, logDir: string, compute: ComputeTarget): Promise<StepResult> {
+  const { ws, runId } = ctx;
+  const step = p.step;
+  const now = (): string => new Date().toISOString();
+  const inputPaths = new Map<string, string>();
+  const inputDigests: Record<string, string> = {};
+  for (const input of step.inputs) {
+    if (input instanceof DataReference) {
+      const tree = await hashTree(input.path, { cache: ws.statCache, pool: ws.hashPool });
+      inputPaths.set(input.name, input.path);
+      inputDigests[input.name] = tree.digest;
+    } else {
+      const produced = ctx.data.get(input.name);
+      if (!produced) throw new Error(`bug: input ${input.name} of ${step.name} has no producer result`);
+      inputPaths.set(input.name, produced.path);
+      inputDigests[input.name] = produced.digest;
+    }
+  }
+  const { components, digest } = stepKey({
+    step,
+    source: p.source,
+    hashPaths: p.hashPaths,
+    parameters: ctx.parameters,
+    inputDigests,
+    interpreterVersion: p.interpreter?.version,
+    compute,
+  });
+  const verdict = await decideReuse({
+    ws, runId, experiment: ctx.experiment, stepName: step.name, digest, components,
+    allowReuse: step.allowReuse, regenerateOutputs: ctx.regenerateOutputs,
+  });
+  if (verdict.reuse) {
+    const at = now();
+    ws.runs.transaction(() => {
+      ws.runs.recordOutputs(stepRunId, verdict.outputs);
+      ws.runs.updateStep(stepRunId, {
+        status: "reused", keyDigest: digest, keyComponents: components, decision: verdict.decision,
+        reusedFrom: verdict.origin.id, startedAt: at, endedAt: at,
+      });
+    });
+    for (const o of verdict.outputs) ctx.data.set(o.name, { path: o.path, digest: o.digest ?? "" });
+    ctx.emit({ type: "step-status", runId, step: step.name, status: "reused", detail: summarizeDecision(verdict.decision) });
+    return "reused";
+  }
+
+  // A miss: lay out the working copy, outputs and logs, then launch.
+  const workDir = join(logDir, "work");
+  await mkdir(workDir, { recursive: true });
+  if (p.manifest) {
+    const files = JSON.parse(await ws.blobs.readText(p.manifest)) as Record<string, string>;
+    const dirs = new Set(Object.keys(files).map((rel) => dirname(join(workDir, rel))));
+    await Promise.all([...dirs].map((d) => mkdir(d, { recursive: true })));
+    await Promise.all(Object.entries(files).map(([rel, d]) => ws.blobs.copyOut(asDigest(d), join(workDir, rel))));
+  }
+  if (step.kind === "node") {
+    mkdirSync(join(workDir, "node_modules"), { recursive: true });
+    symlinkSync(join(RUNTIME_DIR, "node", "pipebook_run"), join(workDir, "node_modules", "pipebook_run"), "dir");
+  }
+  const outputPaths = new Map<string, string>();
+  for (const o of step.outputs) {
+    const dir = join(ws.dataDir, stepRunId, o.name);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    outputPaths.set(o.name, dir);
+  }
+  const metricsFile = join(logDir, "metrics.jsonl");
+  await writeFile(metricsFile, "");
+  const args = step.arguments.map((a) => concreteArgument(a, ctx.parameters, { inputs: inputPaths, outputs: outputPaths }, step));
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    ...step.environment.envVars,
+    PIPEBOOK_RUN_ID: runId,
+    PIPEBOOK_STEP_RUN_ID: stepRunId,
+    PIPEBOOK_STEP_NAME: step.name,
+    PIPEBOOK_EXPERIMENT: ctx.experiment,
+    PIPEBOOK_METRICS_FILE: metricsFile,
+    PYTHONUNBUFFERED: "1",
+    PYTHONDONTWRITEBYTECODE: "1",
+    PYTHONPATH: joinPath(join(RUNTIME_DIR, "python"), process.env["PYTHONPATH"]),
+    NODE_PATH: joinPath(join(RUNTIME_DIR, "node"), process.env["NODE_PATH"]),
+  };
+  for (const [name, path] of inputPaths) env[`PIPEBOOK_INPUT_${envKey(name)}`] = path;
+  for (const [name, path] of outputPaths) env[`PIPEBOOK_OUTPUT_${envKey(name)}`] = path;
+  for (const param of step.parameters) env[`PIPEBOOK_PARAM_${envKey(param.name)}`] = String(ctx.parameters[param.name] ?? param.defaultValue);
+
+  const startedAt = now();
+  ws.runs.updateStep(stepRunId, { status: "running", keyDigest: digest, keyComponents: components, decision: verdict.decision, startedAt });
+  ctx.emit({ type: "step-status", runId, step: step.name, status: "running", detail: summarizeDecision(verdict.decision) });
+
+  const fds = {
+    stdout: openSync(join(logDir, "stdout.log"), "a"),
+    stderr: openSync(join(logDir, "stderr.log"), "a"),
+    combined: openSync(join(logDir, "output.log"), "a"),
+  };
+  const metrics = new MetricsTail(metricsFile, (rows) => {
+    ws.runs.addMetrics(runId, stepRunId, rows);
+    for (const m of rows) ctx.emit({ type: "step-metric", runId, step: step.name, name: m.name, value: m.value });
+  });
+  const poll = setInterval(() => void metrics.read(), 300);
+  let outcome: LaunchOutcome;
+  try {
+    outcome = await compute.launch(
+      { stepName: step.name, argv: argvOf(p, args), cwd: workDir, env, timeoutMs: step.timeoutSeconds && step.timeoutSeconds * 1000, gpus: step.runconfig.gpus },
+      {
+        onStart: (pid) => ws.runs.updateStep(stepRunId, { pid, pidStart: processStart(pid) }),
+        onOutput: (stream, chunk) => {
+          writeSync(fds[stream], chunk);
+          writeSync(fds.combined, chunk);
+          ctx.emit({ type: "step-log", runId, step: step.name, stream, text: chunk.toString("utf8") });
+        },
+      },
+      ctx.signal,
+    );
+  } finally {
+    clearInterval(poll);
+    closeSync(fds.stdout);
+    closeSync(fds.stderr);
+    closeSync(fds.combined);
+  }
+  await metrics.read();
+  const endedAt = now();
+  const durationMs = Date.parse(endedAt) - Date.parse(startedAt);
+  const error = describeOutcome(step.name, outcome);
+  if (error) {
+    const status = outcome.reason === "canceled" ? "canceled" : "failed";
+    ws.runs.updateStep(stepRunId, {
+      status, endedAt, error, pid: null,
+      ...(outcome.reason === "exit-non-zero" && outcome.code !== null && { exitCode: outcome.code }),
+    });
+    ctx.emit({ type: "step-status", runId, step: step.name, status, detail: error, durationMs });
+    return status;
+  }
+  const produced: { name: string; path: string; digest: string }[] = [];
+  for (const [name, path] of outputPaths) {
+    const tree = await hashTree(path, { cache: ws.statCache, pool: ws.hashPool });
+    produced.push({ name, path, digest: tree.digest });
+  }
+  ws.runs.transaction(() => {
+    ws.runs.recordOutputs(stepRunId, produced);
+    ws.runs.updateStep(stepRunId, { status: "completed", endedAt, exitCode: 0, pid: null });
+  });
+  for (const o of produced) ctx.data.set(o.name, { path: o.path, digest: o.digest });
+  ctx.emit({ type: "step-status", runId, step: step.name, status: "completed", durationMs });
+  return "completed";
+}
+
+function argvOf(p: PreparedStep, args: string[]): string[] {
+  const step = p.step;
+  if (step instanceof PythonScriptStep) return [p.interpreter?.path ?? "python3", "-u", step.scriptName, ...args];
+  if (step instanceof NodeScriptStep) {
+    const ts = /\.(c|m)?tsx?$/.test(step.scriptName);
+    return [process.execPath, ...(ts && TSX_LOADER ? ["--import", TSX_LOADER] : []), step.scriptName, ...args];
+  }
+  if (step instanceof CommandStep) {
+    if (typeof step.command !== "string") return [...step.command, ...args];
+    return ["/bin/sh", "-c", [step.command, ...args.map(shellQuote)].join(" ")];
+  }
+  throw new Error(`bug: no argv for step kind ${step.kind}`);
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function envKey(name: string): string {
+  return name.replace(/[^A-Za-z0-9]/g, "_").toUpperCase();
+}
+
+function joinPath(first: string, rest: string | undefined): string {
+  return rest ? `${first}:${rest}` : first;
+}
+
+/** Reads complete JSON lines appended to a step's metrics file since the last read. */
+class MetricsTail {
+  private offset = 0;
+  private readonly counts = new Map<string, number>();
+  private reading: Promise<void> = Promise.resolve();
+
+  constructor(private readonly file: string, private readonly sink: (rows: MetricRow[]) => void) {}
+
+  read(): Promise<void> {
+    this.reading = this.reading.then(() => this.readOnce()).catch(() => undefined);
+    return this.reading;
+  }
+
+  private async readOnce(): Promise<void> {
+    const handle = await openFile(this.file, "r");
+    try {
+      const { size } = await handle.stat();
+      if (size <= this.offset) return;
+      const buf = Buffer.alloc(size - this.offset);
+      await handle.read(buf, 0, buf.length, this.offset);
+      const text = buf.toString("utf8");
+      const end = text.lastIndexOf("\n");
+      if (end < 0) return;
+      this.offset += Buffer.byteLength(text.slice(0, end + 1));
+      const rows: MetricRow[] = [];
+      for (const line of text.slice(0, end).split("\n")) {
+        try {
+          const m = JSON.parse(line) as { name?: unknown; value?: unknown };
+          if (typeof m.name !== "string" || (typeof m.value !== "number" && typeof m.value !== "string")) continue;
+          const idx = this.counts.get(m.name) ?? 0;
+          this.counts.set(m.name, idx + 1);
+          rows.push({ name: m.name, idx, value: m.value });
+        } catch {
+          // A malformed line from a user script is skipped, not fatal.
+        }
+      }
+      if (rows.length > 0) this.sink(rows);
+    } finally {
+      await handle.close();
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import type { ParameterValue } from "../contract/runView.js";
+import { DataReference, PipelineData } from "../dsl/data.js";
+import { PipelineParameter } from "../dsl/PipelineParameter.js";
+import { CommandStep, NodeScriptStep, PythonScriptStep, type PipelineStep } from "../dsl/steps.js";
+import type { ComputeTarget } from "../compute/ComputeTarget.js";
+import { KEY_SCHEMA, keyDigest, type KeyComponents } from "../fingerprint/KeyComponents.js";
+import type { Digest } from "../fingerprint/digest.js";
+import { unreachable } from "../errors/PipebookError.js";
+
+export interface KeyInputs {
+  readonly step: PipelineStep;
+  readonly source: Readonly<Record<string, string>>;
+  readonly hashPaths: Readonly<Record<string, string>>;
+  readonly parameters: Readonly<Record<string, ParameterValue>>;
+  /** Input name → content digest. */
+  readonly inputDigests: Readonly<Record<string, string>>;
+  readonly interpreterVersion: string | undefined;
+  readonly compute: ComputeTarget;
+}
+
+/** Builds the documented key object of a step (see KeyComponents for why each part is there). */
+export function stepKey(k: KeyInputs): { components: KeyComponents; digest: Digest } {
+  const { step } = k;
+  const excluded = new Set(step.excludeFromKey);
+  const keep = <T>(record: Readonly<Record<string, T>>): Record<string, T> =>
+    Object.fromEntries(Object.entries(record).filter(([name]) => !excluded.has(name)));
+  const env = step.environment.spec;
+  const environment: Record<string, unknown> = { kind: env.kind, envVars: keep(env.envVars) };
+  if (env.kind === "python") Object.assign(environment, { interpreter: env.interpreter, version: k.interpreterVersion, pipPackages: env.pipPackages });
+  if (env.kind === "docker") Object.assign(environment, { image: env.image, interpreter: env.interpreter });
+  if (env.kind === "node") Object.assign(environment, { version: process.versions.node });
+  const stepParams = Object.fromEntries(step.parameters.map((p) => [p.name, k.parameters[p.name] ?? p.defaultValue]));
+  const components: KeyComponents = {
+    schema: KEY_SCHEMA,
+    kind: step.kind,
+    program: programOf(step),
+    source: k.source,
+    arguments: step.arguments.map((a) => symbolicArgument(a, step, k.parameters)),
+    parameters: keep(stepParams),
+    inputs: keep(k.inputDigests),
+    outputs: step.outputs.map((o) => o.name).sort(),
+    environment,
+    compute: { ...k.compute.keyFields(), gpus: step.runconfig.gpus },
+    hashPaths: k.hashPaths,
+  };
+  return { components, digest: keyDigest(components) };
+}
+
+function programOf(step: PipelineStep): string {
+  if (step instanceof PythonScriptStep || step instanceof NodeScriptStep) return step.scriptName;
+  if (step instanceof CommandStep) return typeof step.command === "string" ? step.command : JSON.stringify(step.command);
+  return step.kind;
+}
+
+/** An argument as it enters the key: data by role and name, parameters by value. */
+export function symbolicArgument(a: PipelineStep["arguments"][number], step: PipelineStep, params: Readonly<Record<string, ParameterValue>>): string {
+  if (a instanceof PipelineParameter) return String(params[a.name] ?? a.defaultValue);
+  if (a instanceof PipelineData) return step.outputs.includes(a) ? `{output:${a.name}}` : `{input:${a.name}}`;
+  if (a instanceof DataReference) return `{input:${a.name}}`;
+  if (typeof a === "string" || typeof a === "number" || typeof a === "boolean") return String(a);
+  return unreachable(a);
+}
+
+/** An argument as the process receives it: data by its real path. */
+export function concreteArgument(
+  a: PipelineStep["arguments"][number],
+  params: Readonly<Record<string, ParameterValue>>,
+  paths: { inputs: ReadonlyMap<string, string>; outputs: ReadonlyMap<string, string> },
+  step: PipelineStep,
+): string {
+  if (a instanceof PipelineData) {
+    return (step.outputs.includes(a) ? paths.outputs.get(a.name) : paths.inputs.get(a.name)) ?? "";
+  }
+  if (a instanceof DataReference) return paths.inputs.get(a.name) ?? "";
+  return symbolicArgument(a, step, params);
+}

@@ -1,0 +1,302 @@
+import type { Db } from "./openDatabase.js";
+import type { ParameterValue, RunStatus, StepKind, StepStatus } from "../contract/runView.js";
+import type { KeyComponents } from "../fingerprint/KeyComponents.js";
+import type { Decision } from "../explain/Decision.js";
+
+export interface GitInfo {
+  readonly repo: string;
+  readonly branch: string;
+  readonly commit: string;
+  readonly dirty: boolean;
+}
+
+/** Who executes a run: used after a crash to tell orphaned runs from live ones. */
+export interface RunOwner {
+  readonly pid: number;
+  readonly host: string;
+  /** Process start time, so a recycled pid is not mistaken for the owner. */
+  readonly start: string;
+}
+
+export interface RunRow {
+  readonly id: string;
+  readonly experiment: string;
+  readonly status: RunStatus;
+  readonly source: string;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly endedAt: string | null;
+  readonly error: string | null;
+  readonly parameters: Record<string, ParameterValue>;
+  readonly graph: { readonly edges: readonly { from: string; to: string; data: string }[] };
+  readonly owner: RunOwner | null;
+  readonly git: GitInfo | null;
+}
+
+export interface StepRunRow {
+  readonly id: string;
+  readonly runId: string;
+  readonly name: string;
+  readonly ordinal: number;
+  readonly kind: StepKind;
+  readonly compute: string;
+  readonly status: StepStatus;
+  readonly keyDigest: string | null;
+  readonly keyComponents: KeyComponents | null;
+  readonly decision: Decision | null;
+  readonly reusedFrom: string | null;
+  readonly startedAt: string | null;
+  readonly endedAt: string | null;
+  readonly exitCode: number | null;
+  readonly error: string | null;
+  readonly logDir: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly pid: number | null;
+  readonly pidStart: string | null;
+}
+
+export interface OutputRow {
+  readonly name: string;
+  readonly path: string;
+  readonly digest: string | null;
+}
+
+export interface MetricRow {
+  readonly name: string;
+  readonly idx: number;
+  readonly value: number | string;
+}
+
+export interface NewStep {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: StepKind;
+  readonly compute: string;
+  readonly logDir: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+export interface NewRun {
+  readonly id: string;
+  readonly experiment: string;
+  readonly source: string;
+  readonly createdAt: string;
+  readonly parameters: Record<string, ParameterValue>;
+  readonly graph: RunRow["graph"];
+  readonly options: Record<string, unknown>;
+  readonly owner: RunOwner;
+  readonly steps: readonly NewStep[];
+}
+
+export type StepUpdate = Partial<{
+  status: StepStatus;
+  keyDigest: string;
+  keyComponents: KeyComponents;
+  decision: Decision;
+  reusedFrom: string;
+  startedAt: string;
+  endedAt: string;
+  exitCode: number;
+  error: string;
+  pid: number | null;
+  pidStart: string | null;
+}>;
+
+const STEP_COLUMNS: Record<keyof StepUpdate, string> = {
+  status: "status",
+  keyDigest: "key_digest",
+  keyComponents: "key_components",
+  decision: "decision",
+  reusedFrom: "reused_from",
+  startedAt: "started_at",
+  endedAt: "ended_at",
+  exitCode: "exit_code",
+  error: "error",
+  pid: "pid",
+  pidStart: "pid_start",
+};
+
+type Raw = Record<string, unknown>;
+
+/** Runs, step runs, outputs and metrics: every SQL statement of the run history lives here. */
+export class RunStore {
+  constructor(private readonly db: Db) {}
+
+  createRun(run: NewRun): void {
+    this.db.transaction(() => {
+      this.db.prepare("INSERT OR IGNORE INTO experiments(name, created_at) VALUES (?, ?)").run(run.experiment, run.createdAt);
+      const exp = this.db.prepare("SELECT id FROM experiments WHERE name = ?").get(run.experiment) as { id: number };
+      this.db
+        .prepare(
+          `INSERT INTO runs(id, experiment_id, status, source, created_at, parameters, graph, options, owner_pid, owner_host, owner_start)
+           VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(run.id, exp.id, run.source, run.createdAt, JSON.stringify(run.parameters), JSON.stringify(run.graph), JSON.stringify(run.options), run.owner.pid, run.owner.host, run.owner.start);
+      const insert = this.db.prepare(
+        `INSERT INTO step_runs(id, run_id, name, ordinal, kind, compute, status, log_dir, io)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+      );
+      run.steps.forEach((s, i) => insert.run(s.id, run.id, s.name, i, s.kind, s.compute, s.logDir, JSON.stringify({ inputs: s.inputs, outputs: s.outputs })));
+    })();
+  }
+
+  setGit(runId: string, git: GitInfo): void {
+    this.db.prepare("UPDATE runs SET git_repo = ?, git_branch = ?, git_commit = ?, git_dirty = ? WHERE id = ?").run(git.repo, git.branch, git.commit, git.dirty ? 1 : 0, runId);
+  }
+
+  setRunStatus(runId: string, status: RunStatus, at: string, error?: string): void {
+    if (status === "running") {
+      this.db.prepare("UPDATE runs SET status = ?, started_at = COALESCE(started_at, ?) WHERE id = ?").run(status, at, runId);
+    } else if (status === "queued") {
+      this.db.prepare("UPDATE runs SET status = ? WHERE id = ?").run(status, runId);
+    } else {
+      this.db.prepare("UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?").run(status, at, error ?? null, runId);
+    }
+  }
+
+  updateStep(stepRunId: string, update: StepUpdate): void {
+    const keys = Object.keys(update) as (keyof StepUpdate)[];
+    if (keys.length === 0) return;
+    const values = keys.map((k) => {
+      const v = update[k];
+      if (k === "keyComponents") return JSON.stringify(v);
+      if (k === "decision") return JSON.stringify(v);
+      return v ?? null;
+    });
+    this.db.prepare(`UPDATE step_runs SET ${keys.map((k) => `${STEP_COLUMNS[k]} = ?`).join(", ")} WHERE id = ?`).run(...values, stepRunId);
+  }
+
+  recordOutputs(stepRunId: string, outputs: readonly OutputRow[]): void {
+    const stmt = this.db.prepare("INSERT OR REPLACE INTO step_outputs(step_run_id, name, path, digest) VALUES (?, ?, ?, ?)");
+    this.db.transaction(() => outputs.forEach((o) => stmt.run(stepRunId, o.name, o.path, o.digest)))();
+  }
+
+  addMetrics(runId: string, stepRunId: string, metrics: readonly MetricRow[]): void {
+    const stmt = this.db.prepare("INSERT INTO metrics(run_id, step_run_id, name, idx, value_num, value_text) VALUES (?, ?, ?, ?, ?, ?)");
+    this.db.transaction(() =>
+      metrics.forEach((m) => stmt.run(runId, stepRunId, m.name, m.idx, typeof m.value === "number" ? m.value : null, typeof m.value === "string" ? m.value : null)),
+    )();
+  }
+
+  getRun(runId: string): RunRow | undefined {
+    const row = this.db.prepare(`${RUN_SELECT} WHERE r.id = ?`).get(runId) as Raw | undefined;
+    return row && toRun(row);
+  }
+
+  /** Resolves a full id or a unique prefix of one (what a person types). */
+  resolveRunId(idOrPrefix: string): string[] {
+    const rows = this.db.prepare("SELECT id FROM runs WHERE id = ? OR id LIKE ? ORDER BY created_at DESC LIMIT 5").all(idOrPrefix, `${idOrPrefix.replace(/[%_]/g, "")}%`) as { id: string }[];
+    const exact = rows.find((r) => r.id === idOrPrefix);
+    return exact ? [exact.id] : rows.map((r) => r.id);
+  }
+
+  listRuns(options: { limit?: number; experiment?: string } = {}): RunRow[] {
+    const where = options.experiment ? "WHERE e.name = ?" : "";
+    const args: unknown[] = options.experiment ? [options.experiment] : [];
+    const rows = this.db.prepare(`${RUN_SELECT} ${where} ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?`).all(...args, options.limit ?? 50) as Raw[];
+    return rows.map(toRun);
+  }
+
+  listActiveRuns(): RunRow[] {
+    return (this.db.prepare(`${RUN_SELECT} WHERE r.status IN ('queued', 'running')`).all() as Raw[]).map(toRun);
+  }
+
+  getSteps(runId: string): StepRunRow[] {
+    return (this.db.prepare("SELECT * FROM step_runs WHERE run_id = ? ORDER BY ordinal").all(runId) as Raw[]).map(toStep);
+  }
+
+  getStep(stepRunId: string): StepRunRow | undefined {
+    const row = this.db.prepare("SELECT * FROM step_runs WHERE id = ?").get(stepRunId) as Raw | undefined;
+    return row && toStep(row);
+  }
+
+  getOutputs(stepRunId: string): OutputRow[] {
+    return this.db.prepare("SELECT name, path, digest FROM step_outputs WHERE step_run_id = ? ORDER BY name").all(stepRunId) as OutputRow[];
+  }
+
+  getMetrics(stepRunId: string): MetricRow[] {
+    const rows = this.db.prepare("SELECT name, idx, value_num, value_text FROM metrics WHERE step_run_id = ? ORDER BY name, idx").all(stepRunId) as Raw[];
+    return rows.map((r) => ({ name: r["name"] as string, idx: r["idx"] as number, value: (r["value_num"] ?? r["value_text"]) as number | string }));
+  }
+
+  /** Completed step runs with this key, newest first: candidates for reuse. */
+  findByKey(keyDigest: string, limit = 3): StepRunRow[] {
+    return (this.db.prepare("SELECT * FROM step_runs WHERE key_digest = ? AND status = 'completed' ORDER BY ended_at DESC LIMIT ?").all(keyDigest, limit) as Raw[]).map(toStep);
+  }
+
+  /**
+   * The latest earlier step run of the same name that has a key, to compare against when
+   * explaining a miss; the same experiment is preferred.
+   */
+  findPrevious(stepName: string, experiment: string, excludeRunId: string): StepRunRow | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT s.* FROM step_runs s JOIN runs r ON r.id = s.run_id JOIN experiments e ON e.id = r.experiment_id
+         WHERE s.name = ? AND s.run_id != ? AND s.key_components IS NOT NULL AND s.status IN ('completed', 'reused', 'failed')
+         ORDER BY (e.name = ?) DESC, r.created_at DESC, s.rowid DESC LIMIT 1`,
+      )
+      .get(stepName, excludeRunId, experiment) as Raw | undefined;
+    return row && toStep(row);
+  }
+
+  experimentOfRun(runId: string): string {
+    const row = this.db.prepare("SELECT e.name FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?").get(runId) as { name: string } | undefined;
+    return row?.name ?? "";
+  }
+
+  /** Every output folder any step run points at (for gc: what is still referenced). */
+  allOutputPaths(): Set<string> {
+    return new Set((this.db.prepare("SELECT DISTINCT path FROM step_outputs").all() as { path: string }[]).map((r) => r.path));
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+}
+
+const RUN_SELECT = `SELECT r.*, e.name AS experiment FROM runs r JOIN experiments e ON e.id = r.experiment_id`;
+
+function toRun(r: Raw): RunRow {
+  return {
+    id: r["id"] as string,
+    experiment: r["experiment"] as string,
+    status: r["status"] as RunStatus,
+    source: r["source"] as string,
+    createdAt: r["created_at"] as string,
+    startedAt: (r["started_at"] as string | null) ?? null,
+    endedAt: (r["ended_at"] as string | null) ?? null,
+    error: (r["error"] as string | null) ?? null,
+    parameters: JSON.parse(r["parameters"] as string) as Record<string, ParameterValue>,
+    graph: JSON.parse(r["graph"] as string) as RunRow["graph"],
+    owner: r["owner_pid"] == null ? null : { pid: r["owner_pid"] as number, host: r["owner_host"] as string, start: r["owner_start"] as string },
+    git: r["git_commit"] == null ? null : { repo: r["git_repo"] as string, branch: r["git_branch"] as string, commit: r["git_commit"] as string, dirty: r["git_dirty"] === 1 },
+  };
+}
+
+function toStep(r: Raw): StepRunRow {
+  const io = JSON.parse(r["io"] as string) as { inputs: string[]; outputs: string[] };
+  return {
+    id: r["id"] as string,
+    runId: r["run_id"] as string,
+    name: r["name"] as string,
+    ordinal: r["ordinal"] as number,
+    kind: r["kind"] as StepKind,
+    compute: r["compute"] as string,
+    status: r["status"] as StepStatus,
+    keyDigest: (r["key_digest"] as string | null) ?? null,
+    keyComponents: r["key_components"] ? (JSON.parse(r["key_components"] as string) as KeyComponents) : null,
+    decision: r["decision"] ? (JSON.parse(r["decision"] as string) as Decision) : null,
+    reusedFrom: (r["reused_from"] as string | null) ?? null,
+    startedAt: (r["started_at"] as string | null) ?? null,
+    endedAt: (r["ended_at"] as string | null) ?? null,
+    exitCode: (r["exit_code"] as number | null) ?? null,
+    error: (r["error"] as string | null) ?? null,
+    logDir: r["log_dir"] as string,
+    inputs: io.inputs,
+    outputs: io.outputs,
+    pid: (r["pid"] as number | null) ?? null,
+    pidStart: (r["pid_start"] as string | null) ?? null,
+  };
+}
