@@ -1,0 +1,69 @@
+import dagre from "@dagrejs/dagre";
+import type { LayoutInput } from "./layoutInput.js";
+
+export interface Point {
+  readonly x: number;
+  readonly y: number;
+}
+
+export interface PlacedNode {
+  readonly id: string;
+  /** Top-left corner. */
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface PlacedEdge {
+  readonly from: string;
+  readonly to: string;
+  readonly data: readonly string[];
+  readonly points: readonly Point[];
+}
+
+export interface Layout {
+  readonly key: string;
+  readonly width: number;
+  readonly height: number;
+  readonly nodes: ReadonlyMap<string, PlacedNode>;
+  readonly edges: readonly PlacedEdge[];
+}
+
+const MARGIN = 12;
+
+/**
+ * Top-to-bottom layered layout (dagre, Sugiyama style): a notebook column is narrow and tall,
+ * so depth goes down the page and only fan-out widens the graph.
+ */
+export function computeLayout(input: LayoutInput): Layout {
+  const graph = new dagre.graphlib.Graph({ multigraph: false });
+  graph.setGraph({ rankdir: "TB", nodesep: 28, ranksep: 38, marginx: MARGIN, marginy: MARGIN });
+  graph.setDefaultEdgeLabel(() => ({}));
+  for (const node of input.nodes) {
+    graph.setNode(node.id, { width: node.width, height: node.height });
+  }
+  for (const edge of input.edges) {
+    graph.setEdge(edge.from, edge.to, {});
+  }
+  dagre.layout(graph);
+  const nodes = new Map<string, PlacedNode>();
+  for (const node of input.nodes) {
+    const placed = graph.node(node.id) as { x: number; y: number; width: number; height: number };
+    nodes.set(node.id, {
+      id: node.id,
+      x: placed.x - node.width / 2,
+      y: placed.y - node.height / 2,
+      width: node.width,
+      height: node.height,
+    });
+  }
+  const edges = input.edges.map((edge) => {
+    const placed = graph.edge(edge.from, edge.to) as { points?: Point[] } | undefined;
+    return { from: edge.from, to: edge.to, data: edge.data, points: (placed?.points ?? []).map((p) => ({ x: p.x, y: p.y })) };
+  });
+  const label = graph.graph() as { width?: number; height?: number };
+  const width = Math.max(label.width ?? 0, ...[...nodes.values()].map((n) => n.x + n.width + MARGIN), 2 * MARGIN);
+  const height = Math.max(label.height ?? 0, ...[...nodes.values()].map((n) => n.y + n.height + MARGIN), 2 * MARGIN);
+  return { key: input.key, width: Math.ceil(width), height: Math.ceil(height), nodes, edges };
+}
