@@ -1,0 +1,67 @@
+import { readdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Workspace } from "../dsl/Workspace.js";
+
+export interface GcOptions {
+  readonly dryRun: boolean;
+  /** Also drop outputs of runs older than this many days, unless a kept run still uses them. */
+  readonly olderThanDays?: number;
+}
+
+export interface GcItem {
+  readonly path: string;
+  readonly bytes: number;
+  readonly why: string;
+}
+
+/**
+ * Intermediate data is never deleted automatically (the seeds); this is the explicit cleanup.
+ * It removes output folders no step run records (left by failed or killed steps), working
+ * copies of finished runs (their code stays in the snapshot blobs), and with `olderThanDays`
+ * the outputs only old runs point at. A removed output that a later step would reuse is
+ * detected by reuse verification, which then reruns the step: removing never corrupts.
+ */
+export async function collectGarbage(ws: Workspace, options: GcOptions): Promise<GcItem[]> {
+  const items: GcItem[] = [];
+  const referenced = ws.runs.allOutputPaths();
+  const active = new Set(ws.runs.listActiveRuns().map((r) => r.id));
+  const keptPaths = new Set<string>();
+  const oldPaths = new Set<string>();
+  if (options.olderThanDays !== undefined) {
+    const cutoff = Date.now() - options.olderThanDays * 86_400_000;
+    for (const run of ws.runs.listRuns({ limit: 1_000_000 })) {
+      const target = Date.parse(run.createdAt) < cutoff && !active.has(run.id) ? oldPaths : keptPaths;
+      for (const s of ws.runs.getSteps(run.id)) for (const o of ws.runs.getOutputs(s.id)) target.add(o.path);
+    }
+  }
+  for (const stepRunDir of await list(ws.dataDir)) {
+    const runId = stepRunDir.slice(0, stepRunDir.lastIndexOf("."));
+    if (active.has(runId)) continue;
+    for (const name of await list(join(ws.dataDir, stepRunDir))) {
+      const path = join(ws.dataDir, stepRunDir, name);
+      if (!referenced.has(path)) items.push({ path, bytes: await size(path), why: "output of a step run that did not complete" });
+      else if (oldPaths.has(path) && !keptPaths.has(path)) items.push({ path, bytes: await size(path), why: `only runs older than ${options.olderThanDays} days use it` });
+    }
+  }
+  for (const runId of await list(ws.runsDir)) {
+    if (active.has(runId)) continue;
+    for (const step of await list(join(ws.runsDir, runId))) {
+      const work = join(ws.runsDir, runId, step, "work");
+      if (await stat(work).then(() => true, () => false)) items.push({ path: work, bytes: await size(work), why: "working copy of a finished step (code kept in the snapshot)" });
+    }
+  }
+  if (!options.dryRun) for (const item of items) await rm(item.path, { recursive: true, force: true });
+  return items;
+}
+
+async function list(dir: string): Promise<string[]> {
+  return readdir(dir).catch(() => []);
+}
+
+async function size(path: string): Promise<number> {
+  const st = await stat(path);
+  if (!st.isDirectory()) return st.size;
+  let total = 0;
+  for (const name of await readdir(path)) total += await size(join(path, name));
+  return total;
+}

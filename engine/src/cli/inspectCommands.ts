@@ -1,0 +1,85 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { collectGarbage } from "../artifacts/collectGarbage.js";
+import { Workspace } from "../dsl/Workspace.js";
+import { PipebookError } from "../errors/PipebookError.js";
+import { explainDecision, summarizeDecision } from "../explain/formatDecision.js";
+import { bytes, runLine, stepLine, table } from "./format.js";
+
+async function findRun(ws: Workspace, idOrPrefix: string): Promise<string> {
+  const ids = ws.runs.resolveRunId(idOrPrefix);
+  if (ids.length === 1) return ids[0]!;
+  if (ids.length === 0) throw new PipebookError("not-found", `no run ${idOrPrefix} in workspace ${ws.dir} (see: pipebook runs)`);
+  throw new PipebookError("not-found", `"${idOrPrefix}" matches several runs: ${ids.join(", ")}`);
+}
+
+function findStep(ws: Workspace, runId: string, name: string) {
+  const steps = ws.runs.getSteps(runId);
+  const step = steps.find((s) => s.name === name);
+  if (!step) throw new PipebookError("not-found", `run ${runId} has no step "${name}" (steps: ${steps.map((s) => s.name).join(", ")})`);
+  return step;
+}
+
+export async function runsCommand(options: { experiment?: string; limit: number }): Promise<void> {
+  const ws = await Workspace.fromConfig();
+  const runs = ws.runs.listRuns({ limit: options.limit, ...(options.experiment && { experiment: options.experiment }) });
+  if (runs.length === 0) return void process.stdout.write(`no runs yet in ${ws.dir}\n`);
+  process.stdout.write(`${table(["run", "experiment", "status", "created", "time", "source"], runs.map(runLine))}\n`);
+}
+
+export async function showCommand(id: string): Promise<void> {
+  const ws = await Workspace.fromConfig();
+  const run = ws.runs.getRun(await findRun(ws, id))!;
+  const out: string[] = [
+    `run        ${run.id}`,
+    `experiment ${run.experiment}`,
+    `status     ${run.status}${run.error ? ` — ${run.error}` : ""}`,
+    `created    ${run.createdAt}  (source: ${run.source})`,
+    `parameters ${Object.keys(run.parameters).length > 0 ? Object.entries(run.parameters).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ") : "(none)"}`,
+  ];
+  if (run.git) out.push(`git        ${run.git.repo} ${run.git.branch} @ ${run.git.commit.slice(0, 12)}${run.git.dirty ? " (dirty)" : ""}`);
+  const steps = ws.runs.getSteps(run.id);
+  out.push("", table(["step", "status", "time", "compute", "why"], steps.map((s) => stepLine(s, s.decision ? summarizeDecision(s.decision) : (s.error ?? "")))));
+  for (const s of steps) {
+    const metrics = ws.runs.getMetrics(s.reusedFrom ?? s.id);
+    const outputs = ws.runs.getOutputs(s.id);
+    if (s.error && s.status === "failed") out.push("", `${s.name}: ${s.error}`);
+    if (metrics.length > 0) {
+      const byName = new Map<string, (number | string)[]>();
+      for (const m of metrics) byName.set(m.name, [...(byName.get(m.name) ?? []), m.value]);
+      out.push("", `${s.name} metrics: ${[...byName].map(([k, v]) => `${k}=${v.length === 1 ? v[0] : `[${v.join(", ")}]`}`).join("  ")}`);
+    }
+    for (const o of outputs) out.push(`${s.name} output ${o.name}: ${o.path} (${o.digest?.slice(0, 12) ?? "no hash"})`);
+  }
+  process.stdout.write(`${out.join("\n")}\n`);
+}
+
+export async function logsCommand(id: string, stepName: string | undefined): Promise<void> {
+  const ws = await Workspace.fromConfig();
+  const runId = await findRun(ws, id);
+  const steps = stepName ? [findStep(ws, runId, stepName)] : ws.runs.getSteps(runId);
+  for (const s of steps) {
+    const origin = s.reusedFrom ? ws.runs.getStep(s.reusedFrom) : undefined;
+    const text = await readFile(join((origin ?? s).logDir, "output.log"), "utf8").catch(() => undefined);
+    if (!stepName) process.stdout.write(`==> ${s.name} (${s.status}) <==\n`);
+    if (origin) process.stdout.write(`(reused: log of step run ${origin.id})\n`);
+    process.stdout.write(text ?? (s.status === "skipped" ? "(not run)\n" : "(no output)\n"));
+  }
+}
+
+export async function whyCommand(id: string, stepName: string): Promise<void> {
+  const ws = await Workspace.fromConfig();
+  const runId = await findRun(ws, id);
+  const s = findStep(ws, runId, stepName);
+  const lines = s.decision ? explainDecision(s.decision) : [`step ${s.name} is ${s.status}: no decision yet`];
+  process.stdout.write(`${s.name} in run ${runId}: ${s.status}\n${lines.join("\n")}\n`);
+  if (s.keyDigest) process.stdout.write(`key ${s.keyDigest}\n`);
+}
+
+export async function gcCommand(options: { dryRun?: boolean; olderThan?: number }): Promise<void> {
+  const ws = await Workspace.fromConfig();
+  const items = await collectGarbage(ws, { dryRun: options.dryRun ?? false, ...(options.olderThan !== undefined && { olderThanDays: options.olderThan }) });
+  const total = items.reduce((n, i) => n + i.bytes, 0);
+  for (const i of items) process.stdout.write(`${options.dryRun ? "would remove" : "removed"} ${i.path} (${bytes(i.bytes)}): ${i.why}\n`);
+  process.stdout.write(`${options.dryRun ? "would free" : "freed"} ${bytes(total)} in ${items.length} item${items.length === 1 ? "" : "s"}\n`);
+}

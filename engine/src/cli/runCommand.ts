@@ -1,0 +1,49 @@
+import { basename, extname } from "node:path";
+import { Experiment } from "../dsl/Experiment.js";
+import { summarizeDecision } from "../explain/formatDecision.js";
+import { formatEvent } from "../runner/printEvent.js";
+import { parseAssignment } from "../runner/resolveParameters.js";
+import { duration, stepLine, table } from "./format.js";
+import { loadPipelineFile } from "./loadPipelineFile.js";
+
+export interface RunOptions {
+  readonly experiment?: string;
+  readonly param?: string[];
+  readonly regenerate?: boolean;
+  readonly concurrency?: number;
+  readonly quiet?: boolean;
+}
+
+/** `pipebook run FILE`: submit, stream progress as `[done/total]` lines, print a summary. */
+export async function runCommand(file: string, options: RunOptions): Promise<void> {
+  const { pipeline, experiment } = await loadPipelineFile(file);
+  const ws = pipeline.workspace;
+  const declared = pipeline.parameters;
+  const assignments = Object.fromEntries((options.param ?? []).map((p) => parseAssignment(declared, p)));
+  const name = options.experiment ?? experiment ?? basename(file, extname(file)).replace(/[^A-Za-z0-9_.-]/g, "_");
+  const run = await new Experiment(ws, name).submit(pipeline, {
+    source: "cli",
+    parameterAssignments: assignments,
+    ...(options.regenerate && { regenerateOutputs: true }),
+    ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
+  });
+  const total = pipeline.graph.steps.length;
+  let done = 0;
+  process.stdout.write(`submitted run ${run.id} (experiment ${name}, ${total} steps) in workspace ${ws.dir}\n`);
+  run.onEvent((e) => {
+    if (e.type === "step-log" && options.quiet) return;
+    if (e.type === "step-status" && e.status !== "running" && e.status !== "queued") done++;
+    const line = formatEvent(e);
+    if (line === undefined) return;
+    process.stdout.write(e.type === "step-status" ? `[${done}/${total}] ${line}\n` : `${line}\n`);
+  });
+  const view = await run.waitForCompletion();
+  const steps = ws.runs.getSteps(run.id);
+  process.stdout.write(`\n${table(["step", "status", "time", "compute", "why"], steps.map((s) => stepLine(s, s.decision ? summarizeDecision(s.decision) : (s.error ?? ""))))}\n`);
+  const reused = steps.filter((s) => s.status === "reused").length;
+  const ran = steps.filter((s) => s.status === "completed" || s.status === "failed").length;
+  const runRow = ws.runs.getRun(run.id)!;
+  process.stdout.write(`\nrun ${run.id} ${view.status} in ${duration(runRow.startedAt, runRow.endedAt)}: ${ran} ran, ${reused} reused${view.error ? ` — ${view.error}` : ""}\n`);
+  process.stdout.write(`details: pipebook show ${run.id}   logs: pipebook logs ${run.id} STEP   why: pipebook why ${run.id} STEP\n`);
+  process.exitCode = view.status === "completed" ? 0 : 1;
+}
