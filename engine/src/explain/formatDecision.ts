@@ -86,6 +86,7 @@ function formatChange(c: KeyChange): string {
     case "outputs":
       return `outputs changed: [${c.before.join(", ")}] → [${c.after.join(", ")}]`;
     case "environment":
+      if (c.field.startsWith("envVars.")) return `env var ${c.field.slice(8)} changed ${show(c.before)} → ${show(c.after)}`;
       return `environment ${c.field} changed ${show(c.before)} → ${show(c.after)}`;
     case "compute":
       return `compute ${c.field} changed ${show(c.before)} → ${show(c.after)}`;

@@ -26,8 +26,8 @@ export interface KeyComponents {
    */
   readonly source: Readonly<Record<string, string>>;
   /**
-   * Arguments after substitution, with data written as `{input:NAME}` / `{output:NAME}` and
-   * parameters as their values: paths differ per run, their content is keyed in `inputs`
+   * Arguments with data written as `{input:NAME}` / `{output:NAME}` and parameters as
+   * `{param:NAME}`: paths differ per run, their content is keyed in `inputs`, parameter values in `parameters`
    * (Azure ML v1 before 1.1.0 did not hash arguments, MachineLearningNotebooks#771).
    */
   readonly arguments: readonly string[];

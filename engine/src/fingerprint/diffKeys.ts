@@ -34,10 +34,8 @@ export function diffKeys(before: KeyComponents, after: KeyComponents): KeyChange
     if (b !== a) changes.push({ part: "input", name, ...(b !== undefined && { before: b }), ...(a !== undefined && { after: a }) });
   }
   if (!same(before.outputs, after.outputs)) changes.push({ part: "outputs", before: before.outputs, after: after.outputs });
-  for (const field of unionKeys(before.environment, after.environment)) {
-    if (!same(before.environment[field], after.environment[field])) {
-      changes.push({ part: "environment", field, before: before.environment[field], after: after.environment[field] });
-    }
+  for (const [field, b, a] of flattenOneLevel(before.environment, after.environment)) {
+    if (!same(b, a)) changes.push({ part: "environment", field, before: b, after: a });
   }
   for (const field of unionKeys(before.compute, after.compute)) {
     if (!same(before.compute[field], after.compute[field])) {
@@ -60,6 +58,23 @@ function diffFileMaps(
     out.push({ file, change: b === undefined ? "added" : a === undefined ? "removed" : "modified" });
   }
   return out;
+}
+
+/** Pairs fields of two objects, descending one level into nested records (envVars.MODE). */
+function flattenOneLevel(before: Readonly<Record<string, unknown>>, after: Readonly<Record<string, unknown>>): [string, unknown, unknown][] {
+  const out: [string, unknown, unknown][] = [];
+  for (const field of unionKeys(before, after)) {
+    const b = before[field];
+    const a = after[field];
+    if (isRecord(b) && isRecord(a)) {
+      for (const sub of unionKeys(b, a)) out.push([`${field}.${sub}`, b[sub], a[sub]]);
+    } else out.push([field, b, a]);
+  }
+  return out;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
 function unionKeys(a: object, b: object): string[] {

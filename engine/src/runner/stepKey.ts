@@ -52,9 +52,9 @@ function programOf(step: PipelineStep): string {
   return step.kind;
 }
 
-/** An argument as it enters the key: data by role and name, parameters by value. */
+/** An argument as it enters the key: data and parameters by name (their content and values are keyed on their own). */
 export function symbolicArgument(a: PipelineStep["arguments"][number], step: PipelineStep, params: Readonly<Record<string, ParameterValue>>): string {
-  if (a instanceof PipelineParameter) return String(params[a.name] ?? a.defaultValue);
+  if (a instanceof PipelineParameter) return `{param:${a.name}}`;
   if (a instanceof PipelineData) return step.outputs.includes(a) ? `{output:${a.name}}` : `{input:${a.name}}`;
   if (a instanceof DataReference) return `{input:${a.name}}`;
   if (typeof a === "string" || typeof a === "number" || typeof a === "boolean") return String(a);
@@ -72,5 +72,6 @@ export function concreteArgument(
     return (step.outputs.includes(a) ? paths.outputs.get(a.name) : paths.inputs.get(a.name)) ?? "";
   }
   if (a instanceof DataReference) return paths.inputs.get(a.name) ?? "";
+  if (a instanceof PipelineParameter) return String(params[a.name] ?? a.defaultValue);
   return symbolicArgument(a, step, params);
 }

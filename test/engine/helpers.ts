@@ -1,0 +1,53 @@
+import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Workspace } from "pipebook";
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const CLI = join(REPO, "engine", "bin", "pipebook.js");
+
+/** A temp project folder with its own embedded workspace, removed after the test. */
+export interface Sandbox {
+  readonly dir: string;
+  readonly ws: Workspace;
+  write(rel: string, content: string): Promise<string>;
+  /** How many times a step ran: each run of a counted step appends one line. */
+  count(name: string): Promise<number>;
+  /** A shell snippet that records one execution of `name`. */
+  counter(name: string): string;
+  close(): Promise<void>;
+}
+
+export async function sandbox(): Promise<Sandbox> {
+  const dir = await mkdtemp(join(tmpdir(), "pipebook-test-"));
+  const ws = await Workspace.fromConfig({ path: dir });
+  const counters = join(dir, "counters");
+  await mkdir(counters);
+  return {
+    dir,
+    ws,
+    async write(rel, content) {
+      const path = join(dir, rel);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, content);
+      return path;
+    },
+    async count(name) {
+      const text = await readFile(join(counters, name), "utf8").catch(() => "");
+      return text.split("\n").filter(Boolean).length;
+    },
+    counter(name) {
+      return `echo ran >> ${join(counters, name)}`;
+    },
+    async close() {
+      await ws.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Files whose mtime is less than a second old are not stat-cached; tests that edit files wait this long. */
+export function settle(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 10));
+}
