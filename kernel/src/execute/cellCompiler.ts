@@ -1,0 +1,113 @@
+import ts from "typescript";
+import { collectDeclarations } from "./declarations.js";
+import { CellLanguageService } from "./cellLanguageService.js";
+import { cellFileName, HEADER_LINES, Scope, viewText } from "./typeView.js";
+import { toScript } from "./topLevelTransform.js";
+import { KERNEL_GLOBAL } from "./kernelGlobalName.js";
+import type { CellDiagnostic, TypecheckMode } from "./cellDiagnostic.js";
+import type { CompileReply, CompletionResult, InspectResult, IsCompleteStatus } from "./compilerMessages.js";
+
+
+const TRANSPILE_OPTIONS: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true,
+  sourceMap: true, moduleDetection: ts.ModuleDetectionKind.Force, esModuleInterop: true,
+  useDefineForClassFields: true,
+};
+
+/**
+ * Compiles cells: checks each against the cells run before it (type view), transpiles it, and turns
+ * it into a global-scope script. Identical cells in an identical scope hit caches, so re-running an
+ * unchanged cell costs no type-checking.
+ */
+export class CellCompiler {
+  readonly #scope = new Scope();
+  readonly #ls: CellLanguageService;
+  readonly #diagCache = new Map<string, CellDiagnostic[]>();
+  readonly #transpileCache = new Map<string, { js: string; map: string; syntax: CellDiagnostic[] }>();
+
+  constructor(readonly dir: string) { this.#ls = new CellLanguageService(dir); }
+
+  warm(): void { this.#ls.diagnose("export {};\n", "", true); }
+
+  compile(index: number, code: string, mode: TypecheckMode): CompileReply {
+    const t = this.#transpile(code);
+    if (t.syntax.length > 0) return { status: "refused", diagnostics: t.syntax };
+    const sf = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+    const decls = collectDeclarations(sf);
+    const view = viewText(this.#scope.header(new Set(decls.map((d) => d.name))), code, decls);
+    let diagnostics: CellDiagnostic[] = [];
+    if (mode !== "off") {
+      const cached = this.#diagCache.get(view);
+      diagnostics = cached ?? this.#ls.diagnose(view, code, true);
+      if (!cached) this.#diagCache.set(view, diagnostics);
+    }
+    const errors = diagnostics.filter((d) => d.category === "error");
+    if (mode === "refuse" && errors.length > 0) return { status: "refused", diagnostics: errors };
+    const file = cellFileName(this.dir, index);
+    this.#ls.setFile(file, view);
+    this.#scope.add({ index, file, declarations: decls });
+    const script = toScript(t.js, `${KERNEL_GLOBAL}.import`);
+    return { status: "ok", code: script.code, sourceMap: t.map, hasResult: script.hasResult, diagnostics: mode === "report" ? errors : [] };
+  }
+
+  #transpile(code: string): { js: string; map: string; syntax: CellDiagnostic[] } {
+    const hit = this.#transpileCache.get(code);
+    if (hit) return hit;
+    const out = ts.transpileModule(code, { compilerOptions: TRANSPILE_OPTIONS, fileName: "cell.ts", reportDiagnostics: true });
+    const lines = code.split("\n");
+    const syntax = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error).map((d): CellDiagnostic => {
+      const lc = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : { line: 0, character: 0 };
+      return { line: lc.line + 1, column: lc.character + 1, code: d.code, message: ts.flattenDiagnosticMessageText(d.messageText, "\n"), category: "error", sourceLine: lines[lc.line] ?? "" };
+    });
+    const js = out.outputText.replace(/\/\/# sourceMappingURL=.*$/m, "");
+    const r = { js, map: out.sourceMapText ?? "", syntax };
+    if (this.#transpileCache.size > 2000) this.#transpileCache.clear();
+    this.#transpileCache.set(code, r);
+    return r;
+  }
+
+  #viewFor(code: string): string {
+    const sf = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+    const decls = collectDeclarations(sf);
+    return viewText(this.#scope.header(new Set(decls.map((d) => d.name))), code, decls);
+  }
+
+  /** Offset of the cell's character `pos` in its view (the header is one line). */
+  #offset(view: string, pos: number): number {
+    let at = 0;
+    for (let i = 0; i < HEADER_LINES; i++) at = view.indexOf("\n", at) + 1;
+    return at + pos;
+  }
+
+  complete(code: string, pos: number): CompletionResult {
+    const view = this.#viewFor(code);
+    const before = code.slice(0, pos);
+    const word = /[\p{L}\p{N}_$]*$/u.exec(before)?.[0] ?? "";
+    const start = pos - word.length;
+    const entries = this.#ls.completions(view, this.#offset(view, pos))
+      .filter((e) => e.name.startsWith(word))
+      .sort((a, b) => a.sortText.localeCompare(b.sortText) || a.name.localeCompare(b.name));
+    return { matches: entries.map((e) => e.name), start, end: pos, types: entries.map((e) => e.kind) };
+  }
+
+  inspect(code: string, pos: number): InspectResult | undefined {
+    const view = this.#viewFor(code);
+    return this.#ls.quickInfo(view, this.#offset(view, pos));
+  }
+
+  isComplete(code: string): IsCompleteStatus {
+    if (code.trimStart().startsWith("%")) return { status: "complete" };
+    const out = ts.transpileModule(code, { compilerOptions: TRANSPILE_OPTIONS, reportDiagnostics: true });
+    const errors = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
+    if (errors.length === 0) return { status: "complete" };
+    const trimmedEnd = code.trimEnd().length;
+    // An error at the very end (a missing brace, an open string) means the user is still typing.
+    const atEnd = errors.every((d) => (d.start ?? 0) >= trimmedEnd || d.code === 1160 || d.code === 1002);
+    if (atEnd) {
+      const lastLine = code.split("\n").pop() ?? "";
+      const indent = /^\s*/.exec(lastLine)?.[0] ?? "";
+      return { status: "incomplete", indent: /[{([]\s*$/.test(code) ? `${indent}  ` : indent };
+    }
+    return { status: "invalid" };
+  }
+}

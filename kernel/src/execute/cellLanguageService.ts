@@ -1,0 +1,146 @@
+import ts from "typescript";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { HEADER_LINES } from "./typeView.js";
+import { KERNEL_GLOBALS_DTS } from "./kernelGlobals.js";
+import type { CellDiagnostic } from "./cellDiagnostic.js";
+
+/**
+ * One TypeScript language service over the notebook's virtual cell files. The root file is always
+ * the same (`__pipebook_current.mts`), so each new program reuses the previous one's structure and
+ * parsed library files; only the changed cell is parsed again.
+ */
+export class CellLanguageService {
+  readonly #files = new Map<string, { text: string; version: number }>();
+  readonly #snapshots = new Map<string, ts.IScriptSnapshot | undefined>();
+  readonly #service: ts.LanguageService;
+  readonly #options: ts.CompilerOptions;
+  readonly current: string;
+  readonly #globals: string;
+
+  constructor(readonly dir: string) {
+    this.current = `${dir}/__pipebook_current.mts`;
+    this.#files.set(this.current, { text: "export {};\n", version: 0 });
+    this.#globals = `${dir}/__pipebook_globals.d.ts`;
+    this.#files.set(this.#globals, { text: KERNEL_GLOBALS_DTS, version: 0 });
+    this.#options = compilerOptions(dir);
+    const host: ts.LanguageServiceHost = {
+      getScriptFileNames: () => [this.current, this.#globals],
+      getScriptVersion: (f) => String(this.#files.get(f)?.version ?? 0),
+      getScriptSnapshot: (f) => {
+        const v = this.#files.get(f);
+        if (v) return ts.ScriptSnapshot.fromString(v.text);
+        if (!this.#snapshots.has(f)) {
+          const t = ts.sys.readFile(f);
+          this.#snapshots.set(f, t === undefined ? undefined : ts.ScriptSnapshot.fromString(t));
+        }
+        return this.#snapshots.get(f);
+      },
+      getCurrentDirectory: () => dir,
+      getCompilationSettings: () => this.#options,
+      getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),
+      fileExists: (f) => this.#files.has(f) || ts.sys.fileExists(f),
+      readFile: (f) => this.#files.get(f)?.text ?? ts.sys.readFile(f),
+      readDirectory: (p, e, x, i, d) => ts.sys.readDirectory(p, e, x, i, d),
+      directoryExists: (d) => ts.sys.directoryExists(d),
+      getDirectories: (d) => ts.sys.getDirectories(d),
+      realpath: (p) => ts.sys.realpath?.(p) ?? p,
+    };
+    this.#service = ts.createLanguageService(host, ts.createDocumentRegistry());
+  }
+
+  setFile(file: string, text: string): void {
+    const old = this.#files.get(file);
+    if (old?.text === text) return;
+    this.#files.set(file, { text, version: (old?.version ?? 0) + 1 });
+  }
+
+  /** Diagnostics of `view` (checked as the current file), placed in the cell's own lines. */
+  diagnose(view: string, code: string, semantic: boolean): CellDiagnostic[] {
+    this.setFile(this.current, view);
+    const raw = [
+      ...this.#service.getSyntacticDiagnostics(this.current),
+      ...(semantic ? this.#service.getSemanticDiagnostics(this.current) : []),
+    ];
+    const sf = this.#service.getProgram()?.getSourceFile(this.current);
+    const codeLines = code.split("\n");
+    const out: CellDiagnostic[] = [];
+    for (const d of raw) {
+      if (d.start === undefined || !sf) continue;
+      const { line, character } = sf.getLineAndCharacterOfPosition(d.start);
+      const cellLine = line - HEADER_LINES;
+      // The header and footer are ours; a problem there is a consequence of one in the cell.
+      if (cellLine < 0 || cellLine >= codeLines.length) continue;
+      out.push({
+        line: cellLine + 1, column: character + 1, code: d.code,
+        message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+        category: categoryName(d.category), sourceLine: codeLines[cellLine] ?? "",
+      });
+    }
+    return out;
+  }
+
+  completions(view: string, pos: number): { name: string; kind: string; sortText: string; span?: { start: number; length: number } }[] {
+    this.setFile(this.current, view);
+    const r = this.#service.getCompletionsAtPosition(this.current, pos, {
+      includeCompletionsWithInsertText: true, includeExternalModuleExports: false,
+    });
+    if (!r) return [];
+    const span = r.optionalReplacementSpan;
+    return r.entries
+      .filter((e) => !e.name.startsWith("__pipebook") && e.name !== "__pb")
+      .map((e) => ({ name: e.name, kind: e.kind, sortText: e.sortText, ...(e.replacementSpan ? { span: e.replacementSpan } : span ? { span } : {}) }));
+  }
+
+  quickInfo(view: string, pos: number): { signature: string; documentation: string } | undefined {
+    this.setFile(this.current, view);
+    const at = (p: number) => this.#service.getQuickInfoAtPosition(this.current, p);
+    const info = at(pos) ?? (pos > 0 ? at(pos - 1) : undefined);
+    if (!info) return undefined;
+    const signature = ts.displayPartsToString(info.displayParts);
+    const tags = (info.tags ?? []).map((t) => `@${t.name} ${ts.displayPartsToString(t.text)}`);
+    const documentation = [ts.displayPartsToString(info.documentation), ...tags].filter((s) => s.length > 0).join("\n");
+    return { signature, documentation };
+  }
+}
+
+function categoryName(c: ts.DiagnosticCategory): CellDiagnostic["category"] {
+  switch (c) {
+    case ts.DiagnosticCategory.Error: return "error";
+    case ts.DiagnosticCategory.Warning: return "warning";
+    case ts.DiagnosticCategory.Suggestion: return "suggestion";
+    case ts.DiagnosticCategory.Message: return "message";
+  }
+}
+
+/**
+ * Notebook defaults: strict, ES2023, Node types (from the notebook's folder if it has them, else
+ * the kernel's own), Node's ESM resolution. A tsconfig.json found from the notebook's folder may
+ * override the checking options, but not the ones the cell machinery relies on.
+ */
+function compilerOptions(dir: string): ts.CompilerOptions {
+  const base: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022, strict: true, skipLibCheck: true, esModuleInterop: true,
+    resolveJsonModule: true, allowImportingTsExtensions: true, lib: ["lib.es2023.d.ts"], types: ["node"],
+  };
+  let user: ts.CompilerOptions = {};
+  const cfg = ts.findConfigFile(dir, (f) => ts.sys.fileExists(f));
+  if (cfg) {
+    const read = ts.readConfigFile(cfg, (f) => ts.sys.readFile(f));
+    if (!read.error) user = ts.parseJsonConfigFileContent(read.config, ts.sys, dirname(cfg)).options;
+  }
+  const typeRoots: string[] = [];
+  try {
+    const req = createRequire(import.meta.url);
+    typeRoots.push(dirname(dirname(req.resolve("@types/node/package.json"))));
+  } catch { /* no @types/node next to the kernel: the notebook's own node_modules may have it */ }
+  const merged: ts.CompilerOptions = { ...base, ...user };
+  return {
+    ...merged,
+    ...(user.typeRoots ? {} : typeRoots.length > 0 ? { typeRoots: [...typeRoots, `${dir}/node_modules/@types`] } : {}),
+    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    moduleDetection: ts.ModuleDetectionKind.Force, noEmit: true, isolatedModules: false,
+    verbatimModuleSyntax: false, declaration: false, composite: false, incremental: false,
+    allowImportingTsExtensions: true, noUnusedLocals: false, noUnusedParameters: false,
+  };
+}

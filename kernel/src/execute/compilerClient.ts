@@ -1,0 +1,34 @@
+import { Worker } from "node:worker_threads";
+import type { CompilerRequestName, CompilerRequests, FromCompiler, ToCompiler } from "./compilerMessages.js";
+
+/** Main-thread side of the compiler thread: typed request/reply over postMessage. */
+export class CompilerClient {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #next = 1;
+
+  constructor(dir: string) {
+    this.#worker = new Worker(new URL("./compilerWorker.js", import.meta.url), { workerData: { dir }, stderr: false, stdout: false });
+    this.#worker.unref();
+    this.#worker.on("message", (m: FromCompiler) => {
+      const p = this.#pending.get(m.id);
+      if (!p) return;
+      this.#pending.delete(m.id);
+      if (m.ok) p.resolve(m.reply); else p.reject(new Error(m.error));
+    });
+    this.#worker.on("error", (e) => {
+      for (const p of this.#pending.values()) p.reject(e);
+      this.#pending.clear();
+    });
+  }
+
+  request<K extends CompilerRequestName>(kind: K, args: CompilerRequests[K]["args"]): Promise<CompilerRequests[K]["reply"]> {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#worker.postMessage({ id, kind, args } as ToCompiler);
+    });
+  }
+
+  async close(): Promise<void> { await this.#worker.terminate(); }
+}

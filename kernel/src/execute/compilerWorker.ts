@@ -1,0 +1,35 @@
+/**
+ * The compiler thread: loading TypeScript and its libraries takes a second, so it happens here,
+ * off the main thread, while the kernel already answers kernel_info.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { CellCompiler } from "./cellCompiler.js";
+import type { FromCompiler, ToCompiler } from "./compilerMessages.js";
+import { unreachable } from "../protocol/wire.js";
+import { log } from "../log.js";
+
+const port = parentPort;
+if (!port) throw new Error("compilerWorker must run as a worker thread");
+const compiler = new CellCompiler((workerData as { dir: string }).dir);
+
+function handle(m: ToCompiler): unknown {
+  switch (m.kind) {
+    case "compile": return compiler.compile(m.args.index, m.args.code, m.args.mode);
+    case "complete": return compiler.complete(m.args.code, m.args.pos);
+    case "inspect": return compiler.inspect(m.args.code, m.args.pos) ?? null;
+    case "isComplete": return compiler.isComplete(m.args.code);
+    default: return unreachable(m);
+  }
+}
+
+port.on("message", (m: ToCompiler) => {
+  let out: FromCompiler;
+  try { out = { id: m.id, ok: true, reply: handle(m) }; }
+  catch (e) { out = { id: m.id, ok: false, error: e instanceof Error ? e.stack ?? e.message : String(e) }; }
+  port.postMessage(out);
+});
+
+// Messages queue while this runs; the first compile waits for it instead of racing it.
+setImmediate(() => {
+  try { compiler.warm(); } catch (e) { log("compiler", `warm-up failed: ${String(e)}`); }
+});

@@ -1,0 +1,29 @@
+import { builtinModules, createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+
+const BUILTINS = new Set(builtinModules);
+/** Without this flag, import.meta.resolve ignores its parent argument (Node 20). */
+const CAN_RESOLVE_FROM_PARENT = process.execArgv.includes("--experimental-import-meta-resolve");
+
+/**
+ * `import` for cells: specifiers resolve from the notebook's folder with Node's ESM rules (so
+ * `pipebook` and packages installed next to the notebook are found); `.ts` files load through tsx.
+ */
+export function makeImporter(dir: string): (specifier: string) => Promise<unknown> {
+  const parentUrl = pathToFileURL(`${dir}/`).href;
+  const requireFromDir = createRequire(`${dir}/`);
+  const resolve = (spec: string): string => {
+    if (spec.startsWith("node:") || BUILTINS.has(spec)) return spec;
+    if (CAN_RESOLVE_FROM_PARENT) return import.meta.resolve(spec, parentUrl);
+    if (spec.startsWith("file:")) return spec;
+    return pathToFileURL(requireFromDir.resolve(spec)).href;
+  };
+  return async (specifier: string): Promise<unknown> => {
+    const url = resolve(specifier);
+    if (/\.(c|m)?tsx?$/.test(url)) {
+      const { tsImport } = await import("tsx/esm/api");
+      return tsImport(url, parentUrl);
+    }
+    return import(url);
+  };
+}

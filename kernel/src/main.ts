@@ -1,0 +1,33 @@
+/**
+ * Kernel entry: `node --experimental-import-meta-resolve dist/main.js -f CONNECTION_FILE`.
+ * The main thread runs cells; an I/O thread owns the sockets; a compiler thread owns TypeScript.
+ */
+import { randomUUID } from "node:crypto";
+import { Kernel } from "./kernel/Kernel.js";
+import { startIoWorker } from "./transport/ioClient.js";
+import { HistoryStore } from "./history/historyStore.js";
+import { isTypecheckMode } from "./execute/cellDiagnostic.js";
+import { log } from "./log.js";
+
+export async function runKernel(argv: readonly string[]): Promise<void> {
+  const fIndex = argv.indexOf("-f");
+  const connectionFile = fIndex >= 0 ? argv[fIndex + 1] : argv.find((a) => !a.startsWith("-"));
+  if (!connectionFile) throw new Error("usage: pipebook-kernel -f CONNECTION_FILE");
+  const session = randomUUID();
+  let kernel: Kernel | undefined;
+  const io = await startIoWorker({ connectionFile, session }, {
+    onMessage: (channel, identities, msg) => kernel?.handle(channel, identities, msg),
+    onInterrupt: () => kernel?.interrupt(),
+    onFatal: (e) => { log("main", `I/O thread failed: ${e}`); process.exit(1); },
+  });
+  const mode = process.env["PIPEBOOK_TYPECHECK"] ?? "refuse";
+  kernel = new Kernel(io, {
+    session, dir: process.cwd(), typecheck: isTypecheckMode(mode) ? mode : "refuse", historyFile: HistoryStore.defaultFile(),
+  });
+  kernel.publishStarting();
+  // Signal-mode interrupts (a front end that ignores interrupt_mode) stop the cell, not the kernel.
+  process.on("SIGINT", () => kernel?.interrupt());
+  // A cell's stray promise rejection or callback exception must not take the kernel down.
+  process.on("unhandledRejection", (e) => { process.stderr.write(`Unhandled promise rejection: ${e instanceof Error ? e.stack : String(e)}\n`); });
+  process.on("uncaughtException", (e) => { process.stderr.write(`Uncaught exception: ${e.stack ?? String(e)}\n`); });
+}
