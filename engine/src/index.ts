@@ -16,6 +16,7 @@ export { formatEvent } from "./runner/printEvent.js";
 export { observeSubmissions } from "./runner/observeSubmissions.js";
 export { buildRunView } from "./runner/buildRunView.js";
 export { recoverOrphanedRuns } from "./runner/recoverOrphanedRuns.js";
+export { isAlive } from "./runner/processIdentity.js";
 export { PipebookError, type PipebookErrorCode } from "./errors/PipebookError.js";
 export type { Decision, StepRef } from "./explain/Decision.js";
 export { explainDecision, summarizeDecision } from "./explain/formatDecision.js";

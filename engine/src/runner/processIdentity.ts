@@ -18,12 +18,18 @@ export function currentOwner(): RunOwner {
   return { pid: process.pid, host: hostname(), start: processStart(process.pid) };
 }
 
-/** Whether the process that owned a run is still the same live process. */
+/** Whether the process that owned a run is still the same live process (a zombie is not). */
 export function isAlive(pid: number, start: string | null): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    if (stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z") return false;
+  } catch {
+    // No /proc: trust kill(0).
   }
   return !start || processStart(pid) === start || processStart(pid) === "";
 }
