@@ -16,6 +16,8 @@ const extRoot = path.resolve(here, "..");
 const repoRoot = path.resolve(extRoot, "..");
 export const buildDir = path.join(here, "build");
 const bundle = path.join(buildDir, "bundle.js");
+/** Touched after every successful build; rspack leaves unchanged files (and their times) alone. */
+const stamp = path.join(buildDir, ".build-stamp");
 
 /** Newest modification time under the given paths (files or folders, recursively). */
 function newest(paths) {
@@ -34,13 +36,13 @@ function newest(paths) {
 }
 
 export function isBuildCurrent() {
-  if (!existsSync(bundle)) return false;
+  if (!existsSync(bundle) || !existsSync(stamp)) return false;
   const inputs = [
     path.join(extRoot, "src"), path.join(extRoot, "style"), path.join(extRoot, "schema"),
     path.join(extRoot, "package.json"), path.join(here, "extensions.mjs"), path.join(here, "rspack.config.mjs"),
     path.join(repoRoot, "engine", "src", "contract"),
   ];
-  return statSync(bundle).mtimeMs > newest(inputs);
+  return statSync(stamp).mtimeMs > newest(inputs);
 }
 
 function entrySource() {
@@ -114,6 +116,7 @@ export async function buildWorkbench({ mode = "development" } = {}) {
       resolve(undefined);
     });
   });
+  writeFileSync(stamp, new Date().toISOString() + "\n");
   return Date.now() - started;
 }
 

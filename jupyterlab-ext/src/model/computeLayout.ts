@@ -62,8 +62,11 @@ export function computeLayout(input: LayoutInput): Layout {
     const placed = graph.edge(edge.from, edge.to) as { points?: Point[] } | undefined;
     return { from: edge.from, to: edge.to, data: edge.data, points: (placed?.points ?? []).map((p) => ({ x: p.x, y: p.y })) };
   });
-  const label = graph.graph() as { width?: number; height?: number };
-  const width = Math.max(label.width ?? 0, ...[...nodes.values()].map((n) => n.x + n.width + MARGIN), 2 * MARGIN);
-  const height = Math.max(label.height ?? 0, ...[...nodes.values()].map((n) => n.y + n.height + MARGIN), 2 * MARGIN);
+  // The drawing's size covers nodes and edge bends (an edge skipping a rank bends around the
+  // nodes between, sometimes outside the nodes' bounding box).
+  const xs = [...[...nodes.values()].map((n) => n.x + n.width), ...edges.flatMap((e) => e.points.map((p) => p.x))];
+  const ys = [...[...nodes.values()].map((n) => n.y + n.height), ...edges.flatMap((e) => e.points.map((p) => p.y))];
+  const width = Math.max(...xs, 0) + MARGIN;
+  const height = Math.max(...ys, 0) + MARGIN;
   return { key: input.key, width: Math.ceil(width), height: Math.ceil(height), nodes, edges };
 }

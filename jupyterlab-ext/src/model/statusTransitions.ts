@@ -14,7 +14,9 @@ export interface StepTransition {
  * replaying, or two displays racing) and must not repaint a finished step as running.
  */
 const NEXT: Readonly<Record<StepStatus, readonly StepStatus[]>> = {
-  queued: ["running", "reused", "skipped", "canceled", "failed"],
+  // Views may be coalesced (the kernel throttles display updates), so a fast step can go
+  // from queued straight to any end state.
+  queued: ["running", "completed", "failed", "reused", "skipped", "canceled"],
   running: ["completed", "failed", "canceled"],
   completed: [],
   failed: [],

@@ -107,7 +107,7 @@ export class RunGraphView extends Widget {
     elements.group.setAttribute("data-status", step.status);
     elements.group.setAttribute("aria-pressed", String(selected));
     elements.group.setAttribute("aria-label", `${step.name}: ${statusLabel(step.status, this.trans)}`);
-    elements.title.textContent = `${step.name} — ${statusLine(step, this.trans)}${step.why ? `\n${step.why}` : ""}`;
+    elements.title.textContent = [`${step.name} — ${statusLine(step, this.trans)}`, step.error, step.why].filter(Boolean).join("\n");
     elements.status.textContent = statusLine(step, this.trans);
     elements.detail.textContent = fitText(detailLine(step, this.trans), 26);
   }

@@ -1,0 +1,3 @@
+export declare const buildDir: string;
+export declare function isBuildCurrent(): boolean;
+export declare function buildWorkbench(options?: { mode?: "development" | "production" }): Promise<number>;

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { cellsToRerun, type CellState } from "../../jupyterlab-ext/src/model/cellsToRerun.js";
+import { publishKernelCode, validatePublish } from "../../jupyterlab-ext/src/model/publishRequest.js";
+import { SseParser } from "../../jupyterlab-ext/src/model/sseParser.js";
+import { readEndpointSummaries, readPipelineSummaries, readRunSummaries } from "../../jupyterlab-ext/src/model/summaries.js";
+
+describe("SseParser", () => {
+  it("assembles events split across chunks at any byte", () => {
+    const stream = 'event: run\ndata: {"a":1}\n\n: keep-alive\n\ndata: line1\ndata: line2\nid: 7\n\n';
+    for (let cut = 1; cut < stream.length; cut++) {
+      const parser = new SseParser();
+      const events = [...parser.push(stream.slice(0, cut)), ...parser.push(stream.slice(cut))];
+      expect(events).toEqual([{ event: "run", data: '{"a":1}' }, { event: "message", data: "line1\nline2", id: "7" }]);
+    }
+  });
+
+  it("accepts CRLF line ends", () => {
+    expect(new SseParser().push("data: x\r\n\r\n")).toEqual([{ event: "message", data: "x" }]);
+  });
+});
+
+describe("list replies", () => {
+  it("read the REST server's lists in either casing and skip entries without an id", () => {
+    expect(readRunSummaries({ runs: [{ runId: "r1", experiment: "e", status: "completed", createdAt: "t" }, { Id: "r2", ExperimentName: "f", Status: "failed" }, { nothing: 1 }] }))
+      .toEqual([{ runId: "r1", experiment: "e", status: "completed", createdAt: "t" }, { runId: "r2", experiment: "f", status: "failed" }]);
+    expect(readPipelineSummaries([{ id: "p1", name: "Iris", version: "1.0" }, { Name: "no id" }])).toEqual([{ id: "p1", name: "Iris", version: "1.0" }]);
+    expect(readEndpointSummaries({ value: [{ Name: "iris-ep", DefaultVersion: "0" }] })).toEqual([{ name: "iris-ep", defaultVersion: "0" }]);
+    expect(readRunSummaries("garbage")).toEqual([]);
+  });
+});
+
+describe("rerun changed steps", () => {
+  const cells: CellState[] = [
+    { id: "imports", type: "code", source: "import ...", hasRunOutput: false },
+    { id: "md", type: "markdown", source: "# notes", hasRunOutput: false },
+    { id: "prep", type: "code", source: "%%step prep\nv1", hasRunOutput: false },
+    { id: "train", type: "code", source: "%%step train\nv1", hasRunOutput: false },
+    { id: "submit", type: "code", source: "await submit()", hasRunOutput: true },
+    { id: "empty", type: "code", source: "  ", hasRunOutput: false },
+  ];
+  const executed = new Map(cells.map((c) => [c.id, c.source]));
+
+  it("runs the edited cell and then resubmits", () => {
+    const edited = cells.map((c) => (c.id === "train" ? { ...c, source: "%%step train\nv2" } : c));
+    expect(cellsToRerun(edited, executed)).toEqual(["train", "submit"]);
+  });
+
+  it("runs every cell the kernel never executed (after a restart)", () => {
+    expect(cellsToRerun(cells, new Map())).toEqual(["imports", "prep", "train", "submit"]);
+  });
+
+  it("only resubmits when nothing changed", () => {
+    expect(cellsToRerun(cells, executed)).toEqual(["submit"]);
+  });
+});
+
+describe("publish", () => {
+  it("validates endpoint names and versions", () => {
+    expect(validatePublish({ name: "iris-endpoint", version: "1.0", description: "" })).toEqual({ ok: true });
+    expect(validatePublish({ name: "1bad", version: "1.0", description: "" })).toMatchObject({ ok: false, field: "name" });
+    expect(validatePublish({ name: "ok", version: "", description: "" })).toMatchObject({ ok: false, field: "version" });
+    expect(validatePublish({ name: "a/b", version: "1", description: "" })).toMatchObject({ ok: false, field: "name" });
+  });
+
+  it("embeds user text in kernel code as JSON literals, never as code", () => {
+    const code = publishKernelCode({ runId: "r1", name: "ep", version: "1.0", description: '"); process.exit(1); ("' });
+    expect(code).toContain(JSON.stringify({ name: "ep", version: "1.0", description: '"); process.exit(1); ("' }));
+    expect(code).toContain('PipelineRun.get(ws, "r1")');
+    // The description cannot close the string literal it lives in.
+    expect(code).not.toContain('description":""); process.exit');
+  });
+});

@@ -1,0 +1,109 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openBrowser, ARTIFACTS, type BrowserSession } from "./support/browser.js";
+import { startWorkbench, type RunningWorkbench } from "./support/workbench.js";
+import { finishedRunWithDetails } from "./fixtures/runViews.js";
+import { notebookWithRun } from "./fixtures/notebooks.js";
+
+/**
+ * A notebook saved with a run output, opened in the real workbench (bundled JupyterLab served by
+ * jupyter-server) in Debian's Chromium: the graph is drawn from the saved (untrusted) output,
+ * every status shows, and a click on a step opens its logs, metrics and output previews.
+ */
+const stepNode = (page: BrowserSession["page"], step: string) => page.locator(`.jp-Notebook .pb-node[data-step="${step}"]`);
+
+describe("a saved run output in the workbench", () => {
+  let workbench: RunningWorkbench;
+  let browser: BrowserSession;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    workbench = await startWorkbench();
+    writeFileSync(path.join(workbench.rootDir, "saved-run.ipynb"), notebookWithRun(finishedRunWithDetails()));
+    browser = await openBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await workbench?.stop();
+  });
+
+  it("draws the graph with each step's status, reuse source and error", async () => {
+    const { page } = browser;
+    await page.goto(workbench.url("saved-run.ipynb"));
+    const nodes = page.locator(".jp-Notebook .pb-RunGraph .pb-node");
+    await expect.poll(() => nodes.count(), { timeout: 30_000 }).toBe(4);
+    const statuses = await nodes.evaluateAll((els) => els.map((e) => [e.getAttribute("data-step"), e.getAttribute("data-status"), e.textContent]));
+    expect(statuses).toEqual([
+      ["prep", "completed", expect.stringContaining("done · 1.2 s")],
+      ["train", "reused", expect.stringContaining("from run run-11aa")],
+      ["profile", "completed", expect.stringContaining("done · 1 m 02 s")],
+      ["evaluate", "failed", expect.stringContaining("step evaluate exited")],
+    ]);
+    // Failed is drawn in the theme's error colour, reused in the reuse colour.
+    const stroke = (step: string) => page.locator(`.jp-Notebook .pb-node[data-step="${step}"] .pb-node-box`).evaluate((el) => getComputedStyle(el).stroke);
+    const errorColor = await page.evaluate(() => getComputedStyle(document.body).getPropertyValue("--jp-error-color1").trim());
+    expect(errorColor).not.toBe("");
+    expect(await stroke("evaluate")).toBe(await page.evaluate((c) => {
+      const probe = document.createElement("div");
+      probe.style.color = c;
+      document.body.appendChild(probe);
+      const rgb = getComputedStyle(probe).color;
+      probe.remove();
+      return rgb;
+    }, errorColor));
+    expect(await stroke("train")).not.toBe(await stroke("prep"));
+    await expect.poll(() => page.locator(".jp-Notebook .pb-RunHeader").textContent()).toContain("Run run-2f6c");
+    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "saved-run-graph-light.png") });
+  });
+
+  it("opens a step's error and log, a table preview and a metric plot", async () => {
+    const { page } = browser;
+    const details = page.locator(".jp-Notebook .pb-Details");
+    await stepNode(page, "evaluate").click();
+    await expect.poll(() => details.getAttribute("data-step")).toBe("evaluate");
+    expect(await details.locator(".pb-Details-error").textContent()).toContain("ValueError: could not convert string to float");
+    expect(await details.locator(".pb-Details-why").textContent()).toBe("Why: input model changed (train reused from run 11aa22bb)");
+    expect(await details.locator(".pb-Log").textContent()).toContain('File "evaluate.py", line 12');
+    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "saved-run-failed-step.png") });
+
+    await stepNode(page, "prep").click();
+    await details.locator('.pb-Details-tab[data-tab="outputs"]').click();
+    const table = details.locator(".pb-Preview-table table");
+    await expect.poll(() => table.locator("tbody tr").count()).toBe(3);
+    expect(await table.locator("thead th").allTextContents()).toEqual(["sepal_length", "sepal_width", "species"]);
+    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "saved-run-output-preview.png") });
+
+    await stepNode(page, "train").click();
+    await details.locator('.pb-Details-tab[data-tab="metrics"]').click();
+    const loss = details.locator('tr[data-metric="loss"]');
+    expect(await loss.locator(".pb-Metrics-value").textContent()).toBe("0.3");
+    expect(await loss.locator("polyline").getAttribute("points")).toMatch(/^[\d.]+,[\d.]+( [\d.]+,[\d.]+){5}$/);
+    expect(await details.locator(".pb-Details-meta").textContent()).toContain("reused from run run-11aa (iris-exp)");
+    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "saved-run-metrics.png") });
+  });
+
+  it("is readable in the dark theme", async () => {
+    const { page } = browser;
+    const settings = path.join(workbench.runtimeDir, "user_settings", "@jupyterlab", "apputils-extension");
+    mkdirSync(settings, { recursive: true });
+    writeFileSync(path.join(settings, "themes.jupyterlab-settings"), JSON.stringify({ theme: "JupyterLab Dark" }));
+    await page.goto(workbench.url("saved-run.ipynb"));
+    await expect.poll(() => page.locator("body").getAttribute("data-jp-theme-light"), { timeout: 30_000 }).toBe("false");
+    await expect.poll(() => page.locator(".jp-Notebook .pb-RunGraph .pb-node").count(), { timeout: 30_000 }).toBe(4);
+    const [text, background] = await stepNode(page, "prep").evaluate((node) => [
+      getComputedStyle(node.querySelector(".pb-node-name")!).fill,
+      getComputedStyle(node.querySelector(".pb-node-box")!).fill,
+    ]);
+    const luminance = (rgb: string) => {
+      const [r, g, b] = (rgb.match(/\d+/g) ?? []).map(Number);
+      return 0.2126 * (r ?? 0) + 0.7152 * (g ?? 0) + 0.0722 * (b ?? 0);
+    };
+    // Light text on a dark box.
+    expect(luminance(text!)).toBeGreaterThan(150);
+    expect(luminance(background!)).toBeLessThan(80);
+    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "saved-run-graph-dark.png") });
+    writeFileSync(path.join(settings, "themes.jupyterlab-settings"), JSON.stringify({ theme: "JupyterLab Light" }));
+  });
+});
