@@ -1,0 +1,125 @@
+import { execFile } from "node:child_process";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Workspace } from "pipebook";
+import { CLI, REPO } from "./helpers.js";
+
+const exec = promisify(execFile);
+
+/** Runs the real CLI in `cwd`; resolves with its exit code and output instead of throwing. */
+async function pipebook(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], { cwd, maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const runIdOf = (stdout: string): string => /submitted run (\S+)/.exec(stdout)![1]!;
+
+let dir: string;
+beforeAll(async () => {
+  // A copy of the example, so editing train.py does not touch the repository.
+  dir = await mkdtemp(join(tmpdir(), "pipebook-cli-"));
+  await cp(join(REPO, "examples", "iris"), join(dir, "iris"), { recursive: true });
+  // The copy imports "pipebook" the way a user's ESM project would: through node_modules.
+  await mkdir(join(dir, "node_modules"));
+  await symlink(join(REPO, "engine"), join(dir, "node_modules", "pipebook"), "dir");
+  await writeFile(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+});
+afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+describe("the iris example through the CLI", () => {
+  let first: string;
+
+  it("runs every step the first time and completes", async () => {
+    const r = await pipebook(dir, "run", "iris/pipeline.ts");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/completed in .*: 4 ran, 0 reused/);
+    expect(r.stdout).toContain("[compare] best model:");
+    first = runIdOf(r.stdout);
+  });
+
+  it("reuses every step the second time", async () => {
+    const r = await pipebook(dir, "run", "iris/pipeline.ts", "-q");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/: 0 ran, 4 reused/);
+    const why = await pipebook(dir, "why", runIdOf(r.stdout), "train");
+    expect(why.stdout).toContain(`reused: its key matches step run ${first}.train of run ${first}`);
+  });
+
+  it("reruns train and compare only after train.py is edited, and `why` names the file", async () => {
+    const script = join(dir, "iris", "train", "train.py");
+    await writeFile(script, (await readFile(script, "utf8")).replace("default=200", "default=150"));
+    const r = await pipebook(dir, "run", "iris/pipeline.ts", "-q");
+    expect(r.code).toBe(0);
+    const id = runIdOf(r.stdout);
+    const ws = await Workspace.fromConfig({ path: dir });
+    const status = Object.fromEntries(ws.runs.getSteps(id).map((s) => [s.name, s.status]));
+    expect(status).toEqual({ prepare: "reused", baseline: "reused", train: "completed", compare: "completed" });
+    const why = await pipebook(dir, "why", id, "train");
+    expect(why.stdout).toContain("ran because its key differs from step run");
+    expect(why.stdout).toContain("  - source file train.py modified");
+    expect((await pipebook(dir, "why", id, "compare")).stdout).toMatch(/  - input model changed content/);
+    await ws.close();
+  });
+
+  it("explains a parameter change, regenerate and first runs with `why`", async () => {
+    const changed = await pipebook(dir, "run", "iris/pipeline.ts", "-q", "-p", "learning_rate=0.5");
+    expect(changed.code).toBe(0);
+    const id = runIdOf(changed.stdout);
+    expect((await pipebook(dir, "why", id, "train")).stdout).toContain("  - parameter learning_rate changed 0.1 → 0.5");
+    expect((await pipebook(dir, "why", id, "compare")).stdout).toMatch(/input model changed content/);
+    expect((await pipebook(dir, "why", id, "prepare")).stdout).toContain("reused");
+    const regen = await pipebook(dir, "run", "iris/pipeline.ts", "-q", "--regenerate");
+    expect((await pipebook(dir, "why", runIdOf(regen.stdout), "prepare")).stdout).toContain("ran because the run was submitted with regenerateOutputs");
+    expect((await pipebook(dir, "why", first, "prepare")).stdout).toContain("(first run)");
+  });
+
+  it("lists runs, shows a run with metrics, prints logs", async () => {
+    const runs = await pipebook(dir, "runs");
+    expect(runs.stdout.split("\n").filter((l) => l.includes(" iris ")).length).toBeGreaterThanOrEqual(5);
+    const show = await pipebook(dir, "show", first);
+    expect(show.stdout).toMatch(/train metrics: accuracy=[\d.]+  loss=\[1\.09861, /);
+    expect(show.stdout).toContain("compare metrics: best_accuracy=");
+    const logs = await pipebook(dir, "logs", first, "prepare");
+    expect(logs.stdout).toContain("prepared 120 training and 30 test rows");
+  });
+
+  it("fails clearly on bad input, with exit code 2 and nothing stored", async () => {
+    const before = (await pipebook(dir, "runs")).stdout;
+    const badParam = await pipebook(dir, "run", "iris/pipeline.ts", "-p", "learning_rate=fast");
+    expect(badParam).toMatchObject({ code: 2, stderr: 'pipebook: parameter "learning_rate" must be a number, got "fast"\n' });
+    const unknown = await pipebook(dir, "run", "iris/pipeline.ts", "-p", "epochs=3");
+    expect(unknown.stderr).toContain('unknown parameter "epochs" (the pipeline has learning_rate)');
+    expect((await pipebook(dir, "run", "nope.ts")).stderr).toBe("pipebook: pipeline file nope.ts does not exist\n");
+    expect((await pipebook(dir, "show", "zzz")).stderr).toMatch(/no run zzz in workspace/);
+    expect((await pipebook(dir, "why", first, "nostep")).stderr).toMatch(/has no step "nostep" \(steps: prepare, /);
+    expect((await pipebook(dir, "runs")).stdout).toBe(before);
+  });
+
+  it("exits 1 when a step fails, and gc --dry-run lists the failed step's data without removing it", async () => {
+    await writeFile(join(dir, "iris", "compare", "compare.py"), "import sys\nsys.exit('compare broke')\n");
+    const r = await pipebook(dir, "run", "iris/pipeline.ts", "-q");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('step "compare" exited with code 1');
+    const dry = await pipebook(dir, "gc", "--dry-run");
+    expect(dry.stdout).toContain(`would remove ${join(dir, ".pipebook", "data", `${runIdOf(r.stdout)}.compare`, "report")}`);
+    expect(dry.stdout).toContain("output of a step run that did not complete");
+    const again = await pipebook(dir, "gc", "--dry-run");
+    expect(again.stdout).toBe(dry.stdout);
+    const real = await pipebook(dir, "gc");
+    expect(real.stdout).toMatch(/freed .* in \d+ items/);
+    expect((await pipebook(dir, "gc", "--dry-run")).stdout).toBe("would free 0 B in 0 items\n");
+    // Completed outputs survive gc: the next run still reuses prepare.
+    await writeFile(join(dir, "iris", "compare", "compare.py"), await readFile(join(REPO, "examples", "iris", "compare", "compare.py")));
+    const after = await pipebook(dir, "run", "iris/pipeline.ts", "-q");
+    expect(after.stdout).toMatch(/prepare +reused/);
+  });
+});
