@@ -3,7 +3,7 @@ export declare const PYTHON: string;
 export declare function freePort(): Promise<number>;
 export declare function checkPrerequisites(): string[];
 export declare function engineCanServe(): boolean;
-export declare function prepareKernelspec(runtimeDir: string): string | undefined;
+export declare function prepareKernelspec(runtimeDir: string): Promise<string | undefined>;
 export interface LaunchOptions {
   rootDir: string;
   port?: number;

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,19 +77,16 @@ function stopChild(child, signal = "SIGTERM", graceMs = 5000) {
 }
 
 /**
- * Writes the pipebook kernelspec into `<runtime>/share/jupyter/kernels/pipebook` when the kernel
- * package provides a launcher, so the workbench lists "TypeScript (pipebook)" without touching
- * the user's own Jupyter directories. Returns the directory to put on JUPYTER_PATH, or undefined.
+ * Installs the pipebook kernelspec (through the kernel package's own installer) under
+ * `<runtime>/share/jupyter`, so the workbench lists "TypeScript (pipebook)" without touching the
+ * user's Jupyter directories. Returns the directory to put on JUPYTER_PATH, or undefined when the
+ * kernel is not built.
  */
-export function prepareKernelspec(runtimeDir) {
-  const kernelMain = [path.join(repoRoot, "kernel", "dist", "main.js"), path.join(repoRoot, "kernel", "dist", "index.js")].find(existsSync);
-  if (kernelMain === undefined) return undefined;
-  const dir = path.join(runtimeDir, "share", "jupyter", "kernels", "pipebook");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    path.join(dir, "kernel.json"),
-    JSON.stringify({ argv: [process.execPath, kernelMain, "{connection_file}"], display_name: "TypeScript (pipebook)", language: "typescript", interrupt_mode: "message" }, null, 2),
-  );
+export async function prepareKernelspec(runtimeDir) {
+  const installer = path.join(repoRoot, "kernel", "dist", "install.js");
+  if (!existsSync(installer)) return undefined;
+  const { installKernelSpec } = await import(installer);
+  await installKernelSpec({ prefix: runtimeDir });
   return path.join(runtimeDir, "share", "jupyter");
 }
 
@@ -125,7 +122,7 @@ export async function launchWorkbench(options) {
       env.PIPEBOOK_API_URL = apiUrl;
       env.PIPEBOOK_API_TOKEN = apiToken;
     }
-    const kernelPath = prepareKernelspec(runtimeDir);
+    const kernelPath = await prepareKernelspec(runtimeDir);
     const jupyterPath = [options.jupyterPath, kernelPath, env.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
     if (jupyterPath) env.JUPYTER_PATH = jupyterPath;
     const lab = spawn(
