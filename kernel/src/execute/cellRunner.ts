@@ -29,19 +29,25 @@ export class CellRunner {
   async run(label: string, code: string, sourceMap: string, hasResult: boolean): Promise<RunOutcome> {
     const shift = code.indexOf('"use strict"; ') + '"use strict"; '.length;
     this.sources.add(label, sourceMap, shift);
-    const interrupted = new Promise<RunOutcome>((resolve) => { this.#interrupt = () => resolve({ status: "interrupted" }); });
+    const script = new vm.Script(code, { filename: label });
     this.#running = true;
     try {
-      // Let the caller's callback scope close first: cell code then always runs inside a
-      // microtask, where the I/O thread's terminateExecution can stop it safely.
-      await Promise.resolve();
-      const script = new vm.Script(code, { filename: label });
-      const promise = script.runInThisContext({ breakOnSigint: true, displayErrors: false }) as Promise<unknown>;
-      const done = promise.then((value): RunOutcome => ({ status: "ok", value, hasResult }), (error: unknown): RunOutcome => ({ status: "threw", error }));
-      return await Promise.race([done, interrupted]);
-    } catch (error) {
-      if (error instanceof Error && /Script execution (was interrupted|timed out)/.test(error.message)) return { status: "interrupted" };
-      return { status: "threw", error };
+      return await new Promise<RunOutcome>((resolve) => {
+        // Installed before the cell starts: if the I/O thread terminates the cell's synchronous
+        // code, nothing after runInThisContext runs, and only this resolver can end the cell.
+        this.#interrupt = () => resolve({ status: "interrupted" });
+        // Run inside a microtask, where terminateExecution stops the cell without harming Node's
+        // callback bookkeeping (from a timer or I/O callback it would abort the process).
+        queueMicrotask(() => {
+          try {
+            const promise = script.runInThisContext({ breakOnSigint: true, displayErrors: false }) as Promise<unknown>;
+            promise.then((value) => resolve({ status: "ok", value, hasResult }), (error: unknown) => resolve({ status: "threw", error }));
+          } catch (error) {
+            if (error instanceof Error && /Script execution (was interrupted|timed out)/.test(error.message)) resolve({ status: "interrupted" });
+            else resolve({ status: "threw", error });
+          }
+        });
+      });
     } finally {
       this.#interrupt = undefined;
       this.#running = false;

@@ -1,0 +1,208 @@
+"""A real Jupyter client (jupyter_client 7, Debian) that drives the pipebook kernel for the vitest
+suites. Each command prints one JSON object on its last stdout line.
+
+  driver.py cells            stdin: JSON list of cell sources; runs them in one kernel
+  driver.py soak N           N executes of 1+1; reports hangs and timings
+  driver.py interrupt        interrupts a busy loop and a pending await; checks state survives
+  driver.py badhmac          sends a message signed with the wrong key; kernel must survive
+  driver.py restart          state is gone after a restart, kernel answers again
+  driver.py bench N          round-trip timings and start-to-ready (KERNEL env picks the kernel)
+"""
+import hmac
+import json
+import os
+import sys
+import time
+from queue import Empty
+
+from jupyter_client.manager import start_new_kernel
+
+KERNEL = os.environ.get("PIPEBOOK_TEST_KERNEL", "pipebook")
+
+
+def collect(kc, msg_id, timeout=30):
+    """Outputs of one execute until its idle status, plus its reply."""
+    outputs = []
+    deadline = time.time() + timeout
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            raise TimeoutError("no idle for " + msg_id)
+        msg = kc.get_iopub_msg(timeout=left)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        t = msg["msg_type"]
+        if t == "status":
+            if msg["content"]["execution_state"] == "idle":
+                break
+            continue
+        if t == "execute_input":
+            continue
+        outputs.append({"type": t, "content": msg["content"]})
+    reply = kc.get_shell_msg(timeout=timeout)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=timeout)
+    return reply["content"], outputs
+
+
+def execute(kc, code, timeout=60, **kw):
+    msg_id = kc.execute(code, **kw)
+    return collect(kc, msg_id, timeout)
+
+
+def start():
+    t0 = time.perf_counter()
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=60)
+    return km, kc, time.perf_counter() - t0
+
+
+def stop(km, kc):
+    kc.stop_channels()
+    km.shutdown_kernel(now=False)
+
+
+def cmd_cells():
+    cells = json.load(sys.stdin)
+    km, kc, _ = start()
+    try:
+        results = []
+        for code in cells:
+            reply, outputs = execute(kc, code)
+            results.append({"reply": reply, "outputs": outputs})
+        print(json.dumps({"results": results}, default=str))
+    finally:
+        stop(km, kc)
+
+
+def cmd_soak(n):
+    km, kc, _ = start()
+    hangs = 0
+    errors = 0
+    times = []
+    try:
+        execute(kc, "1+1")
+        for i in range(n):
+            t = time.perf_counter()
+            try:
+                reply, outputs = execute(kc, f"{i} + 1", timeout=10)
+                if reply["status"] != "ok" or outputs[-1]["content"]["data"]["text/plain"] != str(i + 1):
+                    errors += 1
+            except (TimeoutError, Empty):
+                hangs += 1
+            times.append(time.perf_counter() - t)
+        alive = km.is_alive()
+        print(json.dumps({"n": n, "hangs": hangs, "errors": errors, "alive": alive, "max_ms": max(times) * 1000}))
+    finally:
+        stop(km, kc)
+
+
+def interrupt_case(km, kc, setup, code):
+    execute(kc, setup)
+    msg_id = kc.execute(code)
+    # Wait until the cell really runs (busy), then a moment more.
+    while True:
+        m = kc.get_iopub_msg(timeout=30)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input":
+            break
+    time.sleep(1.0)
+    t = time.perf_counter()
+    km.interrupt_kernel()
+    reply, outputs = collect(kc, msg_id, timeout=20)
+    took = time.perf_counter() - t
+    after, out2 = execute(kc, "counter")
+    return {
+        "status": reply["status"], "ename": reply.get("ename"), "took_s": took,
+        "state_after": out2[0]["content"]["data"]["text/plain"] if out2 else None,
+        "alive": km.is_alive(),
+    }
+
+
+def cmd_interrupt():
+    km, kc, _ = start()
+    try:
+        busy = interrupt_case(km, kc, "let counter = 41", "counter++; while (true) {}")
+        pending = interrupt_case(km, kc, "counter = 10", "counter++; await new Promise(() => {})")
+        later = interrupt_case(km, kc, "counter = 20", "counter++; await new Promise((r) => setTimeout(r, 50)); while (true) {}")
+        print(json.dumps({"busy": busy, "pending": pending, "later": later}))
+    finally:
+        stop(km, kc)
+
+
+def cmd_badhmac():
+    km, kc, _ = start()
+    try:
+        execute(kc, "const kept = 7")
+        session = kc.session
+        good_key = session.key
+        session.auth = hmac.HMAC(b"wrong-key", digestmod=session.digest_mod)
+        bad_id = kc.execute("kept * 100")
+        got_reply = True
+        try:
+            r = kc.get_shell_msg(timeout=2)
+            got_reply = r["parent_header"].get("msg_id") == bad_id
+        except Empty:
+            got_reply = False
+        session.auth = hmac.HMAC(good_key, digestmod=session.digest_mod)
+        reply, outputs = execute(kc, "kept * 2")
+        print(json.dumps({"answered_bad": got_reply, "after": outputs[0]["content"]["data"]["text/plain"], "alive": km.is_alive()}))
+    finally:
+        stop(km, kc)
+
+
+def cmd_restart():
+    km, kc, _ = start()
+    try:
+        execute(kc, "const before = 1")
+        pid1 = km.provisioner.pid if km.provisioner else None
+        km.restart_kernel(now=False)
+        kc.wait_for_ready(timeout=60)
+        reply, outputs = execute(kc, "typeof (globalThis as any).before")
+        pid2 = km.provisioner.pid if km.provisioner else None
+        print(json.dumps({"after": outputs[0]["content"]["data"]["text/plain"], "new_process": pid1 != pid2, "alive": km.is_alive()}))
+    finally:
+        stop(km, kc)
+
+
+def cmd_bench(n):
+    km, kc, startup = start()
+    try:
+        kc.wait_for_ready(timeout=60)
+        for _ in range(20):
+            execute(kc, "1+1")
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            execute(kc, "1+1")
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        distinct = []
+        for i in range(min(n, 50)):
+            t = time.perf_counter()
+            execute(kc, f"{i} + 1")
+            distinct.append((time.perf_counter() - t) * 1000)
+        distinct.sort()
+        pick = lambda xs, q: xs[min(len(xs) - 1, int(q * len(xs)))]
+        print(json.dumps({
+            "kernel": KERNEL, "n": n, "p50_ms": pick(times, 0.5), "p95_ms": pick(times, 0.95),
+            "start_s": startup, "distinct_p50_ms": pick(distinct, 0.5), "distinct_p95_ms": pick(distinct, 0.95),
+        }))
+    finally:
+        stop(km, kc)
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "cells":
+        cmd_cells()
+    elif cmd == "soak":
+        cmd_soak(int(sys.argv[2]))
+    elif cmd == "interrupt":
+        cmd_interrupt()
+    elif cmd == "badhmac":
+        cmd_badhmac()
+    elif cmd == "restart":
+        cmd_restart()
+    elif cmd == "bench":
+        cmd_bench(int(sys.argv[2]))
+    else:
+        raise SystemExit("unknown command " + cmd)
