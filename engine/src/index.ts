@@ -15,6 +15,7 @@ export type { RunEvent } from "./runner/RunEvent.js";
 export { formatEvent } from "./runner/printEvent.js";
 export { observeSubmissions } from "./runner/observeSubmissions.js";
 export { buildRunView } from "./runner/buildRunView.js";
+export { toPipelineSpec, fromPipelineSpec, type PipelineSpec, type StepSpec, type ArgumentSpec, type DataSpec } from "./spec/PipelineSpec.js";
 export { recoverOrphanedRuns } from "./runner/recoverOrphanedRuns.js";
 export { isAlive } from "./runner/processIdentity.js";
 export { PipebookError, type PipebookErrorCode } from "./errors/PipebookError.js";

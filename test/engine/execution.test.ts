@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFile, stat } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommandStep, Experiment, NodeScriptStep, Pipeline, PipelineData, PythonScriptStep, Workspace, isAlive as isProcessAlive, type PipelineStep } from "pipebook";
@@ -165,5 +165,21 @@ describe("execution", () => {
     ] }));
     const view = await rerun.waitForCompletion();
     expect(view.steps.map((s) => [s.name, s.status])).toEqual([["quick", "reused"], ["stuck", "completed"]]);
+  });
+
+  it("stores a reproducible spec with every run and runs it again without the source folders", async () => {
+    await sb.write("src/step.py", "import sys\nfrom pipebook_run import log\nlog('lr', float(sys.argv[1]))\n");
+    const { PipelineParameter, PipelineRun } = await import("pipebook");
+    const lr = new PipelineParameter("lr", 0.1);
+    const make = () => new PythonScriptStep({ name: "train", scriptName: "step.py", sourceDirectory: join(sb.dir, "src"), arguments: [lr] });
+    const first = await (await submit([make()])).waitForCompletion();
+    const spec = sb.ws.runs.getRun(first.runId)!.graph.spec;
+    expect(spec.steps[0]).toMatchObject({ name: "train", kind: "python", scriptName: "step.py", arguments: [{ kind: "param", name: "lr" }] });
+    await rm(join(sb.dir, "src"), { recursive: true });
+    const same = await (await PipelineRun.submitSpec(sb.ws, "replay", spec)).waitForCompletion();
+    expect(same.steps[0]!.status).toBe("reused");
+    const other = await (await PipelineRun.submitSpec(sb.ws, "replay", spec, { parameterAssignments: { lr: 0.7 } })).waitForCompletion();
+    expect(other.steps[0]).toMatchObject({ status: "completed", why: "parameter lr changed 0.1 → 0.7" });
+    expect(other.steps[0]!.metrics).toEqual([{ name: "lr", points: [{ index: 0, value: 0.7 }] }]);
   });
 });

@@ -45,6 +45,11 @@ export class Environment {
     return new Environment({ kind: "docker", image: options.image, interpreter: options.interpreter ?? "python3", envVars: { ...options.envVars } });
   }
 
+  /** Rebuilds an environment stored in a pipeline spec. */
+  static fromSpec(spec: EnvironmentSpec): Environment {
+    return new Environment(spec);
+  }
+
   get envVars(): Readonly<Record<string, string>> {
     return this.spec.envVars;
   }

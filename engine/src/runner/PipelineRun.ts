@@ -15,6 +15,7 @@ import { resolveParameters } from "./resolveParameters.js";
 import type { RunEvent } from "./RunEvent.js";
 import { runStep, type RunContext, type StepResult } from "./runStep.js";
 import { printEvent } from "./printEvent.js";
+import { fromPipelineSpec, toPipelineSpec, type PipelineSpec } from "../spec/PipelineSpec.js";
 
 export interface SubmitOptions {
   /** Run every step even when an identical earlier result exists. */
@@ -59,13 +60,33 @@ export class PipelineRun {
   }
 
   static async submit(experiment: string, pipeline: Pipeline, options: SubmitOptions = {}): Promise<PipelineRun> {
-    const ws = pipeline.workspace;
     const graph = pipeline.validate();
+    resolveParameters(pipeline.parameters, options.parameterAssignments);
+    const prepared = await Promise.all(graph.steps.map((s) => prepareStep(pipeline.workspace, s)));
+    return PipelineRun.start(experiment, pipeline, toPipelineSpec(pipeline, prepared), prepared, options);
+  }
+
+  /** Runs a stored pipeline spec again (a published pipeline, a REST call): code from its snapshots. */
+  static async submitSpec(ws: Workspace, experiment: string, spec: PipelineSpec, options: SubmitOptions = {}): Promise<PipelineRun> {
+    const { pipeline, prepared } = await fromPipelineSpec(ws, spec);
+    const graph = pipeline.validate();
+    const byName = new Map(prepared.map((p) => [p.step.name, p]));
+    return PipelineRun.start(experiment, pipeline, spec, graph.steps.map((s) => byName.get(s.name)!), options);
+  }
+
+  private static async start(
+    experiment: string,
+    pipeline: Pipeline,
+    spec: PipelineSpec,
+    prepared: readonly PreparedStep[],
+    options: SubmitOptions,
+  ): Promise<PipelineRun> {
+    const ws = pipeline.workspace;
+    const graph = pipeline.graph;
     const parameters = resolveParameters(pipeline.parameters, options.parameterAssignments);
     if (options.concurrency !== undefined && !(Number.isInteger(options.concurrency) && options.concurrency > 0)) {
       throw new PipebookError("step-invalid", `concurrency must be a whole number ≥ 1, got ${options.concurrency}`);
     }
-    const prepared = await Promise.all(graph.steps.map((s) => prepareStep(ws, s)));
     const id = newRunId();
     const runDir = join(ws.runsDir, id);
     ws.runs.createRun({
@@ -74,7 +95,7 @@ export class PipelineRun {
       source: options.source ?? "sdk",
       createdAt: new Date().toISOString(),
       parameters,
-      graph: { edges: graph.edges },
+      graph: { edges: graph.edges, spec },
       options: { regenerateOutputs: options.regenerateOutputs ?? false },
       owner: currentOwner(),
       steps: graph.steps.map((s) => ({

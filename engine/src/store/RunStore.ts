@@ -2,6 +2,7 @@ import type { Db } from "./openDatabase.js";
 import type { ParameterValue, RunStatus, StepKind, StepStatus } from "../contract/runView.js";
 import type { KeyComponents } from "../fingerprint/KeyComponents.js";
 import type { Decision } from "../explain/Decision.js";
+import type { PipelineSpec } from "../spec/PipelineSpec.js";
 
 export interface GitInfo {
   readonly repo: string;
@@ -28,7 +29,8 @@ export interface RunRow {
   readonly endedAt: string | null;
   readonly error: string | null;
   readonly parameters: Record<string, ParameterValue>;
-  readonly graph: { readonly edges: readonly { from: string; to: string; data: string }[] };
+  /** The edges to draw, and the spec the run can be reproduced from. */
+  readonly graph: { readonly edges: readonly { from: string; to: string; data: string }[]; readonly spec: PipelineSpec };
   readonly owner: RunOwner | null;
   readonly git: GitInfo | null;
 }

@@ -1,0 +1,142 @@
+import type { ParameterValue, StepKind } from "../contract/runView.js";
+import { DataReference, PipelineData, type StepData } from "../dsl/data.js";
+import { Environment, RunConfiguration, type EnvironmentSpec } from "../dsl/Environment.js";
+import { Pipeline } from "../dsl/Pipeline.js";
+import { PipelineParameter } from "../dsl/PipelineParameter.js";
+import { CommandStep, NodeScriptStep, PythonScriptStep, type PipelineStep, type StepArgument } from "../dsl/steps.js";
+import type { Workspace } from "../dsl/Workspace.js";
+import { PipebookError, unreachable } from "../errors/PipebookError.js";
+import { asDigest } from "../fingerprint/digest.js";
+import { resolveInterpreter } from "../runner/interpreterVersion.js";
+import type { PreparedStep } from "../runner/prepareStep.js";
+
+export type ArgumentSpec =
+  | { readonly kind: "text"; readonly value: string }
+  | { readonly kind: "data"; readonly name: string }
+  | { readonly kind: "param"; readonly name: string };
+
+export type DataSpec =
+  | { readonly kind: "pipeline-data"; readonly name: string }
+  | { readonly kind: "data-reference"; readonly name: string; readonly datastore: string; readonly path: string };
+
+export interface StepSpec {
+  readonly name: string;
+  readonly kind: StepKind;
+  readonly scriptName?: string;
+  readonly command?: string | readonly string[];
+  /** Snapshot of the source folder taken at submit: the code the step runs, forever. */
+  readonly manifest?: string;
+  readonly source: Readonly<Record<string, string>>;
+  readonly hashPaths: Readonly<Record<string, string>>;
+  readonly arguments: readonly ArgumentSpec[];
+  readonly inputs: readonly DataSpec[];
+  readonly outputs: readonly string[];
+  readonly parameters: readonly string[];
+  readonly computeTarget: string;
+  readonly environment: EnvironmentSpec;
+  readonly gpus: number;
+  readonly allowReuse: boolean;
+  readonly timeoutSeconds?: number;
+  readonly excludeFromKey: readonly string[];
+}
+
+/**
+ * A submitted pipeline as data: steps with their snapshots, arguments, data and parameters.
+ * Stored with every run, it is what publishing keeps and what the REST server runs again
+ * without the user's TypeScript: a run can always be reproduced from its record.
+ */
+export interface PipelineSpec {
+  readonly version: 1;
+  readonly description: string;
+  readonly parameters: readonly { readonly name: string; readonly defaultValue: ParameterValue }[];
+  readonly steps: readonly StepSpec[];
+}
+
+export function toPipelineSpec(pipeline: Pipeline, prepared: readonly PreparedStep[]): PipelineSpec {
+  return {
+    version: 1,
+    description: pipeline.description,
+    parameters: pipeline.parameters.map((p) => ({ name: p.name, defaultValue: p.defaultValue })),
+    steps: prepared.map(({ step, manifest, source, hashPaths }) => ({
+      name: step.name,
+      kind: step.kind,
+      ...((step instanceof PythonScriptStep || step instanceof NodeScriptStep) && { scriptName: step.scriptName }),
+      ...(step instanceof CommandStep && { command: step.command }),
+      ...(manifest && { manifest }),
+      source,
+      hashPaths,
+      arguments: step.arguments.map(argumentSpec),
+      inputs: step.inputs.map(dataSpec),
+      outputs: step.outputs.map((o) => o.name),
+      parameters: step.parameters.map((p) => p.name),
+      computeTarget: step.computeTarget,
+      environment: step.environment.spec,
+      gpus: step.runconfig.gpus,
+      allowReuse: step.allowReuse,
+      ...(step.timeoutSeconds !== undefined && { timeoutSeconds: step.timeoutSeconds }),
+      excludeFromKey: step.excludeFromKey,
+    })),
+  };
+}
+
+function argumentSpec(a: StepArgument): ArgumentSpec {
+  if (a instanceof PipelineParameter) return { kind: "param", name: a.name };
+  if (a instanceof PipelineData || a instanceof DataReference) return { kind: "data", name: a.name };
+  if (typeof a === "string" || typeof a === "number" || typeof a === "boolean") return { kind: "text", value: String(a) };
+  return unreachable(a);
+}
+
+function dataSpec(d: StepData): DataSpec {
+  return d instanceof DataReference
+    ? { kind: "data-reference", name: d.name, datastore: d.datastore.name, path: d.pathOnDatastore }
+    : { kind: "pipeline-data", name: d.name };
+}
+
+/** Rebuilds runnable steps from a spec; their code comes from the snapshots, not from folders. */
+export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec): Promise<{ pipeline: Pipeline; prepared: PreparedStep[] }> {
+  const params = new Map(spec.parameters.map((p) => [p.name, new PipelineParameter(p.name, p.defaultValue)]));
+  const data = new Map<string, StepData>();
+  const dataOf = (d: DataSpec): StepData => {
+    let found = data.get(d.name);
+    if (!found) {
+      if (d.kind === "data-reference") {
+        const datastore = ws.getDatastore(d.datastore);
+        if (!datastore) throw new PipebookError("not-found", `the pipeline reads datastore "${d.datastore}", which this workspace does not have`);
+        found = new DataReference({ datastore, dataReferenceName: d.name, pathOnDatastore: d.path });
+      } else found = new PipelineData(d.name);
+      data.set(d.name, found);
+    }
+    return found;
+  };
+  const prepared: PreparedStep[] = [];
+  for (const s of spec.steps) {
+    const inputs = s.inputs.map(dataOf);
+    const outputs = s.outputs.map((name) => dataOf({ kind: "pipeline-data", name }) as PipelineData);
+    const paramOf = (name: string): PipelineParameter => {
+      const p = params.get(name);
+      if (!p) throw new PipebookError("parameter-invalid", `step "${s.name}" reads parameter "${name}", which the pipeline does not declare`);
+      return p;
+    };
+    const args: StepArgument[] = s.arguments.map((a) => (a.kind === "text" ? a.value : a.kind === "param" ? paramOf(a.name) : data.get(a.name) ?? dataOf({ kind: "pipeline-data", name: a.name })));
+    const common = {
+      name: s.name, arguments: args, inputs, outputs, computeTarget: s.computeTarget,
+      runconfig: new RunConfiguration({ environment: Environment.fromSpec(s.environment), gpus: s.gpus }),
+      allowReuse: s.allowReuse, excludeFromKey: s.excludeFromKey, parameters: s.parameters.map(paramOf),
+      ...(s.timeoutSeconds !== undefined && { timeoutSeconds: s.timeoutSeconds }),
+    };
+    const sourceDirectory = `snapshot:${s.manifest ?? "none"}`;
+    const step: PipelineStep =
+      s.kind === "python" ? new PythonScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })
+        : s.kind === "node" ? new NodeScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })
+          : new CommandStep({ ...common, command: s.command! });
+    const env = s.environment;
+    prepared.push({
+      step,
+      manifest: s.manifest ? asDigest(s.manifest) : undefined,
+      source: s.source,
+      hashPaths: s.hashPaths,
+      interpreter: env.kind === "python" ? await resolveInterpreter(env.interpreter) : undefined,
+    });
+  }
+  return { pipeline: new Pipeline(ws, { steps: prepared.map((p) => p.step), description: spec.description }), prepared };
+}
