@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { PipebookError } from "../errors/PipebookError.js";
 import { runCommand } from "./runCommand.js";
+import { registerIntegrationCommands } from "./integrationCommands.js";
 import { gcCommand, logsCommand, runsCommand, showCommand, whyCommand } from "./inspectCommands.js";
 
 /** Exit codes: 0 done, 1 the run failed, 2 the request was wrong (bad file, graph, parameter, id). */
@@ -31,6 +32,8 @@ program
   .option("--dry-run", "list what would be removed, remove nothing")
   .option("--older-than <days>", "also remove outputs used only by runs older than this", (v) => Number(v))
   .action(gcCommand);
+
+registerIntegrationCommands(program);
 
 try {
   await program.parseAsync(process.argv);
