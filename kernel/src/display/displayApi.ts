@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { MimeBundle } from "../protocol/messages.js";
-import { toMimeBundle } from "./mimeBundle.js";
+import { NO_RESULT, toMimeBundle } from "./mimeBundle.js";
 
 /** What the display functions need from the kernel. */
 export interface DisplayPublisher {
@@ -11,6 +11,8 @@ export interface DisplayPublisher {
 
 /** A shown output that a later call can replace in place (update_display_data). */
 export interface DisplayHandle {
+  /** Returning a handle from a cell does not echo it: it was shown already. */
+  readonly [NO_RESULT]: true;
   readonly displayId: string;
   update(value: unknown): void;
 }
@@ -34,7 +36,7 @@ export function makeDisplay(pub: DisplayPublisher): { display: DisplayFunction; 
   const show = (bundle: MimeBundle, displayId: string | undefined, metadata: Record<string, unknown> = {}): DisplayHandle => {
     const id = displayId ?? randomUUID();
     pub.display(bundle, metadata, id);
-    return { displayId: id, update: (v: unknown) => pub.update(typeof v === "object" && v !== null && isBundle(v) ? v : toMimeBundle(v), {}, id) };
+    return { [NO_RESULT]: true, displayId: id, update: (v: unknown) => pub.update(typeof v === "object" && v !== null && isBundle(v) ? v : toMimeBundle(v), {}, id) };
   };
   const display = ((value: unknown, options?: { displayId?: string }) => show(toMimeBundle(value), options?.displayId)) as DisplayFunction;
   display.html = (html) => show({ "text/html": html, "text/plain": "[HTML]" }, undefined);

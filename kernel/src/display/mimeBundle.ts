@@ -4,6 +4,13 @@ import type { MimeBundle } from "../protocol/messages.js";
 /** Objects that know how to show themselves in a notebook implement this method (like IPython's `_repr_mimebundle_`). */
 export const MIME_BUNDLE = Symbol.for("pipebook.mimeBundle");
 
+/** Values marked with this (display handles) are not echoed as a cell's result: they were shown already. */
+export const NO_RESULT: unique symbol = Symbol.for("pipebook.noResult");
+
+export function isSilentResult(v: unknown): boolean {
+  return typeof v === "object" && v !== null && (v as Record<symbol, unknown>)[NO_RESULT] === true;
+}
+
 export interface HasMimeBundle { [MIME_BUNDLE](): MimeBundle }
 
 function hasMimeBundle(v: unknown): v is HasMimeBundle {

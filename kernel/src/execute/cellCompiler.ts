@@ -8,6 +8,12 @@ import type { CellDiagnostic, TypecheckMode } from "./cellDiagnostic.js";
 import type { CompileReply, CompletionResult, InspectResult, IsCompleteStatus } from "./compilerMessages.js";
 
 
+/**
+ * 7016: a plain-JavaScript package without types. In a notebook it is simply `any`; refusing the
+ * cell would make most of npm unusable without a declarations package.
+ */
+const IGNORED_IN_NOTEBOOKS: ReadonlySet<number> = new Set([7016]);
+
 const TRANSPILE_OPTIONS: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true,
   sourceMap: true, moduleDetection: ts.ModuleDetectionKind.Force, esModuleInterop: true,
@@ -41,7 +47,7 @@ export class CellCompiler {
       diagnostics = cached ?? this.#ls.diagnose(view, code, true);
       if (!cached) this.#diagCache.set(view, diagnostics);
     }
-    const errors = diagnostics.filter((d) => d.category === "error");
+    const errors = diagnostics.filter((d) => d.category === "error" && !IGNORED_IN_NOTEBOOKS.has(d.code));
     if (mode === "refuse" && errors.length > 0) return { status: "refused", diagnostics: errors };
     const file = cellFileName(this.dir, index);
     this.#ls.setFile(file, view);

@@ -1,6 +1,7 @@
 import ts from "typescript";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { HEADER_LINES } from "./typeView.js";
 import { KERNEL_GLOBALS_DTS } from "./kernelGlobals.js";
 import type { CellDiagnostic } from "./cellDiagnostic.js";
@@ -104,6 +105,23 @@ export class CellLanguageService {
   }
 }
 
+/**
+ * When the notebook's folder cannot resolve `pipebook`, type it from the kernel's own copy, the
+ * one the runtime falls back to (see moduleLoader).
+ */
+function preloadedPaths(dir: string): ts.MapLike<string[]> | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    if (ts.sys.fileExists(`${d}/node_modules/pipebook/package.json`)) return undefined;
+    if (dirname(d) === d) break;
+  }
+  try {
+    const dist = dirname(fileURLToPath(import.meta.resolve("pipebook")));
+    return { "pipebook": [`${dist}/index.d.ts`], "pipebook/contract": [`${dist}/contract/index.d.ts`] };
+  } catch {
+    return undefined;
+  }
+}
+
 function categoryName(c: ts.DiagnosticCategory): CellDiagnostic["category"] {
   switch (c) {
     case ts.DiagnosticCategory.Error: return "error";
@@ -135,9 +153,11 @@ function compilerOptions(dir: string): ts.CompilerOptions {
     typeRoots.push(dirname(dirname(req.resolve("@types/node/package.json"))));
   } catch { /* no @types/node next to the kernel: the notebook's own node_modules may have it */ }
   const merged: ts.CompilerOptions = { ...base, ...user };
+  const paths = user.paths ?? preloadedPaths(dir);
   return {
     ...merged,
     ...(user.typeRoots ? {} : typeRoots.length > 0 ? { typeRoots: [...typeRoots, `${dir}/node_modules/@types`] } : {}),
+    ...(paths ? { paths } : {}),
     module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
     moduleDetection: ts.ModuleDetectionKind.Force, noEmit: true, isolatedModules: false,
     verbatimModuleSyntax: false, declaration: false, composite: false, incremental: false,

@@ -28,7 +28,7 @@ export class CellRunner {
 
   async run(label: string, code: string, sourceMap: string, hasResult: boolean): Promise<RunOutcome> {
     const shift = code.indexOf('"use strict"; ') + '"use strict"; '.length;
-    this.sources.add(label, sourceMap, shift);
+    this.sources.add(label, sourceMap, shift, code.split("\n").length);
     const script = new vm.Script(code, { filename: label });
     this.#running = true;
     try {

@@ -17,7 +17,7 @@ export interface TransformedCell {
   readonly hasResult: boolean;
 }
 
-interface Edit { readonly start: number; readonly end: number; readonly text: string }
+interface Edit { readonly start: number; readonly end: number; readonly text: string; order?: number }
 
 export function toScript(js: string, importFn: string): TransformedCell {
   const sf = ts.createSourceFile("cell.js", js, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
@@ -139,7 +139,9 @@ export function toScript(js: string, importFn: string): TransformedCell {
     visit(st);
   }
 
-  edits.sort((a, b) => b.start - a.start || b.end - a.end);
+  // Applied back to front; of two inserts at one place, the one pushed first must end up first.
+  edits.forEach((e, i) => { e.order = i; });
+  edits.sort((a, b) => b.start - a.start || b.end - a.end || (b.order ?? 0) - (a.order ?? 0));
   let body = js;
   for (const e of edits) body = body.slice(0, e.start) + e.text + body.slice(e.end);
   const hoist = hoistedFunctions.map((f) => `globalThis.${f} = ${f};`).join(" ");

@@ -7,16 +7,26 @@ export interface CellSource {
   readonly map: SourceMap | undefined;
   /** Characters the script prefix adds to the first line. */
   readonly firstLineShift: number;
+  /** The script's last line holds only the wrapper call `})()`: frames there are ours. */
+  readonly lastLine: number;
 }
 
 export class CellSources {
   readonly #cells = new Map<string, CellSource>();
 
-  add(label: string, sourceMapJson: string, firstLineShift: number): void {
+  add(label: string, sourceMapJson: string, firstLineShift: number, lastLine: number): void {
     let map: SourceMap | undefined;
     try { map = sourceMapJson ? new SourceMap(JSON.parse(sourceMapJson) as ConstructorParameters<typeof SourceMap>[0]) : undefined; } catch { map = undefined; }
-    this.#cells.set(label, { label, map, firstLineShift });
+    this.#cells.set(label, { label, map, firstLineShift, lastLine });
     if (this.#cells.size > 5000) this.#cells.delete(this.#cells.keys().next().value as string);
+  }
+
+  /** A frame of the kernel's own wrapper around the cell, not of the user's code. */
+  isWrapperFrame(line: string): boolean {
+    const m = /(In\[\d+\]):(\d+):\d+\)?\s*$/.exec(line);
+    if (!m) return false;
+    const cell = this.#cells.get(m[1]!);
+    return cell !== undefined && Number(m[2]) === cell.lastLine;
   }
 
   /** Maps `In[3]:4:10` in a stack line to the cell's own line and column. */
@@ -39,7 +49,7 @@ export function errorContent(thrown: unknown, sources: CellSources): ErrorConten
     const ename = thrown.name || thrown.constructor?.name || "Error";
     const evalue = thrown.message;
     const frames = (thrown.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l))
-      .filter((l) => !l.includes("node:internal") && !l.includes("/kernel/dist/") && !/at (async )?Script\.runInThisContext/.test(l))
+      .filter((l) => !/\(?node:(internal|vm|async_hooks)/.test(l) && !l.includes("/kernel/dist/") && !sources.isWrapperFrame(l))
       .map((l) => sources.mapFrame(l));
     return { ename, evalue, traceback: [`\x1b[31m${ename}\x1b[0m: ${evalue}`, ...frames] };
   }

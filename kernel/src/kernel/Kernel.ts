@@ -16,7 +16,7 @@ import { OutputCapture } from "../io/outputCapture.js";
 import { HistoryStore } from "../history/historyStore.js";
 import { CommManager } from "../comm/commManager.js";
 import { makeDisplay, type DisplayPublisher } from "../display/displayApi.js";
-import { plainText, toMimeBundle } from "../display/mimeBundle.js";
+import { isSilentResult, plainText, toMimeBundle } from "../display/mimeBundle.js";
 import { parseCell } from "../magics/parseMagics.js";
 import { MagicRegistry } from "../magics/magicRegistry.js";
 import { MagicError } from "../magics/magicError.js";
@@ -333,7 +333,7 @@ export class Kernel {
   }
 
   #showResult(value: unknown, hasResult: boolean, silent: boolean, count: number): { output?: string } {
-    if (!hasResult || value === undefined || silent) return {};
+    if (!hasResult || value === undefined || silent || isSilentResult(value)) return {};
     const data = toMimeBundle(value);
     this.#publish("execute_result", { execution_count: count, data, metadata: {} });
     const text = data["text/plain"];
