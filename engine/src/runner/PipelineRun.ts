@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { isTerminalRunStatus, type ParameterValue, type RunStatus, type RunView, type StepView } from "../contract/runView.js";
 import type { Pipeline } from "../dsl/Pipeline.js";
@@ -244,8 +243,7 @@ export class PipelineRun {
           const stepRunId = `${this.id}.${step.step.name}`;
           const logDir = join(ws.runsDir, this.id, step.step.name);
           const compute = ws.getComputeTarget(step.step.computeTarget)!;
-          void mkdir(logDir, { recursive: true })
-            .then(() => runStep(ctx, step, stepRunId, logDir, compute))
+          void runStep(ctx, step, stepRunId, logDir, compute)
             .catch((err: unknown) => {
               // Not a step failure but ours (disk full, store error): record it on the step.
               const error = `step "${step.step.name}" failed inside pipebook: ${err instanceof Error ? err.message : String(err)}`;

@@ -1,5 +1,5 @@
 import { closeSync, mkdirSync, openSync, writeSync, symlinkSync } from "node:fs";
-import { mkdir, open as openFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, open as openFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ParameterValue, StepStatus } from "../contract/runView.js";
@@ -101,15 +101,10 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
     mkdirSync(join(workDir, "node_modules"), { recursive: true });
     symlinkSync(join(RUNTIME_DIR, "node", "pipebook_run"), join(workDir, "node_modules", "pipebook_run"), "dir");
   }
-  const outputPaths = new Map<string, string>();
-  for (const o of step.outputs) {
-    const dir = join(ws.dataDir, stepRunId, o.name);
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
-    outputPaths.set(o.name, dir);
-  }
+  // Step run ids are new for every run, so these folders never hold anything yet.
+  const outputPaths = new Map(step.outputs.map((o) => [o.name, join(ws.dataDir, stepRunId, o.name)]));
+  await Promise.all([...outputPaths.values()].map((dir) => mkdir(dir, { recursive: true })));
   const metricsFile = join(logDir, "metrics.jsonl");
-  await writeFile(metricsFile, "");
   const args = step.arguments.map((a) => concreteArgument(a, ctx.parameters, { inputs: inputPaths, outputs: outputPaths }, step));
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -132,11 +127,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
   ws.runs.updateStep(stepRunId, { status: "running", keyDigest: digest, keyComponents: components, decision: verdict.decision, startedAt });
   ctx.emit({ type: "step-status", runId, step: step.name, status: "running", detail: summarizeDecision(verdict.decision) });
 
-  const fds = {
-    stdout: openSync(join(logDir, "stdout.log"), "a"),
-    stderr: openSync(join(logDir, "stderr.log"), "a"),
-    combined: openSync(join(logDir, "output.log"), "a"),
-  };
+  const logs = new StepLogs(logDir);
   const metrics = new MetricsTail(metricsFile, (rows) => {
     ws.runs.addMetrics(runId, stepRunId, rows);
     for (const m of rows) ctx.emit({ type: "step-metric", runId, step: step.name, name: m.name, value: m.value });
@@ -149,8 +140,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
       {
         onStart: (pid) => ws.runs.updateStep(stepRunId, { pid, pidStart: processStart(pid) }),
         onOutput: (stream, chunk) => {
-          writeSync(fds[stream], chunk);
-          writeSync(fds.combined, chunk);
+          logs.write(stream, chunk);
           ctx.emit({ type: "step-log", runId, step: step.name, stream, text: chunk.toString("utf8") });
         },
       },
@@ -158,9 +148,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
     );
   } finally {
     clearInterval(poll);
-    closeSync(fds.stdout);
-    closeSync(fds.stderr);
-    closeSync(fds.combined);
+    logs.close();
   }
   await metrics.read();
   const endedAt = now();
@@ -213,6 +201,34 @@ export function envKey(name: string): string {
 
 function joinPath(first: string, rest: string | undefined): string {
   return rest ? `${first}:${rest}` : first;
+}
+
+/**
+ * stdout.log, stderr.log and the interleaved output.log of a step, opened on the first byte:
+ * a silent step costs no file at all. Writes are synchronous so the order of chunks is kept.
+ */
+class StepLogs {
+  private fds: { stdout: number; stderr: number; combined: number } | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  write(stream: "stdout" | "stderr", chunk: Buffer): void {
+    this.fds ??= {
+      stdout: openSync(join(this.dir, "stdout.log"), "a"),
+      stderr: openSync(join(this.dir, "stderr.log"), "a"),
+      combined: openSync(join(this.dir, "output.log"), "a"),
+    };
+    writeSync(this.fds[stream], chunk);
+    writeSync(this.fds.combined, chunk);
+  }
+
+  close(): void {
+    if (!this.fds) return;
+    closeSync(this.fds.stdout);
+    closeSync(this.fds.stderr);
+    closeSync(this.fds.combined);
+    this.fds = undefined;
+  }
 }
 
 /** Reads complete JSON lines appended to a step's metrics file since the last read. */

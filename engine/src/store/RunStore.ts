@@ -1,3 +1,4 @@
+import type Database from "better-sqlite3";
 import type { Db } from "./openDatabase.js";
 import type { ParameterValue, RunStatus, StepKind, StepStatus } from "../contract/runView.js";
 import type { KeyComponents } from "../fingerprint/KeyComponents.js";
@@ -124,19 +125,31 @@ type Raw = Record<string, unknown>;
 
 /** Runs, step runs, outputs and metrics: every SQL statement of the run history lives here. */
 export class RunStore {
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(private readonly db: Db) {}
+
+  /** Prepared once per SQL text: preparing costs more than running these small statements. */
+  private sql(text: string): Database.Statement {
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      this.statements.set(text, stmt);
+    }
+    return stmt;
+  }
 
   createRun(run: NewRun): void {
     this.db.transaction(() => {
-      this.db.prepare("INSERT OR IGNORE INTO experiments(name, created_at) VALUES (?, ?)").run(run.experiment, run.createdAt);
-      const exp = this.db.prepare("SELECT id FROM experiments WHERE name = ?").get(run.experiment) as { id: number };
-      this.db
-        .prepare(
+      this.sql("INSERT OR IGNORE INTO experiments(name, created_at) VALUES (?, ?)").run(run.experiment, run.createdAt);
+      const exp = this.sql("SELECT id FROM experiments WHERE name = ?").get(run.experiment) as { id: number };
+      this
+        .sql(
           `INSERT INTO runs(id, experiment_id, status, source, created_at, parameters, graph, options, owner_pid, owner_host, owner_start)
            VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(run.id, exp.id, run.source, run.createdAt, JSON.stringify(run.parameters), JSON.stringify(run.graph), JSON.stringify(run.options), run.owner.pid, run.owner.host, run.owner.start);
-      const insert = this.db.prepare(
+      const insert = this.sql(
         `INSERT INTO step_runs(id, run_id, name, ordinal, kind, compute, status, log_dir, io)
          VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
       );
@@ -145,16 +158,16 @@ export class RunStore {
   }
 
   setGit(runId: string, git: GitInfo): void {
-    this.db.prepare("UPDATE runs SET git_repo = ?, git_branch = ?, git_commit = ?, git_dirty = ? WHERE id = ?").run(git.repo, git.branch, git.commit, git.dirty ? 1 : 0, runId);
+    this.sql("UPDATE runs SET git_repo = ?, git_branch = ?, git_commit = ?, git_dirty = ? WHERE id = ?").run(git.repo, git.branch, git.commit, git.dirty ? 1 : 0, runId);
   }
 
   setRunStatus(runId: string, status: RunStatus, at: string, error?: string): void {
     if (status === "running") {
-      this.db.prepare("UPDATE runs SET status = ?, started_at = COALESCE(started_at, ?) WHERE id = ?").run(status, at, runId);
+      this.sql("UPDATE runs SET status = ?, started_at = COALESCE(started_at, ?) WHERE id = ?").run(status, at, runId);
     } else if (status === "queued") {
-      this.db.prepare("UPDATE runs SET status = ? WHERE id = ?").run(status, runId);
+      this.sql("UPDATE runs SET status = ? WHERE id = ?").run(status, runId);
     } else {
-      this.db.prepare("UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?").run(status, at, error ?? null, runId);
+      this.sql("UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?").run(status, at, error ?? null, runId);
     }
   }
 
@@ -167,29 +180,29 @@ export class RunStore {
       if (k === "decision") return JSON.stringify(v);
       return v ?? null;
     });
-    this.db.prepare(`UPDATE step_runs SET ${keys.map((k) => `${STEP_COLUMNS[k]} = ?`).join(", ")} WHERE id = ?`).run(...values, stepRunId);
+    this.sql(`UPDATE step_runs SET ${keys.map((k) => `${STEP_COLUMNS[k]} = ?`).join(", ")} WHERE id = ?`).run(...values, stepRunId);
   }
 
   recordOutputs(stepRunId: string, outputs: readonly OutputRow[]): void {
-    const stmt = this.db.prepare("INSERT OR REPLACE INTO step_outputs(step_run_id, name, path, digest) VALUES (?, ?, ?, ?)");
+    const stmt = this.sql("INSERT OR REPLACE INTO step_outputs(step_run_id, name, path, digest) VALUES (?, ?, ?, ?)");
     this.db.transaction(() => outputs.forEach((o) => stmt.run(stepRunId, o.name, o.path, o.digest)))();
   }
 
   addMetrics(runId: string, stepRunId: string, metrics: readonly MetricRow[]): void {
-    const stmt = this.db.prepare("INSERT INTO metrics(run_id, step_run_id, name, idx, value_num, value_text) VALUES (?, ?, ?, ?, ?, ?)");
+    const stmt = this.sql("INSERT INTO metrics(run_id, step_run_id, name, idx, value_num, value_text) VALUES (?, ?, ?, ?, ?, ?)");
     this.db.transaction(() =>
       metrics.forEach((m) => stmt.run(runId, stepRunId, m.name, m.idx, typeof m.value === "number" ? m.value : null, typeof m.value === "string" ? m.value : null)),
     )();
   }
 
   getRun(runId: string): RunRow | undefined {
-    const row = this.db.prepare(`${RUN_SELECT} WHERE r.id = ?`).get(runId) as Raw | undefined;
+    const row = this.sql(`${RUN_SELECT} WHERE r.id = ?`).get(runId) as Raw | undefined;
     return row && toRun(row);
   }
 
   /** Resolves a full id or a unique prefix of one (what a person types). */
   resolveRunId(idOrPrefix: string): string[] {
-    const rows = this.db.prepare("SELECT id FROM runs WHERE id = ? OR id LIKE ? ORDER BY created_at DESC LIMIT 5").all(idOrPrefix, `${idOrPrefix.replace(/[%_]/g, "")}%`) as { id: string }[];
+    const rows = this.sql("SELECT id FROM runs WHERE id = ? OR id LIKE ? ORDER BY created_at DESC LIMIT 5").all(idOrPrefix, `${idOrPrefix.replace(/[%_]/g, "")}%`) as { id: string }[];
     const exact = rows.find((r) => r.id === idOrPrefix);
     return exact ? [exact.id] : rows.map((r) => r.id);
   }
@@ -197,35 +210,35 @@ export class RunStore {
   listRuns(options: { limit?: number; experiment?: string } = {}): RunRow[] {
     const where = options.experiment ? "WHERE e.name = ?" : "";
     const args: unknown[] = options.experiment ? [options.experiment] : [];
-    const rows = this.db.prepare(`${RUN_SELECT} ${where} ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?`).all(...args, options.limit ?? 50) as Raw[];
+    const rows = this.sql(`${RUN_SELECT} ${where} ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?`).all(...args, options.limit ?? 50) as Raw[];
     return rows.map(toRun);
   }
 
   listActiveRuns(): RunRow[] {
-    return (this.db.prepare(`${RUN_SELECT} WHERE r.status IN ('queued', 'running')`).all() as Raw[]).map(toRun);
+    return (this.sql(`${RUN_SELECT} WHERE r.status IN ('queued', 'running')`).all() as Raw[]).map(toRun);
   }
 
   getSteps(runId: string): StepRunRow[] {
-    return (this.db.prepare("SELECT * FROM step_runs WHERE run_id = ? ORDER BY ordinal").all(runId) as Raw[]).map(toStep);
+    return (this.sql("SELECT * FROM step_runs WHERE run_id = ? ORDER BY ordinal").all(runId) as Raw[]).map(toStep);
   }
 
   getStep(stepRunId: string): StepRunRow | undefined {
-    const row = this.db.prepare("SELECT * FROM step_runs WHERE id = ?").get(stepRunId) as Raw | undefined;
+    const row = this.sql("SELECT * FROM step_runs WHERE id = ?").get(stepRunId) as Raw | undefined;
     return row && toStep(row);
   }
 
   getOutputs(stepRunId: string): OutputRow[] {
-    return this.db.prepare("SELECT name, path, digest FROM step_outputs WHERE step_run_id = ? ORDER BY name").all(stepRunId) as OutputRow[];
+    return this.sql("SELECT name, path, digest FROM step_outputs WHERE step_run_id = ? ORDER BY name").all(stepRunId) as OutputRow[];
   }
 
   getMetrics(stepRunId: string): MetricRow[] {
-    const rows = this.db.prepare("SELECT name, idx, value_num, value_text FROM metrics WHERE step_run_id = ? ORDER BY name, idx").all(stepRunId) as Raw[];
+    const rows = this.sql("SELECT name, idx, value_num, value_text FROM metrics WHERE step_run_id = ? ORDER BY name, idx").all(stepRunId) as Raw[];
     return rows.map((r) => ({ name: r["name"] as string, idx: r["idx"] as number, value: (r["value_num"] ?? r["value_text"]) as number | string }));
   }
 
   /** Completed step runs with this key, newest first: candidates for reuse. */
   findByKey(keyDigest: string, limit = 3): StepRunRow[] {
-    return (this.db.prepare("SELECT * FROM step_runs WHERE key_digest = ? AND status = 'completed' ORDER BY ended_at DESC LIMIT ?").all(keyDigest, limit) as Raw[]).map(toStep);
+    return (this.sql("SELECT * FROM step_runs WHERE key_digest = ? AND status = 'completed' ORDER BY ended_at DESC LIMIT ?").all(keyDigest, limit) as Raw[]).map(toStep);
   }
 
   /**
@@ -233,8 +246,8 @@ export class RunStore {
    * explaining a miss; the same experiment is preferred.
    */
   findPrevious(stepName: string, experiment: string, excludeRunId: string): StepRunRow | undefined {
-    const row = this.db
-      .prepare(
+    const row = this
+      .sql(
         `SELECT s.* FROM step_runs s JOIN runs r ON r.id = s.run_id JOIN experiments e ON e.id = r.experiment_id
          WHERE s.name = ? AND s.run_id != ? AND s.key_components IS NOT NULL AND s.status IN ('completed', 'reused', 'failed')
          ORDER BY (e.name = ?) DESC, r.created_at DESC, s.rowid DESC LIMIT 1`,
@@ -244,13 +257,13 @@ export class RunStore {
   }
 
   experimentOfRun(runId: string): string {
-    const row = this.db.prepare("SELECT e.name FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?").get(runId) as { name: string } | undefined;
+    const row = this.sql("SELECT e.name FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?").get(runId) as { name: string } | undefined;
     return row?.name ?? "";
   }
 
   /** Every output folder any step run points at (for gc: what is still referenced). */
   allOutputPaths(): Set<string> {
-    return new Set((this.db.prepare("SELECT DISTINCT path FROM step_outputs").all() as { path: string }[]).map((r) => r.path));
+    return new Set((this.sql("SELECT DISTINCT path FROM step_outputs").all() as { path: string }[]).map((r) => r.path));
   }
 
   transaction<T>(fn: () => T): T {
