@@ -23,6 +23,12 @@ import { MagicError } from "../magics/magicError.js";
 import { installGlobals } from "./globals.js";
 import { makeImporter } from "../execute/moduleLoader.js";
 import { log } from "../log.js";
+import { settleLiveDisplays, watchSubmissions } from "../display/liveRunDisplay.js";
+import { isRunView, runBundle } from "../display/runBundle.js";
+import { addRenderer } from "../display/mimeBundle.js";
+import { NotebookSteps } from "../notebook/notebookSteps.js";
+import { registerPipelineMagics } from "../notebook/pipelineMagics.js";
+import type * as Pipebook from "pipebook";
 
 export interface KernelOptions {
   readonly session: string;
@@ -58,6 +64,8 @@ export class Kernel {
   #pendingInput: ((value: string) => void) | undefined;
   #stopCompile: (() => void) | undefined;
   #closing = false;
+  readonly #interruptListeners = new Set<() => void>();
+  readonly steps: NotebookSteps;
 
   constructor(private readonly io: KernelIo, readonly options: KernelOptions) {
     this.#typecheck = options.typecheck;
@@ -70,9 +78,21 @@ export class Kernel {
       close: (comm_id, data) => this.#publish("comm_close", { comm_id, data }),
     });
     const { display, clearOutput } = makeDisplay(this.displayPublisher);
+    const importer = makeImporter(options.dir);
+    // The same copy of pipebook the notebook's own imports get.
+    const loadPipebook = () => importer("pipebook") as Promise<typeof Pipebook>;
+    this.steps = new NotebookSteps(loadPipebook);
     installGlobals({
-      importer: makeImporter(options.dir), display, clearOutput, dir: options.dir,
+      importer, display, clearOutput, dir: options.dir,
       input: (prompt, password) => this.#input(prompt, password), comms: this.comms,
+      notebookPipeline: () => this.steps.pipeline(),
+    });
+    watchSubmissions(this.displayPublisher);
+    addRenderer((v) => (isRunView(v) ? runBundle(v) : undefined));
+    addRenderer((v) => (isPipelineRun(v) ? { "text/plain": `PipelineRun ${v.id} (${v.status}) - shown live above` } : undefined));
+    registerPipelineMagics(this.magics, {
+      steps: this.steps, loadPipebook,
+      onInterrupt: (f) => { this.#interruptListeners.add(f); return () => this.#interruptListeners.delete(f); },
     });
     this.magics.line("typecheck", "refuse|report|off: what to do with type errors", (call) => {
       const mode = call.args[0];
@@ -177,6 +197,7 @@ export class Kernel {
     this.io.ackInterrupt();
     this.#abortQueued = this.#queued > 1;
     this.#pendingInput?.("");
+    for (const f of this.#interruptListeners) f();
     if (!this.#runner.interrupt()) this.#stopCompile?.();
   }
 
@@ -283,6 +304,7 @@ export class Kernel {
     this.#current = m;
     if (!silent) this.#publish("execute_input", { code, execution_count: count });
     const result = await this.#evaluate(code, count, silent);
+    await settleLiveDisplays();
     const payload: JsonObject[] = result.page ? [{ source: "page", data: result.page, start: 0 }] : [];
     let reply: ExecuteReplyContent;
     if (result.error) {
@@ -382,6 +404,10 @@ export class Kernel {
 
   get closing(): boolean { return this.#closing; }
   plainText(v: unknown): string { return plainText(v); }
+}
+
+function isPipelineRun(v: unknown): v is { id: string; status: string } {
+  return typeof v === "object" && v !== null && v.constructor?.name === "PipelineRun" && typeof (v as { id?: unknown }).id === "string";
 }
 
 function typeErrors(label: string, diags: readonly CellDiagnostic[]): ErrorContent {

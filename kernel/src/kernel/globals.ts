@@ -10,6 +10,7 @@ export interface GlobalsDeps {
   readonly input: (prompt: string, password: boolean) => Promise<string>;
   readonly comms: CommManager;
   readonly dir: string;
+  readonly notebookPipeline: () => Promise<unknown>;
 }
 
 /** The names every notebook has (typed for the checker in execute/kernelGlobals.ts). */
@@ -25,4 +26,5 @@ export function installGlobals(d: GlobalsDeps): void {
     registerTarget: (target: string, handler: Parameters<CommManager["registerTarget"]>[1]) => d.comms.registerTarget(target, handler),
   };
   g["require"] = createRequire(`${d.dir}/`);
+  g["notebookPipeline"] = d.notebookPipeline;
 }

@@ -1,0 +1,15 @@
+import type { RunView } from "pipebook/contract";
+import { formatDuration, STEP_STYLE } from "./stepStyle.js";
+
+/** The text/plain fallback: one line per step, what a terminal or a plain viewer shows. */
+export function renderRunText(view: RunView): string {
+  const width = Math.max(4, ...view.steps.map((s) => s.name.length));
+  const lines = [`Run ${view.runId} (experiment ${view.experiment}): ${view.status}${view.error ? ` - ${view.error}` : ""}`];
+  for (const s of view.steps) {
+    const st = STEP_STYLE[s.status];
+    const from = s.status === "reused" && s.reusedFrom ? ` from run ${s.reusedFrom.runId}` : "";
+    const metrics = s.metrics.map((m) => `${m.name}=${String(m.points[m.points.length - 1]?.value ?? "")}`).join(" ");
+    lines.push(`  ${st.symbol} ${s.name.padEnd(width)}  ${st.label.padEnd(9)} ${formatDuration(s.durationMs).padEnd(8)}${from}${metrics ? `  ${metrics}` : ""}${s.error ? `  ${s.error}` : ""}`);
+  }
+  return lines.join("\n");
+}
