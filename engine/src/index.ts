@@ -27,3 +27,11 @@ export type { ComputeTarget, StepLaunch, LaunchOutcome, LaunchCallbacks } from "
 export { LocalCompute } from "./compute/LocalCompute.js";
 export type { RunRow, StepRunRow, OutputRow, MetricRow, GitInfo } from "./store/RunStore.js";
 export * from "./contract/index.js";
+export { PublishedPipeline, type PublishOptions, type PublishedSubmitOptions } from "./publish/PublishedPipeline.js";
+export { PipelineEndpoint, type EndpointSubmitOptions } from "./publish/PipelineEndpoint.js";
+export { RecordedRun } from "./publish/RecordedRun.js";
+export { Schedule, type ScheduleOptions } from "./publish/Schedule.js";
+export type { ScheduleTarget, ScheduleTrigger, ScheduleEvent, ScheduleEventKind } from "./publish/ScheduleStore.js";
+export { ApiTokens, SCOPES, type Scope, type TokenInfo } from "./publish/ApiTokens.js";
+export { PublishError, type PublishFailure } from "./publish/PublishError.js";
+export { startServer, type ServerOptions, type RunningServer } from "./server/startServer.js";

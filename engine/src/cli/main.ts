@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { PipebookError } from "../errors/PipebookError.js";
 import { runCommand } from "./runCommand.js";
 import { registerIntegrationCommands } from "./integrationCommands.js";
+import { registerPublishingCommands } from "./publishingCommands.js";
 import { gcCommand, logsCommand, runsCommand, showCommand, whyCommand } from "./inspectCommands.js";
 
 /** Exit codes: 0 done, 1 the run failed, 2 the request was wrong (bad file, graph, parameter, id). */
@@ -34,6 +35,7 @@ program
   .action(gcCommand);
 
 registerIntegrationCommands(program);
+registerPublishingCommands(program);
 
 try {
   await program.parseAsync(process.argv);

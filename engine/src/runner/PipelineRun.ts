@@ -15,6 +15,8 @@ import type { RunEvent } from "./RunEvent.js";
 import { runStep, type RunContext, type StepResult } from "./runStep.js";
 import { printEvent } from "./printEvent.js";
 import { fromPipelineSpec, toPipelineSpec, type PipelineSpec } from "../spec/PipelineSpec.js";
+import { PublishedPipeline, type PublishOptions } from "../publish/PublishedPipeline.js";
+import { RecordedRun } from "../publish/RecordedRun.js";
 
 export interface SubmitOptions {
   /** Run every step even when an identical earlier result exists. */
@@ -153,6 +155,16 @@ export class PipelineRun {
   /** Stops running steps (their process trees) and skips the rest. */
   cancel(): void {
     this.abort.abort();
+  }
+
+  /** Publishes this run's pipeline (its spec and source snapshots) under a name and version. */
+  publishPipeline(options: PublishOptions): Promise<PublishedPipeline> {
+    return PublishedPipeline.fromRun(this.workspace, this.id, options);
+  }
+
+  /** A stored run by id, from any process (a kernel, the server): look at it or publish it. */
+  static get(ws: Workspace, runId: string): Promise<RecordedRun> {
+    return RecordedRun.get(ws, runId);
   }
 
   private emit(e: RunEvent): void {

@@ -84,6 +84,68 @@ const MIGRATIONS: readonly string[] = [
     digest TEXT NOT NULL
   );
   `,
+  // 2: publishing (issue 5): published pipelines, versioned endpoints, API tokens, schedules.
+  `
+  CREATE TABLE published_pipelines (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    version TEXT NOT NULL,
+    source_run_id TEXT,
+    spec TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX published_pipelines_name ON published_pipelines(name, created_at);
+  CREATE TABLE pipeline_endpoints (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    default_version TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE endpoint_versions (
+    endpoint TEXT NOT NULL REFERENCES pipeline_endpoints(name),
+    version TEXT NOT NULL,
+    pipeline_id TEXT NOT NULL REFERENCES published_pipelines(id),
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (endpoint, version)
+  );
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  );
+  CREATE TABLE idempotency_keys (
+    key TEXT PRIMARY KEY,
+    request_hash TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE schedules (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    target TEXT NOT NULL,
+    experiment TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    last_tick_at TEXT,
+    watch_digest TEXT
+  );
+  CREATE TABLE schedule_events (
+    id INTEGER PRIMARY KEY,
+    schedule_id TEXT NOT NULL REFERENCES schedules(id),
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    run_id TEXT,
+    detail TEXT NOT NULL
+  );
+  CREATE INDEX schedule_events_schedule ON schedule_events(schedule_id, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

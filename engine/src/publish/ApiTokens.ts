@@ -1,0 +1,95 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Workspace } from "../dsl/Workspace.js";
+import { checkName } from "./names.js";
+import { PublishError } from "./PublishError.js";
+
+/**
+ * What a token may do. `read`: list and look at pipelines, endpoints, runs, logs, outputs.
+ * `runs:submit`: start runs of published pipelines and endpoints. `publish`: publish runs,
+ * change endpoint defaults, enable/disable pipelines and schedules. `admin`: everything.
+ */
+export const SCOPES = ["read", "runs:submit", "publish", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export function isScope(s: string): s is Scope {
+  return (SCOPES as readonly string[]).includes(s);
+}
+
+export function hasScope(granted: readonly Scope[], needed: Scope): boolean {
+  return granted.includes("admin") || granted.includes(needed);
+}
+
+export interface TokenInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly scopes: readonly Scope[];
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+export type TokenCheck = { readonly ok: true; readonly token: TokenInfo } | { readonly ok: false };
+
+/** `pbk_<id>_<secret>`: the id finds the row, the secret (256 random bits) is what proves it. */
+const TOKEN_FORMAT = /^pbk_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$/;
+
+export function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** Compares two secrets by their SHA-256 in constant time (equal lengths, no early exit). */
+export function secretsEqual(presented: string, expectedHash: Buffer): boolean {
+  return timingSafeEqual(sha256(presented), expectedHash);
+}
+
+const DUMMY_HASH = sha256("pipebook: no such token");
+
+/**
+ * Workspace API tokens for `pipebook serve`. Only the SHA-256 of a token is stored; the token
+ * itself is shown once, at creation. Revoked tokens stay listed (who had access, until when).
+ */
+export class ApiTokens {
+  constructor(private readonly ws: Workspace) {}
+
+  create(name: string, scopes: readonly Scope[]): { token: string; info: TokenInfo } {
+    checkName("name", name);
+    if (scopes.length === 0) throw new PublishError({ reason: "invalid", field: "scopes", message: `give at least one of ${SCOPES.join(", ")}` });
+    const id = randomBytes(6).toString("hex");
+    const token = `pbk_${id}_${randomBytes(32).toString("base64url")}`;
+    const createdAt = new Date().toISOString();
+    const unique = [...new Set(scopes)];
+    this.ws.db
+      .prepare("INSERT INTO api_tokens(id, name, hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)")
+      .run(id, name, sha256(token).toString("hex"), JSON.stringify(unique), createdAt);
+    return { token, info: { id, name, scopes: unique, createdAt, revokedAt: null } };
+  }
+
+  list(): TokenInfo[] {
+    return (this.ws.db.prepare("SELECT id, name, scopes, created_at, revoked_at FROM api_tokens ORDER BY created_at").all() as Record<string, unknown>[]).map(toInfo);
+  }
+
+  revoke(id: string): void {
+    const changed = this.ws.db.prepare("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?").run(new Date().toISOString(), id).changes;
+    if (changed === 0) throw new PublishError({ reason: "token-not-found", id });
+  }
+
+  /** Checks a presented token; read from the store each time, so a revocation applies at once. */
+  verify(presented: string): TokenCheck {
+    const m = TOKEN_FORMAT.exec(presented);
+    const row = m ? (this.ws.db.prepare("SELECT id, name, hash, scopes, created_at, revoked_at FROM api_tokens WHERE id = ?").get(m[1]) as Record<string, unknown> | undefined) : undefined;
+    const expected = row ? Buffer.from(row["hash"] as string, "hex") : DUMMY_HASH;
+    // Always compare, so that a wrong id and a wrong secret take the same time.
+    const equal = secretsEqual(presented, expected);
+    if (!row || !equal || row["revoked_at"] != null) return { ok: false };
+    return { ok: true, token: toInfo(row) };
+  }
+}
+
+function toInfo(r: Record<string, unknown>): TokenInfo {
+  return {
+    id: r["id"] as string,
+    name: r["name"] as string,
+    scopes: (JSON.parse(r["scopes"] as string) as string[]).filter(isScope),
+    createdAt: r["created_at"] as string,
+    revokedAt: (r["revoked_at"] as string | null) ?? null,
+  };
+}

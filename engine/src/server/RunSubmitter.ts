@@ -1,0 +1,102 @@
+import { createHash } from "node:crypto";
+import type { ParameterValue, RunStatus } from "../contract/runView.js";
+import { PipelineParameter } from "../dsl/PipelineParameter.js";
+import type { Workspace } from "../dsl/Workspace.js";
+import { PublishError } from "../publish/PublishError.js";
+import { PublishStore } from "../publish/PublishStore.js";
+import { resolveTarget } from "../publish/resolveTarget.js";
+import type { ScheduleTarget } from "../publish/ScheduleStore.js";
+import { resolveParameters } from "../runner/resolveParameters.js";
+import { HttpError } from "./HttpError.js";
+import type { RunQueue } from "./RunQueue.js";
+
+export interface SubmitRequest {
+  readonly target: ScheduleTarget;
+  readonly experiment: string;
+  readonly parameterAssignments: Readonly<Record<string, ParameterValue>>;
+  readonly regenerateOutputs?: boolean;
+  readonly source: "api" | "schedule";
+}
+
+export interface Submitted {
+  readonly runId: string;
+  /** The published pipeline that ran (not known again for a replayed request). */
+  readonly pipelineId?: string;
+  readonly experiment: string;
+  readonly status: RunStatus;
+  readonly parameters: Readonly<Record<string, ParameterValue>>;
+  /** True when an Idempotency-Key matched an earlier request: no new run was made. */
+  readonly replayed: boolean;
+}
+
+/** Printable ASCII, as Stripe-style idempotency keys are. */
+const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
+
+/**
+ * Starts runs of published pipelines for REST calls and schedules: resolves the target, refuses
+ * disabled pipelines and bad parameters before taking a queue slot, and makes a retried request
+ * with the same Idempotency-Key return the run the first one made (also across restarts: keys
+ * are stored; concurrent duplicates wait for the first).
+ */
+export class RunSubmitter {
+  private readonly pending = new Map<string, Promise<{ submitted: Submitted; hash: string }>>();
+  private readonly store: PublishStore;
+
+  constructor(
+    private readonly ws: Workspace,
+    private readonly queue: RunQueue,
+  ) {
+    this.store = PublishStore.of(ws);
+  }
+
+  async submit(request: SubmitRequest, idempotency?: { readonly key: string; readonly caller: string }): Promise<Submitted> {
+    if (!idempotency) return this.start(request);
+    if (!KEY_PATTERN.test(idempotency.key)) throw new HttpError(400, "header Idempotency-Key must be 1–200 printable ASCII characters", { fields: ["Idempotency-Key"] });
+    const key = `${idempotency.caller}\u0000${idempotency.key}`;
+    const hash = requestHash(request);
+    const stored = this.store.findIdempotent(key);
+    if (stored) return this.replay(stored.requestHash, hash, stored.runId);
+    const inFlight = this.pending.get(key);
+    if (inFlight) {
+      const first = await inFlight;
+      return this.replay(first.hash, hash, first.submitted.runId);
+    }
+    const attempt = this.start(request).then((submitted) => {
+      this.store.saveIdempotent(key, hash, submitted.runId, new Date().toISOString());
+      return { submitted, hash };
+    });
+    this.pending.set(key, attempt);
+    try {
+      return (await attempt).submitted;
+    } finally {
+      this.pending.delete(key);
+    }
+  }
+
+  private replay(firstHash: string, hash: string, runId: string): Submitted {
+    if (firstHash !== hash) throw new HttpError(422, "this Idempotency-Key was already used for a different request", { fields: ["Idempotency-Key"] });
+    const run = this.ws.runs.getRun(runId);
+    if (!run) throw new PublishError({ reason: "run-not-found", runId });
+    return { runId, experiment: run.experiment, status: run.status, parameters: run.parameters, replayed: true };
+  }
+
+  private async start(request: SubmitRequest): Promise<Submitted> {
+    const pipeline = await resolveTarget(this.ws, request.target);
+    if (!pipeline.enabled) throw new PublishError({ reason: "pipeline-disabled", id: pipeline.id, name: pipeline.name });
+    // Checked before a queue slot is taken: a bad request never costs capacity.
+    const parameters = resolveParameters(pipeline.parameters.map((p) => new PipelineParameter(p.name, p.defaultValue)), request.parameterAssignments);
+    const run = await this.queue.submit(() =>
+      pipeline.submit(request.experiment, {
+        parameterAssignments: request.parameterAssignments,
+        source: request.source,
+        ...(request.regenerateOutputs !== undefined && { regenerateOutputs: request.regenerateOutputs }),
+      }),
+    );
+    return { runId: run.id, pipelineId: pipeline.id, experiment: request.experiment, status: run.status, parameters, replayed: false };
+  }
+}
+
+function requestHash(r: SubmitRequest): string {
+  const params = Object.fromEntries(Object.entries(r.parameterAssignments).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return createHash("sha256").update(JSON.stringify([r.target, r.experiment, params, r.regenerateOutputs ?? false])).digest("hex");
+}

@@ -1,0 +1,12 @@
+import type { Workspace } from "../dsl/Workspace.js";
+import type { Authenticator } from "./Authenticator.js";
+import type { RunQueue } from "./RunQueue.js";
+import type { RunSubmitter } from "./RunSubmitter.js";
+
+/** What every route needs; made once by `startServer`. */
+export interface ServerContext {
+  readonly ws: Workspace;
+  readonly auth: Authenticator;
+  readonly queue: RunQueue;
+  readonly submitter: RunSubmitter;
+}

@@ -1,0 +1,78 @@
+import { z } from "zod";
+import { SCOPES } from "../publish/ApiTokens.js";
+import { DefaultVersionRequestSchema, PublishRequestSchema, RunRequestSchema } from "./schemas.js";
+
+function schemaOf(s: z.ZodType): Record<string, unknown> {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(s) as Record<string, unknown>;
+  return rest;
+}
+
+type Op = { summary: string; scope?: (typeof SCOPES)[number]; body?: string; params?: string[]; query?: Record<string, string>; responses: Record<string, string> };
+
+/** Every route the server has, with its scope; the request bodies come from the zod schemas that validate them. */
+const ROUTES: Record<string, Record<string, Op>> = {
+  "/health": { get: { summary: "liveness (no token)", responses: { "200": "ok" } } },
+  "/openapi.json": { get: { summary: "this document (no token)", responses: { "200": "OpenAPI 3.1 document" } } },
+  "/runs": { get: { summary: "recent runs, newest first", scope: "read", query: { limit: "1–500, default 50", experiment: "only this experiment" }, responses: { "200": "{runs: [{runId, experiment, status, source, createdAt, endedAt?, parameters}]}" } } },
+  "/runs/{id}": { get: { summary: "a run as a RunView (steps, status, reuse, metrics, outputs, log tails)", scope: "read", params: ["id"], responses: { "200": "RunView", "404": "no such run" } } },
+  "/runs/{id}/events": { get: { summary: "server-sent events: one `data: <RunView>` per change, closed after the terminal view (token also as ?access_token=)", scope: "read", params: ["id"], responses: { "200": "text/event-stream" } } },
+  "/runs/{id}/live": { get: { summary: "WebSocket: messages {type: \"view\", view: RunView} until the run ends (token as Authorization header or ?access_token=)", scope: "read", params: ["id"], responses: { "101": "switching protocols" } } },
+  "/runs/{id}/metrics": { get: { summary: "metrics per step", scope: "read", params: ["id"], responses: { "200": "{runId, steps: [{name, metrics}]}" } } },
+  "/runs/{id}/steps/{step}/logs": { get: { summary: "a step's full stdout+stderr", scope: "read", params: ["id", "step"], responses: { "200": "text/plain" } } },
+  "/runs/{id}/steps/{step}/outputs": { get: { summary: "a step's outputs and their files", scope: "read", params: ["id", "step"], responses: { "200": "[{name, hash, files: [{path, size}]}]" } } },
+  "/runs/{id}/steps/{step}/outputs/{name}": { get: { summary: "download a file of an output", scope: "read", params: ["id", "step", "name"], query: { path: "file inside the output folder" }, responses: { "200": "the file", "404": "no such file" } } },
+  "/runs/{id}/cancel": { post: { summary: "cancel a run this server is executing", scope: "runs:submit", params: ["id"], responses: { "202": "canceling", "409": "not running here" } } },
+  "/runs/{id}/publish": { post: { summary: "publish the run's pipeline, optionally behind an endpoint", scope: "publish", params: ["id"], body: "PublishRequest", responses: { "201": "{pipelineId, pipelineVersion, endpoint?, endpointVersion?, version}" } } },
+  "/pipelines": { get: { summary: "enabled published pipelines (?includeDisabled=true for all)", scope: "read", responses: { "200": "[PublishedPipeline]" } } },
+  "/pipelines/{id}": { get: { summary: "a published pipeline", scope: "read", params: ["id"], responses: { "200": "PublishedPipeline", "404": "no such pipeline" } } },
+  "/pipelines/{id}/runs": { post: { summary: "run a published pipeline (header Idempotency-Key optional)", scope: "runs:submit", params: ["id"], body: "RunRequest", responses: { "201": "{Id, Status, ExperimentName, PipelineId, ParameterAssignments, RunUrl}", "400": "invalid body or parameters", "409": "pipeline disabled", "422": "Idempotency-Key reused for another request", "429": "run queue full (Retry-After)" } } },
+  "/pipelines/{id}/disable": { post: { summary: "hide from lists and refuse runs", scope: "publish", params: ["id"], responses: { "200": "PublishedPipeline" } } },
+  "/pipelines/{id}/enable": { post: { summary: "enable again", scope: "publish", params: ["id"], responses: { "200": "PublishedPipeline" } } },
+  "/endpoints": { get: { summary: "pipeline endpoints with versions and default", scope: "read", responses: { "200": "[PipelineEndpoint]" } } },
+  "/endpoints/{name}": { get: { summary: "a pipeline endpoint", scope: "read", params: ["name"], responses: { "200": "PipelineEndpoint", "404": "no such endpoint" } } },
+  "/endpoints/{name}/runs": { post: { summary: "run the endpoint's default version, or ?version=", scope: "runs:submit", params: ["name"], query: { version: "a version such as 0" }, body: "RunRequest", responses: { "201": "{Id, ...}", "404": "no such endpoint or version" } } },
+  "/endpoints/{name}/default": { put: { summary: "change the default version", scope: "publish", params: ["name"], body: "DefaultVersionRequest", responses: { "200": "PipelineEndpoint" } } },
+  "/schedules": { get: { summary: "schedules and triggers", scope: "read", responses: { "200": "[Schedule]" } } },
+  "/schedules/{id}/events": { get: { summary: "fired, missed and failed ticks", scope: "read", params: ["id"], responses: { "200": "[ScheduleEvent]" } } },
+  "/schedules/{id}/disable": { post: { summary: "stop firing", scope: "publish", params: ["id"], responses: { "200": "Schedule" } } },
+  "/schedules/{id}/enable": { post: { summary: "fire again (ticks while disabled are not missed)", scope: "publish", params: ["id"], responses: { "200": "Schedule" } } },
+};
+
+/** The OpenAPI document served at `/openapi.json`. */
+export function openApiDocument(version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [path, ops] of Object.entries(ROUTES)) {
+    paths[path] = Object.fromEntries(
+      Object.entries(ops).map(([method, op]) => [
+        method,
+        {
+          summary: op.summary,
+          ...(op.scope && { security: [{ bearer: [op.scope] }], description: `Requires a token with the "${op.scope}" scope (or "admin").` }),
+          parameters: [
+            ...(op.params ?? []).map((name) => ({ name, in: "path", required: true, schema: { type: "string" } })),
+            ...Object.entries(op.query ?? {}).map(([name, description]) => ({ name, in: "query", required: false, description, schema: { type: "string" } })),
+          ],
+          ...(op.body && { requestBody: { required: true, content: { "application/json": { schema: { $ref: `#/components/schemas/${op.body}` } } } } }),
+          responses: Object.fromEntries(Object.entries(op.responses).map(([code, description]) => [code, { description }])),
+        },
+      ]),
+    );
+  }
+  return {
+    openapi: "3.1.0",
+    info: { title: "pipebook serve", version, description: "Published pipelines, versioned endpoints, runs and schedules of a pipebook workspace. Errors are {\"error\": \"sentence\"}." },
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: `Workspace tokens (pipebook token create); scopes: ${SCOPES.join(", ")}` } },
+      schemas: {
+        RunRequest: schemaOf(RunRequestSchema),
+        PublishRequest: schemaOf(PublishRequestSchema),
+        DefaultVersionRequest: schemaOf(DefaultVersionRequestSchema),
+        Error: { type: "object", properties: { error: { type: "string" }, fields: { type: "array", items: { type: "string" } } }, required: ["error"] },
+      },
+    },
+  };
+}
+
+/** Paths of the document, for the test that checks every route is documented. */
+export const DOCUMENTED_ROUTES: readonly string[] = Object.entries(ROUTES).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));

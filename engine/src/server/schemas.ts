@@ -1,0 +1,66 @@
+import { z } from "zod";
+import { EXPERIMENT_PATTERN, NAME_PATTERN, VERSION_PATTERN } from "../publish/names.js";
+import { HttpError } from "./HttpError.js";
+
+/** A parameter value as REST sends it; its type is checked against the parameter's default later. */
+export const ParameterValueSchema = z.union([z.string(), z.number(), z.boolean()]);
+
+/**
+ * The seeds' run request: `{"ExperimentName", "RunSource", "ParameterAssignments"}`. Strict:
+ * a misspelt field is an error, not silently ignored.
+ */
+export const RunRequestSchema = z
+  .object({
+    ExperimentName: z.string().regex(EXPERIMENT_PATTERN, "must start with a letter or digit and hold only letters, digits, _ . - (at most 255)"),
+    RunSource: z.string().max(64).optional(),
+    ParameterAssignments: z.record(z.string(), ParameterValueSchema).optional(),
+    RegenerateOutputs: z.boolean().optional(),
+  })
+  .strict();
+export type RunRequest = z.infer<typeof RunRequestSchema>;
+
+/** `POST /runs/{id}/publish` (the workbench's "Publish pipeline as endpoint"). */
+export const PublishRequestSchema = z
+  .object({
+    name: z.string().regex(NAME_PATTERN, "must be 1–64 letters, digits, _ . - starting with a letter"),
+    version: z.string().regex(VERSION_PATTERN, "must be 1–32 letters, digits, _ . - starting with a letter or digit").optional(),
+    description: z.string().max(2000).optional(),
+    /** Put the published pipeline behind this endpoint (created, or given a new default version). */
+    endpoint: z.string().regex(NAME_PATTERN, "must be 1–64 letters, digits, _ . - starting with a letter").optional(),
+  })
+  .strict();
+export type PublishRequest = z.infer<typeof PublishRequestSchema>;
+
+export const DefaultVersionRequestSchema = z.object({ version: z.string().regex(VERSION_PATTERN, "must be a version such as 0 or 1") }).strict();
+
+export const ListRunsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  experiment: z.string().regex(EXPERIMENT_PATTERN).optional(),
+});
+
+export const EndpointRunQuerySchema = z.object({ version: z.string().regex(VERSION_PATTERN, "must be a version such as 0 or 1").optional() });
+
+function fieldOf(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? "body" : path.map(String).join(".");
+}
+
+/** Parses with a schema; on failure, a 400 whose message names every wrong field. */
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: "body" | "query"): T {
+  if (what === "body" && (value === undefined || value === null || typeof value !== "object" || Array.isArray(value))) {
+    throw new HttpError(400, "the request body must be a JSON object (Content-Type: application/json)", { fields: ["body"] });
+  }
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const fields: string[] = [];
+  const sentences = result.error.issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      const keys = issue.keys.map((k) => fieldOf([...issue.path, k]));
+      fields.push(...keys);
+      return `unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}`;
+    }
+    const field = fieldOf(issue.path);
+    fields.push(field);
+    return `field "${field}": ${issue.message}`;
+  });
+  throw new HttpError(400, `invalid ${what}: ${sentences.join("; ")}`, { fields });
+}

@@ -1,0 +1,123 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import express from "express";
+import type { Workspace } from "../dsl/Workspace.js";
+import { Scheduler, type SchedulerOptions } from "../publish/Scheduler.js";
+import { Authenticator } from "./Authenticator.js";
+import { cors } from "./cors.js";
+import { endpointRoutes } from "./endpointRoutes.js";
+import { errorMiddleware } from "./errorMiddleware.js";
+import { HttpError } from "./HttpError.js";
+import { attachLiveSocket } from "./liveSocket.js";
+import { openApiDocument } from "./openApiDocument.js";
+import { pipelineRoutes } from "./pipelineRoutes.js";
+import { runRoutes } from "./runRoutes.js";
+import { RunQueue } from "./RunQueue.js";
+import { RunSubmitter } from "./RunSubmitter.js";
+import { scheduleRoutes } from "./scheduleRoutes.js";
+import type { ServerContext } from "./ServerContext.js";
+
+/** The web page's files (shipped beside the compiled code's sources). */
+const WEB_DIR = fileURLToPath(new URL("../../src/server/web/", import.meta.url));
+const API_VERSION = "1";
+
+export interface ServerOptions {
+  readonly workspace: Workspace;
+  /** Default 127.0.0.1: nothing outside this machine reaches the server unless asked. */
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** Tokens with every scope held in memory only (`serve --token`; the workbench launcher's). */
+  readonly tokens?: readonly string[];
+  /** Origins allowed to call from a browser page (CORS), e.g. the Jupyter server's. */
+  readonly corsOrigins?: readonly string[];
+  /** Runs this server executes at once (queued or running); over it, 429. */
+  readonly maxActiveRuns?: number;
+  /** Fire schedules and triggers (default true; run one scheduling server per workspace). */
+  readonly schedules?: boolean;
+  readonly scheduler?: SchedulerOptions;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly queue: RunQueue;
+  readonly scheduler: Scheduler | undefined;
+  close(): Promise<void>;
+}
+
+/** `pipebook serve`: the REST API, the live run streams, the web page and the scheduler, on one port. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const ws = options.workspace;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const origins = options.corsOrigins ?? [];
+  const auth = new Authenticator(ws, options.tokens ?? []);
+  const queue = new RunQueue(options.maxActiveRuns ?? 32);
+  const ctx: ServerContext = { ws, auth, queue, submitter: new RunSubmitter(ws, queue) };
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(cors(origins));
+  app.use(express.json({ limit: "256kb" }));
+  app.get("/health", (_req, res) => {
+    res.json({ status: "ok", workspace: ws.name, queue: queue.stats });
+  });
+  app.get("/openapi.json", (_req, res) => {
+    res.json(openApiDocument(API_VERSION));
+  });
+  const page = (_req: express.Request, res: express.Response): void => {
+    res.set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'");
+    res.sendFile(join(WEB_DIR, "index.html"));
+  };
+  app.get("/", page);
+  app.use("/web", express.static(WEB_DIR, { index: false, fallthrough: false }));
+  app.use(runRoutes(ctx), pipelineRoutes(ctx), endpointRoutes(ctx), scheduleRoutes(ctx));
+  app.use((req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.path}`)));
+  app.use(errorMiddleware(log));
+
+  const server: Server = createServer(app);
+  const live = attachLiveSocket(ctx, auth, origins);
+  server.on("upgrade", live.handleUpgrade);
+  server.on("clientError", (_err, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  let scheduler: Scheduler | undefined;
+  if (options.schedules ?? true) {
+    scheduler = new Scheduler(
+      ws,
+      async (s) => (await ctx.submitter.submit({ target: s.target, experiment: s.experiment, parameterAssignments: s.parameters, source: "schedule" })).runId,
+      options.scheduler,
+    );
+    scheduler.start();
+  }
+
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    queue,
+    scheduler,
+    async close() {
+      await scheduler?.stop();
+      live.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await queue.drain();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { PipebookError, unreachable, type PipebookErrorCode } from "../errors/PipebookError.js";
+import { PublishError, type PublishFailure } from "../publish/PublishError.js";
+import { HttpError } from "./HttpError.js";
+
+/** Errors thrown by express's body parser carry a `type` and a status. */
+interface BodyParserError {
+  readonly type: string;
+  readonly status: number;
+}
+
+function isBodyParserError(err: unknown): err is BodyParserError {
+  return typeof err === "object" && err !== null && typeof (err as { type?: unknown }).type === "string" && typeof (err as { status?: unknown }).status === "number";
+}
+
+function publishStatus(f: PublishFailure): number {
+  switch (f.reason) {
+    case "run-not-found":
+    case "pipeline-not-found":
+    case "endpoint-not-found":
+    case "version-not-found":
+    case "schedule-not-found":
+    case "token-not-found":
+      return 404;
+    case "pipeline-disabled":
+      return 409;
+    case "invalid":
+      return 400;
+    default:
+      return unreachable(f);
+  }
+}
+
+function pipebookStatus(code: PipebookErrorCode): number {
+  switch (code) {
+    case "parameter-invalid":
+    case "graph-invalid":
+    case "step-invalid":
+    case "config-invalid":
+      return 400;
+    case "not-found":
+      return 404;
+    case "compute-unknown":
+    case "script-missing":
+    case "source-missing":
+    case "datastore-error":
+      // The stored pipeline cannot run in this workspace as it is now: a conflict with its state.
+      return 409;
+    default:
+      return unreachable(code);
+  }
+}
+
+/**
+ * The one place where failures become HTTP statuses and sentences. Expected failures keep their
+ * message (it names the field, parameter or thing); anything else is a bug and becomes a bare
+ * 500 whose detail goes to the server log only (`internal: true`).
+ */
+export function toHttpError(err: unknown): { error: HttpError; internal: boolean } {
+  if (err instanceof HttpError) return { error: err, internal: false };
+  if (err instanceof PublishError) {
+    const fields = err.failure.reason === "invalid" ? [err.failure.field] : [];
+    return { error: new HttpError(publishStatus(err.failure), err.message, { fields }), internal: false };
+  }
+  if (err instanceof PipebookError) return { error: new HttpError(pipebookStatus(err.code), err.message), internal: false };
+  if (isBodyParserError(err)) {
+    switch (err.type) {
+      case "entity.parse.failed":
+        return { error: new HttpError(400, "the request body is not valid JSON"), internal: false };
+      case "entity.too.large":
+        return { error: new HttpError(413, "the request body is too large"), internal: false };
+      case "encoding.unsupported":
+      case "charset.unsupported":
+        return { error: new HttpError(415, "the request body's encoding or charset is not supported; send UTF-8 JSON"), internal: false };
+      case "request.aborted":
+        return { error: new HttpError(400, "the request was aborted"), internal: false };
+      default:
+        if (err.status >= 400 && err.status < 500) return { error: new HttpError(err.status, "the request body could not be read"), internal: false };
+    }
+  }
+  return { error: new HttpError(500, "internal error"), internal: true };
+}
