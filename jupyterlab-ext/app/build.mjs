@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { coreExtensions, coreMimeExtensions, excludedPluginPatterns, pipebookPackage } from "./extensions.mjs";
+import { coreExtensions, coreMimeExtensions, excludedPluginPatterns, pipebookPackage, settingsOverrides } from "./extensions.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const extRoot = path.resolve(here, "..");
@@ -116,6 +116,9 @@ export async function buildWorkbench({ mode = "development" } = {}) {
       resolve(undefined);
     });
   });
+  const settingsDir = path.join(buildDir, "application_settings");
+  mkdirSync(settingsDir, { recursive: true });
+  writeFileSync(path.join(settingsDir, "overrides.json"), JSON.stringify(settingsOverrides, null, 2) + "\n");
   writeFileSync(stamp, new Date().toISOString() + "\n");
   return Date.now() - started;
 }

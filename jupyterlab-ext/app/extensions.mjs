@@ -21,6 +21,7 @@ export const coreExtensions = [
   "@jupyterlab/mainmenu-extension",
   "@jupyterlab/markdownviewer-extension",
   "@jupyterlab/markedparser-extension",
+  "@jupyterlab/metadataform-extension",
   "@jupyterlab/notebook-extension",
   "@jupyterlab/rendermime-extension",
   "@jupyterlab/running-extension",
@@ -29,6 +30,7 @@ export const coreExtensions = [
   "@jupyterlab/statusbar-extension",
   "@jupyterlab/theme-dark-extension",
   "@jupyterlab/theme-light-extension",
+  "@jupyterlab/toc-extension",
   "@jupyterlab/tooltip-extension",
   "@jupyterlab/translation-extension",
   "@jupyterlab/ui-components-extension",
@@ -40,3 +42,11 @@ export const coreMimeExtensions = ["@jupyterlab/json-extension"];
 export const excludedPluginPatterns = [":language-server", "lsp"];
 
 export const pipebookPackage = "@pipebook/jupyterlab-ext";
+
+/**
+ * Settings defaults of the workbench (jupyterlab_server's overrides.json): the workbench runs
+ * where the internet may be unreachable, so it never asks to fetch Jupyter news or updates.
+ */
+export const settingsOverrides = {
+  "@jupyterlab/apputils-extension:notification": { fetchNews: "false", checkForUpdates: false },
+};

@@ -14,6 +14,8 @@ export interface RunningWorkbench {
   readonly log: string[];
   /** `lab/tree/<file>` with the token, ready for page.goto. */
   url(file?: string): string;
+  /** Resolves once a kernel of this name runs and is idle (started by the page opening a notebook). */
+  kernelIdle(name: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,6 +38,16 @@ export async function startWorkbench(options: { serve?: boolean; rootDir?: strin
     apiUrl: running.apiUrl,
     log,
     url: (file?: string) => `${running.baseUrl}lab${file ? `/tree/${file}` : ""}?token=${running.token}`,
+    async kernelIdle(name: string, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const reply = await fetch(`${running.baseUrl}api/kernels`, { headers: { Authorization: `token ${running.token}` } });
+        const kernels = (await reply.json()) as { name: string; execution_state: string }[];
+        if (kernels.some((k) => k.name === name && k.execution_state === "idle")) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`no idle ${name} kernel after ${timeoutMs} ms; server log:\n${log.join("").slice(-3000)}`);
+    },
     async stop() {
       await running.stop();
       rmSync(temp, { recursive: true, force: true });
