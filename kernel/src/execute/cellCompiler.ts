@@ -53,7 +53,7 @@ export class CellCompiler {
     this.#ls.setFile(file, view);
     this.#scope.add({ index, file, declarations: decls });
     const script = toScript(t.js, `${KERNEL_GLOBAL}.import`);
-    return { status: "ok", code: script.code, sourceMap: t.map, hasResult: script.hasResult, diagnostics: mode === "report" ? errors : [] };
+    return { status: "ok", code: script.code, sourceMap: t.map, hasResult: script.hasResult, diagnostics: mode === "report" ? errors : [], declares: decls.length > 0 };
   }
 
   #transpile(code: string): { js: string; map: string; syntax: CellDiagnostic[] } {

@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
-import type { CompilerRequestName, CompilerRequests, FromCompiler, ToCompiler } from "./compilerMessages.js";
+import type { CompileReply, CompilerRequestName, CompilerRequests, FromCompiler, ToCompiler } from "./compilerMessages.js";
+import type { TypecheckMode } from "./cellDiagnostic.js";
 
 /** Main-thread side of the compiler thread: typed request/reply over postMessage. */
 export class CompilerClient {
@@ -31,4 +32,25 @@ export class CompilerClient {
   }
 
   async close(): Promise<void> { await this.#worker.terminate(); }
+
+  readonly #compiled = new Map<string, CompileReply>();
+  #scopeGeneration = 0;
+
+  /**
+   * Compiles a cell. A cell that declares nothing leaves the scope as it was, so compiling the
+   * same text again in the same scope gives the same result: that is answered here, without a
+   * trip to the compiler thread (re-running an unchanged cell is the common case).
+   */
+  async compile(index: number, code: string, mode: TypecheckMode): Promise<CompileReply> {
+    const key = `${this.#scopeGeneration}\u0000${mode}\u0000${code}`;
+    const hit = this.#compiled.get(key);
+    if (hit) return hit;
+    const r = await this.request("compile", { index, code, mode });
+    if (r.status === "ok" && r.declares) this.#scopeGeneration++;
+    else {
+      if (this.#compiled.size > 1000) this.#compiled.clear();
+      this.#compiled.set(key, r);
+    }
+    return r;
+  }
 }

@@ -1,7 +1,11 @@
 import type { CellDiagnostic, TypecheckMode } from "./cellDiagnostic.js";
 
 export type CompileReply =
-  | { readonly status: "ok"; readonly code: string; readonly sourceMap: string; readonly hasResult: boolean; readonly diagnostics: CellDiagnostic[] }
+  | {
+    readonly status: "ok"; readonly code: string; readonly sourceMap: string; readonly hasResult: boolean; readonly diagnostics: CellDiagnostic[];
+    /** The cell declares top-level names, so later cells see a different scope. */
+    readonly declares: boolean;
+  }
   | { readonly status: "refused"; readonly diagnostics: CellDiagnostic[] };
 
 export interface CompletionResult { readonly matches: string[]; readonly start: number; readonly end: number; readonly types: string[] }

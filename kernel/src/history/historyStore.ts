@@ -1,4 +1,5 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -40,12 +41,26 @@ export class HistoryStore {
     return join(base, "pipebook", "kernel-history.jsonl");
   }
 
+  #pending: string[] = [];
+  #writing: Promise<void> = Promise.resolve();
+
   add(line: number, source: string, output: string | null): void {
     const e: HistoryEntry = { session: this.session, line, source, output };
     this.#entries.push(e);
+    // Written in the background, in order, batched: the reply does not wait for the disk.
+    if (this.#pending.length === 0) this.#writing = this.#writing.then(() => this.#write());
+    this.#pending.push(`${JSON.stringify(e)}\n`);
+  }
+
+  /** Resolves once every entry added so far is on disk. */
+  flushed(): Promise<void> { return this.#writing; }
+
+  async #write(): Promise<void> {
+    const text = this.#pending.join("");
+    this.#pending = [];
     try {
       mkdirSync(dirname(this.file), { recursive: true });
-      appendFileSync(this.file, `${JSON.stringify(e)}\n`);
+      await appendFile(this.file, text);
     } catch { /* history is a convenience: a read-only home must not break execution */ }
   }
 

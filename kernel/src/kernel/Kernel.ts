@@ -269,6 +269,7 @@ export class Kernel {
 
   async close(): Promise<void> {
     this.#closing = true;
+    await this.#history.flushed();
     await this.#compiler.close().catch(() => undefined);
     await this.io.close();
   }
@@ -365,7 +366,7 @@ export class Kernel {
   async #runCode(code: string, count: number, silent: boolean): Promise<{ error?: ErrorContent; output?: string }> {
     const index = ++this.#cellIndex;
     const label = `In[${count}]`;
-    const compiled = await this.#guard(this.#compiler.request("compile", { index, code, mode: this.#typecheck }));
+    const compiled = await this.#guard(this.#compiler.compile(index, code, this.#typecheck));
     if (compiled.status === "refused") return { error: typeErrors(label, compiled.diagnostics) };
     if (compiled.diagnostics.length > 0) {
       this.#publish("stream", { name: "stderr", text: `${formatDiagnostics(label, compiled.diagnostics).join("\n")}\n` });
@@ -382,7 +383,7 @@ export class Kernel {
   async #userExpressions(exprs: Record<string, string>): Promise<JsonObject> {
     const out: JsonObject = {};
     for (const [name, expr] of Object.entries(exprs)) {
-      const compiled = await this.#compiler.request("compile", { index: ++this.#cellIndex, code: `(${expr})`, mode: "off" });
+      const compiled = await this.#compiler.compile(++this.#cellIndex, `(${expr})`, "off");
       if (compiled.status === "refused") { out[name] = { status: "error", ...typeErrors(name, compiled.diagnostics) }; continue; }
       const r = await this.#runner.run(`user_expressions[${name}]`, compiled.code, compiled.sourceMap, true);
       out[name] = r.status === "ok" ? { status: "ok", data: toMimeBundle(r.value), metadata: {} }

@@ -18,7 +18,14 @@ export interface IoEvents {
 /** Starts the I/O thread and resolves once every socket is bound. */
 export function startIoWorker(data: IoWorkerData, events: IoEvents): Promise<KernelIo> {
   const worker = new Worker(new URL("./ioWorker.js", import.meta.url), { workerData: data, stdout: false, stderr: false });
-  const post = (m: ToIo): void => worker.postMessage(m);
+  // Messages produced in one turn (busy, execute_input, result, reply, idle) cross to the I/O
+  // thread in one postMessage: fewer thread wake-ups per execute.
+  let batch: ToIo[] = [];
+  const flush = (): void => { const b = batch; batch = []; worker.postMessage(b); };
+  const post = (m: ToIo): void => {
+    if (batch.length === 0) queueMicrotask(flush);
+    batch.push(m);
+  };
   return new Promise((resolve, reject) => {
     let ready = false;
     worker.on("error", (e) => { if (!ready) reject(e); else events.onFatal(e.stack ?? e.message); });

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     sockets[channel].send(encode(ids, msg, signer)).catch((e: unknown) => log(`send on ${channel} failed: ${String(e)}`));
   };
 
-  port!.on("message", (m: ToIo) => {
+  const onBridge = (m: ToIo): void => {
     switch (m.type) {
       case "send": send(m.channel, m.identities, m.msg); break;
       case "interrupt-ack": clearTimeout(interruptTimer); interruptTimer = undefined; break;
@@ -51,7 +51,8 @@ async function main(): Promise<void> {
         break;
       default: { const never: never = m; log(`unknown bridge message ${JSON.stringify(never)}`); }
     }
-  });
+  };
+  port!.on("message", (batch: ToIo[]) => { for (const m of batch) onBridge(m); });
 
   const interrupt = (request: Message<MsgType>, identities: readonly Uint8Array[]): void => {
     send("iopub", [], makeMessage("status", { execution_state: "busy" }, request, data.session));
