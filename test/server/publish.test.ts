@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PipelineEndpoint, PipelineRun, PublishedPipeline } from "pipebook";
+import { serverSandbox, type ServerSandbox } from "./helpers.js";
+
+let s: ServerSandbox;
+beforeAll(async () => (s = await serverSandbox()));
+afterAll(async () => s?.close());
+
+type Json = Record<string, unknown>;
+
+describe("published pipelines over REST", () => {
+  it("runs a pipeline published from a run with ParameterAssignments that reach the step", async () => {
+    const r = await s.call("POST", `/pipelines/${s.published.id}/runs`, {
+      token: s.tokens.submit,
+      body: { ExperimentName: "rest_call", RunSource: "API", ParameterAssignments: { lr: 0.25, mode: "slow" } },
+    });
+    expect(r.status).toBe(201);
+    const reply = r.body as Json;
+    expect(reply).toMatchObject({ ExperimentName: "rest_call", PipelineId: s.published.id, ParameterAssignments: { lr: 0.25, mode: "slow" } });
+    const runId = reply["Id"] as string;
+    const view = await s.waitForRun(runId);
+    expect(view.status).toBe("completed");
+    const train = view.steps.find((x) => x.name === "train")!;
+    // The step ran (new parameter values are a new key), it did not reuse the notebook's run.
+    expect(train.status).toBe("completed");
+    expect(train.metrics).toEqual([{ name: "lr", points: [{ index: 0, value: 0.25 }] }]);
+    expect(train.logTail).toContain("trained with lr=0.25");
+    // The output file the step wrote, downloaded over REST.
+    const file = await s.call("GET", `/runs/${runId}/steps/train/outputs/model?path=params.txt`, { token: s.tokens.read });
+    expect(file.status).toBe(200);
+    expect(file.text.trim()).toBe("lr=0.25 mode=slow");
+    // ... and across the data edge into the next step's log.
+    const logs = await s.call("GET", `/runs/${runId}/steps/evaluate/logs`, { token: s.tokens.read });
+    expect(logs.headers.get("content-type")).toMatch(/^text\/plain/);
+    expect(logs.text).toContain("evaluated lr=0.25 mode=slow");
+    const metrics = await s.call("GET", `/runs/${runId}/metrics`, { token: s.tokens.read });
+    expect((metrics.body as { steps: Json[] }).steps[0]).toEqual({ name: "train", metrics: [{ name: "lr", points: [{ index: 0, value: 0.25 }] }] });
+    const listed = await s.call("GET", `/runs/${runId}/steps/train/outputs`, { token: s.tokens.read });
+    expect(listed.body).toMatchObject([{ name: "model", files: [{ path: "params.txt" }] }]);
+    const runs = await s.call("GET", "/runs?limit=5", { token: s.tokens.read });
+    expect((runs.body as { runs: Json[] }).runs[0]).toMatchObject({ runId, experiment: "rest_call", status: "completed", source: "api" });
+  });
+
+  it("uses the defaults when no assignments are given, and then reuses the notebook's step results", async () => {
+    const r = await s.call("POST", `/pipelines/${s.published.id}/runs`, { body: { ExperimentName: "defaults" } });
+    expect(r.status).toBe(201);
+    const view = await s.waitForRun((r.body as Json)["Id"] as string);
+    expect(view["parameters"]).toEqual({ lr: 0.01, mode: "fast" });
+    expect(view.steps.map((x) => x.status)).toEqual(["reused", "reused"]);
+  });
+
+  it("refuses unknown parameters and wrong types with a 400 naming them, and starts nothing", async () => {
+    const before = s.sb.ws.runs.listRuns({ limit: 500 }).length;
+    const unknown = await s.call("POST", `/pipelines/${s.published.id}/runs`, { body: { ExperimentName: "x", ParameterAssignments: { learning_rate: 0.1 } } });
+    expect(unknown.status).toBe(400);
+    expect((unknown.body as Json)["error"]).toContain('unknown parameter "learning_rate" (the pipeline has lr, mode)');
+    const wrongType = await s.call("POST", `/pipelines/${s.published.id}/runs`, { body: { ExperimentName: "x", ParameterAssignments: { lr: "0.1" } } });
+    expect(wrongType.status).toBe(400);
+    expect((wrongType.body as Json)["error"]).toContain('parameter "lr" must be a number');
+    const missing = await s.call("POST", `/pipelines/${s.published.id}/runs`, { body: { ParameterAssignments: {} } });
+    expect(missing.status).toBe(400);
+    expect(missing.body).toMatchObject({ fields: ["ExperimentName"] });
+    expect((missing.body as Json)["error"]).toContain('field "ExperimentName"');
+    const extra = await s.call("POST", `/pipelines/${s.published.id}/runs`, { body: { ExperimentName: "x", ParameterAssigments: {} } });
+    expect(extra.status).toBe(400);
+    expect((extra.body as Json)["error"]).toBe('invalid body: unknown field "ParameterAssigments"');
+    const nested = await s.call("POST", `/pipelines/${s.published.id}/runs`, { body: { ExperimentName: "x", ParameterAssignments: { lr: [1] } } });
+    expect(nested.status).toBe(400);
+    expect(nested.body).toMatchObject({ fields: ["ParameterAssignments.lr"] });
+    expect(s.sb.ws.runs.listRuns({ limit: 500 }).length).toBe(before);
+  });
+
+  it("answers 404 for unknown pipelines, endpoints, versions, runs and routes", async () => {
+    expect((await s.call("POST", "/pipelines/nope/runs", { body: { ExperimentName: "x" } })).body).toEqual({ error: 'no published pipeline "nope"' });
+    expect((await s.call("GET", "/endpoints/nope")).status).toBe(404);
+    expect((await s.call("GET", "/runs/nope")).body).toEqual({ error: 'no run "nope" in this workspace' });
+    expect((await s.call("GET", `/runs/${s.firstRunId}/steps/nope/logs`)).status).toBe(404);
+    expect((await s.call("GET", `/runs/${s.firstRunId}/steps/train/outputs/model?path=../../../../etc/passwd`)).status).toBe(404);
+    expect((await s.call("GET", "/no/such/route")).body).toEqual({ error: "no route GET /no/such/route" });
+  });
+});
+
+describe("versioned endpoints", () => {
+  it("runs the default version, a named version, and follows a changed default", async () => {
+    const ws = s.sb.ws;
+    const v2 = await (await PipelineRun.get(ws, s.firstRunId)).publishPipeline({ name: "Trainer", version: "2.0" });
+    const endpoint = await PipelineEndpoint.publish(ws, { name: "TrainerEndpoint", pipeline: s.published, description: "fixed URL" });
+    expect(endpoint.defaultVersion).toBe("0");
+    expect(await endpoint.add(v2)).toBe("1");
+    const listed = (await s.call("GET", "/endpoints", { token: s.tokens.read })).body as Json[];
+    expect(listed.find((e) => e["name"] === "TrainerEndpoint")).toMatchObject({
+      defaultVersion: "0", description: "fixed URL",
+      versions: [{ version: "0", pipelineId: s.published.id }, { version: "1", pipelineId: v2.id }],
+    });
+    const pipelineOf = async (query: string): Promise<string | undefined> => {
+      const r = await s.call("POST", `/endpoints/TrainerEndpoint/runs${query}`, { body: { ExperimentName: "ep", RunSource: "API", ParameterAssignments: { lr: 0.5 } } });
+      expect(r.status).toBe(201);
+      return (r.body as Json)["PipelineId"] as string | undefined;
+    };
+    expect(await pipelineOf("")).toBe(s.published.id);
+    expect(await pipelineOf("?version=1")).toBe(v2.id);
+    const missing = await s.call("POST", "/endpoints/TrainerEndpoint/runs?version=7", { body: { ExperimentName: "ep" } });
+    expect(missing.status).toBe(404);
+    expect((missing.body as Json)["error"]).toBe('pipeline endpoint "TrainerEndpoint" has no version "7" (it has 0, 1)');
+    const changed = await s.call("PUT", "/endpoints/TrainerEndpoint/default", { body: { version: "1" } });
+    expect(changed.status).toBe(200);
+    expect(await pipelineOf("")).toBe(v2.id);
+    // The SDK sees the same endpoint.
+    const run = await (await PipelineEndpoint.get(ws, "TrainerEndpoint")).submit("sdk_ep", { pipelineVersion: "0", parameterAssignments: { mode: "sdk" } });
+    const view = await run.waitForCompletion();
+    expect(view.parameters).toEqual({ lr: 0.01, mode: "sdk" });
+  });
+
+  it("publishes a run as an endpoint through POST /runs/{id}/publish (the workbench command)", async () => {
+    const r = await s.call("POST", `/runs/${s.firstRunId}/publish`, { body: { name: "FromPanel", version: "3.1", description: "panel", endpoint: "FromPanel" } });
+    expect(r.status).toBe(201);
+    const reply = r.body as Json;
+    expect(reply).toMatchObject({ endpoint: "FromPanel", version: "0", endpointVersion: "0", pipelineVersion: "3.1" });
+    const again = await s.call("POST", `/runs/${s.firstRunId}/publish`, { body: { name: "FromPanel", version: "3.2", endpoint: "FromPanel" } });
+    expect(again.body).toMatchObject({ version: "1" });
+    expect((await PipelineEndpoint.get(s.sb.ws, "FromPanel")).defaultVersion).toBe("1");
+    const bad = await s.call("POST", `/runs/${s.firstRunId}/publish`, { body: { name: "has space" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ fields: ["name"] });
+    expect((await s.call("POST", `/runs/${s.firstRunId}/publish`, { token: s.tokens.submit, body: { name: "X" } })).status).toBe(403);
+  });
+});
+
+describe("disable and enable", () => {
+  it("hides a disabled pipeline from lists, refuses its runs with 409, and runs it again once enabled", async () => {
+    const p = await PublishedPipeline.get(s.sb.ws, s.published.id);
+    await p.disable();
+    const list = (await s.call("GET", "/pipelines")).body as Json[];
+    expect(list.map((x) => x["id"])).not.toContain(p.id);
+    const all = (await s.call("GET", "/pipelines?includeDisabled=true")).body as Json[];
+    expect(all.find((x) => x["id"] === p.id)).toMatchObject({ enabled: false });
+    const refused = await s.call("POST", `/pipelines/${p.id}/runs`, { body: { ExperimentName: "x" } });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toEqual({ error: `published pipeline "Trainer" (${p.id}) is disabled; enable it to run it` });
+    await expect(p.submit("sdk")).rejects.toThrow(/is disabled/);
+    const enabled = await s.call("POST", `/pipelines/${p.id}/enable`);
+    expect(enabled.body).toMatchObject({ enabled: true });
+    expect((await s.call("POST", `/pipelines/${p.id}/runs`, { body: { ExperimentName: "x" } })).status).toBe(201);
+    expect((await s.call("POST", `/pipelines/${p.id}/disable`, { token: s.tokens.submit })).status).toBe(403);
+  });
+});
+
+describe("documents", () => {
+  it("serves an OpenAPI document whose request schema is the validating one", async () => {
+    const r = await s.call("GET", "/openapi.json", { token: null });
+    const doc = r.body as { openapi: string; paths: Record<string, Json>; components: { schemas: Record<string, Json> } };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/pipelines/{id}/runs", "/endpoints/{name}/runs", "/runs/{id}/events", "/runs/{id}/publish"]));
+    expect(doc.components.schemas["RunRequest"]).toMatchObject({ required: ["ExperimentName"], additionalProperties: false });
+  });
+
+  it("streams a run's views as server-sent events until it ends", async () => {
+    const r = await s.call("POST", `/pipelines/${s.published.id}/runs`, { body: { ExperimentName: "sse", ParameterAssignments: { lr: 0.75 } } });
+    const runId = (r.body as Json)["Id"] as string;
+    const response = await fetch(`${s.url}/runs/${runId}/events`, { headers: { Authorization: `Bearer ${s.tokens.read}` } });
+    expect(response.headers.get("content-type")).toBe("text/event-stream");
+    const text = await response.text(); // the server closes the stream after the terminal view
+    const views = text.split("\n\n").filter((b) => b.startsWith("data: ")).map((b) => JSON.parse(b.slice(6)) as { status: string });
+    expect(views.length).toBeGreaterThanOrEqual(1);
+    expect(views.at(-1)!.status).toBe("completed");
+  });
+});
