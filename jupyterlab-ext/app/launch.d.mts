@@ -9,6 +9,8 @@ export interface LaunchOptions {
   port?: number;
   token?: string;
   serve?: boolean;
+  /** Proxy to this existing pipebook server instead of starting `pipebook serve`. */
+  api?: { url: string; token: string };
   runtimeDir?: string;
   env?: Record<string, string>;
   jupyterPath?: string;

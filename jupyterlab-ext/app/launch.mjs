@@ -91,7 +91,7 @@ export async function prepareKernelspec(runtimeDir) {
 }
 
 /**
- * @param {{ rootDir: string, port?: number, token?: string, serve?: boolean, runtimeDir?: string, env?: Record<string,string>, log?: (line: string) => void, jupyterPath?: string }} options
+ * @param {{ rootDir: string, port?: number, token?: string, serve?: boolean, api?: { url: string, token: string }, runtimeDir?: string, env?: Record<string,string>, log?: (line: string) => void, jupyterPath?: string }} options
  * @returns {Promise<{ url: string, baseUrl: string, token: string, apiUrl?: string, stop: () => Promise<void> }>}
  */
 export async function launchWorkbench(options) {
@@ -106,7 +106,11 @@ export async function launchWorkbench(options) {
   };
   try {
     const env = { ...process.env, ...options.env, PIPEBOOK_LAB_RUNTIME: runtimeDir };
-    if (options.serve !== false && engineCanServe()) {
+    if (options.api !== undefined) {
+      // An existing pipebook server (a shared or remote one): proxy to it, start none.
+      env.PIPEBOOK_API_URL = options.api.url;
+      env.PIPEBOOK_API_TOKEN = options.api.token;
+    } else if (options.serve !== false && engineCanServe()) {
       const apiPort = await freePort();
       const apiToken = randomBytes(24).toString("hex");
       const serve = spawn(process.execPath, [ENGINE_CLI, "serve", "--port", String(apiPort), "--token", apiToken], {

@@ -7,6 +7,7 @@ token here, so the browser authenticates to Jupyter only and never sees the engi
 Environment: PIPEBOOK_API_URL (the REST server's base URL) and PIPEBOOK_API_TOKEN; when unset,
 the page has no pipebook server and the side panel says so.
 """
+import inspect
 import json
 import os
 
@@ -37,11 +38,17 @@ class PipebookApiProxy(JupyterHandler):
     def upstream(self):
         return self.settings["pipebook_api_url"], self.settings["pipebook_api_token"]
 
-    @web.authenticated
+    async def prepare(self):
+        # An API answers 403 to an unauthenticated caller (no login redirect), like /api/*.
+        result = super().prepare()
+        if inspect.isawaitable(result):
+            await result
+        if not self.current_user:
+            raise web.HTTPError(403)
+
     async def get(self, path):
         await self._forward("GET", path)
 
-    @web.authenticated
     async def post(self, path):
         await self._forward("POST", path)
 

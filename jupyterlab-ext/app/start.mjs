@@ -4,7 +4,10 @@
  * fresh token, opens examples/ and prints the URL. Ctrl-C (SIGINT) or SIGTERM stops the Jupyter
  * server (and with it the kernels) and `pipebook serve`.
  *
- *   node jupyterlab-ext/app/start.mjs [--port 8888] [--root DIR] [--no-serve]
+ *   node jupyterlab-ext/app/start.mjs [--port 8888] [--root DIR] [--no-serve] [--api-url URL]
+ *
+ * --api-url connects the side panel to an existing pipebook server (token from
+ * $PIPEBOOK_API_TOKEN) instead of starting `pipebook serve` here.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -33,6 +36,7 @@ const workbench = await launchWorkbench({
   rootDir,
   port,
   serve: !process.argv.includes("--no-serve"),
+  api: option("--api-url") === undefined ? undefined : { url: option("--api-url"), token: process.env.PIPEBOOK_API_TOKEN ?? "" },
   log: (line) => {
     if (verbose) process.stderr.write(line);
   },

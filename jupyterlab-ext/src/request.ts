@@ -104,6 +104,9 @@ export async function requestAPI<T = unknown>(path: string, options: RequestOpti
   try {
     if (server.kind === "proxy") {
       init.headers = headers;
+      // Not JupyterLab's default `no-store`, which appends a cache-busting number to the URL that
+      // the proxy would pass on to the pipebook server; `no-cache` revalidates every time instead.
+      init.cache = "no-cache";
       response = await ServerConnection.makeRequest(url, init, ServerConnection.makeSettings());
     } else {
       init.headers = { ...headers, Authorization: `Bearer ${server.token}` };

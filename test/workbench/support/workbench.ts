@@ -20,7 +20,7 @@ export interface RunningWorkbench {
 }
 
 /** Builds the lab if needed and starts a real workbench on a free port in a fresh folder. */
-export async function startWorkbench(options: { serve?: boolean; rootDir?: string } = {}): Promise<RunningWorkbench> {
+export async function startWorkbench(options: { serve?: boolean; rootDir?: string; api?: { url: string; token: string } } = {}): Promise<RunningWorkbench> {
   if (!isBuildCurrent()) {
     await buildWorkbench();
   }
@@ -29,7 +29,10 @@ export async function startWorkbench(options: { serve?: boolean; rootDir?: strin
   const runtimeDir = path.join(temp, "runtime");
   mkdirSync(rootDir, { recursive: true });
   const log: string[] = [];
-  const running = await launchWorkbench({ rootDir, runtimeDir, serve: options.serve ?? false, log: (line: string) => log.push(line) });
+  const running = await launchWorkbench({
+    rootDir, runtimeDir, serve: options.serve ?? false, log: (line: string) => log.push(line),
+    ...(options.api === undefined ? {} : { api: options.api }),
+  });
   return {
     rootDir,
     runtimeDir,
