@@ -163,6 +163,68 @@ def cmd_restart():
         stop(km, kc)
 
 
+def cmd_features():
+    """Comms both ways, stdin input, completion and inspection that know earlier cells."""
+    km, kc, _ = start()
+    out = {}
+    try:
+        # A comm target registered by a cell, opened from the front end.
+        execute(kc, 'comms.registerTarget("echo", (comm, data) => { comm.onMessage((d) => comm.send({ echoed: d })); comm.send({ opened: data }); })')
+        comm_open = kc.session.msg("comm_open", {"comm_id": "c1", "target_name": "echo", "data": {"hello": 1}})
+        kc.shell_channel.send(comm_open)
+        comm_msg = kc.session.msg("comm_msg", {"comm_id": "c1", "data": {"x": 2}})
+        kc.shell_channel.send(comm_msg)
+        got = []
+        deadline = time.time() + 10
+        while len(got) < 2 and time.time() < deadline:
+            m = kc.get_iopub_msg(timeout=10)
+            if m["msg_type"] == "comm_msg":
+                got.append(m["content"]["data"])
+        out["comm_replies"] = got
+        info_id = kc.comm_info(target_name="echo")
+        info = kc.get_shell_msg(timeout=10)
+        while info["parent_header"].get("msg_id") != info_id:
+            info = kc.get_shell_msg(timeout=10)
+        out["comm_info"] = {"msg_type": info["msg_type"], "comms": info["content"]["comms"]}
+        # Unknown target: the kernel closes the comm at once.
+        kc.shell_channel.send(kc.session.msg("comm_open", {"comm_id": "c2", "target_name": "nobody", "data": {}}))
+        closed = False
+        deadline = time.time() + 10
+        while not closed and time.time() < deadline:
+            m = kc.get_iopub_msg(timeout=10)
+            closed = m["msg_type"] == "comm_close" and m["content"]["comm_id"] == "c2"
+        out["unknown_target_closed"] = closed
+
+        # A kernel-opened comm.
+        reply, outputs = execute(kc, 'const k = comms.open("from-kernel", { a: 1 }); k.send({ b: 2 }); k.close()')
+        out["kernel_comm"] = [o["type"] for o in outputs]
+
+        # input(): the kernel asks on stdin, the client answers.
+        msg_id = kc.execute('const answer = await input("name? "); `hi ${answer}`', allow_stdin=True)
+        req = kc.get_stdin_msg(timeout=10)
+        out["input_prompt"] = req["content"]["prompt"]
+        kc.input("pipebook")
+        reply, outputs = collect(kc, msg_id)
+        out["input_result"] = [o["content"]["data"]["text/plain"] for o in outputs if o["type"] == "execute_result"]
+        reply, outputs = execute(kc, 'await input("x")', allow_stdin=False)
+        out["input_without_stdin"] = reply.get("ename")
+
+        # Completion and inspection see what earlier cells declared.
+        execute(kc, "interface Iris { sepalLength: number; species: string }\nconst flowers: Iris[] = []")
+        cid = kc.complete("flowers[0].sp", 13)
+        r = kc.get_shell_msg(timeout=30)
+        out["complete_member"] = r["content"]["matches"]
+        cid = kc.complete("flo", 3)
+        r = kc.get_shell_msg(timeout=30)
+        out["complete_name"] = r["content"]["matches"]
+        kc.inspect("flowers", 7)
+        r = kc.get_shell_msg(timeout=30)
+        out["inspect"] = r["content"]["data"].get("text/plain", "")
+        print(json.dumps(out))
+    finally:
+        stop(km, kc)
+
+
 def cmd_bench(n):
     """Round trip = execute_request sent until both its execute_reply and its idle status arrived."""
     km, kc, startup = start()
@@ -209,6 +271,8 @@ if __name__ == "__main__":
         cmd_badhmac()
     elif cmd == "restart":
         cmd_restart()
+    elif cmd == "features":
+        cmd_features()
     elif cmd == "bench":
         cmd_bench(int(sys.argv[2]))
     else:

@@ -98,7 +98,8 @@ export class CellLanguageService {
     const at = (p: number) => this.#service.getQuickInfoAtPosition(this.current, p);
     const info = at(pos) ?? (pos > 0 ? at(pos - 1) : undefined);
     if (!info) return undefined;
-    const signature = ts.displayPartsToString(info.displayParts);
+    // Names from earlier cells reach this one as imports of the type view: show them as declared.
+    const signature = ts.displayPartsToString(info.displayParts).replace(/^\(alias\) /, "").replace(/\nimport [\w$]+$/, "");
     const tags = (info.tags ?? []).map((t) => `@${t.name} ${ts.displayPartsToString(t.text)}`);
     const documentation = [ts.displayPartsToString(info.documentation), ...tags].filter((s) => s.length > 0).join("\n");
     return { signature, documentation };

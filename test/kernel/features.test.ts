@@ -1,0 +1,34 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { driver, kernelEnv, type KernelEnv } from "./kernelHarness.js";
+
+interface Features {
+  comm_replies: unknown[]; comm_info: { msg_type: string; comms: Record<string, { target_name: string }> };
+  unknown_target_closed: boolean; kernel_comm: string[]; input_prompt: string; input_result: string[];
+  input_without_stdin: string; complete_member: string[]; complete_name: string[]; inspect: string;
+}
+
+describe("comms, stdin and the language service across cells", () => {
+  let k: KernelEnv;
+  let f: Features;
+  beforeAll(async () => { k = await kernelEnv(); f = await driver<Features>(k, ["features"]); }, 180_000);
+  afterAll(() => k?.cleanup());
+
+  it("serves comms opened by the front end, answers comm_info with comm_info_reply, closes unknown targets", () => {
+    expect(f.comm_replies).toEqual([{ opened: { hello: 1 } }, { echoed: { x: 2 } }]);
+    expect(f.comm_info).toEqual({ msg_type: "comm_info_reply", comms: { c1: { target_name: "echo" } } });
+    expect(f.unknown_target_closed).toBe(true);
+    expect(f.kernel_comm).toEqual(["comm_open", "comm_msg", "comm_close"]);
+  });
+
+  it("asks for input on stdin, and refuses it clearly when the front end has no stdin", () => {
+    expect(f.input_prompt).toBe("name? ");
+    expect(f.input_result).toEqual(["'hi pipebook'"]);
+    expect(f.input_without_stdin).toBe("StdinNotImplementedError");
+  });
+
+  it("completes and inspects names and members declared in earlier cells", () => {
+    expect(f.complete_member).toEqual(["species"]);
+    expect(f.complete_name).toEqual(["flowers"]);
+    expect(f.inspect).toBe("const flowers: Iris[]");
+  });
+});
