@@ -1,0 +1,86 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { CommandStep, Pipeline, PublishedPipeline } from "pipebook";
+import { serverSandbox, sleep, type ServerSandbox } from "./helpers.js";
+
+let s: ServerSandbox;
+let gated: PublishedPipeline;
+let gate: string;
+beforeAll(async () => {
+  s = await serverSandbox({ maxActiveRuns: 2 });
+  gate = join(s.sb.dir, "gate");
+  // Published straight from a Pipeline object (no run): its one step waits for the gate file.
+  gated = await PublishedPipeline.publish(
+    new Pipeline(s.sb.ws, { steps: [new CommandStep({ name: "wait", allowReuse: false, command: `while [ ! -f ${gate} ]; do sleep 0.05; done; echo through` })] }),
+    { name: "Gated", version: "1" },
+  );
+});
+afterAll(async () => {
+  await writeFile(gate, "");
+  await s?.close();
+});
+
+type Json = Record<string, unknown>;
+
+// The bound is 2: let the runs of the previous test end before the next one starts.
+beforeEach(async () => {
+  for (let i = 0; i < 400 && s.server.queue.size > 0; i++) await sleep(25);
+  expect(s.server.queue.size).toBe(0);
+});
+const runCount = (): number => s.sb.ws.runs.listRuns({ limit: 10_000 }).length;
+
+describe("Idempotency-Key", () => {
+  it("returns the same run for concurrent and later retries, and makes exactly one", async () => {
+    const before = runCount();
+    const send = (token = s.tokens.admin) =>
+      s.call("POST", `/pipelines/${s.published.id}/runs`, { token, headers: { "Idempotency-Key": "retry-me-1" }, body: { ExperimentName: "idem", ParameterAssignments: { lr: 0.3 } } });
+    const replies = await Promise.all(Array.from({ length: 6 }, () => send()));
+    const ids = new Set(replies.map((r) => (r.body as Json)["Id"]));
+    expect(replies.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
+    expect(ids.size).toBe(1);
+    expect(runCount()).toBe(before + 1);
+    const later = await send();
+    expect((later.body as Json)["Id"]).toBe([...ids][0]);
+    expect(later.headers.get("idempotent-replayed")).toBe("true");
+    expect(runCount()).toBe(before + 1);
+    // Keys belong to the caller: another token's same key is another request.
+    const other = await send(s.tokens.submit);
+    expect((other.body as Json)["Id"]).not.toBe([...ids][0]);
+    expect(runCount()).toBe(before + 2);
+  });
+
+  it("refuses a key reused for a different request with 422", async () => {
+    const first = await s.call("POST", `/pipelines/${s.published.id}/runs`, { headers: { "Idempotency-Key": "k2" }, body: { ExperimentName: "idem", ParameterAssignments: { lr: 0.3 } } });
+    expect(first.status).toBe(201);
+    const changed = await s.call("POST", `/pipelines/${s.published.id}/runs`, { headers: { "Idempotency-Key": "k2" }, body: { ExperimentName: "idem", ParameterAssignments: { lr: 0.4 } } });
+    expect(changed.status).toBe(422);
+    expect(changed.body).toMatchObject({ error: "this Idempotency-Key was already used for a different request", fields: ["Idempotency-Key"] });
+    const bad = await s.call("POST", `/pipelines/${s.published.id}/runs`, { headers: { "Idempotency-Key": "x".repeat(300) }, body: { ExperimentName: "idem" } });
+    expect(bad.status).toBe(400);
+    await s.waitForRun((first.body as Json)["Id"] as string);
+  });
+});
+
+describe("run queue bound", () => {
+  it("accepts up to the bound, answers 429 with Retry-After over it, and accepts again once runs end", async () => {
+    const post = () => s.call("POST", `/pipelines/${gated.id}/runs`, { headers: { "Idempotency-Key": `gate-${Math.random()}` }, body: { ExperimentName: "queue" } });
+    const a = await post();
+    const b = await post();
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const before = runCount();
+    const over = await post();
+    expect(over.status).toBe(429);
+    expect(Number(over.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((over.body as Json)["error"]).toMatch(/^the server is running 2 runs, its limit; retry in \d+s$/);
+    expect(runCount()).toBe(before);
+    // Invalid requests are still answered as such when the queue is full.
+    expect((await s.call("POST", `/pipelines/${gated.id}/runs`, { body: { ExperimentName: "queue", ParameterAssignments: { nope: 1 } } })).status).toBe(400);
+    await writeFile(gate, "");
+    for (const r of [a, b]) expect((await s.waitForRun((r.body as Json)["Id"] as string)).status).toBe("completed");
+    for (let i = 0; i < 100 && s.server.queue.size > 0; i++) await sleep(20);
+    const again = await post();
+    expect(again.status).toBe(201);
+    expect((await s.waitForRun((again.body as Json)["Id"] as string)).status).toBe("completed");
+  });
+});
