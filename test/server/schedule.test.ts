@@ -1,0 +1,90 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Schedule, startServer, type ScheduleEvent } from "pipebook";
+import { serverSandbox, sleep, type ServerSandbox } from "./helpers.js";
+
+let s: ServerSandbox;
+beforeAll(async () => (s = await serverSandbox()));
+afterAll(async () => s?.close());
+
+async function waitForEvent(schedule: Schedule, kind: ScheduleEvent["kind"], timeoutMs = 15_000): Promise<ScheduleEvent> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const found = schedule.events().find((e) => e.kind === kind);
+    if (found) return found;
+    if (Date.now() > end) throw new Error(`schedule ${schedule.id} had no "${kind}" event: ${JSON.stringify(schedule.events())}`);
+    await sleep(50);
+  }
+}
+
+describe("schedules", () => {
+  it("fires a per-second cron schedule with its parameters, and stops when disabled", async () => {
+    const schedule = await Schedule.create(s.sb.ws, {
+      name: "every_second", target: { kind: "pipeline", id: s.published.id }, experiment: "scheduled",
+      trigger: { kind: "cron", cron: "* * * * * *" }, parameterAssignments: { lr: 0.9 },
+    });
+    const fired = await waitForEvent(schedule, "fired");
+    const view = await s.waitForRun(fired.runId!);
+    expect(view.status).toBe("completed");
+    expect(view["parameters"]).toEqual({ lr: 0.9, mode: "fast" });
+    expect(view.steps[0]!.metrics).toEqual([{ name: "lr", points: [{ index: 0, value: 0.9 }] }]);
+    expect(s.sb.ws.runs.getRun(fired.runId!)?.source).toBe("schedule");
+    const listed = await s.call("GET", "/schedules", { token: s.tokens.read });
+    expect(listed.body).toEqual(expect.arrayContaining([expect.objectContaining({ id: schedule.id, enabled: true })]));
+    expect((await s.call("POST", `/schedules/${schedule.id}/disable`)).status).toBe(200);
+    await sleep(1000); // a tick already being handled may still finish
+    const count = schedule.events().filter((e) => e.kind === "fired").length;
+    await sleep(2500);
+    expect(schedule.events().filter((e) => e.kind === "fired").length).toBe(count);
+    const events = await s.call("GET", `/schedules/${schedule.id}/events`, { token: s.tokens.read });
+    // The server was up the whole time: nothing is reported as missed while down.
+    expect((events.body as ScheduleEvent[]).filter((e) => e.detail.includes("no pipebook server"))).toEqual([]);
+  });
+
+  it("runs a pipeline when a watched datastore path changes", async () => {
+    const schedule = await Schedule.create(s.sb.ws, {
+      name: "on_data", target: { kind: "pipeline", id: s.published.id }, experiment: "triggered",
+      trigger: { kind: "datastore", datastore: "workspaceblobstore", path: "incoming", pollSeconds: 1 }, parameterAssignments: { mode: "data" },
+    });
+    await waitForEvent(schedule, "baseline");
+    expect(schedule.events().filter((e) => e.kind === "fired")).toEqual([]);
+    const file = join(s.sb.dir, "batch.csv");
+    await writeFile(file, "a,b\n1,2\n");
+    await s.sb.ws.getDefaultDatastore().uploadFiles([file], { targetPath: "incoming" });
+    const fired = await waitForEvent(schedule, "fired");
+    expect(fired.detail).toBe("workspaceblobstore:incoming changed");
+    expect((await s.waitForRun(fired.runId!))["parameters"]).toEqual({ lr: 0.01, mode: "data" });
+    await schedule.disable();
+  });
+
+  it("rejects bad schedules when they are made, not at their first tick", async () => {
+    const base = { name: "bad", target: { kind: "pipeline", id: s.published.id }, experiment: "x" } as const;
+    await expect(Schedule.create(s.sb.ws, { ...base, trigger: { kind: "cron", cron: "every day" } })).rejects.toThrow(/cron: "every day" is not a cron expression/);
+    await expect(Schedule.create(s.sb.ws, { ...base, trigger: { kind: "cron", cron: "* * * * *" }, parameterAssignments: { lr: "high" } })).rejects.toThrow(/parameter "lr" must be a number/);
+    await expect(Schedule.create(s.sb.ws, { ...base, target: { kind: "endpoint", name: "nope" }, trigger: { kind: "cron", cron: "* * * * *" } })).rejects.toThrow('no pipeline endpoint "nope"');
+  });
+
+  it("reports ticks missed while no server ran, once, and does not run them in a burst", async () => {
+    // A workspace whose own server fires no schedules, so only the server below decides.
+    const quiet = await serverSandbox({ schedules: false });
+    const schedule = await Schedule.create(quiet.sb.ws, {
+      name: "every_minute", target: { kind: "pipeline", id: quiet.published.id }, experiment: "missed", trigger: { kind: "cron", cron: "0 * * * * *" },
+    });
+    // A second server whose clock says ten minutes went by since the schedule was made: the
+    // same as a server that starts again after ten minutes down.
+    const later = await startServer({ workspace: quiet.sb.ws, port: 0, log: () => undefined, scheduler: { now: () => Date.now() + 10 * 60_000 } });
+    try {
+      await sleep(1500);
+      const events = schedule.events();
+      const missed = events.filter((e) => e.kind === "missed");
+      expect(missed).toHaveLength(1);
+      expect(missed[0]!.detail).toMatch(/^1[01] tick\(s\) from .* fell while no pipebook server was running; not run$/);
+      expect(events.filter((e) => e.kind === "fired")).toEqual([]);
+      expect(quiet.sb.ws.runs.listRuns({ experiment: "missed" })).toEqual([]);
+    } finally {
+      await later.close();
+      await quiet.close();
+    }
+  });
+});
