@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
 import type { ComputeTarget, LaunchCallbacks, LaunchOutcome, StepLaunch } from "./ComputeTarget.js";
+import { detectGpus } from "./GpuInventory.js";
+import type { GpuSlots } from "./GpuSlots.js";
 
 /** Grace between SIGTERM and SIGKILL when a step is stopped. */
 const KILL_GRACE_MS = 3000;
@@ -11,13 +13,39 @@ const KILL_GRACE_MS = 3000;
 export class LocalCompute implements ComputeTarget {
   readonly kind = "local";
 
-  constructor(readonly name: string = "local") {}
+  constructor(
+    readonly name: string = "local",
+    private readonly gpuSlots?: GpuSlots,
+  ) {}
 
   keyFields(): Record<string, unknown> {
     return { kind: "local" };
   }
 
-  launch(spec: StepLaunch, callbacks: LaunchCallbacks, signal: AbortSignal): Promise<LaunchOutcome> {
+  async launch(spec: StepLaunch, callbacks: LaunchCallbacks, signal: AbortSignal): Promise<LaunchOutcome> {
+    const gpus = await detectGpus();
+    if (spec.gpus > gpus.length) {
+      return { reason: "spawn-failed", message: `it needs ${spec.gpus} GPU${spec.gpus > 1 ? "s" : ""} and compute target "${this.name}" has ${gpus.length === 0 ? "none" : `${gpus.length} (${gpus.map((g) => `${g.index}: ${g.name}`).join(", ")})`}` };
+    }
+    let held: number[] = [];
+    if (spec.gpus > 0 && this.gpuSlots) {
+      const slots = this.gpuSlots;
+      const acquired = await waitFor(() => slots.tryAcquire(gpus.map((g) => g.index), spec.gpus, spec.stepName), signal, () =>
+        callbacks.onOutput("stderr", Buffer.from(`[pipebook] waiting for ${spec.gpus} free GPU${spec.gpus > 1 ? "s" : ""}\n`)),
+      );
+      if (!acquired) return { reason: "canceled" };
+      held = acquired;
+    }
+    // A step sees only its own GPUs; one that asked for none sees none (no accidental sharing).
+    const env = gpus.length > 0 ? { ...spec.env, CUDA_VISIBLE_DEVICES: held.join(","), NVIDIA_VISIBLE_DEVICES: held.length > 0 ? held.join(",") : "void" } : spec.env;
+    try {
+      return await this.spawnStep({ ...spec, env }, callbacks, signal);
+    } finally {
+      this.gpuSlots?.release(held);
+    }
+  }
+
+  private spawnStep(spec: StepLaunch, callbacks: LaunchCallbacks, signal: AbortSignal): Promise<LaunchOutcome> {
     return new Promise((resolve) => {
       if (signal.aborted) return resolve({ reason: "canceled" });
       const [cmd, ...args] = spec.argv;
@@ -51,6 +79,19 @@ export class LocalCompute implements ComputeTarget {
         resolve({ reason: "exit-non-zero", code, signal: sig });
       });
     });
+  }
+}
+
+/** Polls `attempt` until it yields a value or the signal aborts; `onWait` is called once if it has to wait. */
+async function waitFor<T>(attempt: () => T | undefined, signal: AbortSignal, onWait: () => void): Promise<T | undefined> {
+  let waited = false;
+  for (;;) {
+    const got = attempt();
+    if (got !== undefined) return got;
+    if (signal.aborted) return undefined;
+    if (!waited) onWait();
+    waited = true;
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { BlobStore } from "../artifacts/BlobStore.js";
 import { LocalCompute } from "../compute/LocalCompute.js";
+import { GpuSlots } from "../compute/GpuSlots.js";
 import type { ComputeTarget } from "../compute/ComputeTarget.js";
 import { HashPool } from "../fingerprint/HashPool.js";
 import { StatCache } from "../fingerprint/StatCache.js";
@@ -50,11 +51,12 @@ export class Workspace {
     this.statCache = new StatCache(this.db);
     this.hashPool = new HashPool();
     this.concurrency = config.concurrency ?? availableParallelism();
-    this.computeTargets.set("local", new LocalCompute("local"));
+    const gpuSlots = new GpuSlots(join(dir, "locks"));
+    this.computeTargets.set("local", new LocalCompute("local", gpuSlots));
     for (const [name, target] of Object.entries(config.computeTargets ?? {})) {
       switch (target.kind) {
         case "local":
-          this.computeTargets.set(name, new LocalCompute(name));
+          this.computeTargets.set(name, new LocalCompute(name, gpuSlots));
           break;
       }
     }

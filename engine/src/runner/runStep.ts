@@ -123,9 +123,10 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
   for (const [name, path] of outputPaths) env[`PIPEBOOK_OUTPUT_${envKey(name)}`] = path;
   for (const param of step.parameters) env[`PIPEBOOK_PARAM_${envKey(param.name)}`] = String(ctx.parameters[param.name] ?? param.defaultValue);
 
-  const startedAt = now();
-  ws.runs.updateStep(stepRunId, { status: "running", keyDigest: digest, keyComponents: components, decision: verdict.decision, startedAt });
-  ctx.emit({ type: "step-status", runId, step: step.name, status: "running", detail: summarizeDecision(verdict.decision) });
+  // Marked running when the process starts (one write with its pid): a step waiting for a
+  // GPU is still queued.
+  let startedAt = now();
+  const decided = { keyDigest: digest, keyComponents: components, decision: verdict.decision };
 
   const logs = new StepLogs(logDir);
   const metrics = new MetricsTail(metricsFile, (rows) => {
@@ -138,7 +139,12 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
     outcome = await compute.launch(
       { stepName: step.name, argv: argvOf(p, args), cwd: workDir, env, timeoutMs: step.timeoutSeconds && step.timeoutSeconds * 1000, gpus: step.runconfig.gpus },
       {
-        onStart: (pid) => ws.runs.updateStep(stepRunId, { pid, pidStart: processStart(pid) }),
+        // The process start is the step's start: time spent waiting for a GPU is not its duration.
+        onStart: (pid) => {
+          startedAt = now();
+          ws.runs.updateStep(stepRunId, { ...decided, status: "running", pid, pidStart: processStart(pid), startedAt });
+          ctx.emit({ type: "step-status", runId, step: step.name, status: "running", detail: summarizeDecision(verdict.decision) });
+        },
         onOutput: (stream, chunk) => {
           logs.write(stream, chunk);
           ctx.emit({ type: "step-log", runId, step: step.name, stream, text: chunk.toString("utf8") });
@@ -157,7 +163,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
   if (error) {
     const status = outcome.reason === "canceled" ? "canceled" : "failed";
     ws.runs.updateStep(stepRunId, {
-      status, endedAt, error, pid: null,
+      ...decided, status, endedAt, error, pid: null,
       ...(outcome.reason === "exit-non-zero" && outcome.code !== null && { exitCode: outcome.code }),
     });
     ctx.emit({ type: "step-status", runId, step: step.name, status, detail: error, durationMs });

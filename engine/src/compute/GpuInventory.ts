@@ -1,0 +1,39 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface Gpu {
+  readonly index: number;
+  readonly name: string;
+}
+
+let detected: Promise<readonly Gpu[]> | undefined;
+
+/**
+ * The GPUs of this machine, read once per process from `nvidia-smi`. `PIPEBOOK_GPUS`
+ * ("0,1" or "none") overrides it, to give pipebook a subset of a shared machine.
+ */
+export function detectGpus(): Promise<readonly Gpu[]> {
+  detected ??= (async () => {
+    const forced = process.env["PIPEBOOK_GPUS"];
+    if (forced !== undefined) {
+      if (forced.trim() === "" || forced.trim() === "none") return [];
+      return forced.split(",").map((s) => ({ index: Number(s.trim()), name: `GPU ${s.trim()} (from PIPEBOOK_GPUS)` }));
+    }
+    try {
+      const { stdout } = await run("nvidia-smi", ["--query-gpu=index,name", "--format=csv,noheader"], { timeout: 15_000 });
+      return stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => {
+          const [index = "", ...name] = line.split(",");
+          return { index: Number(index.trim()), name: name.join(",").trim() };
+        });
+    } catch {
+      return [];
+    }
+  })();
+  return detected;
+}
