@@ -25,6 +25,7 @@ export async function runKernel(argv: readonly string[]): Promise<void> {
     session, dir: process.cwd(), typecheck: isTypecheckMode(mode) ? mode : "refuse", historyFile: HistoryStore.defaultFile(),
   });
   kernel.publishStarting();
+  kernel.warmSoon();
   // Signal-mode interrupts (a front end that ignores interrupt_mode) stop the cell, not the kernel.
   process.on("SIGINT", () => kernel?.interrupt());
   // A cell's stray promise rejection or callback exception must not take the kernel down.

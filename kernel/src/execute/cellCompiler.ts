@@ -1,4 +1,4 @@
-import ts from "typescript";
+import { ts, type TS } from "./typescript.js";
 import { collectDeclarations } from "./declarations.js";
 import { CellLanguageService } from "./cellLanguageService.js";
 import { cellFileName, HEADER_LINES, Scope, viewText } from "./typeView.js";
@@ -14,7 +14,7 @@ import type { CompileReply, CompletionResult, InspectResult, IsCompleteStatus } 
  */
 const IGNORED_IN_NOTEBOOKS: ReadonlySet<number> = new Set([7016]);
 
-const TRANSPILE_OPTIONS: ts.CompilerOptions = {
+const TRANSPILE_OPTIONS: TS.CompilerOptions = {
   target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true,
   sourceMap: true, moduleDetection: ts.ModuleDetectionKind.Force, esModuleInterop: true,
   useDefineForClassFields: true,

@@ -1,4 +1,4 @@
-import ts from "typescript";
+import { ts, type TS } from "./typescript.js";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,9 +13,9 @@ import type { CellDiagnostic } from "./cellDiagnostic.js";
  */
 export class CellLanguageService {
   readonly #files = new Map<string, { text: string; version: number }>();
-  readonly #snapshots = new Map<string, ts.IScriptSnapshot | undefined>();
-  readonly #service: ts.LanguageService;
-  readonly #options: ts.CompilerOptions;
+  readonly #snapshots = new Map<string, TS.IScriptSnapshot | undefined>();
+  readonly #service: TS.LanguageService;
+  readonly #options: TS.CompilerOptions;
   readonly current: string;
   readonly #globals: string;
 
@@ -25,7 +25,7 @@ export class CellLanguageService {
     this.#globals = `${dir}/__pipebook_globals.d.ts`;
     this.#files.set(this.#globals, { text: KERNEL_GLOBALS_DTS, version: 0 });
     this.#options = compilerOptions(dir);
-    const host: ts.LanguageServiceHost = {
+    const host: TS.LanguageServiceHost = {
       getScriptFileNames: () => [this.current, this.#globals],
       getScriptVersion: (f) => String(this.#files.get(f)?.version ?? 0),
       getScriptSnapshot: (f) => {
@@ -110,7 +110,7 @@ export class CellLanguageService {
  * When the notebook's folder cannot resolve `pipebook`, type it from the kernel's own copy, the
  * one the runtime falls back to (see moduleLoader).
  */
-function preloadedPaths(dir: string): ts.MapLike<string[]> | undefined {
+function preloadedPaths(dir: string): TS.MapLike<string[]> | undefined {
   for (let d = dir; ; d = dirname(d)) {
     if (ts.sys.fileExists(`${d}/node_modules/pipebook/package.json`)) return undefined;
     if (dirname(d) === d) break;
@@ -123,7 +123,7 @@ function preloadedPaths(dir: string): ts.MapLike<string[]> | undefined {
   }
 }
 
-function categoryName(c: ts.DiagnosticCategory): CellDiagnostic["category"] {
+function categoryName(c: TS.DiagnosticCategory): CellDiagnostic["category"] {
   switch (c) {
     case ts.DiagnosticCategory.Error: return "error";
     case ts.DiagnosticCategory.Warning: return "warning";
@@ -137,12 +137,12 @@ function categoryName(c: ts.DiagnosticCategory): CellDiagnostic["category"] {
  * the kernel's own), Node's ESM resolution. A tsconfig.json found from the notebook's folder may
  * override the checking options, but not the ones the cell machinery relies on.
  */
-function compilerOptions(dir: string): ts.CompilerOptions {
-  const base: ts.CompilerOptions = {
+function compilerOptions(dir: string): TS.CompilerOptions {
+  const base: TS.CompilerOptions = {
     target: ts.ScriptTarget.ES2022, strict: true, skipLibCheck: true, esModuleInterop: true,
     resolveJsonModule: true, allowImportingTsExtensions: true, lib: ["lib.es2023.d.ts"], types: ["node"],
   };
-  let user: ts.CompilerOptions = {};
+  let user: TS.CompilerOptions = {};
   const cfg = ts.findConfigFile(dir, (f) => ts.sys.fileExists(f));
   if (cfg) {
     const read = ts.readConfigFile(cfg, (f) => ts.sys.readFile(f));
@@ -153,7 +153,7 @@ function compilerOptions(dir: string): ts.CompilerOptions {
     const req = createRequire(import.meta.url);
     typeRoots.push(dirname(dirname(req.resolve("@types/node/package.json"))));
   } catch { /* no @types/node next to the kernel: the notebook's own node_modules may have it */ }
-  const merged: ts.CompilerOptions = { ...base, ...user };
+  const merged: TS.CompilerOptions = { ...base, ...user };
   const paths = user.paths ?? preloadedPaths(dir);
   return {
     ...merged,

@@ -40,7 +40,7 @@ export class CellRunner {
         // callback bookkeeping (from a timer or I/O callback it would abort the process).
         queueMicrotask(() => {
           try {
-            const promise = script.runInThisContext({ breakOnSigint: true, displayErrors: false }) as Promise<unknown>;
+            const promise = script.runInThisContext({ displayErrors: false }) as Promise<unknown>;
             promise.then((value) => resolve({ status: "ok", value, hasResult }), (error: unknown) => resolve({ status: "threw", error }));
           } catch (error) {
             if (error instanceof Error && /Script execution (was interrupted|timed out)/.test(error.message)) resolve({ status: "interrupted" });

@@ -4,34 +4,45 @@ import type { TypecheckMode } from "./cellDiagnostic.js";
 
 /** Main-thread side of the compiler thread: typed request/reply over postMessage. */
 export class CompilerClient {
-  readonly #worker: Worker;
+  #worker: Worker | undefined;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #next = 1;
 
-  constructor(dir: string) {
-    this.#worker = new Worker(new URL("./compilerWorker.js", import.meta.url), { workerData: { dir }, stderr: false, stdout: false });
-    this.#worker.unref();
-    this.#worker.on("message", (m: FromCompiler) => {
+  constructor(private readonly dir: string) {}
+
+  /**
+   * Starts the compiler thread (loading TypeScript takes a second of CPU). The kernel calls this
+   * right after its first kernel_info reply, so start-up does not compete with it on small machines;
+   * a request before that starts it too.
+   */
+  start(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(new URL("./compilerWorker.js", import.meta.url), { workerData: { dir: this.dir }, stderr: false, stdout: false });
+    this.#worker = worker;
+    worker.unref();
+    worker.on("message", (m: FromCompiler) => {
       const p = this.#pending.get(m.id);
       if (!p) return;
       this.#pending.delete(m.id);
       if (m.ok) p.resolve(m.reply); else p.reject(new Error(m.error));
     });
-    this.#worker.on("error", (e) => {
+    worker.on("error", (e) => {
       for (const p of this.#pending.values()) p.reject(e);
       this.#pending.clear();
+      this.#worker = undefined;
     });
+    return worker;
   }
 
   request<K extends CompilerRequestName>(kind: K, args: CompilerRequests[K]["args"]): Promise<CompilerRequests[K]["reply"]> {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.#worker.postMessage({ id, kind, args } as ToCompiler);
+      this.start().postMessage({ id, kind, args } as ToCompiler);
     });
   }
 
-  async close(): Promise<void> { await this.#worker.terminate(); }
+  async close(): Promise<void> { await this.#worker?.terminate(); }
 
   readonly #compiled = new Map<string, CompileReply>();
   #scopeGeneration = 0;

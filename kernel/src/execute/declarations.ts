@@ -1,4 +1,4 @@
-import ts from "typescript";
+import { ts, type TS } from "./typescript.js";
 
 /**
  * A name a cell declares at top level, and how later cells see it. `mutable` names (let/var) are
@@ -13,11 +13,11 @@ export interface Declaration {
   readonly exported: boolean;
 }
 
-export function collectDeclarations(sf: ts.SourceFile): Declaration[] {
+export function collectDeclarations(sf: TS.SourceFile): Declaration[] {
   const out: Declaration[] = [];
-  const exported = (n: ts.Node): boolean =>
+  const exported = (n: TS.Node): boolean =>
     ts.canHaveModifiers(n) && (ts.getModifiers(n) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
-  const bindingNames = (b: ts.BindingName, acc: string[]): void => {
+  const bindingNames = (b: TS.BindingName, acc: string[]): void => {
     if (ts.isIdentifier(b)) acc.push(b.text);
     else for (const el of b.elements) if (!ts.isOmittedExpression(el)) bindingNames(el.name, acc);
   };

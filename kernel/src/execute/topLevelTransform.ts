@@ -1,4 +1,4 @@
-import ts from "typescript";
+import { ts, type TS } from "./typescript.js";
 
 /**
  * Turns a cell's emitted JavaScript (ES module syntax) into a script that runs in the kernel's
@@ -25,11 +25,11 @@ export function toScript(js: string, importFn: string): TransformedCell {
   const vars = new Set<string>();
   const hoistedFunctions: string[] = [];
   const keepNewlines = (s: number, e: number): string => js.slice(s, e).replace(/[^\n]/g, "");
-  const bindingNames = (b: ts.BindingName): void => {
+  const bindingNames = (b: TS.BindingName): void => {
     if (ts.isIdentifier(b)) vars.add(b.text);
     else for (const el of b.elements) if (!ts.isOmittedExpression(el)) bindingNames(el.name);
   };
-  const dropExport = (n: ts.Node): void => {
+  const dropExport = (n: TS.Node): void => {
     if (!ts.canHaveModifiers(n)) return;
     for (const m of ts.getModifiers(n) ?? []) {
       if (m.kind === ts.SyntaxKind.ExportKeyword || m.kind === ts.SyntaxKind.DefaultKeyword) {
@@ -39,7 +39,7 @@ export function toScript(js: string, importFn: string): TransformedCell {
   };
 
   // Dynamic import() anywhere in the cell resolves through the kernel, from the notebook's folder.
-  const visit = (n: ts.Node): void => {
+  const visit = (n: TS.Node): void => {
     if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword) {
       edits.push({ start: n.expression.getStart(sf), end: n.expression.getEnd(), text: importFn });
     }
@@ -47,7 +47,7 @@ export function toScript(js: string, importFn: string): TransformedCell {
   };
 
   const statements = sf.statements;
-  let lastExpr: ts.ExpressionStatement | undefined;
+  let lastExpr: TS.ExpressionStatement | undefined;
   // TypeScript appends `export {};` to keep a file a module; it is not the cell's last statement.
   const meaningful = statements.filter((st) => !ts.isExportDeclaration(st) && !ts.isEmptyStatement(st));
   const last = meaningful[meaningful.length - 1];
@@ -55,7 +55,7 @@ export function toScript(js: string, importFn: string): TransformedCell {
 
   for (const st of statements) {
     if (ts.isImportDeclaration(st)) {
-      const spec = (st.moduleSpecifier as ts.StringLiteral).text;
+      const spec = (st.moduleSpecifier as TS.StringLiteral).text;
       const call = `await ${importFn}(${JSON.stringify(spec)})`;
       const c = st.importClause;
       let text: string;

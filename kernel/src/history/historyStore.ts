@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { appendFile } from "node:fs/promises";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -41,27 +40,34 @@ export class HistoryStore {
     return join(base, "pipebook", "kernel-history.jsonl");
   }
 
-  #pending: string[] = [];
-  #writing: Promise<void> = Promise.resolve();
+  #stream: WriteStream | undefined;
+  #broken = false;
 
   add(line: number, source: string, output: string | null): void {
     const e: HistoryEntry = { session: this.session, line, source, output };
     this.#entries.push(e);
-    // Written in the background, in order, batched: the reply does not wait for the disk.
-    if (this.#pending.length === 0) this.#writing = this.#writing.then(() => this.#write());
-    this.#pending.push(`${JSON.stringify(e)}\n`);
+    // Appended through one open stream: the reply does not wait for the disk, and there is no
+    // open/close per cell.
+    const stream = this.#open();
+    stream?.write(`${JSON.stringify(e)}\n`);
+  }
+
+  #open(): WriteStream | undefined {
+    if (this.#stream || this.#broken) return this.#stream;
+    try {
+      mkdirSync(dirname(this.file), { recursive: true });
+      this.#stream = createWriteStream(this.file, { flags: "a" });
+      // History is a convenience: a read-only home must not break execution.
+      this.#stream.on("error", () => { this.#broken = true; this.#stream = undefined; });
+    } catch { this.#broken = true; }
+    return this.#stream;
   }
 
   /** Resolves once every entry added so far is on disk. */
-  flushed(): Promise<void> { return this.#writing; }
-
-  async #write(): Promise<void> {
-    const text = this.#pending.join("");
-    this.#pending = [];
-    try {
-      mkdirSync(dirname(this.file), { recursive: true });
-      await appendFile(this.file, text);
-    } catch { /* history is a convenience: a read-only home must not break execution */ }
+  flushed(): Promise<void> {
+    const s = this.#stream;
+    if (!s || s.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => { s.write("", () => resolve()); });
   }
 
   query(q: HistoryQuery): HistoryEntry[] {

@@ -127,6 +127,11 @@ export class Kernel {
     this.io.send(req.channel, req.identities, makeMessage(REPLY_TYPE[req.msg.header.msg_type as R], content, req.msg, this.options.session, metadata));
   }
 
+  /** Starts the compiler thread if no kernel_info request came to do it (some clients send none). */
+  warmSoon(): void {
+    setTimeout(() => this.#compiler.start(), 500).unref();
+  }
+
   publishStarting(): void {
     this.io.send("iopub", [], makeMessage("status", { execution_state: "starting" }, undefined, this.options.session));
   }
@@ -216,6 +221,7 @@ export class Kernel {
       ],
       debugger: false,
     });
+    setImmediate(() => this.#compiler.start());
   }
 
   async #complete(m: Incoming<"complete_request">): Promise<void> {
