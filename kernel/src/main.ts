@@ -26,9 +26,28 @@ export async function runKernel(argv: readonly string[]): Promise<void> {
   });
   kernel.publishStarting();
   kernel.warmSoon();
+  watchParent(() => { void kernel?.close().finally(() => process.exit(0)); });
   // Signal-mode interrupts (a front end that ignores interrupt_mode) stop the cell, not the kernel.
   process.on("SIGINT", () => kernel?.interrupt());
   // A cell's stray promise rejection or callback exception must not take the kernel down.
   process.on("unhandledRejection", (e) => { process.stderr.write(`Unhandled promise rejection: ${e instanceof Error ? e.stack : String(e)}\n`); });
   process.on("uncaughtException", (e) => { process.stderr.write(`Uncaught exception: ${e.stack ?? String(e)}\n`); });
+}
+
+/**
+ * Exits when the process that started the kernel is gone (as ipykernel's parent poller does), so a
+ * crashed front end leaves no orphan kernels. Jupyter names its pid in JPY_PARENT_PID.
+ */
+function watchParent(onGone: () => void): void {
+  const declared = Number(process.env["JPY_PARENT_PID"] ?? "");
+  const parent = Number.isInteger(declared) && declared > 1 ? declared : process.ppid;
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    let alive = process.ppid === parent || declared > 1;
+    if (alive) {
+      try { process.kill(parent, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === "EPERM"; }
+    }
+    if (!alive) { clearInterval(timer); log("main", `parent process ${parent} is gone; exiting`); onGone(); }
+  }, 1000);
+  timer.unref();
 }
