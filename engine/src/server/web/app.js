@@ -156,6 +156,7 @@ function drawGraph(view) {
   const svg = $("graph");
   const { pos, width, height } = layout(view.steps, view.edges);
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("preserveAspectRatio", "xMinYMin meet");
   svg.setAttribute("height", String(height));
   const nodes = [];
   const defs = document.createElementNS(SVG, "defs");
@@ -208,7 +209,7 @@ function renderRun(view) {
   $("steps").replaceChildren(
     ...view.steps.map((s) => {
       const metrics = s.metrics.map((m) => `${m.name}: ${m.points.length === 1 ? m.points[0].value : `${m.points.length} points, last ${m.points[m.points.length - 1].value}`}`).join(" · ");
-      const logs = el("pre", { class: "log", "data-step": s.name }, s.logTail ?? "");
+      const logs = el("pre", { class: "log", "data-step": s.name }, s.logTail || "(no output yet)");
       return el("div", { class: "step" },
         el("h3", {}, s.name, statusBadge(s.status), el("span", { class: "muted" }, s.why ?? ""),
           el("button", { type: "button", onclick: async () => (logs.textContent = await api(`/runs/${encodeURIComponent(view.runId)}/steps/${encodeURIComponent(s.name)}/logs`, { text: true }).catch((e) => e.message)) }, "Full log")),
@@ -258,10 +259,14 @@ $("submit-form").addEventListener("submit", submitRun);
 $("submit-cancel").addEventListener("click", () => $("submit-dialog").close());
 
 // A token can be handed over in the URL fragment (never sent to the server): /#token=...
-const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
-if (fromHash) {
+function tokenFromHash() {
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (!fromHash) return false;
   token = fromHash;
   sessionStorage.setItem("pipebook-token", token);
-  history.replaceState(null, "", location.pathname);
+  history.replaceState(null, "", location.pathname + location.search);
+  return true;
 }
+window.addEventListener("hashchange", () => tokenFromHash() && void refresh());
+tokenFromHash();
 void refresh();
