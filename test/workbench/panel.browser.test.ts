@@ -82,7 +82,7 @@ describe("the pipebook side panel", () => {
     const { page } = browser;
     const panel = page.locator("#pipebook-runs-panel");
     await panel.locator("section").nth(1).locator(".pb-Panel-link").click();
-    await expect.poll(() => panel.locator(".pb-RunHeader-title").textContent(), { timeout: 10_000 }).toBe("Run run-new-");
+    await expect.poll(() => panel.locator(".pb-RunHeader-title").textContent(), { timeout: 10_000 }).toBe("Run run-new-1");
     const post = api.requests.find((r) => r.method === "POST" && r.url === "/pipelines/pl-1/runs");
     expect(post, JSON.stringify(api.requests.filter((r) => r.method === "POST"))).toBeDefined();
     expect(JSON.parse(post?.body ?? "{}")).toEqual({ ExperimentName: "workbench", ParameterAssignments: {} });

@@ -24,7 +24,7 @@ describe("what a node says", () => {
   it("shows duration after the status, except for reused steps, which show their source run", () => {
     expect(statusLine(step("prep"), trans)).toBe("done · 1.2 s");
     expect(statusLine(step("train"), trans)).toBe("reused");
-    expect(detailLine(step("train"), trans)).toBe("from run run-11aa");
+    expect(detailLine(step("train"), trans)).toBe("from run run-11aa22bb");
     expect(detailLine(step("evaluate"), trans)).toBe("step evaluate exited with code 1: ValueError: could not convert string to float: 'setosa'");
     expect(detailLine(step("prep"), trans)).toBe("");
     expect(fitText("a-very-long-step-name-indeed", 12)).toBe("a-very-long…");
@@ -37,7 +37,9 @@ describe("what a node says", () => {
     expect(formatDuration(1234)).toBe("1.2 s");
     expect(formatDuration(61_500)).toBe("1 m 02 s");
     expect(formatDuration(3_725_000)).toBe("1 h 02 m");
-    expect(shortRunId("run-2f6c1a9e7d")).toBe("run-2f6c");
+    expect(shortRunId("run-2f6c1a9e7d")).toBe("run-2f6c1a9e");
+    expect(shortRunId("20261122-113151-13e883")).toBe("113151-13e883");
+    expect(shortRunId("short")).toBe("short");
   });
 
   it("counts steps per status in a fixed order for the header", () => {

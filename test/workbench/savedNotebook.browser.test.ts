@@ -37,7 +37,7 @@ describe("a saved run output in the workbench", () => {
     const statuses = await nodes.evaluateAll((els) => els.map((e) => [e.getAttribute("data-step"), e.getAttribute("data-status"), e.textContent]));
     expect(statuses).toEqual([
       ["prep", "completed", expect.stringContaining("done · 1.2 s")],
-      ["train", "reused", expect.stringContaining("from run run-11aa")],
+      ["train", "reused", expect.stringContaining("from run run-11aa22bb")],
       ["profile", "completed", expect.stringContaining("done · 1 m 02 s")],
       ["evaluate", "failed", expect.stringContaining("step evaluate exited")],
     ]);
@@ -54,7 +54,7 @@ describe("a saved run output in the workbench", () => {
       return rgb;
     }, errorColor));
     expect(await stroke("train")).not.toBe(await stroke("prep"));
-    await expect.poll(() => page.locator(".jp-Notebook .pb-RunHeader").textContent()).toContain("Run run-2f6c");
+    await expect.poll(() => page.locator(".jp-Notebook .pb-RunHeader").textContent()).toContain("Run run-2f6c1a9e");
     await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "saved-run-graph-light.png") });
   });
 
@@ -80,7 +80,7 @@ describe("a saved run output in the workbench", () => {
     const loss = details.locator('tr[data-metric="loss"]');
     expect(await loss.locator(".pb-Metrics-value").textContent()).toBe("0.3");
     expect(await loss.locator("polyline").getAttribute("points")).toMatch(/^[\d.]+,[\d.]+( [\d.]+,[\d.]+){5}$/);
-    expect(await details.locator(".pb-Details-meta").textContent()).toContain("reused from run run-11aa (iris-exp)");
+    expect(await details.locator(".pb-Details-meta").textContent()).toContain("reused from run run-11aa22bb (iris-exp)");
     await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "saved-run-metrics.png") });
   });
 

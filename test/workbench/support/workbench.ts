@@ -45,8 +45,9 @@ export async function startWorkbench(options: { serve?: boolean; rootDir?: strin
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         const reply = await fetch(`${running.baseUrl}api/kernels`, { headers: { Authorization: `token ${running.token}` } });
-        const kernels = (await reply.json()) as { name: string; execution_state: string }[];
-        if (kernels.some((k) => k.name === name && k.execution_state === "idle")) return;
+        // Under load the server may answer an error body for a moment: keep asking.
+        const kernels = (await reply.json().catch(() => undefined)) as unknown;
+        if (reply.ok && Array.isArray(kernels) && kernels.some((k: { name?: string; execution_state?: string }) => k.name === name && k.execution_state === "idle")) return;
         await new Promise((r) => setTimeout(r, 200));
       }
       throw new Error(`no idle ${name} kernel after ${timeoutMs} ms; server log:\n${log.join("").slice(-3000)}`);

@@ -1,0 +1,132 @@
+import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { ARTIFACTS, openBrowser, type BrowserSession } from "./support/browser.js";
+import { startWorkbench, type RunningWorkbench } from "./support/workbench.js";
+import { shortRunId } from "../../jupyterlab-ext/src/model/formatDuration.js";
+
+const REPO = path.resolve(import.meta.dirname, "..", "..");
+const KERNEL_BUILT = existsSync(path.join(REPO, "kernel", "dist", "install.js"));
+const STEPS = ["prepare", "train", "baseline", "compare", "summarize"];
+
+/**
+ * The whole workbench for real: the example notebook on the pipebook kernel, steps run by the
+ * engine, `pipebook serve` beside Jupyter (sharing the workspace through a pipebook.json at the
+ * root), in Chromium. Run all; edit one step cell and rerun (exactly it and its dependents run,
+ * the others are reused); open logs and an output preview; break a step and see it red.
+ */
+describe.skipIf(!KERNEL_BUILT)("the iris notebook in the workbench", () => {
+  let workbench: RunningWorkbench;
+  let browser: BrowserSession;
+  const timings: Record<string, number> = {};
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    workbench = await startWorkbench({ serve: true });
+    cpSync(path.join(REPO, "examples", "iris"), path.join(workbench.rootDir, "iris"), { recursive: true, filter: (src) => !src.includes(".pipebook") });
+    writeFileSync(path.join(workbench.rootDir, "pipebook.json"), "{}\n");
+    browser = await openBrowser();
+  });
+
+  afterAll(async () => {
+    writeFileSync(path.join(ARTIFACTS, "iris-timings.json"), JSON.stringify(timings, null, 2));
+    await browser?.close();
+    await workbench?.stop();
+  });
+
+  const nodeStatuses = (page: BrowserSession["page"]) =>
+    page.locator(".jp-Notebook .pb-RunGraph .pb-node").evaluateAll((els) => Object.fromEntries(els.map((e) => [e.getAttribute("data-step"), e.getAttribute("data-status")])));
+  const runStatus = (page: BrowserSession["page"]) => page.locator(".jp-Notebook .pb-RunHeader-status").textContent({ timeout: 1000 }).catch(() => null);
+  const runId = (page: BrowserSession["page"]) => page.locator(".jp-Notebook .pb-RunHeader-title").getAttribute("title", { timeout: 1000 }).catch(() => null);
+
+  /** Puts the cursor at the end of the line of a step cell that contains `text` and replaces `remove` characters before it with `insert`. */
+  async function editLine(page: BrowserSession["page"], cellText: string, lineText: string, remove: number, insert: string): Promise<void> {
+    const cell = page.locator(".jp-Notebook .jp-CodeCell").filter({ hasText: cellText }).first();
+    const line = cell.locator(".cm-line").filter({ hasText: lineText }).first();
+    await line.click();
+    await page.keyboard.press("End");
+    for (let i = 0; i < remove; i++) await page.keyboard.press("Backspace");
+    await page.keyboard.type(insert);
+    await page.keyboard.press("Escape");
+  }
+
+  it("runs every step and shows each one done", async () => {
+    const { page } = browser;
+    onTestFailed(async () => void (await page.screenshot({ path: path.join(ARTIFACTS, "iris-FAILED-run-all.png") })));
+    await page.goto(workbench.url("iris/iris.ipynb"));
+    await page.locator(".pb-ToolbarButton-run-pipeline").waitFor({ timeout: 30_000 });
+    await workbench.kernelIdle("pipebook", 60_000);
+    const started = Date.now();
+    await page.locator(".pb-ToolbarButton-run-pipeline").click();
+    await expect.poll(() => page.locator(".jp-Notebook .pb-RunGraph .pb-node").count(), { timeout: 60_000, interval: 100 }).toBe(STEPS.length);
+    timings["firstGraphMs"] = Date.now() - started;
+    await expect.poll(() => runStatus(page), { timeout: 120_000 }).toBe("completed");
+    timings["firstRunCompletedMs"] = Date.now() - started;
+    expect(await nodeStatuses(page)).toEqual(Object.fromEntries(STEPS.map((s) => [s, "completed"])));
+    const texts = await page.locator(".jp-Notebook .pb-node .pb-node-status").allTextContents();
+    expect(texts.every((t) => t.startsWith("done"))).toBe(true);
+    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "iris-1-all-done.png") });
+  }, 240_000);
+
+  it("reruns exactly the edited step and its dependents, reusing the others", async () => {
+    const { page } = browser;
+    onTestFailed(async () => void (await page.screenshot({ path: path.join(ARTIFACTS, "iris-FAILED-rerun.png") })));
+    const firstRun = await runId(page);
+    await editLine(page, "%%step train", "EPOCHS = 200", 3, "150");
+    const started = Date.now();
+    await page.locator(".pb-ToolbarButton-run-pipeline").click();
+    await expect.poll(() => runId(page), { timeout: 60_000 }).not.toBe(firstRun);
+    await expect.poll(() => runStatus(page), { timeout: 120_000 }).toBe("completed");
+    timings["rerunCompletedMs"] = Date.now() - started;
+    expect(await nodeStatuses(page)).toEqual({ prepare: "reused", train: "completed", baseline: "reused", compare: "completed", summarize: "completed" });
+    const prepare = page.locator('.jp-Notebook .pb-node[data-step="prepare"]');
+    expect(await prepare.textContent()).toContain(`from run ${shortRunId(firstRun ?? "")}`);
+    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "iris-2-rerun-reused.png") });
+  }, 240_000);
+
+  it("opens a step's logs and output preview", async () => {
+    const { page } = browser;
+    onTestFailed(async () => void (await page.screenshot({ path: path.join(ARTIFACTS, "iris-FAILED-details.png") })));
+    await page.locator('.jp-Notebook .pb-node[data-step="train"]').click();
+    const details = page.locator(".jp-Notebook .pb-Details");
+    await expect.poll(() => details.getAttribute("data-step")).toBe("train");
+    expect(await details.locator(".pb-Details-why").textContent()).toMatch(/^Why: /);
+    await expect.poll(() => details.locator(".pb-Log").textContent(), { timeout: 10_000 }).not.toBe("");
+    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "iris-3-train-log.png") });
+    await page.locator('.jp-Notebook .pb-node[data-step="compare"]').click();
+    await details.locator('.pb-Details-tab[data-tab="outputs"]').click();
+    const table = details.locator(".pb-Preview-table table");
+    await expect.poll(() => table.locator("thead th").allTextContents(), { timeout: 10_000 }).toEqual(["rank", "model", "accuracy"]);
+    expect(await table.locator("tbody tr").count()).toBe(2);
+    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "iris-4-compare-output.png") });
+  }, 60_000);
+
+  it("shows a failing step in red with its error", async () => {
+    const { page } = browser;
+    onTestFailed(async () => void (await page.screenshot({ path: path.join(ARTIFACTS, "iris-FAILED-failure.png") })));
+    const before = await runId(page);
+    await editLine(page, "%%step summarize", "cat \"$PIPEBOOK_OUTPUT_SUMMARY/summary.txt\"", 0, "\necho 'no summary today' >&2; exit 3");
+    await page.locator(".pb-ToolbarButton-run-pipeline").click();
+    await expect.poll(() => runId(page), { timeout: 60_000 }).not.toBe(before);
+    await expect.poll(() => runStatus(page), { timeout: 120_000 }).toBe("failed");
+    const statuses = await nodeStatuses(page);
+    expect(statuses["summarize"]).toBe("failed");
+    expect(statuses["compare"]).toBe("reused");
+    const node = page.locator('.jp-Notebook .pb-node[data-step="summarize"]');
+    const [stroke, errorColor] = await node.evaluate((el) => {
+      const probe = document.createElement("div");
+      probe.style.color = getComputedStyle(document.body).getPropertyValue("--jp-error-color1");
+      document.body.appendChild(probe);
+      const color = getComputedStyle(probe).color;
+      probe.remove();
+      return [getComputedStyle(el.querySelector(".pb-node-box")!).stroke, color];
+    });
+    expect(stroke).toBe(errorColor);
+    await node.click();
+    const details = page.locator(".jp-Notebook .pb-Details");
+    await expect.poll(() => details.locator(".pb-Details-error").textContent(), { timeout: 10_000 }).toMatch(/3/);
+    await details.locator('.pb-Details-tab[data-tab="logs"]').click();
+    await expect.poll(() => details.locator(".pb-Log").textContent(), { timeout: 10_000 }).toContain("no summary today");
+    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "iris-5-failed-step.png") });
+  }, 240_000);
+});
