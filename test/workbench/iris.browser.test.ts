@@ -101,6 +101,33 @@ describe.skipIf(!KERNEL_BUILT)("the iris notebook in the workbench", () => {
     await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "iris-4-compare-output.png") });
   }, 60_000);
 
+  it("publishes the pipeline as an endpoint, which the side panel then lists with the runs", async () => {
+    const { page } = browser;
+    onTestFailed(async () => void (await page.screenshot({ path: path.join(ARTIFACTS, "iris-FAILED-publish.png") })));
+    await page.locator(".pb-ToolbarButton-publish-pipeline").click();
+    const form = page.locator(".jp-Dialog .pb-PublishForm");
+    await form.waitFor({ timeout: 10_000 });
+    await form.locator("input").nth(0).fill("IrisEndpoint");
+    await form.locator("input").nth(1).fill("1.0");
+    await form.locator("input").nth(2).fill("iris from the notebook");
+    await page.screenshot({ path: path.join(ARTIFACTS, "iris-6-publish-dialog.png") });
+    await page.locator(".jp-Dialog .jp-mod-accept").click();
+    const result = page.locator(".jp-Dialog");
+    await expect.poll(() => result.locator(".jp-Dialog-header").textContent(), { timeout: 20_000 }).toBe("Published");
+    expect(await result.locator(".jp-Dialog-body").textContent()).toContain("IrisEndpoint");
+    await page.locator(".jp-Dialog .jp-mod-accept").click();
+
+    await page.locator('.jp-SideBar [data-id="pipebook-runs-panel"]').click();
+    const panel = page.locator("#pipebook-runs-panel");
+    await panel.locator(".pb-Button").click();
+    await expect.poll(() => panel.locator("section").nth(2).textContent(), { timeout: 15_000 }).toContain("IrisEndpoint");
+    expect(await panel.locator("section").nth(1).textContent()).toContain("v1.0");
+    expect(await panel.locator("section").nth(0).locator(".pb-Panel-item").count()).toBe(2);
+    await page.screenshot({ path: path.join(ARTIFACTS, "iris-7-panel.png") });
+    // Back to the notebook for the next test.
+    await page.locator('.jp-SideBar [data-id="pipebook-runs-panel"]').click();
+  }, 60_000);
+
   it("shows a failing step in red with its error", async () => {
     const { page } = browser;
     onTestFailed(async () => void (await page.screenshot({ path: path.join(ARTIFACTS, "iris-FAILED-failure.png") })));
