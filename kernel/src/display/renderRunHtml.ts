@@ -1,12 +1,12 @@
 import type { RunView } from "pipebook/contract";
 import { renderRunSvg } from "./renderRunSvg.js";
-import { escapeXml, formatDuration, STEP_STYLE } from "./stepStyle.js";
+import { escapeXml, formatDuration, formatMetric, STEP_STYLE } from "./stepStyle.js";
 
 /** The text/html fallback: header, the SVG graph and a step table, with inline styles only. */
 export function renderRunHtml(view: RunView): string {
   const rows = view.steps.map((s) => {
     const st = STEP_STYLE[s.status];
-    const metrics = s.metrics.map((m) => `${escapeXml(m.name)}=${escapeXml(String(m.points[m.points.length - 1]?.value ?? ""))}`).join(", ");
+    const metrics = s.metrics.map((m) => `${escapeXml(m.name)}=${escapeXml(formatMetric(m.points[m.points.length - 1]?.value))}`).join(", ");
     const note = s.status === "reused" && s.reusedFrom ? `from run ${escapeXml(s.reusedFrom.runId)}` : escapeXml(s.error ?? s.why ?? "");
     return `<tr><td style="padding:2px 8px"><b>${escapeXml(s.name)}</b></td><td style="padding:2px 8px;color:${st.stroke}">${st.symbol} ${st.label}</td>`
       + `<td style="padding:2px 8px">${formatDuration(s.durationMs)}</td><td style="padding:2px 8px">${metrics}</td><td style="padding:2px 8px;color:#5f6368">${note}</td></tr>`;

@@ -21,3 +21,9 @@ export function formatDuration(ms: number | undefined): string {
 export function escapeXml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
+
+/** A metric's latest value, short: 0.8666666 → 0.8667. */
+export function formatMetric(v: number | string | undefined): string {
+  if (typeof v !== "number") return v ?? "";
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+}
