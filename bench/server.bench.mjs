@@ -1,0 +1,117 @@
+// `pipebook serve` under load (issue 5): POST /pipelines/{id}/runs → run id latency at a fixed
+// rate with autocannon, then every accepted request must be a run in the store ("0 lost").
+// Bounded: BENCH_SECONDS (default 30) at BENCH_RATE requests/s (default 500), loopback only.
+// Prints one JSON object on its last line (bench/run.mjs collects it).
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import { CommandStep, Experiment, Pipeline, PipelineData, PipelineParameter, Workspace } from "../engine/dist/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = join(here, "..", "engine", "bin", "pipebook.js");
+const SECONDS = Math.min(120, Number(process.env.BENCH_SECONDS ?? 30));
+const RATE = Math.min(2000, Number(process.env.BENCH_RATE ?? 500));
+const MAX_ACTIVE = Number(process.env.BENCH_MAX_ACTIVE ?? 512);
+const log = (...a) => console.error(...a);
+
+const root = await mkdtemp(join(tmpdir(), "pipebook-serve-bench-"));
+let server;
+try {
+  // The pipeline callers run: its step result is reused after the first run (same parameters),
+  // so the bench measures the server and the run bookkeeping, not a process spawn per call.
+  const ws = await Workspace.fromConfig({ path: root });
+  const out = new PipelineData("out");
+  const step = new CommandStep({ name: "score", parameters: [new PipelineParameter("batch", "a")], outputs: [out], command: 'echo "$PIPEBOOK_PARAM_BATCH" > "$PIPEBOOK_OUTPUT_OUT/batch.txt"' });
+  const first = await new Experiment(ws, "setup").submit(new Pipeline(ws, { steps: [step] }));
+  if ((await first.waitForCompletion()).status !== "completed") throw new Error("setup run failed");
+  const published = await first.publishPipeline({ name: "Scoring", version: "1" });
+  await ws.close();
+
+  const token = randomBytes(24).toString("hex");
+  server = spawn(process.execPath, [CLI, "serve", "--port", "0", "--token", token, "--max-active-runs", String(MAX_ACTIVE), "--no-schedules"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise((resolve, reject) => {
+    let text = "";
+    server.stdout.on("data", (d) => {
+      text += d;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+      if (m) resolve(m[1]);
+    });
+    server.once("exit", (code) => reject(new Error(`serve exited ${code}`)));
+  });
+  log(`server ${url}; ${RATE} req/s for ${SECONDS}s`);
+
+  const statuses = {};
+  const acceptedIds = new Set();
+  const result = await autocannon({
+    url: `${url}/pipelines/${published.id}/runs`,
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    requests: [
+      {
+        method: "POST",
+        body: JSON.stringify({ ExperimentName: "bench", RunSource: "API", ParameterAssignments: { batch: "a" } }),
+        // Every 201 names its run: these ids are what must be in the store afterwards.
+        onResponse: (status, body) => {
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          if (status === 201) acceptedIds.add(JSON.parse(body).Id);
+        },
+      },
+    ],
+    connections: 64,
+    overallRate: RATE,
+    duration: SECONDS,
+    timeout: 10,
+  });
+  const accepted = acceptedIds.size;
+
+  // Let every accepted run finish, then count what the store recorded.
+  const check = await Workspace.fromConfig({ path: root });
+  let recorded = 0;
+  let unfinished = 0;
+  for (let i = 0; i < 600; i++) {
+    const runs = check.runs.listRuns({ experiment: "bench", limit: 1_000_000 });
+    recorded = runs.length;
+    unfinished = runs.filter((r) => r.status === "queued" || r.status === "running").length;
+    if (unfinished === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const stored = check.runs.listRuns({ experiment: "bench", limit: 1_000_000 });
+  const completed = stored.filter((r) => r.status === "completed").length;
+  const storedIds = new Set(stored.map((r) => r.id));
+  const lost = [...acceptedIds].filter((id) => !storedIds.has(id)).length;
+  await check.close();
+
+  const summary = {
+    rate: RATE,
+    seconds: SECONDS,
+    requests: result.requests.total,
+    throughput: Math.round(result.requests.average),
+    p50_ms: result.latency.p50,
+    p90_ms: result.latency.p90,
+    p99_ms: result.latency.p99,
+    max_ms: result.latency.max,
+    statuses,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    accepted,
+    refused_429: statuses[429] ?? 0,
+    recorded,
+    completed,
+    unfinished,
+    /** Runs made by requests whose reply had not arrived when the load stopped (recorded, not counted as accepted). */
+    unanswered_at_stop: recorded - accepted + lost,
+    lost,
+  };
+  log(`p50 ${summary.p50_ms} ms, p99 ${summary.p99_ms} ms; accepted ${accepted}, recorded ${recorded}, completed ${completed}, lost ${lost}, errors ${summary.errors}, 429 ${summary.refused_429}`);
+  console.log(JSON.stringify(summary));
+} finally {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server.once("exit", r));
+    server.kill("SIGTERM");
+    await exited;
+  }
+  await rm(root, { recursive: true, force: true });
+}
