@@ -205,6 +205,7 @@ export class PipelineRun {
       regenerateOutputs: this.options.regenerateOutputs ?? false,
       signal: this.abort.signal,
       data: new Map(),
+      baseEnv: { ...process.env } as Record<string, string>,
       emit: (e) => this.emit(e),
     };
     const n = graph.steps.length;

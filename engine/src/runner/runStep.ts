@@ -37,6 +37,8 @@ export interface RunContext {
   readonly signal: AbortSignal;
   /** Data name → where the producing step left it and its content digest. */
   readonly data: Map<string, { path: string; digest: string }>;
+  /** The submitting process's environment, read once per run: process.env is slow to copy per step. */
+  readonly baseEnv: Readonly<Record<string, string>>;
   readonly emit: (event: RunEvent) => void;
 }
 
@@ -107,7 +109,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
   const metricsFile = join(logDir, "metrics.jsonl");
   const args = step.arguments.map((a) => concreteArgument(a, ctx.parameters, { inputs: inputPaths, outputs: outputPaths }, step));
   const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
+    ...ctx.baseEnv,
     ...step.environment.envVars,
     PIPEBOOK_RUN_ID: runId,
     PIPEBOOK_STEP_RUN_ID: stepRunId,
@@ -116,8 +118,8 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
     PIPEBOOK_METRICS_FILE: metricsFile,
     PYTHONUNBUFFERED: "1",
     PYTHONDONTWRITEBYTECODE: "1",
-    PYTHONPATH: joinPath(join(RUNTIME_DIR, "python"), process.env["PYTHONPATH"]),
-    NODE_PATH: joinPath(join(RUNTIME_DIR, "node"), process.env["NODE_PATH"]),
+    PYTHONPATH: joinPath(join(RUNTIME_DIR, "python"), ctx.baseEnv["PYTHONPATH"]),
+    NODE_PATH: joinPath(join(RUNTIME_DIR, "node"), ctx.baseEnv["NODE_PATH"]),
   };
   for (const [name, path] of inputPaths) env[`PIPEBOOK_INPUT_${envKey(name)}`] = path;
   for (const [name, path] of outputPaths) env[`PIPEBOOK_OUTPUT_${envKey(name)}`] = path;
