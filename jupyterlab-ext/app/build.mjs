@@ -6,7 +6,7 @@
  * `npm start` costs nothing the second time.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { coreExtensions, coreMimeExtensions, excludedPluginPatterns, pipebookPackage, settingsOverrides } from "./extensions.mjs";
@@ -123,12 +123,33 @@ export async function buildWorkbench({ mode = "development" } = {}) {
   return Date.now() - started;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const ifNeeded = process.argv.includes("--if-needed");
-  if (ifNeeded && isBuildCurrent()) {
-    console.log("pipebook workbench: build is current");
-  } else {
-    const ms = await buildWorkbench({ mode: process.argv.includes("--production") ? "production" : "development" });
-    console.log(`pipebook workbench: built in ${(ms / 1000).toFixed(1)} s → ${path.relative(process.cwd(), buildDir)}`);
+/**
+ * Builds unless the build is current, holding a lock folder so that two processes (two test
+ * files, or `npm start` beside a test run) never bundle into app/build at the same time.
+ * Returns the build time in ms, or 0 when nothing was built.
+ */
+export async function ensureBuilt({ mode = "development", staleMs = 10 * 60_000 } = {}) {
+  const lock = path.join(here, ".build-lock");
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if (error.code !== "EEXIST") throw error;
+      // A lock older than any build is left over from a killed process.
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })?.mtimeMs > staleMs) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
+  try {
+    return isBuildCurrent() ? 0 : await buildWorkbench({ mode });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const mode = process.argv.includes("--production") ? "production" : "development";
+  const ms = process.argv.includes("--if-needed") ? await ensureBuilt({ mode }) : await buildWorkbench({ mode });
+  console.log(ms === 0 ? "pipebook workbench: build is current" : `pipebook workbench: built in ${(ms / 1000).toFixed(1)} s → ${path.relative(process.cwd(), buildDir)}`);
 }

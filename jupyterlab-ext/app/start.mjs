@@ -11,7 +11,7 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { buildWorkbench, isBuildCurrent } from "./build.mjs";
+import { ensureBuilt, isBuildCurrent } from "./build.mjs";
 import { checkPrerequisites, launchWorkbench, repoRoot } from "./launch.mjs";
 
 function option(name) {
@@ -26,8 +26,8 @@ if (problems.length > 0) {
 }
 if (!isBuildCurrent()) {
   console.log("pipebook workbench: building the lab (first start or sources changed)…");
-  const ms = await buildWorkbench();
-  console.log(`pipebook workbench: built in ${(ms / 1000).toFixed(1)} s`);
+  const ms = await ensureBuilt();
+  if (ms > 0) console.log(`pipebook workbench: built in ${(ms / 1000).toFixed(1)} s`);
 }
 const rootDir = path.resolve(option("--root") ?? repoRoot);
 const port = option("--port") === undefined ? 8888 : Number(option("--port"));

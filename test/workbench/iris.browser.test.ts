@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { ARTIFACTS, openBrowser, type BrowserSession } from "./support/browser.js";
+import { ARTIFACTS, openBrowser, waitForKernelIdle, type BrowserSession } from "./support/browser.js";
 import { startWorkbench, type RunningWorkbench } from "./support/workbench.js";
 import { shortRunId } from "../../jupyterlab-ext/src/model/formatDuration.js";
 
@@ -55,7 +55,7 @@ describe.skipIf(!KERNEL_BUILT)("the iris notebook in the workbench", () => {
     onTestFailed(async () => void (await page.screenshot({ path: path.join(ARTIFACTS, "iris-FAILED-run-all.png") })));
     await page.goto(workbench.url("iris/iris.ipynb"));
     await page.locator(".pb-ToolbarButton-run-pipeline").waitFor({ timeout: 30_000 });
-    await workbench.kernelIdle("pipebook", 60_000);
+    await waitForKernelIdle(page, "TypeScript (pipebook)");
     const started = Date.now();
     await page.locator(".pb-ToolbarButton-run-pipeline").click();
     await expect.poll(() => page.locator(".jp-Notebook .pb-RunGraph .pb-node").count(), { timeout: 60_000, interval: 100 }).toBe(STEPS.length);

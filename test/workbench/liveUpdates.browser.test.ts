@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { ARTIFACTS, openBrowser, type BrowserSession } from "./support/browser.js";
+import { ARTIFACTS, openBrowser, waitForKernelIdle, type BrowserSession } from "./support/browser.js";
 import { startWorkbench, type RunningWorkbench } from "./support/workbench.js";
 import { irisRun } from "./fixtures/runViews.js";
 import { liveUpdateNotebook } from "./fixtures/liveNotebook.js";
@@ -50,7 +50,7 @@ describe("live run updates in the workbench", () => {
     const runButton = page.locator(".pb-ToolbarButton-run-pipeline");
     await runButton.waitFor({ timeout: 30_000 });
     // Run only once the kernel is up: a run requested while the session starts is not queued.
-    await workbench.kernelIdle("python3");
+    await waitForKernelIdle(page, "Python 3 (ipykernel)");
     await runButton.click();
 
     const nodes = page.locator(".jp-Notebook .pb-RunGraph .pb-node");

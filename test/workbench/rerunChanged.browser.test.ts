@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { RUN_MIME_TYPE } from "pipebook/contract";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { ARTIFACTS, openBrowser, type BrowserSession } from "./support/browser.js";
+import { ARTIFACTS, openBrowser, waitForKernelIdle, type BrowserSession } from "./support/browser.js";
 import { startWorkbench, type RunningWorkbench } from "./support/workbench.js";
 import { irisRun } from "./fixtures/runViews.js";
 
@@ -53,7 +53,7 @@ describe("Rerun changed steps", () => {
     onTestFailed(async () => void (await page.screenshot({ path: path.join(ARTIFACTS, "rerun-FAILED.png") })));
     await page.goto(workbench.url("steps.ipynb"));
     await page.locator(".pb-ToolbarButton-run-pipeline").waitFor({ timeout: 30_000 });
-    await workbench.kernelIdle("python3");
+    await waitForKernelIdle(page, "Python 3 (ipykernel)");
     const prompts = () => page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").allTextContents().then((all) => all.map((t) => t.trim()));
     await page.locator(".pb-ToolbarButton-run-pipeline").click();
     await expect.poll(prompts, { timeout: 30_000 }).toEqual(["[1]:", "[2]:", "[3]:", "[4]:"]);

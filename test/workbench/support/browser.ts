@@ -42,3 +42,17 @@ export async function openBrowser(): Promise<BrowserSession> {
 
 /** Where screenshots go; CI keeps the folder as an artifact, people look at them. */
 export const ARTIFACTS = path.resolve(import.meta.dirname, "..", "..", "..", "test-artifacts", "workbench");
+
+/**
+ * Waits until the open notebook's kernel is connected and idle, as the status bar shows it
+ * ("TypeScript (pipebook) | Idle"). The server's /api/kernels `execution_state` is not used:
+ * for the pipebook kernel jupyter-server 1.23 can keep reporting "starting" after the kernel is
+ * up (its activity monitor misses the first status messages).
+ */
+export async function waitForKernelIdle(page: Page, displayName: string, timeoutMs = 60_000): Promise<void> {
+  await page.waitForFunction(
+    (name) => [...document.querySelectorAll(".jp-StatusBar-Widget, .jp-StatusBar-TextItem")].some((el) => (el.textContent ?? "").replace(/\s+/g, " ").includes(`${name} | Idle`)),
+    displayName,
+    { timeout: timeoutMs, polling: 200 },
+  );
+}
