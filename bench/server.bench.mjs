@@ -84,6 +84,21 @@ try {
   const lost = [...acceptedIds].filter((id) => !storedIds.has(id)).length;
   await check.close();
 
+  // Phase 2: the same POST with a parameter of the wrong type, at the same rate for a third of
+  // the time: everything the server does (auth, body schema, target, parameter check) except
+  // making and executing a run, to tell the server's own cost from the runner's.
+  const rejectSeconds = Math.max(3, Math.round(SECONDS / 3));
+  const rejected = await autocannon({
+    url: `${url}/pipelines/${published.id}/runs`,
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ ExperimentName: "bench", ParameterAssignments: { batch: 7 } }),
+    connections: 64,
+    overallRate: RATE,
+    duration: rejectSeconds,
+    timeout: 10,
+  });
+
   const summary = {
     rate: RATE,
     seconds: SECONDS,
@@ -104,7 +119,16 @@ try {
     /** Runs made by requests whose reply had not arrived when the load stopped (recorded, not counted as accepted). */
     unanswered_at_stop: recorded - accepted + lost,
     lost,
+    validation_only: {
+      seconds: rejectSeconds,
+      requests: rejected.requests.total,
+      p50_ms: rejected.latency.p50,
+      p99_ms: rejected.latency.p99,
+      status_4xx: rejected["4xx"],
+      errors: rejected.errors,
+    },
   };
+  log(`validation-only path: p50 ${summary.validation_only.p50_ms} ms, p99 ${summary.validation_only.p99_ms} ms over ${summary.validation_only.requests} requests`);
   log(`p50 ${summary.p50_ms} ms, p99 ${summary.p99_ms} ms; accepted ${accepted}, recorded ${recorded}, completed ${completed}, lost ${lost}, errors ${summary.errors}, 429 ${summary.refused_429}`);
   console.log(JSON.stringify(summary));
 } finally {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Statement } from "better-sqlite3";
 import type { Workspace } from "../dsl/Workspace.js";
 import { checkName } from "./names.js";
 import { PublishError } from "./PublishError.js";
@@ -48,6 +49,8 @@ const DUMMY_HASH = sha256("pipebook: no such token");
  * itself is shown once, at creation. Revoked tokens stay listed (who had access, until when).
  */
 export class ApiTokens {
+  private byId: Statement | undefined;
+
   constructor(private readonly ws: Workspace) {}
 
   create(name: string, scopes: readonly Scope[]): { token: string; info: TokenInfo } {
@@ -75,7 +78,8 @@ export class ApiTokens {
   /** Checks a presented token; read from the store each time, so a revocation applies at once. */
   verify(presented: string): TokenCheck {
     const m = TOKEN_FORMAT.exec(presented);
-    const row = m ? (this.ws.db.prepare("SELECT id, name, hash, scopes, created_at, revoked_at FROM api_tokens WHERE id = ?").get(m[1]) as Record<string, unknown> | undefined) : undefined;
+    this.byId ??= this.ws.db.prepare("SELECT id, name, hash, scopes, created_at, revoked_at FROM api_tokens WHERE id = ?");
+    const row = m ? (this.byId.get(m[1]) as Record<string, unknown> | undefined) : undefined;
     const expected = row ? Buffer.from(row["hash"] as string, "hex") : DUMMY_HASH;
     // Always compare, so that a wrong id and a wrong secret take the same time.
     const equal = secretsEqual(presented, expected);

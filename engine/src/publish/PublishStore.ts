@@ -1,3 +1,4 @@
+import type { Statement } from "better-sqlite3";
 import type { Db } from "../store/openDatabase.js";
 import type { Workspace } from "../dsl/Workspace.js";
 import type { PipelineSpec } from "../spec/PipelineSpec.js";
@@ -34,7 +35,19 @@ const stores = new WeakMap<Workspace, PublishStore>();
 
 /** Published pipelines, endpoints and idempotency keys: every SQL statement of publishing lives here. */
 export class PublishStore {
+  /** Compiled statements, by SQL text: compiling is most of a small query's cost. */
+  private readonly statements = new Map<string, Statement>();
+
   private constructor(private readonly db: Db) {}
+
+  private sql(text: string): Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
 
   static of(ws: Workspace): PublishStore {
     let s = stores.get(ws);
@@ -46,67 +59,67 @@ export class PublishStore {
   }
 
   insertPipeline(row: PublishedPipelineRow): void {
-    this.db
-      .prepare("INSERT INTO published_pipelines(id, name, description, version, source_run_id, spec, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    this
+      .sql("INSERT INTO published_pipelines(id, name, description, version, source_run_id, spec, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
       .run(row.id, row.name, row.description, row.version, row.sourceRunId, JSON.stringify(row.spec), row.enabled ? 1 : 0, row.createdAt);
   }
 
   getPipeline(id: string): PublishedPipelineRow | undefined {
-    const r = this.db.prepare("SELECT * FROM published_pipelines WHERE id = ?").get(id) as Raw | undefined;
+    const r = this.sql("SELECT * FROM published_pipelines WHERE id = ?").get(id) as Raw | undefined;
     return r && toPipeline(r);
   }
 
   listPipelines(includeDisabled: boolean): PublishedPipelineRow[] {
     const where = includeDisabled ? "" : "WHERE enabled = 1";
-    return (this.db.prepare(`SELECT * FROM published_pipelines ${where} ORDER BY created_at DESC, rowid DESC`).all() as Raw[]).map(toPipeline);
+    return (this.sql(`SELECT * FROM published_pipelines ${where} ORDER BY created_at DESC, rowid DESC`).all() as Raw[]).map(toPipeline);
   }
 
   setPipelineEnabled(id: string, enabled: boolean): boolean {
-    return this.db.prepare("UPDATE published_pipelines SET enabled = ? WHERE id = ?").run(enabled ? 1 : 0, id).changes === 1;
+    return this.sql("UPDATE published_pipelines SET enabled = ? WHERE id = ?").run(enabled ? 1 : 0, id).changes === 1;
   }
 
   /** Creates the endpoint with its first version "0", or adds the next version; returns the version. */
   addEndpointVersion(name: string, description: string, pipelineId: string, makeDefault: boolean, at: string): string {
     return this.db.transaction(() => {
-      const exists = this.db.prepare("SELECT 1 FROM pipeline_endpoints WHERE name = ?").get(name) !== undefined;
-      const count = (this.db.prepare("SELECT COUNT(*) AS n FROM endpoint_versions WHERE endpoint = ?").get(name) as { n: number }).n;
+      const exists = this.sql("SELECT 1 FROM pipeline_endpoints WHERE name = ?").get(name) !== undefined;
+      const count = (this.sql("SELECT COUNT(*) AS n FROM endpoint_versions WHERE endpoint = ?").get(name) as { n: number }).n;
       const version = String(count);
       if (!exists) {
-        this.db.prepare("INSERT INTO pipeline_endpoints(name, description, default_version, created_at) VALUES (?, ?, ?, ?)").run(name, description, version, at);
+        this.sql("INSERT INTO pipeline_endpoints(name, description, default_version, created_at) VALUES (?, ?, ?, ?)").run(name, description, version, at);
       } else if (makeDefault) {
-        this.db.prepare("UPDATE pipeline_endpoints SET default_version = ? WHERE name = ?").run(version, name);
+        this.sql("UPDATE pipeline_endpoints SET default_version = ? WHERE name = ?").run(version, name);
       }
-      if (exists && description !== "") this.db.prepare("UPDATE pipeline_endpoints SET description = ? WHERE name = ?").run(description, name);
-      this.db.prepare("INSERT INTO endpoint_versions(endpoint, version, pipeline_id, added_at) VALUES (?, ?, ?, ?)").run(name, version, pipelineId, at);
+      if (exists && description !== "") this.sql("UPDATE pipeline_endpoints SET description = ? WHERE name = ?").run(description, name);
+      this.sql("INSERT INTO endpoint_versions(endpoint, version, pipeline_id, added_at) VALUES (?, ?, ?, ?)").run(name, version, pipelineId, at);
       return version;
     }).immediate();
   }
 
   setDefaultVersion(name: string, version: string): void {
-    this.db.prepare("UPDATE pipeline_endpoints SET default_version = ? WHERE name = ?").run(version, name);
+    this.sql("UPDATE pipeline_endpoints SET default_version = ? WHERE name = ?").run(version, name);
   }
 
   getEndpoint(name: string): EndpointRow | undefined {
-    const r = this.db.prepare("SELECT * FROM pipeline_endpoints WHERE name = ?").get(name) as Raw | undefined;
+    const r = this.sql("SELECT * FROM pipeline_endpoints WHERE name = ?").get(name) as Raw | undefined;
     return r && this.toEndpoint(r);
   }
 
   listEndpoints(): EndpointRow[] {
-    return (this.db.prepare("SELECT * FROM pipeline_endpoints ORDER BY name").all() as Raw[]).map((r) => this.toEndpoint(r));
+    return (this.sql("SELECT * FROM pipeline_endpoints ORDER BY name").all() as Raw[]).map((r) => this.toEndpoint(r));
   }
 
   /** The run an idempotency key already produced, with the hash of the request that made it. */
   findIdempotent(key: string): { requestHash: string; runId: string } | undefined {
-    const r = this.db.prepare("SELECT request_hash, run_id FROM idempotency_keys WHERE key = ?").get(key) as Raw | undefined;
+    const r = this.sql("SELECT request_hash, run_id FROM idempotency_keys WHERE key = ?").get(key) as Raw | undefined;
     return r && { requestHash: r["request_hash"] as string, runId: r["run_id"] as string };
   }
 
   saveIdempotent(key: string, requestHash: string, runId: string, at: string): void {
-    this.db.prepare("INSERT OR IGNORE INTO idempotency_keys(key, request_hash, run_id, created_at) VALUES (?, ?, ?, ?)").run(key, requestHash, runId, at);
+    this.sql("INSERT OR IGNORE INTO idempotency_keys(key, request_hash, run_id, created_at) VALUES (?, ?, ?, ?)").run(key, requestHash, runId, at);
   }
 
   private toEndpoint(r: Raw): EndpointRow {
-    const versions = (this.db.prepare("SELECT version, pipeline_id, added_at FROM endpoint_versions WHERE endpoint = ? ORDER BY CAST(version AS INTEGER)").all(r["name"]) as Raw[]).map(
+    const versions = (this.sql("SELECT version, pipeline_id, added_at FROM endpoint_versions WHERE endpoint = ? ORDER BY CAST(version AS INTEGER)").all(r["name"]) as Raw[]).map(
       (v) => ({ version: v["version"] as string, pipelineId: v["pipeline_id"] as string, addedAt: v["added_at"] as string }),
     );
     return {
