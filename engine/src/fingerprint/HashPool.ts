@@ -9,7 +9,7 @@ interface Job {
   readonly reject: (e: Error) => void;
 }
 
-/** Below this many bytes a batch is hashed on the calling thread: starting workers costs more. */
+/** Below this many bytes a batch is hashed on the calling thread: handing it to workers costs more. */
 const PARALLEL_THRESHOLD = 16 << 20;
 
 /**
@@ -28,7 +28,9 @@ export class HashPool {
 
   /** Hashes files; `sizes` lets the pool decide whether parallelism pays off. */
   async hashAll(paths: readonly string[], totalBytes: number): Promise<Digest[]> {
-    if (this.size <= 1 || paths.length < 2 || totalBytes < PARALLEL_THRESHOLD) {
+    // Large batches go to workers even with one: they read synchronously, which is faster,
+    // and keep the calling thread (a kernel, a server) responsive.
+    if (paths.length === 0 || totalBytes < PARALLEL_THRESHOLD) {
       const buffer = Buffer.allocUnsafe(1 << 20);
       const out: Digest[] = [];
       for (const p of paths) out.push(await hashFile(p, buffer));
