@@ -84,3 +84,26 @@ describe("run queue bound", () => {
     expect((await s.waitForRun((again.body as Json)["Id"] as string)).status).toBe("completed");
   });
 });
+
+describe("cancel", () => {
+  it("cancels a run this server executes, and refuses runs it does not", async () => {
+    // A gate that never opens: only the cancel ends this run.
+    const closed = join(s.sb.dir, "never");
+    const forever = await PublishedPipeline.publish(
+      new Pipeline(s.sb.ws, { steps: [new CommandStep({ name: "wait", allowReuse: false, command: `while [ ! -f ${closed} ]; do sleep 0.05; done` })] }),
+      { name: "Forever", version: "1" },
+    );
+    const r = await s.call("POST", `/pipelines/${forever.id}/runs`, { body: { ExperimentName: "cancel" } });
+    const runId = (r.body as Json)["Id"] as string;
+    for (let i = 0; i < 400 && s.sb.ws.runs.getStep(`${runId}.wait`)?.status !== "running"; i++) await sleep(25);
+    expect(s.sb.ws.runs.getStep(`${runId}.wait`)?.status).toBe("running");
+    expect((await s.call("POST", `/runs/${runId}/cancel`, { token: s.tokens.read })).status).toBe(403);
+    const canceled = await s.call("POST", `/runs/${runId}/cancel`, { token: s.tokens.submit });
+    expect(canceled.status).toBe(202);
+    const view = await s.waitForRun(runId);
+    expect(view.status).toBe("canceled");
+    const notHere = await s.call("POST", `/runs/${s.firstRunId}/cancel`);
+    expect(notHere.status).toBe(409);
+    expect((notHere.body as Json)["error"]).toBe(`run "${s.firstRunId}" is not running in this server (finished, or started by another process)`);
+  });
+});

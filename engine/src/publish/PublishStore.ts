@@ -118,6 +118,11 @@ export class PublishStore {
     this.sql("INSERT OR IGNORE INTO idempotency_keys(key, request_hash, run_id, created_at) VALUES (?, ?, ?, ?)").run(key, requestHash, runId, at);
   }
 
+  /** Forgets keys older than `before` (a retry comes within minutes, not weeks). */
+  purgeIdempotencyKeys(before: string): number {
+    return this.sql("DELETE FROM idempotency_keys WHERE created_at < ?").run(before).changes;
+  }
+
   private toEndpoint(r: Raw): EndpointRow {
     const versions = (this.sql("SELECT version, pipeline_id, added_at FROM endpoint_versions WHERE endpoint = ? ORDER BY CAST(version AS INTEGER)").all(r["name"]) as Raw[]).map(
       (v) => ({ version: v["version"] as string, pipelineId: v["pipeline_id"] as string, addedAt: v["added_at"] as string }),

@@ -29,6 +29,9 @@ export interface Submitted {
   readonly replayed: boolean;
 }
 
+/** How long a key is remembered: retries come within minutes; a week covers a long outage. */
+const KEY_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
 /** Printable ASCII, as Stripe-style idempotency keys are. */
 const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 
@@ -47,6 +50,7 @@ export class RunSubmitter {
     private readonly queue: RunQueue,
   ) {
     this.store = PublishStore.of(ws);
+    this.store.purgeIdempotencyKeys(new Date(Date.now() - KEY_RETENTION_MS).toISOString());
   }
 
   async submit(request: SubmitRequest, idempotency?: { readonly key: string; readonly caller: string }): Promise<Submitted> {
