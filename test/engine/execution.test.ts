@@ -182,4 +182,17 @@ describe("execution", () => {
     expect(other.steps[0]).toMatchObject({ status: "completed", why: "parameter lr changed 0.1 → 0.7" });
     expect(other.steps[0]!.metrics).toEqual([{ name: "lr", points: [{ index: 0, value: 0.7 }] }]);
   });
+
+  it("records a run at once and starts it only when startWhen settles (a rejection cancels it)", async () => {
+    let go!: () => void;
+    const gate = new Promise<void>((r) => (go = r));
+    const run = await new Experiment(sb.ws, "gated").submit(new Pipeline(sb.ws, { steps: [new CommandStep({ name: "s", command: sb.counter("s") })] }), { startWhen: gate });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sb.ws.runs.getRun(run.id)!.status).toBe("queued");
+    expect(await sb.count("s")).toBe(0);
+    go();
+    expect((await run.waitForCompletion()).status).toBe("completed");
+    const refused = await new Experiment(sb.ws, "gated").submit(new Pipeline(sb.ws, { steps: [new CommandStep({ name: "s2", command: "true" })] }), { startWhen: Promise.reject(new Error("queue closed")) });
+    expect((await refused.waitForCompletion()).status).toBe("canceled");
+  });
 });

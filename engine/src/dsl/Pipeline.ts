@@ -3,6 +3,7 @@ import { buildGraph, flattenSteps, type PipelineGraph, type StepList } from "../
 import type { PipelineStep } from "./steps.js";
 import type { PipelineParameter } from "./PipelineParameter.js";
 import type { Workspace } from "./Workspace.js";
+import { PublishedPipeline, type PublishOptions } from "../publish/PublishedPipeline.js";
 
 /** Steps of a workspace; the graph is derived from their data dependencies when first needed. */
 export class Pipeline {
@@ -27,6 +28,14 @@ export class Pipeline {
   validate(): PipelineGraph {
     this.cached = undefined;
     return this.graph;
+  }
+
+  /**
+   * Publishes this pipeline without running it: snapshots its steps and stores it, immutable,
+   * under a name and version (see PublishedPipeline).
+   */
+  publish(options: PublishOptions): Promise<PublishedPipeline> {
+    return PublishedPipeline.publish(this, options);
   }
 
   /** Every parameter any step reads; one name must mean one parameter. */

@@ -27,6 +27,16 @@ export interface SubmitOptions {
   readonly concurrency?: number;
   /** Who submitted: recorded in the run history. */
   readonly source?: "sdk" | "cli" | "api" | "schedule" | "kernel";
+  /**
+   * Record the run now (status queued, id known) but start its steps only when this settles:
+   * lets a server accept many runs and execute a few at a time. A rejection cancels the run.
+   */
+  readonly startWhen?: Promise<unknown>;
+}
+
+/** A startWhen that rejects while submit is still snapshotting is an answer (cancel), not an unhandled error. */
+function markHandled(p: Promise<unknown> | undefined): void {
+  p?.catch(() => undefined);
 }
 
 /** Sortable and readable: the date and time, then randomness. */
@@ -61,6 +71,7 @@ export class PipelineRun {
   }
 
   static async submit(experiment: string, pipeline: Pipeline, options: SubmitOptions = {}): Promise<PipelineRun> {
+    markHandled(options.startWhen);
     const graph = pipeline.validate();
     resolveParameters(pipeline.parameters, options.parameterAssignments);
     const prepared = await Promise.all(graph.steps.map((s) => prepareStep(pipeline.workspace, s)));
@@ -69,6 +80,7 @@ export class PipelineRun {
 
   /** Runs a stored pipeline spec again (a published pipeline, a REST call): code from its snapshots. */
   static async submitSpec(ws: Workspace, experiment: string, spec: PipelineSpec, options: SubmitOptions = {}): Promise<PipelineRun> {
+    markHandled(options.startWhen);
     const { pipeline, prepared } = await fromPipelineSpec(ws, spec);
     const graph = pipeline.validate();
     const byName = new Map(prepared.map((p) => [p.step.name, p]));
@@ -192,6 +204,10 @@ export class PipelineRun {
     const { workspace: ws, graph } = this;
     // Let submit() return and callers subscribe before the first event.
     await new Promise((r) => setImmediate(r));
+    if (this.options.startWhen) {
+      const go = await this.options.startWhen.then(() => true, () => false);
+      if (!go) this.abort.abort();
+    }
     const started = new Date().toISOString();
     ws.runs.setRunStatus(this.id, "running", started);
     this.emit({ type: "run-status", runId: this.id, status: "running" });
