@@ -56,7 +56,7 @@ export function runRoutes(ctx: ServerContext): Router {
     res.flushHeaders();
     const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
     const watch = watchRun(ws, runId, (view) => res.write(`data: ${JSON.stringify(view)}\n\n`));
-    req.on("close", () => watch.stop());
+    res.on("close", () => watch.stop());
     void watch.done.then(() => {
       clearInterval(keepAlive);
       res.end();
