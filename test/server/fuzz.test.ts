@@ -93,4 +93,23 @@ describe("malformed bodies", () => {
     expect(ok.status).toBe(201);
     expect((await s.waitForRun((ok.body as { Id: string }).Id)).status).toBe("completed");
   });
+
+  it("answers 600 generated odd paths and methods without a 5xx", async () => {
+    const r = rng(7);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+    const segments = ["runs", "pipelines", "endpoints", "schedules", "steps", "logs", "outputs", "events", "publish", "cancel", "default", "web", "..", ".", "%2e%2e", "%E0%A4%A", "%ZZ", "%00", "%", "ü", "a".repeat(3000), s.firstRunId, s.published.id, "train", "model", ""];
+    const methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"];
+    for (let i = 0; i < 600; i += 20) {
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const path = "/" + Array.from({ length: 1 + Math.floor(r() * 5) }, () => pick(segments)).join("/") + pick(["", "?version=%ZZ", "?limit=-1", "?path=../../x", "?limit=99999999999"]);
+          const method = pick(methods);
+          const response = await fetch(`${s.url}${path}`, { method, headers: { Authorization: `Bearer ${s.tokens.admin}` } });
+          const text = await response.text();
+          if (response.status >= 500) throw new Error(`${method} ${path} got ${response.status}: ${text.slice(0, 200)}`);
+        }),
+      );
+    }
+    expect((await s.call("GET", "/health", { token: null })).status).toBe(200);
+  });
 });

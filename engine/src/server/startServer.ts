@@ -74,7 +74,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     res.sendFile(join(WEB_DIR, "index.html"));
   };
   app.get("/", page);
-  app.use("/web", express.static(WEB_DIR, { index: false, fallthrough: false }));
+  app.use("/web", express.static(WEB_DIR, { index: false, redirect: false }));
   app.use(runRoutes(ctx), pipelineRoutes(ctx), endpointRoutes(ctx), scheduleRoutes(ctx));
   app.use((req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(log));

@@ -77,5 +77,15 @@ export function toHttpError(err: unknown): { error: HttpError; internal: boolean
         if (err.status >= 400 && err.status < 500) return { error: new HttpError(err.status, "the request body could not be read"), internal: false };
     }
   }
+  // The router could not %-decode a path segment.
+  if (err instanceof URIError) return { error: new HttpError(400, "the request path has a malformed %-escape"), internal: false };
+  // Other client errors from express's own layers (http-errors: a bad %-escape in a path...).
+  if (isExposedClientError(err)) return { error: new HttpError(err.status, "the request could not be understood"), internal: false };
   return { error: new HttpError(500, "internal error"), internal: true };
+}
+
+function isExposedClientError(err: unknown): err is { status: number } {
+  if (typeof err !== "object" || err === null) return false;
+  const e = err as { status?: unknown; expose?: unknown };
+  return e.expose === true && typeof e.status === "number" && e.status >= 400 && e.status < 500;
 }
