@@ -49,7 +49,7 @@ afterAll(async () => {
 describe("the studio web page", () => {
   it("asks for a token, then lists pipelines, endpoints with versions, and runs", async () => {
     await page.goto(`${s.url}/`);
-    await expect.poll(() => page.textContent("#message")).toContain("Enter an API token");
+    await expect.poll(() => page.textContent("#message"), { timeout: 20_000 }).toContain("Enter an API token");
     await page.fill("#token", s.tokens.read);
     await page.click("#token-form button");
     await page.waitForSelector("#pipelines tbody tr >> text=Trainer");
@@ -62,7 +62,7 @@ describe("the studio web page", () => {
   it("refuses a submission the token may not make, and shows the server's sentence", async () => {
     await page.click("#pipelines tbody tr:has-text('Trainer') button");
     await page.click("#submit-ok");
-    await expect.poll(() => page.textContent("#submit-error")).toBe('this token does not have the "runs:submit" scope');
+    await expect.poll(() => page.textContent("#submit-error"), { timeout: 20_000 }).toBe('this token does not have the "runs:submit" scope');
     await page.click("#submit-cancel");
   });
 
@@ -72,7 +72,7 @@ describe("the studio web page", () => {
     await page.click("#pipelines tbody tr:has-text('Trainer') button");
     await page.fill("#submit-params", '{"lr": "fast"}');
     await page.click("#submit-ok");
-    await expect.poll(() => page.textContent("#submit-error")).toContain('parameter "lr" must be a number');
+    await expect.poll(() => page.textContent("#submit-error"), { timeout: 20_000 }).toContain('parameter "lr" must be a number');
     await page.fill("#submit-experiment", "from_the_page");
     await page.fill("#submit-params", '{"lr": 0.33, "mode": "browser"}');
     await page.click("#submit-ok");
@@ -96,9 +96,9 @@ describe("the studio web page", () => {
     await writeFile(gate, "");
     // No reload: the WebSocket brings the new status.
     await page.waitForSelector("#graph g[data-step='slow_step'][data-status='completed']", { timeout: 30_000 });
-    await expect.poll(() => page.textContent("#run-status")).toBe("completed");
+    await expect.poll(() => page.textContent("#run-status"), { timeout: 20_000 }).toBe("completed");
     await page.click("#steps .step:has-text('slow_step') button");
-    await expect.poll(() => page.textContent("#steps .step:has-text('slow_step') pre")).toContain("released");
+    await expect.poll(() => page.textContent("#steps .step:has-text('slow_step') pre"), { timeout: 20_000 }).toContain("released");
     await page.screenshot({ path: join(ARTIFACTS, "studio.png"), fullPage: true });
     // The 403 and the 400 the tests above provoked on purpose; nothing else (no CSP violation, no script error).
     expect(consoleErrors.filter((e) => !/status of (403|400)\b/.test(e))).toEqual([]);
