@@ -25,7 +25,7 @@ type Json = Record<string, unknown>;
 
 // The bound is 2: let the runs of the previous test end before the next one starts.
 beforeEach(async () => {
-  for (let i = 0; i < 400 && s.server.queue.size > 0; i++) await sleep(25);
+  for (let i = 0; i < 1200 && s.server.queue.size > 0; i++) await sleep(25);
   expect(s.server.queue.size).toBe(0);
 });
 const runCount = (): number => s.sb.ws.runs.listRuns({ limit: 10_000 }).length;
@@ -95,7 +95,7 @@ describe("cancel", () => {
     );
     const r = await s.call("POST", `/pipelines/${forever.id}/runs`, { body: { ExperimentName: "cancel" } });
     const runId = (r.body as Json)["Id"] as string;
-    for (let i = 0; i < 400 && s.sb.ws.runs.getStep(`${runId}.wait`)?.status !== "running"; i++) await sleep(25);
+    for (let i = 0; i < 1200 && s.sb.ws.runs.getStep(`${runId}.wait`)?.status !== "running"; i++) await sleep(25);
     expect(s.sb.ws.runs.getStep(`${runId}.wait`)?.status).toBe("running");
     expect((await s.call("POST", `/runs/${runId}/cancel`, { token: s.tokens.read })).status).toBe(403);
     const canceled = await s.call("POST", `/runs/${runId}/cancel`, { token: s.tokens.submit });

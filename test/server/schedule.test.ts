@@ -8,7 +8,7 @@ let s: ServerSandbox;
 beforeAll(async () => (s = await serverSandbox()));
 afterAll(async () => s?.close());
 
-async function waitForEvent(schedule: Schedule, kind: ScheduleEvent["kind"], timeoutMs = 15_000): Promise<ScheduleEvent> {
+async function waitForEvent(schedule: Schedule, kind: ScheduleEvent["kind"], timeoutMs = 30_000): Promise<ScheduleEvent> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const found = schedule.events().find((e) => e.kind === kind);

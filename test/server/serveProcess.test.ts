@@ -54,7 +54,7 @@ beforeAll(async () => {
 });
 afterAll(async () => sb?.close());
 
-describe("pipebook serve as a process, driven through the CLI", () => {
+describe("pipebook serve as a process, driven through the CLI", { timeout: 120_000 }, () => {
   it("prints the help the workbench launcher looks for", async () => {
     const help = await pipebook(sb.dir, "serve", "--help");
     expect(help.code).toBe(0);
@@ -80,7 +80,7 @@ describe("pipebook serve as a process, driven through the CLI", () => {
       });
       expect(r.status).toBe(201);
       const id = ((await r.json()) as { Id: string }).Id;
-      for (let i = 0; i < 400; i++) {
+      for (let i = 0; i < 1200; i++) {
         const view = (await (await fetch(`${server.url}/runs/${id}`, { headers: { Authorization: "Bearer launcher-secret" } })).json()) as { status: string };
         if (view.status === "completed") break;
         expect(["queued", "running"]).toContain(view.status);
@@ -106,7 +106,7 @@ describe("pipebook serve as a process, driven through the CLI", () => {
       // Read the events from the store in this process: quick polling, no CLI start-up per look.
       const schedule = await Schedule.get(sb.ws, id);
       let events = schedule.events();
-      for (let i = 0; i < 400 && !events.some((e) => e.kind === "fired"); i++) {
+      for (let i = 0; i < 1200 && !events.some((e) => e.kind === "fired"); i++) {
         await sleep(25);
         events = schedule.events();
       }
