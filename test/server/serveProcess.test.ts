@@ -130,6 +130,18 @@ describe("pipebook serve as a process, driven through the CLI", { timeout: 120_0
     }
   });
 
+  it("says clearly when the port is taken", async () => {
+    const first = await serve(sb.dir, "--no-schedules");
+    try {
+      const port = new URL(first.url).port;
+      const second = await pipebook(sb.dir, "serve", "--port", port, "--no-schedules");
+      expect(second.code).toBe(2);
+      expect(second.stderr).toBe(`pipebook: port ${port} on 127.0.0.1 is in use; choose another with --port\n`);
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+  });
+
   it("says clearly what is wrong with CLI publishing input", async () => {
     const missing = await pipebook(sb.dir, "pipelines", "disable", "nope");
     expect(missing.code).toBe(2);

@@ -65,6 +65,11 @@ export function registerPublishingCommands(program: Command): void {
         const server = await startServer({
           workspace: ws, host: opts.host, port: opts.port, tokens: opts.token, corsOrigins: opts.corsOrigin,
           maxActiveRuns: opts.maxActiveRuns, schedules: opts.schedules,
+        }).catch((err: unknown) => {
+          const code = (err as { code?: unknown }).code;
+          if (code === "EADDRINUSE") throw new PipebookError("config-invalid", `port ${opts.port} on ${opts.host} is in use; choose another with --port`);
+          if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") throw new PipebookError("config-invalid", `cannot listen on ${opts.host}: no such address on this machine`);
+          throw err;
         });
         out(`pipebook serve: listening on ${server.url} (workspace ${ws.name}, ${ws.dir})`);
         out(`pipebook serve: web page ${server.url}/  ·  API ${server.url}/openapi.json`);
