@@ -20,7 +20,9 @@ describe("a saved run output in the workbench", () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     workbench = await startWorkbench();
-    writeFileSync(path.join(workbench.rootDir, "saved-run.ipynb"), notebookWithRun(finishedRunWithDetails()));
+    // A second output from a future engine: the renderer must say why it cannot draw it, not break.
+    const future = { output_type: "display_data", metadata: {}, data: { "application/vnd.pipebook.run+json": { ...finishedRunWithDetails(), version: 99 } } };
+    writeFileSync(path.join(workbench.rootDir, "saved-run.ipynb"), notebookWithRun(finishedRunWithDetails(), [future]));
     browser = await openBrowser();
   });
 
@@ -54,26 +56,28 @@ describe("a saved run output in the workbench", () => {
       return rgb;
     }, errorColor));
     expect(await stroke("train")).not.toBe(await stroke("prep"));
-    await expect.poll(() => page.locator(".jp-Notebook .pb-RunHeader").textContent()).toContain("Run run-2f6c1a9e");
-    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "saved-run-graph-light.png") });
+    await expect.poll(() => page.locator(".jp-Notebook .pb-Run").first().locator(".pb-RunHeader").textContent()).toContain("Run run-2f6c1a9e");
+    await page.locator(".jp-Notebook .pb-Run").first().screenshot({ path: path.join(ARTIFACTS, "saved-run-graph-light.png") });
+    const message = page.locator(".jp-Notebook .pb-Run").nth(1).locator(".pb-RunMessage");
+    expect(await message.textContent()).toBe("This pipebook run output cannot be shown: run view version 99 (this renderer draws version 1)");
   });
 
   it("opens a step's error and log, a table preview and a metric plot", async () => {
     const { page } = browser;
-    const details = page.locator(".jp-Notebook .pb-Details");
+    const details = page.locator(".jp-Notebook .pb-Run").first().locator(".pb-Details");
     await stepNode(page, "evaluate").click();
     await expect.poll(() => details.getAttribute("data-step")).toBe("evaluate");
     expect(await details.locator(".pb-Details-error").textContent()).toContain("ValueError: could not convert string to float");
     expect(await details.locator(".pb-Details-why").textContent()).toBe("Why: input model changed (train reused from run 11aa22bb)");
     expect(await details.locator(".pb-Log").textContent()).toContain('File "evaluate.py", line 12');
-    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "saved-run-failed-step.png") });
+    await page.locator(".jp-Notebook .pb-Run").first().screenshot({ path: path.join(ARTIFACTS, "saved-run-failed-step.png") });
 
     await stepNode(page, "prep").click();
     await details.locator('.pb-Details-tab[data-tab="outputs"]').click();
     const table = details.locator(".pb-Preview-table table");
     await expect.poll(() => table.locator("tbody tr").count()).toBe(3);
     expect(await table.locator("thead th").allTextContents()).toEqual(["sepal_length", "sepal_width", "species"]);
-    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "saved-run-output-preview.png") });
+    await page.locator(".jp-Notebook .pb-Run").first().screenshot({ path: path.join(ARTIFACTS, "saved-run-output-preview.png") });
 
     await stepNode(page, "train").click();
     await details.locator('.pb-Details-tab[data-tab="metrics"]').click();
@@ -81,7 +85,21 @@ describe("a saved run output in the workbench", () => {
     expect(await loss.locator(".pb-Metrics-value").textContent()).toBe("0.3");
     expect(await loss.locator("polyline").getAttribute("points")).toMatch(/^[\d.]+,[\d.]+( [\d.]+,[\d.]+){5}$/);
     expect(await details.locator(".pb-Details-meta").textContent()).toContain("reused from run run-11aa22bb (iris-exp)");
-    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "saved-run-metrics.png") });
+    await page.locator(".jp-Notebook .pb-Run").first().screenshot({ path: path.join(ARTIFACTS, "saved-run-metrics.png") });
+  });
+
+  it("previews images, file lists and text, and refuses to draw SVG from a payload", async () => {
+    const { page } = browser;
+    const details = page.locator(".jp-Notebook .pb-Run").first().locator(".pb-Details");
+    await stepNode(page, "profile").click();
+    await details.locator('.pb-Details-tab[data-tab="outputs"]').click();
+    const image = details.locator('[data-output="histogram"] img');
+    await expect.poll(() => image.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(24);
+    expect(await details.locator('[data-output="plots"] li').allTextContents()).toEqual(["a.png  (2.0 KiB)", "b.svg  (300 B)"]);
+    expect(await details.locator('[data-output="profile"] pre').textContent()).toBe("rows: 150\ncolumns: 5\n");
+    expect(await details.locator('[data-output="unsafe"] img').count()).toBe(0);
+    expect(await details.locator('[data-output="unsafe"]').textContent()).toContain("Image of type image/svg+xml (not drawn).");
+    await page.locator(".jp-Notebook .pb-Run").first().screenshot({ path: path.join(ARTIFACTS, "saved-run-previews.png") });
   });
 
   it("is readable in the dark theme", async () => {
@@ -103,7 +121,7 @@ describe("a saved run output in the workbench", () => {
     // Light text on a dark box.
     expect(luminance(text!)).toBeGreaterThan(150);
     expect(luminance(background!)).toBeLessThan(80);
-    await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "saved-run-graph-dark.png") });
+    await page.locator(".jp-Notebook .pb-Run").first().screenshot({ path: path.join(ARTIFACTS, "saved-run-graph-dark.png") });
     writeFileSync(path.join(settings, "themes.jupyterlab-settings"), JSON.stringify({ theme: "JupyterLab Light" }));
   });
 });

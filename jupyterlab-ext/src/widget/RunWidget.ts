@@ -32,6 +32,7 @@ export class RunWidget extends Panel {
     this.graph = new RunGraphView(this.model, this.trans);
     this.details = new StepDetailsView(this.model, this.trans);
     this.message.hide();
+    this.header.hide();
     for (const widget of [this.header, this.message, this.graph, this.details]) {
       this.addWidget(widget);
     }
@@ -65,6 +66,7 @@ export class RunWidget extends Panel {
       return;
     }
     const node = this.header.node;
+    this.header.show();
     node.replaceChildren();
     node.dataset["runStatus"] = run.status;
     const title = html("span", "pb-RunHeader-title", this.trans.__("Run %1", shortRunId(run.runId)));
