@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Kernel } from "./kernel/Kernel.js";
-import { startIoWorker } from "./transport/ioClient.js";
+import { startIo } from "./transport/ioClient.js";
 import { HistoryStore } from "./history/historyStore.js";
 import { isTypecheckMode } from "./execute/cellDiagnostic.js";
 import { log } from "./log.js";
@@ -15,9 +15,9 @@ export async function runKernel(argv: readonly string[]): Promise<void> {
   if (!connectionFile) throw new Error("usage: pipebook-kernel -f CONNECTION_FILE");
   const session = randomUUID();
   let kernel: Kernel | undefined;
-  const io = await startIoWorker({ connectionFile, session }, {
+  const io = await startIo({ connectionFile, session }, {
     onMessage: (channel, identities, msg) => kernel?.handle(channel, identities, msg),
-    onInterrupt: () => kernel?.interrupt(),
+    onInterrupt: (request) => kernel?.interrupt(request),
     onFatal: (e) => { log("main", `I/O thread failed: ${e}`); process.exit(1); },
   });
   const mode = process.env["PIPEBOOK_TYPECHECK"] ?? "refuse";

@@ -197,9 +197,10 @@ export class Kernel {
     this.io.send("iopub", [], makeMessage(type, content, parent, this.options.session));
   }
 
-  /** From the I/O thread (control interrupt_request) or SIGINT. */
-  interrupt(): void {
+  /** From the control thread (interrupt_request, already answered) or SIGINT. */
+  interrupt(request?: Message): void {
     this.io.ackInterrupt();
+    if (request) { this.#status("busy", request); this.#status("idle", request); }
     this.#abortQueued = this.#queued > 1;
     this.#pendingInput?.("");
     for (const f of this.#interruptListeners) f();

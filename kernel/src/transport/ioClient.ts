@@ -1,6 +1,10 @@
 import { Worker } from "node:worker_threads";
 import type { Channel, Message, MsgType } from "../protocol/messages.js";
+import { endpoint, readConnectionFile } from "../protocol/connection.js";
+import { decode, describeFailure, encode, Signer } from "../protocol/wire.js";
+import { bindSocket, type FrameSocket } from "./zmqAdapter.js";
 import type { FromIo, IoWorkerData, ToIo } from "./bridgeMessages.js";
+import { log } from "../log.js";
 
 /** What the kernel needs from its transport; tests can supply their own. */
 export interface KernelIo {
@@ -11,15 +15,53 @@ export interface KernelIo {
 
 export interface IoEvents {
   onMessage(channel: Channel, identities: Uint8Array[], msg: Message<MsgType>): void;
-  onInterrupt(): void;
+  /** `request` is the control message (for status messages); the reply is already sent. */
+  onInterrupt(request: Message<MsgType>): void;
   onFatal(error: string): void;
 }
 
-/** Starts the I/O thread and resolves once every socket is bound. */
-export function startIoWorker(data: IoWorkerData, events: IoEvents): Promise<KernelIo> {
+/**
+ * Binds the five sockets: shell, stdin and iopub here on the main thread (an execute crosses no
+ * thread), control and heartbeat on the control thread (they must answer while a cell blocks).
+ */
+export async function startIo(data: IoWorkerData, events: IoEvents): Promise<KernelIo> {
+  const info = await readConnectionFile(data.connectionFile);
+  const signer = new Signer(info.key);
+  const [shell, stdin, iopub, control] = await Promise.all([
+    bindSocket("router", endpoint(info, "shell")), bindSocket("router", endpoint(info, "stdin")),
+    bindSocket("publisher", endpoint(info, "iopub")), startControlThread(data, events),
+  ]);
+  const local: Record<Exclude<Channel, "control">, FrameSocket> = { shell, stdin, iopub };
+  const pump = async (channel: "shell" | "stdin", sock: FrameSocket): Promise<void> => {
+    for await (const frames of sock.messages()) {
+      const d = decode(frames, signer);
+      if (!d.ok) { log(channel, describeFailure(d.failure)); continue; }
+      events.onMessage(channel, d.identities, d.msg);
+    }
+  };
+  for (const [ch, s] of [["shell", shell], ["stdin", stdin]] as const) {
+    pump(ch, s).catch((e: unknown) => events.onFatal(`${ch} socket failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
+  }
+  return {
+    send: (channel, identities, msg) => {
+      if (channel === "control") { control.post({ type: "send", identities: [...identities], msg }); return; }
+      const ids = channel === "iopub" && identities.length === 0 ? [Buffer.from(`kernel.${msg.header.msg_type}`)] : identities;
+      local[channel].send(encode(ids, msg, signer)).catch((e: unknown) => log(channel, `send failed: ${String(e)}`));
+    },
+    ackInterrupt: () => control.post({ type: "interrupt-ack" }),
+    close: async () => {
+      await Promise.all([shell.drain(), stdin.drain(), iopub.drain()]);
+      for (const s of [shell, stdin, iopub]) s.close();
+      await control.close();
+    },
+  };
+}
+
+interface ControlThread { post(m: ToIo): void; close(): Promise<void> }
+
+function startControlThread(data: IoWorkerData, events: IoEvents): Promise<ControlThread> {
   const worker = new Worker(new URL("./ioWorker.js", import.meta.url), { workerData: data, stdout: false, stderr: false });
-  // Messages produced in one turn (busy, execute_input, result, reply, idle) cross to the I/O
-  // thread in one postMessage: fewer thread wake-ups per execute.
+  // Messages produced in one turn cross in one postMessage.
   let batch: ToIo[] = [];
   const flush = (): void => { const b = batch; batch = []; worker.postMessage(b); };
   const post = (m: ToIo): void => {
@@ -34,8 +76,7 @@ export function startIoWorker(data: IoWorkerData, events: IoEvents): Promise<Ker
         case "ready":
           ready = true;
           resolve({
-            send: (channel, identities, msg) => post({ type: "send", channel, identities: [...identities], msg }),
-            ackInterrupt: () => post({ type: "interrupt-ack" }),
+            post,
             close: () => new Promise<void>((done) => {
               const t = setTimeout(() => { void worker.terminate().then(() => done()); }, 2000);
               worker.once("exit", () => { clearTimeout(t); done(); });
@@ -43,10 +84,10 @@ export function startIoWorker(data: IoWorkerData, events: IoEvents): Promise<Ker
             }),
           });
           break;
-        case "message": events.onMessage(m.channel, m.identities, m.msg); break;
-        case "interrupt": events.onInterrupt(); break;
+        case "message": events.onMessage("control", m.identities, m.msg); break;
+        case "interrupt": events.onInterrupt(m.request); break;
         case "fatal": if (!ready) reject(new Error(m.error)); else events.onFatal(m.error); break;
-        default: { const never: never = m; events.onFatal(`unknown message from I/O thread: ${JSON.stringify(never)}`); }
+        default: { const never: never = m; events.onFatal(`unknown message from the control thread: ${JSON.stringify(never)}`); }
       }
     });
   });
