@@ -122,10 +122,10 @@ export class PublishedPipeline {
     };
   }
 
-  private async setEnabled(enabled: boolean): Promise<void> {
-    if (!PublishStore.of(this.workspace).setPipelineEnabled(this.id, enabled)) throw new PublishError({ reason: "pipeline-not-found", id: this.id });
+  private setEnabled(enabled: boolean): Promise<void> {
+    if (!PublishStore.of(this.workspace).setPipelineEnabled(this.id, enabled)) return Promise.reject(new PublishError({ reason: "pipeline-not-found", id: this.id }));
     this.row = { ...this.row, enabled };
-    await Promise.resolve();
+    return Promise.resolve();
   }
 
   private static store(ws: Workspace, spec: PipelineSpec, sourceRunId: string | null, options: PublishOptions): PublishedPipeline {
