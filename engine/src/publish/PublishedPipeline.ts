@@ -67,10 +67,10 @@ export class PublishedPipeline {
   }
 
   /** Publishes the pipeline a stored run executed (its spec, snapshots included). */
-  static fromRun(ws: Workspace, runId: string, options: PublishOptions): Promise<PublishedPipeline> {
+  static async fromRun(ws: Workspace, runId: string, options: PublishOptions): Promise<PublishedPipeline> {
     const run = ws.runs.getRun(runId);
     if (!run) throw new PublishError({ reason: "run-not-found", runId });
-    return Promise.resolve(PublishedPipeline.store(ws, run.graph.spec, runId, options));
+    return PublishedPipeline.store(ws, run.graph.spec, runId, options);
   }
 
   /** Publishes a pipeline object without running it: its steps are validated and snapshotted now. */
