@@ -89,7 +89,7 @@ describe.skipIf(!KERNEL_BUILT)("the iris notebook in the workbench", () => {
     onTestFailed(async () => void (await page.screenshot({ path: path.join(ARTIFACTS, "iris-FAILED-details.png") })));
     await page.locator('.jp-Notebook .pb-node[data-step="train"]').click();
     const details = page.locator(".jp-Notebook .pb-Details");
-    await expect.poll(() => details.getAttribute("data-step")).toBe("train");
+    await expect.poll(() => details.getAttribute("data-step"), { timeout: 10_000 }).toBe("train");
     expect(await details.locator(".pb-Details-why").textContent()).toMatch(/^Why: /);
     await expect.poll(() => details.locator(".pb-Log").textContent(), { timeout: 10_000 }).not.toBe("");
     await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "iris-3-train-log.png") });

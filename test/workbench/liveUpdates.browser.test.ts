@@ -32,7 +32,7 @@ describe("live run updates in the workbench", () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     workbench = await startWorkbench();
     writeFileSync(path.join(workbench.rootDir, "views.json"), JSON.stringify(VIEWS));
-    writeFileSync(path.join(workbench.rootDir, "live.ipynb"), liveUpdateNotebook("views.json", 2.5, 0.8));
+    writeFileSync(path.join(workbench.rootDir, "live.ipynb"), liveUpdateNotebook("views.json", 4, 1));
     browser = await openBrowser();
   });
 

@@ -57,7 +57,7 @@ describe("Rerun changed steps", () => {
     const prompts = () => page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").allTextContents().then((all) => all.map((t) => t.trim()));
     await page.locator(".pb-ToolbarButton-run-pipeline").click();
     await expect.poll(prompts, { timeout: 30_000 }).toEqual(["[1]:", "[2]:", "[3]:", "[4]:"]);
-    await expect.poll(() => page.locator(".jp-Notebook .pb-RunHeader-title").getAttribute("title")).toBe("run-1-v1");
+    await expect.poll(() => page.locator(".jp-Notebook .pb-RunHeader-title").getAttribute("title"), { timeout: 10_000 }).toBe("run-1-v1");
 
     const trainEditor = page.locator(".jp-Notebook .jp-CodeCell").nth(2).locator(".cm-content");
     await trainEditor.click();
@@ -65,10 +65,10 @@ describe("Rerun changed steps", () => {
     await page.keyboard.press("Backspace");
     await page.keyboard.press("Backspace");
     await page.keyboard.type("2'");
-    await expect.poll(() => trainEditor.textContent()).toBe("train = 'v2'");
+    await expect.poll(() => trainEditor.textContent(), { timeout: 10_000 }).toBe("train = 'v2'");
     await page.locator(".pb-ToolbarButton-rerun-changed-steps").click();
     await expect.poll(prompts, { timeout: 30_000 }).toEqual(["[1]:", "[2]:", "[5]:", "[6]:"]);
-    await expect.poll(() => page.locator(".jp-Notebook .pb-RunHeader-title").getAttribute("title")).toBe("run-2-v2");
+    await expect.poll(() => page.locator(".jp-Notebook .pb-RunHeader-title").getAttribute("title"), { timeout: 10_000 }).toBe("run-2-v2");
 
     // Nothing edited since: only the submitting cell runs again.
     await page.locator(".pb-ToolbarButton-rerun-changed-steps").click();

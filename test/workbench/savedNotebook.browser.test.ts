@@ -56,7 +56,7 @@ describe("a saved run output in the workbench", () => {
       return rgb;
     }, errorColor));
     expect(await stroke("train")).not.toBe(await stroke("prep"));
-    await expect.poll(() => page.locator(".jp-Notebook .pb-Run").first().locator(".pb-RunHeader").textContent()).toContain("Run run-2f6c1a9e");
+    await expect.poll(() => page.locator(".jp-Notebook .pb-Run").first().locator(".pb-RunHeader").textContent(), { timeout: 10_000 }).toContain("Run run-2f6c1a9e");
     await page.locator(".jp-Notebook .pb-Run").first().screenshot({ path: path.join(ARTIFACTS, "saved-run-graph-light.png") });
     const message = page.locator(".jp-Notebook .pb-Run").nth(1).locator(".pb-RunMessage");
     expect(await message.textContent()).toBe("This pipebook run output cannot be shown: run view version 99 (this renderer draws version 1)");
@@ -66,7 +66,7 @@ describe("a saved run output in the workbench", () => {
     const { page } = browser;
     const details = page.locator(".jp-Notebook .pb-Run").first().locator(".pb-Details");
     await stepNode(page, "evaluate").click();
-    await expect.poll(() => details.getAttribute("data-step")).toBe("evaluate");
+    await expect.poll(() => details.getAttribute("data-step"), { timeout: 10_000 }).toBe("evaluate");
     expect(await details.locator(".pb-Details-error").textContent()).toContain("ValueError: could not convert string to float");
     expect(await details.locator(".pb-Details-why").textContent()).toBe("Why: input model changed (train reused from run 11aa22bb)");
     expect(await details.locator(".pb-Log").textContent()).toContain('File "evaluate.py", line 12');
@@ -75,7 +75,7 @@ describe("a saved run output in the workbench", () => {
     await stepNode(page, "prep").click();
     await details.locator('.pb-Details-tab[data-tab="outputs"]').click();
     const table = details.locator(".pb-Preview-table table");
-    await expect.poll(() => table.locator("tbody tr").count()).toBe(3);
+    await expect.poll(() => table.locator("tbody tr").count(), { timeout: 10_000 }).toBe(3);
     expect(await table.locator("thead th").allTextContents()).toEqual(["sepal_length", "sepal_width", "species"]);
     await page.locator(".jp-Notebook .pb-Run").first().screenshot({ path: path.join(ARTIFACTS, "saved-run-output-preview.png") });
 
@@ -94,7 +94,7 @@ describe("a saved run output in the workbench", () => {
     await stepNode(page, "profile").click();
     await details.locator('.pb-Details-tab[data-tab="outputs"]').click();
     const image = details.locator('[data-output="histogram"] img');
-    await expect.poll(() => image.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(24);
+    await expect.poll(() => image.evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 10_000 }).toBe(24);
     expect(await details.locator('[data-output="plots"] li').allTextContents()).toEqual(["a.png  (2.0 KiB)", "b.svg  (300 B)"]);
     expect(await details.locator('[data-output="profile"] pre').textContent()).toBe("rows: 150\ncolumns: 5\n");
     expect(await details.locator('[data-output="unsafe"] img').count()).toBe(0);
