@@ -91,4 +91,32 @@ describe("schedules", () => {
       await quiet.close();
     }
   });
+
+  it("lets one server per workspace fire schedules; another stands by and takes over when it stops", async () => {
+    const base = await serverSandbox({ schedules: false });
+    const first = await startServer({ workspace: base.sb.ws, port: 0, log: () => undefined });
+    const logs: string[] = [];
+    const second = await startServer({ workspace: base.sb.ws, port: 0, log: (l) => logs.push(l) });
+    const health = async (url: string) => ((await (await fetch(`${url}/health`)).json()) as { scheduler: string }).scheduler;
+    try {
+      expect(await health(first.url)).toBe("active");
+      expect(await health(second.url)).toBe("standby");
+      expect(logs.join("\n")).toMatch(/standby; the server with pid \d+ on .* fires this workspace's schedules/);
+      const schedule = await Schedule.create(base.sb.ws, {
+        name: "once_each_tick", target: { kind: "pipeline", id: base.published.id }, experiment: "single", trigger: { kind: "cron", cron: "* * * * * *" },
+      });
+      for (let i = 0; i < 600 && schedule.events().filter((e) => e.kind === "fired").length < 3; i++) await sleep(25);
+      const ticks = schedule.events().filter((e) => e.kind === "fired").map((e) => e.detail);
+      expect(ticks.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(ticks).size).toBe(ticks.length); // no tick fired twice
+      await first.close();
+      for (let i = 0; i < 400 && (await health(second.url)) !== "active"; i++) await sleep(50);
+      expect(await health(second.url)).toBe("active");
+      await schedule.disable();
+    } finally {
+      await second.close();
+      await first.close().catch(() => undefined);
+      await base.close();
+    }
+  });
 });

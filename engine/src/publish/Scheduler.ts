@@ -1,6 +1,7 @@
 import type { Workspace } from "../dsl/Workspace.js";
 import { hashTree } from "../fingerprint/hashTree.js";
 import { parseCron } from "./Schedule.js";
+import { SchedulerLease } from "./SchedulerLease.js";
 import { ScheduleStore, type ScheduleRow } from "./ScheduleStore.js";
 
 /** Starts one run for a schedule; resolves to its run id, rejects with the reason it could not. */
@@ -13,7 +14,14 @@ export interface SchedulerOptions {
   readonly maxWaitMs?: number;
   /** Counting missed ticks stops here (a per-second cron left for a month). */
   readonly maxCount?: number;
+  readonly log?: (line: string) => void;
 }
+
+/** `active`: this server fires the schedules; `standby`: another server holds the lease. */
+export type SchedulerState = "active" | "standby" | "stopped";
+
+/** How often the holder renews its lease. */
+const RENEW_MS = 10_000;
 
 /**
  * Fires schedules while `pipebook serve` runs. Decisions are made from the store, so the
@@ -23,7 +31,8 @@ export interface SchedulerOptions {
  *   skipped, never run in a burst;
  * - if the loop falls behind (a blocked event loop), it fires the latest due tick once and
  *   reports the others missed;
- * - a watched datastore path is hashed every `pollSeconds`; a changed digest fires one run.
+ * - a watched datastore path is hashed every `pollSeconds`; a changed digest fires one run;
+ * - one server per workspace fires (a lease); others stand by and take over when it stops.
  */
 export class Scheduler {
   private readonly store: ScheduleStore;
@@ -31,9 +40,14 @@ export class Scheduler {
   private readonly maxWaitMs: number;
   private readonly maxCount: number;
   private readonly nextWatch = new Map<string, number>();
+  private readonly lease: SchedulerLease;
+  private readonly log: (line: string) => void;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private holding = false;
+  private renewedAt = 0;
+  private toldStandby = false;
 
   constructor(
     private readonly ws: Workspace,
@@ -44,10 +58,42 @@ export class Scheduler {
     this.now = options.now ?? Date.now;
     this.maxWaitMs = options.maxWaitMs ?? 1000;
     this.maxCount = options.maxCount ?? 100_000;
+    this.log = options.log ?? (() => undefined);
+    this.lease = new SchedulerLease(ws, this.now);
+  }
+
+  get state(): SchedulerState {
+    return this.stopped ? "stopped" : this.holding ? "active" : "standby";
   }
 
   start(): void {
+    this.ensureLease();
+    this.schedule(0);
+  }
+
+  /** Holds (or renews) the lease; on taking it, first reports what fell while nobody held it. */
+  private ensureLease(): boolean {
     const now = this.now();
+    if (this.holding && now - this.renewedAt < RENEW_MS) return true;
+    const state = this.lease.acquire();
+    if (state.held) {
+      this.renewedAt = now;
+      if (!this.holding) {
+        this.holding = true;
+        this.toldStandby = false;
+        this.catchUp(now);
+      }
+      return true;
+    }
+    if (this.holding || !this.toldStandby) {
+      this.log(`pipebook scheduler: standby; the server with pid ${state.holder.pid} on ${state.holder.host} fires this workspace's schedules`);
+      this.toldStandby = true;
+    }
+    this.holding = false;
+    return false;
+  }
+
+  private catchUp(now: number): void {
     for (const s of this.store.list()) {
       if (!s.enabled || s.trigger.kind !== "cron") continue;
       const missed = this.dueTicks(s, now);
@@ -56,7 +102,6 @@ export class Scheduler {
       }
       this.store.setLastTick(s.id, new Date(now).toISOString());
     }
-    this.schedule(0);
   }
 
   /** Stops the loop; a tick in progress finishes first. */
@@ -64,10 +109,13 @@ export class Scheduler {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    if (this.holding) this.lease.release();
+    this.holding = false;
   }
 
   /** One look at every schedule; exposed so tests with an injected clock can step it. */
   async tick(): Promise<number> {
+    if (!this.ensureLease()) return this.maxWaitMs * 5;
     const now = this.now();
     let wait = this.maxWaitMs;
     for (const s of this.store.list()) {

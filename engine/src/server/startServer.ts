@@ -57,6 +57,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const auth = new Authenticator(ws, options.tokens ?? []);
   const queue = new RunQueue(options.maxActiveRuns ?? 32);
   const ctx: ServerContext = { ws, auth, queue, submitter: new RunSubmitter(ws, queue) };
+  let scheduler: Scheduler | undefined;
 
   const app = express();
   app.disable("x-powered-by");
@@ -64,7 +65,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   app.use(cors(origins));
   app.use(express.json({ limit: "256kb" }));
   app.get("/health", (_req, res) => {
-    res.json({ status: "ok", workspace: ws.name, queue: queue.stats });
+    res.json({ status: "ok", workspace: ws.name, queue: queue.stats, scheduler: scheduler?.state ?? "off" });
   });
   app.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument(API_VERSION));
@@ -96,12 +97,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
-  let scheduler: Scheduler | undefined;
   if (options.schedules ?? true) {
     scheduler = new Scheduler(
       ws,
       async (s) => (await ctx.submitter.submit({ target: s.target, experiment: s.experiment, parameterAssignments: s.parameters, source: "schedule" })).runId,
-      options.scheduler,
+      { log, ...options.scheduler },
     );
     scheduler.start();
   }

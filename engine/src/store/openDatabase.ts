@@ -146,6 +146,17 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX schedule_events_schedule ON schedule_events(schedule_id, id);
   `,
+  // 3: which pipebook server fires the workspace's schedules (one at a time, no duplicate runs).
+  `
+  CREATE TABLE scheduler_lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    token TEXT NOT NULL,
+    owner_pid INTEGER NOT NULL,
+    owner_host TEXT NOT NULL,
+    owner_start TEXT NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
