@@ -90,3 +90,34 @@ describe("computeLayout (dagre)", () => {
     expect([...again.nodes.values()]).toEqual([...layout.nodes.values()]);
   });
 });
+
+describe("computeLayout on a large pipeline", () => {
+  it("lays out 120 steps (fan-out of 100, fan-in) quickly and without overlaps", () => {
+    const base = irisRun("big", "queued", {});
+    const template = base.steps[0]!;
+    const shards = Array.from({ length: 100 }, (_, i) => `shard-${String(i).padStart(3, "0")}`);
+    const names = ["split", ...shards, "merge", ...Array.from({ length: 18 }, (_, i) => `report-${i}`)];
+    const run = {
+      ...base,
+      steps: names.map((name) => ({ ...template, name, stepRunId: name })),
+      edges: [
+        ...shards.map((s) => ({ from: "split", to: s, data: `part-${s}` })),
+        ...shards.map((s) => ({ from: s, to: "merge", data: `out-${s}` })),
+        ...names.slice(102).map((r) => ({ from: "merge", to: r, data: "merged" })),
+      ],
+    };
+    const started = performance.now();
+    const big = computeLayout(buildLayoutInput(run));
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(big.nodes.size).toBe(120);
+    const all = [...big.nodes.values()];
+    const rows = new Map<number, typeof all>();
+    for (const n of all) rows.set(n.y, [...(rows.get(n.y) ?? []), n]);
+    for (const row of rows.values()) {
+      const sorted = [...row].sort((a, b) => a.x - b.x);
+      for (let i = 1; i < sorted.length; i++) expect(sorted[i]!.x).toBeGreaterThanOrEqual(sorted[i - 1]!.x + NODE_WIDTH);
+    }
+    expect(big.nodes.get("split")!.y).toBeLessThan(big.nodes.get("shard-000")!.y);
+    expect(big.nodes.get("merge")!.y).toBeGreaterThan(big.nodes.get("shard-099")!.y);
+  });
+});
