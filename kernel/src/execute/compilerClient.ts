@@ -42,7 +42,12 @@ export class CompilerClient {
     });
   }
 
-  async close(): Promise<void> { await this.#worker?.terminate(); }
+  /** Stops the thread, after it saved its code cache (bounded: exit must not hang on it). */
+  async close(): Promise<void> {
+    if (!this.#worker) return;
+    await Promise.race([this.request("saveCache", {}).catch(() => null), new Promise((r) => setTimeout(r, 3000))]);
+    await this.#worker.terminate();
+  }
 
   readonly #compiled = new Map<string, CompileReply>();
   #scopeGeneration = 0;

@@ -18,6 +18,8 @@ export interface CompilerRequests {
   complete: { args: { code: string; pos: number }; reply: CompletionResult };
   inspect: { args: { code: string; pos: number }; reply: InspectResult | null };
   isComplete: { args: { code: string }; reply: IsCompleteStatus };
+  /** Persist the TypeScript code cache now (the kernel asks before it exits). */
+  saveCache: { args: Record<string, never>; reply: null };
 }
 export type CompilerRequestName = keyof CompilerRequests;
 

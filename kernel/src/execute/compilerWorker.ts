@@ -7,6 +7,7 @@ import { CellCompiler } from "./cellCompiler.js";
 import type { FromCompiler, ToCompiler } from "./compilerMessages.js";
 import { unreachable } from "../protocol/wire.js";
 import { log } from "../log.js";
+import { saveCompileCache } from "./typescript.js";
 
 const port = parentPort;
 if (!port) throw new Error("compilerWorker must run as a worker thread");
@@ -18,6 +19,7 @@ function handle(m: ToCompiler): unknown {
     case "complete": return compiler.complete(m.args.code, m.args.pos);
     case "inspect": return compiler.inspect(m.args.code, m.args.pos) ?? null;
     case "isComplete": return compiler.isComplete(m.args.code);
+    case "saveCache": saveCompileCache(); return null;
     default: return unreachable(m);
   }
 }
@@ -31,5 +33,5 @@ port.on("message", (m: ToCompiler) => {
 
 // Messages queue while this runs; the first compile waits for it instead of racing it.
 setImmediate(() => {
-  try { compiler.warm(); } catch (e) { log("compiler", `warm-up failed: ${String(e)}`); }
+  try { compiler.warm(); saveCompileCache(); } catch (e) { log("compiler", `warm-up failed: ${String(e)}`); }
 });
