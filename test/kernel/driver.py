@@ -225,6 +225,29 @@ def cmd_features():
         stop(km, kc)
 
 
+def cmd_cancelrun():
+    """Interrupting `%pipeline run` cancels the run; the kernel stays."""
+    km, kc, _ = start()
+    try:
+        r, o = execute(kc, '%%step slow --outputs o --lang shell\nsleep 30\necho done > "$PIPEBOOK_OUTPUT_O/x"')
+        msg_id = kc.execute("%pipeline run slowexp")
+        while True:
+            m = kc.get_iopub_msg(timeout=30)
+            if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "display_data":
+                break
+        time.sleep(2)
+        t = time.perf_counter()
+        km.interrupt_kernel()
+        reply, outputs = collect(kc, msg_id, timeout=30)
+        took = time.perf_counter() - t
+        time.sleep(1)
+        r2, o2 = execute(kc, 'import { Workspace } from "pipebook";\n(await Workspace.fromConfig()).runs.listRuns({ experiment: "slowexp", limit: 1 })[0]?.status')
+        print(json.dumps({"ename": reply.get("ename"), "took_s": took,
+                          "run_status": o2[-1]["content"]["data"]["text/plain"] if o2 else None, "alive": km.is_alive()}))
+    finally:
+        stop(km, kc)
+
+
 def cmd_bench(n):
     """Round trip = execute_request sent until both its execute_reply and its idle status arrived."""
     km, kc, startup = start()
@@ -271,6 +294,8 @@ if __name__ == "__main__":
         cmd_badhmac()
     elif cmd == "restart":
         cmd_restart()
+    elif cmd == "cancelrun":
+        cmd_cancelrun()
     elif cmd == "features":
         cmd_features()
     elif cmd == "bench":

@@ -25,6 +25,12 @@ describe("kernel under a real Jupyter client", () => {
     expect(r).toEqual({ answered_bad: false, after: "14", alive: true });
   }, 120_000);
 
+  it("interrupting %pipeline run cancels the run and keeps the kernel", async () => {
+    const r = await driver<{ ename: string; took_s: number; run_status: string; alive: boolean }>(k, ["cancelrun"]);
+    expect(r).toMatchObject({ ename: "KeyboardInterrupt", run_status: "'canceled'", alive: true });
+    expect(r.took_s).toBeLessThan(5);
+  }, 120_000);
+
   it("restarts: a new process, state gone, answering again", async () => {
     const r = await driver<{ after: string; new_process: boolean; alive: boolean }>(k, ["restart"]);
     expect(r).toEqual({ after: "'undefined'", new_process: true, alive: true });
