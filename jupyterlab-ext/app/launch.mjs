@@ -40,19 +40,20 @@ export function checkPrerequisites() {
   return problems;
 }
 
-/** True when the engine's CLI has a `serve` command (issue 5); the panel needs it. */
+/**
+ * True when the engine is built with its REST server (`pipebook serve`); the panel needs it.
+ * A file check, not `serve --help`: starting Node for the help text cost a second per start.
+ */
 export function engineCanServe() {
-  if (!existsSync(ENGINE_CLI)) return false;
-  const help = spawnSync(process.execPath, [ENGINE_CLI, "serve", "--help"], { encoding: "utf8", timeout: 20_000 });
-  return help.status === 0 && /Usage: pipebook serve\b/.test(help.stdout) && /--port\b/.test(help.stdout);
+  return existsSync(ENGINE_CLI) && existsSync(path.join(repoRoot, "engine", "dist", "server", "startServer.js"));
 }
 
 async function waitFor(check, { timeoutMs, what, child }) {
   const deadline = Date.now() + timeoutMs;
   let lastError;
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) {
-      throw new Error(`${what} exited with code ${child.exitCode} before it was ready`);
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
     }
     try {
       if (await check()) return;
@@ -104,6 +105,7 @@ export async function launchWorkbench(options) {
   const stop = async () => {
     await Promise.all(children.reverse().map((child) => stopChild(child)));
   };
+  const readiness = [];
   try {
     const env = { ...process.env, ...options.env, PIPEBOOK_LAB_RUNTIME: runtimeDir };
     if (options.api !== undefined) {
@@ -111,6 +113,8 @@ export async function launchWorkbench(options) {
       env.PIPEBOOK_API_URL = options.api.url;
       env.PIPEBOOK_API_TOKEN = options.api.token;
     } else if (options.serve !== false && engineCanServe()) {
+      // Started side by side with the Jupyter server (its port is chosen first, so the lab's
+      // proxy knows where it will be); both are awaited together below.
       const apiPort = await freePort();
       const apiToken = randomBytes(24).toString("hex");
       const serve = spawn(process.execPath, [ENGINE_CLI, "serve", "--port", String(apiPort), "--token", apiToken], {
@@ -120,9 +124,9 @@ export async function launchWorkbench(options) {
       serve.stdout.on("data", (d) => log(`[serve] ${d}`));
       serve.stderr.on("data", (d) => log(`[serve] ${d}`));
       const apiUrl = `http://127.0.0.1:${apiPort}/`;
-      await waitFor(async () => (await fetch(`${apiUrl}runs?limit=1`, { headers: { Authorization: `Bearer ${apiToken}` } })).status < 500, {
-        timeoutMs: 30_000, what: "pipebook serve", child: serve,
-      });
+      readiness.push(
+        waitFor(async () => (await fetch(`${apiUrl}health`)).ok, { timeoutMs: 30_000, what: "pipebook serve", child: serve }),
+      );
       env.PIPEBOOK_API_URL = apiUrl;
       env.PIPEBOOK_API_TOKEN = apiToken;
     }
@@ -143,9 +147,12 @@ export async function launchWorkbench(options) {
     lab.stdout.on("data", (d) => log(`[lab] ${d}`));
     lab.stderr.on("data", (d) => log(`[lab] ${d}`));
     const baseUrl = `http://127.0.0.1:${port}/`;
-    await waitFor(async () => (await fetch(`${baseUrl}api/status`, { headers: { Authorization: `token ${token}` } })).ok, {
-      timeoutMs: 60_000, what: "the Jupyter server", child: lab,
-    });
+    readiness.push(
+      waitFor(async () => (await fetch(`${baseUrl}api/status`, { headers: { Authorization: `token ${token}` } })).ok, {
+        timeoutMs: 60_000, what: "the Jupyter server", child: lab,
+      }),
+    );
+    await Promise.all(readiness);
     return { url: `${baseUrl}lab?token=${token}`, baseUrl, token, apiUrl: env.PIPEBOOK_API_URL, stop };
   } catch (error) {
     await stop();

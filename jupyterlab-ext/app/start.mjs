@@ -19,11 +19,6 @@ function option(name) {
   return index === -1 ? undefined : process.argv[index + 1];
 }
 
-const problems = checkPrerequisites();
-if (problems.length > 0) {
-  for (const problem of problems) console.error(`pipebook workbench: ${problem}`);
-  process.exit(1);
-}
 if (!isBuildCurrent()) {
   console.log("pipebook workbench: building the lab (first start or sources changed)…");
   const ms = await ensureBuilt();
@@ -32,7 +27,22 @@ if (!isBuildCurrent()) {
 const rootDir = path.resolve(option("--root") ?? repoRoot);
 const port = option("--port") === undefined ? 8888 : Number(option("--port"));
 const verbose = process.argv.includes("--verbose");
-const workbench = await launchWorkbench({
+// Signals are taken from here on: one that comes while the servers start stops them as soon as
+// they are up (launchWorkbench owns the children until it returns).
+let workbench;
+let stopping = false;
+const shutdown = async (signal) => {
+  if (stopping) return;
+  stopping = true;
+  if (workbench === undefined) return; // handled once the launch returns
+  console.log(`\npipebook workbench: ${signal}, stopping…`);
+  await workbench.stop();
+  process.exit(0);
+};
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+workbench = await launchWorkbench({
   rootDir,
   port,
   serve: !process.argv.includes("--no-serve"),
@@ -40,20 +50,24 @@ const workbench = await launchWorkbench({
   log: (line) => {
     if (verbose) process.stderr.write(line);
   },
+}).catch((error) => {
+  if (stopping) process.exit(0); // a signal during start-up took the servers down with it
+  // Say what is missing on this machine when that is the cause (checked only on failure:
+  // importing jupyter_server costs a second on every start).
+  const problems = checkPrerequisites();
+  for (const problem of problems.length > 0 ? problems : [String(error instanceof Error ? error.message : error)]) {
+    console.error(`pipebook workbench: ${problem}`);
+  }
+  console.error("pipebook workbench: run with --verbose to see the servers' output.");
+  process.exit(1);
 });
+
+if (stopping) {
+  await workbench.stop();
+  process.exit(0);
+}
 const examples = existsSync(path.join(rootDir, "examples")) ? "tree/examples" : "";
 const url = `${workbench.baseUrl}lab/${examples}?token=${workbench.token}`;
 console.log(`pipebook workbench is running${workbench.apiUrl ? ` (pipebook serve at ${workbench.apiUrl})` : " (no pipebook serve: the side panel lists nothing)"}`);
 console.log(`Open: ${url}`);
 console.log("Press Ctrl-C to stop.");
-
-let stopping = false;
-const shutdown = async (signal) => {
-  if (stopping) return;
-  stopping = true;
-  console.log(`\npipebook workbench: ${signal}, stopping…`);
-  await workbench.stop();
-  process.exit(0);
-};
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
