@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CommandStep, Pipeline, PipelineData, PipelineEndpoint, PublishedPipeline } from "pipebook";
+import { CommandStep, Pipeline, PipelineData, PipelineEndpoint, PublishedPipeline, Schedule } from "pipebook";
 import { REPO } from "../engine/helpers.js";
 import { serverSandbox, type ServerSandbox } from "./helpers.js";
 
@@ -25,6 +25,7 @@ beforeAll(async () => {
   s = await serverSandbox();
   gate = join(s.sb.dir, "gate");
   await PipelineEndpoint.publish(s.sb.ws, { name: "TrainerEndpoint", pipeline: s.published, description: "what clients call" });
+  await Schedule.create(s.sb.ws, { name: "nightly", target: { kind: "endpoint", name: "TrainerEndpoint" }, experiment: "nightly", trigger: { kind: "cron", cron: "0 3 * * *" } });
   const prepared = new PipelineData("prepared");
   const prep = new CommandStep({ name: "prepare", outputs: [prepared], command: 'echo preparing > "$PIPEBOOK_OUTPUT_PREPARED/data.txt"' });
   const slow = new CommandStep({ name: "slow_step", inputs: [prepared], allowReuse: false, command: `echo waiting; while [ ! -f ${gate} ]; do sleep 0.05; done; echo released` });
@@ -57,6 +58,8 @@ describe("the studio web page", () => {
     expect(await page.textContent("#endpoints tbody")).toContain("TrainerEndpoint");
     expect(await page.textContent("#endpoints tbody")).toContain("0*→");
     expect(await page.textContent("#runs tbody")).toContain(s.firstRunId);
+    expect(await page.textContent("#schedules tbody")).toContain("cron 0 3 * * *");
+    expect(await page.textContent("#workspace")).toContain("scheduler active");
   });
 
   it("refuses a submission the token may not make, and shows the server's sentence", async () => {

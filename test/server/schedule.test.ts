@@ -59,6 +59,25 @@ describe("schedules", () => {
     await schedule.disable();
   });
 
+  it("creates schedules over REST, validating the body, the cron expression and the target", async () => {
+    const post = (body: unknown, token?: string) => s.call("POST", "/schedules", { body, ...(token !== undefined && { token }) });
+    const both = await post({ name: "x", pipelineId: s.published.id, experiment: "e", cron: "* * * * *", watch: { datastore: "workspaceblobstore", path: "a" } });
+    expect(both.status).toBe(400);
+    expect(both.body).toMatchObject({ error: 'invalid body: field "cron": give exactly one of cron and watch', fields: ["cron"] });
+    expect((await post({ name: "x", experiment: "e", cron: "* * * * *" })).body).toMatchObject({ fields: ["pipelineId"] });
+    const badCron = await post({ name: "x", pipelineId: s.published.id, experiment: "e", cron: "61 * * * *" });
+    expect(badCron.status).toBe(400);
+    expect((badCron.body as { error: string }).error).toMatch(/^cron: "61 \* \* \* \*" is not a cron expression/);
+    expect((await post({ name: "x", endpoint: "Nope", experiment: "e", cron: "* * * * *" })).status).toBe(404);
+    expect((await post({ name: "x", pipelineId: s.published.id, experiment: "e", cron: "* * * * *" }, s.tokens.submit)).status).toBe(403);
+    const created = await post({ name: "rest_made", pipelineId: s.published.id, experiment: "rest_sched", cron: "* * * * * *", ParameterAssignments: { lr: 0.0625 } });
+    expect(created.status).toBe(201);
+    const schedule = await Schedule.get(s.sb.ws, (created.body as { id: string }).id);
+    const fired = await waitForEvent(schedule, "fired");
+    expect((await s.waitForRun(fired.runId!))["parameters"]).toEqual({ lr: 0.0625, mode: "fast" });
+    expect((await s.call("POST", `/schedules/${schedule.id}/disable`)).body).toMatchObject({ enabled: false });
+  });
+
   it("rejects bad schedules when they are made, not at their first tick", async () => {
     const base = { name: "bad", target: { kind: "pipeline", id: s.published.id }, experiment: "x" } as const;
     await expect(Schedule.create(s.sb.ws, { ...base, trigger: { kind: "cron", cron: "every day" } })).rejects.toThrow(/cron: "every day" is not a cron expression/);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { SCOPES } from "../publish/ApiTokens.js";
-import { DefaultVersionRequestSchema, PublishRequestSchema, RunRequestSchema } from "./schemas.js";
+import { DefaultVersionRequestSchema, PublishRequestSchema, RunRequestSchema, ScheduleRequestSchema } from "./schemas.js";
 
 function schemaOf(s: z.ZodType): Record<string, unknown> {
   const { $schema: _drop, ...rest } = z.toJSONSchema(s) as Record<string, unknown>;
@@ -32,7 +32,10 @@ const ROUTES: Record<string, Record<string, Op>> = {
   "/endpoints/{name}": { get: { summary: "a pipeline endpoint", scope: "read", params: ["name"], responses: { "200": "PipelineEndpoint", "404": "no such endpoint" } } },
   "/endpoints/{name}/runs": { post: { summary: "run the endpoint's default version, or ?version=", scope: "runs:submit", params: ["name"], query: { version: "a version such as 0" }, body: "RunRequest", responses: { "201": "{Id, ...}", "404": "no such endpoint or version" } } },
   "/endpoints/{name}/default": { put: { summary: "change the default version", scope: "publish", params: ["name"], body: "DefaultVersionRequest", responses: { "200": "PipelineEndpoint" } } },
-  "/schedules": { get: { summary: "schedules and triggers", scope: "read", responses: { "200": "[Schedule]" } } },
+  "/schedules": {
+    get: { summary: "schedules and triggers", scope: "read", responses: { "200": "[Schedule]" } },
+    post: { summary: "create a schedule: a cron expression or a watched datastore path (fired while a server runs)", scope: "publish", body: "ScheduleRequest", responses: { "201": "Schedule", "400": "invalid body, cron, parameters", "404": "no such pipeline or endpoint" } },
+  },
   "/schedules/{id}/events": { get: { summary: "fired, missed and failed ticks", scope: "read", params: ["id"], responses: { "200": "[ScheduleEvent]" } } },
   "/schedules/{id}/disable": { post: { summary: "stop firing", scope: "publish", params: ["id"], responses: { "200": "Schedule" } } },
   "/schedules/{id}/enable": { post: { summary: "fire again (ticks while disabled are not missed)", scope: "publish", params: ["id"], responses: { "200": "Schedule" } } },
@@ -68,6 +71,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         RunRequest: schemaOf(RunRequestSchema),
         PublishRequest: schemaOf(PublishRequestSchema),
         DefaultVersionRequest: schemaOf(DefaultVersionRequestSchema),
+        ScheduleRequest: schemaOf(ScheduleRequestSchema),
         Error: { type: "object", properties: { error: { type: "string" }, fields: { type: "array", items: { type: "string" } } }, required: ["error"] },
       },
     },

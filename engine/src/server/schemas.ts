@@ -33,6 +33,25 @@ export type PublishRequest = z.infer<typeof PublishRequestSchema>;
 
 export const DefaultVersionRequestSchema = z.object({ version: z.string().regex(VERSION_PATTERN, "must be a version such as 0 or 1") }).strict();
 
+/** `POST /schedules`: a target, an experiment, and exactly one trigger. */
+export const ScheduleRequestSchema = z
+  .object({
+    name: z.string().regex(NAME_PATTERN, "must be 1–64 letters, digits, _ . - starting with a letter"),
+    pipelineId: z.string().min(1).max(100).optional(),
+    endpoint: z.string().regex(NAME_PATTERN, "must be an endpoint name").optional(),
+    version: z.string().regex(VERSION_PATTERN, "must be a version such as 0 or 1").optional(),
+    experiment: z.string().regex(EXPERIMENT_PATTERN, "must start with a letter or digit and hold only letters, digits, _ . -"),
+    cron: z.string().min(1).max(200).optional(),
+    timezone: z.string().min(1).max(64).optional(),
+    watch: z.object({ datastore: z.string().min(1).max(64), path: z.string().max(1024), pollSeconds: z.number().int().min(1).max(86_400).optional() }).strict().optional(),
+    ParameterAssignments: z.record(z.string(), ParameterValueSchema).optional(),
+  })
+  .strict()
+  .refine((b) => (b.pipelineId === undefined) !== (b.endpoint === undefined), { message: "give exactly one of pipelineId and endpoint", path: ["pipelineId"] })
+  .refine((b) => (b.cron === undefined) !== (b.watch === undefined), { message: "give exactly one of cron and watch", path: ["cron"] })
+  .refine((b) => b.version === undefined || b.endpoint !== undefined, { message: "version is for endpoints only", path: ["version"] });
+export type ScheduleRequest = z.infer<typeof ScheduleRequestSchema>;
+
 export const ListRunsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).optional(),
   experiment: z.string().regex(EXPERIMENT_PATTERN).optional(),

@@ -51,10 +51,11 @@ async function refresh() {
     return;
   }
   try {
-    const [pipelines, endpoints, runs, health] = await Promise.all([api("/pipelines"), api("/endpoints"), api("/runs?limit=30"), fetch("/health").then((r) => r.json())]);
-    $("workspace").textContent = `workspace ${health.workspace}`;
+    const [pipelines, endpoints, runs, schedules, health] = await Promise.all([api("/pipelines"), api("/endpoints"), api("/runs?limit=30"), api("/schedules"), fetch("/health").then((r) => r.json())]);
+    $("workspace").textContent = `workspace ${health.workspace} · scheduler ${health.scheduler}`;
     renderPipelines(pipelines);
     renderEndpoints(endpoints);
+    renderSchedules(schedules, pipelines);
     renderRuns(runs.runs);
     say(`${pipelines.length} pipeline(s), ${endpoints.length} endpoint(s), ${runs.runs.length} recent run(s)`);
   } catch (err) {
@@ -92,6 +93,24 @@ function renderEndpoints(endpoints) {
     ),
   );
   if (endpoints.length === 0) body.append(el("tr", {}, el("td", { colspan: "5", class: "muted" }, "no endpoints yet")));
+}
+
+function renderSchedules(schedules, pipelines) {
+  const nameOf = new Map(pipelines.map((p) => [p.id, `${p.name} ${p.version}`]));
+  const body = $("schedules").tBodies[0];
+  body.replaceChildren(
+    ...schedules.map((s) =>
+      el("tr", {},
+        el("td", {}, s.name),
+        el("td", {}, s.target.kind === "pipeline" ? `pipeline ${nameOf.get(s.target.id) ?? s.target.id.slice(0, 8)}` : `endpoint ${s.target.name}${s.target.version !== undefined ? ` v${s.target.version}` : ""}`),
+        el("td", { class: "mono" }, s.trigger.kind === "cron" ? `cron ${s.trigger.cron}` : `when ${s.trigger.datastore}:${s.trigger.path} changes`),
+        el("td", {}, s.experiment),
+        el("td", {}, (s.lastTickAt ?? "").replace("T", " ").slice(0, 19)),
+        el("td", {}, s.enabled ? "yes" : "no"),
+      ),
+    ),
+  );
+  if (schedules.length === 0) body.append(el("tr", {}, el("td", { colspan: "6", class: "muted" }, "no schedules (pipebook schedule create …)")));
 }
 
 function renderRuns(runs) {
@@ -209,7 +228,7 @@ function renderRun(view) {
   $("steps").replaceChildren(
     ...view.steps.map((s) => {
       const metrics = s.metrics.map((m) => `${m.name}: ${m.points.length === 1 ? m.points[0].value : `${m.points.length} points, last ${m.points[m.points.length - 1].value}`}`).join(" · ");
-      const logs = el("pre", { class: "log", "data-step": s.name }, s.logTail || "(no output yet)");
+      const logs = el("pre", { class: "log", "data-step": s.name }, s.logTail || (s.status === "running" || s.status === "queued" ? "(no output yet)" : "(no output)"));
       return el("div", { class: "step" },
         el("h3", {}, s.name, statusBadge(s.status), el("span", { class: "muted" }, s.why ?? ""),
           el("button", { type: "button", onclick: async () => (logs.textContent = await api(`/runs/${encodeURIComponent(view.runId)}/steps/${encodeURIComponent(s.name)}/logs`, { text: true }).catch((e) => e.message)) }, "Full log")),
