@@ -73,6 +73,9 @@ export function registerPublishingCommands(program: Command): void {
         });
         out(`pipebook serve: listening on ${server.url} (workspace ${ws.name}, ${ws.dir})`);
         out(`pipebook serve: web page ${server.url}/  ·  API ${server.url}/openapi.json`);
+        if (opts.token.length === 0 && !new ApiTokens(ws).list().some((t) => t.revokedAt === null)) {
+          out("pipebook serve: no API tokens yet; every call will get 401 until you make one: pipebook token create --name NAME");
+        }
         await new Promise<void>((resolve) => {
           const stop = (): void => {
             process.off("SIGINT", stop);
