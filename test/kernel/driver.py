@@ -220,6 +220,15 @@ def cmd_features():
         kc.inspect("flowers", 7)
         r = kc.get_shell_msg(timeout=30)
         out["inspect"] = r["content"]["data"].get("text/plain", "")
+        # stop_on_error: executes queued behind a failing one are aborted, later ones run again.
+        ids = [kc.execute("await new Promise((r) => setTimeout(r, 300)); throw new Error('first fails')"), kc.execute("1"), kc.execute("2")]
+        statuses = []
+        for i in ids:
+            rep, _ = collect(kc, i)
+            statuses.append(rep["status"])
+        rep, outs = execute(kc, "3")
+        statuses.append(rep["status"])
+        out["stop_on_error"] = statuses
         print(json.dumps(out))
     finally:
         stop(km, kc)

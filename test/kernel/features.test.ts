@@ -5,6 +5,7 @@ interface Features {
   comm_replies: unknown[]; comm_info: { msg_type: string; comms: Record<string, { target_name: string }> };
   unknown_target_closed: boolean; kernel_comm: string[]; input_prompt: string; input_result: string[];
   input_without_stdin: string; complete_member: string[]; complete_name: string[]; inspect: string;
+  stop_on_error: string[];
 }
 
 describe("comms, stdin and the language service across cells", () => {
@@ -24,6 +25,10 @@ describe("comms, stdin and the language service across cells", () => {
     expect(f.input_prompt).toBe("name? ");
     expect(f.input_result).toEqual(["'hi pipebook'"]);
     expect(f.input_without_stdin).toBe("StdinNotImplementedError");
+  });
+
+  it("aborts executes queued behind a failing one (stop_on_error), then runs new ones", () => {
+    expect(f.stop_on_error).toEqual(["error", "aborted", "aborted", "ok"]);
   });
 
   it("completes and inspects names and members declared in earlier cells", () => {

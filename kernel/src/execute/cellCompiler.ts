@@ -45,7 +45,10 @@ export class CellCompiler {
     if (mode !== "off") {
       const cached = this.#diagCache.get(view);
       diagnostics = cached ?? this.#ls.diagnose(view, code, true);
-      if (!cached) this.#diagCache.set(view, diagnostics);
+      if (!cached) {
+        if (this.#diagCache.size > 2000) this.#diagCache.clear();
+        this.#diagCache.set(view, diagnostics);
+      }
     }
     const errors = diagnostics.filter((d) => d.category === "error" && !IGNORED_IN_NOTEBOOKS.has(d.code));
     if (mode === "refuse" && errors.length > 0) return { status: "refused", diagnostics: errors };
