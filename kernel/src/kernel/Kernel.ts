@@ -212,7 +212,8 @@ export class Kernel {
       status: "ok", protocol_version: PROTOCOL_VERSION, implementation: "pipebook", implementation_version: IMPLEMENTATION_VERSION,
       language_info: {
         name: "typescript", version: typescriptVersion(), mimetype: "text/typescript", file_extension: ".ts",
-        codemirror_mode: { name: "javascript", typescript: true }, pygments_lexer: "typescript",
+        // JupyterLab 4 looks the language up by this name (TypeScript highlighting, not JavaScript).
+        codemirror_mode: "typescript", pygments_lexer: "typescript",
       },
       banner: `pipebook TypeScript kernel ${IMPLEMENTATION_VERSION} (Node ${process.version}, TypeScript ${typescriptVersion()})`,
       help_links: [
