@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { installLabExtension, uninstallLabExtension } from "../../jupyterlab-ext/src/install/installLabExtension.js";
+import { builtEntry, installLabExtension, packageRoot, uninstallLabExtension } from "../../jupyterlab-ext/src/install/installLabExtension.js";
 import { launchWorkbench } from "../../jupyterlab-ext/app/launch.mjs";
 
 /**
@@ -54,5 +54,13 @@ describe("installLabExtension", () => {
 
     expect(uninstallLabExtension({ dataDir, kernelName: "pipebook" })).toHaveLength(2);
     expect(existsSync(result.labextensionDir)).toBe(false);
+  });
+
+  it("rebuilds an incomplete build (chunks missing) instead of installing it", () => {
+    const staticDir = path.join(packageRoot(), "labextension", "static");
+    for (const file of readdirSync(staticDir)) rmSync(path.join(staticDir, file));
+    const result = installLabExtension({ dataDir });
+    expect(builtEntry(result.labextensionDir)).toMatch(/^static\/remoteEntry\./);
+    uninstallLabExtension({ dataDir });
   });
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -78,11 +78,48 @@ export function buildLabExtension(root = packageRoot()): string {
   const require = createRequire(path.join(root, "package.json"));
   const builder = require.resolve("@jupyter/builder/lib/build-labextension.js");
   const coreMeta = require.resolve("@jupyterlab/core-meta/core.package.json");
-  const result = spawnSync(process.execPath, [builder, "--core-package-file", coreMeta, root], { cwd: root, encoding: "utf8" });
-  if (result.status !== 0) {
-    throw new InstallError({ reason: "build-failed", output: `${result.stdout}\n${result.stderr}`.trim() });
+  return withLock(path.join(root, ".labextension-lock"), () => {
+    const result = spawnSync(process.execPath, [builder, "--core-package-file", coreMeta, root], { cwd: root, encoding: "utf8" });
+    if (result.status !== 0) {
+      throw new InstallError({ reason: "build-failed", output: `${result.stdout}\n${result.stderr}`.trim() });
+    }
+    return path.join(root, "labextension");
+  });
+}
+
+/**
+ * The builder empties `labextension/static` before it writes the new chunks, so two builds (or a
+ * build and a copy) at once leave an empty extension behind: one process at a time.
+ */
+function withLock<T>(lock: string, work: () => T, staleMs = 5 * 60_000): T {
+  const deadline = Date.now() + staleMs;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > staleMs || Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
   }
-  return path.join(root, "labextension");
+  try {
+    return work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** The remote entry a built extension's package.json points at, when that file is really there. */
+export function builtEntry(dir: string): string | undefined {
+  try {
+    const manifest = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { jupyterlab?: { _build?: { load?: string } } };
+    const load = manifest.jupyterlab?._build?.load;
+    return load !== undefined && existsSync(path.join(dir, load)) ? load : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function defaultDataDir(jupyter = "jupyter"): string | undefined {
@@ -104,10 +141,11 @@ export function defaultDataDir(jupyter = "jupyter"): string | undefined {
 export function installLabExtension(options: InstallOptions = {}): InstallResult {
   const root = packageRoot();
   const built = path.join(root, "labextension");
-  if (options.rebuild === true || !existsSync(path.join(built, "package.json"))) {
+  // An incomplete build (package.json without its remote entry) is rebuilt, not installed.
+  if (options.rebuild === true || builtEntry(built) === undefined) {
     buildLabExtension(root);
   }
-  if (!existsSync(path.join(built, "package.json"))) {
+  if (builtEntry(built) === undefined) {
     throw new InstallError({ reason: "not-built", path: built });
   }
   const dataDir = options.dataDir ?? defaultDataDir(options.jupyter);
@@ -119,6 +157,9 @@ export function installLabExtension(options: InstallOptions = {}): InstallResult
   rmSync(target, { recursive: true, force: true });
   mkdirSync(path.dirname(target), { recursive: true });
   cpSync(built, target, { recursive: true });
+  if (builtEntry(target) === undefined) {
+    throw new InstallError({ reason: "not-built", path: target });
+  }
   const version = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version: string }).version;
   writeFileSync(
     path.join(target, "install.json"),
