@@ -58,7 +58,7 @@ describe("installLabExtension", () => {
 
   it("rebuilds an incomplete build (chunks missing) instead of installing it", () => {
     const staticDir = path.join(packageRoot(), "labextension", "static");
-    for (const file of readdirSync(staticDir)) rmSync(path.join(staticDir, file));
+    if (existsSync(staticDir)) for (const file of readdirSync(staticDir)) rmSync(path.join(staticDir, file));
     const result = installLabExtension({ dataDir });
     expect(builtEntry(result.labextensionDir)).toMatch(/^static\/remoteEntry\./);
     uninstallLabExtension({ dataDir });
