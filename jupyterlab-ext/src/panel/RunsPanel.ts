@@ -1,4 +1,5 @@
 import type { ITranslator, TranslationBundle } from "@jupyterlab/translation";
+import type { Message } from "@lumino/messaging";
 import { Panel, Widget } from "@lumino/widgets";
 import { shortRunId } from "../model/formatDuration.js";
 import { html } from "../widget/svg.js";
@@ -7,6 +8,9 @@ import type { RunsPanelModel } from "./RunsPanelModel.js";
 
 /** Default experiment for runs started from the panel's Run buttons. */
 const PANEL_EXPERIMENT = "workbench";
+
+/** How often the lists are read again while the panel is shown (runs started in notebooks appear). */
+const REFRESH_MS = 15_000;
 
 /**
  * The left side panel: recent runs, published pipelines and endpoints; a click on a run opens
@@ -17,6 +21,7 @@ export class RunsPanel extends Panel {
   private readonly lists = new Widget({ node: html("div", "pb-Panel-lists") });
   private readonly status = html("div", "pb-Panel-status");
   private readonly run: RunWidget;
+  private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly model: RunsPanelModel, translator: ITranslator) {
     super();
@@ -116,8 +121,26 @@ export class RunsPanel extends Panel {
       });
   }
 
+  protected override onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    void this.model.refresh();
+    clearInterval(this.timer);
+    this.timer = setInterval(() => {
+      if (this.model.state.kind !== "loading") {
+        void this.model.refresh();
+      }
+    }, REFRESH_MS);
+  }
+
+  protected override onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
   override dispose(): void {
     if (!this.isDisposed) {
+      clearInterval(this.timer);
       this.model.dispose();
     }
     super.dispose();

@@ -1,4 +1,4 @@
-import { ILabShell, ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } from "@jupyterlab/application";
+import { ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } from "@jupyterlab/application";
 import { ICommandPalette } from "@jupyterlab/apputils";
 import { ISettingRegistry } from "@jupyterlab/settingregistry";
 import { ITranslator, nullTranslator } from "@jupyterlab/translation";
@@ -23,10 +23,9 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: `${PLUGIN_PREFIX}:panel`,
   description: "Side panel listing the workspace's runs, published pipelines and endpoints.",
   autoStart: true,
-  optional: [ILabShell, ILayoutRestorer, ICommandPalette, ISettingRegistry, ITranslator],
+  optional: [ILayoutRestorer, ICommandPalette, ISettingRegistry, ITranslator],
   activate: (
     app: JupyterFrontEnd,
-    labShell: ILabShell | null,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     settings: ISettingRegistry | null,
@@ -46,12 +45,6 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       },
     });
     palette?.addItem({ command: CommandIDs.openPanel, category: "pipebook" });
-    // Refresh whenever the panel is shown, so the lists are never older than the last look.
-    labShell?.layoutModified.connect(() => {
-      if (panel.isVisible && model.state.kind !== "loading") {
-        void model.refresh();
-      }
-    });
     const applySettings = (values: { serverUrl?: string; token?: string }): void => {
       const url = (values.serverUrl ?? "").trim();
       configureServer(url === "" ? undefined : { kind: "direct", url, token: values.token ?? "" });
