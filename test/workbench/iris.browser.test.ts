@@ -72,12 +72,19 @@ describe.skipIf(!KERNEL_BUILT)("the iris notebook in the workbench", () => {
     const { page } = browser;
     onTestFailed(async () => void (await page.screenshot({ path: path.join(ARTIFACTS, "iris-FAILED-rerun.png") })));
     const firstRun = await runId(page);
+    const prompts = () => page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").allTextContents().then((all) => all.map((t) => t.trim()));
+    const before = await prompts();
     await editLine(page, "%%step train", "EPOCHS = 200", 3, "150");
     const started = Date.now();
-    await page.locator(".pb-ToolbarButton-run-pipeline").click();
+    // "Rerun changed steps": only the edited cell and the submitting cell execute again.
+    await page.locator(".pb-ToolbarButton-rerun-changed-steps").click();
     await expect.poll(() => runId(page), { timeout: 60_000 }).not.toBe(firstRun);
     await expect.poll(() => runStatus(page), { timeout: 120_000 }).toBe("completed");
     timings["rerunCompletedMs"] = Date.now() - started;
+    const after = await prompts();
+    const changed = after.map((p, i) => (p === before[i] ? null : i)).filter((i) => i !== null);
+    const cells = await page.locator(".jp-Notebook .jp-CodeCell .cm-content").allTextContents();
+    expect(changed.map((i) => cells[i!]!.split("\n")[0]!.slice(0, 20))).toEqual(["%%step train --input", "%pipeline run iris-n"]);
     expect(await nodeStatuses(page)).toEqual({ prepare: "reused", train: "completed", baseline: "reused", compare: "completed", summarize: "completed" });
     const prepare = page.locator('.jp-Notebook .pb-node[data-step="prepare"]');
     expect(await prepare.textContent()).toContain(`from run ${shortRunId(firstRun ?? "")}`);
