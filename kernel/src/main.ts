@@ -18,7 +18,7 @@ export async function runKernel(argv: readonly string[]): Promise<void> {
   const io = await startIo({ connectionFile, session }, {
     onMessage: (channel, identities, msg) => kernel?.handle(channel, identities, msg),
     onInterrupt: (request) => kernel?.interrupt(request),
-    onFatal: (e) => { log("main", `I/O thread failed: ${e}`); process.exit(1); },
+    onFatal: (e) => { log("main", `transport failed: ${e}`); process.exit(1); },
   });
   const mode = process.env["PIPEBOOK_TYPECHECK"] ?? "refuse";
   kernel = new Kernel(io, {

@@ -4,7 +4,9 @@ import type { ErrorContent } from "../protocol/messages.js";
 /** Where each cell's script came from, to point stack frames at the TypeScript the user wrote. */
 export interface CellSource {
   readonly label: string;
-  readonly map: SourceMap | undefined;
+  /** Parsed on first use: most cells never throw. */
+  map: SourceMap | undefined | null;
+  readonly mapJson: string;
   /** Characters the script prefix adds to the first line. */
   readonly firstLineShift: number;
   /** The script's last line holds only the wrapper call `})()`: frames there are ours. */
@@ -15,9 +17,7 @@ export class CellSources {
   readonly #cells = new Map<string, CellSource>();
 
   add(label: string, sourceMapJson: string, firstLineShift: number, lastLine: number): void {
-    let map: SourceMap | undefined;
-    try { map = sourceMapJson ? new SourceMap(JSON.parse(sourceMapJson) as ConstructorParameters<typeof SourceMap>[0]) : undefined; } catch { map = undefined; }
-    this.#cells.set(label, { label, map, firstLineShift, lastLine });
+    this.#cells.set(label, { label, map: null, mapJson: sourceMapJson, firstLineShift, lastLine });
     if (this.#cells.size > 5000) this.#cells.delete(this.#cells.keys().next().value as string);
   }
 
@@ -36,6 +36,9 @@ export class CellSources {
       if (!cell) return whole;
       const line0 = Number(l) - 1;
       const col0 = Math.max(0, Number(c) - 1 - (line0 === 0 ? cell.firstLineShift : 0));
+      if (cell.map === null) {
+        try { cell.map = cell.mapJson ? new SourceMap(JSON.parse(cell.mapJson) as ConstructorParameters<typeof SourceMap>[0]) : undefined; } catch { cell.map = undefined; }
+      }
       const e = cell.map?.findEntry(line0, col0);
       if (!e || !("originalLine" in e)) return `${label}:${line0 + 1}:${col0 + 1}`;
       return `${label}:${e.originalLine + 1}:${e.originalColumn + 1}`;

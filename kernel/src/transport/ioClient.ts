@@ -27,9 +27,11 @@ export interface IoEvents {
 export async function startIo(data: IoWorkerData, events: IoEvents): Promise<KernelIo> {
   const info = await readConnectionFile(data.connectionFile);
   const signer = new Signer(info.key);
-  const [shell, stdin, iopub, control] = await Promise.all([
+  // The control thread starts alongside; the kernel answers on shell without waiting for it.
+  const control = startControlThread(data, events);
+  const [shell, stdin, iopub] = await Promise.all([
     bindSocket("router", endpoint(info, "shell")), bindSocket("router", endpoint(info, "stdin")),
-    bindSocket("publisher", endpoint(info, "iopub")), startControlThread(data, events),
+    bindSocket("publisher", endpoint(info, "iopub")),
   ]);
   const local: Record<Exclude<Channel, "control">, FrameSocket> = { shell, stdin, iopub };
   const pump = async (channel: "shell" | "stdin", sock: FrameSocket): Promise<void> => {
@@ -59,7 +61,7 @@ export async function startIo(data: IoWorkerData, events: IoEvents): Promise<Ker
 
 interface ControlThread { post(m: ToIo): void; close(): Promise<void> }
 
-function startControlThread(data: IoWorkerData, events: IoEvents): Promise<ControlThread> {
+function startControlThread(data: IoWorkerData, events: IoEvents): ControlThread {
   const worker = new Worker(new URL("./ioWorker.js", import.meta.url), { workerData: data, stdout: false, stderr: false });
   // Messages produced in one turn cross in one postMessage.
   let batch: ToIo[] = [];
@@ -68,27 +70,23 @@ function startControlThread(data: IoWorkerData, events: IoEvents): Promise<Contr
     if (batch.length === 0) queueMicrotask(flush);
     batch.push(m);
   };
-  return new Promise((resolve, reject) => {
-    let ready = false;
-    worker.on("error", (e) => { if (!ready) reject(e); else events.onFatal(e.stack ?? e.message); });
-    worker.on("message", (m: FromIo) => {
-      switch (m.type) {
-        case "ready":
-          ready = true;
-          resolve({
-            post,
-            close: () => new Promise<void>((done) => {
-              const t = setTimeout(() => { void worker.terminate().then(() => done()); }, 2000);
-              worker.once("exit", () => { clearTimeout(t); done(); });
-              post({ type: "close" });
-            }),
-          });
-          break;
-        case "message": events.onMessage("control", m.identities, m.msg); break;
-        case "interrupt": events.onInterrupt(m.request); break;
-        case "fatal": if (!ready) reject(new Error(m.error)); else events.onFatal(m.error); break;
-        default: { const never: never = m; events.onFatal(`unknown message from the control thread: ${JSON.stringify(never)}`); }
-      }
-    });
+  // A control thread that cannot bind its sockets is fatal, as a shell socket would be.
+  worker.on("error", (e) => events.onFatal(e.stack ?? e.message));
+  worker.on("message", (m: FromIo) => {
+    switch (m.type) {
+      case "ready": break;
+      case "message": events.onMessage("control", m.identities, m.msg); break;
+      case "interrupt": events.onInterrupt(m.request); break;
+      case "fatal": events.onFatal(m.error); break;
+      default: { const never: never = m; events.onFatal(`unknown message from the control thread: ${JSON.stringify(never)}`); }
+    }
   });
+  return {
+    post,
+    close: () => new Promise<void>((done) => {
+      const t = setTimeout(() => { void worker.terminate().then(() => done()); }, 2000);
+      worker.once("exit", () => { clearTimeout(t); done(); });
+      post({ type: "close" });
+    }),
+  };
 }
