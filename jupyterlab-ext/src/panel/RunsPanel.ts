@@ -106,6 +106,10 @@ export class RunsPanel extends Panel {
 
   private open(runId: string): void {
     this.model.openRun(runId).catch((error: unknown) => {
+      // Opening another run aborts this one's requests: not an error to show.
+      if (error instanceof DOMException && error.name === "AbortError") {
+        return;
+      }
       this.status.textContent = String(error instanceof Error ? error.message : error);
     });
   }
