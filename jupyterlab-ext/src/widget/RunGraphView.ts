@@ -18,6 +18,7 @@ interface NodeElements {
  */
 export class RunGraphView extends Widget {
   private readonly svgRoot: SVGSVGElement;
+  private readonly note = html("div", "pb-Muted pb-RunGraph-note");
   private readonly nodes = new Map<string, NodeElements>();
   private readonly markerId = `pb-arrow-${Math.random().toString(36).slice(2, 10)}`;
 
@@ -26,7 +27,8 @@ export class RunGraphView extends Widget {
     this.addClass("pb-RunGraph");
     this.svgRoot = svg("svg", { role: "group" });
     this.svgRoot.setAttribute("aria-label", trans.__("Pipeline graph"));
-    this.node.appendChild(this.svgRoot);
+    this.node.append(this.svgRoot, this.note);
+    this.note.hidden = true;
     model.changed.connect((_, change) => (change.relayout ? this.rebuild() : this.refresh()), this);
     model.selectionChanged.connect(() => this.refresh(), this);
     this.rebuild();
@@ -37,6 +39,9 @@ export class RunGraphView extends Widget {
     const run = this.model.run;
     this.svgRoot.replaceChildren();
     this.nodes.clear();
+    const dangling = this.model.layoutInput?.dangling ?? [];
+    this.note.hidden = dangling.length === 0;
+    this.note.textContent = dangling.length === 0 ? "" : this.trans.__("Not drawn (step not in this run): %1", dangling.map((e) => `${e.from} → ${e.to} (${e.data})`).join(", "));
     if (layout === undefined || run === undefined) {
       return;
     }
