@@ -8,6 +8,7 @@ import { startIo } from "./transport/ioClient.js";
 import { HistoryStore } from "./history/historyStore.js";
 import { isTypecheckMode } from "./execute/cellDiagnostic.js";
 import { log } from "./log.js";
+import { RUN_STATE_BYTES, RunState } from "./execute/runState.js";
 
 export async function runKernel(argv: readonly string[]): Promise<void> {
   const fIndex = argv.indexOf("-f");
@@ -15,14 +16,15 @@ export async function runKernel(argv: readonly string[]): Promise<void> {
   if (!connectionFile) throw new Error("usage: pipebook-kernel -f CONNECTION_FILE");
   const session = randomUUID();
   let kernel: Kernel | undefined;
-  const io = await startIo({ connectionFile, session }, {
+  const runState = new RunState(new SharedArrayBuffer(RUN_STATE_BYTES));
+  const io = await startIo({ connectionFile, session, runState: runState.buffer }, {
     onMessage: (channel, identities, msg) => kernel?.handle(channel, identities, msg),
     onInterrupt: (request) => kernel?.interrupt(request),
     onFatal: (e) => { log("main", `transport failed: ${e}`); process.exit(1); },
   });
   const mode = process.env["PIPEBOOK_TYPECHECK"] ?? "refuse";
   kernel = new Kernel(io, {
-    session, dir: process.cwd(), typecheck: isTypecheckMode(mode) ? mode : "refuse", historyFile: HistoryStore.defaultFile(),
+    session, runState, dir: process.cwd(), typecheck: isTypecheckMode(mode) ? mode : "refuse", historyFile: HistoryStore.defaultFile(),
   });
   kernel.publishStarting();
   kernel.warmSoon();

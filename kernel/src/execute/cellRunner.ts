@@ -1,5 +1,6 @@
 import vm from "node:vm";
 import { CellSources, KernelInterrupt } from "./traceback.js";
+import type { RunState } from "./runState.js";
 
 export type RunOutcome =
   | { readonly status: "ok"; readonly value: unknown; readonly hasResult: boolean }
@@ -18,6 +19,8 @@ export class CellRunner {
 
   get running(): boolean { return this.#running; }
 
+  constructor(private readonly state?: RunState) {}
+
   /** Returns true if a cell was running and has been told to stop. */
   interrupt(): boolean {
     const stop = this.#interrupt;
@@ -31,6 +34,7 @@ export class CellRunner {
     this.sources.add(label, sourceMap, shift, code.split("\n").length);
     const script = new vm.Script(code, { filename: label });
     this.#running = true;
+    this.state?.enter();
     try {
       return await new Promise<RunOutcome>((resolve) => {
         // Installed before the cell starts: if the I/O thread terminates the cell's synchronous
@@ -51,6 +55,7 @@ export class CellRunner {
     } finally {
       this.#interrupt = undefined;
       this.#running = false;
+      this.state?.leave();
     }
   }
 }

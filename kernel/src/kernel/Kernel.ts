@@ -10,6 +10,7 @@ import { unreachable } from "../protocol/wire.js";
 import type { KernelIo } from "../transport/ioClient.js";
 import { CompilerClient } from "../execute/compilerClient.js";
 import { CellRunner, type RunOutcome } from "../execute/cellRunner.js";
+import type { RunState } from "../execute/runState.js";
 import { errorContent, KernelInterrupt } from "../execute/traceback.js";
 import { formatDiagnostics, isTypecheckMode, type CellDiagnostic, type TypecheckMode } from "../execute/cellDiagnostic.js";
 import { OutputCapture } from "../io/outputCapture.js";
@@ -36,6 +37,8 @@ export interface KernelOptions {
   readonly dir: string;
   readonly typecheck: TypecheckMode;
   readonly historyFile: string;
+  /** Shared with the control thread so it can tell a stuck cell from a slow machine. */
+  readonly runState?: RunState;
 }
 
 type Incoming<T extends MsgType> = { channel: Channel; identities: readonly Uint8Array[]; msg: Message<T> };
@@ -48,7 +51,7 @@ const IMPLEMENTATION_VERSION = "0.1.0";
  */
 export class Kernel {
   readonly #compiler: CompilerClient;
-  readonly #runner = new CellRunner();
+  readonly #runner: CellRunner;
   readonly #capture = new OutputCapture();
   readonly #history: HistoryStore;
   readonly comms: CommManager;
@@ -69,6 +72,7 @@ export class Kernel {
 
   constructor(private readonly io: KernelIo, readonly options: KernelOptions) {
     this.#typecheck = options.typecheck;
+    this.#runner = new CellRunner(options.runState);
     this.#compiler = new CompilerClient(options.dir);
     this.#history = new HistoryStore(options.historyFile);
     this.#capture.setSink((name, text) => this.#publish("stream", { name, text }));

@@ -19,4 +19,6 @@ export type ToIo =
 export interface IoWorkerData {
   readonly connectionFile: string;
   readonly session: string;
+  /** The main thread's RunState (execute/runState.ts). */
+  readonly runState: SharedArrayBuffer;
 }

@@ -10,14 +10,16 @@ import { endpoint, readConnectionFile } from "../protocol/connection.js";
 import { decode, describeFailure, encode, Signer } from "../protocol/wire.js";
 import { makeMessage } from "../protocol/header.js";
 import { bindSocket } from "./zmqAdapter.js";
+import { RunState } from "../execute/runState.js";
 import type { FromIo, IoWorkerData, ToIo } from "./bridgeMessages.js";
 
-/** How long the main thread may take to acknowledge an interrupt before we assume it is stuck in a loop. */
-const STUCK_AFTER_MS = 150;
+/** How often the control thread looks whether the main thread acknowledged an interrupt or is stuck. */
+const CHECK_EVERY_MS = 150;
 
 const port = parentPort;
 if (!port) throw new Error("ioWorker must run as a worker thread");
 const data = workerData as IoWorkerData;
+const runState = new RunState(data.runState);
 
 function post(m: FromIo): void { port!.postMessage(m); }
 function log(text: string): void { writeLog("control", text); }
@@ -51,7 +53,17 @@ async function main(): Promise<void> {
       if (d.msg.header.msg_type === "interrupt_request") {
         post({ type: "interrupt", request: d.msg });
         clearTimeout(interruptTimer);
-        interruptTimer = setTimeout(() => terminateMainThreadExecution(), STUCK_AFTER_MS);
+        // Unless the main thread acknowledges, check whether it is stuck: a cell runs and its
+        // tick counter stood still since the last look. Then, and only then, stop it by force.
+        let seen = runState.tick();
+        const check = (): void => {
+          if (!runState.running()) { interruptTimer = undefined; return; }
+          const now = runState.tick();
+          if (now === seen) { interruptTimer = undefined; terminateMainThreadExecution(); return; }
+          seen = now;
+          interruptTimer = setTimeout(check, CHECK_EVERY_MS);
+        };
+        interruptTimer = setTimeout(check, CHECK_EVERY_MS);
         control.send(encode(d.identities, makeMessage("interrupt_reply", { status: "ok" }, d.msg, data.session), signer))
           .catch((e: unknown) => log(`send failed: ${String(e)}`));
         continue;
