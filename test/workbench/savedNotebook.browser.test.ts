@@ -11,7 +11,7 @@ import { notebookWithRun } from "./fixtures/notebooks.js";
  * jupyter-server) in Debian's Chromium: the graph is drawn from the saved (untrusted) output,
  * every status shows, and a click on a step opens its logs, metrics and output previews.
  */
-const stepNode = (page: BrowserSession["page"], step: string) => page.locator(`.jp-Notebook .pb-node[data-step="${step}"]`);
+const stepNode = (page: BrowserSession["page"], step: string) => page.locator(".jp-Notebook .pb-Run").first().locator(`.pb-node[data-step="${step}"]`);
 
 describe("a saved run output in the workbench", () => {
   let workbench: RunningWorkbench;
@@ -22,7 +22,10 @@ describe("a saved run output in the workbench", () => {
     workbench = await startWorkbench();
     // A second output from a future engine: the renderer must say why it cannot draw it, not break.
     const future = { output_type: "display_data", metadata: {}, data: { "application/vnd.pipebook.run+json": { ...finishedRunWithDetails(), version: 99 } } };
-    writeFileSync(path.join(workbench.rootDir, "saved-run.ipynb"), notebookWithRun(finishedRunWithDetails(), [future]));
+    // And one whose edges name a step the view lacks: drawn without it, and said so.
+    const view = finishedRunWithDetails();
+    const dangling = { output_type: "display_data", metadata: {}, data: { "application/vnd.pipebook.run+json": { ...view, edges: [...view.edges, { from: "ghost", to: "train", data: "x" }] } } };
+    writeFileSync(path.join(workbench.rootDir, "saved-run.ipynb"), notebookWithRun(view, [future, dangling]));
     browser = await openBrowser();
   });
 
@@ -34,7 +37,7 @@ describe("a saved run output in the workbench", () => {
   it("draws the graph with each step's status, reuse source and error", async () => {
     const { page } = browser;
     await page.goto(workbench.url("saved-run.ipynb"));
-    const nodes = page.locator(".jp-Notebook .pb-RunGraph .pb-node");
+    const nodes = page.locator(".jp-Notebook .pb-Run").first().locator(".pb-RunGraph .pb-node");
     await expect.poll(() => nodes.count(), { timeout: 30_000 }).toBe(4);
     const statuses = await nodes.evaluateAll((els) => els.map((e) => [e.getAttribute("data-step"), e.getAttribute("data-status"), e.textContent]));
     expect(statuses).toEqual([
@@ -44,7 +47,7 @@ describe("a saved run output in the workbench", () => {
       ["evaluate", "failed", expect.stringContaining("step evaluate exited")],
     ]);
     // Failed is drawn in the theme's error colour, reused in the reuse colour.
-    const stroke = (step: string) => page.locator(`.jp-Notebook .pb-node[data-step="${step}"] .pb-node-box`).evaluate((el) => getComputedStyle(el).stroke);
+    const stroke = (step: string) => stepNode(page, step).locator(".pb-node-box").evaluate((el) => getComputedStyle(el).stroke);
     const errorColor = await page.evaluate(() => getComputedStyle(document.body).getPropertyValue("--jp-error-color1").trim());
     expect(errorColor).not.toBe("");
     expect(await stroke("evaluate")).toBe(await page.evaluate((c) => {
@@ -60,6 +63,10 @@ describe("a saved run output in the workbench", () => {
     await page.locator(".jp-Notebook .pb-Run").first().screenshot({ path: path.join(ARTIFACTS, "saved-run-graph-light.png") });
     const message = page.locator(".jp-Notebook .pb-Run").nth(1).locator(".pb-RunMessage");
     expect(await message.textContent()).toBe("This pipebook run output cannot be shown: run view version 99 (this renderer draws version 1)");
+    const third = page.locator(".jp-Notebook .pb-Run").nth(2);
+    expect(await third.locator(".pb-node").count()).toBe(4);
+    expect(await third.locator(".pb-RunGraph-note").textContent()).toBe("Not drawn (step not in this run): ghost → train (x)");
+    expect(await page.locator(".jp-Notebook .pb-Run").first().locator(".pb-RunGraph-note").isHidden()).toBe(true);
   });
 
   it("opens a step's error and log, a table preview and a metric plot", async () => {
@@ -109,7 +116,7 @@ describe("a saved run output in the workbench", () => {
     writeFileSync(path.join(settings, "themes.jupyterlab-settings"), JSON.stringify({ theme: "JupyterLab Dark" }));
     await page.goto(workbench.url("saved-run.ipynb"));
     await expect.poll(() => page.locator("body").getAttribute("data-jp-theme-light"), { timeout: 30_000 }).toBe("false");
-    await expect.poll(() => page.locator(".jp-Notebook .pb-RunGraph .pb-node").count(), { timeout: 30_000 }).toBe(4);
+    await expect.poll(() => page.locator(".jp-Notebook .pb-Run").first().locator(".pb-RunGraph .pb-node").count(), { timeout: 30_000 }).toBe(4);
     const [text, background] = await stepNode(page, "prep").evaluate((node) => [
       getComputedStyle(node.querySelector(".pb-node-name")!).fill,
       getComputedStyle(node.querySelector(".pb-node-box")!).fill,
