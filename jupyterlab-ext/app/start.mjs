@@ -14,6 +14,14 @@ import path from "node:path";
 import { ensureBuilt, isBuildCurrent } from "./build.mjs";
 import { checkPrerequisites, launchWorkbench, repoRoot } from "./launch.mjs";
 
+/** True when `pipebook.json` is in `dir` or a parent (what Workspace.fromConfig looks for). */
+function hasWorkspaceConfig(dir) {
+  for (let at = dir; ; at = path.dirname(at)) {
+    if (existsSync(path.join(at, "pipebook.json"))) return true;
+    if (path.dirname(at) === at) return false;
+  }
+}
+
 function option(name) {
   const index = process.argv.indexOf(name);
   return index === -1 ? undefined : process.argv[index + 1];
@@ -70,4 +78,10 @@ const examples = existsSync(path.join(rootDir, "examples")) ? "tree/examples" : 
 const url = `${workbench.baseUrl}lab/${examples}?token=${workbench.token}`;
 console.log(`pipebook workbench is running${workbench.apiUrl ? ` (pipebook serve at ${workbench.apiUrl})` : " (no pipebook serve: the side panel lists nothing)"}`);
 console.log(`Open: ${url}`);
+if (workbench.apiUrl !== undefined && !hasWorkspaceConfig(rootDir)) {
+  console.log(
+    `Note: no pipebook.json in ${rootDir} or above it: each notebook keeps its runs in a .pipebook folder beside it,\n` +
+      "and the side panel (pipebook serve, started in the root) does not see them. An empty {} pipebook.json in the root makes one workspace.",
+  );
+}
 console.log("Press Ctrl-C to stop.");
