@@ -15,7 +15,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, "..", "engine", "bin", "pipebook.js");
 const SECONDS = Math.min(120, Number(process.env.BENCH_SECONDS ?? 30));
 const RATE = Math.min(2000, Number(process.env.BENCH_RATE ?? 500));
-const MAX_ACTIVE = Number(process.env.BENCH_MAX_ACTIVE ?? 512);
+// The server's queue: runs executing at once, and runs allowed to wait (the serve defaults).
+const MAX_RUNNING = Number(process.env.BENCH_MAX_RUNNING ?? 4);
+const MAX_QUEUED = Number(process.env.BENCH_MAX_QUEUED ?? 256);
 const log = (...a) => console.error(...a);
 
 const root = await mkdtemp(join(tmpdir(), "pipebook-serve-bench-"));
@@ -32,7 +34,7 @@ try {
   await ws.close();
 
   const token = randomBytes(24).toString("hex");
-  server = spawn(process.execPath, [CLI, "serve", "--port", "0", "--token", token, "--max-active-runs", String(MAX_ACTIVE), "--no-schedules"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  server = spawn(process.execPath, [CLI, "serve", "--port", "0", "--token", token, "--max-running-runs", String(MAX_RUNNING), "--max-queued-runs", String(MAX_QUEUED), "--no-schedules"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((resolve, reject) => {
     let text = "";
     server.stdout.on("data", (d) => {
@@ -42,7 +44,7 @@ try {
     });
     server.once("exit", (code) => reject(new Error(`serve exited ${code}`)));
   });
-  log(`server ${url}; ${RATE} req/s for ${SECONDS}s`);
+  log(`server ${url}; ${RATE} req/s for ${SECONDS}s; queue: ${MAX_RUNNING} running, ${MAX_QUEUED} waiting`);
 
   const statuses = {};
   const acceptedIds = new Set();
@@ -67,17 +69,19 @@ try {
   });
   const accepted = acceptedIds.size;
 
-  // Let every accepted run finish, then count what the store recorded.
+  // Let every accepted run finish (the queue drains), then count what the store recorded.
+  const loadEnded = Date.now();
   const check = await Workspace.fromConfig({ path: root });
   let recorded = 0;
   let unfinished = 0;
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 3000; i++) {
     const runs = check.runs.listRuns({ experiment: "bench", limit: 1_000_000 });
     recorded = runs.length;
     unfinished = runs.filter((r) => r.status === "queued" || r.status === "running").length;
     if (unfinished === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  const drainSeconds = (Date.now() - loadEnded) / 1000;
   const stored = check.runs.listRuns({ experiment: "bench", limit: 1_000_000 });
   const completed = stored.filter((r) => r.status === "completed").length;
   const storedIds = new Set(stored.map((r) => r.id));
@@ -102,6 +106,8 @@ try {
   const summary = {
     rate: RATE,
     seconds: SECONDS,
+    max_running: MAX_RUNNING,
+    max_queued: MAX_QUEUED,
     requests: result.requests.total,
     throughput: Math.round(result.requests.average),
     p50_ms: result.latency.p50,
@@ -116,6 +122,7 @@ try {
     recorded,
     completed,
     unfinished,
+    drain_s: Math.round(drainSeconds * 10) / 10,
     /** Runs made by requests whose reply had not arrived when the load stopped (recorded, not counted as accepted). */
     unanswered_at_stop: recorded - accepted + lost,
     lost,

@@ -5,7 +5,7 @@ export { DataReference, PipelineData, type StepData } from "./dsl/data.js";
 export { PipelineParameter, type ParameterType } from "./dsl/PipelineParameter.js";
 export { Environment, RunConfiguration, type EnvironmentSpec } from "./dsl/Environment.js";
 export {
-  PipelineStep, PythonScriptStep, NodeScriptStep, CommandStep,
+  PipelineStep, ScriptStep, PythonScriptStep, NodeScriptStep, CommandStep,
   type CommonStepOptions, type ScriptStepOptions, type CommandStepOptions, type StepArgument,
 } from "./dsl/steps.js";
 export { Pipeline } from "./dsl/Pipeline.js";

@@ -8,7 +8,8 @@ let s: ServerSandbox;
 let gated: PublishedPipeline;
 let gate: string;
 beforeAll(async () => {
-  s = await serverSandbox({ maxActiveRuns: 2 });
+  // One run at a time, two waiting at most.
+  s = await serverSandbox({ maxRunningRuns: 1, maxQueuedRuns: 2 });
   gate = join(s.sb.dir, "gate");
   // Published straight from a Pipeline object (no run): its one step waits for the gate file.
   gated = await PublishedPipeline.publish(
@@ -23,7 +24,7 @@ afterAll(async () => {
 
 type Json = Record<string, unknown>;
 
-// The bound is 2: let the runs of the previous test end before the next one starts.
+// The queue is small: let the runs of the previous test end before the next one starts.
 beforeEach(async () => {
   for (let i = 0; i < 1200 && s.server.queue.size > 0; i++) await sleep(25);
   expect(s.server.queue.size).toBe(0);
@@ -62,23 +63,36 @@ describe("Idempotency-Key", () => {
   });
 });
 
-describe("run queue bound", () => {
-  it("accepts up to the bound, answers 429 with Retry-After over it, and accepts again once runs end", async () => {
+describe("run queue", () => {
+  it("records runs at once, runs one at a time, keeps the rest waiting, and answers 429 with Retry-After when full", async () => {
     const post = () => s.call("POST", `/pipelines/${gated.id}/runs`, { headers: { "Idempotency-Key": `gate-${Math.random()}` }, body: { ExperimentName: "queue" } });
-    const a = await post();
-    const b = await post();
-    expect([a.status, b.status]).toEqual([201, 201]);
+    const replies = [await post(), await post(), await post()];
+    expect(replies.map((r) => r.status)).toEqual([201, 201, 201]);
+    const [a, b, c] = replies.map((r) => (r.body as Json)["Id"] as string) as [string, string, string];
+    const status = (id: string) => s.sb.ws.runs.getRun(id)!.status;
+    for (let i = 0; i < 1200 && status(a) !== "running"; i++) await sleep(25);
+    // a runs; b and c are recorded and wait (their ids were answered at once).
+    expect([status(a), status(b), status(c)]).toEqual(["running", "queued", "queued"]);
+    expect(((await s.call("GET", `/runs/${b}`)).body as Json)["status"]).toBe("queued");
+    expect(((await s.call("GET", "/health", { token: null })).body as Json)["queue"]).toMatchObject({ running: 1, waiting: 2, maxRunning: 1, maxQueued: 2 });
     const before = runCount();
     const over = await post();
     expect(over.status).toBe(429);
     expect(Number(over.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    expect((over.body as Json)["error"]).toMatch(/^the server is running 2 runs, its limit; retry in \d+s$/);
+    expect((over.body as Json)["error"]).toMatch(/^the server's run queue is full \(2 waiting, 1 running\); retry in \d+s$/);
     expect(runCount()).toBe(before);
     // Invalid requests are still answered as such when the queue is full.
     expect((await s.call("POST", `/pipelines/${gated.id}/runs`, { body: { ExperimentName: "queue", ParameterAssignments: { nope: 1 } } })).status).toBe(400);
+    // A waiting run canceled never starts.
+    expect((await s.call("POST", `/runs/${c}/cancel`)).status).toBe(202);
+    expect((await s.waitForRun(c)).status).toBe("canceled");
+    expect(s.sb.ws.runs.getStep(`${c}.wait`)).toMatchObject({ status: "skipped", startedAt: null });
     await writeFile(gate, "");
-    for (const r of [a, b]) expect((await s.waitForRun((r.body as Json)["Id"] as string)).status).toBe("completed");
-    for (let i = 0; i < 100 && s.server.queue.size > 0; i++) await sleep(20);
+    const [va, vb] = [await s.waitForRun(a), await s.waitForRun(b)];
+    expect([va.status, vb.status]).toEqual(["completed", "completed"]);
+    // In order, one at a time: b started only after a ended.
+    expect(Date.parse(s.sb.ws.runs.getRun(b)!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(s.sb.ws.runs.getRun(a)!.endedAt!));
+    for (let i = 0; i < 400 && s.server.queue.size > 0; i++) await sleep(25);
     const again = await post();
     expect(again.status).toBe(201);
     expect((await s.waitForRun((again.body as Json)["Id"] as string)).status).toBe("completed");
@@ -104,6 +118,6 @@ describe("cancel", () => {
     expect(view.status).toBe("canceled");
     const notHere = await s.call("POST", `/runs/${s.firstRunId}/cancel`);
     expect(notHere.status).toBe(409);
-    expect((notHere.body as Json)["error"]).toBe(`run "${s.firstRunId}" is not running in this server (finished, or started by another process)`);
+    expect((notHere.body as Json)["error"]).toBe(`run "${s.firstRunId}" is not queued or running in this server (finished, or started by another process)`);
   });
 });

@@ -54,17 +54,20 @@ export function registerPublishingCommands(program: Command): void {
     .option("--port <port>", "port to listen on (0: any free port)", (v) => Number(v), 8765)
     .option("--token <token>", "accept this bearer token with every scope (held in memory only; repeatable)", collect, [])
     .option("--cors-origin <origin>", "let browser pages from this origin call the API (repeatable)", collect, [])
-    .option("--max-active-runs <n>", "runs executed at once; over it POSTs get 429", (v) => Number(v), 32)
+    .option("--max-running-runs <n>", "runs executed at once; later ones wait in the queue", (v) => Number(v), 4)
+    .option("--max-queued-runs <n>", "runs that may wait; over it POSTs get 429 with Retry-After", (v) => Number(v), 256)
     .option("--no-schedules", "do not fire schedules and triggers (another server does)")
     .action(
-      action(async (opts: { host: string; port: number; token: string[]; corsOrigin: string[]; maxActiveRuns: number; schedules: boolean }) => {
+      action(async (opts: { host: string; port: number; token: string[]; corsOrigin: string[]; maxRunningRuns: number; maxQueuedRuns: number; schedules: boolean }) => {
         if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new PipebookError("config-invalid", `--port must be 0–65535, got ${opts.port}`);
-        if (!Number.isInteger(opts.maxActiveRuns) || opts.maxActiveRuns < 1) throw new PipebookError("config-invalid", `--max-active-runs must be a whole number ≥ 1`);
+        for (const [flag, n] of [["--max-running-runs", opts.maxRunningRuns], ["--max-queued-runs", opts.maxQueuedRuns]] as const) {
+          if (!Number.isInteger(n) || n < 1) throw new PipebookError("config-invalid", `${flag} must be a whole number ≥ 1`);
+        }
         const ws = await Workspace.fromConfig();
         if (!isLoopback(opts.host)) process.stderr.write(`pipebook serve: warning: listening on ${opts.host}, reachable from other machines; every API call still needs a token\n`);
         const server = await startServer({
           workspace: ws, host: opts.host, port: opts.port, tokens: opts.token, corsOrigins: opts.corsOrigin,
-          maxActiveRuns: opts.maxActiveRuns, schedules: opts.schedules,
+          maxRunningRuns: opts.maxRunningRuns, maxQueuedRuns: opts.maxQueuedRuns, schedules: opts.schedules,
         }).catch((err: unknown) => {
           const code = (err as { code?: unknown }).code;
           if (code === "EADDRINUSE") throw new PipebookError("config-invalid", `port ${opts.port} on ${opts.host} is in use; choose another with --port`);

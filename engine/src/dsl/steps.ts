@@ -94,9 +94,8 @@ export abstract class PipelineStep {
   abstract get environment(): Environment;
 }
 
-/** Runs `scriptName` from `sourceDirectory` with a Python interpreter. */
-export class PythonScriptStep extends PipelineStep {
-  readonly kind = "python" as const;
+/** A step that runs one script file of its snapshotted source folder. */
+export abstract class ScriptStep extends PipelineStep {
   readonly scriptName: string;
 
   constructor(options: ScriptStepOptions) {
@@ -104,6 +103,11 @@ export class PythonScriptStep extends PipelineStep {
     if (!options.scriptName) throw new TypeError(`step ${options.name}: scriptName is required`);
     this.scriptName = options.scriptName;
   }
+}
+
+/** Runs `scriptName` from `sourceDirectory` with a Python interpreter. */
+export class PythonScriptStep extends ScriptStep {
+  readonly kind = "python" as const;
 
   get environment(): Environment {
     return this.runconfig.environment ?? Environment.python();
@@ -111,15 +115,8 @@ export class PythonScriptStep extends PipelineStep {
 }
 
 /** Runs a Node script (.js/.mjs, or .ts through tsx) from `sourceDirectory`. */
-export class NodeScriptStep extends PipelineStep {
+export class NodeScriptStep extends ScriptStep {
   readonly kind = "node" as const;
-  readonly scriptName: string;
-
-  constructor(options: ScriptStepOptions) {
-    super(options, options.sourceDirectory);
-    if (!options.scriptName) throw new TypeError(`step ${options.name}: scriptName is required`);
-    this.scriptName = options.scriptName;
-  }
 
   get environment(): Environment {
     return this.runconfig.environment ?? Environment.node();

@@ -24,16 +24,13 @@ export interface Entry {
   readonly st: BigIntStats;
 }
 
-/** Filter for folder walks; returns false to leave a path (relative, posix) out. */
-export type PathFilter = (rel: string, isDir: boolean) => boolean;
-
 /**
  * Hashes a file or a folder by content. The folder digest covers relative paths and file
  * contents only (no mtimes, no absolute paths), so the same data anywhere hashes the same.
  */
-export async function hashTree(root: string, deps: TreeHasherDeps, filter?: PathFilter): Promise<TreeHash> {
+export async function hashTree(root: string, deps: TreeHasherDeps): Promise<TreeHash> {
   const top = await stat(root, { bigint: true });
-  const entries: Entry[] = top.isDirectory() ? await walk(root, filter) : [{ abs: root, rel: "", st: top }];
+  const entries: Entry[] = top.isDirectory() ? await walk(root) : [{ abs: root, rel: "", st: top }];
   return hashEntries(entries, top.isDirectory() ? "dir" : "file", deps);
 }
 
@@ -63,7 +60,7 @@ export async function hashEntries(entries: readonly Entry[], kind: "dir" | "file
   return { digest, files: new Map(sorted), bytes };
 }
 
-async function walk(root: string, filter: PathFilter | undefined): Promise<Entry[]> {
+async function walk(root: string): Promise<Entry[]> {
   const out: Entry[] = [];
   const visit = async (dir: string): Promise<void> => {
     const names = await readdir(dir, { withFileTypes: true });
@@ -72,10 +69,8 @@ async function walk(root: string, filter: PathFilter | undefined): Promise<Entry
         const abs = join(dir, d.name);
         const rel = relative(root, abs).split(sep).join("/");
         if (d.isDirectory()) {
-          if (filter && !filter(rel, true)) return;
           await visit(abs);
         } else if (d.isFile() || d.isSymbolicLink()) {
-          if (filter && !filter(rel, false)) return;
           // Follow symlinks to their content; a dangling one is skipped like a missing file.
           const st = await stat(abs, { bigint: true }).catch(() => undefined);
           if (st?.isFile()) out.push({ abs, rel, st });

@@ -20,6 +20,8 @@ export interface PublishedSubmitOptions {
   readonly parameterAssignments?: Readonly<Record<string, unknown>>;
   readonly regenerateOutputs?: boolean;
   readonly source?: SubmitOptions["source"];
+  /** Record the run now, start it when this settles (a server's queue); see SubmitOptions. */
+  readonly startWhen?: Promise<unknown>;
 }
 
 /**
@@ -110,6 +112,7 @@ export class PublishedPipeline {
       source: options.source ?? "sdk",
       ...(options.parameterAssignments !== undefined && { parameterAssignments: options.parameterAssignments }),
       ...(options.regenerateOutputs !== undefined && { regenerateOutputs: options.regenerateOutputs }),
+      ...(options.startWhen !== undefined && { startWhen: options.startWhen }),
     });
   }
 

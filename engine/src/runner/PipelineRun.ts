@@ -73,9 +73,10 @@ export class PipelineRun {
   static async submit(experiment: string, pipeline: Pipeline, options: SubmitOptions = {}): Promise<PipelineRun> {
     markHandled(options.startWhen);
     const graph = pipeline.validate();
-    resolveParameters(pipeline.parameters, options.parameterAssignments);
+    // Parameters are checked before snapshotting: a typo should not cost a hash of the sources.
+    const parameters = resolveParameters(pipeline.parameters, options.parameterAssignments);
     const prepared = await Promise.all(graph.steps.map((s) => prepareStep(pipeline.workspace, s)));
-    return PipelineRun.start(experiment, pipeline, toPipelineSpec(pipeline, prepared), prepared, options);
+    return PipelineRun.start(experiment, pipeline, parameters, toPipelineSpec(pipeline, prepared), prepared, options);
   }
 
   /** Runs a stored pipeline spec again (a published pipeline, a REST call): code from its snapshots. */
@@ -83,20 +84,21 @@ export class PipelineRun {
     markHandled(options.startWhen);
     const { pipeline, prepared } = await fromPipelineSpec(ws, spec);
     const graph = pipeline.validate();
+    const parameters = resolveParameters(pipeline.parameters, options.parameterAssignments);
     const byName = new Map(prepared.map((p) => [p.step.name, p]));
-    return PipelineRun.start(experiment, pipeline, spec, graph.steps.map((s) => byName.get(s.name)!), options);
+    return PipelineRun.start(experiment, pipeline, parameters, spec, graph.steps.map((s) => byName.get(s.name)!), options);
   }
 
   private static async start(
     experiment: string,
     pipeline: Pipeline,
+    parameters: Readonly<Record<string, ParameterValue>>,
     spec: PipelineSpec,
     prepared: readonly PreparedStep[],
     options: SubmitOptions,
   ): Promise<PipelineRun> {
     const ws = pipeline.workspace;
     const graph = pipeline.graph;
-    const parameters = resolveParameters(pipeline.parameters, options.parameterAssignments);
     if (options.concurrency !== undefined && !(Number.isInteger(options.concurrency) && options.concurrency > 0)) {
       throw new PipebookError("step-invalid", `concurrency must be a whole number ≥ 1, got ${options.concurrency}`);
     }

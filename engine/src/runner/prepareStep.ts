@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { DataReference } from "../dsl/data.js";
-import { NodeScriptStep, PythonScriptStep, type PipelineStep } from "../dsl/steps.js";
+import { ScriptStep, type PipelineStep } from "../dsl/steps.js";
 import type { Workspace } from "../dsl/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import type { Digest } from "../fingerprint/digest.js";
@@ -28,7 +28,7 @@ export async function prepareStep(ws: Workspace, step: PipelineStep): Promise<Pr
   const sourceDir = step.sourceDirectory === undefined ? undefined : resolve(step.sourceDirectory);
   const snapshot = sourceDir ? await snapshotSource(sourceDir, deps, ws.blobs) : undefined;
   const source = snapshot ? Object.fromEntries(snapshot.files) : {};
-  if ((step instanceof PythonScriptStep || step instanceof NodeScriptStep) && !(step.scriptName in source)) {
+  if (step instanceof ScriptStep && !(step.scriptName in source)) {
     throw new PipebookError(
       "script-missing",
       `step "${step.name}": script "${step.scriptName}" is not in its source directory ${sourceDir}` +

@@ -1,7 +1,7 @@
 import type { ParameterValue } from "../contract/runView.js";
 import { DataReference, PipelineData } from "../dsl/data.js";
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
-import { CommandStep, NodeScriptStep, PythonScriptStep, type PipelineStep } from "../dsl/steps.js";
+import { CommandStep, ScriptStep, type PipelineStep } from "../dsl/steps.js";
 import type { ComputeTarget } from "../compute/ComputeTarget.js";
 import { KEY_SCHEMA, keyDigest, type KeyComponents } from "../fingerprint/KeyComponents.js";
 import type { Digest } from "../fingerprint/digest.js";
@@ -47,7 +47,7 @@ export function stepKey(k: KeyInputs): { components: KeyComponents; digest: Dige
 }
 
 function programOf(step: PipelineStep): string {
-  if (step instanceof PythonScriptStep || step instanceof NodeScriptStep) return step.scriptName;
+  if (step instanceof ScriptStep) return step.scriptName;
   if (step instanceof CommandStep) return typeof step.command === "string" ? step.command : JSON.stringify(step.command);
   return step.kind;
 }

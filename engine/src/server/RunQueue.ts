@@ -2,68 +2,128 @@ import { isTerminalRunStatus } from "../contract/runView.js";
 import type { PipelineRun } from "../runner/PipelineRun.js";
 import { HttpError } from "./HttpError.js";
 
+interface Waiting {
+  readonly run: PipelineRun;
+  readonly start: () => void;
+  readonly refuse: (reason: Error) => void;
+}
+
 /**
- * The server's bound on work: runs it accepted and that have not finished (queued or running),
- * plus submissions being created. Over the bound a submission is refused with 429 and a
- * Retry-After estimated from how long recent runs took, so callers back off instead of the
- * machine drowning in processes. Runs started elsewhere (CLI, notebooks) do not count.
+ * The server's run queue. An accepted run is recorded at once (status `queued`, its id in the
+ * 201 reply) and waits here; at most `maxRunning` execute at a time, in arrival order. When
+ * `maxQueued` runs are already waiting, a submission is refused with 429 and a Retry-After
+ * estimated from how long recent runs took, so callers back off instead of the machine drowning
+ * in processes. Runs started elsewhere (CLI, notebooks) do not count.
  */
 export class RunQueue {
-  private readonly active = new Map<string, PipelineRun>();
+  private readonly waiting: Waiting[] = [];
+  private readonly running = new Map<string, PipelineRun>();
   private creating = 0;
-  /** Moving average of run durations (ms), for Retry-After. */
+  /** Moving average of run durations once started (ms), for Retry-After. */
   private avgMs = 1000;
   private accepted = 0;
   private refused = 0;
+  private closed = false;
 
-  constructor(readonly limit: number) {
-    if (!(Number.isInteger(limit) && limit >= 1)) throw new Error(`run queue limit must be a whole number ≥ 1, got ${limit}`);
-  }
-
-  get size(): number {
-    return this.active.size + this.creating;
-  }
-
-  get stats(): { active: number; limit: number; accepted: number; refused: number } {
-    return { active: this.size, limit: this.limit, accepted: this.accepted, refused: this.refused };
-  }
-
-  get(runId: string): PipelineRun | undefined {
-    return this.active.get(runId);
-  }
-
-  /** Takes a slot (or throws 429), creates the run, and frees the slot when the run ends. */
-  async submit(create: () => Promise<PipelineRun>): Promise<PipelineRun> {
-    if (this.size >= this.limit) {
-      this.refused++;
-      const retry = Math.max(1, Math.min(60, Math.ceil(this.avgMs / 1000)));
-      throw new HttpError(429, `the server is running ${this.active.size} runs, its limit; retry in ${retry}s`, { headers: { "Retry-After": String(retry) } });
+  constructor(
+    readonly maxRunning: number,
+    readonly maxQueued: number,
+  ) {
+    for (const [name, n] of [["maxRunning", maxRunning], ["maxQueued", maxQueued]] as const) {
+      if (!(Number.isInteger(n) && n >= 1)) throw new Error(`run queue ${name} must be a whole number ≥ 1, got ${n}`);
     }
+  }
+
+  /** Runs accepted and not finished: waiting, running, or being recorded. */
+  get size(): number {
+    return this.waiting.length + this.running.size + this.creating;
+  }
+
+  get stats(): { waiting: number; running: number; maxQueued: number; maxRunning: number; accepted: number; refused: number } {
+    return { waiting: this.waiting.length + this.creating, running: this.running.size, maxQueued: this.maxQueued, maxRunning: this.maxRunning, accepted: this.accepted, refused: this.refused };
+  }
+
+  /** A run this server accepted and that has not finished. */
+  get(runId: string): PipelineRun | undefined {
+    return this.running.get(runId) ?? this.waiting.find((w) => w.run.id === runId)?.run;
+  }
+
+  /**
+   * Takes a place (or throws 429) and records the run through `create`, which must pass the
+   * given `startWhen` to the run: the run starts when this queue lets it.
+   */
+  async submit(create: (startWhen: Promise<void>) => Promise<PipelineRun>): Promise<PipelineRun> {
+    if (this.closed) throw new HttpError(503, "the server is shutting down");
+    if (this.waiting.length + this.creating >= this.maxQueued) {
+      this.refused++;
+      const perRun = this.avgMs / this.maxRunning;
+      const retry = Math.max(1, Math.min(300, Math.ceil(((this.waiting.length + 1) * perRun) / 1000)));
+      throw new HttpError(429, `the server's run queue is full (${this.waiting.length} waiting, ${this.running.size} running); retry in ${retry}s`, { headers: { "Retry-After": String(retry) } });
+    }
+    let start!: () => void;
+    let refuse!: (reason: Error) => void;
+    const startWhen = new Promise<void>((resolve, reject) => {
+      start = resolve;
+      refuse = reject;
+    });
     this.creating++;
     let run: PipelineRun;
     try {
-      run = await create();
+      run = await create(startWhen);
+    } catch (err) {
+      refuse(new Error("not recorded"));
+      throw err;
     } finally {
       this.creating--;
     }
     this.accepted++;
-    const started = Date.now();
-    this.active.set(run.id, run);
-    const done = (): void => {
-      if (!this.active.delete(run.id)) return;
-      this.avgMs = this.avgMs * 0.8 + (Date.now() - started) * 0.2;
-    };
+    const entry: Waiting = { run, start, refuse };
+    let startedAt = 0;
     run.onEvent((e) => {
-      if (e.type === "run-status" && isTerminalRunStatus(e.status)) done();
+      if (e.type !== "run-status") return;
+      if (e.status === "running") startedAt = Date.now();
+      else if (isTerminalRunStatus(e.status)) this.finished(run.id, startedAt);
     });
-    if (isTerminalRunStatus(run.status)) done();
+    if (isTerminalRunStatus(run.status)) return run;
+    this.waiting.push(entry);
+    this.pump();
     return run;
   }
 
-  /** Cancels every active run and waits for them to settle (server shutdown). */
+  /** Cancels a run of this queue: a waiting one never starts, a running one is stopped. */
+  cancel(runId: string): boolean {
+    const i = this.waiting.findIndex((w) => w.run.id === runId);
+    if (i >= 0) {
+      const [w] = this.waiting.splice(i, 1);
+      w!.refuse(new Error("canceled while queued"));
+      return true;
+    }
+    const run = this.running.get(runId);
+    run?.cancel();
+    return run !== undefined;
+  }
+
+  /** Refuses every waiting run (they end canceled), cancels running ones, and waits for them. */
   async drain(): Promise<void> {
-    const runs = [...this.active.values()];
-    runs.forEach((r) => r.cancel());
-    await Promise.all(runs.map((r) => r.waitForCompletion().catch(() => undefined)));
+    this.closed = true;
+    const all = [...this.waiting.map((w) => w.run), ...this.running.values()];
+    for (const w of this.waiting.splice(0)) w.refuse(new Error("the server stopped"));
+    for (const r of this.running.values()) r.cancel();
+    await Promise.all(all.map((r) => r.waitForCompletion().catch(() => undefined)));
+  }
+
+  private finished(runId: string, startedAt: number): void {
+    if (this.running.delete(runId)) {
+      if (startedAt > 0) this.avgMs = this.avgMs * 0.8 + (Date.now() - startedAt) * 0.2;
+      this.pump();
+    }
+  }
+
+  private pump(): void {
+    while (this.running.size < this.maxRunning && this.waiting.length > 0) {
+      const next = this.waiting.shift()!;
+      this.running.set(next.run.id, next.run);
+      next.start();
+    }
   }
 }

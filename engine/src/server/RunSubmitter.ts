@@ -89,10 +89,11 @@ export class RunSubmitter {
     if (!pipeline.enabled) throw new PublishError({ reason: "pipeline-disabled", id: pipeline.id, name: pipeline.name });
     // Checked before a queue slot is taken: a bad request never costs capacity.
     const parameters = resolveParameters(pipeline.parameters.map((p) => new PipelineParameter(p.name, p.defaultValue)), request.parameterAssignments);
-    const run = await this.queue.submit(() =>
+    const run = await this.queue.submit((startWhen) =>
       pipeline.submit(request.experiment, {
         parameterAssignments: request.parameterAssignments,
         source: request.source,
+        startWhen,
         ...(request.regenerateOutputs !== undefined && { regenerateOutputs: request.regenerateOutputs }),
       }),
     );

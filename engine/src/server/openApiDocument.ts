@@ -21,7 +21,7 @@ const ROUTES: Record<string, Record<string, Op>> = {
   "/runs/{id}/steps/{step}/logs": { get: { summary: "a step's full stdout+stderr", scope: "read", params: ["id", "step"], responses: { "200": "text/plain" } } },
   "/runs/{id}/steps/{step}/outputs": { get: { summary: "a step's outputs and their files", scope: "read", params: ["id", "step"], responses: { "200": "[{name, hash, files: [{path, size}]}]" } } },
   "/runs/{id}/steps/{step}/outputs/{name}": { get: { summary: "download a file of an output", scope: "read", params: ["id", "step", "name"], query: { path: "file inside the output folder" }, responses: { "200": "the file", "404": "no such file" } } },
-  "/runs/{id}/cancel": { post: { summary: "cancel a run this server is executing", scope: "runs:submit", params: ["id"], responses: { "202": "canceling", "409": "not running here" } } },
+  "/runs/{id}/cancel": { post: { summary: "cancel a run waiting in or run by this server's queue", scope: "runs:submit", params: ["id"], responses: { "202": "canceling", "409": "not running here" } } },
   "/runs/{id}/publish": { post: { summary: "publish the run's pipeline, optionally behind an endpoint", scope: "publish", params: ["id"], body: "PublishRequest", responses: { "201": "{pipelineId, pipelineVersion, endpoint?, endpointVersion?, version}" } } },
   "/pipelines": { get: { summary: "enabled published pipelines (?includeDisabled=true for all)", scope: "read", responses: { "200": "[PublishedPipeline]" } } },
   "/pipelines/{id}": { get: { summary: "a published pipeline", scope: "read", params: ["id"], responses: { "200": "PublishedPipeline", "404": "no such pipeline" } } },

@@ -99,9 +99,7 @@ export function runRoutes(ctx: ServerContext): Router {
 
   r.post("/runs/:id/cancel", auth.require("runs:submit"), (req, res) => {
     const runId = runOf(req);
-    const run = queue.get(runId);
-    if (!run) throw new HttpError(409, `run "${runId}" is not running in this server (finished, or started by another process)`);
-    run.cancel();
+    if (!queue.cancel(runId)) throw new HttpError(409, `run "${runId}" is not queued or running in this server (finished, or started by another process)`);
     res.status(202).json({ runId, status: "canceling" });
   });
 

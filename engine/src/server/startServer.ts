@@ -33,8 +33,10 @@ export interface ServerOptions {
   readonly tokens?: readonly string[];
   /** Origins allowed to call from a browser page (CORS), e.g. the Jupyter server's. */
   readonly corsOrigins?: readonly string[];
-  /** Runs this server executes at once (queued or running); over it, 429. */
-  readonly maxActiveRuns?: number;
+  /** Runs this server executes at once (default 4); later ones wait in its queue. */
+  readonly maxRunningRuns?: number;
+  /** Runs that may wait in the queue (default 256); over it, POSTs get 429 with Retry-After. */
+  readonly maxQueuedRuns?: number;
   /** Fire schedules and triggers (default true; run one scheduling server per workspace). */
   readonly schedules?: boolean;
   readonly scheduler?: SchedulerOptions;
@@ -55,7 +57,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const origins = options.corsOrigins ?? [];
   const auth = new Authenticator(ws, options.tokens ?? []);
-  const queue = new RunQueue(options.maxActiveRuns ?? 32);
+  const queue = new RunQueue(options.maxRunningRuns ?? 4, options.maxQueuedRuns ?? 256);
   const ctx: ServerContext = { ws, auth, queue, submitter: new RunSubmitter(ws, queue) };
   let scheduler: Scheduler | undefined;
 

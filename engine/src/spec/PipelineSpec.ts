@@ -3,7 +3,7 @@ import { DataReference, PipelineData, type StepData } from "../dsl/data.js";
 import { Environment, RunConfiguration, type EnvironmentSpec } from "../dsl/Environment.js";
 import { Pipeline } from "../dsl/Pipeline.js";
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
-import { CommandStep, NodeScriptStep, PythonScriptStep, type PipelineStep, type StepArgument } from "../dsl/steps.js";
+import { CommandStep, NodeScriptStep, PythonScriptStep, ScriptStep, type PipelineStep, type StepArgument } from "../dsl/steps.js";
 import type { Workspace } from "../dsl/Workspace.js";
 import { PipebookError, unreachable } from "../errors/PipebookError.js";
 import { asDigest } from "../fingerprint/digest.js";
@@ -60,7 +60,7 @@ export function toPipelineSpec(pipeline: Pipeline, prepared: readonly PreparedSt
     steps: prepared.map(({ step, manifest, source, hashPaths }) => ({
       name: step.name,
       kind: step.kind,
-      ...((step instanceof PythonScriptStep || step instanceof NodeScriptStep) && { scriptName: step.scriptName }),
+      ...(step instanceof ScriptStep && { scriptName: step.scriptName }),
       ...(step instanceof CommandStep && { command: step.command }),
       ...(manifest && { manifest }),
       source,
