@@ -1,5 +1,5 @@
 import { NotebookActions, type Notebook } from "@jupyterlab/notebook";
-import type { Cell } from "@jupyterlab/cells";
+import type { Cell, ICodeCellModel } from "@jupyterlab/cells";
 import { RUN_MIME_TYPE } from "pipebook/contract";
 import type { CellState } from "../model/cellsToRerun.js";
 
@@ -48,10 +48,10 @@ export class ExecutionTracker {
 
 /** Run ids displayed in a cell's outputs (a submitting cell shows one run view per submit). */
 export function cellRunIds(cell: Cell): string[] {
-  const outputs = (cell.model as { outputs?: { length: number; get(i: number): { data: Record<string, unknown> } } }).outputs;
-  if (outputs === undefined) {
+  if (cell.model.type !== "code") {
     return [];
   }
+  const outputs = (cell.model as ICodeCellModel).outputs;
   const ids: string[] = [];
   for (let i = 0; i < outputs.length; i++) {
     const data = outputs.get(i).data[RUN_MIME_TYPE];
