@@ -18,7 +18,7 @@ export interface RunningWorkbench {
 }
 
 /** Builds the lab if needed and starts a real workbench on a free port in a fresh folder. */
-export async function startWorkbench(options: { serve?: boolean; rootDir?: string; api?: { url: string; token: string } } = {}): Promise<RunningWorkbench> {
+export async function startWorkbench(options: { serve?: boolean; rootDir?: string; port?: number; api?: { url: string; token: string } } = {}): Promise<RunningWorkbench> {
   await ensureBuilt();
   const temp = mkdtempSync(path.join(tmpdir(), "pipebook-workbench-"));
   const rootDir = options.rootDir ?? path.join(temp, "root");
@@ -28,6 +28,7 @@ export async function startWorkbench(options: { serve?: boolean; rootDir?: strin
   const running = await launchWorkbench({
     rootDir, runtimeDir, serve: options.serve ?? false, log: (line: string) => log.push(line),
     ...(options.api === undefined ? {} : { api: options.api }),
+    ...(options.port === undefined ? {} : { port: options.port }),
   });
   return {
     rootDir,
