@@ -1,4 +1,4 @@
-import type { RunView, StepStatus, RunStatus } from "pipebook/contract";
+import { RUN_VIEW_VERSION, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
 
 /**
  * The run view arrives from three places the renderer does not control: a live kernel
@@ -11,8 +11,8 @@ export type ParseRunViewResult =
   | { readonly ok: true; readonly run: RunView }
   | { readonly ok: false; readonly reason: "not-json" | "not-an-object" | "unknown-version" | "missing-field"; readonly detail: string };
 
-/** The only payload version this renderer draws; kept here so a bump is a compile-visible decision. */
-export const SUPPORTED_RUN_VIEW_VERSION = 1;
+/** The only payload version this renderer draws: the shared contract's, so the two cannot drift. */
+export const SUPPORTED_RUN_VIEW_VERSION = RUN_VIEW_VERSION;
 
 const STEP_STATUSES: readonly StepStatus[] = ["queued", "running", "completed", "failed", "reused", "skipped", "canceled"];
 const RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "completed", "failed", "canceled"];
