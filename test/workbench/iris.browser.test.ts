@@ -88,6 +88,16 @@ describe.skipIf(!KERNEL_BUILT)("the iris notebook in the workbench", () => {
     expect(await nodeStatuses(page)).toEqual({ prepare: "reused", train: "completed", baseline: "reused", compare: "completed", summarize: "completed" });
     const prepare = page.locator('.jp-Notebook .pb-node[data-step="prepare"]');
     expect(await prepare.textContent()).toContain(`from run ${shortRunId(firstRun ?? "")}`);
+    // The reused step links to the run its result comes from: the side panel opens it.
+    await prepare.click();
+    const source = page.locator(".jp-Notebook .pb-Details-source");
+    expect(await source.textContent()).toBe(`Open run ${shortRunId(firstRun ?? "")}, where this result comes from`);
+    await source.click();
+    const panel = page.locator("#pipebook-runs-panel");
+    await expect.poll(() => panel.locator(".pb-RunHeader-title").getAttribute("title", { timeout: 1000 }).catch(() => null), { timeout: 15_000 }).toBe(firstRun);
+    await page.screenshot({ path: path.join(ARTIFACTS, "iris-2b-source-run-in-panel.png") });
+    await page.locator('.jp-SideBar [data-id="pipebook-runs-panel"]').click();
+    await prepare.click();
     await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "iris-2-rerun-reused.png") });
   }, 240_000);
 

@@ -104,7 +104,8 @@ export class RunsPanel extends Panel {
     return li;
   }
 
-  private open(runId: string): void {
+  /** Opens a run below the lists (followed live while it runs); failures show in the status line. */
+  open(runId: string): void {
     this.model.openRun(runId).catch((error: unknown) => {
       // Opening another run aborts this one's requests: not an error to show.
       if (error instanceof DOMException && error.name === "AbortError") {

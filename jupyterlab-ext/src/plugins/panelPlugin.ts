@@ -8,6 +8,7 @@ import { RunsPanelModel } from "../panel/RunsPanelModel.js";
 import { configureServer } from "../request.js";
 import { CommandIDs, PLUGIN_PREFIX } from "../tokens.js";
 import { TRANSLATION_DOMAIN } from "../widget/RunWidget.js";
+import { OPEN_RUN_EVENT, type OpenRunDetail } from "../widget/StepDetailsView.js";
 
 /** Three nodes and two edges: the extension's mark in the side bar. */
 export const pipebookIcon = new LabIcon({
@@ -45,6 +46,12 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       },
     });
     palette?.addItem({ command: CommandIDs.openPanel, category: "pipebook" });
+    // A reused step's "open the source run" link, from any run output on the page.
+    document.body.addEventListener(OPEN_RUN_EVENT, (event) => {
+      const { runId } = (event as CustomEvent<OpenRunDetail>).detail;
+      app.shell.activateById(panel.id);
+      panel.open(runId);
+    });
     const applySettings = (values: { serverUrl?: string; token?: string }): void => {
       const url = (values.serverUrl ?? "").trim();
       configureServer(url === "" ? undefined : { kind: "direct", url, token: values.token ?? "" });

@@ -12,6 +12,16 @@ import { html } from "./svg.js";
 type Tab = "logs" | "metrics" | "outputs";
 
 /**
+ * Asks whoever listens (the side panel) to open a run: dispatched from a reused step's
+ * "source run" link, which lives in a MIME renderer with no access to the application.
+ */
+export const OPEN_RUN_EVENT = "pipebook:open-run";
+
+export interface OpenRunDetail {
+  readonly runId: string;
+}
+
+/**
  * What a click on a step opens: its status line, the "why" line, its error, and tabs for logs,
  * metrics and output previews. Updates replace texts in place and keep the open tab and the
  * log's scroll position, so a running step's log can be read while it grows.
@@ -21,6 +31,7 @@ export class StepDetailsView extends Widget {
   private readonly heading = html("div", "pb-Details-title");
   private readonly meta = html("div", "pb-Details-meta");
   private readonly why = html("div", "pb-Details-why");
+  private readonly source = html("button", "pb-Details-source");
   private readonly error = html("pre", "pb-Details-error");
   private readonly tabs = html("div", "pb-Details-tabs");
   private readonly body = html("div", "pb-Details-body");
@@ -48,7 +59,15 @@ export class StepDetailsView extends Widget {
       });
       this.tabs.appendChild(button);
     }
-    this.node.append(this.heading, this.meta, this.why, this.error, this.tabs, this.body);
+    this.source.type = "button";
+    this.source.hidden = true;
+    this.source.addEventListener("click", () => {
+      const runId = this.source.dataset["runId"];
+      if (runId !== undefined) {
+        this.node.dispatchEvent(new CustomEvent<OpenRunDetail>(OPEN_RUN_EVENT, { detail: { runId }, bubbles: true }));
+      }
+    });
+    this.node.append(this.heading, this.meta, this.source, this.why, this.error, this.tabs, this.body);
     model.changed.connect(() => this.refresh(), this);
     model.selectionChanged.connect(() => {
       this.bodySignature = "";
@@ -68,6 +87,13 @@ export class StepDetailsView extends Widget {
     this.node.dataset["status"] = step.status;
     this.heading.textContent = step.name;
     this.meta.textContent = this.metaLine(step);
+    // The run a reused result came from can be opened in the side panel when a server is known.
+    const from = step.reusedFrom;
+    this.source.hidden = from === undefined || currentServer() === undefined;
+    if (from !== undefined) {
+      this.source.dataset["runId"] = from.runId;
+      this.source.textContent = this.trans.__("Open run %1, where this result comes from", shortRunId(from.runId));
+    }
     this.why.textContent = step.why ? this.trans.__("Why: %1", step.why) : "";
     this.why.hidden = !step.why;
     this.error.textContent = step.error ?? "";
