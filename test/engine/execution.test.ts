@@ -58,8 +58,8 @@ describe("execution", () => {
     ).waitForCompletion();
     const byName = Object.fromEntries(view.steps.map((s) => [s.name, s]));
     expect(view.status).toBe("failed");
-    expect(view.error).toBe('step "bad" exited with code 3');
-    expect(byName["bad"]).toMatchObject({ status: "failed", exitCode: 3, error: 'step "bad" exited with code 3' });
+    expect(view.error).toBe('step "bad" exited with code 3: about to fail');
+    expect(byName["bad"]).toMatchObject({ status: "failed", exitCode: 3, error: 'step "bad" exited with code 3: about to fail' });
     expect(byName["bad"]!.logTail).toContain("about to fail");
     expect(byName["after_bad"]).toMatchObject({ status: "skipped", why: 'not run: upstream step "bad" did not complete' });
     expect(byName["after_after"]!.status).toBe("skipped");

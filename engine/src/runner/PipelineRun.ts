@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { isTerminalRunStatus, type ParameterValue, type RunStatus, type RunView, type StepView } from "../contract/runView.js";
+import { isTerminalRunStatus, isTerminalStepStatus, type ParameterValue, type RunStatus, type RunView, type StepStatus, type StepView } from "../contract/runView.js";
 import type { Pipeline } from "../dsl/Pipeline.js";
 import type { Workspace } from "../dsl/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
@@ -57,6 +57,9 @@ export class PipelineRun {
   private readonly finished: Promise<RunStatus>;
   private state: RunStatus = "queued";
   private viewTimer: NodeJS.Timeout | undefined;
+  private outcome: { status: RunStatus; error?: string } | undefined;
+  /** Final step states as this process decided them (the store may lag behind on a full disk). */
+  private readonly stepOutcomes = new Map<string, { status: StepStatus; error?: string }>();
 
   private constructor(
     readonly workspace: Workspace,
@@ -144,10 +147,20 @@ export class PipelineRun {
     return () => this.viewListeners.delete(listener);
   }
 
+  /**
+   * The run as stored; once the run has ended, its status is the one this process knows even
+   * if the store could not take it yet (a full disk).
+   */
   view(): Promise<RunView> {
     return buildRunView(this.workspace, this.id).then((v) => {
       if (!v) throw new Error(`run ${this.id} vanished from the store`);
-      return v;
+      const o = this.outcome;
+      if (!o || v.status === o.status) return v;
+      const steps = v.steps.map((s) => {
+        const known = this.stepOutcomes.get(s.name);
+        return known && known.status !== s.status ? { ...s, status: known.status, ...(known.error && { error: known.error }) } : s;
+      });
+      return { ...v, status: o.status, ...(o.error && { error: o.error }), steps };
     });
   }
 
@@ -183,6 +196,7 @@ export class PipelineRun {
 
   private emit(e: RunEvent): void {
     if (e.type === "run-status") this.state = e.status;
+    if (e.type === "step-status" && isTerminalStepStatus(e.status)) this.stepOutcomes.set(e.step, { status: e.status, ...(e.detail && e.status !== "completed" && e.status !== "reused" && { error: e.detail }) });
     for (const l of this.eventListeners) {
       try {
         l(e);
@@ -202,6 +216,20 @@ export class PipelineRun {
     }, now ? 0 : 100);
   }
 
+  /** Replays writes a full disk refused, in order, every 2 s for up to 10 minutes. */
+  private repairStore(writes: (() => void)[]): void {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      try {
+        this.workspace.runs.transaction(() => writes.forEach((w) => w()));
+        clearInterval(timer);
+      } catch {
+        if (Date.now() - started > 600_000) clearInterval(timer);
+      }
+    }, 2000);
+    timer.unref();
+  }
+
   private async execute(): Promise<RunStatus> {
     const { workspace: ws, graph } = this;
     // Let submit() return and callers subscribe before the first event.
@@ -210,8 +238,23 @@ export class PipelineRun {
       const go = await this.options.startWhen.then(() => true, () => false);
       if (!go) this.abort.abort();
     }
-    const started = new Date().toISOString();
-    ws.runs.setRunStatus(this.id, "running", started);
+    let storeError: string | undefined;
+    const unrecorded: (() => void)[] = [];
+    /**
+     * Bookkeeping writes must not stop the scheduler: with a full disk every write fails, and
+     * the run must still end. A failed write is kept and replayed once the store takes writes
+     * again (see repairStore); if this process dies first, orphan recovery marks the run failed.
+     */
+    const record = (write: () => void): void => {
+      try {
+        if (unrecorded.length > 0) throw new Error("earlier writes are still pending");
+        write();
+      } catch (err) {
+        storeError ??= err instanceof Error ? err.message : String(err);
+        unrecorded.push(write);
+      }
+    };
+    record(() => ws.runs.setRunStatus(this.id, "running", new Date().toISOString()));
     this.emit({ type: "run-status", runId: this.id, status: "running" });
     void readGitInfo(ws.root).then((git) => git && ws.runs.setGit(this.id, git), () => undefined);
 
@@ -225,10 +268,11 @@ export class PipelineRun {
       data: new Map(),
       baseEnv: { ...process.env } as Record<string, string>,
       emit: (e) => this.emit(e),
+      record,
     };
     const n = graph.steps.length;
     const waitingOn = graph.upstream.map((u) => u.length);
-    const results: (StepResult | "skipped" | undefined)[] = new Array(n);
+    const results: (StepResult["status"] | "skipped" | undefined)[] = new Array(n);
     const ready: number[] = [];
     waitingOn.forEach((w, i) => w === 0 && ready.push(i));
     const limit = this.options.concurrency ?? ws.concurrency;
@@ -245,10 +289,10 @@ export class PipelineRun {
         settled++;
         const name = graph.steps[d]!.name;
         const upstream = graph.steps[from]!.name;
-        ws.runs.updateStep(`${this.id}.${name}`, {
+        record(() => ws.runs.updateStep(`${this.id}.${name}`, {
           status: "skipped", endedAt: new Date().toISOString(),
           decision: { reason: "upstream-failed", upstream }, error: `not run: upstream step "${upstream}" did not complete`,
-        });
+        }));
         this.emit({ type: "step-status", runId: this.id, step: name, status: "skipped", detail: `upstream step "${upstream}" did not complete` });
         stack.push(...graph.downstream[d]!);
       }
@@ -261,7 +305,7 @@ export class PipelineRun {
             if (results[i] !== undefined) continue;
             results[i] = "skipped";
             settled++;
-            ws.runs.updateStep(`${this.id}.${graph.steps[i]!.name}`, { status: "skipped", endedAt: new Date().toISOString(), decision: { reason: "run-canceled" }, error: "not run: the run was canceled" });
+            record(() => ws.runs.updateStep(`${this.id}.${graph.steps[i]!.name}`, { status: "skipped", endedAt: new Date().toISOString(), decision: { reason: "run-canceled" }, error: "not run: the run was canceled" }));
             this.emit({ type: "step-status", runId: this.id, step: graph.steps[i]!.name, status: "skipped", detail: "the run was canceled" });
             skipDownstream(i);
           }
@@ -278,22 +322,18 @@ export class PipelineRun {
             .catch((err: unknown) => {
               // Not a step failure but ours (disk full, store error): record it on the step.
               const error = `step "${step.step.name}" failed inside pipebook: ${err instanceof Error ? err.message : String(err)}`;
-              try {
-                ws.runs.updateStep(stepRunId, { status: "failed", endedAt: new Date().toISOString(), error });
-              } catch {
-                // The store itself is failing; the run status below still reports it.
-              }
+              record(() => ws.runs.updateStep(stepRunId, { status: "failed", endedAt: new Date().toISOString(), error }));
               this.emit({ type: "step-status", runId: this.id, step: step.step.name, status: "failed", detail: error });
-              return "failed" as const;
+              return { status: "failed", error } satisfies StepResult;
             })
-            .then((result) => {
+            .then((result: StepResult) => {
               active--;
-              results[i] = result;
+              results[i] = result.status;
               settled++;
-              if (result === "completed" || result === "reused") {
+              if (result.status === "completed" || result.status === "reused") {
                 for (const d of graph.downstream[i]!) if (--waitingOn[d]! === 0) ready.push(d);
               } else {
-                firstError ??= ws.runs.getStep(stepRunId)?.error ?? `step "${step.step.name}" ${result}`;
+                firstError ??= result.error ?? `step "${step.step.name}" ${result.status}`;
                 skipDownstream(i);
               }
               if (settled === n) resolveAll();
@@ -307,10 +347,15 @@ export class PipelineRun {
     });
 
     const canceled = this.abort.signal.aborted;
-    const ok = results.every((r) => r === "completed" || r === "reused");
+    const ok = results.every((r) => r === "completed" || r === "reused") && storeError === undefined;
     const status: RunStatus = ok ? "completed" : canceled ? "canceled" : "failed";
-    const error = ok ? undefined : canceled ? "the run was canceled" : firstError;
-    ws.runs.setRunStatus(this.id, status, new Date().toISOString(), error);
+    let error = ok ? undefined : canceled ? "the run was canceled" : (firstError ?? `the run could not be recorded: ${storeError}`);
+    record(() => ws.runs.setRunStatus(this.id, status, new Date().toISOString(), error));
+    if (storeError) {
+      error = `${error} (the store could not be written: ${storeError}; it is updated once it can be)`;
+      this.repairStore(unrecorded);
+    }
+    this.outcome = { status, ...(error && { error }) };
     this.emit({ type: "run-status", runId: this.id, status, ...(error && { error }) });
     return status;
   }

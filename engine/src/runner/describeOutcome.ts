@@ -1,15 +1,18 @@
 import type { LaunchOutcome } from "../compute/ComputeTarget.js";
 import { unreachable } from "../errors/PipebookError.js";
 
-/** The sentence stored as a failed step's error; the one place that words launch outcomes. */
-export function describeOutcome(step: string, outcome: LaunchOutcome): string | undefined {
+/**
+ * The sentence stored as a failed step's error; the one place that words launch outcomes.
+ * A non-zero exit carries the last line the step wrote to stderr: usually the exception.
+ */
+export function describeOutcome(step: string, outcome: LaunchOutcome, lastErrorLine?: string): string | undefined {
   switch (outcome.reason) {
     case "exited":
       return undefined;
-    case "exit-non-zero":
-      return outcome.signal
-        ? `step "${step}" was killed by ${outcome.signal}`
-        : `step "${step}" exited with code ${outcome.code}`;
+    case "exit-non-zero": {
+      const what = outcome.signal ? `step "${step}" was killed by ${outcome.signal}` : `step "${step}" exited with code ${outcome.code}`;
+      return lastErrorLine ? `${what}: ${lastErrorLine.slice(0, 300)}` : what;
+    }
     case "timeout":
       return `step "${step}" timed out after ${outcome.seconds}s and was stopped`;
     case "canceled":

@@ -13,6 +13,7 @@ import { hashTree } from "../fingerprint/hashTree.js";
 import type { MetricRow } from "../store/RunStore.js";
 import { decideReuse } from "./decideReuse.js";
 import { describeOutcome } from "./describeOutcome.js";
+import { killGroup } from "../compute/LocalCompute.js";
 import type { PreparedStep } from "./prepareStep.js";
 import { processStart } from "./processIdentity.js";
 import type { RunEvent } from "./RunEvent.js";
@@ -40,9 +41,15 @@ export interface RunContext {
   /** The submitting process's environment, read once per run: process.env is slow to copy per step. */
   readonly baseEnv: Readonly<Record<string, string>>;
   readonly emit: (event: RunEvent) => void;
+  /** Runs a store write whose failure must not stop the run (it is reported at the run's end). */
+  readonly record: (write: () => void) => void;
 }
 
-export type StepResult = Extract<StepStatus, "completed" | "reused" | "failed" | "canceled">;
+export interface StepResult {
+  readonly status: Extract<StepStatus, "completed" | "reused" | "failed" | "canceled">;
+  /** For failed and canceled steps: the sentence a person reads. */
+  readonly error?: string;
+}
 
 /** Decides reuse for one step and, on a miss, runs it on its compute target. */
 export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: string, logDir: string, compute: ComputeTarget): Promise<StepResult> {
@@ -87,7 +94,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
     });
     for (const o of verdict.outputs) ctx.data.set(o.name, { path: o.path, digest: o.digest ?? "" });
     ctx.emit({ type: "step-status", runId, step: step.name, status: "reused", detail: summarizeDecision(verdict.decision) });
-    return "reused";
+    return { status: "reused" };
   }
 
   // A miss: lay out the working copy, outputs and logs, then launch.
@@ -133,6 +140,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
   const decided = { keyDigest: digest, keyComponents: components, decision: verdict.decision };
 
   const logs = new StepLogs(logDir);
+  let storeError: unknown;
   const metrics = new MetricsTail(metricsFile, (rows) => {
     ws.runs.addMetrics(runId, stepRunId, rows);
     for (const m of rows) ctx.emit({ type: "step-metric", runId, step: step.name, name: m.name, value: m.value });
@@ -146,7 +154,14 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
         // The process start is the step's start: time spent waiting for a GPU is not its duration.
         onStart: (pid) => {
           startedAt = now();
-          ws.runs.updateStep(stepRunId, { ...decided, status: "running", pid, pidStart: processStart(pid), startedAt });
+          try {
+            ws.runs.updateStep(stepRunId, { ...decided, status: "running", pid, pidStart: processStart(pid), startedAt });
+          } catch (err) {
+            // A step the store does not know is running could not be stopped after a crash: stop it now.
+            storeError = err;
+            killGroup(pid, "SIGKILL");
+            return;
+          }
           ctx.emit({ type: "step-status", runId, step: step.name, status: "running", detail: summarizeDecision(verdict.decision) });
         },
         onOutput: (stream, chunk) => {
@@ -161,17 +176,22 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
     logs.close();
   }
   await metrics.read();
+  if (storeError !== undefined) throw storeError;
   const endedAt = now();
   const durationMs = Date.parse(endedAt) - Date.parse(startedAt);
-  const error = describeOutcome(step.name, outcome);
+  const error = describeOutcome(step.name, outcome, logs.lastErrorLine());
   if (error) {
     const status = outcome.reason === "canceled" ? "canceled" : "failed";
-    ws.runs.updateStep(stepRunId, {
-      ...decided, status, endedAt, error, pid: null,
-      ...(outcome.reason === "exit-non-zero" && outcome.code !== null && { exitCode: outcome.code }),
-    });
     ctx.emit({ type: "step-status", runId, step: step.name, status, detail: error, durationMs });
-    return status;
+    // The step's own failure is the news; a store that cannot take it (full disk) is reported
+    // by the run, which keeps going.
+    ctx.record(() =>
+      ws.runs.updateStep(stepRunId, {
+        ...decided, status, endedAt, error, pid: null,
+        ...(outcome.reason === "exit-non-zero" && outcome.code !== null && { exitCode: outcome.code }),
+      }),
+    );
+    return { status, error };
   }
   const produced: { name: string; path: string; digest: string }[] = [];
   for (const [name, path] of outputPaths) {
@@ -184,7 +204,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
   });
   for (const o of produced) ctx.data.set(o.name, { path: o.path, digest: o.digest });
   ctx.emit({ type: "step-status", runId, step: step.name, status: "completed", durationMs });
-  return "completed";
+  return { status: "completed" };
 }
 
 function argvOf(p: PreparedStep, args: string[]): string[] {
@@ -219,17 +239,32 @@ function joinPath(first: string, rest: string | undefined): string {
  */
 class StepLogs {
   private fds: { stdout: number; stderr: number; combined: number } | undefined;
+  /** The end of stderr kept in memory: the failure's last words, even when the log files cannot be written. */
+  private stderrTail = "";
+  private broken = false;
 
   constructor(private readonly dir: string) {}
 
   write(stream: "stdout" | "stderr", chunk: Buffer): void {
-    this.fds ??= {
-      stdout: openSync(join(this.dir, "stdout.log"), "a"),
-      stderr: openSync(join(this.dir, "stderr.log"), "a"),
-      combined: openSync(join(this.dir, "output.log"), "a"),
-    };
-    writeSync(this.fds[stream], chunk);
-    writeSync(this.fds.combined, chunk);
+    if (stream === "stderr") this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-2048);
+    if (this.broken) return;
+    try {
+      this.fds ??= {
+        stdout: openSync(join(this.dir, "stdout.log"), "a"),
+        stderr: openSync(join(this.dir, "stderr.log"), "a"),
+        combined: openSync(join(this.dir, "output.log"), "a"),
+      };
+      writeSync(this.fds[stream], chunk);
+      writeSync(this.fds.combined, chunk);
+    } catch {
+      // A full disk must not take the engine down: the step goes on, its output still reaches
+      // live listeners, and the tail above still names the error.
+      this.broken = true;
+    }
+  }
+
+  lastErrorLine(): string | undefined {
+    return this.stderrTail.split("\n").map((l) => l.trim()).filter(Boolean).pop();
   }
 
   close(): void {
