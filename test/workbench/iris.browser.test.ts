@@ -141,6 +141,15 @@ describe.skipIf(!KERNEL_BUILT)("the iris notebook in the workbench", () => {
     expect(await panel.locator("section").nth(1).textContent()).toContain("v1.0");
     expect(await panel.locator("section").nth(0).locator(".pb-Panel-item").count()).toBe(2);
     await page.screenshot({ path: path.join(ARTIFACTS, "iris-7-panel.png") });
+    // Run the published pipeline from the panel: the server runs it, the panel follows it live
+    // over the server's event stream (through the workbench's proxy) until it completes.
+    await panel.locator("section").nth(1).locator(".pb-Panel-link").click();
+    await expect.poll(() => panel.locator(".pb-RunHeader-experiment").textContent({ timeout: 1000 }).catch(() => null), { timeout: 20_000 }).toBe("workbench");
+    await expect.poll(() => panel.locator(".pb-RunHeader-status").textContent({ timeout: 1000 }).catch(() => null), { timeout: 60_000 }).toBe("completed");
+    expect(await panel.locator(".pb-node").count()).toBe(STEPS.length);
+    // The list catches up with the finished run.
+    await expect.poll(() => panel.locator("section").nth(0).locator(".pb-Panel-item").first().textContent(), { timeout: 15_000 }).toMatch(/workbench\s*completed$/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "iris-8-panel-run-of-published.png") });
     // Back to the notebook for the next test.
     await page.locator('.jp-SideBar [data-id="pipebook-runs-panel"]').click();
   }, 60_000);

@@ -69,6 +69,7 @@ export class RunsPanelModel {
       throw new Error(view.detail);
     }
     this._runUpdated.emit(view.run);
+    this.refreshIfListed(view.run);
     if (!isTerminalRunStatus(view.run.status)) {
       void this.followEvents(runId, follow.signal).catch(() => {
         // The stream ended or failed: the last view stays on screen; Refresh opens it again.
@@ -101,12 +102,21 @@ export class RunsPanelModel {
         const view = parseRunView(event.data);
         if (view.ok) {
           this._runUpdated.emit(view.run);
+          this.refreshIfListed(view.run);
           if (isTerminalRunStatus(view.run.status)) {
             await reader.cancel();
             return;
           }
         }
       }
+    }
+  }
+
+  /** The list shows an older status of this run (it finished since): read the lists again. */
+  private refreshIfListed(run: RunView): void {
+    const listed = this.runs.find((r) => r.runId === run.runId);
+    if (listed !== undefined && listed.status !== run.status && isTerminalRunStatus(run.status) && this._state.kind !== "loading") {
+      void this.refresh();
     }
   }
 
