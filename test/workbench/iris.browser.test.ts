@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import { ARTIFACTS, openBrowser, waitForKernelIdle, type BrowserSession } from "./support/browser.js";
 import { startWorkbench, type RunningWorkbench } from "./support/workbench.js";
 import { shortRunId } from "../../jupyterlab-ext/src/model/formatDuration.js";
+import { SseParser } from "../../jupyterlab-ext/src/model/sseParser.js";
 
 const REPO = path.resolve(import.meta.dirname, "..", "..");
 const KERNEL_BUILT = existsSync(path.join(REPO, "kernel", "dist", "install.js"));
@@ -182,4 +183,41 @@ describe.skipIf(!KERNEL_BUILT)("the iris notebook in the workbench", () => {
     await expect.poll(() => details.locator(".pb-Log").textContent(), { timeout: 10_000 }).toContain("no summary today");
     await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "iris-5-failed-step.png") });
   }, 240_000);
+
+  it("streams a server run's events through the workbench proxy as they happen", async () => {
+    const auth = { Authorization: `token ${workbench.token}` };
+    const api = `${workbench.baseUrl}pipebook/api/`;
+    const pipelines = (await (await fetch(`${api}pipelines`, { headers: auth })).json()) as { id: string }[];
+    expect(pipelines.length).toBeGreaterThan(0);
+    // A new learning rate: train and what follows must run, so the run lasts long enough to stream.
+    const submitted = await fetch(`${api}pipelines/${pipelines[0]!.id}/runs`, {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({ ExperimentName: "proxy-stream", ParameterAssignments: { learning_rate: 0.05 } }),
+    });
+    expect(submitted.status, await submitted.clone().text()).toBeLessThan(300);
+    const { Id } = (await submitted.json()) as { Id: string };
+    const events = await fetch(`${api}runs/${Id}/events`, { headers: auth });
+    expect(events.headers.get("content-type")).toContain("text/event-stream");
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    const seen: { at: number; status: string; steps: string }[] = [];
+    const reader = events.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      for (const event of parser.push(decoder.decode(value, { stream: true }))) {
+        const view = JSON.parse(event.data) as { status: string; steps: { name: string; status: string }[] };
+        seen.push({ at: Date.now(), status: view.status, steps: view.steps.map((st) => `${st.name}=${st.status}`).join(" ") });
+      }
+    }
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen[0]!.status).not.toBe("completed");
+    expect(seen[seen.length - 1]!.status).toBe("completed");
+    // train reran for the new rate; what follows reruns only if its input's content changed.
+    expect(seen[seen.length - 1]!.steps).toMatch(/^prepare=reused train=completed baseline=reused compare=completed summarize=(completed|reused)$/);
+    // Streamed, not buffered: the server looks at the run every 250 ms, so two views are at
+    // least that far apart when they are passed on as they come (a buffered reply has ~0).
+    expect(seen[seen.length - 1]!.at - seen[0]!.at).toBeGreaterThan(100);
+  }, 120_000);
 });
