@@ -1,5 +1,5 @@
-import { closeSync, existsSync, mkdirSync, openSync, writeSync, symlinkSync } from "node:fs";
-import { mkdir, open as openFile } from "node:fs/promises";
+import { mkdirSync, symlinkSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ParameterValue, StepStatus } from "../contract/runView.js";
@@ -10,7 +10,6 @@ import type { Workspace } from "../dsl/Workspace.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
 import { asDigest } from "../fingerprint/digest.js";
 import { hashTree } from "../fingerprint/hashTree.js";
-import type { MetricRow } from "../store/RunStore.js";
 import { decideReuse } from "./decideReuse.js";
 import { describeOutcome } from "./describeOutcome.js";
 import { killGroup } from "../compute/LocalCompute.js";
@@ -18,6 +17,8 @@ import type { PreparedStep } from "./prepareStep.js";
 import { processStart } from "./processIdentity.js";
 import type { RunEvent } from "./RunEvent.js";
 import { concreteArgument, stepKey } from "./stepKey.js";
+import { MetricsTail } from "./MetricsTail.js";
+import { StepLogs } from "./StepLogs.js";
 
 const RUNTIME_DIR = fileURLToPath(new URL("../../runtime/", import.meta.url));
 const TSX_LOADER = (() => {
@@ -231,91 +232,4 @@ export function envKey(name: string): string {
 
 function joinPath(first: string, rest: string | undefined): string {
   return rest ? `${first}:${rest}` : first;
-}
-
-/**
- * stdout.log, stderr.log and the interleaved output.log of a step, opened on the first byte:
- * a silent step costs no file at all. Writes are synchronous so the order of chunks is kept.
- */
-class StepLogs {
-  private fds: { stdout: number; stderr: number; combined: number } | undefined;
-  /** The end of stderr kept in memory: the failure's last words, even when the log files cannot be written. */
-  private stderrTail = "";
-  private broken = false;
-
-  constructor(private readonly dir: string) {}
-
-  write(stream: "stdout" | "stderr", chunk: Buffer): void {
-    if (stream === "stderr") this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-2048);
-    if (this.broken) return;
-    try {
-      this.fds ??= {
-        stdout: openSync(join(this.dir, "stdout.log"), "a"),
-        stderr: openSync(join(this.dir, "stderr.log"), "a"),
-        combined: openSync(join(this.dir, "output.log"), "a"),
-      };
-      writeSync(this.fds[stream], chunk);
-      writeSync(this.fds.combined, chunk);
-    } catch {
-      // A full disk must not take the engine down: the step goes on, its output still reaches
-      // live listeners, and the tail above still names the error.
-      this.broken = true;
-    }
-  }
-
-  lastErrorLine(): string | undefined {
-    return this.stderrTail.split("\n").map((l) => l.trim()).filter(Boolean).pop();
-  }
-
-  close(): void {
-    if (!this.fds) return;
-    closeSync(this.fds.stdout);
-    closeSync(this.fds.stderr);
-    closeSync(this.fds.combined);
-    this.fds = undefined;
-  }
-}
-
-/** Reads complete JSON lines appended to a step's metrics file since the last read. */
-class MetricsTail {
-  private offset = 0;
-  private readonly counts = new Map<string, number>();
-  private reading: Promise<void> = Promise.resolve();
-
-  constructor(private readonly file: string, private readonly sink: (rows: MetricRow[]) => void) {}
-
-  read(): Promise<void> {
-    this.reading = this.reading.then(() => this.readOnce()).catch(() => undefined);
-    return this.reading;
-  }
-
-  private async readOnce(): Promise<void> {
-    if (!existsSync(this.file)) return;
-    const handle = await openFile(this.file, "r");
-    try {
-      const { size } = await handle.stat();
-      if (size <= this.offset) return;
-      const buf = Buffer.alloc(size - this.offset);
-      await handle.read(buf, 0, buf.length, this.offset);
-      const text = buf.toString("utf8");
-      const end = text.lastIndexOf("\n");
-      if (end < 0) return;
-      this.offset += Buffer.byteLength(text.slice(0, end + 1));
-      const rows: MetricRow[] = [];
-      for (const line of text.slice(0, end).split("\n")) {
-        try {
-          const m = JSON.parse(line) as { name?: unknown; value?: unknown };
-          if (typeof m.name !== "string" || (typeof m.value !== "number" && typeof m.value !== "string")) continue;
-          const idx = this.counts.get(m.name) ?? 0;
-          this.counts.set(m.name, idx + 1);
-          rows.push({ name: m.name, idx, value: m.value });
-        } catch {
-          // A malformed line from a user script is skipped, not fatal.
-        }
-      }
-      if (rows.length > 0) this.sink(rows);
-    } finally {
-      await handle.close();
-    }
-  }
 }
