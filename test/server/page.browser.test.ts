@@ -86,6 +86,15 @@ describe("the studio web page", () => {
     expect(await page.textContent("#steps")).toContain("evaluated lr=0.33 mode=browser");
     const runId = (await page.textContent("#run-id"))!;
     expect(s.sb.ws.runs.getRun(runId)?.experiment).toBe("from_the_page");
+    // The runs of one endpoint, with the version each used (the seeds' studio view).
+    const viaEndpoint = await s.call("POST", "/endpoints/TrainerEndpoint/runs", { body: { ExperimentName: "through_endpoint" } });
+    await page.click("#endpoints tbody a.runs-of");
+    await expect.poll(() => page.textContent("#runs-title"), { timeout: 20_000 }).toBe("Runs of endpoint TrainerEndpoint");
+    expect(await page.locator("#runs tbody tr").count()).toBe(1);
+    expect(await page.textContent("#runs tbody")).toContain((viaEndpoint.body as { Id: string }).Id);
+    expect(await page.textContent("#runs tbody")).toContain("api · v0");
+    await page.click("#all-runs");
+    await expect.poll(() => page.textContent("#runs-title"), { timeout: 20_000 }).toBe("Runs");
   });
 
   it("follows a running run live until it completes", async () => {

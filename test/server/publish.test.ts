@@ -111,6 +111,14 @@ describe("versioned endpoints", () => {
     const run = await (await PipelineEndpoint.get(ws, "TrainerEndpoint")).submit("sdk_ep", { pipelineVersion: "0", parameterAssignments: { mode: "sdk" } });
     const view = await run.waitForCompletion();
     expect(view.parameters).toEqual({ lr: 0.01, mode: "sdk" });
+    // The studio's "runs of this endpoint": each with the version it used, newest first.
+    const epRuns = ((await s.call("GET", "/endpoints/TrainerEndpoint/runs", { token: s.tokens.read })).body as { runs: Json[] }).runs;
+    expect(epRuns.map((r) => [r["version"], r["pipelineId"], r["source"]])).toEqual([
+      ["0", s.published.id, "sdk"], ["1", v2.id, "api"], ["1", v2.id, "api"], ["0", s.published.id, "api"],
+    ]);
+    const v2Runs = ((await s.call("GET", `/pipelines/${v2.id}/runs`, { token: s.tokens.read })).body as { runs: Json[] }).runs;
+    expect(v2Runs).toHaveLength(2);
+    expect(v2Runs.every((r) => r["experiment"] === "ep")).toBe(true);
   });
 
   it("publishes a run as an endpoint through POST /runs/{id}/publish (the workbench command)", async () => {

@@ -44,6 +44,7 @@ describe("Idempotency-Key", () => {
     const later = await send();
     expect((later.body as Json)["Id"]).toBe([...ids][0]);
     expect(later.headers.get("idempotent-replayed")).toBe("true");
+    expect((later.body as Json)["PipelineId"]).toBe(s.published.id);
     expect(runCount()).toBe(before + 1);
     // Keys belong to the caller: another token's same key is another request.
     const other = await send(s.tokens.submit);

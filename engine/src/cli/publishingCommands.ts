@@ -34,7 +34,7 @@ function isLoopback(host: string): boolean {
 }
 
 async function parseParams(ws: Workspace, target: ScheduleTarget, texts: readonly string[]): Promise<Record<string, string | number | boolean>> {
-  const pipeline = await resolveTarget(ws, target);
+  const { pipeline } = await resolveTarget(ws, target);
   const declared = pipeline.parameters.map((p) => new PipelineParameter(p.name, p.defaultValue));
   return Object.fromEntries(texts.map((t) => parseAssignment(declared, t)));
 }

@@ -87,8 +87,15 @@ export class PipelineEndpoint {
 
   async submit(experimentName: string, options: EndpointSubmitOptions = {}): Promise<PipelineRun> {
     const { pipelineVersion, ...rest } = options;
-    const pipeline = await this.getPipeline(pipelineVersion);
-    return pipeline.submit(experimentName, rest);
+    this.reload();
+    const version = pipelineVersion ?? this.defaultVersion;
+    const pipeline = await this.getPipeline(version);
+    return pipeline.submit(experimentName, { ...rest, via: { endpoint: this.name, version } });
+  }
+
+  /** Runs made through this endpoint, newest first, with the version each used. */
+  runs(limit = 50): { runId: string; version: string; pipelineId: string }[] {
+    return PublishStore.of(this.workspace).runsOf({ endpoint: this.name }, limit).map((r) => ({ runId: r.runId, version: r.endpointVersion ?? "", pipelineId: r.pipelineId }));
   }
 
   toJSON(): Record<string, unknown> {

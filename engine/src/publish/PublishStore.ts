@@ -29,7 +29,26 @@ export interface EndpointRow {
   readonly versions: readonly EndpointVersionRow[];
 }
 
+/** A run of a published pipeline, and the endpoint version it was asked through. */
+export interface PublishedRunRow {
+  readonly runId: string;
+  readonly pipelineId: string;
+  readonly endpoint: string | null;
+  readonly endpointVersion: string | null;
+  readonly createdAt: string;
+}
+
 type Raw = Record<string, unknown>;
+
+function toPublishedRun(r: Raw): PublishedRunRow {
+  return {
+    runId: r["run_id"] as string,
+    pipelineId: r["pipeline_id"] as string,
+    endpoint: (r["endpoint"] as string | null) ?? null,
+    endpointVersion: (r["endpoint_version"] as string | null) ?? null,
+    createdAt: r["created_at"] as string,
+  };
+}
 
 const stores = new WeakMap<Workspace, PublishStore>();
 
@@ -116,6 +135,23 @@ export class PublishStore {
 
   saveIdempotent(key: string, requestHash: string, runId: string, at: string): void {
     this.sql("INSERT OR IGNORE INTO idempotency_keys(key, request_hash, run_id, created_at) VALUES (?, ?, ?, ?)").run(key, requestHash, runId, at);
+  }
+
+  recordRun(runId: string, pipelineId: string, via: { endpoint: string; version: string } | undefined, at: string): void {
+    this.sql("INSERT OR IGNORE INTO published_runs(run_id, pipeline_id, endpoint, endpoint_version, created_at) VALUES (?, ?, ?, ?, ?)").run(runId, pipelineId, via?.endpoint ?? null, via?.version ?? null, at);
+  }
+
+  /** The published pipeline (and endpoint version) a run came from, if it came from one. */
+  originOfRun(runId: string): PublishedRunRow | undefined {
+    const r = this.sql("SELECT * FROM published_runs WHERE run_id = ?").get(runId) as Raw | undefined;
+    return r && toPublishedRun(r);
+  }
+
+  runsOf(of: { pipelineId: string } | { endpoint: string }, limit: number): PublishedRunRow[] {
+    const rows = "pipelineId" in of
+      ? this.sql("SELECT * FROM published_runs WHERE pipeline_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?").all(of.pipelineId, limit)
+      : this.sql("SELECT * FROM published_runs WHERE endpoint = ? ORDER BY created_at DESC, rowid DESC LIMIT ?").all(of.endpoint, limit);
+    return (rows as Raw[]).map(toPublishedRun);
   }
 
   /** Forgets keys older than `before` (a retry comes within minutes, not weeks). */

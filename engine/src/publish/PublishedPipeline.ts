@@ -22,6 +22,8 @@ export interface PublishedSubmitOptions {
   readonly source?: SubmitOptions["source"];
   /** Record the run now, start it when this settles (a server's queue); see SubmitOptions. */
   readonly startWhen?: Promise<unknown>;
+  /** The endpoint version the run was asked through, recorded with the run. */
+  readonly via?: { readonly endpoint: string; readonly version: string };
 }
 
 /**
@@ -108,12 +110,19 @@ export class PublishedPipeline {
     this.row = current;
     if (!current.enabled) throw new PublishError({ reason: "pipeline-disabled", id: current.id, name: current.name });
     const experiment = new Experiment(this.workspace, experimentName);
-    return PipelineRun.submitSpec(this.workspace, experiment.name, current.spec, {
+    const run = await PipelineRun.submitSpec(this.workspace, experiment.name, current.spec, {
       source: options.source ?? "sdk",
       ...(options.parameterAssignments !== undefined && { parameterAssignments: options.parameterAssignments }),
       ...(options.regenerateOutputs !== undefined && { regenerateOutputs: options.regenerateOutputs }),
       ...(options.startWhen !== undefined && { startWhen: options.startWhen }),
     });
+    PublishStore.of(this.workspace).recordRun(run.id, current.id, options.via, new Date().toISOString());
+    return run;
+  }
+
+  /** Runs of this pipeline (through any endpoint, the SDK, the CLI or REST), newest first. */
+  runIds(limit = 50): string[] {
+    return PublishStore.of(this.workspace).runsOf({ pipelineId: this.id }, limit).map((r) => r.runId);
   }
 
   /** The JSON shape used by REST and the CLI. */

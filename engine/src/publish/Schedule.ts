@@ -68,7 +68,7 @@ export class Schedule {
     if (!EXPERIMENT_PATTERN.test(options.experiment)) {
       throw new PublishError({ reason: "invalid", field: "experiment", message: `"${options.experiment}" must start with a letter or digit and hold only letters, digits, _ . -` });
     }
-    const pipeline = await resolveTarget(ws, options.target);
+    const { pipeline } = await resolveTarget(ws, options.target);
     const declared = pipeline.parameters.map((p) => new PipelineParameter(p.name, p.defaultValue));
     const resolved = resolveParameters(declared, options.parameterAssignments);
     const assigned = Object.fromEntries(Object.keys(options.parameterAssignments ?? {}).map((k) => [k, resolved[k]!]));

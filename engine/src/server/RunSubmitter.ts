@@ -20,7 +20,7 @@ export interface SubmitRequest {
 
 export interface Submitted {
   readonly runId: string;
-  /** The published pipeline that ran (not known again for a replayed request). */
+  /** The published pipeline that ran. */
   readonly pipelineId?: string;
   readonly experiment: string;
   readonly status: RunStatus;
@@ -81,11 +81,12 @@ export class RunSubmitter {
     if (firstHash !== hash) throw new HttpError(422, "this Idempotency-Key was already used for a different request", { fields: ["Idempotency-Key"] });
     const run = this.ws.runs.getRun(runId);
     if (!run) throw new PublishError({ reason: "run-not-found", runId });
-    return { runId, experiment: run.experiment, status: run.status, parameters: run.parameters, replayed: true };
+    const origin = this.store.originOfRun(runId);
+    return { runId, ...(origin && { pipelineId: origin.pipelineId }), experiment: run.experiment, status: run.status, parameters: run.parameters, replayed: true };
   }
 
   private async start(request: SubmitRequest): Promise<Submitted> {
-    const pipeline = await resolveTarget(this.ws, request.target);
+    const { pipeline, via } = await resolveTarget(this.ws, request.target);
     if (!pipeline.enabled) throw new PublishError({ reason: "pipeline-disabled", id: pipeline.id, name: pipeline.name });
     // Checked before a queue slot is taken: a bad request never costs capacity.
     const parameters = resolveParameters(pipeline.parameters.map((p) => new PipelineParameter(p.name, p.defaultValue)), request.parameterAssignments);
@@ -94,6 +95,7 @@ export class RunSubmitter {
         parameterAssignments: request.parameterAssignments,
         source: request.source,
         startWhen,
+        ...(via !== undefined && { via }),
         ...(request.regenerateOutputs !== undefined && { regenerateOutputs: request.regenerateOutputs }),
       }),
     );

@@ -1,7 +1,8 @@
 import { param } from "./param.js";
 import { Router } from "express";
 import { PipelineEndpoint } from "../publish/PipelineEndpoint.js";
-import { DefaultVersionRequestSchema, EndpointRunQuerySchema, parseWith } from "./schemas.js";
+import { runSummary } from "./runSummary.js";
+import { DefaultVersionRequestSchema, EndpointRunQuerySchema, ListRunsQuerySchema, parseWith } from "./schemas.js";
 import type { ServerContext } from "./ServerContext.js";
 import { submitFromRequest } from "./submitFromRequest.js";
 
@@ -14,6 +15,14 @@ export function endpointRoutes(ctx: ServerContext): Router {
   });
   r.get("/endpoints/:name", auth.require("read"), async (req, res) => {
     res.json((await PipelineEndpoint.get(ws, param(req, "name"))).toJSON());
+  });
+  r.get("/endpoints/:name/runs", auth.require("read"), async (req, res) => {
+    const { limit } = parseWith(ListRunsQuerySchema, req.query, "query");
+    const endpoint = await PipelineEndpoint.get(ws, param(req, "name"));
+    res.json({ runs: endpoint.runs(limit ?? 50).flatMap((r) => {
+      const run = ws.runs.getRun(r.runId);
+      return run ? [{ ...runSummary(run), version: r.version, pipelineId: r.pipelineId }] : [];
+    }) });
   });
   r.post("/endpoints/:name/runs", auth.require("runs:submit"), async (req, res) => {
     const { version } = parseWith(EndpointRunQuerySchema, req.query, "query");

@@ -25,12 +25,16 @@ const ROUTES: Record<string, Record<string, Op>> = {
   "/runs/{id}/publish": { post: { summary: "publish the run's pipeline, optionally behind an endpoint", scope: "publish", params: ["id"], body: "PublishRequest", responses: { "201": "{pipelineId, pipelineVersion, endpoint?, endpointVersion?, version}" } } },
   "/pipelines": { get: { summary: "enabled published pipelines (?includeDisabled=true for all)", scope: "read", responses: { "200": "[PublishedPipeline]" } } },
   "/pipelines/{id}": { get: { summary: "a published pipeline", scope: "read", params: ["id"], responses: { "200": "PublishedPipeline", "404": "no such pipeline" } } },
-  "/pipelines/{id}/runs": { post: { summary: "run a published pipeline (header Idempotency-Key optional)", scope: "runs:submit", params: ["id"], body: "RunRequest", responses: { "201": "{Id, Status, ExperimentName, PipelineId, ParameterAssignments, RunUrl}", "400": "invalid body or parameters", "409": "pipeline disabled", "422": "Idempotency-Key reused for another request", "429": "run queue full (Retry-After)" } } },
+  "/pipelines/{id}/runs": {
+    get: { summary: "runs of this published pipeline (any endpoint, SDK, CLI, REST, schedule), newest first", scope: "read", params: ["id"], query: { limit: "1–500, default 50" }, responses: { "200": "{runs: [...]}" } },
+    post: { summary: "run a published pipeline (header Idempotency-Key optional)", scope: "runs:submit", params: ["id"], body: "RunRequest", responses: { "201": "{Id, Status, ExperimentName, PipelineId, ParameterAssignments, RunUrl}", "400": "invalid body or parameters", "409": "pipeline disabled", "422": "Idempotency-Key reused for another request", "429": "run queue full (Retry-After)" } } },
   "/pipelines/{id}/disable": { post: { summary: "hide from lists and refuse runs", scope: "publish", params: ["id"], responses: { "200": "PublishedPipeline" } } },
   "/pipelines/{id}/enable": { post: { summary: "enable again", scope: "publish", params: ["id"], responses: { "200": "PublishedPipeline" } } },
   "/endpoints": { get: { summary: "pipeline endpoints with versions and default", scope: "read", responses: { "200": "[PipelineEndpoint]" } } },
   "/endpoints/{name}": { get: { summary: "a pipeline endpoint", scope: "read", params: ["name"], responses: { "200": "PipelineEndpoint", "404": "no such endpoint" } } },
-  "/endpoints/{name}/runs": { post: { summary: "run the endpoint's default version, or ?version=", scope: "runs:submit", params: ["name"], query: { version: "a version such as 0" }, body: "RunRequest", responses: { "201": "{Id, ...}", "404": "no such endpoint or version" } } },
+  "/endpoints/{name}/runs": {
+    get: { summary: "runs made through this endpoint, with the version each used", scope: "read", params: ["name"], query: { limit: "1–500, default 50" }, responses: { "200": "{runs: [{..., version, pipelineId}]}" } },
+    post: { summary: "run the endpoint's default version, or ?version=", scope: "runs:submit", params: ["name"], query: { version: "a version such as 0" }, body: "RunRequest", responses: { "201": "{Id, ...}", "404": "no such endpoint or version" } } },
   "/endpoints/{name}/default": { put: { summary: "change the default version", scope: "publish", params: ["name"], body: "DefaultVersionRequest", responses: { "200": "PipelineEndpoint" } } },
   "/schedules": {
     get: { summary: "schedules and triggers", scope: "read", responses: { "200": "[Schedule]" } },

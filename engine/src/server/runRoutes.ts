@@ -11,6 +11,7 @@ import type { StepRunRow } from "../store/RunStore.js";
 import { HttpError } from "./HttpError.js";
 import { ListRunsQuerySchema, parseWith, PublishRequestSchema } from "./schemas.js";
 import type { ServerContext } from "./ServerContext.js";
+import { runSummary } from "./runSummary.js";
 import { watchRun } from "./watchRun.js";
 
 const MAX_LISTED_FILES = 1000;
@@ -35,12 +36,7 @@ export function runRoutes(ctx: ServerContext): Router {
   r.get("/runs", auth.require("read"), (req, res) => {
     const q = parseWith(ListRunsQuerySchema, req.query, "query");
     const runs = ws.runs.listRuns({ limit: q.limit ?? 50, ...(q.experiment !== undefined && { experiment: q.experiment }) });
-    res.json({
-      runs: runs.map((run) => ({
-        runId: run.id, experiment: run.experiment, status: run.status, source: run.source, createdAt: run.createdAt,
-        ...(run.endedAt && { endedAt: run.endedAt }), ...(run.error && { error: run.error }), parameters: run.parameters,
-      })),
-    });
+    res.json({ runs: runs.map(runSummary) });
   });
 
   r.get("/runs/:id", auth.require("read"), async (req, res) => {

@@ -157,6 +157,18 @@ const MIGRATIONS: readonly string[] = [
     heartbeat_at INTEGER NOT NULL
   );
   `,
+  // 4: which published pipeline (and endpoint version) each run of one came from.
+  `
+  CREATE TABLE published_runs (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id),
+    pipeline_id TEXT NOT NULL REFERENCES published_pipelines(id),
+    endpoint TEXT,
+    endpoint_version TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX published_runs_pipeline ON published_runs(pipeline_id, created_at);
+  CREATE INDEX published_runs_endpoint ON published_runs(endpoint, created_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

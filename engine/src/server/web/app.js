@@ -9,6 +9,8 @@ const STROKE = { completed: "#1a7f37", reused: "#0969da", running: "#9a6700", fa
 let token = sessionStorage.getItem("pipebook-token") ?? "";
 let live = null;
 let openRunId = null;
+/** The runs list shows all runs, or those of one pipeline or endpoint: { title, path }. */
+let runsOf = null;
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -51,7 +53,9 @@ async function refresh() {
     return;
   }
   try {
-    const [pipelines, endpoints, runs, schedules, health] = await Promise.all([api("/pipelines"), api("/endpoints"), api("/runs?limit=30"), api("/schedules"), fetch("/health").then((r) => r.json())]);
+    const [pipelines, endpoints, runs, schedules, health] = await Promise.all([api("/pipelines"), api("/endpoints"), api(runsOf ? `${runsOf.path}?limit=30` : "/runs?limit=30"), api("/schedules"), fetch("/health").then((r) => r.json())]);
+    $("runs-title").textContent = runsOf ? `Runs of ${runsOf.title}` : "Runs";
+    $("all-runs").hidden = runsOf === null;
     $("workspace").textContent = `workspace ${health.workspace} · scheduler ${health.scheduler}`;
     renderPipelines(pipelines);
     renderEndpoints(endpoints);
@@ -68,7 +72,7 @@ function renderPipelines(pipelines) {
   body.replaceChildren(
     ...pipelines.map((p) =>
       el("tr", {},
-        el("td", {}, p.name),
+        el("td", {}, el("a", { href: "#", class: "runs-of", onclick: (e) => showRunsOf(e, `pipeline ${p.name} ${p.version}`, `/pipelines/${encodeURIComponent(p.id)}/runs`) }, p.name)),
         el("td", {}, p.version),
         el("td", { class: "mono" }, p.parameters.map((x) => `${x.name}=${JSON.stringify(x.defaultValue)}`).join(" ")),
         el("td", { class: "mono" }, p.id.slice(0, 8)),
@@ -84,7 +88,7 @@ function renderEndpoints(endpoints) {
   body.replaceChildren(
     ...endpoints.map((e) =>
       el("tr", {},
-        el("td", {}, e.name),
+        el("td", {}, el("a", { href: "#", class: "runs-of", onclick: (ev) => showRunsOf(ev, `endpoint ${e.name}`, `/endpoints/${encodeURIComponent(e.name)}/runs`) }, e.name)),
         el("td", {}, e.defaultVersion),
         el("td", { class: "mono" }, e.versions.map((v) => `${v.version}${v.version === e.defaultVersion ? "*" : ""}→${v.pipelineId.slice(0, 8)}`).join("  ")),
         el("td", {}, e.description),
@@ -121,12 +125,18 @@ function renderRuns(runs) {
         el("td", { class: "mono" }, r.runId),
         el("td", {}, r.experiment),
         el("td", {}, statusBadge(r.status)),
-        el("td", {}, r.source),
+        el("td", {}, r.version !== undefined ? `${r.source} · v${r.version}` : r.source),
         el("td", {}, r.createdAt.replace("T", " ").slice(0, 19)),
       );
       return row;
     }),
   );
+}
+
+function showRunsOf(event, title, path) {
+  event.preventDefault();
+  runsOf = title === null ? null : { title, path };
+  void refresh();
 }
 
 function openSubmit(title, path, parameters) {
@@ -274,6 +284,7 @@ $("token-form").addEventListener("submit", (event) => {
   void refresh();
 });
 $("refresh").addEventListener("click", () => void refresh());
+$("all-runs").addEventListener("click", (e) => showRunsOf(e, null, null));
 $("submit-form").addEventListener("submit", submitRun);
 $("submit-cancel").addEventListener("click", () => $("submit-dialog").close());
 
