@@ -31,7 +31,7 @@ describe("the pipebook side panel", () => {
         ],
       },
       logs: { [`${LIVE}/prep`]: FULL_LOG },
-      eventGapMs: 700,
+      eventGapMs: 1500,
       submittedRunId: "run-new-1",
     });
     workbench = await startWorkbench({ api: { url: api.url, token: api.token } });
