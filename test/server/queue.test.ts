@@ -9,7 +9,7 @@ let gated: PublishedPipeline;
 let gate: string;
 beforeAll(async () => {
   // One run at a time, two waiting at most.
-  s = await serverSandbox({ maxRunningRuns: 1, maxQueuedRuns: 2 });
+  s = await serverSandbox({ maxRunningRuns: 1, maxQueuedRuns: 2, maxLiveStreams: 2 });
   gate = join(s.sb.dir, "gate");
   // Published straight from a Pipeline object (no run): its one step waits for the gate file.
   gated = await PublishedPipeline.publish(
@@ -120,5 +120,39 @@ describe("cancel", () => {
     const notHere = await s.call("POST", `/runs/${s.firstRunId}/cancel`);
     expect(notHere.status).toBe(409);
     expect((notHere.body as Json)["error"]).toBe(`run "${s.firstRunId}" is not queued or running in this server (finished, or started by another process)`);
+  });
+});
+
+
+describe("live streams", () => {
+  it("shares one feed per run among clients, and refuses streams over the cap with 503", async () => {
+    const closed = join(s.sb.dir, "streams-gate");
+    const held = await PublishedPipeline.publish(
+      new Pipeline(s.sb.ws, { steps: [new CommandStep({ name: "hold", allowReuse: false, command: `while [ ! -f ${closed} ]; do sleep 0.05; done` })] }),
+      { name: "Held", version: "1" },
+    );
+    const runId = ((await s.call("POST", `/pipelines/${held.id}/runs`, { body: { ExperimentName: "streams" } })).body as Json)["Id"] as string;
+    const open = () => fetch(`${s.url}/runs/${runId}/events`, { headers: { Authorization: `Bearer ${s.tokens.read}` } });
+    const [one, two] = [await open(), await open()];
+    expect([one.status, two.status]).toEqual([200, 200]);
+    const health = async () => ((await s.call("GET", "/health", { token: null })).body as Json)["liveStreams"];
+    expect(await health()).toBe(2);
+    const third = await open();
+    expect(third.status).toBe(503);
+    expect(third.headers.get("retry-after")).toBe("5");
+    expect(((await third.json()) as Json)["error"]).toMatch(/^the server already streams 2 live views, its limit/);
+    const { WebSocket } = await import("ws");
+    const wsStatus = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(`${s.url.replace("http", "ws")}/runs/${runId}/live?access_token=${s.tokens.read}`);
+      socket.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      socket.on("open", () => resolve(101));
+      socket.on("error", () => undefined);
+    });
+    expect(wsStatus).toBe(503);
+    await writeFile(closed, "");
+    const last = async (r: Response) => JSON.parse((await r.text()).trim().split("\n\n").at(-1)!.slice(6)) as { status: string };
+    expect([(await last(one)).status, (await last(two)).status]).toEqual(["completed", "completed"]);
+    for (let i = 0; i < 200 && (await health()) !== 0; i++) await sleep(25);
+    expect(await health()).toBe(0);
   });
 });

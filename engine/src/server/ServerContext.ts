@@ -1,5 +1,6 @@
 import type { Workspace } from "../dsl/Workspace.js";
 import type { Authenticator } from "./Authenticator.js";
+import type { RunFeeds } from "./RunFeeds.js";
 import type { RunQueue } from "./RunQueue.js";
 import type { RunSubmitter } from "./RunSubmitter.js";
 
@@ -9,4 +10,5 @@ export interface ServerContext {
   readonly auth: Authenticator;
   readonly queue: RunQueue;
   readonly submitter: RunSubmitter;
+  readonly feeds: RunFeeds;
 }

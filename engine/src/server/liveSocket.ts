@@ -5,7 +5,6 @@ import { hasScope } from "../publish/ApiTokens.js";
 import type { Authenticator } from "./Authenticator.js";
 import { originAllowed } from "./cors.js";
 import type { ServerContext } from "./ServerContext.js";
-import { watchRun } from "./watchRun.js";
 
 const LIVE_PATH = /^\/runs\/([^/]+)\/live$/;
 
@@ -14,7 +13,7 @@ const LIVE_PATH = /^\/runs\/([^/]+)\/live$/;
  * every change until it ends, then a normal close. Browsers cannot set headers on a WebSocket,
  * so the token may come as `?access_token=`.
  */
-export function attachLiveSocket(ctx: ServerContext, auth: Authenticator, origins: readonly string[]): { handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void; close: () => void } {
+export function attachLiveSocket(ctx: ServerContext, auth: Authenticator, origins: readonly string[], maxStreams: number): { handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void; close: () => void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   const refuse = (socket: Duplex, status: string): void => {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -30,11 +29,15 @@ export function attachLiveSocket(ctx: ServerContext, auth: Authenticator, origin
     if (!hasScope(caller.scopes, "read")) return refuse(socket, "403 Forbidden");
     const runId = decodeURIComponent(m[1]!);
     if (!ctx.ws.runs.getRun(runId)) return refuse(socket, "404 Not Found");
+    if (ctx.feeds.streams >= maxStreams) return refuse(socket, "503 Service Unavailable");
     wss.handleUpgrade(req, socket, head, (client: WebSocket) => {
-      const watch = watchRun(ctx.ws, runId, (view) => client.send(JSON.stringify({ type: "view", view })));
-      client.on("close", () => watch.stop());
-      client.on("error", () => watch.stop());
-      void watch.done.then(() => client.close(1000, "run ended"));
+      const unsubscribe = ctx.feeds.subscribe(
+        runId,
+        (view) => client.send(JSON.stringify({ type: "view", view })),
+        () => client.close(1000, "run ended"),
+      );
+      client.on("close", unsubscribe);
+      client.on("error", unsubscribe);
     });
   };
   return {

@@ -12,7 +12,6 @@ import { HttpError } from "./HttpError.js";
 import { ListRunsQuerySchema, parseWith, PublishRequestSchema } from "./schemas.js";
 import type { ServerContext } from "./ServerContext.js";
 import { runSummary } from "./runSummary.js";
-import { watchRun } from "./watchRun.js";
 
 const MAX_LISTED_FILES = 1000;
 
@@ -48,14 +47,21 @@ export function runRoutes(ctx: ServerContext): Router {
   // Server-sent events: one `data: <RunView>` per change, closed after the terminal view.
   r.get("/runs/:id/events", auth.require("read", { allowQueryToken: true }), (req, res) => {
     const runId = runOf(req);
+    let keepAlive: NodeJS.Timeout | undefined;
+    const unsubscribe = ctx.feeds.subscribe(
+      runId,
+      (view) => res.write(`data: ${JSON.stringify(view)}\n\n`),
+      () => {
+        clearInterval(keepAlive);
+        res.end();
+      },
+    );
     res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no" });
     res.flushHeaders();
-    const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
-    const watch = watchRun(ws, runId, (view) => res.write(`data: ${JSON.stringify(view)}\n\n`));
-    res.on("close", () => watch.stop());
-    void watch.done.then(() => {
+    keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
+    res.on("close", () => {
       clearInterval(keepAlive);
-      res.end();
+      unsubscribe();
     });
   });
 

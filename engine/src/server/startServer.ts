@@ -14,6 +14,7 @@ import { attachLiveSocket } from "./liveSocket.js";
 import { openApiDocument } from "./openApiDocument.js";
 import { pipelineRoutes } from "./pipelineRoutes.js";
 import { runRoutes } from "./runRoutes.js";
+import { RunFeeds } from "./RunFeeds.js";
 import { RunQueue } from "./RunQueue.js";
 import { RunSubmitter } from "./RunSubmitter.js";
 import { scheduleRoutes } from "./scheduleRoutes.js";
@@ -37,6 +38,8 @@ export interface ServerOptions {
   readonly maxRunningRuns?: number;
   /** Runs that may wait in the queue (default 256); over it, POSTs get 429 with Retry-After. */
   readonly maxQueuedRuns?: number;
+  /** Open SSE/WebSocket run streams (default 500); over it, 503. */
+  readonly maxLiveStreams?: number;
   /** Fire schedules and triggers (default true; run one scheduling server per workspace). */
   readonly schedules?: boolean;
   readonly scheduler?: SchedulerOptions;
@@ -58,7 +61,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const origins = options.corsOrigins ?? [];
   const auth = new Authenticator(ws, options.tokens ?? []);
   const queue = new RunQueue(options.maxRunningRuns ?? 4, options.maxQueuedRuns ?? 256);
-  const ctx: ServerContext = { ws, auth, queue, submitter: new RunSubmitter(ws, queue) };
+  const feeds = new RunFeeds(ws, options.maxLiveStreams ?? 500);
+  const ctx: ServerContext = { ws, auth, queue, submitter: new RunSubmitter(ws, queue), feeds };
   let scheduler: Scheduler | undefined;
 
   const app = express();
@@ -67,7 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   app.use(cors(origins));
   app.use(express.json({ limit: "256kb" }));
   app.get("/health", (_req, res) => {
-    res.json({ status: "ok", workspace: ws.name, queue: queue.stats, scheduler: scheduler?.state ?? "off" });
+    res.json({ status: "ok", workspace: ws.name, queue: queue.stats, liveStreams: feeds.streams, scheduler: scheduler?.state ?? "off" });
   });
   app.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument(API_VERSION));
@@ -83,7 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   app.use(errorMiddleware(log));
 
   const server: Server = createServer(app);
-  const live = attachLiveSocket(ctx, auth, origins);
+  const live = attachLiveSocket(ctx, auth, origins, options.maxLiveStreams ?? 500);
   server.on("upgrade", live.handleUpgrade);
   server.on("clientError", (_err, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
@@ -116,6 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     async close() {
       await scheduler?.stop();
       live.close();
+      feeds.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
