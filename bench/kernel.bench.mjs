@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const driver = join(root, "test", "kernel", "driver.py");
@@ -38,6 +38,60 @@ function middle(rounds) {
   return { ...ok[Math.floor((ok.length - 1) / 2)], rounds: rounds.map((r) => ({ p50_ms: r.p50_ms, p95_ms: r.p95_ms, start_s: r.start_s, hangs: r.hangs })) };
 }
 
+/**
+ * The same round trip measured by a minimal Node client (zeromq Dealer + Subscriber, no Python):
+ * kernel-side time plus transport, without jupyter_client's own cost.
+ */
+async function rawRoundTrips(argv, n) {
+  const zmq = await import(pathToFileURL(join(root, "node_modules", "zeromq", "lib", "index.js")).href);
+  const { createHmac, randomUUID } = await import("node:crypto");
+  const { spawn } = await import("node:child_process");
+  const base = 47000 + Math.floor(Math.random() * 1500) * 5;
+  const conn = { transport: "tcp", ip: "127.0.0.1", shell_port: base, iopub_port: base + 1, stdin_port: base + 2, control_port: base + 3, hb_port: base + 4, signature_scheme: "hmac-sha256", key: "bench" };
+  const file = join(work, `raw-${base}.json`);
+  writeFileSync(file, JSON.stringify(conn));
+  const child = spawn(argv[0], [...argv.slice(1), "-f", file], { cwd: work, stdio: "ignore", env: { ...process.env, PIPEBOOK_KERNEL_HISTORY: join(work, "history.jsonl") } });
+  const shell = new zmq.Dealer(); shell.connect(`tcp://127.0.0.1:${base}`);
+  const iopub = new zmq.Subscriber(); iopub.connect(`tcp://127.0.0.1:${base + 1}`); iopub.subscribe();
+  const sign = (fr) => { const h = createHmac("sha256", conn.key); for (const f of fr) h.update(f); return h.digest("hex"); };
+  const msg = (type, content) => {
+    const header = { msg_id: randomUUID(), session: "bench", username: "bench", date: new Date().toISOString(), msg_type: type, version: "5.3" };
+    const body = [JSON.stringify(header), "{}", "{}", JSON.stringify(content)];
+    return { id: header.msg_id, frames: ["<IDS|MSG>", sign(body), ...body] };
+  };
+  const replies = shell[Symbol.asyncIterator]();
+  const events = iopub[Symbol.asyncIterator]();
+  const untilIdle = async (id) => {
+    for (;;) {
+      const { value } = await events.next();
+      const at = value.findIndex((f) => String(f) === "<IDS|MSG>");
+      const parent = JSON.parse(String(value[at + 3]));
+      if (parent.msg_id === id && JSON.parse(String(value[at + 5])).execution_state === "idle") return;
+    }
+  };
+  try {
+    const t0 = performance.now();
+    const info = msg("kernel_info_request", {});
+    await shell.send(info.frames);
+    await replies.next();
+    const ready = (performance.now() - t0) / 1000;
+    const times = [];
+    for (let i = 0; i < n + 20; i++) {
+      const m = msg("execute_request", { code: "1+1", silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
+      const t = performance.now();
+      await shell.send(m.frames);
+      await Promise.all([replies.next(), untilIdle(m.id)]);
+      if (i >= 20) times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const q = (p) => Math.round(times[Math.min(times.length - 1, Math.floor(p * times.length))] * 1000) / 1000;
+    return { p50_ms: q(0.5), p95_ms: q(0.95), ready_s: Math.round(ready * 1000) / 1000 };
+  } finally {
+    child.kill("SIGKILL");
+    shell.close(); iopub.close();
+  }
+}
+
 const results = {};
 try {
   if (!has("jupyter_client")) throw new Error("jupyter_client is missing: apt-get install jupyter-client python3-jupyter-kernel-test");
@@ -67,8 +121,16 @@ try {
     rounds.floor.push(bench("floor-bench"));
   }
   results.pipebook = middle(rounds.pipebook);
+  try {
+    log("kernel-side round trips (Node client)");
+    const bounded = (p) => Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error("timed out after 120 s")), 120_000).unref())]);
+    results.pipebook.node_client = await bounded(rawRoundTrips([process.execPath, "--experimental-import-meta-resolve", join(root, "kernel", "bin", "pipebook-kernel.js")], N));
+    rounds.floor.node_client = await bounded(rawRoundTrips([process.execPath, join(root, "kernel", "bench", "floorKernel.mjs")], N));
+  } catch (e) {
+    results.pipebook.node_client = { error: String(e.message ?? e) };
+  }
   if (withIpykernel) results.ipykernel = middle(rounds.ipykernel);
-  results.floor = middle(rounds.floor);
+  results.floor = { ...middle(rounds.floor), ...(rounds.floor.node_client ? { node_client: rounds.floor.node_client } : {}) };
 
   try {
     const tslabDir = join(work, "tslab");
