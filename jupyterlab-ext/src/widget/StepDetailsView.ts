@@ -11,6 +11,8 @@ import { html } from "./svg.js";
 
 type Tab = "logs" | "metrics" | "outputs";
 
+const LOG_POLL_MS = 1500;
+
 /**
  * Asks whoever listens (the side panel) to open a run: dispatched from a reused step's
  * "source run" link, which lives in a MIME renderer with no access to the application.
@@ -43,6 +45,12 @@ export class StepDetailsView extends Widget {
   private fetching: string | undefined;
   /** A (run, step) whose log the server could not give; not asked again for this widget. */
   private failed = new Set<string>();
+  /**
+   * While a running step's log is on screen, the server is asked again every LOG_POLL_MS: run
+   * views do not change on every log line, and the log should grow while one reads it.
+   */
+  private logPoll: ReturnType<typeof setInterval> | undefined;
+  private pollDue = false;
 
   constructor(private readonly model: RunModel, private readonly trans: TranslationBundle) {
     super();
@@ -80,6 +88,7 @@ export class StepDetailsView extends Widget {
     const step = this.model.selectedStep;
     const run = this.model.run;
     this.setHidden(step === undefined || run === undefined);
+    this.managePolling(step !== undefined && this.tab === "logs" && step.status === "running" && currentServer() !== undefined);
     if (step === undefined || run === undefined) {
       return;
     }
@@ -114,6 +123,24 @@ export class StepDetailsView extends Widget {
         this.replaceBody(JSON.stringify(["outputs", step.name, step.outputViews]), () => outputsSection(step.outputViews, this.trans));
         break;
     }
+  }
+
+  private managePolling(wanted: boolean): void {
+    if (wanted && this.logPoll === undefined) {
+      this.logPoll = setInterval(() => {
+        this.pollDue = true;
+        this.refresh();
+      }, LOG_POLL_MS);
+    } else if (!wanted && this.logPoll !== undefined) {
+      clearInterval(this.logPoll);
+      this.logPoll = undefined;
+      this.pollDue = false;
+    }
+  }
+
+  override dispose(): void {
+    this.managePolling(false);
+    super.dispose();
   }
 
   private metaLine(step: StepView): string {
@@ -160,9 +187,10 @@ export class StepDetailsView extends Widget {
           ? this.trans.__("Full log from the pipebook server.")
           : this.trans.__("Last lines of the log.");
     // While a step runs its log grows: fetch the full log again whenever its tail changed.
-    const stale = this.fullLog?.key !== key || this.fullLog.tail !== step.logTail;
+    const stale = this.fullLog?.key !== key || this.fullLog.tail !== step.logTail || this.pollDue;
     if (server !== undefined && stale && this.fetching === undefined && !this.failed.has(key)) {
       this.fetching = key;
+      this.pollDue = false;
       const tail = step.logTail;
       requestAPI<string>(`runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(step.name)}/logs`, { as: "text" })
         .then((full) => {

@@ -24,9 +24,11 @@ export interface StandInServer {
 
 export interface StandInData {
   readonly runs: Record<string, RunView>;
-  /** Views streamed by `GET /runs/{id}/events`, one every `eventGapMs`. */
+  /** Views streamed by `GET /runs/{id}/events`, one every `eventGapMs` (or the run's own gap). */
   readonly events: Record<string, RunView[]>;
-  readonly logs: Record<string, string>;
+  readonly eventGaps?: Record<string, number>;
+  /** A log's text, or a function giving it now (a log that grows while a step runs). */
+  readonly logs: Record<string, string | (() => string)>;
   readonly eventGapMs: number;
   /** Run id answered to POST …/runs. */
   readonly submittedRunId: string;
@@ -65,7 +67,7 @@ export async function startStandInServer(data: StandInData, token = "stand-in-to
       if (request.method === "GET" && parts[0] === "runs" && parts[2] === "events") {
         response.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
         for (const view of data.events[parts[1]!] ?? []) {
-          await new Promise((r) => setTimeout(r, data.eventGapMs));
+          await new Promise((r) => setTimeout(r, data.eventGaps?.[parts[1]!] ?? data.eventGapMs));
           response.write(`event: run\ndata: ${JSON.stringify(view)}\n\n`);
         }
         return response.end();
@@ -74,7 +76,7 @@ export async function startStandInServer(data: StandInData, token = "stand-in-to
         const log = data.logs[`${parts[1]}/${parts[3]}`];
         if (log === undefined) return json(404, { error: "no log" });
         response.writeHead(200, { "Content-Type": "text/plain" });
-        return response.end(log);
+        return response.end(typeof log === "function" ? log() : log);
       }
       if (request.method === "GET" && parts[0] === "pipelines") {
         return json(200, [{ id: "pl-1", name: "Iris_Pipeline", version: "1.0", description: "iris" }]);
