@@ -121,14 +121,11 @@ try {
     rounds.floor.push(bench("floor-bench"));
   }
   results.pipebook = middle(rounds.pipebook);
-  try {
-    log("kernel-side round trips (Node client)");
-    const bounded = (p) => Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error("timed out after 120 s")), 120_000).unref())]);
-    results.pipebook.node_client = await bounded(rawRoundTrips([process.execPath, "--experimental-import-meta-resolve", join(root, "kernel", "bin", "pipebook-kernel.js")], N));
-    rounds.floor.node_client = await bounded(rawRoundTrips([process.execPath, join(root, "kernel", "bench", "floorKernel.mjs")], N));
-  } catch (e) {
-    results.pipebook.node_client = { error: String(e.message ?? e) };
-  }
+  log("kernel-side round trips (Node client)");
+  const bounded = (p) => Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error("timed out after 120 s")), 120_000).unref())])
+    .catch((e) => ({ error: String(e.message ?? e) }));
+  results.pipebook.node_client = await bounded(rawRoundTrips([process.execPath, "--experimental-import-meta-resolve", join(root, "kernel", "bin", "pipebook-kernel.js")], N));
+  rounds.floor.node_client = await bounded(rawRoundTrips([process.execPath, join(root, "kernel", "bench", "floorKernel.mjs")], N));
   if (withIpykernel) results.ipykernel = middle(rounds.ipykernel);
   results.floor = { ...middle(rounds.floor), ...(rounds.floor.node_client ? { node_client: rounds.floor.node_client } : {}) };
 
