@@ -135,13 +135,20 @@ describe("execution", () => {
        await run.waitForCompletion();`,
     );
     const engine = spawn(process.execPath, [script], { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
-    let runId = "";
-    engine.stdout.on("data", (c: Buffer) => (runId += c.toString()));
+    let out = "";
+    engine.stdout.on("data", (c: Buffer) => (out += c.toString()));
     await waitForFile(pidFile);
+    const runId = out.trim();
+    // Kill the engine once the store says the step runs (the step may write its pid file a
+    // moment before the engine has recorded it: a kill in that window is another test).
+    for (let i = 0; i < 200; i++) {
+      const stuck = sb.ws.runs.getSteps(runId).find((s) => s.name === "stuck");
+      if (stuck?.status === "running" && stuck.pid !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const stepPid = Number(await readFile(pidFile, "utf8"));
     engine.kill("SIGKILL");
     await new Promise((r) => engine.once("exit", r));
-    runId = runId.trim();
     expect(isAlive(stepPid)).toBe(true);
 
     // "Restart": a fresh process opening the workspace. Here: close and reopen ours.
@@ -154,7 +161,7 @@ describe("execution", () => {
     const steps = ws.runs.getSteps(runId);
     expect(steps.map((s) => [s.name, s.status])).toEqual([["quick", "completed"], ["stuck", "failed"]]);
     expect(steps[1]!.error).toMatch(/^interrupted: /);
-    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 100 && isAlive(stepPid); i++) await new Promise((r) => setTimeout(r, 50));
     expect(isAlive(stepPid)).toBe(false);
     expect(ws.db.pragma("integrity_check", { simple: true })).toBe("ok");
 

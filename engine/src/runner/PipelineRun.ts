@@ -39,10 +39,17 @@ function markHandled(p: Promise<unknown> | undefined): void {
   p?.catch(() => undefined);
 }
 
-/** Sortable and readable: the date and time, then randomness. */
+/**
+ * Sortable and readable: the date and time, then 40 random bits (a server accepting hundreds of
+ * runs a second must not draw the same id twice; createRun also retries on a collision).
+ */
 function newRunId(): string {
   const t = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  return `${t}-${randomBytes(3).toString("hex")}`;
+  return `${t}-${randomBytes(5).toString("hex")}`;
+}
+
+function isIdCollision(err: unknown): boolean {
+  return err instanceof Error && (err as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
 
 /**
@@ -105,27 +112,36 @@ export class PipelineRun {
     if (options.concurrency !== undefined && !(Number.isInteger(options.concurrency) && options.concurrency > 0)) {
       throw new PipebookError("step-invalid", `concurrency must be a whole number ≥ 1, got ${options.concurrency}`);
     }
-    const id = newRunId();
-    const runDir = join(ws.runsDir, id);
-    ws.runs.createRun({
-      id,
-      experiment,
-      source: options.source ?? "sdk",
-      createdAt: new Date().toISOString(),
-      parameters,
-      graph: { edges: graph.edges, spec },
-      options: { regenerateOutputs: options.regenerateOutputs ?? false },
-      owner: currentOwner(),
-      steps: graph.steps.map((s) => ({
-        id: `${id}.${s.name}`,
-        name: s.name,
-        kind: s.kind,
-        compute: s.computeTarget,
-        logDir: join(runDir, s.name),
-        inputs: s.inputs.map((i) => i.name),
-        outputs: s.outputs.map((o) => o.name),
-      })),
-    });
+    const record = (id: string): void =>
+      ws.runs.createRun({
+        id,
+        experiment,
+        source: options.source ?? "sdk",
+        createdAt: new Date().toISOString(),
+        parameters,
+        graph: { edges: graph.edges, spec },
+        options: { regenerateOutputs: options.regenerateOutputs ?? false },
+        owner: currentOwner(),
+        steps: graph.steps.map((s) => ({
+          id: `${id}.${s.name}`,
+          name: s.name,
+          kind: s.kind,
+          compute: s.computeTarget,
+          logDir: join(ws.runsDir, id, s.name),
+          inputs: s.inputs.map((i) => i.name),
+          outputs: s.outputs.map((o) => o.name),
+        })),
+      });
+    let id = newRunId();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        record(id);
+        break;
+      } catch (err) {
+        if (!isIdCollision(err) || attempt >= 3) throw err;
+        id = newRunId();
+      }
+    }
     const run = new PipelineRun(ws, id, experiment, parameters, graph, prepared, options);
     notifySubmission(run);
     return run;

@@ -14,8 +14,12 @@ export function processStart(pid: number): string {
   }
 }
 
+let self: RunOwner | undefined;
+
+/** This process as a run owner; computed once, it never changes. */
 export function currentOwner(): RunOwner {
-  return { pid: process.pid, host: hostname(), start: processStart(process.pid) };
+  self ??= { pid: process.pid, host: hostname(), start: processStart(process.pid) };
+  return self;
 }
 
 /** Whether the process that owned a run is still the same live process (a zombie is not). */
