@@ -96,11 +96,12 @@ function withLock<T>(lock: string, work: () => T, staleMs = 5 * 60_000): T {
   for (;;) {
     try {
       mkdirSync(lock);
+      writeFileSync(path.join(lock, "pid"), String(process.pid));
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > staleMs || Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
+      if (!holderAlive(lock) || age > staleMs || Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
     }
   }
@@ -108,6 +109,22 @@ function withLock<T>(lock: string, work: () => T, staleMs = 5 * 60_000): T {
     return work();
   } finally {
     rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** False when the lock's owner process is gone (killed mid-build); true while it lives or is unknown. */
+function holderAlive(lock: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(lock, "pid"), "utf8"));
+  } catch {
+    return true;
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
