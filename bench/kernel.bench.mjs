@@ -46,13 +46,20 @@ async function rawRoundTrips(argv, n) {
   const zmq = await import(pathToFileURL(join(root, "node_modules", "zeromq", "lib", "index.js")).href);
   const { createHmac, randomUUID } = await import("node:crypto");
   const { spawn } = await import("node:child_process");
-  const base = 47000 + Math.floor(Math.random() * 1500) * 5;
-  const conn = { transport: "tcp", ip: "127.0.0.1", shell_port: base, iopub_port: base + 1, stdin_port: base + 2, control_port: base + 3, hb_port: base + 4, signature_scheme: "hmac-sha256", key: "bench" };
-  const file = join(work, `raw-${base}.json`);
+  // Free ports, as jupyter_client picks them: bind port 0, note the number, let go.
+  const net = await import("node:net");
+  const freePort = () => new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+  const [shellPort, iopubPort, stdinPort, controlPort, hbPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const conn = { transport: "tcp", ip: "127.0.0.1", shell_port: shellPort, iopub_port: iopubPort, stdin_port: stdinPort, control_port: controlPort, hb_port: hbPort, signature_scheme: "hmac-sha256", key: "bench" };
+  const file = join(work, `raw-${shellPort}.json`);
   writeFileSync(file, JSON.stringify(conn));
   const child = spawn(argv[0], [...argv.slice(1), "-f", file], { cwd: work, stdio: "ignore", env: { ...process.env, PIPEBOOK_KERNEL_HISTORY: join(work, "history.jsonl") } });
-  const shell = new zmq.Dealer(); shell.connect(`tcp://127.0.0.1:${base}`);
-  const iopub = new zmq.Subscriber(); iopub.connect(`tcp://127.0.0.1:${base + 1}`); iopub.subscribe();
+  const shell = new zmq.Dealer(); shell.connect(`tcp://127.0.0.1:${shellPort}`);
+  const iopub = new zmq.Subscriber(); iopub.connect(`tcp://127.0.0.1:${iopubPort}`); iopub.subscribe();
   const sign = (fr) => { const h = createHmac("sha256", conn.key); for (const f of fr) h.update(f); return h.digest("hex"); };
   const msg = (type, content) => {
     const header = { msg_id: randomUUID(), session: "bench", username: "bench", date: new Date().toISOString(), msg_type: type, version: "5.3" };
