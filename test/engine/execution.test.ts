@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFile, rm, stat } from "node:fs/promises";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommandStep, Experiment, NodeScriptStep, Pipeline, PipelineData, PythonScriptStep, Workspace, isAlive as isProcessAlive, type PipelineStep } from "pipebook";
@@ -201,5 +201,18 @@ describe("execution", () => {
     expect((await run.waitForCompletion()).status).toBe("completed");
     const refused = await new Experiment(sb.ws, "gated").submit(new Pipeline(sb.ws, { steps: [new CommandStep({ name: "s2", command: "true" })] }), { startWhen: Promise.reject(new Error("queue closed")) });
     expect((await refused.waitForCompletion()).status).toBe("canceled");
+  });
+
+  it("sends live views: on status changes, for log lines of a long step, and a final one last", async () => {
+    const marker = join(sb.dir, "go");
+    const run = await submit([new CommandStep({ name: "talk", command: `echo first; i=0; while [ ! -f ${marker} ] && [ $i -lt 200 ]; do i=$((i+1)); sleep 0.05; done; echo second` })]);
+    const views: { status: string; tail: string }[] = [];
+    run.onUpdate((v) => views.push({ status: v.status, tail: v.steps[0]!.logTail ?? "" }));
+    for (let i = 0; i < 100 && !views.some((v) => v.tail.includes("first")); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(views.some((v) => v.status === "running" && v.tail.includes("first"))).toBe(true);
+    await writeFile(marker, "");
+    await run.waitForCompletion();
+    for (let i = 0; i < 40 && views.at(-1)?.status !== "completed"; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(views.at(-1)).toEqual({ status: "completed", tail: "first\nsecond\n" });
   });
 });

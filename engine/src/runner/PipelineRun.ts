@@ -64,6 +64,9 @@ export class PipelineRun {
   private readonly finished: Promise<RunStatus>;
   private state: RunStatus = "queued";
   private viewTimer: NodeJS.Timeout | undefined;
+  private viewDue = 0;
+  private viewsAsked = 0;
+  private viewsDelivered = 0;
   private outcome: { status: RunStatus; error?: string } | undefined;
   /** Final step states as this process decided them (the store may lag behind on a full disk). */
   private readonly stepOutcomes = new Map<string, { status: StepStatus; error?: string }>();
@@ -220,16 +223,28 @@ export class PipelineRun {
         // A listener's failure must not break the run.
       }
     }
-    if (this.viewListeners.size > 0 && e.type !== "step-log") this.scheduleView(e.type === "run-status" && isTerminalRunStatus(e.status));
+    if (this.viewListeners.size === 0) return;
+    // Log lines refresh the view's log tails at most once a second; status changes within 100 ms.
+    if (e.type === "step-log") this.scheduleView(1000);
+    else this.scheduleView(e.type === "run-status" && isTerminalRunStatus(e.status) ? 0 : 100);
   }
 
-  private scheduleView(now: boolean): void {
-    if (this.viewTimer && !now) return;
+  /** Coalesces view updates: a pending one is brought forward by a more urgent change, never delayed. */
+  private scheduleView(delayMs: number): void {
+    const due = Date.now() + delayMs;
+    if (this.viewTimer && this.viewDue <= due) return;
     clearTimeout(this.viewTimer);
+    this.viewDue = due;
     this.viewTimer = setTimeout(() => {
       this.viewTimer = undefined;
-      void this.view().then((v) => this.viewListeners.forEach((l) => l(v)), () => undefined);
-    }, now ? 0 : 100);
+      const seq = ++this.viewsAsked;
+      void this.view().then((v) => {
+        // Views are built asynchronously: never deliver one older than a view already delivered.
+        if (seq < this.viewsDelivered) return;
+        this.viewsDelivered = seq;
+        this.viewListeners.forEach((l) => l(v));
+      }, () => undefined);
+    }, delayMs);
   }
 
   /** Replays writes a full disk refused, in order, every 2 s for up to 10 minutes. */
