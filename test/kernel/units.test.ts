@@ -13,6 +13,7 @@ import { parseStepCell } from "../../kernel/src/notebook/stepCellSpec.js";
 import { codePointsToUnits, unitsToCodePoints } from "../../kernel/src/protocol/codePoints.js";
 import { renderRunText } from "../../kernel/src/display/renderRunText.js";
 import { renderRunSvg } from "../../kernel/src/display/renderRunSvg.js";
+import { renderRunHtml } from "../../kernel/src/display/renderRunHtml.js";
 import type { RunView } from "pipebook/contract";
 
 describe("wire format", () => {
@@ -131,6 +132,12 @@ describe("positions and run rendering", () => {
     expect(svg).toContain('data-status="running"');
     expect(svg).toContain("a&lt;b");
     expect(svg).toContain("<path d=\"M ");
+  });
+
+  it("shows a failed step's last log lines in both fallbacks", () => {
+    const failed: RunView = { ...view, status: "failed", steps: [view.steps[0]!, { ...view.steps[1]!, status: "failed", error: "exit 1", logTail: "line1\nTraceback: <boom>\n" }] };
+    expect(renderRunText(failed)).toContain("| Traceback: <boom>");
+    expect(renderRunHtml(failed)).toContain("Traceback: &lt;boom&gt;");
   });
 
   it("writes a readable text fallback", () => {

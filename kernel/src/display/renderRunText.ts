@@ -1,5 +1,5 @@
 import type { RunView } from "pipebook/contract";
-import { formatDuration, formatMetric, STEP_STYLE } from "./stepStyle.js";
+import { formatDuration, formatMetric, lastLines, STEP_STYLE } from "./stepStyle.js";
 
 /** The text/plain fallback: one line per step, what a terminal or a plain viewer shows. */
 export function renderRunText(view: RunView): string {
@@ -10,6 +10,7 @@ export function renderRunText(view: RunView): string {
     const from = s.status === "reused" && s.reusedFrom ? ` from run ${s.reusedFrom.runId}` : "";
     const metrics = s.metrics.map((m) => `${m.name}=${formatMetric(m.points[m.points.length - 1]?.value)}`).join(" ");
     lines.push(`  ${st.symbol} ${s.name.padEnd(width)}  ${st.label.padEnd(9)} ${formatDuration(s.durationMs).padEnd(8)}${from}${metrics ? `  ${metrics}` : ""}${s.error ? `  ${s.error}` : ""}`);
+    if (s.status === "failed" && s.logTail) for (const l of lastLines(s.logTail, 6).split("\n")) lines.push(`      | ${l}`);
   }
   return lines.join("\n");
 }

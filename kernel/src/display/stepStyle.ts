@@ -27,3 +27,8 @@ export function formatMetric(v: number | string | undefined): string {
   if (typeof v !== "number") return v ?? "";
   return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
 }
+
+/** The last `n` lines of a log tail. */
+export function lastLines(text: string, n: number): string {
+  return text.replace(/\s+$/, "").split("\n").slice(-n).join("\n");
+}
