@@ -35,7 +35,8 @@ const live = new Map<string, { run: RunLike; sendLatest: () => Promise<void> }>(
  */
 export async function settleLiveDisplays(): Promise<void> {
   const ended = [...live.values()].filter((l) => l.run.status !== undefined && isTerminalRunStatus(l.run.status as RunView["status"]));
-  await Promise.all(ended.map((l) => l.sendLatest()));
+  // Bounded: a slow store must not hold the cell's reply back for long.
+  await Promise.race([Promise.all(ended.map((l) => l.sendLatest())), new Promise((r) => setTimeout(r, 2000).unref())]);
 }
 
 export function watchSubmissions(pub: DisplayPublisher): () => void {
