@@ -82,6 +82,22 @@ async function rawRoundTrips(argv, n) {
     await shell.send(info.frames);
     await replies.next();
     const ready = (performance.now() - t0) / 1000;
+    // A subscriber misses what was published before it joined: wait until iopub delivers
+    // (a kernel_info's status), as jupyter_client does, before timing anything.
+    iopub.receiveTimeout = 300;
+    for (let joined = false; !joined;) {
+      const probe = msg("kernel_info_request", {});
+      await shell.send(probe.frames);
+      await replies.next();
+      try {
+        for (;;) {
+          const frames = await iopub.receive();
+          const at = frames.findIndex((f) => String(f) === "<IDS|MSG>");
+          if (JSON.parse(String(frames[at + 3])).msg_id === probe.id) { joined = true; break; }
+        }
+      } catch { /* timed out: probe again */ }
+    }
+    iopub.receiveTimeout = -1;
     const times = [];
     for (let i = 0; i < n + 20; i++) {
       const m = msg("execute_request", { code: "1+1", silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
