@@ -32,6 +32,12 @@ describe("TypeScript cells", () => {
     /* 21 */ "const h = display.html('<i>x</i>'); h.update({ 'text/html': '<b>y</b>', 'text/plain': 'y' })",
     /* 22 */ "%nosuchmagic",
     /* 23 */ "const big = await import('pipebook/contract'); typeof big.isTerminalRunStatus",
+    /* 24 */ "import { late } from 'late-pkg'; late",
+    /* 25 */ "import { mkdirSync, writeFileSync } from 'node:fs';\nmkdirSync('node_modules/late-pkg', { recursive: true });\n"
+      + "writeFileSync('node_modules/late-pkg/package.json', JSON.stringify({ name: 'late-pkg', type: 'module', exports: { '.': { types: './index.d.ts', default: './index.js' } } }));\n"
+      + "writeFileSync('node_modules/late-pkg/index.js', 'export const late = \"installed later\";');\n"
+      + "writeFileSync('node_modules/late-pkg/index.d.ts', 'export declare const late: string;');",
+    /* 26 */ "import { late } from 'late-pkg'; late",
   ];
 
   beforeAll(async () => {
@@ -108,6 +114,13 @@ describe("TypeScript cells", () => {
     expect(id).toBeTruthy();
     expect((updated?.content["transient"] as { display_id?: string })?.display_id).toBe(id);
     expect(textOf(r[21]!)).not.toContain("displayId");
+  });
+
+  it("finds a package installed after an import of it failed (no stale resolution)", () => {
+    expect(r[24]!.reply).toMatchObject({ status: "error", ename: "TypeScriptError" });
+    expect(r[24]!.reply.evalue).toContain("TS2307");
+    expect(r[25]!.reply.status).toBe("ok");
+    expect(result(26)).toBe("'installed later'");
   });
 
   it("names an unknown magic", () => {

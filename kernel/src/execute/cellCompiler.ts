@@ -44,6 +44,7 @@ export class CellCompiler {
     let diagnostics: CellDiagnostic[] = [];
     if (mode !== "off") {
       const cached = this.#diagCache.get(view);
+      if (!cached && /\b(import|require)\b/.test(code)) this.#ls.forgetResolutions();
       diagnostics = cached ?? this.#ls.diagnose(view, code, true);
       if (!cached) {
         if (this.#diagCache.size > 2000) this.#diagCache.clear();

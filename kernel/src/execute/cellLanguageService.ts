@@ -16,6 +16,7 @@ export class CellLanguageService {
   readonly #snapshots = new Map<string, TS.IScriptSnapshot | undefined>();
   readonly #service: TS.LanguageService;
   readonly #options: TS.CompilerOptions;
+  readonly #resolutionCache: TS.ModuleResolutionCache;
   readonly current: string;
   readonly #globals: string;
 
@@ -25,7 +26,9 @@ export class CellLanguageService {
     this.#globals = `${dir}/__pipebook_globals.d.ts`;
     this.#files.set(this.#globals, { text: KERNEL_GLOBALS_DTS, version: 0 });
     this.#options = compilerOptions(dir);
-    const host: TS.LanguageServiceHost = {
+    this.#resolutionCache = ts.createModuleResolutionCache(dir, (f) => f, this.#options);
+    // getModuleResolutionCache is read by the language service although its host type omits it.
+    const host: TS.LanguageServiceHost & { getModuleResolutionCache(): TS.ModuleResolutionCache } = {
       getScriptFileNames: () => [this.current, this.#globals],
       getScriptVersion: (f) => String(this.#files.get(f)?.version ?? 0),
       getScriptSnapshot: (f) => {
@@ -46,6 +49,20 @@ export class CellLanguageService {
       directoryExists: (d) => ts.sys.directoryExists(d),
       getDirectories: (d) => ts.sys.getDirectories(d),
       realpath: (p) => ts.sys.realpath?.(p) ?? p,
+      // One module-resolution cache across programs: without it every new program looks up the
+      // package.json scope of each library file again (most of a cell's check time).
+      getModuleResolutionCache: () => this.#resolutionCache,
+      resolveModuleNameLiterals: (literals, containingFile, redirected, options, containingSourceFile) =>
+        literals.map((lit) => ts.resolveModuleName(lit.text, containingFile, options, resolutionHost, this.#resolutionCache, redirected,
+          ts.getModeForUsageLocation(containingSourceFile, lit, options))),
+    };
+    const resolutionHost: TS.ModuleResolutionHost = {
+      fileExists: (f) => this.#files.has(f) || ts.sys.fileExists(f),
+      readFile: (f) => this.#files.get(f)?.text ?? ts.sys.readFile(f),
+      directoryExists: (d) => ts.sys.directoryExists(d),
+      realpath: (p) => ts.sys.realpath?.(p) ?? p,
+      getCurrentDirectory: () => dir,
+      getDirectories: (d) => ts.sys.getDirectories(d),
     };
     this.#service = ts.createLanguageService(host, ts.createDocumentRegistry());
   }
@@ -55,6 +72,12 @@ export class CellLanguageService {
     if (old?.text === text) return;
     this.#files.set(file, { text, version: (old?.version ?? 0) + 1 });
   }
+
+  /**
+   * Forgets cached module resolutions, so a package installed meanwhile is found. The compiler
+   * calls it for cells that import something; cells that do not reuse the cache.
+   */
+  forgetResolutions(): void { this.#resolutionCache.clear(); }
 
   /** Diagnostics of `view` (checked as the current file), placed in the cell's own lines. */
   diagnose(view: string, code: string, semantic: boolean): CellDiagnostic[] {
