@@ -38,6 +38,9 @@ describe("TypeScript cells", () => {
       + "writeFileSync('node_modules/late-pkg/index.js', 'export const late = \"installed later\";');\n"
       + "writeFileSync('node_modules/late-pkg/index.d.ts', 'export declare const late: string;');",
     /* 26 */ "import { late } from 'late-pkg'; late",
+    /* 27 */ "%%step a --outputs x\nprint(1)",
+    /* 28 */ "%%step b --inputs x --outputs y --lang shell\necho hi",
+    /* 29 */ "%pipeline show",
   ];
 
   beforeAll(async () => {
@@ -121,6 +124,16 @@ describe("TypeScript cells", () => {
     expect(r[24]!.reply.evalue).toContain("TS2307");
     expect(r[25]!.reply.status).toBe("ok");
     expect(result(26)).toBe("'installed later'");
+  });
+
+  it("draws the step cells' graph before any run (%pipeline show)", () => {
+    const out = r[29]!.outputs.find((o) => o.type === "execute_result");
+    const data = out?.content["data"] as Record<string, unknown>;
+    const view = data["application/vnd.pipebook.run+json"] as { status: string; steps: { name: string; status: string }[]; edges: unknown[] };
+    expect(view.status).toBe("queued");
+    expect(view.steps.map((x) => x.name)).toEqual(["a", "b"]);
+    expect(view.edges).toEqual([{ from: "a", to: "b", data: "x" }]);
+    expect(String(data["text/html"])).toContain("<svg");
   });
 
   it("names an unknown magic", () => {

@@ -33,13 +33,26 @@ export function registerPipelineMagics(magics: MagicRegistry, d: PipelineMagicDe
     return text(`step ${spec.name} (${spec.lang}, ${spec.compute})${io ? `: ${io}` : ""}\n  script: ${script}`);
   });
 
-  magics.line("pipeline", "run [EXPERIMENT] [--regenerate] [-p name=value]: submit this notebook's step cells | list", async (call) => {
+  magics.line("pipeline", "run [EXPERIMENT] [--regenerate] [-p name=value]: submit this notebook's step cells | show: draw their graph | list", async (call) => {
     const [sub, ...rest] = call.args;
     if (sub === "list" || sub === undefined) {
       const specs = d.steps.list();
       return text(specs.length === 0 ? "no %%step cells yet" : specs.map((s) => `${s.name}  ${s.lang}  in: ${s.inputs.join(",") || "-"}  out: ${s.outputs.join(",") || "-"}`).join("\n"));
     }
-    if (sub !== "run") throw new MagicError("pipeline", `%pipeline takes run or list, not "${sub}"`);
+    if (sub === "show") {
+      // The graph before any run: every step queued, edges from the data the cells name.
+      const graph = (await d.steps.pipeline()).validate();
+      const view: RunView = {
+        version: 1, runId: "(not submitted)", experiment: "-", status: "queued", createdAt: new Date().toISOString(), parameters: {},
+        steps: graph.steps.map((st) => ({
+          name: st.name, stepRunId: "", status: "queued", kind: st.kind, compute: st.computeTarget,
+          inputs: st.inputs.map((i) => i.name), outputs: st.outputs.map((o) => o.name), metrics: [], outputViews: [],
+        })),
+        edges: graph.edges,
+      };
+      return view;
+    }
+    if (sub !== "run") throw new MagicError("pipeline", `%pipeline takes run, show or list, not "${sub}"`);
     let experiment = "notebook";
     let regenerateOutputs = false;
     const parameterAssignments: Record<string, unknown> = {};
