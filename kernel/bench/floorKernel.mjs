@@ -39,3 +39,6 @@ const serve = async (sock) => { for await (const frames of sock) {
   pub("status", { execution_state: "idle" }, m);
 } };
 serve(shell); serve(control);
+// Leave with the process that started it (a timed-out bench must not leave it behind).
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 1000).unref();
