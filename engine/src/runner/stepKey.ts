@@ -35,7 +35,7 @@ export function stepKey(k: KeyInputs): { components: KeyComponents; digest: Dige
     kind: step.kind,
     program: programOf(step),
     source: k.source,
-    arguments: step.arguments.map((a) => symbolicArgument(a, step, k.parameters)),
+    arguments: step.arguments.map((a) => symbolicArgument(a, step)),
     parameters: keep(stepParams),
     inputs: keep(k.inputDigests),
     outputs: step.outputs.map((o) => o.name).sort(),
@@ -53,7 +53,7 @@ function programOf(step: PipelineStep): string {
 }
 
 /** An argument as it enters the key: data and parameters by name (their content and values are keyed on their own). */
-export function symbolicArgument(a: PipelineStep["arguments"][number], step: PipelineStep, params: Readonly<Record<string, ParameterValue>>): string {
+export function symbolicArgument(a: PipelineStep["arguments"][number], step: PipelineStep): string {
   if (a instanceof PipelineParameter) return `{param:${a.name}}`;
   if (a instanceof PipelineData) return step.outputs.includes(a) ? `{output:${a.name}}` : `{input:${a.name}}`;
   if (a instanceof DataReference) return `{input:${a.name}}`;
@@ -73,5 +73,5 @@ export function concreteArgument(
   }
   if (a instanceof DataReference) return paths.inputs.get(a.name) ?? "";
   if (a instanceof PipelineParameter) return String(params[a.name] ?? a.defaultValue);
-  return symbolicArgument(a, step, params);
+  return symbolicArgument(a, step);
 }
