@@ -1,5 +1,5 @@
 import type { TranslationBundle } from "@jupyterlab/translation";
-import type { StepStatus, StepView } from "pipebook/contract";
+import type { RunStatus, StepStatus, StepView } from "pipebook/contract";
 import { formatDuration, shortRunId } from "./formatDuration.js";
 import { summariseMetric } from "./metricSeries.js";
 
@@ -57,4 +57,24 @@ export function detailLine(step: StepView, trans: Pick<TranslationBundle, "__">)
 /** Cuts text to a number of characters with an ellipsis; SVG text does not clip on its own. */
 export function fitText(text: string, maxChars: number): string {
   return text.length <= maxChars ? text : `${text.slice(0, Math.max(0, maxChars - 1))}…`;
+}
+
+/** The run's own status, as the run header shows it. */
+export function runStatusLabel(status: RunStatus, trans: Pick<TranslationBundle, "__">): string {
+  switch (status) {
+    case "queued":
+      return trans.__("queued");
+    case "running":
+      return trans.__("running");
+    case "completed":
+      return trans.__("completed");
+    case "failed":
+      return trans.__("failed");
+    case "canceled":
+      return trans.__("canceled");
+    default: {
+      const never: never = status;
+      return String(never);
+    }
+  }
 }

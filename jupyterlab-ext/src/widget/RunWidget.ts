@@ -5,7 +5,7 @@ import { shortRunId } from "../model/formatDuration.js";
 import { parseRunView } from "../model/parseRunView.js";
 import { RunModel } from "../model/RunModel.js";
 import { countByStatus } from "../model/statusSummary.js";
-import { statusLabel } from "../model/stepLabels.js";
+import { runStatusLabel, statusLabel } from "../model/stepLabels.js";
 import { RunGraphView } from "./RunGraphView.js";
 import { StepDetailsView } from "./StepDetailsView.js";
 import { html } from "./svg.js";
@@ -92,24 +92,5 @@ export class RunWidget extends Panel {
     }
     this.model.dispose();
     super.dispose();
-  }
-}
-
-function runStatusLabel(status: RunView["status"], trans: TranslationBundle): string {
-  switch (status) {
-    case "queued":
-      return trans.__("queued");
-    case "running":
-      return trans.__("running");
-    case "completed":
-      return trans.__("completed");
-    case "failed":
-      return trans.__("failed");
-    case "canceled":
-      return trans.__("canceled");
-    default: {
-      const never: never = status;
-      return String(never);
-    }
   }
 }
