@@ -96,14 +96,19 @@ def cmd_soak(n):
         stop(km, kc)
 
 
+def wait_for_iopub(kc, msg_id, msg_type, timeout=30):
+    """Reads iopub until the request `msg_id` produces a message of `msg_type`."""
+    while True:
+        m = kc.get_iopub_msg(timeout=timeout)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == msg_type:
+            return m
+
+
 def interrupt_case(km, kc, setup, code):
     execute(kc, setup)
     msg_id = kc.execute(code)
     # Wait until the cell really runs (busy), then a moment more.
-    while True:
-        m = kc.get_iopub_msg(timeout=30)
-        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input":
-            break
+    wait_for_iopub(kc, msg_id, "execute_input")
     time.sleep(1.0)
     t = time.perf_counter()
     km.interrupt_kernel()
@@ -240,10 +245,7 @@ def cmd_cancelrun():
     try:
         r, o = execute(kc, '%%step slow --outputs o --lang shell\nsleep 30\necho done > "$PIPEBOOK_OUTPUT_O/x"')
         msg_id = kc.execute("%pipeline run slowexp")
-        while True:
-            m = kc.get_iopub_msg(timeout=30)
-            if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "display_data":
-                break
+        wait_for_iopub(kc, msg_id, "display_data")
         time.sleep(2)
         t = time.perf_counter()
         km.interrupt_kernel()
