@@ -14,6 +14,8 @@ import { resolveParameters } from "./resolveParameters.js";
 import type { RunEvent } from "./RunEvent.js";
 import { runStep, type RunContext, type StepResult } from "./runStep.js";
 import { printEvent } from "./printEvent.js";
+import type { Decision } from "../explain/Decision.js";
+import { summarizeDecision } from "../explain/formatDecision.js";
 import { fromPipelineSpec, toPipelineSpec, type PipelineSpec } from "../spec/PipelineSpec.js";
 import { PublishedPipeline, type PublishOptions } from "../publish/PublishedPipeline.js";
 import { RecordedRun } from "../publish/RecordedRun.js";
@@ -311,20 +313,21 @@ export class PipelineRun {
     let settled = 0;
     let firstError: string | undefined;
 
+    /** Marks a step that will not run; the stored error is the decision's own sentence. */
+    const skip = (i: number, decision: Decision, detail: string): void => {
+      results[i] = "skipped";
+      settled++;
+      const name = graph.steps[i]!.name;
+      record(() => ws.runs.updateStep(`${this.id}.${name}`, { status: "skipped", endedAt: new Date().toISOString(), decision, error: summarizeDecision(decision) }));
+      this.emit({ type: "step-status", runId: this.id, step: name, status: "skipped", detail });
+    };
     const skipDownstream = (from: number): void => {
+      const upstream = graph.steps[from]!.name;
       const stack = [...graph.downstream[from]!];
       while (stack.length > 0) {
         const d = stack.pop()!;
         if (results[d] !== undefined) continue;
-        results[d] = "skipped";
-        settled++;
-        const name = graph.steps[d]!.name;
-        const upstream = graph.steps[from]!.name;
-        record(() => ws.runs.updateStep(`${this.id}.${name}`, {
-          status: "skipped", endedAt: new Date().toISOString(),
-          decision: { reason: "upstream-failed", upstream }, error: `not run: upstream step "${upstream}" did not complete`,
-        }));
-        this.emit({ type: "step-status", runId: this.id, step: name, status: "skipped", detail: `upstream step "${upstream}" did not complete` });
+        skip(d, { reason: "upstream-failed", upstream }, `upstream step "${upstream}" did not complete`);
         stack.push(...graph.downstream[d]!);
       }
     };
@@ -334,10 +337,7 @@ export class PipelineRun {
         if (this.abort.signal.aborted) {
           for (const i of ready.splice(0)) {
             if (results[i] !== undefined) continue;
-            results[i] = "skipped";
-            settled++;
-            record(() => ws.runs.updateStep(`${this.id}.${graph.steps[i]!.name}`, { status: "skipped", endedAt: new Date().toISOString(), decision: { reason: "run-canceled" }, error: "not run: the run was canceled" }));
-            this.emit({ type: "step-status", runId: this.id, step: graph.steps[i]!.name, status: "skipped", detail: "the run was canceled" });
+            skip(i, { reason: "run-canceled" }, "the run was canceled");
             skipDownstream(i);
           }
         }
