@@ -2,16 +2,23 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { RunOwner } from "../store/RunStore.js";
 
-/** Start time of a process in clock ticks since boot (Linux); "" where /proc is not there. */
-export function processStart(pid: number): string {
+/**
+ * Fields of /proc/PID/stat after the parenthesised command name (which may hold spaces):
+ * [0] is the state (field 3), [19] the start time in clock ticks since boot (field 22).
+ * Undefined where /proc is not there or the process is gone.
+ */
+function procStat(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Field 22, counted after the parenthesised command name (which may hold spaces).
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[19] ?? "";
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
-    return "";
+    return undefined;
   }
+}
+
+/** Start time of a process (Linux); "" where /proc is not there. */
+export function processStart(pid: number): string {
+  return procStat(pid)?.[19] ?? "";
 }
 
 let self: RunOwner | undefined;
@@ -29,11 +36,9 @@ export function isAlive(pid: number, start: string | null): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    if (stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z") return false;
-  } catch {
-    // No /proc: trust kill(0).
-  }
-  return !start || processStart(pid) === start || processStart(pid) === "";
+  // No /proc: trust kill(0).
+  const fields = procStat(pid);
+  if (!fields) return true;
+  if (fields[0] === "Z") return false;
+  return !start || fields[19] === start;
 }
