@@ -291,6 +291,7 @@ export class PipelineRun {
     this.emit({ type: "run-status", runId: this.id, status: "running" });
     void readGitInfo(ws.root).then((git) => git && ws.runs.setGit(this.id, git), () => undefined);
 
+    let baseEnv: Record<string, string> | undefined;
     const ctx: RunContext = {
       ws,
       runId: this.id,
@@ -299,7 +300,7 @@ export class PipelineRun {
       regenerateOutputs: this.options.regenerateOutputs ?? false,
       signal: this.abort.signal,
       data: new Map(),
-      baseEnv: { ...process.env } as Record<string, string>,
+      baseEnv: () => (baseEnv ??= { ...process.env } as Record<string, string>),
       emit: (e) => this.emit(e),
       record,
     };

@@ -39,8 +39,11 @@ export interface RunContext {
   readonly signal: AbortSignal;
   /** Data name → where the producing step left it and its content digest. */
   readonly data: Map<string, { path: string; digest: string }>;
-  /** The submitting process's environment, read once per run: process.env is slow to copy per step. */
-  readonly baseEnv: Readonly<Record<string, string>>;
+  /**
+   * The submitting process's environment, copied once per run on first use: process.env is slow
+   * to copy, and a run whose steps are all reused never needs it.
+   */
+  readonly baseEnv: () => Readonly<Record<string, string>>;
   readonly emit: (event: RunEvent) => void;
   /** Runs a store write whose failure must not stop the run (it is reported at the run's end). */
   readonly record: (write: () => void) => void;
@@ -118,8 +121,9 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
   for (const dir of outputPaths.values()) mkdirSync(dir, { recursive: true });
   const metricsFile = join(logDir, "metrics.jsonl");
   const args = step.arguments.map((a) => concreteArgument(a, ctx.parameters, { inputs: inputPaths, outputs: outputPaths }, step));
+  const baseEnv = ctx.baseEnv();
   const env: Record<string, string> = {
-    ...ctx.baseEnv,
+    ...baseEnv,
     ...step.environment.envVars,
     PIPEBOOK_RUN_ID: runId,
     PIPEBOOK_STEP_RUN_ID: stepRunId,
@@ -128,8 +132,8 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
     PIPEBOOK_METRICS_FILE: metricsFile,
     PYTHONUNBUFFERED: "1",
     PYTHONDONTWRITEBYTECODE: "1",
-    PYTHONPATH: joinPath(join(RUNTIME_DIR, "python"), ctx.baseEnv["PYTHONPATH"]),
-    NODE_PATH: joinPath(join(RUNTIME_DIR, "node"), ctx.baseEnv["NODE_PATH"]),
+    PYTHONPATH: joinPath(join(RUNTIME_DIR, "python"), baseEnv["PYTHONPATH"]),
+    NODE_PATH: joinPath(join(RUNTIME_DIR, "node"), baseEnv["NODE_PATH"]),
   };
   for (const [name, path] of inputPaths) env[`PIPEBOOK_INPUT_${envKey(name)}`] = path;
   for (const [name, path] of outputPaths) env[`PIPEBOOK_OUTPUT_${envKey(name)}`] = path;
