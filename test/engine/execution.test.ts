@@ -89,6 +89,24 @@ describe("execution", () => {
     expect(view.steps.map((s) => [s.name, s.status])).toEqual([["long", "canceled"], ["next", "skipped"]]);
   });
 
+  it("starts steps from a separate launcher process; if it dies, the step fails, is stopped, and the next run gets a new one", async () => {
+    const marker = join(sb.dir, "started");
+    const pidFile = join(sb.dir, "step.pid");
+    const run = await submit([new CommandStep({ name: "long", command: `echo $$ > ${pidFile}; touch ${marker}; sleep 60` })]);
+    await waitForFile(marker);
+    const stepPid = Number(await readFile(pidFile, "utf8"));
+    // The step's parent is the launcher, a child of this process, not this process itself.
+    const launcherPid = Number((await readFile(`/proc/${stepPid}/stat`, "utf8")).split(") ")[1]!.split(" ")[1]);
+    expect(launcherPid).not.toBe(process.pid);
+    expect(await readFile(`/proc/${launcherPid}/cmdline`, "utf8")).toContain("launcherProcess.js");
+    process.kill(launcherPid, "SIGKILL");
+    const view = await run.waitForCompletion();
+    expect(view.steps[0]).toMatchObject({ status: "failed", error: expect.stringMatching(/^step "long" was stopped: pipebook's step launcher process exited \(SIGKILL\)/) });
+    expect(isAlive(stepPid)).toBe(false);
+    const again = await submit([new CommandStep({ name: "short", command: "echo fine" })]);
+    expect((await again.waitForCompletion()).status).toBe("completed");
+  });
+
   it("gives steps their inputs, outputs, parameters and a metrics helper for Python and Node, with no install", async () => {
     await sb.write("py/step.py", "from pipebook_run import log\nimport os\nlog('accuracy', 0.93)\nfor l in (0.5, 0.4, 0.3): log('loss', l)\nopen(os.environ['PIPEBOOK_OUTPUT_OUT'] + '/result.csv', 'w').write('a,b\\n1,2\\n')\n");
     await sb.write("js/step.mjs", "import { log, inputPath } from 'pipebook_run';\nimport { readFileSync } from 'node:fs';\nlog('rows', readFileSync(inputPath('out') + '/result.csv', 'utf8').trim().split('\\n').length - 1);\n");

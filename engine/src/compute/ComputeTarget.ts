@@ -20,7 +20,9 @@ export type LaunchOutcome =
   | { readonly reason: "exit-non-zero"; readonly code: number | null; readonly signal: string | null }
   | { readonly reason: "timeout"; readonly seconds: number }
   | { readonly reason: "canceled" }
-  | { readonly reason: "spawn-failed"; readonly message: string };
+  | { readonly reason: "spawn-failed"; readonly message: string }
+  /** Whatever relayed the step's end went away (a launcher process, a remote connection); the step was stopped. */
+  | { readonly reason: "lost"; readonly message: string };
 
 /**
  * A place steps run: the local machine, a docker engine, a remote GPU machine, a cluster.

@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
 import type { ComputeTarget, LaunchCallbacks, LaunchOutcome, StepLaunch } from "./ComputeTarget.js";
 import { detectGpus } from "./GpuInventory.js";
 import type { GpuSlots } from "./GpuSlots.js";
+import { StepLauncher } from "./StepLauncher.js";
 
 /** Grace between SIGTERM and SIGKILL when a step is stopped. */
 const KILL_GRACE_MS = 3000;
@@ -16,6 +16,7 @@ export class LocalCompute implements ComputeTarget {
   constructor(
     readonly name: string = "local",
     private readonly gpuSlots?: GpuSlots,
+    private readonly launcher: StepLauncher = StepLauncher.shared(),
   ) {}
 
   keyFields(): Record<string, unknown> {
@@ -48,36 +49,45 @@ export class LocalCompute implements ComputeTarget {
   private spawnStep(spec: StepLaunch, callbacks: LaunchCallbacks, signal: AbortSignal): Promise<LaunchOutcome> {
     return new Promise((resolve) => {
       if (signal.aborted) return resolve({ reason: "canceled" });
-      const [cmd, ...args] = spec.argv;
-      const child = spawn(cmd!, args, { cwd: spec.cwd, env: spec.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+      let pid: number | undefined;
       let stopping: "timeout" | "canceled" | undefined;
       let killTimer: NodeJS.Timeout | undefined;
       const stop = (why: "timeout" | "canceled"): void => {
-        if (stopping || child.exitCode !== null || child.pid === undefined) return;
+        if (stopping) return;
         stopping = why;
-        killGroup(child.pid, "SIGTERM");
-        killTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS);
+        // Not started yet: it is stopped as soon as its pid is known.
+        if (pid === undefined) return;
+        killGroup(pid, "SIGTERM");
+        const group = pid;
+        killTimer = setTimeout(() => killGroup(group, "SIGKILL"), KILL_GRACE_MS);
       };
       const timer = spec.timeoutMs === undefined ? undefined : setTimeout(() => stop("timeout"), spec.timeoutMs);
       const onAbort = (): void => stop("canceled");
       signal.addEventListener("abort", onAbort, { once: true });
-      child.stdout.on("data", (c: Buffer) => callbacks.onOutput("stdout", c));
-      child.stderr.on("data", (c: Buffer) => callbacks.onOutput("stderr", c));
-      child.once("spawn", () => child.pid !== undefined && callbacks.onStart(child.pid));
-      let spawnError: Error | undefined;
-      child.once("error", (err) => (spawnError = err));
-      child.once("close", (code, sig) => {
-        clearTimeout(timer);
-        clearTimeout(killTimer);
-        signal.removeEventListener("abort", onAbort);
-        // The step's own children may outlive it in its group; they go with it.
-        if (child.pid !== undefined) killGroup(child.pid, "SIGKILL");
-        if (spawnError) return resolve({ reason: "spawn-failed", message: `cannot start ${cmd}: ${spawnError.message}` });
-        if (stopping === "timeout") return resolve({ reason: "timeout", seconds: (spec.timeoutMs ?? 0) / 1000 });
-        if (stopping === "canceled") return resolve({ reason: "canceled" });
-        if (code === 0) return resolve({ reason: "exited" });
-        resolve({ reason: "exit-non-zero", code, signal: sig });
-      });
+      this.launcher.launch(
+        { argv: spec.argv, cwd: spec.cwd, env: spec.env },
+        {
+          onStarted: (started) => {
+            pid = started;
+            callbacks.onStart(started);
+            if (stopping) killGroup(started, "SIGKILL");
+          },
+          onOutput: (stream, chunk) => callbacks.onOutput(stream, chunk),
+          onEnd: (end) => {
+            clearTimeout(timer);
+            clearTimeout(killTimer);
+            signal.removeEventListener("abort", onAbort);
+            // The step's own children may outlive it in its group; they go with it.
+            if (pid !== undefined) killGroup(pid, "SIGKILL");
+            if (end.type === "lost") return resolve({ reason: "lost", message: end.message });
+            if (end.spawnError !== undefined) return resolve({ reason: "spawn-failed", message: `cannot start ${spec.argv[0]}: ${end.spawnError}` });
+            if (stopping === "timeout") return resolve({ reason: "timeout", seconds: (spec.timeoutMs ?? 0) / 1000 });
+            if (stopping === "canceled") return resolve({ reason: "canceled" });
+            if (end.code === 0) return resolve({ reason: "exited" });
+            resolve({ reason: "exit-non-zero", code: end.code, signal: end.signal });
+          },
+        },
+      );
     });
   }
 }

@@ -19,6 +19,8 @@ export function describeOutcome(step: string, outcome: LaunchOutcome, lastErrorL
       return `step "${step}" was canceled`;
     case "spawn-failed":
       return `step "${step}" could not start: ${outcome.message}`;
+    case "lost":
+      return `step "${step}" was stopped: ${outcome.message}`;
     default:
       return unreachable(outcome);
   }

@@ -1,0 +1,100 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { LaunchReport, LaunchRequest } from "./launcherProtocol.js";
+
+/** How a launched process ended, as far as the launcher saw it. */
+export type LaunchEnd =
+  | { readonly type: "closed"; readonly code: number | null; readonly signal: string | null; readonly spawnError?: string }
+  /** The launcher died first: the process may still run, and nothing relays its end. */
+  | { readonly type: "lost"; readonly message: string };
+
+/** What a launched process tells its owner, in order; `onEnd` is always last and comes once. */
+export interface LaunchHandlers {
+  readonly onStarted: (pid: number) => void;
+  readonly onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => void;
+  readonly onEnd: (end: LaunchEnd) => void;
+}
+
+const LAUNCHER = fileURLToPath(new URL("./launcherProcess.js", import.meta.url));
+
+/**
+ * Starts step processes through one long-lived launcher process (launcherProcess.ts) instead of
+ * forking this one. fork() copies the caller's page tables: from a process holding 300 MB it
+ * costs about 23 ms against 2 ms from the launcher, and it blocks the caller's event loop while
+ * it runs (a kernel's comms, a server's requests). The launcher is started on first use, holds
+ * this process open only while processes it started are running, and is started again if it dies.
+ */
+export class StepLauncher {
+  private static instance: StepLauncher | undefined;
+  private child: ChildProcess | undefined;
+  private nextId = 0;
+  private readonly active = new Map<number, LaunchHandlers & { spawnError?: string }>();
+
+  /** The launcher of this process (steps of every workspace share it). */
+  static shared(): StepLauncher {
+    return (StepLauncher.instance ??= new StepLauncher());
+  }
+
+  launch(request: Omit<LaunchRequest, "id">, handlers: LaunchHandlers): void {
+    const child = this.ensureChild();
+    const id = this.nextId++;
+    this.active.set(id, { ...handlers });
+    if (this.active.size === 1) setHeld(child, true);
+    child.send({ id, ...request } satisfies LaunchRequest);
+  }
+
+  private ensureChild(): ChildProcess {
+    if (this.child) return this.child;
+    const child = fork(LAUNCHER, [], { serialization: "advanced", stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv: [] });
+    child.on("message", (r: LaunchReport) => this.deliver(r));
+    child.once("exit", (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      // Processes it started may still run in their own groups, but nothing relays their end
+      // any more: their owners stop them and report them failed.
+      const lost = [...this.active.values()];
+      this.active.clear();
+      const message = `pipebook's step launcher process exited (${signal ?? `code ${code}`}) while the step ran`;
+      for (const h of lost) h.onEnd({ type: "lost", message });
+    });
+    child.on("error", () => undefined); // An exit follows; sends to a dead launcher land here.
+    setHeld(child, false);
+    this.child = child;
+    return child;
+  }
+
+  private deliver(r: LaunchReport): void {
+    const h = this.active.get(r.id);
+    if (!h) return;
+    switch (r.type) {
+      case "started":
+        return h.onStarted(r.pid);
+      case "output":
+        return h.onOutput(r.stream, Buffer.from(r.chunk.buffer, r.chunk.byteOffset, r.chunk.byteLength));
+      case "spawn-error":
+        h.spawnError = r.message;
+        return;
+      case "closed":
+        this.active.delete(r.id);
+        if (this.active.size === 0 && this.child) setHeld(this.child, false);
+        return h.onEnd({ type: "closed", code: r.code, signal: r.signal, ...(h.spawnError !== undefined && { spawnError: h.spawnError }) });
+      default:
+        return unreachable(r);
+    }
+  }
+}
+
+/** Whether the launcher keeps this process's event loop alive: only while steps run. */
+function setHeld(child: ChildProcess, held: boolean): void {
+  const channel = child.channel as { ref(): void; unref(): void } | null | undefined;
+  if (held) {
+    child.ref();
+    channel?.ref();
+  } else {
+    child.unref();
+    channel?.unref();
+  }
+}
+
+function unreachable(x: never): never {
+  throw new Error(`unreachable launcher report: ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,26 @@
+// The step launcher: a small process that starts step processes for the engine and relays their
+// output and exit. It loads nothing but node:child_process, on purpose: fork() copies the page
+// tables of the process that calls it, so forking from a lean process costs the same whatever
+// the engine (a kernel holding data, a busy server) has in memory, and never blocks its loop.
+import { spawn } from "node:child_process";
+import type { LaunchReport, LaunchRequest } from "./launcherProtocol.js";
+
+const report = (r: LaunchReport): void => {
+  process.send?.(r);
+};
+
+// Ctrl-C in a terminal reaches the whole foreground group; the engine decides what to stop.
+process.on("SIGINT", () => undefined);
+// The engine is gone: nothing is left to report to (its steps are stopped by orphan recovery).
+process.on("disconnect", () => process.exit(0));
+
+process.on("message", (m: LaunchRequest) => {
+  const [cmd, ...args] = m.argv;
+  // Each step leads its own process group, so the engine can stop a step's whole tree.
+  const child = spawn(cmd!, args, { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  child.once("spawn", () => child.pid !== undefined && report({ id: m.id, type: "started", pid: child.pid }));
+  child.once("error", (err) => report({ id: m.id, type: "spawn-error", message: err.message }));
+  child.stdout.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stdout", chunk }));
+  child.stderr.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stderr", chunk }));
+  child.once("close", (code, signal) => report({ id: m.id, type: "closed", code, signal }));
+});

@@ -1,0 +1,16 @@
+/** Messages between the engine and its step launcher process (see StepLauncher). */
+
+/** Engine → launcher: start one process. */
+export interface LaunchRequest {
+  readonly id: number;
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Launcher → engine: what happened to a started process, in order; `closed` is always last. */
+export type LaunchReport =
+  | { readonly id: number; readonly type: "started"; readonly pid: number }
+  | { readonly id: number; readonly type: "output"; readonly stream: "stdout" | "stderr"; readonly chunk: Uint8Array }
+  | { readonly id: number; readonly type: "spawn-error"; readonly message: string }
+  | { readonly id: number; readonly type: "closed"; readonly code: number | null; readonly signal: string | null };
