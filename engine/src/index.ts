@@ -2,6 +2,9 @@
 export { Workspace, CONFIG_FILE, DEFAULT_DATASTORE } from "./dsl/Workspace.js";
 export { Datastore, type UploadOptions } from "./dsl/Datastore.js";
 export { DataReference, PipelineData, type StepData } from "./dsl/data.js";
+export { Dataset, FileDataset, TabularDataset, DatasetInput, type DatasetPath, type RegisterOptions } from "./dsl/Dataset.js";
+export { DatasetProfile, type ColumnProfile } from "./datasets/DatasetProfile.js";
+export type { DatasetDefinition, DatasetVersion, TableTransform, FilterOp } from "./datasets/DatasetDefinition.js";
 export { PipelineParameter, type ParameterType } from "./dsl/PipelineParameter.js";
 export { Environment, RunConfiguration, type EnvironmentSpec } from "./dsl/Environment.js";
 export {

@@ -1,6 +1,6 @@
 """pipebook's helper for steps written in Python: no install needed, the engine puts it on PYTHONPATH.
 
-    from pipebook_run import log, input_path, output_path, parameter
+    from pipebook_run import log, input_path, input_datasets, output_path, parameter
     log("accuracy", 0.93)          # a scalar metric
     log("loss", 0.4); log("loss", 0.3)   # logging a name again makes a series
 """
@@ -8,7 +8,10 @@ import json
 import math
 import os
 
-__all__ = ["log", "log_list", "input_path", "output_path", "parameter", "run_id", "step_name"]
+__all__ = ["log", "log_list", "input_path", "input_datasets", "output_path", "parameter", "run_id", "step_name"]
+
+# The step's dataset inputs by name -> where each lies (the seeds' run.input_datasets).
+input_datasets = json.loads(os.environ.get("PIPEBOOK_INPUT_DATASETS") or "{}")
 
 
 def _key(name):

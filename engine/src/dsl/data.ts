@@ -1,12 +1,6 @@
+import { checkDataName } from "./dataName.js";
+import { DatasetInput } from "./Dataset.js";
 import { Datastore } from "./Datastore.js";
-
-const DATA_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-
-function checkName(kind: string, name: string): void {
-  if (!DATA_NAME.test(name)) {
-    throw new TypeError(`${kind} name "${name}" must start with a letter or _ and hold only letters, digits, _ . -`);
-  }
-}
 
 /**
  * Intermediate data between steps: the step listing it in `outputs` produces it, steps
@@ -22,7 +16,7 @@ export class PipelineData {
     readonly name: string,
     options: { datastore?: Datastore } = {},
   ) {
-    checkName("PipelineData", name);
+    checkDataName("PipelineData", name);
     this.datastore = options.datastore;
   }
 }
@@ -35,7 +29,7 @@ export class DataReference {
   readonly pathOnDatastore: string;
 
   constructor(options: { datastore: Datastore; dataReferenceName: string; pathOnDatastore: string }) {
-    checkName("DataReference", options.dataReferenceName);
+    checkDataName("DataReference", options.dataReferenceName);
     this.datastore = options.datastore;
     this.name = options.dataReferenceName;
     this.pathOnDatastore = options.pathOnDatastore;
@@ -46,8 +40,8 @@ export class DataReference {
   }
 }
 
-export type StepData = PipelineData | DataReference;
+export type StepData = PipelineData | DataReference | DatasetInput;
 
 export function isStepData(x: unknown): x is StepData {
-  return x instanceof PipelineData || x instanceof DataReference;
+  return x instanceof PipelineData || x instanceof DataReference || x instanceof DatasetInput;
 }

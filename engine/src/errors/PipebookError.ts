@@ -11,6 +11,7 @@ export type PipebookErrorCode =
   | "source-missing"
   | "config-invalid"
   | "datastore-error"
+  | "dataset-invalid"
   | "not-found"
   | "step-invalid";
 

@@ -60,7 +60,8 @@ export async function hashEntries(entries: readonly Entry[], kind: "dir" | "file
   return { digest, files: new Map(sorted), bytes };
 }
 
-async function walk(root: string): Promise<Entry[]> {
+/** Every file under a folder (symlinks followed), with paths relative to it; order is not fixed. */
+export async function walk(root: string): Promise<Entry[]> {
   const out: Entry[] = [];
   const visit = async (dir: string): Promise<void> => {
     const names = await readdir(dir, { withFileTypes: true });

@@ -1,5 +1,8 @@
 import { PipebookError } from "../errors/PipebookError.js";
-import { DataReference, PipelineData } from "../dsl/data.js";
+import { DataReference, type StepData } from "../dsl/data.js";
+import { DatasetInput } from "../dsl/Dataset.js";
+
+const KIND_WORD: Record<StepData["kind"], string> = { "pipeline-data": "PipelineData", "data-reference": "DataReference", dataset: "dataset input" };
 import type { PipelineStep } from "../dsl/steps.js";
 import type { EdgeView } from "../contract/runView.js";
 import { detectCycle } from "./detectCycle.js";
@@ -53,7 +56,7 @@ export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<str
   const steps = [...byName.values()];
 
   const producers = new Map<string, number>();
-  const dataObjects = new Map<string, PipelineData | DataReference>();
+  const dataObjects = new Map<string, StepData>();
   steps.forEach((s, i) => {
     for (const out of s.outputs) {
       const prev = producers.get(out.name);
@@ -66,7 +69,7 @@ export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<str
     for (const d of [...s.inputs, ...s.outputs]) {
       const seen = dataObjects.get(d.name);
       if (seen && seen.kind !== d.kind) {
-        problems.push(`the name "${d.name}" is used both for a DataReference and a PipelineData (step "${s.name}")`);
+        problems.push(`the name "${d.name}" is used both for a ${KIND_WORD[seen.kind]} and a ${KIND_WORD[d.kind]} (step "${s.name}")`);
       }
       dataObjects.set(d.name, d);
     }
@@ -82,7 +85,8 @@ export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<str
   const edges: EdgeView[] = [];
   steps.forEach((s, i) => {
     for (const input of s.inputs) {
-      if (input instanceof DataReference) continue;
+      // Data that exists before the run: nothing produces it.
+      if (input instanceof DataReference || input instanceof DatasetInput) continue;
       if (s.outputs.some((o) => o.name === input.name)) {
         problems.push(`step "${s.name}" reads data "${input.name}" that it produces itself`);
         continue;

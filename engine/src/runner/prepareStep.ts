@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { DataReference } from "../dsl/data.js";
+import { DatasetInput } from "../dsl/Dataset.js";
 import { ScriptStep, type PipelineStep } from "../dsl/steps.js";
 import type { Workspace } from "../dsl/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
@@ -44,6 +45,12 @@ export async function prepareStep(ws: Workspace, step: PipelineStep): Promise<Pr
     for (const [rel, d] of tree.files) hashPaths[rel === "" ? p : `${p}/${rel}`] = d;
   }
   for (const input of step.inputs) {
+    // Listing a dataset's files checks each of its paths exists, naming any that does not.
+    if (input instanceof DatasetInput) {
+      await input.dataset.files(ws).catch((err: unknown) => {
+        throw err instanceof PipebookError ? new PipebookError(err.code, `step "${step.name}": dataset input "${input.name}": ${err.message}`) : err;
+      });
+    }
     if (input instanceof DataReference && !(await stat(input.path).then(() => true, () => false))) {
       throw new PipebookError(
         "source-missing",

@@ -1,10 +1,11 @@
-import { mkdirSync, symlinkSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { mkdirSync, statSync, symlinkSync } from "node:fs";
+import { cp, mkdir } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ParameterValue, StepStatus } from "../contract/runView.js";
 import type { ComputeTarget, LaunchOutcome } from "../compute/ComputeTarget.js";
 import { DataReference } from "../dsl/data.js";
+import { DatasetInput } from "../dsl/Dataset.js";
 import { CommandStep, NodeScriptStep, PythonScriptStep } from "../dsl/steps.js";
 import type { Workspace } from "../dsl/Workspace.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
@@ -62,11 +63,17 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
   const now = (): string => new Date().toISOString();
   const inputPaths = new Map<string, string>();
   const inputDigests: Record<string, string> = {};
+  const downloads: DatasetInput[] = [];
   for (const input of step.inputs) {
     if (input instanceof DataReference) {
       const tree = await hashTree(input.path, { cache: ws.statCache, pool: ws.hashPool });
       inputPaths.set(input.name, input.path);
       inputDigests[input.name] = tree.digest;
+    } else if (input instanceof DatasetInput) {
+      const laidOut = await input.dataset.materialize(ws);
+      inputPaths.set(input.name, laidOut.path);
+      inputDigests[input.name] = laidOut.digest;
+      if (input.mode === "download") downloads.push(input);
     } else {
       const produced = ctx.data.get(input.name);
       if (!produced) throw new Error(`bug: input ${input.name} of ${step.name} has no producer result`);
@@ -112,6 +119,13 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
     await Promise.all([...dirs].map((d) => mkdir(d, { recursive: true })));
     await Promise.all(Object.entries(files).map(([rel, d]) => ws.blobs.copyOut(asDigest(d), join(workDir, rel))));
   }
+  // A downloaded dataset is the step's own copy (a clone where the filesystem can), next to its code.
+  for (const input of downloads) {
+    const shared = inputPaths.get(input.name)!;
+    const own = statSync(shared).isDirectory() ? join(workDir, "datasets", input.name) : join(workDir, "datasets", input.name, basename(shared));
+    await cp(shared, own, { recursive: true });
+    inputPaths.set(input.name, own);
+  }
   if (step.kind === "node") {
     mkdirSync(join(workDir, "node_modules"), { recursive: true });
     symlinkSync(join(RUNTIME_DIR, "node", "pipebook_run"), join(workDir, "node_modules", "pipebook_run"), "dir");
@@ -136,6 +150,9 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
     NODE_PATH: joinPath(join(RUNTIME_DIR, "node"), baseEnv["NODE_PATH"]),
   };
   for (const [name, path] of inputPaths) env[`PIPEBOOK_INPUT_${envKey(name)}`] = path;
+  const datasets = step.inputs.filter((i) => i instanceof DatasetInput).map((i) => [i.name, inputPaths.get(i.name)!]);
+  // What `input_datasets` (Python) and `inputDatasets` (Node) of pipebook_run read.
+  if (datasets.length > 0) env["PIPEBOOK_INPUT_DATASETS"] = JSON.stringify(Object.fromEntries(datasets));
   for (const [name, path] of outputPaths) env[`PIPEBOOK_OUTPUT_${envKey(name)}`] = path;
   for (const param of step.parameters) env[`PIPEBOOK_PARAM_${envKey(param.name)}`] = String(ctx.parameters[param.name] ?? param.defaultValue);
 

@@ -1,5 +1,6 @@
 import type { ParameterValue } from "../contract/runView.js";
 import { DataReference, PipelineData } from "../dsl/data.js";
+import { DatasetInput } from "../dsl/Dataset.js";
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
 import { CommandStep, ScriptStep, type PipelineStep } from "../dsl/steps.js";
 import type { ComputeTarget } from "../compute/ComputeTarget.js";
@@ -56,7 +57,7 @@ function programOf(step: PipelineStep): string {
 export function symbolicArgument(a: PipelineStep["arguments"][number], step: PipelineStep): string {
   if (a instanceof PipelineParameter) return `{param:${a.name}}`;
   if (a instanceof PipelineData) return step.outputs.includes(a) ? `{output:${a.name}}` : `{input:${a.name}}`;
-  if (a instanceof DataReference) return `{input:${a.name}}`;
+  if (a instanceof DataReference || a instanceof DatasetInput) return `{input:${a.name}}`;
   if (typeof a === "string" || typeof a === "number" || typeof a === "boolean") return String(a);
   return unreachable(a);
 }
@@ -71,7 +72,7 @@ export function concreteArgument(
   if (a instanceof PipelineData) {
     return (step.outputs.includes(a) ? paths.outputs.get(a.name) : paths.inputs.get(a.name)) ?? "";
   }
-  if (a instanceof DataReference) return paths.inputs.get(a.name) ?? "";
+  if (a instanceof DataReference || a instanceof DatasetInput) return paths.inputs.get(a.name) ?? "";
   if (a instanceof PipelineParameter) return String(params[a.name] ?? a.defaultValue);
   return symbolicArgument(a, step);
 }

@@ -43,6 +43,7 @@ function pipebookStatus(code: PipebookErrorCode): number {
     case "script-missing":
     case "source-missing":
     case "datastore-error":
+    case "dataset-invalid":
       // The stored pipeline cannot run in this workspace as it is now: a conflict with its state.
       return 409;
     default:

@@ -1,5 +1,8 @@
 import type { ParameterValue, StepKind } from "../contract/runView.js";
+import type { DatasetDefinition } from "../datasets/DatasetDefinition.js";
+import { DatasetStore } from "../datasets/DatasetStore.js";
 import { DataReference, PipelineData, type StepData } from "../dsl/data.js";
+import { DatasetInput, fromDefinition, fromVersion } from "../dsl/Dataset.js";
 import { Environment, RunConfiguration, type EnvironmentSpec } from "../dsl/Environment.js";
 import { Pipeline } from "../dsl/Pipeline.js";
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
@@ -17,7 +20,15 @@ export type ArgumentSpec =
 
 export type DataSpec =
   | { readonly kind: "pipeline-data"; readonly name: string }
-  | { readonly kind: "data-reference"; readonly name: string; readonly datastore: string; readonly path: string };
+  | { readonly kind: "data-reference"; readonly name: string; readonly datastore: string; readonly path: string }
+  | {
+      readonly kind: "dataset";
+      readonly name: string;
+      readonly mode: "mount" | "download";
+      readonly definition: DatasetDefinition;
+      /** The registered version it reads (pinned: a rerun reads the same snapshot). */
+      readonly basedOn?: { readonly name: string; readonly version: number };
+    };
 
 export interface StepSpec {
   readonly name: string;
@@ -81,15 +92,27 @@ export function toPipelineSpec(pipeline: Pipeline, prepared: readonly PreparedSt
 
 function argumentSpec(a: StepArgument): ArgumentSpec {
   if (a instanceof PipelineParameter) return { kind: "param", name: a.name };
-  if (a instanceof PipelineData || a instanceof DataReference) return { kind: "data", name: a.name };
+  if (a instanceof PipelineData || a instanceof DataReference || a instanceof DatasetInput) return { kind: "data", name: a.name };
   if (typeof a === "string" || typeof a === "number" || typeof a === "boolean") return { kind: "text", value: String(a) };
   return unreachable(a);
 }
 
 function dataSpec(d: StepData): DataSpec {
-  return d instanceof DataReference
-    ? { kind: "data-reference", name: d.name, datastore: d.datastore.name, path: d.pathOnDatastore }
-    : { kind: "pipeline-data", name: d.name };
+  if (d instanceof DataReference) return { kind: "data-reference", name: d.name, datastore: d.datastore.name, path: d.pathOnDatastore };
+  if (d instanceof DatasetInput) {
+    const basedOn = d.dataset.basedOn;
+    return { kind: "dataset", name: d.name, mode: d.mode, definition: d.dataset.definition, ...(basedOn && { basedOn }) };
+  }
+  return { kind: "pipeline-data", name: d.name };
+}
+
+function datasetInputOf(ws: Workspace, d: Extract<DataSpec, { kind: "dataset" }>): DatasetInput {
+  if (d.basedOn) {
+    const version = DatasetStore.of(ws).get(d.basedOn.name, d.basedOn.version);
+    if (!version) throw new PipebookError("not-found", `the pipeline reads dataset "${d.basedOn.name}" version ${d.basedOn.version}, which this workspace does not have`);
+    return new DatasetInput(d.name, fromVersion(ws, version, d.definition), d.mode);
+  }
+  return new DatasetInput(d.name, fromDefinition(ws, d.definition), d.mode);
 }
 
 /** Rebuilds runnable steps from a spec; their code comes from the snapshots, not from folders. */
@@ -103,6 +126,8 @@ export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec): Promi
         const datastore = ws.getDatastore(d.datastore);
         if (!datastore) throw new PipebookError("not-found", `the pipeline reads datastore "${d.datastore}", which this workspace does not have`);
         found = new DataReference({ datastore, dataReferenceName: d.name, pathOnDatastore: d.path });
+      } else if (d.kind === "dataset") {
+        found = datasetInputOf(ws, d);
       } else found = new PipelineData(d.name);
       data.set(d.name, found);
     }

@@ -169,6 +169,21 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX published_runs_pipeline ON published_runs(pipeline_id, created_at);
   CREATE INDEX published_runs_endpoint ON published_runs(endpoint, created_at);
   `,
+  // 5: registered dataset versions (immutable; their files are snapshotted into blobs).
+  `
+  CREATE TABLE dataset_versions (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    file_count INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

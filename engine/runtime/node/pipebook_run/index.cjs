@@ -21,4 +21,6 @@ function parameter(name, fallback) {
   if (raw === undefined) return fallback;
   try { return JSON.parse(raw); } catch { return raw; }
 }
-module.exports = { log, inputPath, outputPath, parameter };
+// The step's dataset inputs by name → where each lies (the seeds' run.input_datasets).
+const inputDatasets = Object.freeze(JSON.parse(process.env.PIPEBOOK_INPUT_DATASETS || "{}"));
+module.exports = { log, inputPath, outputPath, parameter, inputDatasets };

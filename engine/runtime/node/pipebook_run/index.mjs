@@ -1,2 +1,2 @@
 import helper from "./index.cjs";
-export const { log, inputPath, outputPath, parameter } = helper;
+export const { log, inputPath, outputPath, parameter, inputDatasets } = helper;

@@ -1,0 +1,83 @@
+import type { Statement } from "better-sqlite3";
+import type { Workspace } from "../dsl/Workspace.js";
+import type { Db } from "../store/openDatabase.js";
+import type { DatasetDefinition, DatasetVersion } from "./DatasetDefinition.js";
+
+const stores = new WeakMap<Workspace, DatasetStore>();
+
+/** Registered dataset versions: every SQL statement about datasets lives here. */
+export class DatasetStore {
+  private readonly statements = new Map<string, Statement>();
+
+  private constructor(private readonly db: Db) {}
+
+  static of(ws: Workspace): DatasetStore {
+    let s = stores.get(ws);
+    if (!s) {
+      s = new DatasetStore(ws.db);
+      stores.set(ws, s);
+    }
+    return s;
+  }
+
+  private sql(text: string): Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
+  latest(name: string): DatasetVersion | undefined {
+    const r = this.sql("SELECT * FROM dataset_versions WHERE name = ? ORDER BY version DESC LIMIT 1").get(name) as Raw | undefined;
+    return r && toVersion(r);
+  }
+
+  get(name: string, version: number): DatasetVersion | undefined {
+    const r = this.sql("SELECT * FROM dataset_versions WHERE name = ? AND version = ?").get(name, version) as Raw | undefined;
+    return r && toVersion(r);
+  }
+
+  /** Every version of one dataset, newest first; or the latest version of every dataset. */
+  list(name?: string): DatasetVersion[] {
+    const rows =
+      name === undefined
+        ? this.sql("SELECT d.* FROM dataset_versions d WHERE d.version = (SELECT MAX(version) FROM dataset_versions WHERE name = d.name) ORDER BY d.name").all()
+        : this.sql("SELECT * FROM dataset_versions WHERE name = ? ORDER BY version DESC").all(name);
+    return (rows as Raw[]).map(toVersion);
+  }
+
+  /**
+   * Adds the next version in one transaction, so two processes registering at once get
+   * different numbers; `decide` sees the latest version and may return it instead.
+   */
+  addVersion(name: string, decide: (latest: DatasetVersion | undefined) => DatasetVersion | Omit<DatasetVersion, "version">): DatasetVersion {
+    return this.db.transaction(() => {
+      const latest = this.latest(name);
+      const next = decide(latest);
+      if ("version" in next) return next;
+      const row: DatasetVersion = { ...next, version: (latest?.version ?? 0) + 1 };
+      this.sql("INSERT INTO dataset_versions(name, version, description, definition, manifest, digest, bytes, file_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)").run(
+        row.name, row.version, row.description, JSON.stringify(row.definition), row.manifest, row.digest, row.bytes, row.fileCount, row.createdAt,
+      );
+      return row;
+    }).immediate();
+  }
+}
+
+type Raw = Record<string, unknown>;
+
+function toVersion(r: Raw): DatasetVersion {
+  return {
+    name: r["name"] as string,
+    version: r["version"] as number,
+    description: r["description"] as string,
+    definition: JSON.parse(r["definition"] as string) as DatasetDefinition,
+    manifest: r["manifest"] as string,
+    digest: r["digest"] as string,
+    bytes: r["bytes"] as number,
+    fileCount: r["file_count"] as number,
+    createdAt: r["created_at"] as string,
+  };
+}

@@ -1,0 +1,133 @@
+import { constants, createWriteStream } from "node:fs";
+import { copyFile, mkdir, rename, rm, stat } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { basename, join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import { stringify } from "csv-stringify";
+import type { Datastore } from "../dsl/Datastore.js";
+import type { Workspace } from "../dsl/Workspace.js";
+import { PipebookError } from "../errors/PipebookError.js";
+import { asDigest, digestOfJson, type Digest } from "../fingerprint/digest.js";
+import { hashEntries, walk, type Entry } from "../fingerprint/hashTree.js";
+import type { DatasetDefinition, DatasetVersion } from "./DatasetDefinition.js";
+import { readTable, type TableFile } from "./readTable.js";
+
+/** One file of a dataset: its name inside the dataset, where it is now, and how to name it in errors. */
+export interface DatasetFile {
+  readonly rel: string;
+  readonly abs: string;
+  readonly label: string;
+}
+
+/** The content of a dataset: its files and their digests, in reading order. */
+export interface DatasetContent {
+  readonly files: readonly (readonly [rel: string, digest: Digest])[];
+  readonly bytes: number;
+  /** Digest of the content together with how it is read: what materialization and keys use. */
+  readonly digest: Digest;
+}
+
+/**
+ * The files a definition names, in order: a file as itself, a folder's files (sorted) under
+ * the folder's name. A path that is not there is an error naming it.
+ */
+export async function listDatasetFiles(datastores: (name: string) => Datastore | undefined, def: DatasetDefinition): Promise<DatasetFile[]> {
+  const out: DatasetFile[] = [];
+  for (const p of def.paths) {
+    const store = datastores(p.datastore);
+    if (!store) throw new PipebookError("dataset-invalid", `dataset path "${p.path}" names datastore "${p.datastore}", which this workspace does not have`);
+    const abs = store.resolve(p.path);
+    const st = await stat(abs).catch(() => undefined);
+    const label = `"${p.path}" on datastore ${p.datastore}`;
+    if (!st) throw new PipebookError("dataset-invalid", `dataset path ${label} does not exist`);
+    if (st.isDirectory()) {
+      const entries = (await walk(abs)).sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+      if (entries.length === 0) throw new PipebookError("dataset-invalid", `dataset folder ${label} holds no files`);
+      for (const e of entries) out.push({ rel: `${basename(abs)}/${e.rel}`, abs: e.abs, label: `"${p.path}/${e.rel}" on datastore ${p.datastore}` });
+    } else {
+      out.push({ rel: basename(abs), abs, label });
+    }
+  }
+  const seen = new Set<string>();
+  for (const f of out) {
+    if (seen.has(f.rel)) throw new PipebookError("dataset-invalid", `two dataset paths both hold a file named "${f.rel}"; give them different names or folders`);
+    seen.add(f.rel);
+  }
+  return out;
+}
+
+/** Hashes the files (stat-cached) and digests them with the definition's reading options. */
+export async function hashDataset(ws: Workspace, def: DatasetDefinition, files: readonly DatasetFile[]): Promise<DatasetContent> {
+  const entries: Entry[] = await Promise.all(files.map(async (f) => ({ abs: f.abs, rel: f.rel, st: await stat(f.abs, { bigint: true }) })));
+  const tree = await hashEntries(entries, "dir", { cache: ws.statCache, pool: ws.hashPool });
+  // Reading order matters for tabular data: keep the definition's order, not the tree's.
+  const ordered = files.map((f) => [f.rel, tree.files.get(f.rel)!] as const);
+  return { files: ordered, bytes: tree.bytes, digest: contentDigest(def, ordered) };
+}
+
+export function contentDigest(def: DatasetDefinition, files: DatasetContent["files"]): Digest {
+  return digestOfJson({ kind: def.kind, files, format: def.format ?? null, transforms: def.transforms });
+}
+
+/** Copies the files into the blob store and stores their manifest; returns the manifest's digest. */
+export async function snapshotDataset(ws: Workspace, files: readonly DatasetFile[], content: DatasetContent): Promise<Digest> {
+  await Promise.all(files.map((f, i) => ws.blobs.putFile(f.abs, content.files[i]![1])));
+  return ws.blobs.putBytes(JSON.stringify({ files: content.files }));
+}
+
+/** The files of a registered version, read from its snapshot. */
+export async function versionFiles(ws: Workspace, v: DatasetVersion): Promise<DatasetFile[]> {
+  const manifest = JSON.parse(await ws.blobs.readText(asDigest(v.manifest))) as { files: [string, string][] };
+  return manifest.files.map(([rel, d]) => ({ rel, abs: ws.blobs.pathOf(asDigest(d)), label: `"${rel}" of dataset ${v.name} version ${v.version}` }));
+}
+
+/**
+ * Lays a dataset out where a step reads it, once per content: `<workspace>/datasets/<digest>/`.
+ * File datasets keep their files (a single file or folder is given as itself); tabular ones
+ * become one `data.csv` with the transforms applied. Built under a temporary name and renamed, so
+ * a folder that exists is complete.
+ */
+export async function materializeDataset(ws: Workspace, def: DatasetDefinition, files: readonly DatasetFile[], digest: Digest): Promise<string> {
+  const dir = join(ws.dir, "datasets", digest);
+  // One file or one folder: the step gets it itself; several paths: the folder holding them.
+  const path = def.kind === "tabular" ? join(dir, "data.csv") : def.paths.length === 1 ? join(dir, files[0]!.rel.split("/")[0]!) : dir;
+  if (await stat(dir).then(() => true, () => false)) return path;
+  const tmp = `${dir}.${randomUUID()}.tmp`;
+  try {
+    await mkdir(tmp, { recursive: true });
+    if (def.kind === "tabular") {
+      await writeTable(files.map((f): TableFile => ({ path: f.abs, label: f.label })), def, join(tmp, "data.csv"));
+    } else {
+      for (const f of files) {
+        await mkdir(join(tmp, f.rel, ".."), { recursive: true });
+        await copyFile(f.abs, join(tmp, f.rel), constants.COPYFILE_FICLONE);
+      }
+    }
+    await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
+      // Another process laid out the same content first: theirs is as good.
+      if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
+      await rm(tmp, { recursive: true, force: true });
+    });
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return path;
+}
+
+async function writeTable(files: readonly TableFile[], def: DatasetDefinition, dest: string): Promise<void> {
+  const format = def.format ?? { separator: ",", header: true };
+  let columns: readonly string[] = [];
+  async function* records(): AsyncGenerator<string[]> {
+    for await (const item of readTable(files, format, def.transforms)) {
+      if ("columns" in item) {
+        columns = item.columns;
+        yield [...columns];
+      } else {
+        yield columns.map((c) => item.row[c] ?? "");
+      }
+    }
+  }
+  await pipeline(Readable.from(records()), stringify(), createWriteStream(dest));
+}

@@ -1,0 +1,254 @@
+import type { DatasetDefinition, DatasetVersion, FilterOp, TableFormat, TableTransform } from "../datasets/DatasetDefinition.js";
+import { DatasetProfile } from "../datasets/DatasetProfile.js";
+import { DatasetStore } from "../datasets/DatasetStore.js";
+import { contentDigest, hashDataset, listDatasetFiles, materializeDataset, snapshotDataset, versionFiles, type DatasetFile } from "../datasets/datasetFiles.js";
+import { readTable, type Row } from "../datasets/readTable.js";
+import { PipebookError } from "../errors/PipebookError.js";
+import { canonicalJson } from "../fingerprint/digest.js";
+import { checkDataName } from "./dataName.js";
+import type { Datastore } from "./Datastore.js";
+import type { Workspace } from "./Workspace.js";
+
+/** A file or folder on a datastore: `[store, "path/on/store"]`, as the seeds' `(datastore, path)`. */
+export type DatasetPath = readonly [Datastore, string];
+
+export interface RegisterOptions {
+  readonly name: string;
+  readonly description?: string;
+  /**
+   * When the name exists with different content: true adds a version, false (the default)
+   * refuses. The same content as the latest version always returns that version.
+   */
+  readonly createNewVersion?: boolean;
+}
+
+/** Where a dataset's files come from: a workspace's datastores, or a registered version's snapshot. */
+type Origin = { readonly kind: "datastores"; readonly stores: ReadonlyMap<string, Datastore> } | { readonly kind: "version"; readonly ws: Workspace; readonly version: DatasetVersion };
+
+const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+abstract class BaseDataset {
+  protected constructor(
+    readonly definition: DatasetDefinition,
+    protected readonly origin: Origin,
+  ) {}
+
+  /** The registered version this dataset is, or was derived from (by slicing a tabular one). */
+  get basedOn(): { readonly name: string; readonly version: number } | undefined {
+    return this.origin.kind === "version" ? { name: this.origin.version.name, version: this.origin.version.version } : undefined;
+  }
+
+  /** True when this is a registered version exactly (no slices added since). */
+  get isRegistered(): boolean {
+    return this.origin.kind === "version" && canonicalJson(this.origin.version.definition) === canonicalJson(this.definition);
+  }
+
+  /** Use as a step input under `name`: the step finds it at `PIPEBOOK_INPUT_<NAME>`. */
+  asNamedInput(name: string): DatasetInput {
+    return new DatasetInput(name, this as unknown as FileDataset | TabularDataset, "mount");
+  }
+
+  /**
+   * Registers this dataset under a name: its files are snapshotted into the workspace, so a
+   * version never changes afterwards, whatever happens to the datastore.
+   */
+  async register(ws: Workspace, options: RegisterOptions): Promise<this> {
+    if (!DATASET_NAME.test(options.name)) throw new PipebookError("dataset-invalid", `dataset name "${options.name}" must start with a letter or digit and hold only letters, digits, _ . - (at most 128)`);
+    const files = await this.files(ws);
+    const content = await hashDataset(ws, this.definition, files);
+    const manifest = await snapshotDataset(ws, files, content);
+    const version = DatasetStore.of(ws).addVersion(options.name, (latest) => {
+      if (latest && latest.digest === content.digest) return latest;
+      if (latest && !options.createNewVersion) {
+        throw new PipebookError("dataset-invalid", `dataset "${options.name}" is already registered (version ${latest.version}) with different content; pass createNewVersion: true to add version ${latest.version + 1}`);
+      }
+      return {
+        name: options.name, description: options.description ?? "", definition: this.definition, manifest, digest: content.digest,
+        bytes: content.bytes, fileCount: files.length, createdAt: new Date().toISOString(),
+      };
+    });
+    return this.withOrigin({ kind: "version", ws, version }, version.definition);
+  }
+
+  /** The dataset's files in reading order, from its snapshot or its datastores. */
+  async files(ws?: Workspace): Promise<DatasetFile[]> {
+    const o = this.origin;
+    if (o.kind === "version") return versionFiles(o.ws, o.version);
+    return listDatasetFiles((name) => o.stores.get(name) ?? ws?.getDatastore(name), this.definition);
+  }
+
+  /**
+   * Where a step reads it, with the digest that enters the step's key: the content and the
+   * reading options, never a path or a time.
+   */
+  async materialize(ws: Workspace): Promise<{ readonly path: string; readonly digest: string }> {
+    const o = this.origin;
+    const files = await this.files(ws);
+    const digest = o.kind === "version" && this.isRegistered ? (o.version.digest as ReturnType<typeof contentDigest>) : (await hashDataset(ws, this.definition, files)).digest;
+    return { path: await materializeDataset(ws, this.definition, files, digest), digest };
+  }
+
+  protected abstract withOrigin(origin: Origin, definition: DatasetDefinition): this;
+}
+
+/** Files as they are: a step gets the file (one) or a folder of them (several). */
+export class FileDataset extends BaseDataset {
+  /** @internal use Dataset.File.fromFiles */
+  constructor(definition: DatasetDefinition, origin: Origin) {
+    super(definition, origin);
+  }
+
+  protected withOrigin(origin: Origin, definition: DatasetDefinition): this {
+    return new FileDataset(definition, origin) as this;
+  }
+}
+
+/** Delimited files read as one table; slices and filters are lazy and compose. */
+export class TabularDataset extends BaseDataset {
+  /** @internal use Dataset.Tabular.fromDelimitedFiles */
+  constructor(definition: DatasetDefinition, origin: Origin) {
+    super(definition, origin);
+  }
+
+  protected withOrigin(origin: Origin, definition: DatasetDefinition): this {
+    return new TabularDataset(definition, origin) as this;
+  }
+
+  private with(t: TableTransform): TabularDataset {
+    return new TabularDataset({ ...this.definition, transforms: [...this.definition.transforms, t] }, this.origin);
+  }
+
+  skip(n: number): TabularDataset {
+    return this.with({ op: "skip", n: count("skip", n) });
+  }
+  take(n: number): TabularDataset {
+    return this.with({ op: "take", n: count("take", n) });
+  }
+  keepColumns(columns: readonly string[]): TabularDataset {
+    return this.with({ op: "keep-columns", columns: [...columns] });
+  }
+  dropColumns(columns: readonly string[]): TabularDataset {
+    return this.with({ op: "drop-columns", columns: [...columns] });
+  }
+  /** Rows where `column test value` holds; numbers compare as numbers. */
+  filter(column: string, test: FilterOp, value: string | number): TabularDataset {
+    if (!["==", "!=", "<", "<=", ">", ">="].includes(test)) throw new PipebookError("dataset-invalid", `filter test "${test}" must be one of == != < <= > >=`);
+    return this.with({ op: "filter", column, test, value });
+  }
+
+  /** Reads the rows (all, or the first `limit`); cells are strings as in the file. */
+  async toRecords(options: { limit?: number; workspace?: Workspace } = {}): Promise<Row[]> {
+    const source = options.limit === undefined ? this : this.take(options.limit);
+    const rows: Row[] = [];
+    for await (const item of await source.read(options.workspace)) if ("row" in item) rows.push(item.row);
+    return rows;
+  }
+
+  /** Column types, counts, missing values, ranges, means and most common values, in one pass. */
+  async profile(options: { workspace?: Workspace } = {}): Promise<DatasetProfile> {
+    return DatasetProfile.of(await this.read(options.workspace));
+  }
+
+  private async read(ws?: Workspace): Promise<ReturnType<typeof readTable>> {
+    const files = await this.files(ws);
+    return readTable(files.map((f) => ({ path: f.abs, label: f.label })), this.definition.format!, this.definition.transforms);
+  }
+}
+
+/** A dataset as a step input: by name, read in place (`asMount`) or as the step's own copy (`asDownload`). */
+export class DatasetInput {
+  readonly kind = "dataset" as const;
+
+  constructor(
+    readonly name: string,
+    readonly dataset: FileDataset | TabularDataset,
+    readonly mode: "mount" | "download",
+  ) {
+    checkDataName("dataset input", name);
+  }
+
+  /** The step gets its own copy in its working folder, which it may change. */
+  asDownload(): DatasetInput {
+    return new DatasetInput(this.name, this.dataset, "download");
+  }
+
+  /** The step reads the workspace's one read-only copy (the default; no copying). */
+  asMount(): DatasetInput {
+    return new DatasetInput(this.name, this.dataset, "mount");
+  }
+}
+
+function count(what: string, n: number): number {
+  if (!Number.isInteger(n) || n < 0) throw new PipebookError("dataset-invalid", `${what}(${n}): the count must be a whole number ≥ 0`);
+  return n;
+}
+
+function definitionOf(kind: "file" | "tabular", paths: DatasetPath | readonly DatasetPath[], format?: TableFormat): { definition: DatasetDefinition; origin: Origin } {
+  const list = (isPath(paths) ? [paths] : paths) as readonly DatasetPath[];
+  if (list.length === 0) throw new PipebookError("dataset-invalid", "a dataset needs at least one [datastore, path]");
+  const stores = new Map<string, Datastore>();
+  for (const [store, path] of list) {
+    store.resolve(path); // Refuses paths that leave the datastore, now rather than at the run.
+    stores.set(store.name, store);
+  }
+  return {
+    definition: { kind, paths: list.map(([store, path]) => ({ datastore: store.name, path })), ...(format && { format }), transforms: [] },
+    origin: { kind: "datastores", stores },
+  };
+}
+
+function isPath(x: DatasetPath | readonly DatasetPath[]): x is DatasetPath {
+  return typeof x[1] === "string";
+}
+
+/** The seeds' `Dataset.File.from_files`, `Dataset.Tabular.from_delimited_files` and `Dataset.get_by_name`. */
+export const Dataset = {
+  File: {
+    fromFiles(paths: DatasetPath | readonly DatasetPath[]): FileDataset {
+      const { definition, origin } = definitionOf("file", paths);
+      return new FileDataset(definition, origin);
+    },
+  },
+  Tabular: {
+    fromDelimitedFiles(paths: DatasetPath | readonly DatasetPath[], options: { separator?: string; header?: boolean } = {}): TabularDataset {
+      const separator = options.separator ?? ",";
+      if (separator.length !== 1) throw new PipebookError("dataset-invalid", `separator "${separator}" must be one character`);
+      const { definition, origin } = definitionOf("tabular", paths, { separator, header: options.header ?? true });
+      return new TabularDataset(definition, origin);
+    },
+  },
+
+  /** A registered version: the latest, or the one asked for. */
+  getByName(ws: Workspace, name: string, options: { version?: number } = {}): FileDataset | TabularDataset {
+    const store = DatasetStore.of(ws);
+    const v = options.version === undefined ? store.latest(name) : store.get(name, options.version);
+    if (!v) {
+      const latest = store.latest(name);
+      throw new PipebookError("not-found", latest ? `dataset "${name}" has no version ${options.version} (the latest is ${latest.version})` : `no dataset named "${name}" is registered in this workspace`);
+    }
+    return fromVersion(ws, v, v.definition);
+  },
+
+  /** The latest version of every registered dataset, or every version of one, newest first. */
+  list(ws: Workspace, options: { name?: string } = {}): DatasetVersion[] {
+    return DatasetStore.of(ws).list(options.name);
+  },
+};
+
+/** A dataset read from a registered version's snapshot, with `definition` (its own, or with slices added). */
+export function fromVersion(ws: Workspace, v: DatasetVersion, definition: DatasetDefinition): FileDataset | TabularDataset {
+  const origin: Origin = { kind: "version", ws, version: v };
+  return definition.kind === "tabular" ? new TabularDataset(definition, origin) : new FileDataset(definition, origin);
+}
+
+/** An unregistered dataset from its stored definition; its datastores are the workspace's. */
+export function fromDefinition(ws: Workspace, definition: DatasetDefinition): FileDataset | TabularDataset {
+  const stores = new Map<string, Datastore>();
+  for (const p of definition.paths) {
+    const store = ws.getDatastore(p.datastore);
+    if (!store) throw new PipebookError("not-found", `a dataset reads datastore "${p.datastore}", which this workspace does not have`);
+    stores.set(store.name, store);
+  }
+  const origin: Origin = { kind: "datastores", stores };
+  return definition.kind === "tabular" ? new TabularDataset(definition, origin) : new FileDataset(definition, origin);
+}
