@@ -63,6 +63,11 @@ describe("example notebooks under nbconvert --execute", () => {
       const withRun = nb.cells.flatMap((c) => c.outputs ?? []).find((o) => o.data?.[RUN_MIME])!;
       expect(String(withRun.data!["text/html"])).toContain("<svg");
       expect(String(withRun.data!["text/plain"])).toContain("completed");
+      if (name === "iris.ipynb") {
+        // The dataset's profile is drawn as a table, with a text fallback.
+        const profile = nb.cells.flatMap((c) => c.outputs ?? []).find((o) => String(o.data?.["text/plain"] ?? "").startsWith("150 rows, 5 columns"));
+        expect(String(profile?.data?.["text/html"])).toMatch(/<table>.*<td>species<\/td><td>string<\/td><td>150<\/td><td>0<\/td><td>3<\/td>/);
+      }
     }, 300_000);
   }
 

@@ -60,9 +60,12 @@ export class NotebookSteps {
     const dataNamed = (name: string): Pipebook.StepData => {
       let d = data.get(name);
       if (!d) {
-        // A DataReference (or PipelineData) the notebook made in a TypeScript cell under this name.
+        // Data the notebook made in a TypeScript cell under this name: a DataReference, PipelineData,
+        // dataset input, or a dataset (read under the variable's name).
         const g = (globalThis as Record<string, unknown>)[name];
-        d = g instanceof pb.DataReference || g instanceof pb.PipelineData ? g : new pb.PipelineData(name);
+        d = g instanceof pb.DataReference || g instanceof pb.PipelineData || g instanceof pb.DatasetInput ? g
+          : g instanceof pb.FileDataset || g instanceof pb.TabularDataset ? g.asNamedInput(name)
+            : new pb.PipelineData(name);
         data.set(name, d);
       }
       return d;
@@ -71,7 +74,7 @@ export class NotebookSteps {
     for (const s of specs.values()) {
       const outputs = s.outputs.map((o) => {
         const d = dataNamed(o);
-        if (!(d instanceof pb.PipelineData)) throw new MagicError("step", `step ${s.name}: output "${o}" is a DataReference in this notebook; outputs must be PipelineData`);
+        if (!(d instanceof pb.PipelineData)) throw new MagicError("step", `step ${s.name}: output "${o}" is a ${d instanceof pb.DataReference ? "DataReference" : "dataset"} in this notebook; outputs must be PipelineData`);
         return d;
       });
       const parameters = Object.entries(s.params).map(([n, v]) => {
