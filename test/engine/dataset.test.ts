@@ -1,8 +1,10 @@
+import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommandStep, Dataset, Experiment, Pipeline, PipelineData, PipelineRun, PublishedPipeline, type PipelineStep, type RunView } from "pipebook";
-import { sandbox, type Sandbox } from "./helpers.js";
+import { CLI, sandbox, type Sandbox } from "./helpers.js";
 
 let sb: Sandbox;
 beforeEach(async () => (sb = await sandbox()));
@@ -138,5 +140,16 @@ describe("datasets", () => {
     await expect(new Experiment(sb.ws, "ds").submit(new Pipeline(sb.ws, { steps: [step] }))).rejects.toThrow(
       'step "use": dataset input "x": dataset path "nowhere/x.bin" on datastore workspaceblobstore does not exist',
     );
+  });
+
+  it("lists datasets and versions and prints a profile from the CLI; asking for what is not there exits 2", async () => {
+    await upload("iris/iris.csv", CSV);
+    await Dataset.Tabular.fromDelimitedFiles([[sb.ws.getDefaultDatastore(), "iris/iris.csv"]]).register(sb.ws, { name: "iris", description: "flowers" });
+    const cli = (...args: string[]) => promisify(execFile)(process.execPath, [CLI, ...args], { cwd: sb.dir });
+    expect((await cli("datasets")).stdout).toMatch(/^dataset +version +kind +files +size +registered +description\n[- ]+\niris +1 +tabular +1 +\d+ B +\S+ \S+ +flowers\n$/);
+    const profile = (await cli("datasets", "iris", "--profile")).stdout;
+    expect(profile).toContain("5 rows, 3 columns");
+    expect(profile).toMatch(/\npetal +number +4 +1 +4 +1\.4 +5\.1 +/);
+    await expect(cli("datasets", "iris", "--version", "3", "--profile")).rejects.toMatchObject({ code: 2, stderr: 'pipebook: dataset "iris" has no version 3 (the latest is 1)\n' });
   });
 });

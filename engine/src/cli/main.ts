@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { PipebookError } from "../errors/PipebookError.js";
+import { registerDatasetCommands } from "./datasetCommands.js";
 import { runCommand } from "./runCommand.js";
 import { registerIntegrationCommands } from "./integrationCommands.js";
 import { registerPublishingCommands } from "./publishingCommands.js";
@@ -34,6 +35,7 @@ program
   .option("--older-than <days>", "also remove outputs used only by runs older than this", (v) => Number(v))
   .action(gcCommand);
 
+registerDatasetCommands(program);
 registerIntegrationCommands(program);
 registerPublishingCommands(program);
 

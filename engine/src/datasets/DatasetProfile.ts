@@ -83,7 +83,7 @@ export class DatasetProfile {
 
   /** Rows of cells for a table: column, type, count, missing, distinct, min, max, mean, std / most common. */
   table(): { readonly header: readonly string[]; readonly rows: readonly (readonly string[])[] } {
-    const f = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(4));
+    const f = (x: number): string => String(Number(x.toPrecision(4)));
     return {
       header: ["column", "type", "count", "missing", "distinct", "min", "max", "mean", "std", "most common"],
       rows: this.columns.map((c) => [
