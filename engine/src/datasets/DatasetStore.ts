@@ -1,33 +1,14 @@
-import type { Statement } from "better-sqlite3";
-import type { Workspace } from "../dsl/Workspace.js";
 import type { Db } from "../store/openDatabase.js";
+import { perWorkspace, StatementCache } from "../store/StatementCache.js";
 import type { DatasetDefinition, DatasetVersion } from "./DatasetDefinition.js";
 
-const stores = new WeakMap<Workspace, DatasetStore>();
-
 /** Registered dataset versions: every SQL statement about datasets lives here. */
-export class DatasetStore {
-  private readonly statements = new Map<string, Statement>();
-
-  private constructor(private readonly db: Db) {}
-
-  static of(ws: Workspace): DatasetStore {
-    let s = stores.get(ws);
-    if (!s) {
-      s = new DatasetStore(ws.db);
-      stores.set(ws, s);
-    }
-    return s;
+export class DatasetStore extends StatementCache {
+  private constructor(db: Db) {
+    super(db);
   }
 
-  private sql(text: string): Statement {
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.db.prepare(text);
-      this.statements.set(text, st);
-    }
-    return st;
-  }
+  static readonly of = perWorkspace((ws) => new DatasetStore(ws.db));
 
   latest(name: string): DatasetVersion | undefined {
     const r = this.sql("SELECT * FROM dataset_versions WHERE name = ? ORDER BY version DESC LIMIT 1").get(name) as Raw | undefined;

@@ -1,5 +1,5 @@
-import type { Statement } from "better-sqlite3";
 import type { Db } from "../store/openDatabase.js";
+import { perWorkspace, StatementCache } from "../store/StatementCache.js";
 import type { Workspace } from "../dsl/Workspace.js";
 import type { PipelineSpec } from "../spec/PipelineSpec.js";
 
@@ -50,32 +50,15 @@ function toPublishedRun(r: Raw): PublishedRunRow {
   };
 }
 
-const stores = new WeakMap<Workspace, PublishStore>();
+
 
 /** Published pipelines, endpoints and idempotency keys: every SQL statement of publishing lives here. */
-export class PublishStore {
-  /** Compiled statements, by SQL text: compiling is most of a small query's cost. */
-  private readonly statements = new Map<string, Statement>();
-
-  private constructor(private readonly db: Db) {}
-
-  private sql(text: string): Statement {
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.db.prepare(text);
-      this.statements.set(text, st);
-    }
-    return st;
+export class PublishStore extends StatementCache {
+  private constructor(db: Db) {
+    super(db);
   }
 
-  static of(ws: Workspace): PublishStore {
-    let s = stores.get(ws);
-    if (!s) {
-      s = new PublishStore(ws.db);
-      stores.set(ws, s);
-    }
-    return s;
-  }
+  static readonly of = perWorkspace((ws) => new PublishStore(ws.db));
 
   insertPipeline(row: PublishedPipelineRow): void {
     this

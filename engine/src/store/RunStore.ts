@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { Db } from "./openDatabase.js";
+import { StatementCache } from "./StatementCache.js";
 import type { ParameterValue, RunStatus, StepKind, StepStatus } from "../contract/runView.js";
 import type { KeyComponents } from "../fingerprint/KeyComponents.js";
 import type { Decision } from "../explain/Decision.js";
@@ -124,19 +125,9 @@ const STEP_COLUMNS: Record<keyof StepUpdate, string> = {
 type Raw = Record<string, unknown>;
 
 /** Runs, step runs, outputs and metrics: every SQL statement of the run history lives here. */
-export class RunStore {
-  private readonly statements = new Map<string, Database.Statement>();
-
-  constructor(private readonly db: Db) {}
-
-  /** Prepared once per SQL text: preparing costs more than running these small statements. */
-  private sql(text: string): Database.Statement {
-    let stmt = this.statements.get(text);
-    if (!stmt) {
-      stmt = this.db.prepare(text);
-      this.statements.set(text, stmt);
-    }
-    return stmt;
+export class RunStore extends StatementCache {
+  constructor(db: Db) {
+    super(db);
   }
 
   createRun(run: NewRun): void {
