@@ -134,12 +134,19 @@ describe("datasets", () => {
     expect(await readFile(join(rerunDir, "all.txt"), "utf8")).toBe("alpha\nbeta\n");
   });
 
-  it("refuses a missing dataset path at submit, naming the step, the input and the path", async () => {
+  it("refuses a missing dataset path or an unknown column at submit, naming the step, the input and the thing", async () => {
     const ds = Dataset.File.fromFiles([[sb.ws.getDefaultDatastore(), "nowhere/x.bin"]]);
     const step = new CommandStep({ name: "use", command: "true", inputs: [ds.asNamedInput("x")] });
     await expect(new Experiment(sb.ws, "ds").submit(new Pipeline(sb.ws, { steps: [step] }))).rejects.toThrow(
       'step "use": dataset input "x": dataset path "nowhere/x.bin" on datastore workspaceblobstore does not exist',
     );
+    await upload("iris/iris.csv", CSV);
+    const sliced = Dataset.Tabular.fromDelimitedFiles([[sb.ws.getDefaultDatastore(), "iris/iris.csv"]]).dropColumns(["colour"]);
+    const reads = new CommandStep({ name: "read", command: "true", inputs: [sliced.asNamedInput("t")] });
+    await expect(new Experiment(sb.ws, "ds").submit(new Pipeline(sb.ws, { steps: [reads] }))).rejects.toThrow(
+      'step "read": dataset input "t": drop-columns names column "colour", which the dataset does not have (it has "sepal", "petal", "species")',
+    );
+    expect(sb.ws.runs.listRuns({ experiment: "ds" })).toEqual([]);
   });
 
   it("lists datasets and versions and prints a profile from the CLI; asking for what is not there exits 2", async () => {

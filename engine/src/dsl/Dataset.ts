@@ -77,6 +77,11 @@ abstract class BaseDataset {
     return listDatasetFiles((name) => o.stores.get(name) ?? ws?.getDatastore(name), this.definition);
   }
 
+  /** Checks, cheaply, what would fail a step later: every path exists (tabular: the columns its slices name). */
+  async check(ws: Workspace): Promise<void> {
+    await this.files(ws);
+  }
+
   /**
    * Where a step reads it, with the digest that enters the step's key: the content and the
    * reading options, never a path or a time.
@@ -134,6 +139,11 @@ export class TabularDataset extends BaseDataset {
   filter(column: string, test: FilterOp, value: string | number): TabularDataset {
     if (!["==", "!=", "<", "<=", ">", ">="].includes(test)) throw new PipebookError("dataset-invalid", `filter test "${test}" must be one of == != < <= > >=`);
     return this.with({ op: "filter", column, test, value });
+  }
+
+  /** Reads only the header: the transforms' column names are checked against it. */
+  override async check(ws: Workspace): Promise<void> {
+    await this.take(0).toRecords({ workspace: ws });
   }
 
   /** Reads the rows (all, or the first `limit`); cells are strings as in the file. */

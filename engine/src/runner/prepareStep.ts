@@ -45,9 +45,8 @@ export async function prepareStep(ws: Workspace, step: PipelineStep): Promise<Pr
     for (const [rel, d] of tree.files) hashPaths[rel === "" ? p : `${p}/${rel}`] = d;
   }
   for (const input of step.inputs) {
-    // Listing a dataset's files checks each of its paths exists, naming any that does not.
     if (input instanceof DatasetInput) {
-      await input.dataset.files(ws).catch((err: unknown) => {
+      await input.dataset.check(ws).catch((err: unknown) => {
         throw err instanceof PipebookError ? new PipebookError(err.code, `step "${step.name}": dataset input "${input.name}": ${err.message}`) : err;
       });
     }
