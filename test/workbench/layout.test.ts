@@ -92,7 +92,7 @@ describe("computeLayout (dagre)", () => {
 });
 
 describe("computeLayout on a large pipeline", () => {
-  it("lays out 120 steps (fan-out of 100, fan-in) quickly and without overlaps", () => {
+  it("lays out 120 steps (fan-out of 100, fan-in) without overlaps", () => {
     const base = irisRun("big", "queued", {});
     const template = base.steps[0]!;
     const shards = Array.from({ length: 100 }, (_, i) => `shard-${String(i).padStart(3, "0")}`);
@@ -106,9 +106,7 @@ describe("computeLayout on a large pipeline", () => {
         ...names.slice(102).map((r) => ({ from: "merge", to: r, data: "merged" })),
       ],
     };
-    const started = performance.now();
     const big = computeLayout(buildLayoutInput(run));
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(big.nodes.size).toBe(120);
     const all = [...big.nodes.values()];
     const rows = new Map<number, typeof all>();
