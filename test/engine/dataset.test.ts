@@ -101,6 +101,13 @@ describe("datasets", () => {
     const changed = await submit([makeStep(Dataset.Tabular.fromDelimitedFiles([[store, "iris/iris.csv"]]).filter("species", "==", "setosa"))]);
     expect(stepOf(changed, "count").why).toMatch(/^input raw changed content/);
     expect(await sb.count("count")).toBe(3);
+
+    // Layouts are caches: gc removes them, and the next run lays the data out again and reuses its result.
+    const { collectGarbage } = await import("../../engine/dist/artifacts/collectGarbage.js");
+    const removed = await collectGarbage(sb.ws, { dryRun: false });
+    expect(removed.filter((i) => i.why.startsWith("dataset layout")).length).toBe(3);
+    const afterGc = await submit([makeStep(Dataset.Tabular.fromDelimitedFiles([[store, "iris/iris.csv"]]).filter("species", "==", "setosa"))]);
+    expect(stepOf(afterGc, "count").status).toBe("reused");
   });
 
   it("gives a downloaded file dataset to the step as its own copy, and reruns a published pipeline on the pinned version", async () => {

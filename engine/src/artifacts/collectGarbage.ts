@@ -18,7 +18,7 @@ export interface GcItem {
  * Intermediate data is never deleted automatically (the seeds); this is the explicit cleanup.
  * It removes output folders no step run records (left by failed or killed steps), working
  * copies of finished runs (their code stays in the snapshot blobs), and with `olderThanDays`
- * the outputs only old runs point at. A removed output that a later step would reuse is
+ * the outputs only old runs point at, and dataset layouts when no run is active. A removed output that a later step would reuse is
  * detected by reuse verification, which then reruns the step: removing never corrupts.
  */
 export async function collectGarbage(ws: Workspace, options: GcOptions): Promise<GcItem[]> {
@@ -48,6 +48,15 @@ export async function collectGarbage(ws: Workspace, options: GcOptions): Promise
     for (const step of await list(join(ws.runsDir, runId))) {
       const work = join(ws.runsDir, runId, step, "work");
       if (await stat(work).then(() => true, () => false)) items.push({ path: work, bytes: await size(work), why: "working copy of a finished step (code kept in the snapshot)" });
+    }
+  }
+  // Dataset layouts are caches: each is rebuilt from its snapshot or datastore when a step needs it.
+  // While a run is active one of its steps may be reading one, so they are kept until none is.
+  if (active.size === 0) {
+    const layouts = join(ws.dir, "datasets");
+    for (const name of await list(layouts)) {
+      const path = join(layouts, name);
+      items.push({ path, bytes: await size(path), why: name.endsWith(".tmp") ? "unfinished dataset layout" : "dataset layout (rebuilt when a step reads it)" });
     }
   }
   if (!options.dryRun) for (const item of items) await rm(item.path, { recursive: true, force: true });
