@@ -66,7 +66,7 @@ export async function hashDataset(ws: Workspace, def: DatasetDefinition, files: 
   return { files: ordered, bytes: tree.bytes, digest: contentDigest(def, ordered) };
 }
 
-export function contentDigest(def: DatasetDefinition, files: DatasetContent["files"]): Digest {
+function contentDigest(def: DatasetDefinition, files: DatasetContent["files"]): Digest {
   return digestOfJson({ kind: def.kind, files, format: def.format ?? null, transforms: def.transforms });
 }
 

@@ -1,10 +1,10 @@
 import type { DatasetDefinition, DatasetVersion, FilterOp, TableFormat, TableTransform } from "../datasets/DatasetDefinition.js";
 import { DatasetProfile } from "../datasets/DatasetProfile.js";
 import { DatasetStore } from "../datasets/DatasetStore.js";
-import { contentDigest, hashDataset, listDatasetFiles, materializeDataset, snapshotDataset, versionFiles, type DatasetFile } from "../datasets/datasetFiles.js";
+import { hashDataset, listDatasetFiles, materializeDataset, snapshotDataset, versionFiles, type DatasetFile } from "../datasets/datasetFiles.js";
 import { readTable, type Row } from "../datasets/readTable.js";
 import { PipebookError } from "../errors/PipebookError.js";
-import { canonicalJson } from "../fingerprint/digest.js";
+import { asDigest, canonicalJson } from "../fingerprint/digest.js";
 import { checkDataName } from "./dataName.js";
 import type { Datastore } from "./Datastore.js";
 import type { Workspace } from "./Workspace.js";
@@ -89,7 +89,7 @@ abstract class BaseDataset {
   async materialize(ws: Workspace): Promise<{ readonly path: string; readonly digest: string }> {
     const o = this.origin;
     const files = await this.files(ws);
-    const digest = o.kind === "version" && this.isRegistered ? (o.version.digest as ReturnType<typeof contentDigest>) : (await hashDataset(ws, this.definition, files)).digest;
+    const digest = o.kind === "version" && this.isRegistered ? asDigest(o.version.digest) : (await hashDataset(ws, this.definition, files)).digest;
     return { path: await materializeDataset(ws, this.definition, files, digest), digest };
   }
 
