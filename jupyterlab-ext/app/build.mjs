@@ -6,9 +6,10 @@
  * `npm start` costs nothing the second time.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { tryLockFolder, unlockFolder } from "./lockFolder.mjs";
 import { coreExtensions, coreMimeExtensions, excludedPluginPatterns, pipebookPackage, settingsOverrides } from "./extensions.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -123,22 +124,6 @@ export async function buildWorkbench({ mode = "development" } = {}) {
   return Date.now() - started;
 }
 
-/** False when the lock's owner process is gone; true while it lives or is not yet written. */
-function holderAlive(lock) {
-  let pid;
-  try {
-    pid = Number(readFileSync(path.join(lock, "pid"), "utf8"));
-  } catch {
-    return true; // just created, pid not written yet
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === "EPERM";
-  }
-}
-
 /**
  * Builds unless the build is current, holding a lock folder so that two processes (two test
  * files, or `npm start` beside a test run) never bundle into app/build at the same time.
@@ -146,24 +131,11 @@ function holderAlive(lock) {
  */
 export async function ensureBuilt({ mode = "development", staleMs = 10 * 60_000 } = {}) {
   const lock = path.join(here, ".build-lock");
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(path.join(lock, "pid"), String(process.pid));
-      break;
-    } catch (error) {
-      if (error.code !== "EEXIST") throw error;
-      // Left over from a process that died (Ctrl-C during a build), or older than any build.
-      if (!holderAlive(lock) || Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > staleMs) {
-        rmSync(lock, { recursive: true, force: true });
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  while (!tryLockFolder(lock, staleMs)) await new Promise((r) => setTimeout(r, 250));
   try {
     return isBuildCurrent() ? 0 : await buildWorkbench({ mode });
   } finally {
-    rmSync(lock, { recursive: true, force: true });
+    unlockFolder(lock);
   }
 }
 

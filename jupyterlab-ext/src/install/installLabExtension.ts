@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { tryLockFolder, unlockFolder } from "../../app/lockFolder.mjs";
 
 /**
  * `pipebook lab install`: puts the prebuilt (federated) extension and, when given, the pipebook
@@ -93,38 +94,12 @@ export function buildLabExtension(root = packageRoot()): string {
  */
 function withLock<T>(lock: string, work: () => T, staleMs = 5 * 60_000): T {
   const deadline = Date.now() + staleMs;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(path.join(lock, "pid"), String(process.pid));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (!holderAlive(lock) || age > staleMs || Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
-    }
-  }
+  // Past the deadline the lock is taken over whoever holds it (staleness 0).
+  while (!tryLockFolder(lock, Date.now() > deadline ? 0 : staleMs)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
   try {
     return work();
   } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-/** False when the lock's owner process is gone (killed mid-build); true while it lives or is unknown. */
-function holderAlive(lock: string): boolean {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(path.join(lock, "pid"), "utf8"));
-  } catch {
-    return true;
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    unlockFolder(lock);
   }
 }
 
