@@ -102,7 +102,7 @@ describe("datasets", () => {
     expect(stepOf(changed, "count").why).toMatch(/^input raw changed content/);
     expect(await sb.count("count")).toBe(3);
 
-    // Layouts are caches: gc removes them, and the next run lays the data out again and reuses its result.
+    // Layouts are caches: gc removes them, and a later run still reuses the result (a reused step needs no layout).
     const { collectGarbage } = await import("../../engine/dist/artifacts/collectGarbage.js");
     const removed = await collectGarbage(sb.ws, { dryRun: false });
     expect(removed.filter((i) => i.why.startsWith("dataset layout")).length).toBe(3);

@@ -4,10 +4,16 @@ import { DatasetStore } from "../datasets/DatasetStore.js";
 import { hashDataset, listDatasetFiles, materializeDataset, snapshotDataset, versionFiles, type DatasetFile } from "../datasets/datasetFiles.js";
 import { readTable, type Row } from "../datasets/readTable.js";
 import { PipebookError } from "../errors/PipebookError.js";
-import { asDigest, canonicalJson } from "../fingerprint/digest.js";
+import { asDigest, canonicalJson, type Digest } from "../fingerprint/digest.js";
 import { checkDataName } from "./dataName.js";
 import type { Datastore } from "./Datastore.js";
 import type { Workspace } from "./Workspace.js";
+
+/** A dataset's files in reading order and the digest its readers are keyed on. */
+export interface DatasetContentRef {
+  readonly files: readonly DatasetFile[];
+  readonly digest: Digest;
+}
 
 /** A file or folder on a datastore: `[store, "path/on/store"]`, as the seeds' `(datastore, path)`. */
 export type DatasetPath = readonly [Datastore, string];
@@ -83,14 +89,19 @@ abstract class BaseDataset {
   }
 
   /**
-   * Where a step reads it, with the digest that enters the step's key: the content and the
-   * reading options, never a path or a time.
+   * What a step's key takes: the digest of the content with the reading options and transforms,
+   * never a path or a time. A registered version knows it without reading its files.
    */
-  async materialize(ws: Workspace): Promise<{ readonly path: string; readonly digest: string }> {
+  async content(ws: Workspace): Promise<DatasetContentRef> {
     const o = this.origin;
     const files = await this.files(ws);
     const digest = o.kind === "version" && this.isRegistered ? asDigest(o.version.digest) : (await hashDataset(ws, this.definition, files)).digest;
-    return { path: await materializeDataset(ws, this.definition, files, digest), digest };
+    return { files, digest };
+  }
+
+  /** Where a step reads that content: laid out once per content, only for a step that runs. */
+  layOut(ws: Workspace, content: DatasetContentRef): Promise<string> {
+    return materializeDataset(ws, this.definition, content.files, content.digest);
   }
 
   protected abstract withOrigin(origin: Origin, definition: DatasetDefinition): this;

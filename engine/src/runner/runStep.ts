@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { ParameterValue, StepStatus } from "../contract/runView.js";
 import type { ComputeTarget, LaunchOutcome } from "../compute/ComputeTarget.js";
 import { DataReference } from "../dsl/data.js";
-import { DatasetInput } from "../dsl/Dataset.js";
+import { DatasetInput, type DatasetContentRef } from "../dsl/Dataset.js";
 import { CommandStep, NodeScriptStep, PythonScriptStep } from "../dsl/steps.js";
 import type { Workspace } from "../dsl/Workspace.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
@@ -63,17 +63,17 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
   const now = (): string => new Date().toISOString();
   const inputPaths = new Map<string, string>();
   const inputDigests: Record<string, string> = {};
-  const downloads: DatasetInput[] = [];
+  const datasets = new Map<DatasetInput, DatasetContentRef>();
   for (const input of step.inputs) {
     if (input instanceof DataReference) {
       const tree = await hashTree(input.path, { cache: ws.statCache, pool: ws.hashPool });
       inputPaths.set(input.name, input.path);
       inputDigests[input.name] = tree.digest;
     } else if (input instanceof DatasetInput) {
-      const laidOut = await input.dataset.materialize(ws);
-      inputPaths.set(input.name, laidOut.path);
-      inputDigests[input.name] = laidOut.digest;
-      if (input.mode === "download") downloads.push(input);
+      // Only the digest is needed to decide; the data is laid out below, for a step that runs.
+      const content = await input.dataset.content(ws);
+      datasets.set(input, content);
+      inputDigests[input.name] = content.digest;
     } else {
       const produced = ctx.data.get(input.name);
       if (!produced) throw new Error(`bug: input ${input.name} of ${step.name} has no producer result`);
@@ -119,9 +119,13 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
     await Promise.all([...dirs].map((d) => mkdir(d, { recursive: true })));
     await Promise.all(Object.entries(files).map(([rel, d]) => ws.blobs.copyOut(asDigest(d), join(workDir, rel))));
   }
-  // A downloaded dataset is the step's own copy (a clone where the filesystem can), next to its code.
-  for (const input of downloads) {
-    const shared = inputPaths.get(input.name)!;
+  for (const [input, content] of datasets) {
+    const shared = await input.dataset.layOut(ws, content);
+    if (input.mode === "mount") {
+      inputPaths.set(input.name, shared);
+      continue;
+    }
+    // A downloaded dataset is the step's own copy (a clone where the filesystem can), next to its code.
     const own = statSync(shared).isDirectory() ? join(workDir, "datasets", input.name) : join(workDir, "datasets", input.name, basename(shared));
     await cp(shared, own, { recursive: true });
     inputPaths.set(input.name, own);
@@ -150,9 +154,8 @@ export async function runStep(ctx: RunContext, p: PreparedStep, stepRunId: strin
     NODE_PATH: joinPath(join(RUNTIME_DIR, "node"), baseEnv["NODE_PATH"]),
   };
   for (const [name, path] of inputPaths) env[`PIPEBOOK_INPUT_${envKey(name)}`] = path;
-  const datasets = step.inputs.filter((i) => i instanceof DatasetInput).map((i) => [i.name, inputPaths.get(i.name)!]);
   // What `input_datasets` (Python) and `inputDatasets` (Node) of pipebook_run read.
-  if (datasets.length > 0) env["PIPEBOOK_INPUT_DATASETS"] = JSON.stringify(Object.fromEntries(datasets));
+  if (datasets.size > 0) env["PIPEBOOK_INPUT_DATASETS"] = JSON.stringify(Object.fromEntries([...datasets.keys()].map((i) => [i.name, inputPaths.get(i.name)!])));
   for (const [name, path] of outputPaths) env[`PIPEBOOK_OUTPUT_${envKey(name)}`] = path;
   for (const param of step.parameters) env[`PIPEBOOK_PARAM_${envKey(param.name)}`] = String(ctx.parameters[param.name] ?? param.defaultValue);
 
