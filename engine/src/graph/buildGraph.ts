@@ -1,11 +1,11 @@
 import { PipebookError } from "../errors/PipebookError.js";
 import { DataReference, type StepData } from "../dsl/data.js";
 import { DatasetInput } from "../dsl/Dataset.js";
-
-const KIND_WORD: Record<StepData["kind"], string> = { "pipeline-data": "PipelineData", "data-reference": "DataReference", dataset: "dataset input" };
 import type { PipelineStep } from "../dsl/steps.js";
 import type { EdgeView } from "../contract/runView.js";
 import { detectCycle } from "./detectCycle.js";
+
+const KIND_WORD: Record<StepData["kind"], string> = { "pipeline-data": "PipelineData", "data-reference": "DataReference", dataset: "dataset input" };
 
 export type StepList = readonly (PipelineStep | StepList)[];
 
