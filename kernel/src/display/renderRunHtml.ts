@@ -1,6 +1,6 @@
-import type { RunView } from "pipebook/contract";
+import { formatDuration, type RunView } from "pipebook/contract";
 import { renderRunSvg } from "./renderRunSvg.js";
-import { escapeXml, formatDuration, formatMetric, lastLines, STEP_STYLE } from "./stepStyle.js";
+import { escapeXml, formatMetric, lastLines, STEP_STYLE } from "./stepStyle.js";
 
 /** The text/html fallback: header, the SVG graph and a step table, with inline styles only. */
 export function renderRunHtml(view: RunView): string {

@@ -1,6 +1,6 @@
-import type { RunView, StepView } from "pipebook/contract";
+import { formatDuration, type RunView, type StepView } from "pipebook/contract";
 import { layoutRun } from "./runLayout.js";
-import { escapeXml, formatDuration, STEP_STYLE } from "./stepStyle.js";
+import { escapeXml, STEP_STYLE } from "./stepStyle.js";
 
 const W = 168;
 const H = 58;

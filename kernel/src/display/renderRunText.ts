@@ -1,5 +1,5 @@
-import type { RunView } from "pipebook/contract";
-import { formatDuration, formatMetric, lastLines, STEP_STYLE } from "./stepStyle.js";
+import { formatDuration, type RunView } from "pipebook/contract";
+import { formatMetric, lastLines, STEP_STYLE } from "./stepStyle.js";
 
 /** The text/plain fallback: one line per step, what a terminal or a plain viewer shows. */
 export function renderRunText(view: RunView): string {

@@ -11,13 +11,6 @@ export const STEP_STYLE: { readonly [S in StepStatus]: { readonly fill: string; 
   canceled: { fill: "#fff3e0", stroke: "#fb8c00", symbol: "⊘", label: "canceled" },
 };
 
-export function formatDuration(ms: number | undefined): string {
-  if (ms === undefined) return "";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
 export function escapeXml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
