@@ -6,7 +6,7 @@ export { Dataset, FileDataset, TabularDataset, DatasetInput, type DatasetPath, t
 export { DatasetProfile, type ColumnProfile } from "./datasets/DatasetProfile.js";
 export type { DatasetDefinition, DatasetVersion, TableTransform, FilterOp } from "./datasets/DatasetDefinition.js";
 export { PipelineParameter, type ParameterType } from "./dsl/PipelineParameter.js";
-export { Environment, RunConfiguration, type EnvironmentSpec } from "./dsl/Environment.js";
+export { Environment, RunConfiguration, type EnvironmentSpec, type PackageSource } from "./dsl/Environment.js";
 export {
   PipelineStep, ScriptStep, PythonScriptStep, NodeScriptStep, CommandStep,
   type CommonStepOptions, type ScriptStepOptions, type CommandStepOptions, type StepArgument,
@@ -26,7 +26,10 @@ export type { Decision, StepRef } from "./explain/Decision.js";
 export { explainDecision, summarizeDecision } from "./explain/formatDecision.js";
 export type { KeyComponents } from "./fingerprint/KeyComponents.js";
 export type { KeyChange } from "./fingerprint/diffKeys.js";
-export type { ComputeTarget, StepLaunch, LaunchOutcome, LaunchCallbacks } from "./compute/ComputeTarget.js";
+export { ComputeTarget } from "./dsl/ComputeTarget.js";
+export type { ComputeTargetConfig, DockerTargetConfig } from "./dsl/workspaceConfig.js";
+export type { Compute, Capacity, JobIO, LaunchOutcome, RunningHandle, StepRequirements } from "./compute/Compute.js";
+export type { StepJob, JobArg, JobInput, JobProgram, InputLayout, Resources, ResolvedEnvironment } from "./compute/StepJob.js";
 export { LocalCompute } from "./compute/LocalCompute.js";
 export type { RunRow, StepRunRow, OutputRow, MetricRow, GitInfo } from "./store/RunStore.js";
 export * from "./contract/index.js";

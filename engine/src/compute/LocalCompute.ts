@@ -1,57 +1,147 @@
-import type { ComputeTarget, LaunchCallbacks, LaunchOutcome, StepLaunch } from "./ComputeTarget.js";
+import { mkdirSync, statSync, symlinkSync } from "node:fs";
+import { cp } from "node:fs/promises";
+import { availableParallelism, totalmem } from "node:os";
+import { basename, join } from "node:path";
+import { PipebookError, unreachable } from "../errors/PipebookError.js";
+import { resolveInterpreter } from "../runner/interpreterVersion.js";
+import { MetricsTail } from "../runner/MetricsTail.js";
+import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "./Compute.js";
+import { ensurePythonVenv } from "./environments/pythonVenv.js";
 import { detectGpus } from "./GpuInventory.js";
 import type { GpuSlots } from "./GpuSlots.js";
+import { checkResources } from "./checkResources.js";
+import { resolveJob, RUNTIME_DIR } from "./resolveJob.js";
 import { StepLauncher } from "./StepLauncher.js";
+import type { ResolvedEnvironment, StepJob } from "./StepJob.js";
+import { waitForGpus } from "./waitForGpus.js";
 
 /** Grace between SIGTERM and SIGKILL when a step is stopped. */
 const KILL_GRACE_MS = 3000;
 
+const TSX_LOADER = (() => {
+  try {
+    return import.meta.resolve("tsx");
+  } catch {
+    return undefined;
+  }
+})();
+
+export interface LocalComputeContext {
+  /** Cross-process GPU locks of the workspace (shared with its container targets). */
+  readonly gpuSlots?: GpuSlots;
+  /** Where the workspace keeps its Python virtual environments. */
+  readonly envsDir?: string;
+  readonly launcher?: StepLauncher;
+}
+
 /**
  * Runs steps as child processes of this machine. Each step gets its own process group so a
- * timeout or cancel stops the step's whole process tree, not only its first process.
+ * timeout or cancel stops the step's whole process tree, not only its first process. Inputs are
+ * read in place (no copies, no hashing beyond the engine's one pass over outputs).
  */
-export class LocalCompute implements ComputeTarget {
+export class LocalCompute implements Compute {
   readonly kind = "local";
+  private readonly launcher: StepLauncher;
 
   constructor(
     readonly name: string = "local",
-    private readonly gpuSlots?: GpuSlots,
-    private readonly launcher: StepLauncher = StepLauncher.shared(),
-  ) {}
+    private readonly context: LocalComputeContext = {},
+  ) {
+    this.launcher = context.launcher ?? StepLauncher.shared();
+  }
 
   keyFields(): Record<string, unknown> {
     return { kind: "local" };
   }
 
-  async launch(spec: StepLaunch, callbacks: LaunchCallbacks, signal: AbortSignal): Promise<LaunchOutcome> {
+  async capacity(): Promise<Capacity> {
+    return { gpus: (await detectGpus()).length, cpus: availableParallelism(), memoryMb: Math.floor(totalmem() / 2 ** 20) };
+  }
+
+  async prepare(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment> {
     const gpus = await detectGpus();
-    if (spec.gpus > gpus.length) {
-      return { reason: "spawn-failed", message: `it needs ${spec.gpus} GPU${spec.gpus > 1 ? "s" : ""} and compute target "${this.name}" has ${gpus.length === 0 ? "none" : `${gpus.length} (${gpus.map((g) => `${g.index}: ${g.name}`).join(", ")})`}` };
-    }
-    let held: number[] = [];
-    if (spec.gpus > 0 && this.gpuSlots) {
-      const slots = this.gpuSlots;
-      const acquired = await waitFor(() => slots.tryAcquire(gpus.map((g) => g.index), spec.gpus, spec.stepName), signal, () =>
-        callbacks.onOutput("stderr", Buffer.from(`[pipebook] waiting for ${spec.gpus} free GPU${spec.gpus > 1 ? "s" : ""}\n`)),
-      );
-      if (!acquired) return { reason: "canceled" };
-      held = acquired;
-    }
-    // A step sees only its own GPUs; one that asked for none sees none (no accidental sharing).
-    const env = gpus.length > 0 ? { ...spec.env, CUDA_VISIBLE_DEVICES: held.join(","), NVIDIA_VISIBLE_DEVICES: held.length > 0 ? held.join(",") : "void" } : spec.env;
-    try {
-      return await this.spawnStep({ ...spec, env }, callbacks, signal);
-    } finally {
-      this.gpuSlots?.release(held);
+    checkResources(req, this.name, await this.capacity(), gpus.length > 0 ? gpus.map((g) => `${g.index}: ${g.name}`).join(", ") : undefined);
+    const env = req.environment;
+    switch (env.kind) {
+      case "system":
+        return { key: { kind: "system" }, runtime: {} };
+      case "node":
+        return { key: { kind: "node", version: process.versions.node }, runtime: { interpreter: process.execPath } };
+      case "python": {
+        if (env.pipPackages.length === 0) {
+          const found = await resolveInterpreter(env.interpreter);
+          return { key: { kind: "python", interpreter: env.interpreter, version: found.version, pipPackages: [] }, runtime: { interpreter: found.path } };
+        }
+        if (!this.context.envsDir) {
+          throw new PipebookError("compute-unavailable", `step "${req.stepName}": compute target "${this.name}" has no place to build Python environments, so it cannot install ${env.pipPackages.join(", ")}`);
+        }
+        const venv = await ensurePythonVenv({
+          root: this.context.envsDir, interpreter: env.interpreter, pipPackages: env.pipPackages, packageSource: env.packageSource,
+          progress, stepName: req.stepName, targetName: this.name,
+        });
+        return { key: { kind: "python", ...venv.key }, runtime: { interpreter: venv.python, env: venv.env } };
+      }
+      case "docker":
+        throw new PipebookError(
+          "compute-unavailable",
+          `step "${req.stepName}" runs in docker image "${env.image}", but compute target "${this.name}" runs steps on this machine without containers: name a docker compute target (computeTarget) for it`,
+        );
+      default:
+        return unreachable(env);
     }
   }
 
-  private spawnStep(spec: StepLaunch, callbacks: LaunchCallbacks, signal: AbortSignal): Promise<LaunchOutcome> {
+  async run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
+    const workDir = join(io.stepDir, "work");
+    // Metadata calls are synchronous: each async one costs a thread-pool round trip, which is
+    // most of the engine's per-step overhead for short steps.
+    mkdirSync(workDir, { recursive: true });
+    await io.materializeSnapshot(workDir);
+    if (job.kind === "node") {
+      mkdirSync(join(workDir, "node_modules"), { recursive: true });
+      symlinkSync(join(RUNTIME_DIR, "node", "pipebook_run"), join(workDir, "node_modules", "pipebook_run"), "dir");
+    }
+    const inputs = new Map<string, string>();
+    for (const input of job.inputs) {
+      if (input.layout !== "download") {
+        inputs.set(input.name, input.source);
+        continue;
+      }
+      // A downloaded dataset is the step's own copy (a clone where the filesystem can), next to its code.
+      const own = statSync(input.source).isDirectory() ? join(workDir, "datasets", input.name) : join(workDir, "datasets", input.name, basename(input.source));
+      await cp(input.source, own, { recursive: true });
+      inputs.set(input.name, own);
+    }
+    const outputs = new Map(job.outputs.map((name) => [name, io.outputDir(name)]));
+    const metricsFile = join(io.stepDir, "metrics.jsonl");
+    const { argv, env } = resolveJob(job, {
+      inputs, outputs, metricsFile, runtimeDir: RUNTIME_DIR.replace(/\/$/, ""),
+      inherited: process.env as Record<string, string>, node: process.execPath, ...(TSX_LOADER && { tsLoader: TSX_LOADER }),
+    });
+
+    const gpus = await detectGpus();
+    const held = job.resources.gpus > 0 && this.context.gpuSlots ? await waitForGpus(this.context.gpuSlots, gpus, job, io, signal) : [];
+    if (held === undefined) return { reason: "canceled" };
+    // A step sees only its own GPUs; one that asked for none sees none (no accidental sharing).
+    if (gpus.length > 0) Object.assign(env, { CUDA_VISIBLE_DEVICES: held.join(","), NVIDIA_VISIBLE_DEVICES: held.length > 0 ? held.join(",") : "void" });
+    const metrics = new MetricsTail(metricsFile, (rows) => io.metrics(rows));
+    const poll = setInterval(() => void metrics.read(), 300);
+    try {
+      return await this.spawnStep(argv, workDir, env, job.resources.timeoutSeconds, io, signal);
+    } finally {
+      clearInterval(poll);
+      await metrics.read();
+      this.context.gpuSlots?.release(held);
+    }
+  }
+
+  private spawnStep(argv: string[], cwd: string, env: Record<string, string>, timeoutSeconds: number | undefined, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
     return new Promise((resolve) => {
       if (signal.aborted) return resolve({ reason: "canceled" });
       let pid: number | undefined;
-      let stopping: "timeout" | "canceled" | undefined;
+      let stopping: "timeout" | "canceled" | "unrecorded" | undefined;
       let killTimer: NodeJS.Timeout | undefined;
+      let unrecorded: unknown;
       const stop = (why: "timeout" | "canceled"): void => {
         if (stopping) return;
         stopping = why;
@@ -61,18 +151,24 @@ export class LocalCompute implements ComputeTarget {
         const group = pid;
         killTimer = setTimeout(() => killGroup(group, "SIGKILL"), KILL_GRACE_MS);
       };
-      const timer = spec.timeoutMs === undefined ? undefined : setTimeout(() => stop("timeout"), spec.timeoutMs);
+      const timer = timeoutSeconds === undefined ? undefined : setTimeout(() => stop("timeout"), timeoutSeconds * 1000);
       const onAbort = (): void => stop("canceled");
       signal.addEventListener("abort", onAbort, { once: true });
       this.launcher.launch(
-        { argv: spec.argv, cwd: spec.cwd, env: spec.env },
+        { argv, cwd, env },
         {
           onStarted: (started) => {
             pid = started;
-            callbacks.onStart(started);
+            try {
+              io.started({ kind: "process", pid: started });
+            } catch (err) {
+              // A step the store does not know is running could not be stopped after a crash: stop it now.
+              stopping = "unrecorded";
+              unrecorded = err;
+            }
             if (stopping) killGroup(started, "SIGKILL");
           },
-          onOutput: (stream, chunk) => callbacks.onOutput(stream, chunk),
+          onOutput: (stream, chunk) => io.output(stream, chunk),
           onEnd: (end) => {
             clearTimeout(timer);
             clearTimeout(killTimer);
@@ -80,8 +176,9 @@ export class LocalCompute implements ComputeTarget {
             // The step's own children may outlive it in its group; they go with it.
             if (pid !== undefined) killGroup(pid, "SIGKILL");
             if (end.type === "lost") return resolve({ reason: "lost", message: end.message });
-            if (end.spawnError !== undefined) return resolve({ reason: "spawn-failed", message: `cannot start ${spec.argv[0]}: ${end.spawnError}` });
-            if (stopping === "timeout") return resolve({ reason: "timeout", seconds: (spec.timeoutMs ?? 0) / 1000 });
+            if (end.spawnError !== undefined) return resolve({ reason: "spawn-failed", message: `cannot start ${argv[0]}: ${end.spawnError}` });
+            if (stopping === "unrecorded") return resolve({ reason: "lost", message: `its start could not be recorded (${unrecorded instanceof Error ? unrecorded.message : String(unrecorded)})` });
+            if (stopping === "timeout") return resolve({ reason: "timeout", seconds: timeoutSeconds ?? 0 });
             if (stopping === "canceled") return resolve({ reason: "canceled" });
             if (end.code === 0) return resolve({ reason: "exited" });
             resolve({ reason: "exit-non-zero", code: end.code, signal: end.signal });
@@ -89,19 +186,6 @@ export class LocalCompute implements ComputeTarget {
         },
       );
     });
-  }
-}
-
-/** Polls `attempt` until it yields a value or the signal aborts; `onWait` is called once if it has to wait. */
-async function waitFor<T>(attempt: () => T | undefined, signal: AbortSignal, onWait: () => void): Promise<T | undefined> {
-  let waited = false;
-  for (;;) {
-    const got = attempt();
-    if (got !== undefined) return got;
-    if (signal.aborted) return undefined;
-    if (!waited) onWait();
-    waited = true;
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

@@ -3,16 +3,16 @@ import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { BlobStore } from "../artifacts/BlobStore.js";
-import { LocalCompute } from "../compute/LocalCompute.js";
+import type { Compute } from "../compute/Compute.js";
+import { createCompute, type ComputeContext } from "../compute/createCompute.js";
 import { GpuSlots } from "../compute/GpuSlots.js";
-import type { ComputeTarget } from "../compute/ComputeTarget.js";
 import { HashPool } from "../fingerprint/HashPool.js";
 import { StatCache } from "../fingerprint/StatCache.js";
 import { openDatabase, type Db } from "../store/openDatabase.js";
 import { RunStore } from "../store/RunStore.js";
 import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
 import { Datastore } from "./Datastore.js";
-import { readWorkspaceConfig, type WorkspaceConfig } from "./workspaceConfig.js";
+import { readWorkspaceConfig, type ComputeTargetConfig, type WorkspaceConfig } from "./workspaceConfig.js";
 
 export const CONFIG_FILE = "pipebook.json";
 export const DEFAULT_DATASTORE = "workspaceblobstore";
@@ -37,7 +37,9 @@ export class Workspace {
   readonly statCache: StatCache;
   readonly hashPool: HashPool;
   readonly concurrency: number;
-  private readonly computeTargets = new Map<string, ComputeTarget>();
+  private readonly targets = new Map<string, { readonly compute: Compute; readonly config: ComputeTargetConfig }>();
+  /** What every compute target of this workspace shares: GPU locks, the venv folder. */
+  readonly computeContext: ComputeContext;
   private readonly datastores = new Map<string, Datastore>();
 
   private constructor(root: string, dir: string, config: WorkspaceConfig) {
@@ -51,15 +53,8 @@ export class Workspace {
     this.statCache = new StatCache(this.db);
     this.hashPool = new HashPool();
     this.concurrency = config.concurrency ?? availableParallelism();
-    const gpuSlots = new GpuSlots(join(dir, "locks"));
-    this.computeTargets.set("local", new LocalCompute("local", gpuSlots));
-    for (const [name, target] of Object.entries(config.computeTargets ?? {})) {
-      switch (target.kind) {
-        case "local":
-          this.computeTargets.set(name, new LocalCompute(name, gpuSlots));
-          break;
-      }
-    }
+    this.computeContext = { workspaceDir: dir, gpuSlots: new GpuSlots(join(dir, "locks")), envsDir: join(dir, "envs") };
+    for (const [name, target] of Object.entries({ local: { kind: "local" as const }, ...config.computeTargets })) this.attachCompute(name, target);
     this.datastores.set(DEFAULT_DATASTORE, new Datastore(DEFAULT_DATASTORE, join(dir, "datastores", DEFAULT_DATASTORE)));
   }
 
@@ -79,6 +74,7 @@ export class Workspace {
       ws = new Workspace(root, dir, config);
       open.set(dir, ws);
       recoverOrphanedRuns(ws);
+      await ws.recoverTargets();
     }
     return ws;
   }
@@ -101,17 +97,37 @@ export class Workspace {
     return this.datastores.get(name);
   }
 
-  getComputeTarget(name: string): ComputeTarget | undefined {
-    return this.computeTargets.get(name);
+  getComputeTarget(name: string): Compute | undefined {
+    return this.targets.get(name)?.compute;
   }
 
   get computeTargetNames(): ReadonlySet<string> {
-    return new Set(this.computeTargets.keys());
+    return new Set(this.targets.keys());
   }
 
-  /** Adds (or replaces) a compute target, e.g. one made in a notebook. */
-  attachComputeTarget(target: ComputeTarget): void {
-    this.computeTargets.set(target.name, target);
+  /** The workspace's compute targets by name, with the settings each was made from. */
+  get computeTargets(): ReadonlyMap<string, ComputeTargetConfig> {
+    return new Map([...this.targets].map(([name, t]) => [name, t.config]));
+  }
+
+  /** Adds (or replaces) a compute target by its settings, as pipebook.json does (see ComputeTarget.attach). */
+  attachCompute(name: string, config: ComputeTargetConfig): Compute {
+    const compute = createCompute(name, config, this.computeContext);
+    this.targets.set(name, { compute, config });
+    return compute;
+  }
+
+  /**
+   * Lets every target remove what steps of dead engines left behind (containers, jobs), after
+   * recoverOrphanedRuns settled their runs. A target that cannot be reached now is left for
+   * the next open.
+   */
+  async recoverTargets(): Promise<void> {
+    const isActive = (stepRunId: string): boolean => {
+      const status = this.runs.getStep(stepRunId)?.status;
+      return status === "queued" || status === "running";
+    };
+    await Promise.all([...this.targets.values()].map((t) => t.compute.recover?.(isActive).catch(() => [])));
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,26 @@ import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { PipebookError } from "../errors/PipebookError.js";
 
+/** The machine the engine runs on; `local` is always there, more can be named (with other settings later). */
+export const LocalTargetSchema = z.strictObject({ kind: z.literal("local") });
+
+/**
+ * Steps in containers of a docker engine on this machine (binds need the engine to see the
+ * workspace's files; a GPU machine elsewhere is what `pipebook agent` is for).
+ */
+export const DockerTargetSchema = z.strictObject({
+  kind: z.literal("docker"),
+  /** The engine's socket, `unix:///path` (default: DOCKER_HOST, else /var/run/docker.sock). */
+  host: z.string().regex(/^unix:\/\/\/./, "must be a unix socket URL such as unix:///var/run/docker.sock").optional(),
+  /** Image for steps whose environment names none (a Python step with pipPackages gets an image derived from it). */
+  image: z.string().min(1).optional(),
+  /** Container network: "none" isolates steps; default: the engine's default (bridge). */
+  network: z.string().min(1).optional(),
+});
+
+export type DockerTargetConfig = z.infer<typeof DockerTargetSchema>;
+export type ComputeTargetConfig = z.infer<typeof LocalTargetSchema> | DockerTargetConfig;
+
 /** `pipebook.json`: what a project says about its workspace. Every field is optional. */
 export const WorkspaceConfigSchema = z.strictObject({
   /** Shown in lists; defaults to the folder name. */
@@ -14,7 +34,7 @@ export const WorkspaceConfigSchema = z.strictObject({
   computeTargets: z
     .record(
       z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/),
-      z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("local") })]),
+      z.discriminatedUnion("kind", [LocalTargetSchema, DockerTargetSchema]),
     )
     .optional(),
 });

@@ -7,6 +7,7 @@ export type PipebookErrorCode =
   | "graph-invalid"
   | "parameter-invalid"
   | "compute-unknown"
+  | "compute-unavailable"
   | "script-missing"
   | "source-missing"
   | "config-invalid"

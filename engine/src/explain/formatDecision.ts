@@ -4,7 +4,7 @@ import type { KeyChange } from "../fingerprint/diffKeys.js";
 import type { Decision } from "./Decision.js";
 
 const PRIORITY: readonly KeyChange["part"][] = [
-  "source", "parameter", "input", "program", "hashPath", "environment", "compute", "outputs", "kind", "arguments", "schema",
+  "source", "parameter", "input", "program", "hashPath", "image", "environment", "compute", "outputs", "kind", "arguments", "schema",
 ];
 
 /** One line for the graph and progress output. */
@@ -88,6 +88,8 @@ function formatChange(c: KeyChange): string {
     case "environment":
       if (c.field.startsWith("envVars.")) return `env var ${c.field.slice(8)} changed ${show(c.before)} → ${show(c.after)}`;
       return `environment ${c.field} changed ${show(c.before)} → ${show(c.after)}`;
+    case "image":
+      return `image ${c.name} changed ${shortImageId(c.before)} → ${shortImageId(c.after)}`;
     case "compute":
       return `compute ${c.field} changed ${show(c.before)} → ${show(c.after)}`;
     case "hashPath":
@@ -95,6 +97,12 @@ function formatChange(c: KeyChange): string {
     default:
       return unreachable(c);
   }
+}
+
+/** sha256:0123456789ab…: enough to tell two images apart at a glance. */
+function shortImageId(id: string): string {
+  const [algo, hex = ""] = id.includes(":") ? id.split(":", 2) : ["sha256", id];
+  return `${algo}:${hex.slice(0, 12)}…`;
 }
 
 function show(v: unknown): string {

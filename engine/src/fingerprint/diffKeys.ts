@@ -12,6 +12,8 @@ export type KeyChange =
   | { readonly part: "input"; readonly name: string; readonly before?: string; readonly after?: string }
   | { readonly part: "outputs"; readonly before: readonly string[]; readonly after: readonly string[] }
   | { readonly part: "environment"; readonly field: string; readonly before: unknown; readonly after: unknown }
+  /** The image a name pointed at changed (re-tagged, rebuilt): named apart so `why` shows the name with both digests. */
+  | { readonly part: "image"; readonly name: string; readonly before: string; readonly after: string }
   | { readonly part: "compute"; readonly field: string; readonly before: unknown; readonly after: unknown }
   | { readonly part: "hashPath"; readonly file: string; readonly change: "added" | "removed" | "modified" };
 
@@ -34,7 +36,12 @@ export function diffKeys(before: KeyComponents, after: KeyComponents): KeyChange
     if (b !== a) changes.push({ part: "input", name, ...(b !== undefined && { before: b }), ...(a !== undefined && { after: a }) });
   }
   if (!same(before.outputs, after.outputs)) changes.push({ part: "outputs", before: before.outputs, after: after.outputs });
+  const [imageBefore, imageAfter] = [before.environment["imageId"], after.environment["imageId"]];
+  const imageName = after.environment["image"];
+  const retagged = typeof imageBefore === "string" && typeof imageAfter === "string" && imageBefore !== imageAfter && typeof imageName === "string";
+  if (retagged) changes.push({ part: "image", name: imageName, before: imageBefore, after: imageAfter });
   for (const [field, b, a] of flattenOneLevel(before.environment, after.environment)) {
+    if (retagged && field === "imageId") continue;
     if (!same(b, a)) changes.push({ part: "environment", field, before: b, after: a });
   }
   for (const field of unionKeys(before.compute, after.compute)) {

@@ -4,7 +4,7 @@ import type { Pipeline } from "../dsl/Pipeline.js";
 import type { Workspace } from "../dsl/Workspace.js";
 import { Experiment } from "../dsl/Experiment.js";
 import { PipelineRun, type SubmitOptions } from "../runner/PipelineRun.js";
-import { prepareStep } from "../runner/prepareStep.js";
+import { prepareStep, printPrepareProgress } from "../runner/prepareStep.js";
 import { toPipelineSpec, type PipelineSpec } from "../spec/PipelineSpec.js";
 import { checkName, checkVersion } from "./names.js";
 import { PublishError } from "./PublishError.js";
@@ -80,7 +80,7 @@ export class PublishedPipeline {
   /** Publishes a pipeline object without running it: its steps are validated and snapshotted now. */
   static async publish(pipeline: Pipeline, options: PublishOptions): Promise<PublishedPipeline> {
     const graph = pipeline.validate();
-    const prepared = await Promise.all(graph.steps.map((s) => prepareStep(pipeline.workspace, s)));
+    const prepared = await Promise.all(graph.steps.map((s) => prepareStep(pipeline.workspace, s, printPrepareProgress)));
     return PublishedPipeline.store(pipeline.workspace, toPipelineSpec(pipeline, prepared), null, options);
   }
 

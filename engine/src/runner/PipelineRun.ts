@@ -1,24 +1,31 @@
-import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { isTerminalRunStatus, isTerminalStepStatus, type ParameterValue, type RunStatus, type RunView, type StepStatus, type StepView } from "../contract/runView.js";
+import { isTerminalRunStatus, isTerminalStepStatus, type ParameterValue, type RunStatus, type RunView, type StepView } from "../contract/runView.js";
+import type { Capacity } from "../compute/Compute.js";
 import type { Pipeline } from "../dsl/Pipeline.js";
 import type { Workspace } from "../dsl/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import type { PipelineGraph } from "../graph/buildGraph.js";
-import { buildRunView } from "./buildRunView.js";
-import { readGitInfo } from "./readGitInfo.js";
-import { notifySubmission } from "./observeSubmissions.js";
-import { prepareStep, type PreparedStep } from "./prepareStep.js";
-import { currentOwner } from "./processIdentity.js";
-import { resolveParameters } from "./resolveParameters.js";
-import type { RunEvent } from "./RunEvent.js";
-import { runStep, type RunContext, type StepResult } from "./runStep.js";
-import { printEvent } from "./printEvent.js";
 import type { Decision } from "../explain/Decision.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
 import { fromPipelineSpec, toPipelineSpec, type PipelineSpec } from "../spec/PipelineSpec.js";
 import { PublishedPipeline, type PublishOptions } from "../publish/PublishedPipeline.js";
 import { RecordedRun } from "../publish/RecordedRun.js";
+import { buildRunView } from "./buildRunView.js";
+import { LiveView } from "./LiveView.js";
+import { isIdCollision, newRunId } from "./newRunId.js";
+import { notifySubmission } from "./observeSubmissions.js";
+import { prepareStep, printPrepareProgress, type PrepareProgress, type PreparedStep } from "./prepareStep.js";
+import { printEvent } from "./printEvent.js";
+import { currentOwner } from "./processIdentity.js";
+import { readGitInfo } from "./readGitInfo.js";
+import { resolveParameters } from "./resolveParameters.js";
+import type { RunChange } from "./RunChange.js";
+import type { RunEvent } from "./RunEvent.js";
+import { RunRecorder } from "./RunRecorder.js";
+import { runStep, type RunContext, type StepResult } from "./runStep.js";
+import { Scheduler } from "./Scheduler.js";
+import { StepLogs } from "./StepLogs.js";
 
 export interface SubmitOptions {
   /** Run every step even when an identical earlier result exists. */
@@ -34,6 +41,8 @@ export interface SubmitOptions {
    * lets a server accept many runs and execute a few at a time. A rejection cancels the run.
    */
   readonly startWhen?: Promise<unknown>;
+  /** Progress of environment builds during submit (a venv, a derived image); default: stderr. */
+  readonly onPrepare?: PrepareProgress;
 }
 
 /** A startWhen that rejects while submit is still snapshotting is an answer (cancel), not an unhandled error. */
@@ -42,36 +51,23 @@ function markHandled(p: Promise<unknown> | undefined): void {
 }
 
 /**
- * Sortable and readable: the date and time, then 40 random bits (a server accepting hundreds of
- * runs a second must not draw the same id twice; createRun also retries on a collision).
- */
-function newRunId(): string {
-  const t = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  return `${t}-${randomBytes(5).toString("hex")}`;
-}
-
-function isIdCollision(err: unknown): boolean {
-  return err instanceof Error && (err as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY";
-}
-
-/**
  * A submitted pipeline run. `submit` checks and snapshots everything, records the run and
  * returns at once; steps execute in the background in this process, in parallel where the
- * graph allows, and every change is written to the store before it is announced.
+ * graph and their targets allow. The parts: a Scheduler picks the steps that may start, runStep
+ * carries each through its life, a RunRecorder writes every change to the store, and a LiveView
+ * keeps the run in memory for views.
  */
 export class PipelineRun {
   private readonly eventListeners = new Set<(e: RunEvent) => void>();
   private readonly viewListeners = new Set<(v: RunView) => void>();
   private readonly abort = new AbortController();
   private readonly finished: Promise<RunStatus>;
+  private readonly recorder: RunRecorder;
   private state: RunStatus = "queued";
   private viewTimer: NodeJS.Timeout | undefined;
   private viewDue = 0;
   private viewsAsked = 0;
   private viewsDelivered = 0;
-  private outcome: { status: RunStatus; error?: string } | undefined;
-  /** Final step states as this process decided them (the store may lag behind on a full disk). */
-  private readonly stepOutcomes = new Map<string, { status: StepStatus; error?: string }>();
 
   private constructor(
     readonly workspace: Workspace,
@@ -81,7 +77,9 @@ export class PipelineRun {
     private readonly graph: PipelineGraph,
     private readonly prepared: readonly PreparedStep[],
     private readonly options: SubmitOptions,
+    private readonly live: LiveView,
   ) {
+    this.recorder = new RunRecorder(workspace, id, (c: RunChange) => live.apply(c));
     this.finished = this.execute();
   }
 
@@ -90,14 +88,15 @@ export class PipelineRun {
     const graph = pipeline.validate();
     // Parameters are checked before snapshotting: a typo should not cost a hash of the sources.
     const parameters = resolveParameters(pipeline.parameters, options.parameterAssignments);
-    const prepared = await Promise.all(graph.steps.map((s) => prepareStep(pipeline.workspace, s)));
+    const progress = options.onPrepare ?? printPrepareProgress;
+    const prepared = await Promise.all(graph.steps.map((s) => prepareStep(pipeline.workspace, s, progress)));
     return PipelineRun.start(experiment, pipeline, parameters, toPipelineSpec(pipeline, prepared), prepared, options);
   }
 
   /** Runs a stored pipeline spec again (a published pipeline, a REST call): code from its snapshots. */
   static async submitSpec(ws: Workspace, experiment: string, spec: PipelineSpec, options: SubmitOptions = {}): Promise<PipelineRun> {
     markHandled(options.startWhen);
-    const { pipeline, prepared } = await fromPipelineSpec(ws, spec);
+    const { pipeline, prepared } = await fromPipelineSpec(ws, spec, options.onPrepare ?? printPrepareProgress);
     const graph = pipeline.validate();
     const parameters = resolveParameters(pipeline.parameters, options.parameterAssignments);
     const byName = new Map(prepared.map((p) => [p.step.name, p]));
@@ -147,7 +146,10 @@ export class PipelineRun {
         id = newRunId();
       }
     }
-    const run = new PipelineRun(ws, id, experiment, parameters, graph, prepared, options);
+    // The one time this process reads the run back: from here on the live view is kept in memory.
+    const initial = await buildRunView(ws, id);
+    if (!initial) throw new Error(`run ${id} vanished from the store`);
+    const run = new PipelineRun(ws, id, experiment, parameters, graph, prepared, options, new LiveView(ws, initial));
     notifySubmission(run);
     return run;
   }
@@ -169,20 +171,11 @@ export class PipelineRun {
   }
 
   /**
-   * The run as stored; once the run has ended, its status is the one this process knows even
-   * if the store could not take it yet (a full disk).
+   * The run as this process knows it (held in memory; the store has the same once it can be
+   * written, even after a full disk).
    */
   view(): Promise<RunView> {
-    return buildRunView(this.workspace, this.id).then((v) => {
-      if (!v) throw new Error(`run ${this.id} vanished from the store`);
-      const o = this.outcome;
-      if (!o || v.status === o.status) return v;
-      const steps = v.steps.map((s) => {
-        const known = this.stepOutcomes.get(s.name);
-        return known && known.status !== s.status ? { ...s, status: known.status, ...(known.error && { error: known.error }) } : s;
-      });
-      return { ...v, status: o.status, ...(o.error && { error: o.error }), steps };
-    });
+    return this.live.view();
   }
 
   async getSteps(): Promise<readonly StepView[]> {
@@ -200,7 +193,7 @@ export class PipelineRun {
     return this.view();
   }
 
-  /** Stops running steps (their process trees) and skips the rest. */
+  /** Stops running steps (their process trees or containers) and skips the rest. */
   cancel(): void {
     this.abort.abort();
   }
@@ -217,7 +210,6 @@ export class PipelineRun {
 
   private emit(e: RunEvent): void {
     if (e.type === "run-status") this.state = e.status;
-    if (e.type === "step-status" && isTerminalStepStatus(e.status)) this.stepOutcomes.set(e.step, { status: e.status, ...(e.detail && e.status !== "completed" && e.status !== "reused" && { error: e.detail }) });
     for (const l of this.eventListeners) {
       try {
         l(e);
@@ -249,49 +241,43 @@ export class PipelineRun {
     }, delayMs);
   }
 
-  /** Replays writes a full disk refused, in order, every 2 s for up to 10 minutes. */
-  private repairStore(writes: (() => void)[]): void {
-    const started = Date.now();
-    const timer = setInterval(() => {
-      try {
-        this.workspace.runs.transaction(() => writes.forEach((w) => w()));
-        clearInterval(timer);
-      } catch {
-        if (Date.now() - started > 600_000) clearInterval(timer);
-      }
-    }, 2000);
-    timer.unref();
+  /** Marks a step that will not run; the stored error is the decision's own sentence. */
+  private skip(i: number, decision: Decision, detail: string): void {
+    const name = this.graph.steps[i]!.name;
+    this.recorder.record({ type: "step", step: name, update: { status: "skipped", endedAt: new Date().toISOString(), decision, error: summarizeDecision(decision) } });
+    this.emit({ type: "step-status", runId: this.id, step: name, status: "skipped", detail });
+  }
+
+  /** A line in a step's log before it starts (it waits for its target's resources). */
+  private noteWaiting(i: number, text: string): void {
+    const name = this.graph.steps[i]!.name;
+    const dir = join(this.workspace.runsDir, this.id, name);
+    mkdirSync(dir, { recursive: true });
+    const logs = new StepLogs(dir);
+    const chunk = Buffer.from(`[pipebook] ${text}\n`);
+    logs.write("stderr", chunk);
+    logs.close();
+    this.recorder.observeOnly({ type: "log", step: name, text: chunk.toString() });
+    this.emit({ type: "step-log", runId: this.id, step: name, stream: "stderr", text: chunk.toString() });
+  }
+
+  private async capacities(): Promise<Map<string, Capacity>> {
+    const targets = [...new Set(this.prepared.map((p) => p.compute))];
+    return new Map(await Promise.all(targets.map(async (t) => [t.name, await t.capacity()] as const)));
   }
 
   private async execute(): Promise<RunStatus> {
-    const { workspace: ws, graph } = this;
+    const { workspace: ws, graph, recorder } = this;
     // Let submit() return and callers subscribe before the first event.
     await new Promise((r) => setImmediate(r));
     if (this.options.startWhen) {
       const go = await this.options.startWhen.then(() => true, () => false);
       if (!go) this.abort.abort();
     }
-    let storeError: string | undefined;
-    const unrecorded: (() => void)[] = [];
-    /**
-     * Bookkeeping writes must not stop the scheduler: with a full disk every write fails, and
-     * the run must still end. A failed write is kept and replayed once the store takes writes
-     * again (see repairStore); if this process dies first, orphan recovery marks the run failed.
-     */
-    const record = (write: () => void): void => {
-      try {
-        if (unrecorded.length > 0) throw new Error("earlier writes are still pending");
-        write();
-      } catch (err) {
-        storeError ??= err instanceof Error ? err.message : String(err);
-        unrecorded.push(write);
-      }
-    };
-    record(() => ws.runs.setRunStatus(this.id, "running", new Date().toISOString()));
+    recorder.record({ type: "run", status: "running", at: new Date().toISOString() });
     this.emit({ type: "run-status", runId: this.id, status: "running" });
     void readGitInfo(ws.root).then((git) => git && ws.runs.setGit(this.id, git), () => undefined);
 
-    let baseEnv: Record<string, string> | undefined;
     const ctx: RunContext = {
       ws,
       runId: this.id,
@@ -300,94 +286,70 @@ export class PipelineRun {
       regenerateOutputs: this.options.regenerateOutputs ?? false,
       signal: this.abort.signal,
       data: new Map(),
-      baseEnv: () => (baseEnv ??= { ...process.env } as Record<string, string>),
+      recorder,
       emit: (e) => this.emit(e),
-      record,
     };
-    const n = graph.steps.length;
-    const waitingOn = graph.upstream.map((u) => u.length);
-    const results: (StepResult["status"] | "skipped" | undefined)[] = new Array(n);
-    const ready: number[] = [];
-    waitingOn.forEach((w, i) => w === 0 && ready.push(i));
-    const limit = this.options.concurrency ?? ws.concurrency;
-    let active = 0;
-    let settled = 0;
+    const scheduler = new Scheduler(
+      graph,
+      this.prepared.map((p) => ({ target: p.compute.name, gpus: p.step.runconfig.gpus, cpus: p.step.runconfig.cpus ?? 0, memoryMb: p.step.runconfig.memoryMb ?? 0 })),
+      await this.capacities(),
+      this.options.concurrency ?? ws.concurrency,
+    );
+    const noted = new Set<number>();
     let firstError: string | undefined;
-
-    /** Marks a step that will not run; the stored error is the decision's own sentence. */
-    const skip = (i: number, decision: Decision, detail: string): void => {
-      results[i] = "skipped";
-      settled++;
-      const name = graph.steps[i]!.name;
-      record(() => ws.runs.updateStep(`${this.id}.${name}`, { status: "skipped", endedAt: new Date().toISOString(), decision, error: summarizeDecision(decision) }));
-      this.emit({ type: "step-status", runId: this.id, step: name, status: "skipped", detail });
-    };
-    const skipDownstream = (from: number): void => {
+    const skipDownstream = (from: number, ended: number[]): void => {
       const upstream = graph.steps[from]!.name;
-      const stack = [...graph.downstream[from]!];
-      while (stack.length > 0) {
-        const d = stack.pop()!;
-        if (results[d] !== undefined) continue;
-        skip(d, { reason: "upstream-failed", upstream }, `upstream step "${upstream}" did not complete`);
-        stack.push(...graph.downstream[d]!);
-      }
+      for (const d of ended) skip(d, upstream);
     };
+    const skip = (d: number, upstream: string): void => this.skip(d, { reason: "upstream-failed", upstream }, `upstream step "${upstream}" did not complete`);
 
     await new Promise<void>((resolveAll) => {
       const pump = (): void => {
         if (this.abort.signal.aborted) {
-          for (const i of ready.splice(0)) {
-            if (results[i] !== undefined) continue;
-            skip(i, { reason: "run-canceled" }, "the run was canceled");
-            skipDownstream(i);
-          }
+          for (const i of scheduler.cancel()) this.skip(i, { reason: "run-canceled" }, "the run was canceled");
         }
-        while (active < limit && ready.length > 0) {
-          const i = ready.shift()!;
-          if (results[i] !== undefined) continue;
-          active++;
+        for (const i of scheduler.take()) {
           const step = this.prepared[i]!;
-          const stepRunId = `${this.id}.${step.step.name}`;
-          const logDir = join(ws.runsDir, this.id, step.step.name);
-          const compute = ws.getComputeTarget(step.step.computeTarget)!;
-          void runStep(ctx, step, stepRunId, logDir, compute)
-            .catch((err: unknown) => {
+          void runStep(ctx, step)
+            .catch((err: unknown): StepResult => {
               // Not a step failure but ours (disk full, store error): record it on the step.
               const error = `step "${step.step.name}" failed inside pipebook: ${err instanceof Error ? err.message : String(err)}`;
-              record(() => ws.runs.updateStep(stepRunId, { status: "failed", endedAt: new Date().toISOString(), error }));
+              recorder.record({ type: "step", step: step.step.name, update: { status: "failed", endedAt: new Date().toISOString(), error } });
               this.emit({ type: "step-status", runId: this.id, step: step.step.name, status: "failed", detail: error });
-              return { status: "failed", error } satisfies StepResult;
+              return { status: "failed", error };
             })
-            .then((result: StepResult) => {
-              active--;
-              results[i] = result.status;
-              settled++;
-              if (result.status === "completed" || result.status === "reused") {
-                for (const d of graph.downstream[i]!) if (--waitingOn[d]! === 0) ready.push(d);
-              } else {
-                firstError ??= result.error ?? `step "${step.step.name}" ${result.status}`;
-                skipDownstream(i);
-              }
-              if (settled === n) resolveAll();
-              else pump();
+            .then((result) => {
+              const ok = result.status === "completed" || result.status === "reused";
+              if (!ok) firstError ??= result.error ?? `step "${step.step.name}" ${result.status}`;
+              skipDownstream(i, scheduler.finish(i, ok));
+              pump();
             });
         }
-        if (settled === n) resolveAll();
+        for (const i of scheduler.blocked()) {
+          if (noted.has(i)) continue;
+          noted.add(i);
+          const r = this.prepared[i]!.step.runconfig;
+          this.noteWaiting(i, r.gpus > 0 ? `waiting for ${r.gpus} free GPU${r.gpus > 1 ? "s" : ""}` : `waiting for free CPUs or memory on compute target "${this.prepared[i]!.compute.name}"`);
+        }
+        if (scheduler.done) resolveAll();
       };
       this.abort.signal.addEventListener("abort", pump, { once: true });
       pump();
     });
 
     const canceled = this.abort.signal.aborted;
-    const ok = results.every((r) => r === "completed" || r === "reused") && storeError === undefined;
+    const steps = (await this.live.view()).steps;
+    const ok = steps.every((s) => s.status === "completed" || s.status === "reused") && recorder.storeError === undefined;
     const status: RunStatus = ok ? "completed" : canceled ? "canceled" : "failed";
-    let error = ok ? undefined : canceled ? "the run was canceled" : (firstError ?? `the run could not be recorded: ${storeError}`);
-    record(() => ws.runs.setRunStatus(this.id, status, new Date().toISOString(), error));
-    if (storeError) {
-      error = `${error} (the store could not be written: ${storeError}; it is updated once it can be)`;
-      this.repairStore(unrecorded);
+    let error = ok ? undefined : canceled ? "the run was canceled" : (firstError ?? `the run could not be recorded: ${recorder.storeError}`);
+    const at = new Date().toISOString();
+    recorder.record({ type: "run", status, at, ...(error && { error }) });
+    if (recorder.storeError) {
+      // This process says why its view is ahead of the store; the store gets the plain error once it takes writes.
+      error = `${error} (the store could not be written: ${recorder.storeError}; it is updated once it can be)`;
+      recorder.observeOnly({ type: "run", status, at, error });
+      recorder.repairLater();
     }
-    this.outcome = { status, ...(error && { error }) };
     this.emit({ type: "run-status", runId: this.id, status, ...(error && { error }) });
     return status;
   }

@@ -4,9 +4,10 @@ import { RUN_VIEW_VERSION, type MetricView, type OutputView, type RunView, type 
 import { previewOutput } from "../artifacts/previewOutput.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
 import type { Workspace } from "../dsl/Workspace.js";
-import type { StepRunRow } from "../store/RunStore.js";
+import type { OutputRow, StepRunRow } from "../store/RunStore.js";
 
-const LOG_TAIL_BYTES = 4096;
+/** How much of a step's output the view carries. */
+export const LOG_TAIL_BYTES = 4096;
 /** Previews keyed by output digest: an output never changes once recorded. */
 const previews = new Map<string, OutputView["preview"]>();
 
@@ -36,16 +37,7 @@ async function stepView(ws: Workspace, s: StepRunRow): Promise<StepView> {
     points.push({ index: m.idx, value: m.value });
     metrics.set(m.name, points);
   }
-  const outputViews: OutputView[] = [];
-  for (const o of ws.runs.getOutputs(s.id)) {
-    let preview = o.digest ? previews.get(o.digest) : undefined;
-    if (preview === undefined && o.digest) {
-      preview = await previewOutput(o.path).catch(() => undefined);
-      if (previews.size > 500) previews.clear();
-      previews.set(o.digest, preview);
-    }
-    outputViews.push({ name: o.name, ...(o.digest && { hash: o.digest }), path: o.path, ...(preview && { preview }) });
-  }
+  const outputViews = await Promise.all(ws.runs.getOutputs(s.id).map(outputView));
   const reusedFrom = s.decision?.reason === "reused" ? s.decision.from : undefined;
   const durationMs = s.startedAt && s.endedAt ? Date.parse(s.endedAt) - Date.parse(s.startedAt) : undefined;
   const logTail = await readTail(join(s.reusedFrom ? originLogDir(ws, s.reusedFrom) ?? s.logDir : s.logDir, "output.log"));
@@ -70,11 +62,22 @@ async function stepView(ws: Workspace, s: StepRunRow): Promise<StepView> {
   };
 }
 
+/** An output as the view shows it, with a preview of its content (cached by digest: an output never changes once recorded). */
+export async function outputView(o: OutputRow): Promise<OutputView> {
+  let preview = o.digest ? previews.get(o.digest) : undefined;
+  if (preview === undefined && o.digest) {
+    preview = await previewOutput(o.path).catch(() => undefined);
+    if (previews.size > 500) previews.clear();
+    previews.set(o.digest, preview);
+  }
+  return { name: o.name, ...(o.digest && { hash: o.digest }), path: o.path, ...(preview && { preview }) };
+}
+
 function originLogDir(ws: Workspace, stepRunId: string): string | undefined {
   return ws.runs.getStep(stepRunId)?.logDir;
 }
 
-async function readTail(file: string): Promise<string | undefined> {
+export async function readTail(file: string): Promise<string | undefined> {
   const h = await open(file, "r").catch(() => undefined);
   if (!h) return undefined;
   try {

@@ -1,4 +1,4 @@
-import type { LaunchOutcome } from "../compute/ComputeTarget.js";
+import type { LaunchOutcome } from "../compute/Compute.js";
 import { unreachable } from "../errors/PipebookError.js";
 
 /**

@@ -8,7 +8,8 @@ import { PipebookError } from "../errors/PipebookError.js";
 import type { Digest } from "../fingerprint/digest.js";
 import { hashTree } from "../fingerprint/hashTree.js";
 import { snapshotSource } from "../fingerprint/snapshotSource.js";
-import { resolveInterpreter } from "./interpreterVersion.js";
+import type { Compute } from "../compute/Compute.js";
+import type { ResolvedEnvironment } from "../compute/StepJob.js";
 
 /** A step checked and snapshotted at submit: its code is fixed from here on. */
 export interface PreparedStep {
@@ -17,14 +18,22 @@ export interface PreparedStep {
   readonly manifest: Digest | undefined;
   readonly source: Readonly<Record<string, string>>;
   readonly hashPaths: Readonly<Record<string, string>>;
-  readonly interpreter: { readonly path: string; readonly version: string } | undefined;
+  /** The target it runs on, and its environment as that target resolved it (image digest, venv). */
+  readonly compute: Compute;
+  readonly environment: ResolvedEnvironment;
 }
+
+/** Where environment builds (venvs, images) report their progress during submit. */
+export type PrepareProgress = (step: string, line: string) => void;
+
+/** Environment builds are rare and slow: by default they say what they do on stderr. */
+export const printPrepareProgress: PrepareProgress = (step, line) => void process.stderr.write(`[pipebook] ${step}: ${line}\n`);
 
 /**
  * Snapshots the source folder, checks the script is in it, hashes `hashPaths` and checks
  * that data references point at something, so a bad step fails the submit, not the run.
  */
-export async function prepareStep(ws: Workspace, step: PipelineStep): Promise<PreparedStep> {
+export async function prepareStep(ws: Workspace, step: PipelineStep, progress: PrepareProgress): Promise<PreparedStep> {
   const deps = { cache: ws.statCache, pool: ws.hashPool };
   const sourceDir = step.sourceDirectory === undefined ? undefined : resolve(step.sourceDirectory);
   const snapshot = sourceDir ? await snapshotSource(sourceDir, deps, ws.blobs) : undefined;
@@ -57,7 +66,25 @@ export async function prepareStep(ws: Workspace, step: PipelineStep): Promise<Pr
       );
     }
   }
-  const env = step.environment.spec;
-  const interpreter = env.kind === "python" ? await resolveInterpreter(env.interpreter) : undefined;
-  return { step, manifest: snapshot?.manifest, source, hashPaths, interpreter };
+  const { compute, environment } = await prepareEnvironment(ws, step, progress);
+  return { step, manifest: snapshot?.manifest, source, hashPaths, compute, environment };
+}
+
+/**
+ * Asks the step's target whether it can run the step and to resolve its environment: an
+ * unreachable engine, a missing image or package, or a resource the target lacks fails the
+ * submit here, with the target's sentence, never inside the run.
+ */
+export async function prepareEnvironment(ws: Workspace, step: PipelineStep, progress: PrepareProgress): Promise<{ compute: Compute; environment: ResolvedEnvironment }> {
+  const compute = ws.getComputeTarget(step.computeTarget);
+  if (!compute) throw new PipebookError("compute-unknown", `step "${step.name}" names compute target "${step.computeTarget}", which the workspace does not have`);
+  const { gpus, cpus, memoryMb } = step.runconfig;
+  const environment = await compute.prepare(
+    {
+      stepName: step.name, kind: step.kind, environment: step.environment.spec,
+      resources: { gpus, ...(cpus !== undefined && { cpus }), ...(memoryMb !== undefined && { memoryMb }), ...(step.timeoutSeconds !== undefined && { timeoutSeconds: step.timeoutSeconds }) },
+    },
+    (line) => progress(step.name, line),
+  );
+  return { compute, environment };
 }

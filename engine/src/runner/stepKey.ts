@@ -3,7 +3,8 @@ import { DataReference, PipelineData } from "../dsl/data.js";
 import { DatasetInput } from "../dsl/Dataset.js";
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
 import { CommandStep, ScriptStep, type PipelineStep } from "../dsl/steps.js";
-import type { ComputeTarget } from "../compute/ComputeTarget.js";
+import type { Compute } from "../compute/Compute.js";
+import type { JobArg, ResolvedEnvironment } from "../compute/StepJob.js";
 import { KEY_SCHEMA, keyDigest, type KeyComponents } from "../fingerprint/KeyComponents.js";
 import type { Digest } from "../fingerprint/digest.js";
 import { unreachable } from "../errors/PipebookError.js";
@@ -15,8 +16,9 @@ export interface KeyInputs {
   readonly parameters: Readonly<Record<string, ParameterValue>>;
   /** Input name → content digest. */
   readonly inputDigests: Readonly<Record<string, string>>;
-  readonly interpreterVersion: string | undefined;
-  readonly compute: ComputeTarget;
+  /** The environment as the target resolved it at submit (interpreter version, image digest, packages). */
+  readonly environment: ResolvedEnvironment;
+  readonly compute: Compute;
 }
 
 /** Builds the documented key object of a step (see KeyComponents for why each part is there). */
@@ -25,11 +27,7 @@ export function stepKey(k: KeyInputs): { components: KeyComponents; digest: Dige
   const excluded = new Set(step.excludeFromKey);
   const keep = <T>(record: Readonly<Record<string, T>>): Record<string, T> =>
     Object.fromEntries(Object.entries(record).filter(([name]) => !excluded.has(name)));
-  const env = step.environment.spec;
-  const environment: Record<string, unknown> = { kind: env.kind, envVars: keep(env.envVars) };
-  if (env.kind === "python") Object.assign(environment, { interpreter: env.interpreter, version: k.interpreterVersion, pipPackages: env.pipPackages });
-  if (env.kind === "docker") Object.assign(environment, { image: env.image, interpreter: env.interpreter });
-  if (env.kind === "node") Object.assign(environment, { version: process.versions.node });
+  const environment: Record<string, unknown> = { ...k.environment.key, envVars: keep(step.environment.envVars) };
   const stepParams = Object.fromEntries(step.parameters.map((p) => [p.name, k.parameters[p.name] ?? p.defaultValue]));
   const components: KeyComponents = {
     schema: KEY_SCHEMA,
@@ -41,6 +39,7 @@ export function stepKey(k: KeyInputs): { components: KeyComponents; digest: Dige
     inputs: keep(k.inputDigests),
     outputs: step.outputs.map((o) => o.name).sort(),
     environment,
+    // cpus and memoryMb are reservations and limits, not inputs: a step given more memory computes the same.
     compute: { ...k.compute.keyFields(), gpus: step.runconfig.gpus },
     hashPaths: k.hashPaths,
   };
@@ -62,17 +61,10 @@ export function symbolicArgument(a: PipelineStep["arguments"][number], step: Pip
   return unreachable(a);
 }
 
-/** An argument as the process receives it: data by its real path. */
-export function concreteArgument(
-  a: PipelineStep["arguments"][number],
-  params: Readonly<Record<string, ParameterValue>>,
-  paths: { inputs: ReadonlyMap<string, string>; outputs: ReadonlyMap<string, string> },
-  step: PipelineStep,
-): string {
-  if (a instanceof PipelineData) {
-    return (step.outputs.includes(a) ? paths.outputs.get(a.name) : paths.inputs.get(a.name)) ?? "";
-  }
-  if (a instanceof DataReference || a instanceof DatasetInput) return paths.inputs.get(a.name) ?? "";
-  if (a instanceof PipelineParameter) return String(params[a.name] ?? a.defaultValue);
-  return symbolicArgument(a, step);
+/** An argument as a compute target receives it: data as a placeholder its target resolves, parameters by value. */
+export function jobArgument(a: PipelineStep["arguments"][number], params: Readonly<Record<string, ParameterValue>>, step: PipelineStep): JobArg {
+  if (a instanceof PipelineData) return { kind: step.outputs.includes(a) ? "output" : "input", name: a.name };
+  if (a instanceof DataReference || a instanceof DatasetInput) return { kind: "input", name: a.name };
+  if (a instanceof PipelineParameter) return { kind: "text", value: String(params[a.name] ?? a.defaultValue) };
+  return { kind: "text", value: symbolicArgument(a, step) };
 }

@@ -40,6 +40,7 @@ function pipebookStatus(code: PipebookErrorCode): number {
     case "not-found":
       return 404;
     case "compute-unknown":
+    case "compute-unavailable":
     case "script-missing":
     case "source-missing":
     case "datastore-error":

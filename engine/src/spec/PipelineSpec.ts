@@ -10,8 +10,7 @@ import { CommandStep, NodeScriptStep, PythonScriptStep, ScriptStep, type Pipelin
 import type { Workspace } from "../dsl/Workspace.js";
 import { PipebookError, unreachable } from "../errors/PipebookError.js";
 import { asDigest } from "../fingerprint/digest.js";
-import { resolveInterpreter } from "../runner/interpreterVersion.js";
-import type { PreparedStep } from "../runner/prepareStep.js";
+import { prepareEnvironment, type PrepareProgress, type PreparedStep } from "../runner/prepareStep.js";
 
 export type ArgumentSpec =
   | { readonly kind: "text"; readonly value: string }
@@ -46,6 +45,8 @@ export interface StepSpec {
   readonly computeTarget: string;
   readonly environment: EnvironmentSpec;
   readonly gpus: number;
+  readonly cpus?: number;
+  readonly memoryMb?: number;
   readonly allowReuse: boolean;
   readonly timeoutSeconds?: number;
   readonly excludeFromKey: readonly string[];
@@ -83,6 +84,8 @@ export function toPipelineSpec(pipeline: Pipeline, prepared: readonly PreparedSt
       computeTarget: step.computeTarget,
       environment: step.environment.spec,
       gpus: step.runconfig.gpus,
+      ...(step.runconfig.cpus !== undefined && { cpus: step.runconfig.cpus }),
+      ...(step.runconfig.memoryMb !== undefined && { memoryMb: step.runconfig.memoryMb }),
       allowReuse: step.allowReuse,
       ...(step.timeoutSeconds !== undefined && { timeoutSeconds: step.timeoutSeconds }),
       excludeFromKey: step.excludeFromKey,
@@ -116,7 +119,7 @@ function datasetInputOf(ws: Workspace, d: Extract<DataSpec, { kind: "dataset" }>
 }
 
 /** Rebuilds runnable steps from a spec; their code comes from the snapshots, not from folders. */
-export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec): Promise<{ pipeline: Pipeline; prepared: PreparedStep[] }> {
+export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec, progress: PrepareProgress): Promise<{ pipeline: Pipeline; prepared: PreparedStep[] }> {
   const params = new Map(spec.parameters.map((p) => [p.name, new PipelineParameter(p.name, p.defaultValue)]));
   const data = new Map<string, StepData>();
   const dataOf = (d: DataSpec): StepData => {
@@ -145,7 +148,10 @@ export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec): Promi
     const args: StepArgument[] = s.arguments.map((a) => (a.kind === "text" ? a.value : a.kind === "param" ? paramOf(a.name) : data.get(a.name) ?? dataOf({ kind: "pipeline-data", name: a.name })));
     const common = {
       name: s.name, arguments: args, inputs, outputs, computeTarget: s.computeTarget,
-      runconfig: new RunConfiguration({ environment: Environment.fromSpec(s.environment), gpus: s.gpus }),
+      runconfig: new RunConfiguration({
+        environment: Environment.fromSpec(s.environment), gpus: s.gpus,
+        ...(s.cpus !== undefined && { cpus: s.cpus }), ...(s.memoryMb !== undefined && { memoryMb: s.memoryMb }),
+      }),
       allowReuse: s.allowReuse, excludeFromKey: s.excludeFromKey, parameters: s.parameters.map(paramOf),
       ...(s.timeoutSeconds !== undefined && { timeoutSeconds: s.timeoutSeconds }),
     };
@@ -154,13 +160,13 @@ export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec): Promi
       s.kind === "python" ? new PythonScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })
         : s.kind === "node" ? new NodeScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })
           : new CommandStep({ ...common, command: s.command! });
-    const env = s.environment;
     prepared.push({
       step,
       manifest: s.manifest ? asDigest(s.manifest) : undefined,
       source: s.source,
       hashPaths: s.hashPaths,
-      interpreter: env.kind === "python" ? await resolveInterpreter(env.interpreter) : undefined,
+      // Resolved again for this run: a re-tagged image or a rebuilt venv is noticed, as for any submit.
+      ...(await prepareEnvironment(ws, step, progress)),
     });
   }
   return { pipeline: new Pipeline(ws, { steps: prepared.map((p) => p.step), description: spec.description }), prepared };

@@ -1,0 +1,27 @@
+import type { ComputeTargetConfig } from "../dsl/workspaceConfig.js";
+import { unreachable } from "../errors/PipebookError.js";
+import type { Compute } from "./Compute.js";
+import type { GpuSlots } from "./GpuSlots.js";
+import { LocalCompute } from "./LocalCompute.js";
+
+/** What the targets of one workspace share. */
+export interface ComputeContext {
+  /** The workspace's store folder: labels on containers say which workspace they belong to. */
+  readonly workspaceDir: string;
+  /** GPU locks shared by every process and target using this machine's GPUs. */
+  readonly gpuSlots: GpuSlots;
+  /** Where Python virtual environments are built, once per environment content. */
+  readonly envsDir: string;
+}
+
+/** A compute target from its settings (pipebook.json or ComputeTarget.attach). */
+export function createCompute(name: string, config: ComputeTargetConfig, context: ComputeContext): Compute {
+  switch (config.kind) {
+    case "local":
+      return new LocalCompute(name, context);
+    case "docker":
+      throw new Error("docker targets are not wired yet");
+    default:
+      return unreachable(config);
+  }
+}

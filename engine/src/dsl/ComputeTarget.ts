@@ -1,0 +1,42 @@
+import type { Compute } from "../compute/Compute.js";
+import { PipebookError } from "../errors/PipebookError.js";
+import { WorkspaceConfigSchema, type ComputeTargetConfig } from "./workspaceConfig.js";
+import type { Workspace } from "./Workspace.js";
+
+const TARGET_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/**
+ * Compute targets by name, as in the seeds (`ComputeTarget.attach(ws, name, config)`): the same
+ * settings pipebook.json takes under `computeTargets`, checked the same way. A step names its
+ * target with `computeTarget`; whether the target can run it is checked at submit.
+ */
+export class ComputeTarget {
+  private constructor(
+    readonly name: string,
+    readonly config: ComputeTargetConfig,
+    /** What the engine runs steps through. */
+    readonly compute: Compute,
+  ) {}
+
+  /** Adds (or replaces) a target of the workspace for this process; its leftovers from a killed engine are removed now. */
+  static async attach(ws: Workspace, name: string, config: ComputeTargetConfig): Promise<ComputeTarget> {
+    if (!TARGET_NAME.test(name)) throw new PipebookError("config-invalid", `compute target name "${name}" must start with a letter or _ and hold only letters, digits, _ and -`);
+    const parsed = WorkspaceConfigSchema.shape.computeTargets.safeParse({ [name]: config });
+    if (!parsed.success) {
+      throw new PipebookError("config-invalid", `compute target "${name}" is not valid:`, parsed.error.issues.map((i) => `${i.path.slice(1).join(".") || "(settings)"}: ${i.message}`));
+    }
+    const compute = ws.attachCompute(name, parsed.data![name]!);
+    await ws.recoverTargets();
+    return new ComputeTarget(name, config, compute);
+  }
+
+  /** A target of the workspace by name. */
+  static get(ws: Workspace, name: string): ComputeTarget {
+    const config = ws.computeTargets.get(name);
+    const compute = ws.getComputeTarget(name);
+    if (!config || !compute) {
+      throw new PipebookError("compute-unknown", `the workspace has no compute target "${name}" (known: ${[...ws.computeTargetNames].sort().join(", ")})`);
+    }
+    return new ComputeTarget(name, config, compute);
+  }
+}

@@ -1,0 +1,110 @@
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import type { JobIO, RunningHandle } from "../compute/Compute.js";
+import { summarizeDecision } from "../explain/formatDecision.js";
+import { asDigest } from "../fingerprint/digest.js";
+import type { MetricRow, StepUpdate } from "../store/RunStore.js";
+import type { PreparedStep } from "./prepareStep.js";
+import { processStart } from "./processIdentity.js";
+import type { RunContext } from "./runStep.js";
+import { StepLogs } from "./StepLogs.js";
+
+/**
+ * The engine's side of one job: where its outputs go, its snapshot, and the sink for what the
+ * target reports (start, output, metrics), each recorded and announced.
+ */
+export class StepJobIO implements JobIO {
+  private readonly logs: StepLogs;
+  /** When the process (or container) started: time spent waiting for a GPU is not the step's duration. */
+  startedAt: string | undefined;
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly p: PreparedStep,
+    readonly stepDir: string,
+    private readonly outputDirs: ReadonlyMap<string, string>,
+    private readonly decided: StepUpdate,
+  ) {
+    this.logs = new StepLogs(stepDir);
+  }
+
+  outputDir(name: string): string {
+    const dir = this.outputDirs.get(name);
+    if (!dir) throw new Error(`bug: step ${this.p.step.name} has no output ${name}`);
+    return dir;
+  }
+
+  async materializeSnapshot(dest: string): Promise<void> {
+    const files = await this.snapshotFiles();
+    const dirs = new Set(Object.keys(files).map((rel) => dirname(join(dest, rel))));
+    await Promise.all([...dirs].map((d) => mkdir(d, { recursive: true })));
+    await Promise.all(Object.entries(files).map(([rel, d]) => this.ctx.ws.blobs.copyOut(asDigest(d), join(dest, rel))));
+  }
+
+  /**
+   * `<store>/snapshots/<manifest>`: hard links to the blobs, laid out once per snapshot and
+   * renamed into place complete. Only ever bound read-only (a write through a hard link would
+   * change the stored blob).
+   */
+  async sharedSnapshot(): Promise<string | undefined> {
+    const manifest = this.p.manifest;
+    if (!manifest) return undefined;
+    const dir = join(this.ctx.ws.dir, "snapshots", manifest);
+    if (existsSync(dir)) return dir;
+    const tmp = `${dir}.${randomBytes(4).toString("hex")}.tmp`;
+    const files = await this.snapshotFiles();
+    for (const [rel, d] of Object.entries(files)) {
+      mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+      linkSync(this.ctx.ws.blobs.pathOf(asDigest(d)), join(tmp, rel));
+    }
+    mkdirSync(tmp, { recursive: true });
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      // Another step laid out the same snapshot first: theirs is identical.
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    return dir;
+  }
+
+  started(handle: RunningHandle): void {
+    const { ctx } = this;
+    this.startedAt = new Date().toISOString();
+    const pid = handle.kind === "process" ? { pid: handle.pid, pidStart: processStart(handle.pid) } : {};
+    ctx.recorder.strictly({ type: "step", step: this.p.step.name, update: { ...this.decided, status: "running", ...pid, startedAt: this.startedAt } });
+    const decision = this.decided.decision;
+    ctx.emit({ type: "step-status", runId: ctx.runId, step: this.p.step.name, status: "running", ...(decision && { detail: summarizeDecision(decision) }) });
+  }
+
+  output(stream: "stdout" | "stderr", chunk: Buffer): void {
+    this.logs.write(stream, chunk);
+    const text = chunk.toString("utf8");
+    this.ctx.recorder.observeOnly({ type: "log", step: this.p.step.name, text });
+    this.ctx.emit({ type: "step-log", runId: this.ctx.runId, step: this.p.step.name, stream, text });
+  }
+
+  metrics(rows: readonly MetricRow[]): void {
+    const { ctx } = this;
+    ctx.recorder.record({ type: "metrics", step: this.p.step.name, rows });
+    for (const m of rows) ctx.emit({ type: "step-metric", runId: ctx.runId, step: this.p.step.name, name: m.name, value: m.value });
+  }
+
+  note(text: string): void {
+    this.output("stderr", Buffer.from(`[pipebook] ${text}\n`));
+  }
+
+  lastErrorLine(): string | undefined {
+    return this.logs.lastErrorLine();
+  }
+
+  close(): void {
+    this.logs.close();
+  }
+
+  private async snapshotFiles(): Promise<Record<string, string>> {
+    const manifest = this.p.manifest;
+    return manifest ? (JSON.parse(await this.ctx.ws.blobs.readText(manifest)) as Record<string, string>) : {};
+  }
+}
