@@ -3,6 +3,7 @@ import { cp } from "node:fs/promises";
 import { availableParallelism, totalmem } from "node:os";
 import { basename, join } from "node:path";
 import { PipebookError, unreachable } from "../errors/PipebookError.js";
+import type { TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { resolveInterpreter } from "../runner/interpreterVersion.js";
 import { MetricsTail } from "../runner/MetricsTail.js";
 import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "./Compute.js";
@@ -31,6 +32,7 @@ export interface LocalComputeContext {
   readonly gpuSlots?: GpuSlots;
   /** Where the workspace keeps its Python virtual environments. */
   readonly envsDir?: string;
+  readonly hasher?: TreeHasherDeps;
   readonly launcher?: StepLauncher;
 }
 
@@ -77,7 +79,7 @@ export class LocalCompute implements Compute {
         }
         const venv = await ensurePythonVenv({
           root: this.context.envsDir, interpreter: env.interpreter, pipPackages: env.pipPackages, packageSource: env.packageSource,
-          progress, stepName: req.stepName, targetName: this.name,
+          progress, stepName: req.stepName, targetName: this.name, ...(this.context.hasher && { hasher: this.context.hasher }),
         });
         return { key: { kind: "python", ...venv.key }, runtime: { interpreter: venv.python, env: venv.env } };
       }

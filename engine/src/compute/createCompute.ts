@@ -1,4 +1,5 @@
 import type { ComputeTargetConfig } from "../dsl/workspaceConfig.js";
+import type { TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { unreachable } from "../errors/PipebookError.js";
 import type { Compute } from "./Compute.js";
 import type { GpuSlots } from "./GpuSlots.js";
@@ -12,6 +13,8 @@ export interface ComputeContext {
   readonly gpuSlots: GpuSlots;
   /** Where Python virtual environments are built, once per environment content. */
   readonly envsDir: string;
+  /** The workspace's stat cache and hash pool: package folders are hashed once, not per submit. */
+  readonly hasher: TreeHasherDeps;
 }
 
 /** A compute target from its settings (pipebook.json or ComputeTarget.attach). */
