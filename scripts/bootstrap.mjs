@@ -9,11 +9,18 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** Debian packages: Jupyter's server and clients (kernel and workbench tests), Chromium (browser tests). */
+/**
+ * Debian packages: Jupyter's server and clients (kernel and workbench tests), Chromium (browser
+ * tests), a Docker engine and what the docker tests build their images and private bridge with
+ * (busybox, debootstrap, iproute2), and pip/venv/wheel/setuptools to build and install wheels
+ * without PyPI.
+ */
 const DEBIAN_PACKAGES = [
   "jupyter-client", "python3-jupyter-kernel-test", "python3-jupyter-server", "python3-jupyterlab-server",
   "python3-nbconvert", "jupyter-nbconvert", "jupyter-console", "python3-nbclient", "python3-ipykernel",
   "chromium", "fonts-liberation",
+  "docker.io", "busybox-static", "debootstrap", "iproute2",
+  "python3-venv", "python3-pip", "python3-wheel", "python3-setuptools",
 ];
 
 function run(cmd, args, opts = {}) {
