@@ -118,7 +118,7 @@ export class LocalCompute implements Compute {
     const metricsFile = join(io.stepDir, "metrics.jsonl");
     const { argv, env } = resolveJob(job, {
       inputs, outputs, metricsFile, runtimeDir: RUNTIME_DIR.replace(/\/$/, ""),
-      inherited: process.env as Record<string, string>, node: process.execPath, ...(TSX_LOADER && { tsLoader: TSX_LOADER }),
+      inherited: inheritedEnv(job), node: process.execPath, ...(TSX_LOADER && { tsLoader: TSX_LOADER }),
     });
 
     const gpus = await detectGpus();
@@ -189,6 +189,18 @@ export class LocalCompute implements Compute {
       );
     });
   }
+}
+
+/**
+ * The engine's variables, which a local step inherits (PATH, HOME, locale), except where they
+ * would reach past a virtual environment: packages from PYTHONPATH or a pip configuration must not
+ * leak into a step whose key names its packages.
+ */
+function inheritedEnv(job: StepJob): Record<string, string> {
+  const env = { ...process.env } as Record<string, string>;
+  if (job.environment.runtime.env?.["VIRTUAL_ENV"] === undefined) return env;
+  for (const name of Object.keys(env)) if (name === "PYTHONPATH" || name === "PYTHONHOME" || name.startsWith("PIP_")) delete env[name];
+  return env;
 }
 
 export function killGroup(pid: number, sig: NodeJS.Signals): void {

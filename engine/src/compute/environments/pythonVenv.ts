@@ -140,7 +140,13 @@ export async function ensurePythonVenv(options: PythonVenvOptions): Promise<Pyth
       const venv = await build;
       return await remembered(plan, joined ? { ...venv, built: false } : venv);
     } catch (err) {
-      if (!(err instanceof SourceChanged) || attempt >= 3) throw err instanceof SourceChanged ? fail(options, err.message) : err;
+      if (err instanceof PipebookError) throw err;
+      // A filesystem error (no space, no permission) is the environment's; anything else is a bug.
+      if (!(err instanceof SourceChanged) && typeof (err as NodeJS.ErrnoException).code === "string") {
+        throw fail(options, `its folder ${plan.dir} cannot be written (${(err as Error).message})`, err);
+      }
+      if (!(err instanceof SourceChanged)) throw err;
+      if (attempt >= 3) throw fail(options, err.message);
       options.progress?.(`${err.message}; building again`);
     }
   }
@@ -301,7 +307,9 @@ async function buildOrWait(plan: Plan): Promise<PythonVenv> {
         await rmdir(plan.dir).catch(() => undefined);
       }
     }
+    if (held === "retry") continue;
     if (held === "stale") {
+      // Two waiters may both break it and both build: slower, never wrong (see ensurePythonVenv).
       await unlink(join(plan.dir, LOCK)).catch(() => undefined);
       continue;
     }
@@ -312,7 +320,7 @@ async function buildOrWait(plan: Plan): Promise<PythonVenv> {
 }
 
 /** Creates the lock with its full content at once (link of a written file), or judges its holder. */
-async function tryLock(dir: string, owner: LockOwner): Promise<"ours" | "live" | "stale"> {
+async function tryLock(dir: string, owner: LockOwner): Promise<"ours" | "live" | "stale" | "retry"> {
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `${LOCK}.${owner.nonce}`);
   try {
@@ -321,14 +329,14 @@ async function tryLock(dir: string, owner: LockOwner): Promise<"ours" | "live" |
     return "ours";
   } catch (err) {
     // ENOENT: a failed builder removed the empty folder between our mkdir and link; try again.
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "stale";
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "retry";
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
   const lock = join(dir, LOCK);
   const st = await stat(lock).catch(() => undefined);
-  if (!st) return "stale";
+  if (!st) return "retry";
   const holder = await readFile(lock, "utf8").then((t) => JSON.parse(t) as LockOwner, () => undefined);
   if (holder && !ownerAlive(holder.host, holder.pid)) return "stale";
   return Date.now() - st.mtimeMs > STALE_MS ? "stale" : "live";
@@ -368,7 +376,7 @@ async function build(plan: Plan): Promise<PythonVenv> {
     // The venv's python must be its own: sys.prefix is the venv, so it sees the venv's site-packages.
     const probe = await runLogged(python, ["-c", "import sys; print(sys.prefix); print(sys.version.split()[0])"]);
     const [prefix, version] = probe.lines.slice(-2);
-    if (probe.code !== 0 || !prefix || realpathSync(prefix) !== realpathSync(venvDir) || !version) {
+    if (probe.code !== 0 || !prefix || !version || realpathSync(venvDir) !== (tryRealpath(prefix) ?? prefix)) {
       throw fail(options, `the virtual environment made by ${base.path} does not run as one (${lastLine(probe.lines) ?? `exit code ${probe.code}`})`);
     }
     if (options.pipPackages.length > 0) {
@@ -402,7 +410,7 @@ async function build(plan: Plan): Promise<PythonVenv> {
     progress(`built environment ${plan.hash.slice(0, 12)}: ${installed.join(" ") || "no packages"}`);
     return { python, version, key: plan.key, installed, built: true, env: venvEnv(venvDir) };
   } finally {
-    if (!published) await rm(venvDir, { recursive: true, force: true });
+    if (!published) await rm(venvDir, { recursive: true, force: true, maxRetries: 2 }).catch(() => undefined);
   }
 }
 
@@ -425,7 +433,8 @@ async function removeAbandonedBuilds(dir: string): Promise<void> {
     if (!m && !stray) continue;
     const [, host = "", pid = "0"] = m ?? BUILD_DIR.exec(name.slice(MANIFEST.length + 1)) ?? [];
     if (host === HOST && Number(pid) !== process.pid && ownerAlive(host, Number(pid))) continue;
-    await rm(join(dir, name), { recursive: true, force: true });
+    // A killed build's orphaned pip may still be writing there: what is left goes next time.
+    await rm(join(dir, name), { recursive: true, force: true, maxRetries: 2 }).catch(() => undefined);
   }
 }
 
@@ -438,13 +447,19 @@ function sourceArgs(source: PackageSource): string[] {
 function describeSource(source: PackageSource): string {
   const links = source.findLinks.join(", ");
   if (source.indexUrl !== undefined) return links ? `${source.indexUrl} and ${links}` : source.indexUrl;
-  return links || "pip's default index";
+  return links || "pip's default index (https://pypi.org/simple)";
 }
 
 function pipFailure(options: PythonVenvOptions, result: Logged): string {
   const errors = result.lines.filter((l) => l.startsWith("ERROR: ")).map((l) => l.slice("ERROR: ".length).trim());
   const source = describeSource(options.packageSource);
   const missing = errors.map((e) => /^No matching distribution found for (.+)$/.exec(e)).find((m) => m);
+  // pip reports an unreachable index as "no matching distribution" after its retries: say which it was.
+  const broken = result.lines.map((l) => /after connection broken by '(\w+)\((.*)': /.exec(l)).filter((m) => m !== null).at(-1);
+  if (missing && broken) {
+    const reason = /\[Errno [^\]]+\][^'")]*/.exec(broken[2] ?? "")?.[0] ?? broken[1];
+    return `pip could not reach ${source} to find ${missing[1]} (${reason})`;
+  }
   if (missing) return `pip found no version of ${missing[1]} in ${source} (${missing[0]})`;
   const reason = errors.at(-1) ?? lastLine(result.lines) ?? `exit code ${result.code}`;
   return `pip could not install ${options.pipPackages.join(", ")} from ${source} (${reason})`;
@@ -457,6 +472,14 @@ function venvFailure(result: Logged): string {
   const noModule = /No module named (\S+)/.exec(text);
   if (noModule) return `no module named ${noModule[1]}`;
   return lastLine(result.lines) ?? `exit code ${result.code}`;
+}
+
+function tryRealpath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function lastLine(lines: readonly string[]): string | undefined {
@@ -493,7 +516,7 @@ interface Logged {
  * believe a package is already there). Transport settings (cache, certificates, proxy) stay.
  */
 function isolatedEnv(): NodeJS.ProcessEnv {
-  const keep = new Set(["PIP_CACHE_DIR", "PIP_CERT", "PIP_CLIENT_CERT", "PIP_PROXY", "PIP_TIMEOUT", "PIP_RETRIES", "PIP_TRUSTED_HOST"]);
+  const keep = new Set(["PIP_CACHE_DIR", "PIP_CERT", "PIP_CLIENT_CERT", "PIP_PROXY", "PIP_TIMEOUT", "PIP_DEFAULT_TIMEOUT", "PIP_RETRIES", "PIP_TRUSTED_HOST"]);
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (k.startsWith("PIP_") && !keep.has(k)) continue;
