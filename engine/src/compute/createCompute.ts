@@ -3,6 +3,7 @@ import type { TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { unreachable } from "../errors/PipebookError.js";
 import type { Compute } from "./Compute.js";
 import type { GpuSlots } from "./GpuSlots.js";
+import { DockerCompute } from "./docker/DockerCompute.js";
 import { LocalCompute } from "./LocalCompute.js";
 
 /** What the targets of one workspace share. */
@@ -23,7 +24,7 @@ export function createCompute(name: string, config: ComputeTargetConfig, context
     case "local":
       return new LocalCompute(name, context);
     case "docker":
-      throw new Error("docker targets are not wired yet");
+      return new DockerCompute(name, config, context);
     default:
       return unreachable(config);
   }
