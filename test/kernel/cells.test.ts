@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kernelEnv, runCells, textOf, type CellResult, type KernelEnv } from "./kernelHarness.js";
+import { buildWheels } from "../support/wheels.js";
 
 /** TypeScript cells as a notebook user writes them, run by a real kernel. */
 describe("TypeScript cells", () => {
@@ -139,5 +140,36 @@ describe("TypeScript cells", () => {
   it("names an unknown magic", () => {
     expect(r[22]!.reply).toMatchObject({ status: "error", ename: "MagicError" });
     expect(r[22]!.reply.evalue).toContain("%nosuchmagic");
+  });
+});
+
+/** `%%step` environment options reach the engine: packages are installed, not merely keyed. */
+describe("step cells with an environment", () => {
+  let k: KernelEnv;
+  let r: CellResult[];
+  beforeAll(async () => {
+    k = await kernelEnv();
+    await buildWheels(join(k.cwd, "wheels"), [{ name: "pbcell", version: "3.1.4" }]);
+    r = await runCells(k, [
+      /* 0 */ `%%step uses --pip pbcell==3.1.4 --find-links wheels --timeout 120 --param report=${join(k.cwd, "report.txt")}\n`
+        + "import os, pbcell, sys\nopen(os.environ['PIPEBOOK_PARAM_REPORT'], 'w').write(f'pbcell {pbcell.VERSION} venv {sys.prefix != sys.base_prefix}')",
+      /* 1 */ "%pipeline run",
+      /* 2 */ "%%step boxed --image python:3.12-slim\nprint(1)",
+      /* 3 */ "%pipeline run",
+    ]);
+  }, 300_000);
+  afterAll(() => k?.cleanup());
+
+  it("installs --pip packages from --find-links (a folder beside the notebook) into the step's venv", () => {
+    expect(r[0]!.reply.status).toBe("ok");
+    expect(r[1]!.reply.status, textOf(r[1]!)).toBe("ok");
+    expect(textOf(r[1]!)).toContain("installed pbcell-3.1.4");
+    expect(readFileSync(join(k.cwd, "report.txt"), "utf8")).toBe("pbcell 3.1.4 venv True");
+  });
+
+  it("refuses an --image on the local target at submit, naming the step", () => {
+    expect(r[3]!.reply.status).toBe("error");
+    expect(textOf(r[3]!)).toMatch(/boxed/);
+    expect(textOf(r[3]!)).toMatch(/image/);
   });
 });

@@ -107,6 +107,22 @@ describe("magics", () => {
     expect(() => parseStepCell(["s", "--bogus"], "x")).toThrow(/unknown option --bogus/);
     expect(() => parseStepCell(["s"], "  ")).toThrow(/body of step s is empty/);
   });
+
+  it("reads %%step environment and resource options, refusing what they cannot mean", () => {
+    expect(parseStepCell(["t", "--image", "python:3.12-slim", "--pip", "numpy==1.26.4,extra[a,b]>=1,<2", "--find-links", "wheels",
+      "--gpus", "1", "--cpus", "0.5", "--memory", "512", "--timeout", "90"], "print(1)"))
+      .toMatchObject({ image: "python:3.12-slim", pipPackages: ["numpy==1.26.4", "extra[a,b]>=1,<2"], findLinks: ["wheels"], gpus: 1, cpus: 0.5, memoryMb: 512, timeoutSeconds: 90 });
+    expect(parseStepCell(["t"], "x")).toMatchObject({ image: undefined, pipPackages: [], gpus: undefined });
+    expect(() => parseStepCell(["t", "--image", "--pip", "x"], "x")).toThrow(/--image needs a value/);
+    expect(() => parseStepCell(["t", "--pip", "-r req.txt"], "x")).toThrow(/--pip takes package requirements.*"-r req.txt"/);
+    expect(() => parseStepCell(["t", "--gpus", "1.5"], "x")).toThrow(/--gpus must be a whole number ≥ 0, got "1.5"/);
+    expect(() => parseStepCell(["t", "--cpus", "0x10"], "x")).toThrow(/--cpus must be a number of CPU cores/);
+    expect(() => parseStepCell(["t", "--memory", "2"], "x")).toThrow(/--memory must be a whole number of MiB ≥ 6/);
+    expect(() => parseStepCell(["t", "--timeout", "0"], "x")).toThrow(/--timeout must be a number of seconds > 0/);
+    expect(() => parseStepCell(["t", "--index-url", "pypi"], "x")).toThrow(/--index-url takes a package index URL/);
+    expect(() => parseStepCell(["t", "--lang", "shell", "--pip", "numpy"], "x")).toThrow(/--pip installs Python packages, but step t is a shell cell/);
+    expect(() => parseStepCell(["t", "--find-links", "w"], "x")).toThrow(/--find-links says where pip finds the packages that --pip names.*add --pip/);
+  });
 });
 
 describe("positions and run rendering", () => {

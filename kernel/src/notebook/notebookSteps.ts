@@ -1,5 +1,5 @@
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type * as Pipebook from "pipebook";
 import { MagicError } from "../magics/magicError.js";
 import { SCRIPT_NAME, type StepCellSpec } from "./stepCellSpec.js";
@@ -16,7 +16,12 @@ export class NotebookSteps {
   readonly #specs = new Map<string, StepCellSpec>();
   #ws: Promise<Pipebook.Workspace> | undefined;
 
-  constructor(private readonly loadPipebook: () => Promise<PipebookModule>) {}
+  /**
+   * @param notebookDir the notebook's folder (the kernel's `dir`: Jupyter starts a kernel in its
+   * notebook's folder), which relative `--find-links` folders are read from. Taken at kernel
+   * start, so a cell's `process.chdir` does not move them.
+   */
+  constructor(private readonly loadPipebook: () => Promise<PipebookModule>, private readonly notebookDir: string = process.cwd()) {}
 
   workspace(): Promise<Pipebook.Workspace> {
     this.#ws ??= this.loadPipebook().then((pb) => pb.Workspace.fromConfig());
@@ -84,7 +89,8 @@ export class NotebookSteps {
       });
       const common = {
         name: s.name, inputs: s.inputs.map(dataNamed), outputs, computeTarget: s.compute, allowReuse: s.allowReuse, parameters,
-        sourceDirectory: this.folderOf(ws, s.name),
+        sourceDirectory: this.folderOf(ws, s.name), runconfig: this.runConfiguration(pb, s),
+        ...(s.timeoutSeconds !== undefined && { timeoutSeconds: s.timeoutSeconds }),
       };
       switch (s.lang) {
         case "python": steps.push(new pb.PythonScriptStep({ ...common, scriptName: SCRIPT_NAME.python })); break;
@@ -94,5 +100,27 @@ export class NotebookSteps {
       }
     }
     return new pb.Pipeline(ws, { steps });
+  }
+
+  /**
+   * The cell's environment and resources. Without `--image` or `--pip` the step keeps the
+   * environment its language implies; with `--pip` alone it is a Python environment, which local
+   * compute makes a venv and a docker target an image derived from its own.
+   */
+  runConfiguration(pb: PipebookModule, s: StepCellSpec): Pipebook.RunConfiguration {
+    const packages = {
+      pipPackages: s.pipPackages,
+      findLinks: s.findLinks.map((f) => resolve(this.notebookDir, f)),
+      ...(s.indexUrl !== undefined && { indexUrl: s.indexUrl }),
+    };
+    const environment = s.image !== undefined ? pb.Environment.docker({ image: s.image, ...packages })
+      : s.pipPackages.length > 0 ? pb.Environment.python(packages)
+        : undefined;
+    return new pb.RunConfiguration({
+      ...(environment && { environment }),
+      ...(s.gpus !== undefined && { gpus: s.gpus }),
+      ...(s.cpus !== undefined && { cpus: s.cpus }),
+      ...(s.memoryMb !== undefined && { memoryMb: s.memoryMb }),
+    });
   }
 }

@@ -26,7 +26,7 @@ const text = (t: string) => ({ [MIME_BUNDLE]: () => ({ "text/plain": t }) });
 
 /** `%%step` defines a step from a cell; `%pipeline run` submits the notebook's pipeline and waits. */
 export function registerPipelineMagics(magics: MagicRegistry, d: PipelineMagicDeps): void {
-  magics.cell("step", "NAME --inputs a,b --outputs c [--lang python|shell|ts] [--compute T] [--param n=v]: this cell is a pipeline step", async (call, body) => {
+  magics.cell("step", "NAME --inputs a,b --outputs c [--lang python|shell|ts] [--compute T] [--param n=v] [--pip p,q] [--find-links DIR] [--image I] [--gpus N] [--cpus N] [--memory MB] [--timeout S]: this cell is a pipeline step", async (call, body) => {
     const spec = parseStepCell(call.args, body);
     const { script } = await d.steps.define(spec);
     const io = [spec.inputs.length ? `reads ${spec.inputs.join(", ")}` : "", spec.outputs.length ? `writes ${spec.outputs.join(", ")}` : ""].filter(Boolean).join("; ");
