@@ -196,9 +196,11 @@ export class LocalCompute implements Compute {
  * would reach past a virtual environment: packages from PYTHONPATH or a pip configuration must not
  * leak into a step whose key names its packages.
  */
-function inheritedEnv(job: StepJob): Record<string, string> {
+function inheritedEnv(job: StepJob): Readonly<Record<string, string>> {
+  // resolveJob copies what it is given: reading process.env once per step is enough (each read
+  // of it goes through the C++ environment, one variable at a time).
+  if (job.environment.runtime.env?.["VIRTUAL_ENV"] === undefined) return process.env as Record<string, string>;
   const env = { ...process.env } as Record<string, string>;
-  if (job.environment.runtime.env?.["VIRTUAL_ENV"] === undefined) return env;
   for (const name of Object.keys(env)) if (name === "PYTHONPATH" || name === "PYTHONHOME" || name.startsWith("PIP_")) delete env[name];
   return env;
 }

@@ -46,7 +46,7 @@ export class StepLauncher {
 
   private ensureChild(): ChildProcess {
     if (this.child) return this.child;
-    const child = fork(LAUNCHER, [], { serialization: "advanced", stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv: [] });
+    const child = fork(LAUNCHER, [], { serialization: "json", stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv: [] });
     child.on("message", (r: LaunchReport) => this.deliver(r));
     child.once("exit", (code, signal) => {
       if (this.child === child) this.child = undefined;
@@ -70,7 +70,7 @@ export class StepLauncher {
       case "started":
         return h.onStarted(r.pid);
       case "output":
-        return h.onOutput(r.stream, Buffer.from(r.chunk.buffer, r.chunk.byteOffset, r.chunk.byteLength));
+        return h.onOutput(r.stream, Buffer.from(r.base64, "base64"));
       case "spawn-error":
         h.spawnError = r.message;
         return;

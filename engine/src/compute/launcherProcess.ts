@@ -18,9 +18,11 @@ process.on("message", (m: LaunchRequest) => {
   const [cmd, ...args] = m.argv;
   // Each step leads its own process group, so the engine can stop a step's whole tree.
   const child = spawn(cmd!, args, { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  child.once("spawn", () => child.pid !== undefined && report({ id: m.id, type: "started", pid: child.pid }));
+  // A pid means the process exists (spawn failures leave it undefined and emit "error"): report
+  // it at once rather than a tick later on "spawn", since the engine records it before going on.
+  if (child.pid !== undefined) report({ id: m.id, type: "started", pid: child.pid });
   child.once("error", (err) => report({ id: m.id, type: "spawn-error", message: err.message }));
-  child.stdout.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stdout", chunk }));
-  child.stderr.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stderr", chunk }));
+  child.stdout.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stdout", base64: chunk.toString("base64") }));
+  child.stderr.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stderr", base64: chunk.toString("base64") }));
   child.once("close", (code, signal) => report({ id: m.id, type: "closed", code, signal }));
 });

@@ -1,4 +1,9 @@
-/** Messages between the engine and its step launcher process (see StepLauncher). */
+/**
+ * Messages between the engine and its step launcher process (see StepLauncher). The channel
+ * carries JSON: a step's start and end wait on these messages, and V8 serialization costs several
+ * times more per small message (most of all in the launcher right after a fork, when every page
+ * it touches faults). Output bytes travel base64-encoded for that reason.
+ */
 
 /** Engine → launcher: start one process. */
 export interface LaunchRequest {
@@ -11,6 +16,6 @@ export interface LaunchRequest {
 /** Launcher → engine: what happened to a started process, in order; `closed` is always last. */
 export type LaunchReport =
   | { readonly id: number; readonly type: "started"; readonly pid: number }
-  | { readonly id: number; readonly type: "output"; readonly stream: "stdout" | "stderr"; readonly chunk: Uint8Array }
+  | { readonly id: number; readonly type: "output"; readonly stream: "stdout" | "stderr"; readonly base64: string }
   | { readonly id: number; readonly type: "spawn-error"; readonly message: string }
   | { readonly id: number; readonly type: "closed"; readonly code: number | null; readonly signal: string | null };

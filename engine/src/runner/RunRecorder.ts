@@ -21,9 +21,9 @@ export class RunRecorder {
     private readonly observe: (c: RunChange) => void,
   ) {}
 
-  /** Records changes together (one transaction); throws on a refused write. */
+  /** Records changes together (atomically); throws on a refused write. */
   strictly(...changes: RunChange[]): void {
-    this.ws.runs.transaction(() => changes.forEach((c) => this.write(c)));
+    this.writeTogether(changes);
     changes.forEach(this.observe);
   }
 
@@ -31,7 +31,7 @@ export class RunRecorder {
   record(...changes: RunChange[]): void {
     try {
       if (this.unrecorded.length > 0) throw new Error("earlier writes are still pending");
-      this.ws.runs.transaction(() => changes.forEach((c) => this.write(c)));
+      this.writeTogether(changes);
     } catch (err) {
       this.storeError ??= err instanceof Error ? err.message : String(err);
       this.unrecorded.push(changes);
@@ -57,6 +57,17 @@ export class RunRecorder {
       }
     }, 2000);
     timer.unref();
+  }
+
+  /**
+   * Writes changes atomically. A change the store keeps in one statement (or in a transaction of
+   * its own, like metrics) commits by itself: an explicit transaction around it only adds BEGIN and
+   * COMMIT, which for a step's "running" write is a good part of its cost.
+   */
+  private writeTogether(changes: readonly RunChange[]): void {
+    const only = changes.length === 1 ? changes[0]! : undefined;
+    if (only && !(only.type === "step" && only.outputs)) this.write(only);
+    else this.ws.runs.transaction(() => changes.forEach((c) => this.write(c)));
   }
 
   private write(c: RunChange): void {

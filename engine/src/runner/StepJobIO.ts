@@ -37,6 +37,7 @@ export class StepJobIO implements JobIO {
   }
 
   async materializeSnapshot(dest: string): Promise<void> {
+    if (!this.p.manifest) return;
     const files = await this.snapshotFiles();
     const dirs = new Set(Object.keys(files).map((rel) => dirname(join(dest, rel))));
     await Promise.all([...dirs].map((d) => mkdir(d, { recursive: true })));

@@ -15,6 +15,8 @@ export interface KnownInput {
   readonly digest: string;
   /** A file or folder on this machine (datastore paths, upstream outputs). */
   readonly path?: string;
+  /** Which of the two, where the upstream step found out while hashing its output. */
+  readonly layout?: "file" | "folder";
   /** A dataset, laid out only for a step that runs. */
   readonly dataset?: { readonly input: DatasetInput; readonly content: DatasetContentRef };
 }
@@ -33,7 +35,7 @@ export async function resolveInputs(ctx: RunContext, p: PreparedStep): Promise<K
     } else {
       const produced = ctx.data.get(input.name);
       if (!produced) throw new Error(`bug: input ${input.name} of ${p.step.name} has no producer result`);
-      out.push({ name: input.name, digest: produced.digest, path: produced.path });
+      out.push({ name: input.name, digest: produced.digest, path: produced.path, ...(produced.layout && { layout: produced.layout }) });
     }
   }
   return out;
@@ -51,7 +53,7 @@ export async function buildStepJob(ctx: RunContext, p: PreparedStep, stepRunId: 
       const shared = await i.dataset.input.dataset.layOut(ctx.ws, i.dataset.content);
       jobInputs.push({ name: i.name, digest: i.digest, layout: i.dataset.input.mode === "mount" ? "mount" : "download", source: shared });
     } else {
-      jobInputs.push({ name: i.name, digest: i.digest, layout: statSync(i.path!).isDirectory() ? "folder" : "file", source: i.path! });
+      jobInputs.push({ name: i.name, digest: i.digest, layout: i.layout ?? (statSync(i.path!).isDirectory() ? "folder" : "file"), source: i.path! });
     }
   }
   const env: Record<string, string> = {

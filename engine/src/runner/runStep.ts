@@ -1,10 +1,10 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import type { ParameterValue, StepStatus } from "../contract/runView.js";
 import type { LaunchOutcome } from "../compute/Compute.js";
 import type { Workspace } from "../dsl/Workspace.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
-import { hashTree } from "../fingerprint/hashTree.js";
+import { hashEntries, hashTree, type TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { buildStepJob, resolveInputs } from "./buildStepJob.js";
 import { decideReuse } from "./decideReuse.js";
 import { describeOutcome } from "./describeOutcome.js";
@@ -22,8 +22,11 @@ export interface RunContext {
   readonly parameters: Readonly<Record<string, ParameterValue>>;
   readonly regenerateOutputs: boolean;
   readonly signal: AbortSignal;
-  /** Data name → where the producing step left it and its content digest. */
-  readonly data: Map<string, { path: string; digest: string }>;
+  /**
+   * Data name → where the producing step left it and its content digest; and its layout where the
+   * producer saw it while hashing (a reused output is not looked at: a step reading it stats it).
+   */
+  readonly data: Map<string, { path: string; digest: string; layout?: "file" | "folder" }>;
   readonly recorder: RunRecorder;
   readonly emit: (event: RunEvent) => void;
 }
@@ -69,8 +72,9 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   const stepDir = join(ctx.ws.runsDir, runId, step.name);
   // Step run ids are new for every run, so these folders never hold anything yet.
   const outputDirs = new Map(step.outputs.map((o) => [o.name, join(ctx.ws.dataDir, stepRunId, o.name)]));
-  mkdirSync(stepDir, { recursive: true });
-  for (const dir of outputDirs.values()) mkdirSync(dir, { recursive: true });
+  makeDir(stepDir);
+  if (outputDirs.size > 0) makeDir(join(ctx.ws.dataDir, stepRunId));
+  for (const dir of outputDirs.values()) makeDir(dir);
   const decided = { keyDigest: digest, keyComponents: components, decision: verdict.decision };
   const io = new StepJobIO(ctx, p, stepDir, outputDirs, decided);
   let outcome: LaunchOutcome;
@@ -95,13 +99,47 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   }
 
   // Collect: the one hashing pass over what the step wrote; it is also the verification.
-  const produced: { name: string; path: string; digest: string }[] = [];
+  const produced: { name: string; path: string; digest: string; layout?: "folder" }[] = [];
   for (const [name, path] of outputDirs) {
-    const tree = await hashTree(path, { cache: ctx.ws.statCache, pool: ctx.ws.hashPool });
-    produced.push({ name, path, digest: tree.digest });
+    produced.push({ name, path, ...(await outputDigest(path, { cache: ctx.ws.statCache, pool: ctx.ws.hashPool })) });
   }
-  recorder.strictly({ type: "step", step: step.name, outputs: produced, update: { status: "completed", endedAt, exitCode: 0, pid: null } });
-  for (const o of produced) ctx.data.set(o.name, { path: o.path, digest: o.digest });
+  recorder.strictly({ type: "step", step: step.name, outputs: produced.map(({ name, path, digest }) => ({ name, path, digest })), update: { status: "completed", endedAt, exitCode: 0, pid: null } });
+  for (const o of produced) ctx.data.set(o.name, { path: o.path, digest: o.digest, ...(o.layout && { layout: o.layout }) });
   ctx.emit({ type: "step-status", runId, step: step.name, status: "completed", durationMs });
   return { status: "completed" };
+}
+
+/**
+ * A folder whose parent exists: one mkdir (a recursive mkdir of a path two levels deep first fails
+ * on the missing level). Anything unusual is left to the recursive mkdir, which reports as before.
+ */
+function makeDir(path: string): void {
+  try {
+    mkdirSync(path);
+  } catch {
+    mkdirSync(path, { recursive: true });
+  }
+}
+
+/** hashTree's digest of an empty folder, computed once by hashEntries (where hashTree ends). */
+let emptyFolderDigest: string | undefined;
+
+/**
+ * The digest of an output as hashTree gives it, and "folder" where it was seen to be one (what a
+ * step reading it is told; otherwise that step stats it). An output the step left empty (a marker
+ * step, a step that wrote nothing) is looked at synchronously: hashTree's stat and readdir are two
+ * trips through the thread pool, a good part of a trivial step's overhead. Only a folder of one
+ * block (a few hundred names at most) is listed here, so a large output is not listed twice.
+ */
+async function outputDigest(path: string, deps: TreeHasherDeps): Promise<{ digest: string; layout?: "folder" }> {
+  let st: Stats | undefined;
+  let empty = false;
+  try {
+    st = statSync(path);
+    empty = st.isDirectory() && st.size <= 4096 && readdirSync(path).length === 0;
+  } catch {
+    // Gone or unreadable: hashTree says why.
+  }
+  const digest = empty ? (emptyFolderDigest ??= (await hashEntries([], "dir", deps)).digest) : (await hashTree(path, deps)).digest;
+  return st?.isDirectory() ? { digest, layout: "folder" } : { digest };
 }
