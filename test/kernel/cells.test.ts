@@ -151,20 +151,20 @@ describe("step cells with an environment", () => {
     k = await kernelEnv();
     await buildWheels(join(k.cwd, "wheels"), [{ name: "pbcell", version: "3.1.4" }]);
     r = await runCells(k, [
-      /* 0 */ `%%step uses --pip pbcell==3.1.4 --find-links wheels --timeout 120 --param report=${join(k.cwd, "report.txt")}\n`
-        + "import os, pbcell, sys\nopen(os.environ['PIPEBOOK_PARAM_REPORT'], 'w').write(f'pbcell {pbcell.VERSION} venv {sys.prefix != sys.base_prefix}')",
-      /* 1 */ "%pipeline run",
+      /* 0 */ `%%step uses --pip pbcell==3.1.4 --find-links wheels --timeout 120 --param tag=v1 --param report=${join(k.cwd, "report.txt")}\n`
+        + "import os, pbcell, sys\nopen(os.environ['PIPEBOOK_PARAM_REPORT'], 'w').write(f'pbcell {pbcell.VERSION} venv {sys.prefix != sys.base_prefix} tag {os.environ[\"PIPEBOOK_PARAM_TAG\"]}')",
+      /* 1 */ "%pipeline run -p tag=007",
       /* 2 */ "%%step boxed --image python:3.12-slim\nprint(1)",
       /* 3 */ "%pipeline run",
     ]);
   }, 300_000);
   afterAll(() => k?.cleanup());
 
-  it("installs --pip packages from --find-links (a folder beside the notebook) into the step's venv", () => {
+  it("installs --pip packages from --find-links (a folder beside the notebook) into the step's venv; -p reads a string parameter as written", () => {
     expect(r[0]!.reply.status).toBe("ok");
     expect(r[1]!.reply.status, textOf(r[1]!)).toBe("ok");
     expect(textOf(r[1]!)).toContain("installed pbcell-3.1.4");
-    expect(readFileSync(join(k.cwd, "report.txt"), "utf8")).toBe("pbcell 3.1.4 venv True");
+    expect(readFileSync(join(k.cwd, "report.txt"), "utf8")).toBe("pbcell 3.1.4 venv True tag 007");
   });
 
   it("refuses an --image on the local target at submit, naming the step", () => {

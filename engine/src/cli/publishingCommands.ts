@@ -9,7 +9,7 @@ import { PublishError } from "../publish/PublishError.js";
 import { resolveTarget, describeTarget } from "../publish/resolveTarget.js";
 import { Schedule } from "../publish/Schedule.js";
 import type { ScheduleTarget, ScheduleTrigger } from "../publish/ScheduleStore.js";
-import { parseAssignment } from "../runner/resolveParameters.js";
+import { parseRunAssignments } from "../runner/resolveParameters.js";
 import type { PipelineRun } from "../runner/PipelineRun.js";
 import { startServer } from "../server/startServer.js";
 import { table } from "./format.js";
@@ -35,8 +35,7 @@ function isLoopback(host: string): boolean {
 
 async function parseParams(ws: Workspace, target: ScheduleTarget, texts: readonly string[]): Promise<Record<string, string | number | boolean>> {
   const { pipeline } = await resolveTarget(ws, target);
-  const declared = pipeline.parameters.map((p) => new PipelineParameter(p.name, p.defaultValue));
-  return Object.fromEntries(texts.map((t) => parseAssignment(declared, t)));
+  return parseRunAssignments(pipeline.parameters.map((p) => new PipelineParameter(p.name, p.defaultValue)), texts);
 }
 
 async function followRun(run: PipelineRun): Promise<void> {

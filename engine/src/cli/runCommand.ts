@@ -2,7 +2,7 @@ import { basename, extname } from "node:path";
 import { Experiment } from "../dsl/Experiment.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
 import { formatEvent } from "../runner/printEvent.js";
-import { parseAssignment } from "../runner/resolveParameters.js";
+import { parseRunAssignments } from "../runner/resolveParameters.js";
 import { duration, stepLine, table } from "./format.js";
 import { loadPipelineFile } from "./loadPipelineFile.js";
 
@@ -18,8 +18,7 @@ export interface RunOptions {
 export async function runCommand(file: string, options: RunOptions): Promise<void> {
   const { pipeline, experiment } = await loadPipelineFile(file);
   const ws = pipeline.workspace;
-  const declared = pipeline.parameters;
-  const assignments = Object.fromEntries((options.param ?? []).map((p) => parseAssignment(declared, p)));
+  const assignments = parseRunAssignments(pipeline.parameters, options.param ?? []);
   const name = options.experiment ?? experiment ?? basename(file, extname(file)).replace(/[^A-Za-z0-9_.-]/g, "_");
   const run = await new Experiment(ws, name).submit(pipeline, {
     source: "cli",

@@ -4,3 +4,21 @@ export type {
   EdgeView, MetricPoint, MetricView, OutputPreview, OutputView, ParameterValue, ReusedFrom,
   RunStatus, RunView, StepKind, StepStatus, StepView,
 } from "./runView.js";
+export {
+  MAX_PARAMETER_CHARS, checkAssignments, inferParameterValue, parameterNameProblem, parameterValueProblem, parseAssignments, readParameterValue,
+} from "./parameters.js";
+export type { DeclaredParameter, ParameterType, ParsedParameters } from "./parameters.js";
+export { STATUS_TABLE } from "./statusTable.js";
+export type { StatusStyle } from "./statusTable.js";
+export { shortRunId } from "./shortRunId.js";
+export { formatMetric, formatMetricValue } from "./formatMetric.js";
+export { detailLine, fitText, statusLine, statusWord, untranslated } from "./stepText.js";
+export type { Translate } from "./stepText.js";
+export { NODE_HEIGHT, NODE_WIDTH, runGraphShape } from "./runGraphShape.js";
+export type { GraphShape, ShapeEdge, ShapeNode } from "./runGraphShape.js";
+export { layoutRunGraph } from "./layoutRunGraph.js";
+export type { PlacedEdge, PlacedNode, Point, RunGraphLayout } from "./layoutRunGraph.js";
+export { renderRunGraph, renderStepNode } from "./renderRunGraph.js";
+export type { RenderRunGraphOptions } from "./renderRunGraph.js";
+export { escapeXml, SVG_NS, svgToDom, svgToString } from "./svgTree.js";
+export type { ElementLike, SvgNode } from "./svgTree.js";

@@ -1,6 +1,7 @@
+import { parameterNameProblem, parameterValueProblem, type ParameterType } from "../contract/parameters.js";
 import type { ParameterValue } from "../contract/runView.js";
 
-export type ParameterType = "string" | "number" | "boolean";
+export type { ParameterType };
 
 /**
  * A value chosen at submit time (or per REST call), typed by its default: an assignment of
@@ -13,16 +14,14 @@ export class PipelineParameter<T extends ParameterValue = ParameterValue> {
     readonly name: string,
     readonly defaultValue: T,
   ) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new TypeError(`PipelineParameter name "${name}" must be an identifier (letters, digits, _)`);
-    }
+    const nameProblem = parameterNameProblem(name);
+    if (nameProblem) throw new TypeError(`PipelineParameter: ${nameProblem}`);
     const t = typeof defaultValue;
     if (t !== "string" && t !== "number" && t !== "boolean") {
       throw new TypeError(`PipelineParameter "${name}": default value must be a string, number or boolean, got ${t}`);
     }
-    if (t === "number" && !Number.isFinite(defaultValue as number)) {
-      throw new TypeError(`PipelineParameter "${name}": default value must be a finite number`);
-    }
+    const valueProblem = parameterValueProblem(name, defaultValue);
+    if (valueProblem) throw new TypeError(`PipelineParameter default: ${valueProblem}`);
     this.type = t;
   }
 }

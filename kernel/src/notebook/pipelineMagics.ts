@@ -1,5 +1,5 @@
 import type * as Pipebook from "pipebook";
-import type { RunView } from "pipebook/contract";
+import { parseAssignments, type RunView } from "pipebook/contract";
 import type { MagicRegistry } from "../magics/magicRegistry.js";
 import { MagicError } from "../magics/magicError.js";
 import { MIME_BUNDLE } from "../display/mimeBundle.js";
@@ -55,21 +55,23 @@ export function registerPipelineMagics(magics: MagicRegistry, d: PipelineMagicDe
     if (sub !== "run") throw new MagicError("pipeline", `%pipeline takes run, show or list, not "${sub}"`);
     let experiment = "notebook";
     let regenerateOutputs = false;
-    const parameterAssignments: Record<string, unknown> = {};
+    const paramTexts: string[] = [];
     for (let i = 0; i < rest.length; i++) {
       const a = rest[i]!;
       if (a === "--regenerate") regenerateOutputs = true;
       else if (a === "-p" || a === "--param") {
-        const kv = rest[++i] ?? "";
-        const eq = kv.indexOf("=");
-        if (eq <= 0) throw new MagicError("pipeline", `${a} takes name=value, got "${kv}"`);
-        const raw = kv.slice(eq + 1);
-        parameterAssignments[kv.slice(0, eq)] = raw === "true" ? true : raw === "false" ? false : Number.isFinite(Number(raw)) && raw.trim() !== "" ? Number(raw) : raw;
+        const kv = rest[++i];
+        if (kv === undefined) throw new MagicError("pipeline", `${a} takes name=value`);
+        paramTexts.push(kv);
       } else if (!a.startsWith("-")) experiment = a;
       else throw new MagicError("pipeline", `unknown option ${a}`);
     }
     const pb = await d.loadPipebook();
     const pipeline = await d.steps.pipeline();
+    // Read by each parameter's declared type, as `pipebook run -p` does: `tag=007` stays "007".
+    const parsed = parseAssignments(paramTexts, pipeline.parameters, "refuse");
+    if (!parsed.ok) throw new MagicError("pipeline", parsed.problems.join("; "));
+    const parameterAssignments = parsed.values;
     const ws = await d.steps.workspace();
     const run = await new pb.Experiment(ws, experiment).submit(pipeline, { regenerateOutputs, parameterAssignments, source: "kernel" });
     // The live display (watchSubmissions) already shows the run; here we only wait for it.

@@ -1,4 +1,4 @@
-import type { ParameterValue } from "pipebook/contract";
+import { parseAssignments, type ParameterValue } from "pipebook/contract";
 import { splitArgs } from "../magics/parseMagics.js";
 import { MagicError } from "../magics/magicError.js";
 
@@ -62,7 +62,7 @@ export function parseStepCell(args: readonly string[], body: string): StepCellSp
   const outputs: string[] = [];
   const pipPackages: string[] = [];
   const findLinks: string[] = [];
-  const params: Record<string, ParameterValue> = {};
+  const paramTexts: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const opt = rest[i]!;
     const value = (): string => {
@@ -81,13 +81,7 @@ export function parseStepCell(args: readonly string[], body: string): StepCellSp
         lang = l;
         break;
       }
-      case "--param": {
-        const p = value();
-        const eq = p.indexOf("=");
-        if (eq <= 0) throw new MagicError("step", `--param takes name=value, got "${p}"`);
-        params[p.slice(0, eq)] = parseValue(p.slice(eq + 1));
-        break;
-      }
+      case "--param": paramTexts.push(value()); break;
       case "--no-reuse": allowReuse = false; break;
       case "--image": {
         const v = value();
@@ -143,6 +137,10 @@ export function parseStepCell(args: readonly string[], body: string): StepCellSp
   if (pipPackages.length === 0 && (findLinks.length > 0 || indexUrl !== undefined)) {
     throw new MagicError("step", `${findLinks.length > 0 ? "--find-links" : "--index-url"} says where pip finds the packages that --pip names, and step ${name} names none: add --pip`);
   }
+  // A cell declares its parameters: each value's type is read from how it is written.
+  const parsed = parseAssignments(paramTexts, [], "infer");
+  if (!parsed.ok) throw new MagicError("step", `--param: ${parsed.problems.join("; ")}`);
+  const params = parsed.values;
   if (body.trim() === "") throw new MagicError("step", `the body of step ${name} is empty: write its ${lang} script below the %%step line`);
   return { name, lang, inputs, outputs, compute, params, allowReuse, image, pipPackages, findLinks, indexUrl, gpus, cpus, memoryMb, timeoutSeconds, body };
 }
@@ -191,12 +189,5 @@ function isUrl(v: string): boolean {
   }
 }
 
-/** Parameter values are typed by how they are written: numbers, true/false, else text. */
-function parseValue(v: string): ParameterValue {
-  if (v === "true") return true;
-  if (v === "false") return false;
-  if (v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
-  return v;
-}
 
 export { splitArgs };
