@@ -12,9 +12,8 @@ import { parseCell } from "../../kernel/src/magics/parseMagics.js";
 import { parseStepCell } from "../../kernel/src/notebook/stepCellSpec.js";
 import { codePointsToUnits, unitsToCodePoints } from "../../kernel/src/protocol/codePoints.js";
 import { renderRunText } from "../../kernel/src/display/renderRunText.js";
-import { renderRunSvg } from "../../kernel/src/display/renderRunSvg.js";
 import { renderRunHtml } from "../../kernel/src/display/renderRunHtml.js";
-import type { RunView } from "pipebook/contract";
+import { renderRunGraph, svgToString, type RunView } from "pipebook/contract";
 
 describe("wire format", () => {
   const signer = new Signer("secret");
@@ -142,7 +141,7 @@ describe("positions and run rendering", () => {
   };
 
   it("draws every step with its status and the data edge, escaping names", () => {
-    const svg = renderRunSvg({ ...view, steps: [{ ...view.steps[0]!, name: "a<b" }, view.steps[1]!], edges: [{ from: "a<b", to: "train", data: "d" }] });
+    const svg = svgToString(renderRunGraph({ ...view, steps: [{ ...view.steps[0]!, name: "a<b" }, view.steps[1]!], edges: [{ from: "a<b", to: "train", data: "d" }] }));
     expect(svg).toMatch(/^<svg /);
     expect(svg).toContain('data-status="reused"');
     expect(svg).toContain('data-status="running"');

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandStep, Pipeline, PipelineData, PipelineEndpoint, PublishedPipeline, Schedule } from "pipebook";
+import { buildPage } from "../../engine/scripts/buildPage.mjs";
 import { REPO } from "../engine/helpers.js";
 import { serverSandbox, type ServerSandbox } from "./helpers.js";
 
@@ -22,6 +23,8 @@ let gated: PublishedPipeline;
 const consoleErrors: string[] = [];
 
 beforeAll(async () => {
+  // The page is TypeScript bundled by esbuild; `npm test` builds it too, this covers a lone run.
+  await buildPage();
   s = await serverSandbox();
   gate = join(s.sb.dir, "gate");
   await PipelineEndpoint.publish(s.sb.ws, { name: "TrainerEndpoint", pipeline: s.published, description: "what clients call" });

@@ -1,7 +1,8 @@
 import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { ARTIFACTS, openBrowser, waitForKernelIdle, type BrowserSession } from "./support/browser.js";
+import { ARTIFACTS, cssRgb, openBrowser, waitForKernelIdle, type BrowserSession } from "./support/browser.js";
+import { STATUS_TABLE } from "pipebook/contract";
 import { startWorkbench, type RunningWorkbench } from "./support/workbench.js";
 import { shortRunId } from "../../jupyterlab-ext/src/model/formatDuration.js";
 import { SseParser } from "../../jupyterlab-ext/src/model/sseParser.js";
@@ -65,7 +66,7 @@ describe.skipIf(!KERNEL_BUILT)("the iris notebook in the workbench", () => {
     timings["firstRunCompletedMs"] = Date.now() - started;
     expect(await nodeStatuses(page)).toEqual(Object.fromEntries(STEPS.map((s) => [s, "completed"])));
     const texts = await page.locator(".jp-Notebook .pb-node .pb-node-status").allTextContents();
-    expect(texts.every((t) => t.startsWith("done"))).toBe(true);
+    expect(texts.every((t) => t.startsWith("✓ completed"))).toBe(true);
     await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "iris-1-all-done.png") });
   }, 240_000);
 
@@ -167,15 +168,9 @@ describe.skipIf(!KERNEL_BUILT)("the iris notebook in the workbench", () => {
     expect(statuses["summarize"]).toBe("failed");
     expect(statuses["compare"]).toBe("reused");
     const node = page.locator('.jp-Notebook .pb-node[data-step="summarize"]');
-    const [stroke, errorColor] = await node.evaluate((el) => {
-      const probe = document.createElement("div");
-      probe.style.color = getComputedStyle(document.body).getPropertyValue("--jp-error-color1");
-      document.body.appendChild(probe);
-      const color = getComputedStyle(probe).color;
-      probe.remove();
-      return [getComputedStyle(el.querySelector(".pb-node-box")!).stroke, color];
-    });
-    expect(stroke).toBe(errorColor);
+    // Drawn in the status table's failed colour, as on every surface.
+    const stroke = await node.locator(".pb-node-box").evaluate((el) => getComputedStyle(el).stroke);
+    expect(stroke).toBe(cssRgb(STATUS_TABLE.failed.colour));
     await node.click();
     const details = page.locator(".jp-Notebook .pb-Details");
     await expect.poll(() => details.locator(".pb-Details-error").textContent(), { timeout: 10_000 }).toMatch(/3/);

@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { computeLayout } from "../../jupyterlab-ext/src/model/computeLayout.js";
-import { buildLayoutInput, NODE_HEIGHT, NODE_WIDTH } from "../../jupyterlab-ext/src/model/layoutInput.js";
+import { layoutRunGraph, NODE_HEIGHT, NODE_WIDTH, runGraphShape } from "pipebook/contract";
 import { finishedRunWithDetails, irisRun } from "./fixtures/runViews.js";
 
-describe("layout input", () => {
+describe("graph shape", () => {
   it("depends on the graph's structure only, not on statuses or details", () => {
-    const queued = buildLayoutInput(irisRun("r1", "queued", {}));
-    const finished = buildLayoutInput(finishedRunWithDetails());
+    const queued = runGraphShape(irisRun("r1", "queued", {}));
+    const finished = runGraphShape(finishedRunWithDetails());
     expect(finished.key).toBe(queued.key);
     expect(finished.nodes).toEqual(queued.nodes);
     expect(queued.nodes.every((n) => n.width === NODE_WIDTH && n.height === NODE_HEIGHT)).toBe(true);
@@ -14,19 +13,19 @@ describe("layout input", () => {
 
   it("merges several data between one pair into one edge and reports edges to unknown steps", () => {
     const run = irisRun("r1", "queued", {});
-    const input = buildLayoutInput({
+    const input = runGraphShape({
       ...run,
       edges: [...run.edges, { from: "prep", to: "train", data: "stats" }, { from: "ghost", to: "train", data: "x" }],
     });
     expect(input.edges.find((e) => e.from === "prep" && e.to === "train")?.data).toEqual(["prepped", "stats"]);
     expect(input.edges).toHaveLength(4);
     expect(input.dangling).toEqual([{ from: "ghost", to: "train", data: "x" }]);
-    expect(input.key).not.toBe(buildLayoutInput(run).key);
+    expect(input.key).not.toBe(runGraphShape(run).key);
   });
 });
 
-describe("computeLayout (dagre)", () => {
-  const layout = computeLayout(buildLayoutInput(irisRun("r1", "queued", {})));
+describe("layoutRunGraph (dagre)", () => {
+  const layout = layoutRunGraph(runGraphShape(irisRun("r1", "queued", {})));
   const node = (id: string) => {
     const placed = layout.nodes.get(id);
     if (placed === undefined) throw new Error(`no node ${id}`);
@@ -86,12 +85,12 @@ describe("computeLayout (dagre)", () => {
 
   it("fits a four-step pipeline into a notebook column and gives the same layout for the same graph", () => {
     expect(layout.width).toBeLessThan(700);
-    const again = computeLayout(buildLayoutInput(finishedRunWithDetails()));
+    const again = layoutRunGraph(runGraphShape(finishedRunWithDetails()));
     expect([...again.nodes.values()]).toEqual([...layout.nodes.values()]);
   });
 });
 
-describe("computeLayout on a large pipeline", () => {
+describe("layoutRunGraph on a large pipeline", () => {
   it("lays out 120 steps (fan-out of 100, fan-in) without overlaps", () => {
     const base = irisRun("big", "queued", {});
     const template = base.steps[0]!;
@@ -106,7 +105,7 @@ describe("computeLayout on a large pipeline", () => {
         ...names.slice(102).map((r) => ({ from: "merge", to: r, data: "merged" })),
       ],
     };
-    const big = computeLayout(buildLayoutInput(run));
+    const big = layoutRunGraph(runGraphShape(run));
     expect(big.nodes.size).toBe(120);
     const all = [...big.nodes.values()];
     const rows = new Map<number, typeof all>();

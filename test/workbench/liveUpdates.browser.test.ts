@@ -85,7 +85,7 @@ describe("live run updates in the workbench", () => {
     // update_display_data replaced the output instead of adding one, and the opened step stayed open.
     expect(await page.locator(".jp-Notebook .pb-Run").count()).toBe(1);
     expect(await details.getAttribute("data-step")).toBe("prep");
-    expect(await details.locator(".pb-Details-meta").textContent()).toContain("done");
+    expect(await details.locator(".pb-Details-meta").textContent()).toContain("completed");
     await page.locator(".jp-Notebook .pb-Run").screenshot({ path: path.join(ARTIFACTS, "live-completed.png") });
     expect(browser.consoleErrors.filter((e) => /pipebook|pb-/i.test(e))).toEqual([]);
   });

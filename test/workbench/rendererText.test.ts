@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { StepView } from "pipebook/contract";
-import { formatDuration, shortRunId } from "../../jupyterlab-ext/src/model/formatDuration.js";
+import { detailLine, fitText, formatDuration, shortRunId, statusLine, statusWord, type StepView, type Translate } from "pipebook/contract";
 import { seriesPolyline, summariseMetric } from "../../jupyterlab-ext/src/model/metricSeries.js";
 import { countByStatus } from "../../jupyterlab-ext/src/model/statusSummary.js";
-import { detailLine, fitText, statusLabel, statusLine } from "../../jupyterlab-ext/src/model/stepLabels.js";
 import { finishedRunWithDetails } from "./fixtures/runViews.js";
 
-/** Stands in for JupyterLab's translation bundle (same `%1` substitution as its null translator). */
-const trans = { __: (text: string, ...args: unknown[]) => text.replace(/%(\d)/g, (_, i: string) => String(args[Number(i) - 1])) };
+/** Stands in for JupyterLab's `trans.__` (same `%1` substitution as its null translator). */
+const trans: Translate = (text, ...args) => text.replace(/%(\d)/g, (_, i: string) => String(args[Number(i) - 1]));
 
 const step = (name: string): StepView => {
   const found = finishedRunWithDetails().steps.find((s) => s.name === name);
@@ -16,13 +14,13 @@ const step = (name: string): StepView => {
 };
 
 describe("what a node says", () => {
-  it("labels every status, 'done' for completed", () => {
-    expect(["queued", "running", "completed", "failed", "reused", "skipped", "canceled"].map((s) => statusLabel(s as StepView["status"], trans)))
-      .toEqual(["queued", "running", "done", "failed", "reused", "skipped", "canceled"]);
+  it("labels every status with the status table's word, 'completed' for completed (as every surface says it)", () => {
+    expect(["queued", "running", "completed", "failed", "reused", "skipped", "canceled"].map((s) => statusWord(s as StepView["status"], trans)))
+      .toEqual(["queued", "running", "completed", "failed", "reused", "skipped", "canceled"]);
   });
 
   it("shows duration after the status, except for reused steps, which show their source run", () => {
-    expect(statusLine(step("prep"), trans)).toBe("done · 1.2 s");
+    expect(statusLine(step("prep"), trans)).toBe("completed · 1.2 s");
     expect(statusLine(step("train"), trans)).toBe("reused");
     expect(detailLine(step("train"), trans)).toBe("from run run-11aa22bb");
     expect(detailLine(step("evaluate"), trans)).toBe("step evaluate exited with code 1: ValueError: could not convert string to float: 'setosa'");

@@ -1,10 +1,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openBrowser, ARTIFACTS, type BrowserSession } from "./support/browser.js";
+import { openBrowser, ARTIFACTS, cssRgb, type BrowserSession } from "./support/browser.js";
 import { startWorkbench, type RunningWorkbench } from "./support/workbench.js";
 import { finishedRunWithDetails } from "./fixtures/runViews.js";
 import { notebookWithRun } from "./fixtures/notebooks.js";
+import { STATUS_TABLE } from "pipebook/contract";
 
 /**
  * A notebook saved with a run output, opened in the real workbench (bundled JupyterLab served by
@@ -41,23 +42,15 @@ describe("a saved run output in the workbench", () => {
     await expect.poll(() => nodes.count(), { timeout: 30_000 }).toBe(4);
     const statuses = await nodes.evaluateAll((els) => els.map((e) => [e.getAttribute("data-step"), e.getAttribute("data-status"), e.textContent]));
     expect(statuses).toEqual([
-      ["prep", "completed", expect.stringContaining("done · 1.2 s")],
+      ["prep", "completed", expect.stringContaining("✓ completed · 1.2 s")],
       ["train", "reused", expect.stringContaining("from run run-11aa22bb")],
-      ["profile", "completed", expect.stringContaining("done · 1 m 02 s")],
+      ["profile", "completed", expect.stringContaining("✓ completed · 1 m 02 s")],
       ["evaluate", "failed", expect.stringContaining("step evaluate exited")],
     ]);
-    // Failed is drawn in the theme's error colour, reused in the reuse colour.
+    // Failed is drawn in the status table's failed colour, reused in its reused colour (as on every surface).
     const stroke = (step: string) => stepNode(page, step).locator(".pb-node-box").evaluate((el) => getComputedStyle(el).stroke);
-    const errorColor = await page.evaluate(() => getComputedStyle(document.body).getPropertyValue("--jp-error-color1").trim());
-    expect(errorColor).not.toBe("");
-    expect(await stroke("evaluate")).toBe(await page.evaluate((c) => {
-      const probe = document.createElement("div");
-      probe.style.color = c;
-      document.body.appendChild(probe);
-      const rgb = getComputedStyle(probe).color;
-      probe.remove();
-      return rgb;
-    }, errorColor));
+    expect(await stroke("evaluate")).toBe(cssRgb(STATUS_TABLE.failed.colour));
+    expect(await stroke("train")).toBe(cssRgb(STATUS_TABLE.reused.colour));
     expect(await stroke("train")).not.toBe(await stroke("prep"));
     await expect.poll(() => page.locator(".jp-Notebook .pb-Run").first().locator(".pb-RunHeader").textContent(), { timeout: 10_000 }).toContain("Run run-2f6c1a9e");
     await page.locator(".jp-Notebook .pb-Run").first().screenshot({ path: path.join(ARTIFACTS, "saved-run-graph-light.png") });

@@ -1,7 +1,5 @@
 import { Signal, type ISignal } from "@lumino/signaling";
-import type { RunView, StepView } from "pipebook/contract";
-import { computeLayout, type Layout } from "./computeLayout.js";
-import { buildLayoutInput, type LayoutInput } from "./layoutInput.js";
+import { layoutRunGraph, runGraphShape, type GraphShape, type RunGraphLayout, type RunView, type StepView } from "pipebook/contract";
 import { decideUpdate, type StepTransition } from "./statusTransitions.js";
 
 export interface RunChange {
@@ -17,8 +15,8 @@ export interface RunChange {
  */
 export class RunModel {
   private _run: RunView | undefined;
-  private _layoutInput: LayoutInput | undefined;
-  private _layout: Layout | undefined;
+  private _shape: GraphShape | undefined;
+  private _layout: RunGraphLayout | undefined;
   private _selected: string | undefined;
   private _staleDropped = 0;
   private readonly _changed = new Signal<this, RunChange>(this);
@@ -36,12 +34,12 @@ export class RunModel {
     return this._run;
   }
 
-  get layout(): Layout | undefined {
+  get layout(): RunGraphLayout | undefined {
     return this._layout;
   }
 
-  get layoutInput(): LayoutInput | undefined {
-    return this._layoutInput;
+  get shape(): GraphShape | undefined {
+    return this._shape;
   }
 
   /** How many late (backwards-moving) views were ignored; shown nowhere, asserted in tests. */
@@ -64,12 +62,12 @@ export class RunModel {
       this._staleDropped += 1;
       return false;
     }
-    const input = buildLayoutInput(next);
-    const relayout = this._layoutInput?.key !== input.key;
+    const shape = runGraphShape(next);
+    const relayout = this._shape?.key !== shape.key;
     this._run = next;
-    this._layoutInput = input;
+    this._shape = shape;
     if (relayout) {
-      this._layout = computeLayout(input);
+      this._layout = layoutRunGraph(shape);
     }
     if (decision.kind === "new-run" && this._selected !== undefined && !next.steps.some((s) => s.name === this._selected)) {
       this.select(undefined);

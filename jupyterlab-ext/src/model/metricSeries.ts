@@ -1,4 +1,4 @@
-import type { MetricView } from "pipebook/contract";
+import { formatMetric, type MetricView } from "pipebook/contract";
 
 export interface MetricSummary {
   readonly name: string;
@@ -10,19 +10,8 @@ export interface MetricSummary {
 
 export function summariseMetric(metric: MetricView): MetricSummary {
   const points = [...metric.points].sort((a, b) => a.index - b.index);
-  const lastPoint = points[points.length - 1];
   const series = points.map((p) => p.value).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
-  return { name: metric.name, last: lastPoint === undefined ? "" : formatValue(lastPoint.value), series };
-}
-
-function formatValue(value: number | string): string {
-  if (typeof value === "string") {
-    return value;
-  }
-  if (Number.isInteger(value)) {
-    return String(value);
-  }
-  return Math.abs(value) >= 1000 || Math.abs(value) < 0.001 ? value.toExponential(3) : value.toFixed(4).replace(/0+$/, "").replace(/\.$/, "");
+  return { name: metric.name, last: formatMetric(metric), series };
 }
 
 export interface Polyline {

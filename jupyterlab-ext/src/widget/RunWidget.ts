@@ -1,11 +1,9 @@
 import { nullTranslator, type ITranslator, type TranslationBundle } from "@jupyterlab/translation";
 import { Panel, Widget } from "@lumino/widgets";
-import type { RunView } from "pipebook/contract";
-import { shortRunId } from "../model/formatDuration.js";
+import { shortRunId, STATUS_TABLE, statusWord, type RunView, type StepStatus, type Translate } from "pipebook/contract";
 import { parseRunView } from "../model/parseRunView.js";
 import { RunModel } from "../model/RunModel.js";
 import { countByStatus } from "../model/statusSummary.js";
-import { runStatusLabel, statusLabel } from "../model/stepLabels.js";
 import { RunGraphView } from "./RunGraphView.js";
 import { StepDetailsView } from "./StepDetailsView.js";
 import { html } from "./svg.js";
@@ -20,6 +18,7 @@ export const TRANSLATION_DOMAIN = "pipebook";
 export class RunWidget extends Panel {
   readonly model = new RunModel();
   protected readonly trans: TranslationBundle;
+  private readonly t: Translate;
   private readonly header = new Widget({ node: html("div", "pb-RunHeader") });
   private readonly message = new Widget({ node: html("div", "pb-RunMessage") });
   private readonly graph: RunGraphView;
@@ -28,7 +27,11 @@ export class RunWidget extends Panel {
   constructor(translator: ITranslator = nullTranslator) {
     super();
     this.trans = translator.load(TRANSLATION_DOMAIN);
+    this.t = (text, ...args) => this.trans.__(text, ...args);
     this.addClass("pb-Run");
+    for (const [status, style] of Object.entries(STATUS_TABLE)) {
+      this.node.style.setProperty(`--pb-color-${status}`, style.colour);
+    }
     this.graph = new RunGraphView(this.model, this.trans);
     this.details = new StepDetailsView(this.model, this.trans);
     this.message.hide();
@@ -73,10 +76,10 @@ export class RunWidget extends Panel {
     title.title = run.runId;
     node.appendChild(title);
     node.appendChild(html("span", "pb-RunHeader-experiment", run.experiment));
-    node.appendChild(html("span", `pb-RunHeader-status pb-run-${run.status}`, runStatusLabel(run.status, this.trans)));
+    node.appendChild(coloured(html("span", `pb-RunHeader-status pb-run-${run.status}`, statusWord(run.status, this.t)), run.status));
     const counts = html("span", "pb-RunHeader-counts");
     for (const [status, count] of countByStatus(run)) {
-      counts.appendChild(html("span", `pb-count pb-status-${status}`, `${count} ${statusLabel(status, this.trans)}`));
+      counts.appendChild(coloured(html("span", `pb-count pb-status-${status}`, `${count} ${statusWord(status, this.t)}`), status));
     }
     node.appendChild(counts);
     const parameters = Object.entries(run.parameters);
@@ -93,4 +96,10 @@ export class RunWidget extends Panel {
     this.model.dispose();
     super.dispose();
   }
+}
+
+/** Status text in the status table's colour, as the graph, the notebook fallback and the studio page show it. */
+function coloured(element: HTMLElement, status: StepStatus): HTMLElement {
+  element.style.color = STATUS_TABLE[status].colour;
+  return element;
 }

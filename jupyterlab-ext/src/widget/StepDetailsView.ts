@@ -1,9 +1,7 @@
 import type { TranslationBundle } from "@jupyterlab/translation";
 import { Widget } from "@lumino/widgets";
-import type { StepView } from "pipebook/contract";
-import { formatDuration, shortRunId } from "../model/formatDuration.js";
+import { formatDuration, shortRunId, statusWord, type StepView } from "pipebook/contract";
 import type { RunModel } from "../model/RunModel.js";
-import { statusLabel } from "../model/stepLabels.js";
 import { currentServer, requestAPI } from "../request.js";
 import { metricsTable } from "./metricPlot.js";
 import { outputsSection } from "./outputPreview.js";
@@ -144,7 +142,7 @@ export class StepDetailsView extends Widget {
   }
 
   private metaLine(step: StepView): string {
-    const parts = [statusLabel(step.status, this.trans), this.trans.__("%1 on %2", step.kind, step.compute)];
+    const parts = [statusWord(step.status, (text) => this.trans.__(text)), this.trans.__("%1 on %2", step.kind, step.compute)];
     if (step.status !== "reused" && step.durationMs !== undefined) {
       parts.push(formatDuration(step.durationMs));
     }

@@ -56,3 +56,8 @@ export async function waitForKernelIdle(page: Page, displayName: string, timeout
     { timeout: timeoutMs, polling: 200 },
   );
 }
+
+/** A "#rrggbb" colour as getComputedStyle writes it: "#d32f2f" → "rgb(211, 47, 47)". */
+export function cssRgb(hex: string): string {
+  return `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(", ")})`;
+}
