@@ -13,7 +13,7 @@ import { parseStepCell } from "../../kernel/src/notebook/stepCellSpec.js";
 import { codePointsToUnits, unitsToCodePoints } from "../../kernel/src/protocol/codePoints.js";
 import { renderRunText } from "../../kernel/src/display/renderRunText.js";
 import { renderRunHtml } from "../../kernel/src/display/renderRunHtml.js";
-import { renderRunGraph, svgToString, type RunView } from "pipebook/contract";
+import { renderRunGraph, STATUS_TABLE, svgToString, type RunView, type StepStatus, type SvgNode } from "pipebook/contract";
 
 describe("wire format", () => {
   const signer = new Signer("secret");
@@ -147,6 +147,23 @@ describe("positions and run rendering", () => {
     expect(svg).toContain('data-status="running"');
     expect(svg).toContain("a&lt;b");
     expect(svg).toContain("<path d=\"M ");
+  });
+
+  it("draws every status with the status table's colour, tint, symbol and word, in the graph and the text", () => {
+    const statuses = Object.keys(STATUS_TABLE) as StepStatus[];
+    const all: RunView = { ...view, steps: statuses.map((status, i) => ({ ...view.steps[1]!, name: `s${i}`, status, metrics: [] })), edges: [] };
+    const nodes = renderRunGraph(all).children ?? [];
+    const part = (node: SvgNode | undefined, cls: string): SvgNode | undefined => node?.children?.find((c) => c.attrs["class"] === cls);
+    const text = renderRunText(all);
+    for (const [i, status] of statuses.entries()) {
+      const style = STATUS_TABLE[status];
+      const node = nodes.find((n) => n.attrs["data-step"] === `s${i}`);
+      expect(node?.attrs["data-status"]).toBe(status);
+      expect(part(node, "pb-node-box")?.attrs).toMatchObject({ stroke: style.colour, fill: style.tint });
+      expect(part(node, "pb-node-status")?.text).toBe(`${style.symbol} ${style.word}`);
+      expect(text).toMatch(new RegExp(`^  ${style.symbol} s${i} +${style.word} `, "m"));
+    }
+    expect(new Set(statuses.map((st) => STATUS_TABLE[st].symbol)).size).toBe(statuses.length);
   });
 
   it("shows a failed step's last log lines in both fallbacks", () => {

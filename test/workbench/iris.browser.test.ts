@@ -2,9 +2,8 @@ import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { ARTIFACTS, cssRgb, openBrowser, waitForKernelIdle, type BrowserSession } from "./support/browser.js";
-import { STATUS_TABLE } from "pipebook/contract";
+import { shortRunId, STATUS_TABLE } from "pipebook/contract";
 import { startWorkbench, type RunningWorkbench } from "./support/workbench.js";
-import { shortRunId } from "../../jupyterlab-ext/src/model/formatDuration.js";
 import { SseParser } from "../../jupyterlab-ext/src/model/sseParser.js";
 
 const REPO = path.resolve(import.meta.dirname, "..", "..");

@@ -1,7 +1,7 @@
 // pipebook studio: the web page served by `pipebook serve`, bundled by engine/scripts/buildPage.mjs.
 // Every value from the server is put into the page with textContent / attributes, never as HTML;
 // the run graph is the contract's drawing (the notebook fallback and the lab draw the same).
-import { isTerminalRunStatus, renderRunGraph, STATUS_TABLE, statusWord, svgToDom, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
+import { formatMetric, isTerminalRunStatus, renderRunGraph, STATUS_TABLE, statusWord, svgToDom, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
 
 // What the page reads of the server's list replies (GET /pipelines, /endpoints, /runs, /schedules, /health).
 interface ParameterSummary { readonly name: string; readonly defaultValue: unknown }
@@ -229,10 +229,7 @@ function renderRun(view: RunView): void {
   $("graph").replaceChildren(svgToDom(renderRunGraph(view), document));
   $("steps").replaceChildren(
     ...view.steps.map((s) => {
-      const metrics = s.metrics.map((m) => {
-        const last = m.points[m.points.length - 1];
-        return `${m.name}: ${m.points.length === 1 ? String(last?.value) : `${m.points.length} points, last ${String(last?.value)}`}`;
-      }).join(" · ");
+      const metrics = s.metrics.map((m) => `${m.name}: ${m.points.length === 1 ? formatMetric(m) : `${m.points.length} points, last ${formatMetric(m)}`}`).join(" · ");
       const logs = el("pre", { class: "log", "data-step": s.name }, s.logTail || (s.status === "running" || s.status === "queued" ? "(no output yet)" : "(no output)"));
       const fullLog = async (): Promise<void> => {
         logs.textContent = await apiText(`/runs/${encodeURIComponent(view.runId)}/steps/${encodeURIComponent(s.name)}/logs`).catch(message);
