@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPLY_SCHEMAS, RunViewSchema } from "pipebook/contract/rest";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CommandStep, Pipeline, PipelineEndpoint, PipelineRun, PublishedPipeline } from "pipebook";
@@ -164,8 +165,11 @@ describe("documents", () => {
     expect(doc.components.schemas["RunRequest"]).toMatchObject({ required: ["ExperimentName"], additionalProperties: false });
   });
 
-  it("documents only routes that exist: every documented route answers, none with 'no route'", async () => {
-    const doc = (await s.call("GET", "/openapi.json", { token: null })).body as { paths: Record<string, Record<string, unknown>> };
+  it("documents only routes that exist: every documented route answers, none with 'no route', each reply as its documented schema", async () => {
+    type Responses = Record<string, { content?: { "application/json": { schema: { $ref: string } } } }>;
+    const doc = (await s.call("GET", "/openapi.json", { token: null })).body as { paths: Record<string, Record<string, { responses: Responses }>>; components: { schemas: Record<string, unknown> } };
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(Object.keys(REPLY_SCHEMAS)));
+    let checked = 0;
     const fill = (path: string): string =>
       path.replace("{id}", s.firstRunId).replace("{step}", "train").replace("{name}", "model").replace(/\{\w+\}/g, "x");
     let probed = 0;
@@ -175,10 +179,19 @@ describe("documents", () => {
         const r = await s.call(method.toUpperCase(), fill(path), method === "get" ? {} : { body: {} });
         expect(JSON.stringify(r.body), `${method} ${path}`).not.toContain("no route");
         expect(r.status, `${method} ${path}`).toBeLessThan(500);
+        // The reply is what the document says it is: the named schema for its status code.
+        const ref = ops[method]!.responses[String(r.status)]?.content?.["application/json"].schema.$ref;
+        if (ref !== undefined) {
+          const name = ref.replace("#/components/schemas/", "") as keyof typeof REPLY_SCHEMAS;
+          const parsed = REPLY_SCHEMAS[name].safeParse(r.body);
+          expect(parsed.success, `${method} ${path} → ${r.status} as ${name}: ${parsed.error?.message ?? ""}`).toBe(true);
+          checked++;
+        }
         probed++;
       }
     }
     expect(probed).toBeGreaterThanOrEqual(24);
+    expect(checked).toBeGreaterThanOrEqual(12);
   });
 
   it("streams a run's views as server-sent events until it ends", async () => {
@@ -194,7 +207,7 @@ describe("documents", () => {
     const response = await fetch(`${s.url}/runs/${runId}/events`, { headers: { Authorization: `Bearer ${s.tokens.read}` } });
     expect(response.headers.get("content-type")).toBe("text/event-stream");
     const text = await response.text(); // the server closes the stream after the terminal view
-    const views = text.split("\n\n").filter((b) => b.startsWith("data: ")).map((b) => JSON.parse(b.slice(6)) as { status: string });
+    const views = text.split("\n\n").filter((b) => b.startsWith("data: ")).map((b) => RunViewSchema.parse(JSON.parse(b.slice(6))));
     expect(views.map((v) => v.status)).toContain("running");
     expect(views.at(-1)!.status).toBe("completed");
   });

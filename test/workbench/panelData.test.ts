@@ -20,12 +20,19 @@ describe("SseParser", () => {
 });
 
 describe("list replies", () => {
-  it("read the REST server's lists in either casing and skip entries without an id", () => {
-    expect(readRunSummaries({ runs: [{ runId: "r1", experiment: "e", status: "completed", createdAt: "t" }, { Id: "r2", ExperimentName: "f", Status: "failed" }, { nothing: 1 }] }))
-      .toEqual([{ runId: "r1", experiment: "e", status: "completed", createdAt: "t" }, { runId: "r2", experiment: "f", status: "failed" }]);
-    expect(readPipelineSummaries([{ id: "p1", name: "Iris", version: "1.0" }, { Name: "no id" }])).toEqual([{ id: "p1", name: "Iris", version: "1.0" }]);
-    expect(readEndpointSummaries({ value: [{ Name: "iris-ep", DefaultVersion: "0" }] })).toEqual([{ name: "iris-ep", defaultVersion: "0" }]);
-    expect(readRunSummaries("garbage")).toEqual([]);
+  const run = { runId: "r1", experiment: "e", status: "completed", source: "cli", createdAt: "t", parameters: { lr: 0.1 } };
+  const pipeline = { id: "p1", name: "Iris", version: "1.0", description: "", enabled: true, createdAt: "t", sourceRunId: null, endpoint: "/pipelines/p1/runs", parameters: [], steps: ["a"] };
+  it("reads the REST server's replies as the contract types them", () => {
+    expect(readRunSummaries({ runs: [run] })).toEqual([run]);
+    expect(readPipelineSummaries([pipeline])).toEqual([pipeline]);
+    expect(readEndpointSummaries([{ name: "iris-ep", description: "", defaultVersion: "0", endpoint: "/endpoints/iris-ep/runs", versions: [{ version: "0", pipelineId: "p1", addedAt: "t" }] }]))
+      .toMatchObject([{ name: "iris-ep", defaultVersion: "0" }]);
+  });
+
+  it("refuses a reply of another shape with a sentence naming the field, instead of guessing spellings", () => {
+    expect(() => readRunSummaries({ runs: [{ Id: "r2", ExperimentName: "f", Status: "failed" }] })).toThrow(/the server's reply is not a RunList at runs\.0\.runId: .*same version/);
+    expect(() => readRunSummaries("garbage")).toThrow(/not a RunList/);
+    expect(() => readPipelineSummaries([{ ...pipeline, enabled: "yes" }])).toThrow(/PublishedPipelineList at 0\.enabled/);
   });
 });
 

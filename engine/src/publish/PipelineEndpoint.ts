@@ -1,3 +1,4 @@
+import type { PipelineEndpointReply } from "../contract/rest.js";
 import type { Workspace } from "../dsl/Workspace.js";
 import type { PipelineRun } from "../runner/PipelineRun.js";
 import { checkName } from "./names.js";
@@ -98,7 +99,7 @@ export class PipelineEndpoint {
     return PublishStore.of(this.workspace).runsOf({ endpoint: this.name }, limit).map((r) => ({ runId: r.runId, version: r.endpointVersion ?? "", pipelineId: r.pipelineId }));
   }
 
-  toJSON(): Record<string, unknown> {
+  toJSON(): PipelineEndpointReply {
     return { name: this.name, description: this.description, defaultVersion: this.defaultVersion, endpoint: this.endpoint, versions: this.versions };
   }
 

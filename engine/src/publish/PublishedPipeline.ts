@@ -1,3 +1,4 @@
+import type { PublishedPipelineReply } from "../contract/rest.js";
 import { randomUUID } from "node:crypto";
 import type { ParameterValue } from "../contract/runView.js";
 import type { Pipeline } from "../dsl/Pipeline.js";
@@ -126,7 +127,7 @@ export class PublishedPipeline {
   }
 
   /** The JSON shape used by REST and the CLI. */
-  toJSON(): Record<string, unknown> {
+  toJSON(): PublishedPipelineReply {
     return {
       id: this.id, name: this.name, version: this.version, description: this.description, enabled: this.enabled,
       createdAt: this.createdAt, sourceRunId: this.sourceRunId, endpoint: this.endpoint,

@@ -1,3 +1,4 @@
+import type { ScheduleReply } from "../contract/rest.js";
 import { randomBytes } from "node:crypto";
 import { Cron } from "croner";
 import type { ParameterValue } from "../contract/runView.js";
@@ -126,7 +127,7 @@ export class Schedule {
     return new ScheduleStore(this.workspace).events(this.id, limit);
   }
 
-  toJSON(): Record<string, unknown> {
+  toJSON(): ScheduleReply {
     return { ...this.row };
   }
 

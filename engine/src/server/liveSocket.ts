@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import type { LiveFrame } from "../contract/rest.js";
 import { hasScope } from "../publish/ApiTokens.js";
 import type { Authenticator } from "./Authenticator.js";
 import { originAllowed } from "./cors.js";
@@ -27,13 +28,18 @@ export function attachLiveSocket(ctx: ServerContext, auth: Authenticator, origin
     const caller = auth.identify(req, true);
     if (!caller) return refuse(socket, "401 Unauthorized");
     if (!hasScope(caller.scopes, "read")) return refuse(socket, "403 Forbidden");
-    const runId = decodeURIComponent(m[1]!);
+    let runId: string;
+    try {
+      runId = decodeURIComponent(m[1]!);
+    } catch {
+      return refuse(socket, "400 Bad Request"); // a malformed escape such as %E0%A4%A
+    }
     if (!ctx.ws.runs.getRun(runId)) return refuse(socket, "404 Not Found");
     if (ctx.feeds.streams >= maxStreams) return refuse(socket, "503 Service Unavailable");
     wss.handleUpgrade(req, socket, head, (client: WebSocket) => {
       const unsubscribe = ctx.feeds.subscribe(
         runId,
-        (view) => client.send(JSON.stringify({ type: "view", view })),
+        (view) => client.send(JSON.stringify({ type: "view", view } satisfies LiveFrame)),
         () => client.close(1000, "run ended"),
       );
       client.on("close", unsubscribe);

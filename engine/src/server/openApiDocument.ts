@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { REPLY_SCHEMAS, type ReplySchemaName } from "../contract/rest.js";
 import { SCOPES } from "../publish/ApiTokens.js";
 import { DefaultVersionRequestSchema, PublishRequestSchema, RunRequestSchema, ScheduleRequestSchema } from "./schemas.js";
 
@@ -7,42 +8,43 @@ function schemaOf(s: z.ZodType): Record<string, unknown> {
   return rest;
 }
 
-type Op = { summary: string; scope?: (typeof SCOPES)[number]; body?: string; params?: string[]; query?: Record<string, string>; responses: Record<string, string> };
+/** `reply`: the success response's JSON schema (pipebook/contract/rest); error responses are ErrorReply. */
+type Op = { summary: string; scope?: (typeof SCOPES)[number]; body?: string; params?: string[]; query?: Record<string, string>; reply?: ReplySchemaName; responses: Record<string, string> };
 
 /** Every route the server has, with its scope; the request bodies come from the zod schemas that validate them. */
 const ROUTES: Record<string, Record<string, Op>> = {
   "/health": { get: { summary: "liveness (no token)", responses: { "200": "ok" } } },
   "/openapi.json": { get: { summary: "this document (no token)", responses: { "200": "OpenAPI 3.1 document" } } },
-  "/runs": { get: { summary: "recent runs, newest first", scope: "read", query: { limit: "1–500, default 50", experiment: "only this experiment" }, responses: { "200": "{runs: [{runId, experiment, status, source, createdAt, endedAt?, parameters}]}" } } },
-  "/runs/{id}": { get: { summary: "a run as a RunView (steps, status, reuse, metrics, outputs, log tails)", scope: "read", params: ["id"], responses: { "200": "RunView", "404": "no such run" } } },
+  "/runs": { get: { summary: "recent runs, newest first", scope: "read", reply: "RunList", query: { limit: "1–500, default 50", experiment: "only this experiment" }, responses: { "200": "{runs: [{runId, experiment, status, source, createdAt, endedAt?, parameters}]}" } } },
+  "/runs/{id}": { get: { summary: "a run as a RunView (steps, status, reuse, metrics, outputs, log tails)", scope: "read", reply: "RunView", params: ["id"], responses: { "200": "RunView", "404": "no such run" } } },
   "/runs/{id}/events": { get: { summary: "server-sent events: one `data: <RunView>` per change, closed after the terminal view (token also as ?access_token=)", scope: "read", params: ["id"], responses: { "200": "text/event-stream" } } },
-  "/runs/{id}/live": { get: { summary: "WebSocket: messages {type: \"view\", view: RunView} until the run ends (token as Authorization header or ?access_token=)", scope: "read", params: ["id"], responses: { "101": "switching protocols" } } },
-  "/runs/{id}/metrics": { get: { summary: "metrics per step", scope: "read", params: ["id"], responses: { "200": "{runId, steps: [{name, metrics}]}" } } },
+  "/runs/{id}/live": { get: { summary: "WebSocket: messages {type: \"view\", view: RunView} until the run ends (token as Authorization header or ?access_token=)", scope: "read", reply: "LiveFrame", params: ["id"], responses: { "101": "switching protocols" } } },
+  "/runs/{id}/metrics": { get: { summary: "metrics per step", scope: "read", reply: "RunMetrics", params: ["id"], responses: { "200": "{runId, steps: [{name, metrics}]}" } } },
   "/runs/{id}/steps/{step}/logs": { get: { summary: "a step's full stdout+stderr", scope: "read", params: ["id", "step"], responses: { "200": "text/plain" } } },
-  "/runs/{id}/steps/{step}/outputs": { get: { summary: "a step's outputs and their files", scope: "read", params: ["id", "step"], responses: { "200": "[{name, hash, files: [{path, size}]}]" } } },
+  "/runs/{id}/steps/{step}/outputs": { get: { summary: "a step's outputs and their files", scope: "read", reply: "StepOutputs", params: ["id", "step"], responses: { "200": "[{name, hash, files: [{path, size}]}]" } } },
   "/runs/{id}/steps/{step}/outputs/{name}": { get: { summary: "download a file of an output", scope: "read", params: ["id", "step", "name"], query: { path: "file inside the output folder" }, responses: { "200": "the file", "404": "no such file" } } },
-  "/runs/{id}/cancel": { post: { summary: "cancel a run waiting in or run by this server's queue", scope: "runs:submit", params: ["id"], responses: { "202": "canceling", "409": "not running here" } } },
-  "/runs/{id}/publish": { post: { summary: "publish the run's pipeline, optionally behind an endpoint", scope: "publish", params: ["id"], body: "PublishRequest", responses: { "201": "{pipelineId, pipelineVersion, endpoint?, endpointVersion?, version}" } } },
-  "/pipelines": { get: { summary: "enabled published pipelines (?includeDisabled=true for all)", scope: "read", responses: { "200": "[PublishedPipeline]" } } },
-  "/pipelines/{id}": { get: { summary: "a published pipeline", scope: "read", params: ["id"], responses: { "200": "PublishedPipeline", "404": "no such pipeline" } } },
+  "/runs/{id}/cancel": { post: { summary: "cancel a run waiting in or run by this server's queue", scope: "runs:submit", reply: "CancelReply", params: ["id"], responses: { "202": "canceling", "409": "not running here" } } },
+  "/runs/{id}/publish": { post: { summary: "publish the run's pipeline, optionally behind an endpoint", scope: "publish", reply: "PublishReply", params: ["id"], body: "PublishRequest", responses: { "201": "{pipelineId, pipelineVersion, endpoint?, endpointVersion?, version}" } } },
+  "/pipelines": { get: { summary: "enabled published pipelines (?includeDisabled=true for all)", scope: "read", reply: "PublishedPipelineList", responses: { "200": "[PublishedPipeline]" } } },
+  "/pipelines/{id}": { get: { summary: "a published pipeline", scope: "read", reply: "PublishedPipeline", params: ["id"], responses: { "200": "PublishedPipeline", "404": "no such pipeline" } } },
   "/pipelines/{id}/runs": {
-    get: { summary: "runs of this published pipeline (any endpoint, SDK, CLI, REST, schedule), newest first", scope: "read", params: ["id"], query: { limit: "1–500, default 50" }, responses: { "200": "{runs: [...]}" } },
-    post: { summary: "run a published pipeline (header Idempotency-Key optional)", scope: "runs:submit", params: ["id"], body: "RunRequest", responses: { "201": "{Id, Status, ExperimentName, PipelineId, ParameterAssignments, RunUrl}", "400": "invalid body or parameters", "409": "pipeline disabled", "422": "Idempotency-Key reused for another request", "429": "run queue full (Retry-After)" } } },
-  "/pipelines/{id}/disable": { post: { summary: "hide from lists and refuse runs", scope: "publish", params: ["id"], responses: { "200": "PublishedPipeline" } } },
-  "/pipelines/{id}/enable": { post: { summary: "enable again", scope: "publish", params: ["id"], responses: { "200": "PublishedPipeline" } } },
-  "/endpoints": { get: { summary: "pipeline endpoints with versions and default", scope: "read", responses: { "200": "[PipelineEndpoint]" } } },
-  "/endpoints/{name}": { get: { summary: "a pipeline endpoint", scope: "read", params: ["name"], responses: { "200": "PipelineEndpoint", "404": "no such endpoint" } } },
+    get: { summary: "runs of this published pipeline (any endpoint, SDK, CLI, REST, schedule), newest first", scope: "read", reply: "RunList", params: ["id"], query: { limit: "1–500, default 50" }, responses: { "200": "{runs: [...]}" } },
+    post: { summary: "run a published pipeline (header Idempotency-Key optional)", scope: "runs:submit", reply: "RunSubmitted", params: ["id"], body: "RunRequest", responses: { "201": "{Id, Status, ExperimentName, PipelineId, ParameterAssignments, RunUrl}", "400": "invalid body or parameters", "409": "pipeline disabled", "422": "Idempotency-Key reused for another request", "429": "run queue full (Retry-After)" } } },
+  "/pipelines/{id}/disable": { post: { summary: "hide from lists and refuse runs", scope: "publish", reply: "PublishedPipeline", params: ["id"], responses: { "200": "PublishedPipeline" } } },
+  "/pipelines/{id}/enable": { post: { summary: "enable again", scope: "publish", reply: "PublishedPipeline", params: ["id"], responses: { "200": "PublishedPipeline" } } },
+  "/endpoints": { get: { summary: "pipeline endpoints with versions and default", scope: "read", reply: "PipelineEndpointList", responses: { "200": "[PipelineEndpoint]" } } },
+  "/endpoints/{name}": { get: { summary: "a pipeline endpoint", scope: "read", reply: "PipelineEndpoint", params: ["name"], responses: { "200": "PipelineEndpoint", "404": "no such endpoint" } } },
   "/endpoints/{name}/runs": {
-    get: { summary: "runs made through this endpoint, with the version each used", scope: "read", params: ["name"], query: { limit: "1–500, default 50" }, responses: { "200": "{runs: [{..., version, pipelineId}]}" } },
-    post: { summary: "run the endpoint's default version, or ?version=", scope: "runs:submit", params: ["name"], query: { version: "a version such as 0" }, body: "RunRequest", responses: { "201": "{Id, ...}", "404": "no such endpoint or version" } } },
-  "/endpoints/{name}/default": { put: { summary: "change the default version", scope: "publish", params: ["name"], body: "DefaultVersionRequest", responses: { "200": "PipelineEndpoint" } } },
+    get: { summary: "runs made through this endpoint, with the version each used", scope: "read", reply: "EndpointRunList", params: ["name"], query: { limit: "1–500, default 50" }, responses: { "200": "{runs: [{..., version, pipelineId}]}" } },
+    post: { summary: "run the endpoint's default version, or ?version=", scope: "runs:submit", reply: "RunSubmitted", params: ["name"], query: { version: "a version such as 0" }, body: "RunRequest", responses: { "201": "{Id, ...}", "404": "no such endpoint or version" } } },
+  "/endpoints/{name}/default": { put: { summary: "change the default version", scope: "publish", reply: "PipelineEndpoint", params: ["name"], body: "DefaultVersionRequest", responses: { "200": "PipelineEndpoint" } } },
   "/schedules": {
-    get: { summary: "schedules and triggers", scope: "read", responses: { "200": "[Schedule]" } },
-    post: { summary: "create a schedule: a cron expression or a watched datastore path (fired while a server runs)", scope: "publish", body: "ScheduleRequest", responses: { "201": "Schedule", "400": "invalid body, cron, parameters", "404": "no such pipeline or endpoint" } },
+    get: { summary: "schedules and triggers", scope: "read", reply: "ScheduleList", responses: { "200": "[Schedule]" } },
+    post: { summary: "create a schedule: a cron expression or a watched datastore path (fired while a server runs)", scope: "publish", reply: "Schedule", body: "ScheduleRequest", responses: { "201": "Schedule", "400": "invalid body, cron, parameters", "404": "no such pipeline or endpoint" } },
   },
-  "/schedules/{id}/events": { get: { summary: "fired, missed and failed ticks", scope: "read", params: ["id"], responses: { "200": "[ScheduleEvent]" } } },
-  "/schedules/{id}/disable": { post: { summary: "stop firing", scope: "publish", params: ["id"], responses: { "200": "Schedule" } } },
-  "/schedules/{id}/enable": { post: { summary: "fire again (ticks while disabled are not missed)", scope: "publish", params: ["id"], responses: { "200": "Schedule" } } },
+  "/schedules/{id}/events": { get: { summary: "fired, missed and failed ticks", scope: "read", reply: "ScheduleEventList", params: ["id"], responses: { "200": "[ScheduleEvent]" } } },
+  "/schedules/{id}/disable": { post: { summary: "stop firing", scope: "publish", reply: "Schedule", params: ["id"], responses: { "200": "Schedule" } } },
+  "/schedules/{id}/enable": { post: { summary: "fire again (ticks while disabled are not missed)", scope: "publish", reply: "Schedule", params: ["id"], responses: { "200": "Schedule" } } },
 };
 
 /** The OpenAPI document served at `/openapi.json`. */
@@ -60,7 +62,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
             ...Object.entries(op.query ?? {}).map(([name, description]) => ({ name, in: "query", required: false, description, schema: { type: "string" } })),
           ],
           ...(op.body && { requestBody: { required: true, content: { "application/json": { schema: { $ref: `#/components/schemas/${op.body}` } } } } }),
-          responses: Object.fromEntries(Object.entries(op.responses).map(([code, description]) => [code, { description }])),
+          responses: Object.fromEntries(Object.entries(op.responses).map(([code, description]) => {
+            const schema = code.startsWith("2") ? op.reply : code.startsWith("4") || code.startsWith("5") ? "ErrorReply" : undefined;
+            return [code, { description, ...(schema && { content: { "application/json": { schema: { $ref: `#/components/schemas/${schema}` } } } }) }];
+          })),
         },
       ]),
     );
@@ -76,11 +81,16 @@ export function openApiDocument(version: string): Record<string, unknown> {
         PublishRequest: schemaOf(PublishRequestSchema),
         DefaultVersionRequest: schemaOf(DefaultVersionRequestSchema),
         ScheduleRequest: schemaOf(ScheduleRequestSchema),
-        Error: { type: "object", properties: { error: { type: "string" }, fields: { type: "array", items: { type: "string" } } }, required: ["error"] },
+        ...Object.fromEntries(Object.entries(REPLY_SCHEMAS).map(([name, schema]) => [name, schemaOf(schema)])),
       },
     },
   };
 }
+
+/** The reply schema of each documented success response, for the test that checks replies against them. */
+export const DOCUMENTED_REPLIES: Readonly<Record<string, ReplySchemaName>> = Object.fromEntries(
+  Object.entries(ROUTES).flatMap(([path, ops]) => Object.entries(ops).flatMap(([m, op]) => (op.reply ? [[`${m.toUpperCase()} ${path}`, op.reply]] : []))),
+);
 
 /** Paths of the document, for the test that checks every route is documented. */
 export const DOCUMENTED_ROUTES: readonly string[] = Object.entries(ROUTES).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));

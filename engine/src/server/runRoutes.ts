@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { param } from "./param.js";
+import type { CancelReply, PublishReply, RunList, RunMetrics, StepOutputs } from "../contract/rest.js";
 import { Router, type Request } from "express";
 import { PipelineEndpoint } from "../publish/PipelineEndpoint.js";
 import { PublishedPipeline } from "../publish/PublishedPipeline.js";
@@ -35,7 +36,7 @@ export function runRoutes(ctx: ServerContext): Router {
   r.get("/runs", auth.require("read"), (req, res) => {
     const q = parseWith(ListRunsQuerySchema, req.query, "query");
     const runs = ws.runs.listRuns({ limit: q.limit ?? 50, ...(q.experiment !== undefined && { experiment: q.experiment }) });
-    res.json({ runs: runs.map(runSummary) });
+    res.json({ runs: runs.map(runSummary) } satisfies RunList);
   });
 
   r.get("/runs/:id", auth.require("read"), async (req, res) => {
@@ -76,7 +77,7 @@ export function runRoutes(ctx: ServerContext): Router {
 
   r.get("/runs/:id/metrics", auth.require("read"), async (req, res) => {
     const view = await buildRunView(ws, runOf(req));
-    res.json({ runId: view!.runId, steps: view!.steps.map((s) => ({ name: s.name, metrics: s.metrics })) });
+    res.json({ runId: view!.runId, steps: view!.steps.map((s) => ({ name: s.name, metrics: s.metrics })) } satisfies RunMetrics);
   });
 
   r.get("/runs/:id/steps/:step/outputs", auth.require("read"), async (req, res) => {
@@ -84,7 +85,7 @@ export function runRoutes(ctx: ServerContext): Router {
     const outputs = await Promise.all(
       ws.runs.getOutputs(step.id).map(async (o) => ({ name: o.name, ...(o.digest && { hash: o.digest }), files: await listFiles(o.path) })),
     );
-    res.json(outputs);
+    res.json(outputs satisfies StepOutputs);
   });
 
   // Download one file of an output: `?path=` names it inside the output folder.
@@ -102,7 +103,7 @@ export function runRoutes(ctx: ServerContext): Router {
   r.post("/runs/:id/cancel", auth.require("runs:submit"), (req, res) => {
     const runId = runOf(req);
     if (!queue.cancel(runId)) throw new HttpError(409, `run "${runId}" is not queued or running in this server (finished, or started by another process)`);
-    res.status(202).json({ runId, status: "canceling" });
+    res.status(202).json({ runId, status: "canceling" } satisfies CancelReply);
   });
 
   // The workbench's "Publish pipeline as endpoint".
@@ -125,7 +126,7 @@ export function runRoutes(ctx: ServerContext): Router {
       pipelineUrl: published.endpoint,
       ...(body.endpoint !== undefined && { endpoint: body.endpoint, endpointVersion, endpointUrl: `/endpoints/${encodeURIComponent(body.endpoint)}/runs` }),
       version: endpointVersion ?? published.version,
-    });
+    } satisfies PublishReply);
   });
 
   return r;

@@ -4,6 +4,8 @@ import { HttpError } from "./HttpError.js";
 
 /** A parameter value as REST sends it; its type is checked against the parameter's default later. */
 export const ParameterValueSchema = z.union([z.string(), z.number(), z.boolean()]);
+/** Names and values are checked against the pipeline later; `__proto__` would be lost on the way. */
+const ParameterAssignmentsSchema = z.record(z.string().refine((k) => k !== "__proto__", 'parameter name "__proto__" is reserved'), ParameterValueSchema);
 
 /**
  * The seeds' run request: `{"ExperimentName", "RunSource", "ParameterAssignments"}`. Strict:
@@ -13,7 +15,7 @@ export const RunRequestSchema = z
   .object({
     ExperimentName: z.string().regex(EXPERIMENT_PATTERN, "must start with a letter or digit and hold only letters, digits, _ . - (at most 255)"),
     RunSource: z.string().max(64).optional(),
-    ParameterAssignments: z.record(z.string(), ParameterValueSchema).optional(),
+    ParameterAssignments: ParameterAssignmentsSchema.optional(),
     RegenerateOutputs: z.boolean().optional(),
   })
   .strict();
@@ -44,7 +46,7 @@ export const ScheduleRequestSchema = z
     cron: z.string().min(1).max(200).optional(),
     timezone: z.string().min(1).max(64).optional(),
     watch: z.object({ datastore: z.string().min(1).max(64), path: z.string().max(1024), pollSeconds: z.number().int().min(1).max(86_400).optional() }).strict().optional(),
-    ParameterAssignments: z.record(z.string(), ParameterValueSchema).optional(),
+    ParameterAssignments: ParameterAssignmentsSchema.optional(),
   })
   .strict()
   .refine((b) => (b.pipelineId === undefined) !== (b.endpoint === undefined), { message: "give exactly one of pipelineId and endpoint", path: ["pipelineId"] })

@@ -88,7 +88,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const server: Server = createServer(app);
   const live = attachLiveSocket(ctx, auth, origins, options.maxLiveStreams ?? 500);
-  server.on("upgrade", live.handleUpgrade);
+  // Nothing a caller sends may end the process: an upgrade that throws closes only its socket.
+  server.on("upgrade", (req, socket, head) => {
+    try {
+      live.handleUpgrade(req, socket, head);
+    } catch (err) {
+      console.error(`pipebook serve: upgrade of ${req.url ?? "?"} failed: ${err instanceof Error ? err.message : String(err)}`);
+      socket.destroy();
+    }
+  });
   server.on("clientError", (_err, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
     else socket.destroy();

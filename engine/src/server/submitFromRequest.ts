@@ -1,4 +1,5 @@
 import type { Request, Response } from "express";
+import type { RunSubmitted } from "../contract/rest.js";
 import type { ScheduleTarget } from "../publish/ScheduleStore.js";
 import { callerKey, callerOf } from "./Authenticator.js";
 import { parseWith, RunRequestSchema } from "./schemas.js";
@@ -29,5 +30,5 @@ export async function submitFromRequest(ctx: ServerContext, req: Request, res: R
     ...(submitted.pipelineId !== undefined && { PipelineId: submitted.pipelineId }),
     ParameterAssignments: submitted.parameters,
     RunUrl: `/runs/${encodeURIComponent(submitted.runId)}`,
-  });
+  } satisfies RunSubmitted);
 }

@@ -21,9 +21,9 @@ export type PanelState =
  * stream until it ends.
  */
 export class RunsPanelModel {
-  runs: RunSummary[] = [];
-  pipelines: PipelineSummary[] = [];
-  endpoints: EndpointSummary[] = [];
+  runs: readonly RunSummary[] = [];
+  pipelines: readonly PipelineSummary[] = [];
+  endpoints: readonly EndpointSummary[] = [];
   private _state: PanelState = { kind: "loading" };
   private follow: AbortController | undefined;
   private readonly _changed = new Signal<this, void>(this);

@@ -1,0 +1,187 @@
+import { z } from "zod";
+import type { RunStatus, RunView } from "./runView.js";
+
+/**
+ * The REST server's replies and stream frames, as schemas: the server's routes are typed by
+ * them, the OpenAPI document (`/openapi.json`) is generated from them, a test checks every
+ * documented reply against its schema, and the workbench and the page read the inferred types
+ * instead of guessing field spellings. Request bodies stay with the server (engine/src/server/
+ * schemas.ts); what callers send is documented from those.
+ *
+ * A separate entry (`pipebook/contract/rest`) so that what only needs run views and the status
+ * table does not load zod.
+ */
+
+const RUN_STATUSES = ["queued", "running", "completed", "failed", "canceled"] as const satisfies readonly RunStatus[];
+const ParameterValueSchema = z.union([z.string(), z.number(), z.boolean()]);
+const ParametersSchema = z.record(z.string(), ParameterValueSchema);
+
+export const ErrorReplySchema = z.object({
+  error: z.string().describe("one sentence naming what is wrong"),
+  fields: z.array(z.string()).optional().describe("for invalid bodies: one line per field"),
+});
+
+/** One run in a list: `GET /runs`, a pipeline's or an endpoint's runs. */
+export const RunSummarySchema = z.object({
+  runId: z.string(),
+  experiment: z.string(),
+  status: z.enum(RUN_STATUSES),
+  source: z.string().describe("who started it: cli, kernel, sdk, api, schedule"),
+  createdAt: z.string(),
+  endedAt: z.string().optional(),
+  error: z.string().optional(),
+  parameters: ParametersSchema,
+});
+
+export const RunListSchema = z.object({ runs: z.array(RunSummarySchema) });
+
+export const EndpointRunListSchema = z.object({
+  runs: z.array(RunSummarySchema.extend({ version: z.string(), pipelineId: z.string() })),
+});
+
+export const PublishedPipelineSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  description: z.string(),
+  enabled: z.boolean(),
+  createdAt: z.string(),
+  sourceRunId: z.string().nullable(),
+  endpoint: z.string().describe("where to POST runs of it"),
+  parameters: z.array(z.object({ name: z.string(), defaultValue: ParameterValueSchema })),
+  steps: z.array(z.string()),
+});
+
+export const PipelineEndpointSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  defaultVersion: z.string(),
+  endpoint: z.string(),
+  versions: z.array(z.object({ version: z.string(), pipelineId: z.string(), addedAt: z.string() })),
+});
+
+export const ScheduleSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  target: z.union([
+    z.object({ kind: z.literal("pipeline"), id: z.string() }),
+    z.object({ kind: z.literal("endpoint"), name: z.string(), version: z.string().optional() }),
+  ]),
+  experiment: z.string(),
+  parameters: ParametersSchema,
+  trigger: z.union([
+    z.object({ kind: z.literal("cron"), cron: z.string(), timezone: z.string().optional() }),
+    z.object({ kind: z.literal("datastore"), datastore: z.string(), path: z.string(), pollSeconds: z.number() }),
+  ]),
+  enabled: z.boolean(),
+  createdAt: z.string(),
+  lastTickAt: z.string().nullable(),
+  watchDigest: z.string().nullable(),
+});
+
+export const ScheduleEventSchema = z.object({
+  id: z.number(),
+  scheduleId: z.string(),
+  at: z.string(),
+  kind: z.enum(["fired", "missed", "failed", "baseline"]),
+  runId: z.string().nullable(),
+  detail: z.string(),
+});
+
+/** `POST /pipelines/{id}/runs` and `POST /endpoints/{name}/runs`, in the seeds' spelling. */
+export const RunSubmittedSchema = z.object({
+  Id: z.string(),
+  Status: z.enum(RUN_STATUSES),
+  ExperimentName: z.string(),
+  PipelineId: z.string().optional(),
+  ParameterAssignments: ParametersSchema,
+  RunUrl: z.string(),
+});
+
+export const PublishReplySchema = z.object({
+  pipelineId: z.string(),
+  pipelineVersion: z.string(),
+  pipelineUrl: z.string(),
+  endpoint: z.string().optional(),
+  endpointVersion: z.string().optional(),
+  endpointUrl: z.string().optional(),
+  version: z.string().describe("the endpoint's new version, else the pipeline's"),
+});
+
+export const CancelReplySchema = z.object({ runId: z.string(), status: z.literal("canceling") });
+
+const MetricViewSchema = z.object({
+  name: z.string(),
+  points: z.array(z.object({ index: z.number(), value: z.union([z.number(), z.string()]) })),
+});
+
+export const RunMetricsSchema = z.object({
+  runId: z.string(),
+  steps: z.array(z.object({ name: z.string(), metrics: z.array(MetricViewSchema) })),
+});
+
+export const StepOutputsSchema = z.array(z.object({
+  name: z.string(),
+  hash: z.string().optional(),
+  files: z.array(z.object({ path: z.string(), size: z.number() })),
+}));
+
+/**
+ * A run view as JSON (`GET /runs/{id}`, SSE `data:` lines, WebSocket frames). Its fields are
+ * the TypeScript `RunView` (runView.ts); the schema checks the frame and what the document shows.
+ */
+export const RunViewSchema = z.looseObject({
+  version: z.number(),
+  runId: z.string(),
+  experiment: z.string(),
+  status: z.enum(RUN_STATUSES),
+  createdAt: z.string(),
+  parameters: ParametersSchema,
+  steps: z.array(z.looseObject({ name: z.string(), stepRunId: z.string(), status: z.string() })),
+  edges: z.array(z.object({ from: z.string(), to: z.string(), data: z.string() })),
+});
+
+/** `GET /runs/{id}/live` (WebSocket): one frame per change, the last one terminal. */
+export const LiveFrameSchema = z.object({ type: z.literal("view"), view: RunViewSchema });
+
+/** Replies are read, never changed: the types say so, and accept the engine's readonly values. */
+type Frozen<T> = T extends readonly (infer U)[] ? readonly Frozen<U>[] : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
+
+export type ErrorReply = Frozen<z.infer<typeof ErrorReplySchema>>;
+export type RunSummary = Frozen<z.infer<typeof RunSummarySchema>>;
+export type RunList = Frozen<z.infer<typeof RunListSchema>>;
+export type EndpointRunList = Frozen<z.infer<typeof EndpointRunListSchema>>;
+export type PublishedPipelineReply = Frozen<z.infer<typeof PublishedPipelineSchema>>;
+export type PipelineEndpointReply = Frozen<z.infer<typeof PipelineEndpointSchema>>;
+export type ScheduleReply = Frozen<z.infer<typeof ScheduleSchema>>;
+export type ScheduleEventReply = Frozen<z.infer<typeof ScheduleEventSchema>>;
+export type RunSubmitted = Frozen<z.infer<typeof RunSubmittedSchema>>;
+export type PublishReply = Frozen<z.infer<typeof PublishReplySchema>>;
+export type CancelReply = Frozen<z.infer<typeof CancelReplySchema>>;
+export type RunMetrics = Frozen<z.infer<typeof RunMetricsSchema>>;
+export type StepOutputs = Frozen<z.infer<typeof StepOutputsSchema>>;
+/** The frame as the server sends it: the view is the full `RunView`. */
+export interface LiveFrame { readonly type: "view"; readonly view: RunView }
+
+/** Every reply schema by its name in the OpenAPI document. */
+export const REPLY_SCHEMAS = {
+  ErrorReply: ErrorReplySchema, RunSummary: RunSummarySchema, RunList: RunListSchema, EndpointRunList: EndpointRunListSchema,
+  PublishedPipeline: PublishedPipelineSchema, PublishedPipelineList: z.array(PublishedPipelineSchema),
+  PipelineEndpoint: PipelineEndpointSchema, PipelineEndpointList: z.array(PipelineEndpointSchema),
+  Schedule: ScheduleSchema, ScheduleList: z.array(ScheduleSchema), ScheduleEventList: z.array(ScheduleEventSchema),
+  RunSubmitted: RunSubmittedSchema, PublishReply: PublishReplySchema, CancelReply: CancelReplySchema,
+  RunMetrics: RunMetricsSchema, StepOutputs: StepOutputsSchema, RunView: RunViewSchema, LiveFrame: LiveFrameSchema,
+} as const;
+export type ReplySchemaName = keyof typeof REPLY_SCHEMAS;
+
+/**
+ * Reads a reply as its schema says. A reply of another shape (a server of another version, a
+ * proxy's error page) is a sentence naming the reply and the first field that differs.
+ */
+export function readReply<N extends ReplySchemaName>(name: N, reply: unknown): z.infer<(typeof REPLY_SCHEMAS)[N]> {
+  const parsed = REPLY_SCHEMAS[name].safeParse(reply);
+  if (parsed.success) return parsed.data as z.infer<(typeof REPLY_SCHEMAS)[N]>;
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";
+  throw new Error(`the server's reply is not a ${name}${where}: ${issue?.message ?? "unexpected shape"} (is the pipebook server the same version as this client?)`);
+}
