@@ -100,4 +100,17 @@ describe("authentication and scopes", () => {
     });
     expect(statuses.at(-1)).toBe("completed");
   });
+
+  it("answers a WebSocket upgrade with a malformed escape with 400, and goes on serving", async () => {
+    const { WebSocket } = await import("ws");
+    const upgrade = (path: string) => new Promise<number>((resolve) => {
+      const socket = new WebSocket(`${s.url.replace("http", "ws")}${path}?access_token=${encodeURIComponent(s.tokens.read)}`);
+      socket.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      socket.on("open", () => resolve(101));
+      socket.on("error", () => resolve(-1));
+    });
+    expect(await upgrade("/runs/%E0%A4%A/live")).toBe(400);
+    expect(await upgrade("/runs/%/live")).toBe(400);
+    expect((await s.call("GET", "/health", { token: null })).status).toBe(200);
+  });
 });
