@@ -3,22 +3,11 @@
 // the run graph is the contract's drawing (the notebook fallback and the lab draw the same).
 import { formatMetric, isTerminalRunStatus, renderRunGraph, STATUS_TABLE, statusWord, svgToDom, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
 
-// What the page reads of the server's list replies (GET /pipelines, /endpoints, /runs, /schedules, /health).
-interface ParameterSummary { readonly name: string; readonly defaultValue: unknown }
-interface PipelineSummary { readonly id: string; readonly name: string; readonly version: string; readonly parameters: readonly ParameterSummary[] }
-interface EndpointSummary {
-  readonly name: string; readonly defaultVersion: string; readonly description: string;
-  readonly versions: readonly { readonly version: string; readonly pipelineId: string }[];
-}
-interface RunSummary { readonly runId: string; readonly experiment: string; readonly status: RunStatus; readonly source: string; readonly createdAt: string; readonly version?: string }
-interface ScheduleSummary {
-  readonly name: string; readonly experiment: string; readonly enabled: boolean; readonly lastTickAt?: string;
-  readonly target: { readonly kind: "pipeline"; readonly id: string } | { readonly kind: "endpoint"; readonly name: string; readonly version?: string };
-  readonly trigger: { readonly kind: "cron"; readonly cron: string } | { readonly kind: "datastore"; readonly datastore: string; readonly path: string };
-}
+import type { EndpointRunList, LiveFrame, PipelineEndpointReply, PublishedPipelineReply, RunList, RunSubmitted, ScheduleReply } from "pipebook/contract/rest";
+
+/** GET /health (not part of the API's documented replies). */
 interface Health { readonly workspace: string; readonly scheduler: string }
-/** A frame of GET /runs/{id}/live. */
-type LiveMessage = { readonly type: "view"; readonly view: RunView } | { readonly type: string };
+type ParameterSummary = PublishedPipelineReply["parameters"][number];
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const node = document.getElementById(id);
@@ -98,8 +87,8 @@ async function refresh(): Promise<void> {
   }
   try {
     const [pipelines, endpoints, runs, schedules, health] = await Promise.all([
-      api<PipelineSummary[]>("/pipelines"), api<EndpointSummary[]>("/endpoints"),
-      api<{ runs: RunSummary[] }>(runsOf ? `${runsOf.path}?limit=30` : "/runs?limit=30"), api<ScheduleSummary[]>("/schedules"),
+      api<PublishedPipelineReply[]>("/pipelines"), api<PipelineEndpointReply[]>("/endpoints"),
+      api<RunList | EndpointRunList>(runsOf ? `${runsOf.path}?limit=30` : "/runs?limit=30"), api<ScheduleReply[]>("/schedules"),
       fetch("/health").then((r) => r.json() as Promise<Health>),
     ]);
     $("runs-title").textContent = runsOf ? `Runs of ${runsOf.title}` : "Runs";
@@ -121,7 +110,7 @@ function tbody(id: string): HTMLTableSectionElement {
   return body;
 }
 
-function renderPipelines(pipelines: readonly PipelineSummary[]): void {
+function renderPipelines(pipelines: readonly PublishedPipelineReply[]): void {
   const body = tbody("pipelines");
   body.replaceChildren(
     ...pipelines.map((p) =>
@@ -137,7 +126,7 @@ function renderPipelines(pipelines: readonly PipelineSummary[]): void {
   if (pipelines.length === 0) body.append(el("tr", {}, el("td", { colspan: "5", class: "muted" }, "none published yet (pipebook publish RUN --name NAME)")));
 }
 
-function renderEndpoints(endpoints: readonly EndpointSummary[]): void {
+function renderEndpoints(endpoints: readonly PipelineEndpointReply[]): void {
   const body = tbody("endpoints");
   body.replaceChildren(
     ...endpoints.map((e) =>
@@ -153,7 +142,7 @@ function renderEndpoints(endpoints: readonly EndpointSummary[]): void {
   if (endpoints.length === 0) body.append(el("tr", {}, el("td", { colspan: "5", class: "muted" }, "no endpoints yet")));
 }
 
-function renderSchedules(schedules: readonly ScheduleSummary[], pipelines: readonly PipelineSummary[]): void {
+function renderSchedules(schedules: readonly ScheduleReply[], pipelines: readonly PublishedPipelineReply[]): void {
   const nameOf = new Map(pipelines.map((p) => [p.id, `${p.name} ${p.version}`]));
   const body = tbody("schedules");
   body.replaceChildren(
@@ -171,14 +160,14 @@ function renderSchedules(schedules: readonly ScheduleSummary[], pipelines: reado
   if (schedules.length === 0) body.append(el("tr", {}, el("td", { colspan: "6", class: "muted" }, "no schedules (pipebook schedule create …)")));
 }
 
-function renderRuns(runs: readonly RunSummary[]): void {
+function renderRuns(runs: RunList["runs"] | EndpointRunList["runs"]): void {
   tbody("runs").replaceChildren(
     ...runs.map((r) =>
       el("tr", { class: `clickable${r.runId === openRunId ? " selected" : ""}`, "data-run": r.runId, onclick: () => void openRun(r.runId) },
         el("td", { class: "mono" }, r.runId),
         el("td", {}, r.experiment),
         el("td", {}, statusBadge(r.status)),
-        el("td", {}, r.version !== undefined ? `${r.source} · v${r.version}` : r.source),
+        el("td", {}, "version" in r ? `${r.source} · v${r.version}` : r.source),
         el("td", {}, r.createdAt.replace("T", " ").slice(0, 19)),
       ),
     ),
@@ -210,7 +199,7 @@ async function submitRun(event: Event): Promise<void> {
   }
   try {
     const body = { ExperimentName: $<HTMLInputElement>("submit-experiment").value, RunSource: "studio", ParameterAssignments: assignments };
-    const reply = await api<{ Id: string }>($("submit-dialog").dataset["path"] ?? "", { method: "POST", body });
+    const reply = await api<RunSubmitted>($("submit-dialog").dataset["path"] ?? "", { method: "POST", body });
     $<HTMLDialogElement>("submit-dialog").close();
     await refresh();
     await openRun(reply.Id);
@@ -259,8 +248,8 @@ async function openRun(runId: string): Promise<void> {
     const socket = new WebSocket(url);
     live = socket;
     socket.addEventListener("message", (event: MessageEvent<string>) => {
-      const frame = JSON.parse(event.data) as LiveMessage;
-      if ("view" in frame && openRunId === runId) {
+      const frame = JSON.parse(event.data) as LiveFrame;
+      if (frame.type === "view" && openRunId === runId) {
         renderRun(frame.view);
         if (isTerminalRunStatus(frame.view.status)) void refresh();
       }
