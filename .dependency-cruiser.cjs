@@ -1,0 +1,43 @@
+// Layer rules for the engine (`npm test` runs them: test/architecture.test.ts). Type-only
+// imports are erased at build and do not count; every value import does. Violations that
+// existed when a rule was added are listed in .dependency-cruiser-known-violations.json and are
+// to be removed; a new one fails the suite.
+/** @type {import("dependency-cruiser").IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "no-cycles",
+      comment: "a module must not import itself back through others: load order then decides what is undefined",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "contract-is-a-leaf",
+      comment: "pipebook/contract is imported by the kernel, the lab extension and the page: it imports nothing of the engine",
+      severity: "error",
+      from: { path: "^src/contract/" },
+      to: { path: "^src/", pathNot: "^src/contract/" },
+    },
+    {
+      name: "dsl-declares-only",
+      comment: "declarations (dsl/) import nothing that executes: no runner, compute, store, server or publishing",
+      severity: "error",
+      from: { path: "^src/dsl/" },
+      to: { path: "^src/(runner|compute|store|server|publish|cli)/" },
+    },
+    {
+      name: "only-the-server-knows-http",
+      comment: "domain code never throws HTTP errors or imports express",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/(server|cli)/" },
+      to: { path: "^src/server/|node_modules/(express|ws)/" },
+    },
+  ],
+  options: {
+    tsConfig: { fileName: "tsconfig.json" },
+    tsPreCompilationDeps: false,
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^src/server/web/" },
+  },
+};
