@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
+import { startSlurmCluster } from "./slurmCluster.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -21,6 +22,8 @@ declare module "vitest" {
     dockerCli: string;
     /** JSON file describing the background Python image build (see PythonBuildStatus). */
     pythonImageStatus: string;
+    /** JSON file describing this run's Slurm cluster (see SlurmClusterStatus in slurmCluster.ts). */
+    slurmStatus: string;
   }
 }
 
@@ -58,6 +61,9 @@ const RUN_PREFIX = "pbd-";
 const BRIDGE_PREFIX = "pbt";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // The Slurm cluster comes up in the background while the Docker engine starts.
+  const slurm = await startSlurmCluster();
+  project.provide("slurmStatus", slurm.statusFile);
   await sweepDeadRuns().catch(() => undefined);
   // /tmp rather than os.tmpdir(): containerd puts unix sockets under the exec root, and a long
   // TMPDIR pushes them past the 108-byte socket path limit.
@@ -86,13 +92,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   return async () => {
-    if (pythonBuild?.child?.pid !== undefined && pythonBuild.child.exitCode === null) {
-      // debootstrap and its chroot'ed dpkg run in the group we started it with.
-      try { process.kill(-pythonBuild.child.pid, "SIGTERM"); } catch { /* already gone */ }
+    const slurmStopped = slurm.stop();
+    try {
+      if (pythonBuild?.child?.pid !== undefined && pythonBuild.child.exitCode === null) {
+        // debootstrap and its chroot'ed dpkg run in the group we started it with.
+        try { process.kill(-pythonBuild.child.pid, "SIGTERM"); } catch { /* already gone */ }
+      }
+      await pythonBuild?.done;
+      if (engine) await engine.stop();
+      await removeRunDir(dir);
+    } finally {
+      await slurmStopped;
     }
-    await pythonBuild?.done;
-    if (engine) await engine.stop();
-    await removeRunDir(dir);
   };
 }
 

@@ -26,12 +26,19 @@ export interface Capacity {
   readonly gpus: number;
   readonly cpus: number;
   readonly memoryMb: number;
+  /**
+   * The target queues steps itself (a cluster's scheduler): each is handed over as soon as it is
+   * ready, and it counts against neither the run's concurrency nor these numbers.
+   */
+  readonly queues?: true;
 }
 
 /** What runs a started step: recorded before it runs, so recovery after a crash can stop it. */
 export type RunningHandle =
   | { readonly kind: "process"; readonly pid: number }
-  | { readonly kind: "container"; readonly id: string };
+  | { readonly kind: "container"; readonly id: string }
+  /** A cluster scheduler's job (a Slurm job id): found again by its comment after a crash. */
+  | { readonly kind: "batch-job"; readonly id: string };
 
 /**
  * What the engine gives a target for one job: where results must end up on the engine's machine

@@ -5,6 +5,7 @@ import type { Compute } from "./Compute.js";
 import type { GpuSlots } from "./GpuSlots.js";
 import { DockerCompute } from "./docker/DockerCompute.js";
 import { LocalCompute } from "./LocalCompute.js";
+import { SlurmCompute } from "./slurm/SlurmCompute.js";
 
 /** What the targets of one workspace share. */
 export interface ComputeContext {
@@ -25,6 +26,8 @@ export function createCompute(name: string, config: ComputeTargetConfig, context
       return new LocalCompute(name, context);
     case "docker":
       return new DockerCompute(name, config, context);
+    case "slurm":
+      return new SlurmCompute(name, config, context);
     default:
       return unreachable(config);
   }

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { whyPipebookSets } from "./sbatchOwnOptions.js";
 import { PipebookError } from "../errors/PipebookError.js";
 
 /** The machine the engine runs on; `local` is always there, more can be named (with other settings later). */
@@ -20,7 +21,46 @@ export const DockerTargetSchema = z.strictObject({
 });
 
 export type DockerTargetConfig = z.infer<typeof DockerTargetSchema>;
-export type ComputeTargetConfig = z.infer<typeof LocalTargetSchema> | DockerTargetConfig;
+
+/**
+ * Steps as batch jobs of a Slurm cluster this machine can submit to (sbatch on PATH, or
+ * SLURM_CONF). Slurm queues them: pipebook hands each ready step over at once.
+ */
+export const SlurmTargetSchema = z.strictObject({
+  kind: z.literal("slurm"),
+  /** Default: the cluster's default partition. */
+  partition: z.string().min(1).optional(),
+  account: z.string().min(1).optional(),
+  qos: z.string().min(1).optional(),
+  /** More sbatch arguments, one argv element each: ["--constraint=a100", "--exclusive"]. */
+  sbatchOptions: z
+    .array(z.string().min(1))
+    .superRefine((args, ctx) => {
+      for (const arg of args) {
+        const why = whyPipebookSets(arg);
+        if (why) ctx.addIssue({ code: "custom", message: `${arg} cannot be given: ${why}` });
+      }
+    })
+    .optional(),
+  /**
+   * An absolute folder on a file system every node sees at the same path. Step data (code,
+   * inputs, outputs, logs) is copied there and outputs are brought back. Unset: steps read and
+   * write the workspace's own folders in place, so the workspace must be on such a file system.
+   */
+  stagingDir: z.string().regex(/^\//, "must be an absolute path").optional(),
+  /**
+   * Says the staging folder (or the workspace) is on a file system the nodes share although
+   * pipebook does not recognise it as one (it knows NFS, Lustre, GPFS, BeeGFS, CephFS, SMB and the like).
+   */
+  sharedFileSystem: z.literal(true).optional(),
+  /** Folder of Slurm's commands (sbatch, squeue, scancel, sinfo) where they are not on PATH (a kernel started by a service). */
+  binDir: z.string().regex(/^\//, "must be an absolute path").optional(),
+  /** Slurm's configuration file, for a cluster other than this machine's default (else SLURM_CONF, else Slurm's own default). */
+  slurmConf: z.string().regex(/^\//, "must be an absolute path").optional(),
+});
+
+export type SlurmTargetConfig = z.infer<typeof SlurmTargetSchema>;
+export type ComputeTargetConfig = z.infer<typeof LocalTargetSchema> | DockerTargetConfig | SlurmTargetConfig;
 
 /** `pipebook.json`: what a project says about its workspace. Every field is optional. */
 export const WorkspaceConfigSchema = z.strictObject({
@@ -34,7 +74,7 @@ export const WorkspaceConfigSchema = z.strictObject({
   computeTargets: z
     .record(
       z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/),
-      z.discriminatedUnion("kind", [LocalTargetSchema, DockerTargetSchema]),
+      z.discriminatedUnion("kind", [LocalTargetSchema, DockerTargetSchema, SlurmTargetSchema]),
     )
     .optional(),
 });

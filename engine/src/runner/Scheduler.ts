@@ -41,18 +41,22 @@ export class Scheduler {
     return this.remaining === 0;
   }
 
-  /** Steps to start now, in order; each is counted as running until `finish`. */
+  /**
+   * Steps to start now, in order; each is counted as running until `finish`. A step on a target
+   * that queues by itself (a cluster) is handed over at once: that target is the scheduler.
+   */
   take(): number[] {
     const out: number[] = [];
-    for (let k = 0; k < this.ready.length && this.active < this.concurrency; ) {
+    for (let k = 0; k < this.ready.length; ) {
       const i = this.ready[k]!;
-      if (!this.fits(i)) {
+      const queued = this.queues(i);
+      if (!queued && (this.active >= this.concurrency || !this.fits(i))) {
         k++;
         continue;
       }
       this.ready.splice(k, 1);
       this.hold(i, 1);
-      this.active++;
+      if (!queued) this.active++;
       this.settled[i] = true;
       out.push(i);
     }
@@ -70,7 +74,7 @@ export class Scheduler {
    */
   finish(i: number, ok: boolean): number[] {
     this.hold(i, -1);
-    this.active--;
+    if (!this.queues(i)) this.active--;
     this.remaining--;
     if (ok) {
       for (const d of this.graph.downstream[i]!) if (--this.waitingOn[d]! === 0) this.ready.push(d);
@@ -101,6 +105,10 @@ export class Scheduler {
       stack.push(...this.graph.downstream[d]!);
     }
     return out;
+  }
+
+  private queues(i: number): boolean {
+    return this.capacities.get(this.demands[i]!.target)?.queues === true;
   }
 
   private fits(i: number): boolean {

@@ -1,0 +1,379 @@
+import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { SlurmTargetConfig } from "../../dsl/workspaceConfig.js";
+import { PipebookError, unreachable } from "../../errors/PipebookError.js";
+import { resolveInterpreter } from "../../runner/interpreterVersion.js";
+import { MetricsTail } from "../../runner/MetricsTail.js";
+import { checkResources } from "../checkResources.js";
+import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "../Compute.js";
+import type { ComputeContext } from "../createCompute.js";
+import { ensurePythonVenv } from "../environments/pythonVenv.js";
+import { resolveJob } from "../resolveJob.js";
+import type { ResolvedEnvironment, StepJob } from "../StepJob.js";
+import { FileTail } from "./FileTail.js";
+import { fileSystemOf } from "./fileSystemOf.js";
+import { batchScript, parseJobComment, resourceArgs, sbatchArgs } from "./sbatchArgs.js";
+import { SlurmCli, SlurmCommandError, type SlurmNode, type SlurmPartition } from "./SlurmCli.js";
+import { SlurmJobWatcher, type JobReport } from "./SlurmJobWatcher.js";
+import { phaseOf, pendingNote, slurmOutcome, type AskedFor } from "./slurmOutcome.js";
+import { SLURM_FILES, SlurmStaging, type StagedJob } from "./SlurmStaging.js";
+
+/** How long a look at the cluster (partitions, nodes, the shared-folder check) serves submits. */
+const CLUSTER_TTL_MS = 30_000;
+/** How long recovery waits for the controller when a workspace opens. */
+const RECOVER_TIMEOUT_MS = 5000;
+/** Logs and metrics are read this often while a job runs. */
+const TAIL_MS = 250;
+
+const TSX_LOADER = (() => {
+  try {
+    return import.meta.resolve("tsx");
+  } catch {
+    return undefined;
+  }
+})();
+
+/** What one look at the cluster tells every submit for a while. */
+interface ClusterView {
+  readonly partition: SlurmPartition;
+  readonly nodes: readonly SlurmNode[];
+  /** Why the nodes cannot see the staging folder; undefined when they can. */
+  readonly unseen: string | undefined;
+  /** The partition's nodes are all this machine: every folder here is theirs too. */
+  readonly local: boolean;
+}
+
+/**
+ * Steps as batch jobs of a Slurm cluster: sbatch to submit, one squeue per poll to follow all
+ * of a target's jobs, scancel to cancel or stop at the time limit. Slurm is the scheduler:
+ * pipebook hands every ready step over at once (capacity `queues`), Slurm grants GPUs as GRES
+ * and sets CUDA_VISIBLE_DEVICES, and its queue state shows in the step's log. Jobs carry run and
+ * step-run ids in their name and comment, so a killed engine's jobs are found and canceled.
+ */
+export class SlurmCompute implements Compute {
+  readonly kind = "slurm";
+  private readonly cli: SlurmCli;
+  private readonly watcher: SlurmJobWatcher;
+  private readonly staging: SlurmStaging;
+  private readonly workspaceKey: string;
+  private view: { at: number; promise: Promise<ClusterView> } | undefined;
+  private readonly tested = new Map<string, Promise<void>>();
+
+  constructor(
+    readonly name: string,
+    private readonly config: SlurmTargetConfig,
+    private readonly context: ComputeContext,
+  ) {
+    this.cli = new SlurmCli({ binDir: config.binDir, slurmConf: config.slurmConf });
+    this.watcher = new SlurmJobWatcher(this.cli);
+    this.workspaceKey = createHash("sha256").update(context.workspaceDir).digest("hex").slice(0, 12);
+    const stagingRoot = config.stagingDir === undefined ? undefined : join(config.stagingDir, this.workspaceKey);
+    this.staging = new SlurmStaging(stagingRoot, stagingRoot ?? join(context.workspaceDir, "slurm"));
+  }
+
+  /**
+   * Not keyed: partition, account, qos and options say where and on whose budget a step runs,
+   * not what it computes (as a local step's machine is not keyed); the environment is.
+   */
+  keyFields(): Record<string, unknown> {
+    return { kind: "slurm" };
+  }
+
+  /** Slurm queues: pipebook holds nothing back, however many steps are ready. */
+  async capacity(): Promise<Capacity> {
+    return { gpus: Infinity, cpus: Infinity, memoryMb: Infinity, queues: true };
+  }
+
+  async prepare(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment> {
+    const refuse = (what: string): never => {
+      throw new PipebookError("compute-unavailable", `step "${req.stepName}": compute target "${this.name}" ${what}`);
+    };
+    const cluster = await this.cluster().catch((err: unknown) => refuse(clusterProblem(err, this.cli.where)));
+    if (cluster.unseen) refuse(cluster.unseen);
+
+    const { partition, nodes } = cluster;
+    if (nodes.length > 0) {
+      const most = (f: (n: SlurmNode) => number): number => Math.max(...nodes.map(f));
+      checkResources(req, this.name, { gpus: most((n) => n.gpus), cpus: most((n) => n.cpus), memoryMb: most((n) => n.memoryMb) }, `on its largest node in partition "${partition.name}"`);
+    }
+    const seconds = req.resources.timeoutSeconds;
+    if (seconds !== undefined && partition.maxSeconds !== undefined && seconds > partition.maxSeconds) {
+      refuse(`cannot give it ${seconds} s: partition "${partition.name}" allows jobs ${partition.maxSeconds} s at most`);
+    }
+    // Whatever else Slurm would refuse (an account, a qos, a constraint no node has), it says now.
+    const args = resourceArgs(this.config, req.resources);
+    const key = args.join("\0");
+    let test = this.tested.get(key);
+    if (!test) {
+      test = this.cli.testOnly(args);
+      this.tested.set(key, test);
+      test.catch(() => this.tested.delete(key));
+    }
+    await test.catch((err: unknown) => refuse(err instanceof SlurmCommandError && err.reason === "refused" ? `cannot run it as asked: Slurm says "${err.detail}"` : clusterProblem(err, this.cli.where)));
+
+    return this.environment(req, progress, refuse);
+  }
+
+  async run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
+    if (signal.aborted) return { reason: "canceled" };
+    let staged: StagedJob;
+    try {
+      staged = await this.staging.stage(job, io);
+    } catch (err) {
+      return { reason: "spawn-failed", message: `its files could not be staged for the cluster: ${(err as Error).message}` };
+    }
+    try {
+      const unseen = this.staging.inPlace ? await this.unseenInput(job) : undefined;
+      if (unseen) return { reason: "spawn-failed", message: unseen };
+      const { argv, env } = resolveJob(job, {
+        inputs: staged.inputs, outputs: staged.outputs, metricsFile: staged.metricsFile, runtimeDir: staged.runtimeDir,
+        inherited: inheritedEnv(job), node: process.execPath, ...(TSX_LOADER && { tsLoader: TSX_LOADER }),
+      });
+      const script = join(staged.jobDir, SLURM_FILES.script);
+      writeFileSync(script, batchScript(argv, staged.workDir, job.resources.gpus === 0));
+      const stdout = join(staged.jobDir, SLURM_FILES.stdout);
+      const stderr = join(staged.jobDir, SLURM_FILES.stderr);
+      let id: string;
+      try {
+        id = await this.cli.submit(
+          sbatchArgs(this.config, job.resources, { workspaceKey: this.workspaceKey, runId: job.runId, stepRunId: job.stepRunId, stdout, stderr, workDir: staged.workDir }),
+          script, env,
+        );
+      } catch (err) {
+        return { reason: "spawn-failed", message: err instanceof SlurmCommandError ? `Slurm did not take its job: ${err.detail}` : (err as Error).message };
+      }
+      io.note(`Slurm job ${id}`);
+
+      const tails = [new FileTail(stdout, (c) => io.output("stdout", c)), new FileTail(stderr, (c) => io.output("stderr", c))];
+      const metrics = new MetricsTail(staged.metricsFile, (rows) => io.metrics(rows));
+      const readAll = (): Promise<unknown> => Promise.all([...tails.map((t) => t.read()), metrics.read()]);
+      const poll = setInterval(() => void readAll(), TAIL_MS);
+      let outcome: LaunchOutcome;
+      try {
+        outcome = await this.follow(id, job, io, signal, { timeoutSeconds: job.resources.timeoutSeconds, memoryMb: job.resources.memoryMb, jobDir: staged.jobDir });
+      } finally {
+        clearInterval(poll);
+        await readAll();
+      }
+      if (outcome.reason !== "exited") return outcome;
+      try {
+        await staged.bringBack();
+      } catch (err) {
+        return { reason: "lost", message: `its outputs could not be copied back from ${staged.jobDir}: ${(err as Error).message}` };
+      }
+      return outcome;
+    } finally {
+      await staged.cleanUp().catch(() => undefined);
+    }
+  }
+
+  /** Cancels the jobs of this workspace whose step runs no live engine follows. */
+  async recover(isActive: (stepRunId: string) => boolean): Promise<string[]> {
+    const canceled: string[] = [];
+    // Opening a workspace waits for this: a controller that does not answer soon is left for the next open.
+    for (const job of await this.cli.activeJobs(RECOVER_TIMEOUT_MS)) {
+      const ids = parseJobComment(job.comment);
+      if (!ids || ids.workspaceKey !== this.workspaceKey || isActive(ids.stepRunId)) continue;
+      await this.cli.cancel(job.id).then(() => canceled.push(job.id), () => undefined);
+    }
+    return canceled;
+  }
+
+  /** Follows a submitted job to its end; stops it (scancel) on cancel and at the step's time limit. */
+  private follow(id: string, job: StepJob, io: JobIO, signal: AbortSignal, asked: AskedFor): Promise<LaunchOutcome> {
+    return new Promise((resolve) => {
+      let started = false;
+      let stopping: "timeout" | "canceled" | undefined;
+      let unrecorded: string | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let lastNote: string | undefined;
+      let troubled = false;
+      let done = false;
+      const seconds = job.resources.timeoutSeconds;
+      const stop = (why: "timeout" | "canceled"): void => {
+        if (stopping) return;
+        stopping = why;
+        this.cli.cancel(id).catch((err: unknown) => io.note(`scancel ${id} failed (${(err as Error).message}); still following the job`));
+        this.watcher.poke();
+      };
+      const stopped = (): LaunchOutcome =>
+        unrecorded !== undefined ? { reason: "lost", message: `its start could not be recorded (${unrecorded})` }
+          : stopping === "timeout" ? { reason: "timeout", seconds: seconds ?? 0 }
+          : { reason: "canceled" };
+      const onAbort = (): void => stop("canceled");
+      const finish = (outcome: LaunchOutcome): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        unwatch();
+        resolve(outcome);
+      };
+      const onReport = (report: JobReport): void => {
+        if (done) return;
+        switch (report.kind) {
+          case "error":
+            if (!troubled) io.note(`cannot reach Slurm to follow job ${id} (${report.message}); still trying`);
+            troubled = true;
+            return;
+          case "unknown":
+            unwatch();
+            void this.vanished(id, asked).then((outcome) => finish(stopping ? stopped() : outcome));
+            return;
+          case "state": {
+            troubled = false;
+            const s = report.state;
+            const phase = phaseOf(s.state);
+            if (stopping && phase !== "pending" && phase !== "running") return finish(stopped());
+            if (phase === "pending") {
+              const note = stopping ? undefined : pendingNote(s.partition, s.reason);
+              if (note && note !== lastNote) io.note(note);
+              lastNote = note ?? lastNote;
+              return;
+            }
+            if (!started) {
+              started = true;
+              try {
+                io.started({ kind: "batch-job", id });
+              } catch (err) {
+                // A job the store does not know is running must not run on unrecorded.
+                unrecorded = (err as Error).message;
+                stop("canceled");
+                return;
+              }
+              // The step's time counts from its start, not from its time in the queue.
+              if (seconds !== undefined) timer = setTimeout(() => stop("timeout"), seconds * 1000);
+            }
+            if (phase === "ended") finish(slurmOutcome(s, asked));
+            return;
+          }
+          default:
+            return unreachable(report);
+        }
+      };
+      const unwatch = this.watcher.watch(id, onReport);
+      signal.addEventListener("abort", onAbort, { once: true });
+      if (signal.aborted) stop("canceled");
+    });
+  }
+
+  /** A job the controller forgot before pipebook saw it end: accounting may still know how it ended. */
+  private async vanished(id: string, asked: AskedFor): Promise<LaunchOutcome> {
+    const accounted = await this.cli.accounted(id);
+    if (accounted) return slurmOutcome({ id, ...accounted }, asked);
+    return { reason: "lost", message: `Slurm no longer knows its job ${id} and keeps no accounting to say how it ended` };
+  }
+
+  /** In place, an input outside the workspace (a datastore path) must be on a folder the nodes see too. */
+  private async unseenInput(job: StepJob): Promise<string | undefined> {
+    const cluster = await this.cluster();
+    if (cluster.local || this.config.sharedFileSystem) return undefined;
+    for (const input of job.inputs) {
+      if (input.layout === "download") continue;
+      const fs = fileSystemOf(input.source);
+      if (!fs.shared) return `its input "${input.name}" lies at ${input.source}, on ${fs.type} (mounted at ${fs.mountPoint}), which the nodes of partition "${cluster.partition.name}" do not see`;
+    }
+    return undefined;
+  }
+
+  /** Partition, nodes and whether they see the staging folder: one look per CLUSTER_TTL_MS. */
+  private cluster(): Promise<ClusterView> {
+    if (this.view && Date.now() - this.view.at < CLUSTER_TTL_MS) return this.view.promise;
+    const promise = (async (): Promise<ClusterView> => {
+      const partitions = await this.cli.partitions();
+      const names = partitions.map((p) => p.name).join(", ") || "none";
+      const partition = this.config.partition === undefined ? partitions.find((p) => p.isDefault) : partitions.find((p) => p.name === this.config.partition);
+      if (!partition) {
+        throw new SlurmCommandError(
+          "refused", "sinfo",
+          this.config.partition === undefined ? `the cluster has no default partition: name one in "partition" (partitions: ${names})` : `the cluster has no partition "${this.config.partition}" (partitions: ${names})`,
+        );
+      }
+      const nodes = await this.cli.nodes(partition.name);
+      const here = shortHost(hostname());
+      const local = nodes.length > 0 && nodes.every((n) => shortHost(n.hostname) === here);
+      const folder = this.config.stagingDir ?? this.context.workspaceDir;
+      let unseen: string | undefined;
+      if (!local && !this.config.sharedFileSystem) {
+        const fs = fileSystemOf(folder);
+        if (!fs.shared) {
+          const where = nodes.length > 0 ? `nodes ${nodes.slice(0, 5).map((n) => n.name).join(", ")}${nodes.length > 5 ? ", …" : ""}` : "nodes other than this machine";
+          unseen = `runs steps in partition "${partition.name}" on ${where}, which cannot see ${folder}: it is on ${fs.type} (mounted at ${fs.mountPoint}), a file system of this machine. `
+            + `Set "stagingDir" to a folder on a file system the nodes share (NFS, Lustre, GPFS, …)${this.config.stagingDir === undefined ? ", or put the workspace on one" : ""}`;
+        }
+      }
+      return { partition, nodes, unseen, local };
+    })();
+    this.view = { at: Date.now(), promise };
+    promise.catch(() => (this.view = undefined));
+    return promise;
+  }
+
+  /** As on this machine: the nodes are taken to see the same interpreters at the same paths (a shared software tree). */
+  private async environment(req: StepRequirements, progress: (line: string) => void, refuse: (what: string) => never): Promise<ResolvedEnvironment> {
+    const env = req.environment;
+    switch (env.kind) {
+      case "system":
+        return { key: { kind: "system" }, runtime: {} };
+      case "node":
+        return { key: { kind: "node", version: process.versions.node }, runtime: { interpreter: process.execPath } };
+      case "python": {
+        if (env.pipPackages.length === 0) {
+          const found = await resolveInterpreter(env.interpreter);
+          return { key: { kind: "python", interpreter: env.interpreter, version: found.version, pipPackages: [] }, runtime: { interpreter: found.path } };
+        }
+        // A venv must be where the nodes see it: beside the staged data, or in the (shared) workspace.
+        const root = this.config.stagingDir === undefined ? this.context.envsDir : join(this.config.stagingDir, "envs");
+        const venv = await ensurePythonVenv({
+          root, interpreter: env.interpreter, pipPackages: env.pipPackages, packageSource: env.packageSource,
+          progress, stepName: req.stepName, targetName: this.name, hasher: this.context.hasher,
+        });
+        return { key: { kind: "python", ...venv.key }, runtime: { interpreter: venv.python, env: venv.env } };
+      }
+      case "docker":
+        return refuse(`runs steps as Slurm batch jobs without containers, but the step runs in docker image "${env.image}": name a docker compute target (computeTarget) for it`);
+      default:
+        return unreachable(env);
+    }
+  }
+}
+
+/** The sentence for a cluster that gave no answer. */
+function clusterProblem(err: unknown, where: string): string {
+  if (!(err instanceof SlurmCommandError)) return `cannot reach Slurm: ${(err as Error).message}`;
+  switch (err.reason) {
+    case "missing":
+      return `cannot reach Slurm: its commands (sbatch, squeue, sinfo) are not installed ${where}`;
+    case "unreachable":
+      return `cannot reach Slurm: ${err.detail}`;
+    case "refused":
+      return `cannot use Slurm: ${err.detail}`;
+    default:
+      return unreachable(err.reason);
+  }
+}
+
+function shortHost(name: string): string {
+  return name.split(".")[0]!.toLowerCase();
+}
+
+/**
+ * What a job inherits from the engine (sbatch exports it, as a user's shell would): PATH, HOME,
+ * locale. Not Slurm's own variables (an engine inside an allocation would hand its job id on, and
+ * SBATCH_* would change options behind the target's settings), not GPU selections (Slurm sets
+ * them from the GPUs it grants), and for a venv step nothing that reaches past the venv.
+ */
+function inheritedEnv(job: StepJob): Record<string, string> {
+  const venv = job.environment.runtime.env?.["VIRTUAL_ENV"] !== undefined;
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined) continue;
+    if (/^(SLURM_|SBATCH_|SALLOC_|SRUN_)/.test(name) && name !== "SLURM_CONF") continue;
+    if (name === "CUDA_VISIBLE_DEVICES" || name === "NVIDIA_VISIBLE_DEVICES" || name === "ROCR_VISIBLE_DEVICES" || name === "GPU_DEVICE_ORDINAL") continue;
+    if (venv && (name === "PYTHONPATH" || name === "PYTHONHOME" || name.startsWith("PIP_"))) continue;
+    env[name] = value;
+  }
+  return env;
+}
