@@ -12,8 +12,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 /**
  * Debian packages: Jupyter's server and clients (kernel and workbench tests), Chromium (browser
  * tests), a Docker engine and what the docker tests build their images and private bridge with
- * (busybox, debootstrap, iproute2), and pip/venv/wheel/setuptools to build and install wheels
- * without PyPI.
+ * (busybox, debootstrap, iproute2), pip/venv/wheel/setuptools to build and install wheels
+ * without PyPI, and Slurm with munge (the slurm tests start a one-node cluster of their own).
  */
 const DEBIAN_PACKAGES = [
   "jupyter-client", "python3-jupyter-kernel-test", "python3-jupyter-server", "python3-jupyterlab-server",
@@ -21,6 +21,7 @@ const DEBIAN_PACKAGES = [
   "chromium", "fonts-liberation",
   "docker.io", "busybox-static", "debootstrap", "iproute2",
   "python3-venv", "python3-pip", "python3-wheel", "python3-setuptools",
+  "slurm-wlm", "munge",
 ];
 
 function run(cmd, args, opts = {}) {
