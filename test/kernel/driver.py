@@ -259,6 +259,40 @@ def cmd_cancelrun():
         stop(km, kc)
 
 
+def comm_reply(kc, comm_id, data):
+    """Opens a comm on the publish target and returns its one reply (None if it closed without one)."""
+    kc.shell_channel.send(kc.session.msg("comm_open", {"comm_id": comm_id, "target_name": "pipebook.publish", "data": data}))
+    deadline = time.time() + 60
+    reply = None
+    while time.time() < deadline:
+        m = kc.get_iopub_msg(timeout=60)
+        if m["content"].get("comm_id") != comm_id:
+            continue
+        if m["msg_type"] == "comm_msg":
+            reply = m["content"]["data"]
+        if m["msg_type"] == "comm_close":
+            return reply
+    return reply
+
+
+def cmd_publishcomm():
+    """The lab's publish path without a server: a comm with a typed request and one typed reply."""
+    km, kc, _ = start()
+    try:
+        execute(kc, '%%step only --outputs o --lang shell\necho hi > "$PIPEBOOK_OUTPUT_O/x"')
+        execute(kc, "%pipeline run pubexp")
+        r, o = execute(kc, 'import { Workspace } from "pipebook";\n(await Workspace.fromConfig()).runs.listRuns({ experiment: "pubexp", limit: 1 })[0]!.id')
+        run_id = json.loads(o[-1]["content"]["data"]["text/plain"].replace("'", '"'))
+        out = {"run_id": run_id}
+        out["ok"] = comm_reply(kc, "p1", {"runId": run_id, "name": "NotebookEp", "version": "2.0", "description": "from a comm"})
+        out["bad_name"] = comm_reply(kc, "p2", {"runId": run_id, "name": "1bad", "version": "1", "description": ""})
+        out["no_run"] = comm_reply(kc, "p3", {"runId": "nope", "name": "Other", "version": "1", "description": ""})
+        out["not_strings"] = comm_reply(kc, "p4", {"runId": run_id, "name": 3})
+        print(json.dumps(out))
+    finally:
+        stop(km, kc)
+
+
 def cmd_bench(n):
     """Round trip = execute_request sent until both its execute_reply and its idle status arrived."""
     km, kc, startup = start()
@@ -309,6 +343,8 @@ if __name__ == "__main__":
         cmd_cancelrun()
     elif cmd == "features":
         cmd_features()
+    elif cmd == "publishcomm":
+        cmd_publishcomm()
     elif cmd == "bench":
         cmd_bench(int(sys.argv[2]))
     else:

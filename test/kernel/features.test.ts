@@ -37,3 +37,22 @@ describe("comms, stdin and the language service across cells", () => {
     expect(f.inspect).toBe("const flowers: Iris[]");
   });
 });
+
+describe("publishing over the kernel's publish comm (the lab's path without a server)", () => {
+  type Reply = { ok: boolean; error?: string; pipelineId?: string; endpoint?: string; pipelineVersion?: string } | null;
+  let k: KernelEnv;
+  let r: { run_id: string; ok: Reply; bad_name: Reply; no_run: Reply; not_strings: Reply };
+  beforeAll(async () => { k = await kernelEnv(); r = await driver(k, ["publishcomm"]); }, 180_000);
+  afterAll(() => k?.cleanup());
+
+  it("publishes the run behind an endpoint and answers with the REST server's publish reply", () => {
+    expect(r.ok).toMatchObject({ ok: true, endpoint: "NotebookEp", pipelineVersion: "2.0", version: "0", endpointUrl: "/endpoints/NotebookEp/runs" });
+    expect(r.ok?.pipelineId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("answers a bad name, an unknown run and a malformed request with a sentence, not an exception", () => {
+    expect(r.bad_name).toEqual({ ok: false, error: 'cannot publish: "1bad" must be 1–64 letters, digits, _ . - starting with a letter' });
+    expect(r.no_run).toMatchObject({ ok: false, error: expect.stringMatching(/nope/) });
+    expect(r.not_strings).toEqual({ ok: false, error: "the publish request's name must be a string, got number" });
+  });
+});

@@ -1,5 +1,5 @@
 export { formatDuration } from "./formatDuration.js";
-export { RUN_MIME_TYPE, RUN_VIEW_VERSION, isTerminalRunStatus, isTerminalStepStatus } from "./runView.js";
+export { RUN_MIME_TYPE, RUN_STATUSES, RUN_VIEW_VERSION, isTerminalRunStatus, isTerminalStepStatus } from "./runView.js";
 export type {
   EdgeView, MetricPoint, MetricView, OutputPreview, OutputView, ParameterValue, ReusedFrom,
   RunStatus, RunView, StepKind, StepStatus, StepView,
@@ -22,3 +22,6 @@ export { renderRunGraph, renderStepNode } from "./renderRunGraph.js";
 export type { RenderRunGraphOptions } from "./renderRunGraph.js";
 export { escapeXml, SVG_NS, svgToDom, svgToString } from "./svgTree.js";
 export type { ElementLike, SvgNode } from "./svgTree.js";
+export { EXPERIMENT_PATTERN, EXPERIMENT_RULE, NAME_PATTERN, NAME_RULE, VERSION_PATTERN, VERSION_RULE, nameProblem, versionProblem } from "./names.js";
+export { PUBLISH_COMM_TARGET, describePublished } from "./publishComm.js";
+export type { PublishCommReply, PublishCommRequest } from "./publishComm.js";

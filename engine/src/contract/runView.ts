@@ -12,6 +12,7 @@ export const RUN_MIME_TYPE = "application/vnd.pipebook.run+json";
 export const RUN_VIEW_VERSION = 1;
 
 export type RunStatus = "queued" | "running" | "completed" | "failed" | "canceled";
+export const RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "completed", "failed", "canceled"];
 
 /**
  * `skipped`: not started because an upstream step failed or the run was canceled first.

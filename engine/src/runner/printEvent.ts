@@ -1,9 +1,7 @@
+import { formatDuration } from "../contract/formatDuration.js";
+import { STATUS_TABLE } from "../contract/statusTable.js";
 import { unreachable } from "../errors/PipebookError.js";
 import type { RunEvent } from "./RunEvent.js";
-
-const SYMBOL: Record<string, string> = {
-  queued: "·", running: "▶", completed: "✓", reused: "↺", failed: "✗", skipped: "–", canceled: "■",
-};
 
 /** Plain-text progress for waitForCompletion({showOutput}) and the CLI: one line per change. */
 export function formatEvent(e: RunEvent): string | undefined {
@@ -11,8 +9,9 @@ export function formatEvent(e: RunEvent): string | undefined {
     case "run-status":
       return `run ${e.runId} ${e.status}${e.error ? `: ${e.error}` : ""}`;
     case "step-status": {
-      const dur = e.durationMs !== undefined ? ` (${(e.durationMs / 1000).toFixed(2)}s)` : "";
-      return `${SYMBOL[e.status] ?? "?"} ${e.step} ${e.status}${dur}${e.detail ? ` — ${e.detail}` : ""}`;
+      const dur = e.durationMs !== undefined ? ` (${formatDuration(e.durationMs)})` : "";
+      const { symbol, word } = STATUS_TABLE[e.status];
+      return `${symbol} ${e.step} ${word}${dur}${e.detail ? ` — ${e.detail}` : ""}`;
     }
     case "step-log":
       return e.text.replace(/\n$/, "").split("\n").map((l) => `  [${e.step}] ${l}`).join("\n");

@@ -1,4 +1,4 @@
-import { RUN_VIEW_VERSION, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
+import { RUN_STATUSES, RUN_VIEW_VERSION, STATUS_TABLE, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
 
 /**
  * The run view arrives from three places the renderer does not control: a live kernel
@@ -14,8 +14,7 @@ export type ParseRunViewResult =
 /** The only payload version this renderer draws: the shared contract's, so the two cannot drift. */
 export const SUPPORTED_RUN_VIEW_VERSION = RUN_VIEW_VERSION;
 
-const STEP_STATUSES: readonly StepStatus[] = ["queued", "running", "completed", "failed", "reused", "skipped", "canceled"];
-const RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "completed", "failed", "canceled"];
+const STEP_STATUSES = Object.keys(STATUS_TABLE) as StepStatus[];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -2,7 +2,9 @@ import { Dialog, showDialog, showErrorMessage } from "@jupyterlab/apputils";
 import type { NotebookPanel } from "@jupyterlab/notebook";
 import type { TranslationBundle } from "@jupyterlab/translation";
 import { Widget } from "@lumino/widgets";
-import { publishKernelCode, validatePublish, type PublishRequest } from "../model/publishRequest.js";
+import { describePublished, PUBLISH_COMM_TARGET, type PublishCommReply } from "pipebook/contract";
+import { readReply } from "pipebook/contract/rest";
+import { validatePublish, type PublishRequest } from "../model/publishRequest.js";
 import { currentServer, requestAPI } from "../request.js";
 import { html } from "../widget/svg.js";
 import { lastRunId } from "./ExecutionTracker.js";
@@ -69,32 +71,29 @@ export async function publishPipeline(panel: NotebookPanel, trans: TranslationBu
 }
 
 async function publishOnServer(request: PublishRequest): Promise<string> {
-  const reply = await requestAPI<Record<string, unknown>>(`runs/${encodeURIComponent(request.runId)}/publish`, {
+  const reply = readReply("PublishReply", await requestAPI(`runs/${encodeURIComponent(request.runId)}/publish`, {
     method: "POST",
     body: { name: request.name, version: request.version, description: request.description, endpoint: request.name },
-  });
-  return `${request.name} ${request.version}: ${JSON.stringify(reply)}`;
+  }));
+  return describePublished(reply);
 }
 
+/** Through the notebook's kernel, on the publish comm (pipebook/contract `PUBLISH_COMM_TARGET`): one typed reply. */
 async function publishInKernel(panel: NotebookPanel, request: PublishRequest): Promise<string> {
   const kernel = panel.sessionContext.session?.kernel;
   if (kernel === undefined || kernel === null) {
     throw new Error("The notebook has no running kernel.");
   }
-  const lines: string[] = [];
-  let failure: string | undefined;
-  const future = kernel.requestExecute({ code: publishKernelCode(request), store_history: false, silent: false });
-  future.onIOPub = (message) => {
-    const content = message.content as { name?: string; text?: string; ename?: string; evalue?: string };
-    if (message.header.msg_type === "stream" && typeof content.text === "string") {
-      lines.push(content.text);
-    } else if (message.header.msg_type === "error") {
-      failure = `${content.ename ?? "Error"}: ${content.evalue ?? ""}`;
-    }
-  };
-  await future.done;
-  if (failure !== undefined) {
-    throw new Error(failure);
+  const comm = kernel.createComm(PUBLISH_COMM_TARGET);
+  const reply = new Promise<PublishCommReply>((resolve, reject) => {
+    comm.onMsg = (message) => resolve(message.content.data as unknown as PublishCommReply);
+    // A kernel without the target closes the comm at once, without a reply.
+    comm.onClose = () => reject(new Error("The notebook's kernel does not publish pipelines (is it the pipebook kernel?)."));
+  });
+  await comm.open({ ...request }).done;
+  const answer = await reply;
+  if (!answer.ok) {
+    throw new Error(answer.error);
   }
-  return lines.join("").trim();
+  return describePublished(answer);
 }

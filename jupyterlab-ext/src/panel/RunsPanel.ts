@@ -1,7 +1,7 @@
 import type { ITranslator, TranslationBundle } from "@jupyterlab/translation";
 import type { Message } from "@lumino/messaging";
 import { Panel, Widget } from "@lumino/widgets";
-import { shortRunId } from "../model/formatDuration.js";
+import { shortRunId } from "pipebook/contract";
 import { html } from "../widget/svg.js";
 import { RunWidget, TRANSLATION_DOMAIN } from "../widget/RunWidget.js";
 import type { RunsPanelModel } from "./RunsPanelModel.js";

@@ -7,6 +7,7 @@ import {
   readEndpointSummaries, readPipelineSummaries, readRunSummaries,
   type EndpointSummary, type PipelineSummary, type RunSummary,
 } from "../model/summaries.js";
+import { readReply } from "pipebook/contract/rest";
 import { currentServer, PipebookRequestError, requestAPI } from "../request.js";
 
 export type PanelState =
@@ -132,9 +133,5 @@ export class RunsPanelModel {
 }
 
 function runIdOf(reply: unknown): string {
-  const value = typeof reply === "object" && reply !== null ? ((reply as Record<string, unknown>)["Id"] ?? (reply as Record<string, unknown>)["runId"] ?? (reply as Record<string, unknown>)["id"]) : undefined;
-  if (typeof value !== "string") {
-    throw new Error(`The server's reply has no run id: ${JSON.stringify(reply).slice(0, 200)}`);
-  }
-  return value;
+  return readReply("RunSubmitted", reply).Id;
 }

@@ -29,6 +29,7 @@ import { isRunView, runBundle } from "../display/runBundle.js";
 import { addRenderer } from "../display/mimeBundle.js";
 import { NotebookSteps } from "../notebook/notebookSteps.js";
 import { registerPipelineMagics } from "../notebook/pipelineMagics.js";
+import { registerPublishComm } from "../notebook/publishComm.js";
 import type * as Pipebook from "pipebook";
 
 export interface KernelOptions {
@@ -94,6 +95,7 @@ export class Kernel {
     watchSubmissions(this.displayPublisher);
     addRenderer((v) => (isRunView(v) ? runBundle(v) : undefined));
     addRenderer((v) => (isPipelineRun(v) ? { "text/plain": `PipelineRun ${v.id} (${v.status}) - shown live above` } : undefined));
+    registerPublishComm(this.comms, loadPipebook, () => this.steps.workspace());
     registerPipelineMagics(this.magics, {
       steps: this.steps, loadPipebook,
       onInterrupt: (f) => { this.#interruptListeners.add(f); return () => this.#interruptListeners.delete(f); },

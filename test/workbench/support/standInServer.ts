@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { RunView } from "pipebook/contract";
+import type { PipelineEndpointReply, PublishedPipelineReply, PublishReply, RunList, RunSubmitted } from "pipebook/contract/rest";
 
 /**
  * A stand-in for `pipebook serve` (issue 5), speaking the REST contract the panel is written
@@ -58,7 +59,7 @@ export async function startStandInServer(data: StandInData, token = "stand-in-to
       const url = new URL(request.url ?? "/", "http://stand-in");
       const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
       if (request.method === "GET" && parts.length === 1 && parts[0] === "runs") {
-        return json(200, { runs: Object.values(data.runs).map((r) => ({ runId: r.runId, experiment: r.experiment, status: r.status, createdAt: r.createdAt })) });
+        return json(200, { runs: Object.values(data.runs).map((r) => ({ runId: r.runId, experiment: r.experiment, status: r.status, source: "sdk", createdAt: r.createdAt, parameters: r.parameters })) } satisfies RunList);
       }
       if (request.method === "GET" && parts[0] === "runs" && parts.length === 2) {
         const run = data.runs[parts[1]!];
@@ -79,16 +80,23 @@ export async function startStandInServer(data: StandInData, token = "stand-in-to
         return response.end(typeof log === "function" ? log() : log);
       }
       if (request.method === "GET" && parts[0] === "pipelines") {
-        return json(200, [{ id: "pl-1", name: "Iris_Pipeline", version: "1.0", description: "iris" }]);
+        return json(200, [{
+          id: "pl-1", name: "Iris_Pipeline", version: "1.0", description: "iris", enabled: true, createdAt: "2026-01-01T00:00:00Z",
+          sourceRunId: null, endpoint: "/pipelines/pl-1/runs", parameters: [], steps: ["prep"],
+        }] satisfies PublishedPipelineReply[]);
       }
       if (request.method === "GET" && parts[0] === "endpoints") {
-        return json(200, [{ name: "IrisEndpoint", defaultVersion: "0" }]);
+        return json(200, [{ name: "IrisEndpoint", description: "", defaultVersion: "0", endpoint: "/endpoints/IrisEndpoint/runs", versions: [{ version: "0", pipelineId: "pl-1", addedAt: "2026-01-01T00:00:00Z" }] }] satisfies PipelineEndpointReply[]);
       }
       if (request.method === "POST" && (parts[0] === "pipelines" || parts[0] === "endpoints") && parts[2] === "runs") {
-        return json(200, { Id: data.submittedRunId });
+        return json(201, { Id: data.submittedRunId, Status: "queued", ExperimentName: JSON.parse(text).ExperimentName, ParameterAssignments: {}, RunUrl: `/runs/${data.submittedRunId}` } satisfies RunSubmitted);
       }
       if (request.method === "POST" && parts[0] === "runs" && parts[2] === "publish") {
-        return json(200, { pipelineId: "pl-2", endpoint: JSON.parse(text).endpoint, version: JSON.parse(text).version });
+        const asked = JSON.parse(text) as { endpoint: string; version: string };
+        return json(201, {
+          pipelineId: "pl-2", pipelineVersion: asked.version, pipelineUrl: "/pipelines/pl-2/runs",
+          endpoint: asked.endpoint, endpointVersion: "1", endpointUrl: `/endpoints/${asked.endpoint}/runs`, version: "1",
+        } satisfies PublishReply);
       }
       return json(404, { error: "not found" });
     })();
