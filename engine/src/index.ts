@@ -16,7 +16,7 @@ export { Experiment } from "./dsl/Experiment.js";
 export { PipelineRun, type SubmitOptions } from "./runner/PipelineRun.js";
 export type { RunEvent } from "./runner/RunEvent.js";
 export { formatEvent } from "./runner/printEvent.js";
-export { observeSubmissions } from "./runner/observeSubmissions.js";
+export { observeSubmissions } from "./contract/runHandle.js";
 export { buildRunView } from "./runner/buildRunView.js";
 export { toPipelineSpec, fromPipelineSpec, type PipelineSpec, type StepSpec, type ArgumentSpec, type DataSpec } from "./spec/PipelineSpec.js";
 export { recoverOrphanedRuns } from "./runner/recoverOrphanedRuns.js";

@@ -25,3 +25,5 @@ export type { ElementLike, SvgNode } from "./svgTree.js";
 export { EXPERIMENT_PATTERN, EXPERIMENT_RULE, NAME_PATTERN, NAME_RULE, VERSION_PATTERN, VERSION_RULE, nameProblem, versionProblem } from "./names.js";
 export { PUBLISH_COMM_TARGET, describePublished } from "./publishComm.js";
 export type { PublishCommReply, PublishCommRequest } from "./publishComm.js";
+export { MIME_BUNDLE, RUN_HANDLE, isRunHandle, notifySubmission, observeSubmissions } from "./runHandle.js";
+export type { RunHandle } from "./runHandle.js";

@@ -1,3 +1,4 @@
+import { MIME_BUNDLE } from "../contract/runHandle.js";
 import type { Row } from "./readTable.js";
 
 /** Summary statistics of one column, as a data scientist reads them before training on it. */
@@ -101,7 +102,7 @@ export class DatasetProfile {
   }
 
   /** Shown as a table by the pipebook kernel (its mime-bundle protocol), as text elsewhere. */
-  [Symbol.for("pipebook.mimeBundle")](): Record<string, string> {
+  [MIME_BUNDLE](): Record<string, string> {
     const { header, rows } = this.table();
     const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
     const html =

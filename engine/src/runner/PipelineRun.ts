@@ -14,7 +14,7 @@ import { RecordedRun } from "../publish/RecordedRun.js";
 import { buildRunView } from "./buildRunView.js";
 import { LiveView } from "./LiveView.js";
 import { isIdCollision, newRunId } from "./newRunId.js";
-import { notifySubmission } from "./observeSubmissions.js";
+import { notifySubmission, RUN_HANDLE, type RunHandle } from "../contract/runHandle.js";
 import { prepareStep, printPrepareProgress, type PrepareProgress, type PreparedStep } from "./prepareStep.js";
 import { printEvent } from "./printEvent.js";
 import { currentOwner } from "./processIdentity.js";
@@ -57,7 +57,10 @@ function markHandled(p: Promise<unknown> | undefined): void {
  * carries each through its life, a RunRecorder writes every change to the store, and a LiveView
  * keeps the run in memory for views.
  */
-export class PipelineRun {
+export class PipelineRun implements RunHandle {
+  /** Marks a run for the kernel, whichever copy of pipebook made it (pipebook/contract isRunHandle). */
+  readonly [RUN_HANDLE] = true;
+
   private readonly eventListeners = new Set<(e: RunEvent) => void>();
   private readonly viewListeners = new Set<(v: RunView) => void>();
   private readonly abort = new AbortController();

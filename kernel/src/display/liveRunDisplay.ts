@@ -1,31 +1,16 @@
 import type { RunView } from "pipebook/contract";
-import { isTerminalRunStatus } from "pipebook/contract";
+import { isTerminalRunStatus, observeSubmissions, type RunHandle } from "pipebook/contract";
 import type { DisplayPublisher } from "./displayApi.js";
 import { runBundle } from "./runBundle.js";
 import { log } from "../log.js";
 
-/** What the kernel needs of a submitted run; structural, so any copy of pipebook fits. */
-export interface RunLike {
-  readonly id: string;
-  /** The run's status now (PipelineRun has it); lets the kernel catch up before a cell ends. */
-  readonly status?: string;
-  view(): Promise<RunView> | RunView;
-  onUpdate(listener: (view: RunView) => void): () => void;
-}
-
-/** The engine's registry of submission observers (see pipebook's observeSubmissions). */
-const SUBMISSIONS = Symbol.for("pipebook.submissions");
+/** What the kernel needs of a submitted run (pipebook/contract), from whichever copy of pipebook. */
+export type RunLike = RunHandle;
 
 export function displayIdFor(runId: string): string {
   return `pipebook-run-${runId}`;
 }
 
-/**
- * Shows every run submitted in this kernel as a live display: `display_data` at submit, then
- * `update_display_data` with the same display id whenever the view changes (the engine coalesces
- * changes to one per 100 ms and always sends the final view). Registers on the engine's global
- * registry directly, so the kernel need not load pipebook before a cell does.
- */
 /** Displays of runs not yet shown in a final state. */
 const live = new Map<string, { run: RunLike; sendLatest: () => Promise<void> }>();
 
@@ -34,17 +19,19 @@ const live = new Map<string, { run: RunLike; sendLatest: () => Promise<void> }>(
  * saved notebook (nbconvert) holds the end state, not the last coalesced update before it.
  */
 export async function settleLiveDisplays(): Promise<void> {
-  const ended = [...live.values()].filter((l) => l.run.status !== undefined && isTerminalRunStatus(l.run.status as RunView["status"]));
+  const ended = [...live.values()].filter((l) => isTerminalRunStatus(l.run.status));
   // Bounded: a slow store must not hold the cell's reply back for long.
   await Promise.race([Promise.all(ended.map((l) => l.sendLatest())), new Promise((r) => setTimeout(r, 2000).unref())]);
 }
 
+/**
+ * Shows every run submitted in this kernel as a live display: `display_data` at submit, then
+ * `update_display_data` with the same display id whenever the view changes (the engine coalesces
+ * changes to one per 100 ms and always sends the final view). Registers on the contract's
+ * submission registry, so the kernel need not load pipebook before a cell does.
+ */
 export function watchSubmissions(pub: DisplayPublisher): () => void {
-  const g = globalThis as unknown as Record<symbol, Set<(run: RunLike) => void> | undefined>;
-  const set = (g[SUBMISSIONS] ??= new Set());
-  const listener = (run: RunLike): void => { showLive(run, pub); };
-  set.add(listener);
-  return () => set.delete(listener);
+  return observeSubmissions((run) => { showLive(run, pub); });
 }
 
 export function showLive(run: RunLike, pub: DisplayPublisher): void {

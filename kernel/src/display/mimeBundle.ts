@@ -1,8 +1,9 @@
 import { inspect } from "node:util";
 import type { MimeBundle } from "../protocol/messages.js";
 
-/** Objects that know how to show themselves in a notebook implement this method (like IPython's `_repr_mimebundle_`). */
-export const MIME_BUNDLE = Symbol.for("pipebook.mimeBundle");
+import { MIME_BUNDLE } from "pipebook/contract";
+
+export { MIME_BUNDLE };
 
 /** Values marked with this (display handles) are not echoed as a cell's result: they were shown already. */
 export const NO_RESULT: unique symbol = Symbol.for("pipebook.noResult");

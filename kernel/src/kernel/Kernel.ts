@@ -26,7 +26,8 @@ import { makeImporter } from "../execute/moduleLoader.js";
 import { log } from "../log.js";
 import { settleLiveDisplays, watchSubmissions } from "../display/liveRunDisplay.js";
 import { isRunView, runBundle } from "../display/runBundle.js";
-import { addRenderer } from "../display/mimeBundle.js";
+import { addRenderer, MIME_BUNDLE } from "../display/mimeBundle.js";
+import { isRunHandle } from "pipebook/contract";
 import { NotebookSteps } from "../notebook/notebookSteps.js";
 import { registerPipelineMagics } from "../notebook/pipelineMagics.js";
 import { registerPublishComm } from "../notebook/publishComm.js";
@@ -94,7 +95,7 @@ export class Kernel {
     });
     watchSubmissions(this.displayPublisher);
     addRenderer((v) => (isRunView(v) ? runBundle(v) : undefined));
-    addRenderer((v) => (isPipelineRun(v) ? { "text/plain": `PipelineRun ${v.id} (${v.status}) - shown live above` } : undefined));
+    addRenderer((v) => (isRunHandle(v) ? { "text/plain": `PipelineRun ${v.id} (${v.status}) - shown live above` } : undefined));
     registerPublishComm(this.comms, loadPipebook, () => this.steps.workspace());
     registerPipelineMagics(this.magics, {
       steps: this.steps, loadPipebook,
@@ -107,7 +108,7 @@ export class Kernel {
       this.#typecheck = mode;
       return undefined;
     });
-    this.magics.line("lsmagic", "list magics", () => ({ [Symbol.for("pipebook.mimeBundle")]: () => ({ "text/plain": this.magics.help() }) }));
+    this.magics.line("lsmagic", "list magics", () => ({ [MIME_BUNDLE]: () => ({ "text/plain": this.magics.help() }) }));
   }
 
   /** The publisher the display API and the run display use: outputs go to the current cell. */
@@ -421,9 +422,6 @@ export class Kernel {
   plainText(v: unknown): string { return plainText(v); }
 }
 
-function isPipelineRun(v: unknown): v is { id: string; status: string } {
-  return typeof v === "object" && v !== null && v.constructor?.name === "PipelineRun" && typeof (v as { id?: unknown }).id === "string";
-}
 
 function typeErrors(label: string, diags: readonly CellDiagnostic[]): ErrorContent {
   const n = diags.length;
