@@ -8,9 +8,9 @@ export type JobReport =
   /** Slurm gave no answer this time (a controller restarting, a timeout): polling goes on. */
   | { readonly kind: "error"; readonly message: string };
 
-/** Polls quickly after a change (a trivial step ends within a poll or two), then backs off. */
+/** Polls quickly after a change (a trivial step ends within a poll or two), then backs off to once a second. */
 const FIRST_DELAY_MS = 200;
-const MAX_DELAY_MS = 2000;
+const MAX_DELAY_MS = 1000;
 const BACKOFF = 1.5;
 
 /**
