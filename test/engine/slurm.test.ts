@@ -173,14 +173,15 @@ describe("what a slurm target refuses at submit, in one sentence", () => {
     await expect(run([new CommandStep({ name: "lost", command: "true", computeTarget: "nowhere" })])).rejects.toThrow(
       /^step "lost": compute target "nowhere" cannot reach Slurm: its commands \(sbatch, squeue, sinfo\) are not installed in \/nonexistent\/slurm\/bin$/,
     );
+    await ComputeTarget.attach(sb.ws, "noconf", { kind: "slurm", slurmConf: "/nonexistent/slurm.conf" });
+    await expect(run([new CommandStep({ name: "astray", command: "true", computeTarget: "noconf" })])).rejects.toThrow(
+      'step "astray": compute target "noconf" cannot reach Slurm: its configuration file /nonexistent/slurm.conf does not exist',
+    );
+    // A controller that does not answer (Slurm's commands retry for about 10 s before they say so).
     const conf = await sb.write("dead.conf", (await readFile(cluster.conf, "utf8")).replace(/^SlurmctldPort=\d+$/m, "SlurmctldPort=1"));
     await ComputeTarget.attach(sb.ws, "down", { kind: "slurm", slurmConf: conf });
     await expect(run([new CommandStep({ name: "lonely", command: "true", computeTarget: "down" })])).rejects.toThrow(
       /^step "lonely": compute target "down" cannot reach Slurm: .*Unable to contact slurm controller/,
-    );
-    await ComputeTarget.attach(sb.ws, "noconf", { kind: "slurm", slurmConf: "/nonexistent/slurm.conf" });
-    await expect(run([new CommandStep({ name: "astray", command: "true", computeTarget: "noconf" })])).rejects.toThrow(
-      'step "astray": compute target "noconf" cannot reach Slurm: its configuration file /nonexistent/slurm.conf does not exist',
     );
     expect(sb.ws.runs.listRuns()).toHaveLength(0);
   }, 60_000);

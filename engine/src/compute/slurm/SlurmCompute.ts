@@ -58,8 +58,8 @@ export class SlurmCompute implements Compute {
   private readonly watcher: SlurmJobWatcher;
   private readonly staging: SlurmStaging;
   private readonly workspaceKey: string;
-  private view: { at: number; promise: Promise<ClusterView> } | undefined;
-  private readonly tested = new Map<string, Promise<void>>();
+  /** The last look at the cluster, and the sbatch --test-only answers given since (they age with it). */
+  private view: { at: number; promise: Promise<ClusterView>; tested: Map<string, Promise<void>> } | undefined;
 
   constructor(
     readonly name: string,
@@ -105,11 +105,12 @@ export class SlurmCompute implements Compute {
     // Whatever else Slurm would refuse (an account, a qos, a constraint no node has), it says now.
     const args = resourceArgs(this.config, req.resources);
     const key = args.join("\0");
-    let test = this.tested.get(key);
+    const tested = this.view?.tested ?? new Map<string, Promise<void>>();
+    let test = tested.get(key);
     if (!test) {
       test = this.cli.testOnly(args);
-      this.tested.set(key, test);
-      test.catch(() => this.tested.delete(key));
+      tested.set(key, test);
+      test.catch(() => tested.delete(key));
     }
     await test.catch((err: unknown) => refuse(err instanceof SlurmCommandError && err.reason === "refused" ? `cannot run it as asked: Slurm says "${err.detail}"` : clusterProblem(err, this.cli.where)));
 
@@ -195,8 +196,15 @@ export class SlurmCompute implements Compute {
       const stop = (why: "timeout" | "canceled"): void => {
         if (stopping) return;
         stopping = why;
-        this.cli.cancel(id).catch((err: unknown) => io.note(`scancel ${id} failed (${(err as Error).message}); still following the job`));
-        this.watcher.poke();
+        this.cli.cancel(id).then(
+          () => this.watcher.poke(),
+          (err: unknown) => {
+            // The step ends now all the same: a job of a step that is no longer running is
+            // canceled when the workspace next opens (recover), once Slurm answers again.
+            io.note(`scancel ${id} failed (${(err as Error).message}); the job is canceled when the workspace next opens`);
+            finish(stopped());
+          },
+        );
       };
       const stopped = (): LaunchOutcome =>
         unrecorded !== undefined ? { reason: "lost", message: `its start could not be recorded (${unrecorded})` }
@@ -306,7 +314,7 @@ export class SlurmCompute implements Compute {
       }
       return { partition, nodes, unseen, local };
     })();
-    this.view = { at: Date.now(), promise };
+    this.view = { at: Date.now(), promise, tested: new Map() };
     promise.catch(() => (this.view = undefined));
     return promise;
   }
