@@ -127,6 +127,17 @@ describe("steps as Slurm jobs", () => {
     expect(view.steps[0]!.logTail).toContain("some output");
   });
 
+  it("fails a step that uses more memory than it asked for, in Slurm's words", async () => {
+    const view = await run([onCluster({
+      name: "greedy", runconfig: new RunConfiguration({ memoryMb: 50 }),
+      command: `python3 -c "import time; x = b'x' * (300 * 2**20); time.sleep(30); print('survived')"`,
+    })]);
+    expect(view.steps[0]!.status).toBe("failed");
+    // Under cgroups Slurm says OUT_OF_MEMORY; here slurmstepd's own accounting kills the step.
+    expect(view.steps[0]!.error).toMatch(/^step "greedy" was killed by (SIGKILL: .*Exceeded job memory limit|Slurm for using more memory than the 50 MiB it asked for \(OUT_OF_MEMORY)/);
+    expect(view.steps[0]!.logTail).not.toContain("survived");
+  });
+
   it("shows a job's output while the job still runs", async () => {
     const flag = join(sb.dir, "go");
     const r = await submit([onCluster({ name: "chatty", command: `echo "first line"; while [ ! -e ${flag} ]; do sleep 0.1; done; echo "last line"` })]);

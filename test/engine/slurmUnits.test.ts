@@ -24,6 +24,8 @@ describe("Slurm's endings as outcomes, in Slurm's words", () => {
     expect(say("PREEMPTED")).toBe('step "train" was stopped: Slurm preempted its job 42 for other work (PREEMPTED)');
     expect(say("CANCELLED")).toBe('step "train" was stopped: its Slurm job 42 was canceled outside pipebook (CANCELLED: scancel, or an administrator)');
     expect(say("BOOT_FAIL")).toBe('step "train" could not start: Slurm could not boot a node for job 42 (BOOT_FAIL)');
+    // Over its memory without cgroups: slurmstepd kills it and says so on the step's stderr.
+    expect(say("FAILED", { reason: "JobLaunchFailure", waitStatus: 9 })).toBe('step "train" was killed by SIGKILL: last line');
     expect(say("FAILED", { reason: "JobLaunchFailure", waitStatus: 4021 })).toBe(
       'step "train" could not start: Slurm could not start job 42 on gpu07 (JobLaunchFailure); a node that cannot see /shared/job is the usual cause (is it on a file system the nodes share?)',
     );

@@ -103,8 +103,11 @@ async function startDaemons(dir: string, node: string): Promise<Daemons> {
     `SlurmctldLogFile=${join(dir, "slurmctld.log")}`, `SlurmdLogFile=${join(dir, "slurmd.log")}`,
     `SlurmctldPort=${ctldPort}`, `SlurmdPort=${slurmdPort}`,
     "ProctrackType=proctrack/linuxproc", "TaskPlugin=task/none",
-    "SelectType=select/cons_tres", "SelectTypeParameters=CR_Core", "ReturnToService=2",
-    "JobAcctGatherType=jobacct_gather/none", "AccountingStorageType=accounting_storage/none", "MpiDefault=none",
+    "SelectType=select/cons_tres", "ReturnToService=2", "AccountingStorageType=accounting_storage/none", "MpiDefault=none",
+    // Memory is a resource Slurm grants and enforces (a job without --mem gets 200 MB a CPU):
+    // without cgroups here, slurmstepd reads each step's memory every second and kills it over its --mem.
+    "SelectTypeParameters=CR_Core_Memory", "DefMemPerCPU=200",
+    "JobAcctGatherType=jobacct_gather/linux", "JobAcctGatherParams=OverMemoryKill", "JobAcctGatherFrequency=task=1",
     // Jobs that ignore SIGTERM are killed 5 s after a cancel, not 30: teardown stays short.
     "KillWait=5",
     "GresTypes=gpu",

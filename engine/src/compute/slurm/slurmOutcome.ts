@@ -59,7 +59,9 @@ export function slurmOutcome(job: EndedJob, asked: AskedFor): LaunchOutcome {
     case "COMPLETED":
       return { reason: "exited" };
     case "FAILED":
-      if (job.reason === "JobLaunchFailure" || /launch failed/i.test(job.reason) || (code === 0 && signal === 0)) {
+      // Slurm also says JobLaunchFailure for a step it killed itself (over its memory, without
+      // cgroups): that one carries a real signal, and its own words are in the step's stderr.
+      if (((job.reason === "JobLaunchFailure" || /launch failed/i.test(job.reason)) && !(signal >= 1 && signal <= 31)) || (code === 0 && signal === 0)) {
         return {
           reason: "spawn-failed",
           message: `Slurm could not start job ${job.id}${on} (${job.reason || "FAILED"}); a node that cannot see ${asked.jobDir} is the usual cause (is it on a file system the nodes share?)`,
