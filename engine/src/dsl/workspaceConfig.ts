@@ -68,7 +68,7 @@ export const WorkspaceConfigSchema = z.strictObject({
   name: z.string().min(1).optional(),
   /** Where the embedded store lives, relative to the config file (default ".pipebook"). */
   storeDir: z.string().min(1).optional(),
-  /** Steps running at once (default: the machine's cores). */
+  /** Steps running at once (default: the machine's cores); steps on a slurm target are Slurm's to queue and do not count. */
   concurrency: z.number().int().positive().optional(),
   /** Named compute targets besides the built-in "local". */
   computeTargets: z
