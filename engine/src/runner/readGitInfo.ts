@@ -1,31 +1,49 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
+import { statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { Worker } from "node:worker_threads";
 import type { GitInfo } from "../store/RunStore.js";
 
-const run = promisify(execFile);
-
 const recent = new Map<string, { at: number; info: Promise<GitInfo | undefined> }>();
-/** A burst of submits (a server under load, a sweep) asks git once: two processes per run cost more than the run. */
+/** A burst of submits (a server under load, a sweep) asks git once: a process per run costs more than the run. */
 const MEMO_MS = 2000;
 
-/** Repository, branch, commit and dirty flag of the folder a run was submitted from; undefined outside git. */
+/**
+ * Repository (its top folder), branch, full commit hash and dirty flag of the folder a run was
+ * submitted from; undefined outside a repository, and then no process is started at all. Inside
+ * one, a single `git status` runs on a worker thread (gitStatusWorker.ts), so the engine's event
+ * loop never waits for a fork.
+ */
 export function readGitInfo(dir: string): Promise<GitInfo | undefined> {
-  const hit = recent.get(dir);
+  const root = repositoryRoot(resolve(dir));
+  if (root === undefined) return Promise.resolve(undefined);
+  const hit = recent.get(root);
   if (hit && Date.now() - hit.at < MEMO_MS) return hit.info;
-  const info = askGit(dir);
-  recent.set(dir, { at: Date.now(), info });
+  const info = askGit(root);
+  recent.set(root, { at: Date.now(), info });
   return info;
 }
 
-async function askGit(dir: string): Promise<GitInfo | undefined> {
-  try {
-    const [{ stdout: head }, { stdout: status }] = await Promise.all([
-      run("git", ["-C", dir, "rev-parse", "--show-toplevel", "--abbrev-ref", "HEAD", "HEAD"], { timeout: 10_000 }),
-      run("git", ["-C", dir, "status", "--porcelain"], { timeout: 10_000, maxBuffer: 16 << 20 }),
-    ]);
-    const [repo = "", branch = "", commit = ""] = head.trim().split("\n");
-    return { repo, branch, commit, dirty: status.trim().length > 0 };
-  } catch {
-    return undefined;
+/**
+ * The nearest folder at or above `dir` holding `.git` (a folder, or a file in worktrees and
+ * submodules). GIT_DIR points git elsewhere: then the folder itself is asked.
+ */
+function repositoryRoot(dir: string): string | undefined {
+  if (process.env["GIT_DIR"] !== undefined) return dir;
+  for (let at = dir; ; at = dirname(at)) {
+    if (statSync(join(at, ".git"), { throwIfNoEntry: false }) !== undefined) return at;
+    if (dirname(at) === at) return undefined;
   }
+}
+
+function askGit(root: string): Promise<GitInfo | undefined> {
+  return new Promise((resolve) => {
+    try {
+      const worker = new Worker(new URL("./gitStatusWorker.js", import.meta.url), { workerData: { root } });
+      worker.once("message", (info: GitInfo | undefined) => resolve(info));
+      worker.once("error", () => resolve(undefined));
+      worker.once("exit", () => resolve(undefined));
+    } catch {
+      resolve(undefined);
+    }
+  });
 }

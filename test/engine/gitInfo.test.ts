@@ -1,0 +1,79 @@
+import { execFileSync } from "node:child_process";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CommandStep, Experiment, Pipeline, Workspace } from "pipebook";
+import { sandbox, type Sandbox } from "./helpers.js";
+
+// The real git, reached through a wrapper first on PATH that logs each call: how many times a
+// run asks git is counted, as "cached means zero runs" is in the reuse tests.
+const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+let shimDir: string;
+let calls: string;
+let savedPath: string | undefined;
+
+async function gitCalls(): Promise<string[]> {
+  return (await readFile(calls, "utf8").catch(() => "")).split("\n").filter(Boolean);
+}
+
+async function runOnce(ws: Workspace, inRepository: boolean): Promise<string> {
+  const run = await new Experiment(ws, "git").submit(new Pipeline(ws, { steps: [new CommandStep({ name: "noop", command: ["true"] })] }), { regenerateOutputs: true });
+  expect((await run.waitForCompletion()).status).toBe("completed");
+  // The facts are written when git answers, which may come after the run's end.
+  for (let i = 0; inRepository && i < 400 && ws.runs.getRun(run.id)?.git == null; i++) await new Promise((r) => setTimeout(r, 25));
+  return run.id;
+}
+
+let sb: Sandbox;
+beforeAll(async () => {
+  sb = await sandbox();
+  shimDir = join(sb.dir, "shim");
+  calls = join(sb.dir, "git-calls.log");
+  await mkdir(shimDir);
+  await writeFile(join(shimDir, "git"), `#!/bin/sh\necho "$*" >> ${calls}\nexec ${realGit} "$@"\n`);
+  await chmod(join(shimDir, "git"), 0o755);
+  savedPath = process.env["PATH"];
+  process.env["PATH"] = `${shimDir}:${savedPath}`;
+});
+afterAll(async () => {
+  process.env["PATH"] = savedPath;
+  await sb.close();
+});
+
+describe("git facts of a run", () => {
+  it("outside a repository: none stored, and git is never started", async () => {
+    // The sandbox lives under the system temp folder, which is in no repository.
+    const id = await runOnce(sb.ws, false);
+    expect(sb.ws.runs.getRun(id)!.git).toBeNull();
+    expect(await gitCalls()).toEqual([]);
+  });
+
+  it("inside one: the full commit hash and the branch apart, the dirty flag, from one git process per run", async () => {
+    const repo = join(sb.dir, "repo");
+    await mkdir(repo);
+    const git = (...args: string[]): string => execFileSync(realGit, ["-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { encoding: "utf8" }).trim();
+    git("init", "-q", "-b", "feature/x");
+    await writeFile(join(repo, "README"), "hello\n");
+    await writeFile(join(repo, ".gitignore"), ".pipebook/\n");
+    git("add", "README", ".gitignore");
+    git("commit", "-q", "-m", "first");
+    const head = git("rev-parse", "HEAD");
+    const ws = await Workspace.fromConfig({ path: repo });
+    try {
+      await rm(calls, { force: true });
+      const clean = ws.runs.getRun(await runOnce(ws, true))!;
+      expect(clean.git).toEqual({ repo: git("rev-parse", "--show-toplevel"), branch: "feature/x", commit: head, dirty: false });
+      expect(clean.git!.commit).toMatch(/^[0-9a-f]{40}$/);
+      expect(await gitCalls()).toHaveLength(1);
+
+      // Past the memo window (a burst of submits shares one answer), a change is seen.
+      await new Promise((r) => setTimeout(r, 2100));
+      await writeFile(join(repo, "README"), "changed\n");
+      const dirty = ws.runs.getRun(await runOnce(ws, true))!;
+      expect(dirty.git).toMatchObject({ branch: "feature/x", commit: head, dirty: true });
+      expect(await gitCalls()).toHaveLength(2);
+    } finally {
+      await ws.close();
+    }
+  });
+});
