@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from "node:stream";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 
 /** A mount of a file or folder of this machine into a container. */
 export interface BindMount {
@@ -55,11 +55,18 @@ const engines = new Map<string, DockerEngine>();
  * here, typed, so targets and tests never see dockerode's loose shapes. One per socket and process.
  */
 export class DockerEngine {
-  private readonly docker: Docker;
+  private client: Promise<Docker> | undefined;
   private infoCache: Promise<EngineInfo> | undefined;
 
-  private constructor(readonly host: string) {
-    this.docker = new Docker({ socketPath: host.replace(/^unix:\/\//, "") });
+  private constructor(readonly host: string) {}
+
+  /**
+   * dockerode, loaded on first use: it and its dependencies (ssh2, protobufs, tar) take longer
+   * to load than a whole `pipebook runs`, and only a docker target ever calls it.
+   */
+  private get docker(): Promise<Docker> {
+    this.client ??= import("dockerode").then(({ default: Dockerode }) => new Dockerode({ socketPath: this.host.replace(/^unix:\/\//, "") }));
+    return this.client;
   }
 
   /** The engine at a `unix:///…` URL. */
@@ -77,7 +84,7 @@ export class DockerEngine {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.docker.ping(),
+        (await this.docker).ping(),
         new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs))),
       ]);
     } finally {
@@ -86,7 +93,7 @@ export class DockerEngine {
   }
 
   info(): Promise<EngineInfo> {
-    this.infoCache ??= this.docker.info().then(
+    this.infoCache ??= this.docker.then((docker) => docker.info()).then(
       (i: { Runtimes?: Record<string, unknown>; NCPU?: number; MemTotal?: number }) => ({
         runtimes: Object.keys(i.Runtimes ?? {}).sort(),
         cpus: i.NCPU ?? 0,
@@ -103,7 +110,7 @@ export class DockerEngine {
   /** The id (sha256:…) a name or id refers to now, or undefined when the engine has no such image. */
   async imageId(name: string): Promise<string | undefined> {
     try {
-      const inspected = await this.docker.getImage(name).inspect();
+      const inspected = await (await this.docker).getImage(name).inspect();
       return inspected.Id;
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return undefined;
@@ -113,7 +120,7 @@ export class DockerEngine {
 
   /** Pulls an image, reporting progress lines; rejects with the registry's error. */
   async pull(name: string, onLine: (line: string) => void): Promise<void> {
-    const stream = (await this.docker.pull(name)) as Readable;
+    const stream = (await (await this.docker).pull(name)) as Readable;
     await this.follow(stream, onLine);
   }
 
@@ -122,13 +129,14 @@ export class DockerEngine {
    * reporting each output line; rejects with the build's own error.
    */
   async build(contextDir: string, files: readonly string[], tag: string, labels: Record<string, string>, onLine: (line: string) => void): Promise<void> {
-    const stream = (await this.docker.buildImage({ context: contextDir, src: [...files] }, { t: tag, labels, rm: true, forcerm: true })) as Readable;
+    const stream = (await (await this.docker).buildImage({ context: contextDir, src: [...files] }, { t: tag, labels, rm: true, forcerm: true })) as Readable;
     await this.follow(stream, onLine);
   }
 
   /** Creates a container and attaches to its output (before it starts, so nothing is missed). */
   async create(spec: ContainerSpec, onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => void): Promise<RunningContainer> {
-    const container = await this.docker.createContainer({
+    const docker = await this.docker;
+    const container = await docker.createContainer({
       Image: spec.image,
       Cmd: [...spec.argv],
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
@@ -153,7 +161,7 @@ export class DockerEngine {
     const err = new PassThrough();
     out.on("data", (c: Buffer) => onOutput("stdout", c));
     err.on("data", (c: Buffer) => onOutput("stderr", c));
-    this.docker.modem.demuxStream(stream, out, err);
+    docker.modem.demuxStream(stream, out, err);
     const drained = new Promise<void>((resolve) => {
       stream.once("end", resolve);
       stream.once("close", resolve);
@@ -184,17 +192,18 @@ export class DockerEngine {
 
   /** Containers (running or not) carrying every label given, with their labels. */
   async containers(labels: readonly string[]): Promise<{ id: string; labels: Record<string, string> }[]> {
-    const list = await this.docker.listContainers({ all: true, filters: { label: [...labels] } });
+    const list = await (await this.docker).listContainers({ all: true, filters: { label: [...labels] } });
     return list.map((c) => ({ id: c.Id, labels: c.Labels }));
   }
 
   async removeContainer(id: string): Promise<void> {
-    await this.docker.getContainer(id).remove({ force: true, v: true });
+    await (await this.docker).getContainer(id).remove({ force: true, v: true });
   }
 
-  private follow(stream: Readable, onLine: (line: string) => void): Promise<void> {
+  private async follow(stream: Readable, onLine: (line: string) => void): Promise<void> {
+    const docker = await this.docker;
     return new Promise((resolve, reject) => {
-      this.docker.modem.followProgress(
+      docker.modem.followProgress(
         stream,
         (err: Error | null, events: { error?: string }[]) => {
           const failed = err?.message ?? events.find((e) => e.error)?.error;
