@@ -208,7 +208,7 @@ function slurmMessage(text: string): string {
   const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
   const errors = lines.filter((l) => /error|fatal|failure|unable|invalid/i.test(l));
   const line = errors.at(-1) ?? lines.at(-1) ?? "";
-  return line.replace(/^(\w+: )?(error|fatal): /i, "").replace(/^(\w+: )?(error|fatal): /i, "");
+  return line.replace(/^(?:[\w-]+: )?(?:error|fatal): /i, "");
 }
 
 function isUnreachable(detail: string): boolean {

@@ -276,8 +276,9 @@ export class SlurmCompute implements Compute {
 
   /** In place, an input outside the workspace (a datastore path) must be on a folder the nodes see too. */
   private async unseenInput(job: StepJob): Promise<string | undefined> {
-    const cluster = await this.cluster();
-    if (cluster.local || this.config.sharedFileSystem) return undefined;
+    // A cluster that does not answer now is sbatch's to report.
+    const cluster = await this.cluster().catch(() => undefined);
+    if (!cluster || cluster.local || this.config.sharedFileSystem) return undefined;
     for (const input of job.inputs) {
       if (input.layout === "download") continue;
       const fs = fileSystemOf(input.source);
