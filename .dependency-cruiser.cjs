@@ -27,6 +27,20 @@ module.exports = {
       to: { path: "^src/(runner|compute|store|server|publish|cli)/" },
     },
     {
+      name: "runner-below-publishing",
+      comment: "publishing runs pipelines through the runner; the runner reaches publishing only through the workspace's services",
+      severity: "error",
+      from: { path: "^src/runner/" },
+      to: { path: "^src/(publish|server|cli)/" },
+    },
+    {
+      name: "compute-below-runner",
+      comment: "compute targets get self-contained step jobs (compute/Compute.ts); they know nothing of runs, publishing or the server",
+      severity: "error",
+      from: { path: "^src/compute/" },
+      to: { path: "^src/(runner|publish|server|cli)/" },
+    },
+    {
       name: "only-the-server-knows-http",
       comment: "domain code never throws HTTP errors or imports express",
       severity: "error",

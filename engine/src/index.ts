@@ -1,5 +1,5 @@
 /** pipebook: the pipeline DSL and engine. Everything a notebook, script or server imports. */
-export { Workspace, CONFIG_FILE, DEFAULT_DATASTORE } from "./dsl/Workspace.js";
+export { Workspace, CONFIG_FILE, DEFAULT_DATASTORE } from "./workspace/Workspace.js";
 export { Datastore, type UploadOptions } from "./dsl/Datastore.js";
 export { DataReference, PipelineData, type StepData } from "./dsl/data.js";
 export { Dataset, FileDataset, TabularDataset, DatasetInput, type DatasetPath, type RegisterOptions } from "./dsl/Dataset.js";
@@ -18,9 +18,10 @@ export type { RunEvent } from "./runner/RunEvent.js";
 export { formatEvent } from "./runner/printEvent.js";
 export { observeSubmissions } from "./contract/runHandle.js";
 export { buildRunView } from "./runner/buildRunView.js";
-export { toPipelineSpec, fromPipelineSpec, type PipelineSpec, type StepSpec, type ArgumentSpec, type DataSpec } from "./spec/PipelineSpec.js";
+export type { PipelineSpec, StepSpec, ArgumentSpec, DataSpec } from "./spec/PipelineSpec.js";
+export { toPipelineSpec, fromPipelineSpec } from "./spec/specCodec.js";
 export { recoverOrphanedRuns } from "./runner/recoverOrphanedRuns.js";
-export { isAlive } from "./runner/processIdentity.js";
+export { isAlive } from "./compute/processIdentity.js";
 export { PipebookError, type PipebookErrorCode } from "./errors/PipebookError.js";
 export type { Decision, StepRef } from "./explain/Decision.js";
 export { explainDecision, summarizeDecision } from "./explain/formatDecision.js";

@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Schedule, startServer, type ScheduleEvent } from "pipebook";
+import { Scheduler } from "../../engine/dist/publish/Scheduler.js";
 import { serverSandbox, sleep, type ServerSandbox } from "./helpers.js";
 
 let s: ServerSandbox;
@@ -19,7 +20,7 @@ async function waitForEvent(schedule: Schedule, kind: ScheduleEvent["kind"], tim
 }
 
 describe("schedules", () => {
-  it("fires a per-second cron schedule with its parameters, and stops when disabled", async () => {
+  it("fires a per-second cron schedule with its parameters, and disables over REST", async () => {
     const schedule = await Schedule.create(s.sb.ws, {
       name: "every_second", target: { kind: "pipeline", id: s.published.id }, experiment: "scheduled",
       trigger: { kind: "cron", cron: "* * * * * *" }, parameterAssignments: { lr: 0.9 },
@@ -33,11 +34,7 @@ describe("schedules", () => {
     const listed = await s.call("GET", "/schedules", { token: s.tokens.read });
     expect(listed.body).toEqual(expect.arrayContaining([expect.objectContaining({ id: schedule.id, enabled: true })]));
     expect((await s.call("POST", `/schedules/${schedule.id}/disable`)).status).toBe(200);
-    const count = schedule.events().filter((e) => e.kind === "fired").length;
-    await sleep(3000);
-    // Ticks are handled one at a time and each reads the schedules afresh, so at most the one
-    // tick already in progress when the schedule was disabled can still fire (not ~3 more).
-    expect(schedule.events().filter((e) => e.kind === "fired").length - count).toBeLessThanOrEqual(1);
+    expect((await Schedule.get(s.sb.ws, schedule.id)).enabled).toBe(false);
     const events = await s.call("GET", `/schedules/${schedule.id}/events`, { token: s.tokens.read });
     // The server was up the whole time: nothing is reported as missed while down.
     expect((events.body as ScheduleEvent[]).filter((e) => e.detail.includes("no pipebook server"))).toEqual([]);
@@ -85,20 +82,55 @@ describe("schedules", () => {
     await expect(Schedule.create(s.sb.ws, { ...base, target: { kind: "endpoint", name: "nope" }, trigger: { kind: "cron", cron: "* * * * *" } })).rejects.toThrow('no pipeline endpoint "nope"');
   });
 
+  it("fires each due tick once on a stepped clock, and nothing once disabled", async () => {
+    // A workspace whose server fires nothing: only this scheduler, on a clock the test moves.
+    const quiet = await serverSandbox({ schedules: false });
+    let clock = Date.now();
+    const fired: string[] = [];
+    const scheduler = new Scheduler(quiet.sb.ws, (row) => { fired.push(row.id); return Promise.resolve(`run-${fired.length}`); }, { now: () => clock });
+    try {
+      const schedule = await Schedule.create(quiet.sb.ws, {
+        name: "stepped", target: { kind: "pipeline", id: quiet.published.id }, experiment: "stepped", trigger: { kind: "cron", cron: "* * * * * *" },
+      });
+      await scheduler.tick(); // takes the lease: nothing is due yet
+      expect(fired).toEqual([]);
+      clock += 1500;
+      await scheduler.tick();
+      expect(fired).toEqual([schedule.id]);
+      await scheduler.tick(); // the same instant: that tick was handled
+      expect(fired).toHaveLength(1);
+      clock += 1000;
+      await scheduler.tick();
+      expect(fired).toHaveLength(2);
+      await schedule.disable();
+      for (let i = 0; i < 3; i++) {
+        clock += 1000;
+        await scheduler.tick();
+      }
+      expect(fired).toHaveLength(2);
+      expect(schedule.events().filter((e) => e.kind === "fired").map((e) => e.runId)).toEqual(["run-1", "run-2"]);
+    } finally {
+      await scheduler.stop();
+      await quiet.close();
+    }
+  });
+
   it("reports ticks missed while no server ran, once, and does not run them in a burst", async () => {
     // A workspace whose own server fires no schedules, so only the server below decides.
     const quiet = await serverSandbox({ schedules: false });
     const schedule = await Schedule.create(quiet.sb.ws, {
       name: "every_minute", target: { kind: "pipeline", id: quiet.published.id }, experiment: "missed", trigger: { kind: "cron", cron: "0 * * * * *" },
     });
-    // A second server whose clock says ten minutes went by since the schedule was made: the
+    // A scheduler whose clock says ten minutes went by since the schedule was made: the
     // same as a server that starts again after ten minutes down.
     // Ten minutes on, to the middle of a minute, so no "0 * * * * *" tick falls in the next 30 s.
     const shifted = Date.now() + 10 * 60_000;
     const offset = 10 * 60_000 + (30_000 - (shifted % 60_000));
-    const later = await startServer({ workspace: quiet.sb.ws, port: 0, log: () => undefined, scheduler: { now: () => Date.now() + offset } });
+    const fired: string[] = [];
+    const later = new Scheduler(quiet.sb.ws, (row) => { fired.push(row.id); return Promise.resolve("never"); }, { now: () => Date.now() + offset });
     try {
-      await sleep(1500);
+      await later.tick();
+      expect(fired).toEqual([]);
       const events = schedule.events();
       const missed = events.filter((e) => e.kind === "missed");
       expect(missed).toHaveLength(1);
@@ -106,7 +138,7 @@ describe("schedules", () => {
       expect(events.filter((e) => e.kind === "fired")).toEqual([]);
       expect(quiet.sb.ws.runs.listRuns({ experiment: "missed" })).toEqual([]);
     } finally {
-      await later.close();
+      await later.stop();
       await quiet.close();
     }
   });

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { Dataset, TabularDataset } from "../dsl/Dataset.js";
-import { Workspace } from "../dsl/Workspace.js";
+import { Workspace } from "../workspace/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { bytes, table } from "./format.js";
 

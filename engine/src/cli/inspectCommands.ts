@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { collectGarbage } from "../artifacts/collectGarbage.js";
-import { Workspace } from "../dsl/Workspace.js";
+import { Workspace } from "../workspace/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { explainDecision, summarizeDecision } from "../explain/formatDecision.js";
 import { bytes, runLine, stepLine, table } from "./format.js";

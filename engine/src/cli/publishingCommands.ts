@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
-import { Workspace } from "../dsl/Workspace.js";
+import { Workspace } from "../workspace/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { ApiTokens, isScope, SCOPES, type Scope } from "../publish/ApiTokens.js";
 import { PipelineEndpoint } from "../publish/PipelineEndpoint.js";

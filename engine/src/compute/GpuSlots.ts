@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isAlive, processStart } from "../runner/processIdentity.js";
+import { isAlive, processStart } from "./processIdentity.js";
 
 /**
  * Hands out whole GPUs so that two steps never share one, across every process using the

@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { stringify } from "csv-stringify";
 import type { Datastore } from "../dsl/Datastore.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { asDigest, digestOfJson, type Digest } from "../fingerprint/digest.js";
 import { hashEntries, walk, type Entry } from "../fingerprint/hashTree.js";

@@ -1,7 +1,7 @@
 import type { Compute } from "../compute/Compute.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { WorkspaceConfigSchema, type ComputeTargetConfig } from "./workspaceConfig.js";
-import type { Workspace } from "./Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 
 const TARGET_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 

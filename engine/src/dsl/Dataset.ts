@@ -7,7 +7,7 @@ import { PipebookError } from "../errors/PipebookError.js";
 import { asDigest, canonicalJson, type Digest } from "../fingerprint/digest.js";
 import { checkDataName } from "./dataName.js";
 import type { Datastore } from "./Datastore.js";
-import type { Workspace } from "./Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 
 /** A dataset's files in reading order and the digest its readers are keyed on. */
 export interface DatasetContentRef {

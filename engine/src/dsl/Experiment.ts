@@ -1,8 +1,8 @@
 import { PipebookError } from "../errors/PipebookError.js";
-import { PipelineRun, type SubmitOptions } from "../runner/PipelineRun.js";
+import type { PipelineRun, SubmitOptions } from "../runner/PipelineRun.js";
 import type { RunRow } from "../store/RunStore.js";
 import type { Pipeline } from "./Pipeline.js";
-import type { Workspace } from "./Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 
 /** A named group of runs, as in the seeds. */
 export class Experiment {
@@ -20,7 +20,7 @@ export class Experiment {
     if (pipeline.workspace !== this.workspace) {
       throw new PipebookError("step-invalid", `the pipeline belongs to workspace ${pipeline.workspace.name}, the experiment to ${this.workspace.name}`);
     }
-    return PipelineRun.submit(this.name, pipeline, options);
+    return this.workspace.services.submit(this.name, pipeline, options);
   }
 
   listRuns(limit = 50): RunRow[] {

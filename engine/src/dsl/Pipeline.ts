@@ -2,8 +2,8 @@ import { PipebookError } from "../errors/PipebookError.js";
 import { buildGraph, flattenSteps, type PipelineGraph, type StepList } from "../graph/buildGraph.js";
 import type { PipelineStep } from "./steps.js";
 import type { PipelineParameter } from "./PipelineParameter.js";
-import type { Workspace } from "./Workspace.js";
-import { PublishedPipeline, type PublishOptions } from "../publish/PublishedPipeline.js";
+import type { Workspace } from "../workspace/Workspace.js";
+import type { PublishedPipeline, PublishOptions } from "../publish/PublishedPipeline.js";
 
 /** Steps of a workspace; the graph is derived from their data dependencies when first needed. */
 export class Pipeline {
@@ -35,7 +35,7 @@ export class Pipeline {
    * under a name and version (see PublishedPipeline).
    */
   publish(options: PublishOptions): Promise<PublishedPipeline> {
-    return PublishedPipeline.publish(this, options);
+    return this.workspace.services.publish(this, options);
   }
 
   /** Every parameter any step reads; one name must mean one parameter. */

@@ -1,5 +1,5 @@
 import type { PipelineEndpointReply } from "../contract/rest.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import type { PipelineRun } from "../runner/PipelineRun.js";
 import { checkName } from "./names.js";
 import { PublishError } from "./PublishError.js";

@@ -1,6 +1,6 @@
 import type { Db } from "../store/openDatabase.js";
 import { perWorkspace, StatementCache } from "../store/StatementCache.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import type { PipelineSpec } from "../spec/PipelineSpec.js";
 
 export interface PublishedPipelineRow {

@@ -1,5 +1,5 @@
 import type { RunStatus, RunView } from "../contract/runView.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { buildRunView } from "../runner/buildRunView.js";
 import { PublishError } from "./PublishError.js";
 import { PublishedPipeline, type PublishOptions } from "./PublishedPipeline.js";

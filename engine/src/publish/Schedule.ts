@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { Cron } from "croner";
 import type { ParameterValue } from "../contract/runView.js";
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { resolveParameters } from "../runner/resolveParameters.js";
 import { checkName, EXPERIMENT_PATTERN } from "./names.js";
 import { PublishError } from "./PublishError.js";

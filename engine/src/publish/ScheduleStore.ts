@@ -1,5 +1,5 @@
 import type { ParameterValue } from "../contract/runView.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 
 /** What a schedule runs: a published pipeline, or an endpoint (its default version unless one is named). */
 export type ScheduleTarget =

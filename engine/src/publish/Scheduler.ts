@@ -1,4 +1,4 @@
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { hashTree } from "../fingerprint/hashTree.js";
 import { parseCron } from "./Schedule.js";
 import { SchedulerLease } from "./SchedulerLease.js";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Workspace } from "../dsl/Workspace.js";
-import { currentOwner, isAlive } from "../runner/processIdentity.js";
+import type { Workspace } from "../workspace/Workspace.js";
+import { currentOwner, isAlive } from "../compute/processIdentity.js";
 
 /** A holder whose heartbeat is older than this is taken over even if its process looks alive (another host). */
 const STALE_MS = 60_000;

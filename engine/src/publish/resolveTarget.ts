@@ -1,4 +1,4 @@
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { PipelineEndpoint } from "./PipelineEndpoint.js";
 import { PublishedPipeline } from "./PublishedPipeline.js";
 import type { ScheduleTarget } from "./ScheduleStore.js";

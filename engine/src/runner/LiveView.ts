@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { MetricPoint, OutputView, RunView, StepView } from "../contract/runView.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { unreachable } from "../errors/PipebookError.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
 import type { OutputRow, StepUpdate } from "../store/RunStore.js";

@@ -3,21 +3,22 @@ import { join } from "node:path";
 import { isTerminalRunStatus, isTerminalStepStatus, type ParameterValue, type RunStatus, type RunView, type StepView } from "../contract/runView.js";
 import type { Capacity } from "../compute/Compute.js";
 import type { Pipeline } from "../dsl/Pipeline.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import type { PipelineGraph } from "../graph/buildGraph.js";
 import type { Decision } from "../explain/Decision.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
-import { fromPipelineSpec, toPipelineSpec, type PipelineSpec } from "../spec/PipelineSpec.js";
-import { PublishedPipeline, type PublishOptions } from "../publish/PublishedPipeline.js";
-import { RecordedRun } from "../publish/RecordedRun.js";
+import type { PipelineSpec } from "../spec/PipelineSpec.js";
+import { fromPipelineSpec, toPipelineSpec } from "../spec/specCodec.js";
+import type { PublishedPipeline, PublishOptions } from "../publish/PublishedPipeline.js";
+import type { RecordedRun } from "../publish/RecordedRun.js";
 import { buildRunView } from "./buildRunView.js";
 import { LiveView } from "./LiveView.js";
 import { isIdCollision, newRunId } from "./newRunId.js";
 import { notifySubmission, RUN_HANDLE, type RunHandle } from "../contract/runHandle.js";
 import { prepareStep, printPrepareProgress, type PrepareProgress, type PreparedStep } from "./prepareStep.js";
 import { printEvent } from "./printEvent.js";
-import { currentOwner } from "./processIdentity.js";
+import { currentOwner } from "../compute/processIdentity.js";
 import { readGitInfo } from "./readGitInfo.js";
 import { resolveParameters } from "./resolveParameters.js";
 import type { RunChange } from "./RunChange.js";
@@ -203,12 +204,12 @@ export class PipelineRun implements RunHandle {
 
   /** Publishes this run's pipeline (its spec and source snapshots) under a name and version. */
   publishPipeline(options: PublishOptions): Promise<PublishedPipeline> {
-    return PublishedPipeline.fromRun(this.workspace, this.id, options);
+    return this.workspace.services.publishRun(this.workspace, this.id, options);
   }
 
   /** A stored run by id, from any process (a kernel, the server): look at it or publish it. */
   static get(ws: Workspace, runId: string): Promise<RecordedRun> {
-    return RecordedRun.get(ws, runId);
+    return ws.services.recordedRun(ws, runId);
   }
 
   private emit(e: RunEvent): void {

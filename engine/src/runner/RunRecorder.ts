@@ -1,4 +1,4 @@
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { unreachable } from "../errors/PipebookError.js";
 import type { RunChange } from "./RunChange.js";
 

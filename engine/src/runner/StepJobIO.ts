@@ -7,7 +7,7 @@ import { summarizeDecision } from "../explain/formatDecision.js";
 import { asDigest } from "../fingerprint/digest.js";
 import type { MetricRow, StepUpdate } from "../store/RunStore.js";
 import type { PreparedStep } from "./prepareStep.js";
-import { processStart } from "./processIdentity.js";
+import { processStart } from "../compute/processIdentity.js";
 import type { RunContext } from "./runStep.js";
 import { StepLogs } from "./StepLogs.js";
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { RUN_VIEW_VERSION, type MetricView, type OutputView, type RunView, type StepView } from "../contract/runView.js";
 import { previewOutput } from "../artifacts/previewOutput.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import type { OutputRow, StepRunRow } from "../store/RunStore.js";
 
 /** How much of a step's output the view carries. */

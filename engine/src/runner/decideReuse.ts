@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import type { Decision, StepRef } from "../explain/Decision.js";
 import { diffKeys } from "../fingerprint/diffKeys.js";
 import { hashTree } from "../fingerprint/hashTree.js";

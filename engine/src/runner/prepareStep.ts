@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { DataReference } from "../dsl/data.js";
 import { DatasetInput } from "../dsl/Dataset.js";
 import { ScriptStep, type PipelineStep } from "../dsl/steps.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import type { Digest } from "../fingerprint/digest.js";
 import { hashTree } from "../fingerprint/hashTree.js";

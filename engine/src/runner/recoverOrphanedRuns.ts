@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { killGroup } from "../compute/LocalCompute.js";
-import type { Workspace } from "../dsl/Workspace.js";
-import { isAlive } from "./processIdentity.js";
+import type { Workspace } from "../workspace/Workspace.js";
+import { isAlive } from "../compute/processIdentity.js";
 
 /**
  * Runs whose owning process died (killed engine, closed kernel) stay "running" in the store

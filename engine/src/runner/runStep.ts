@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import type { ParameterValue, StepStatus } from "../contract/runView.js";
 import type { LaunchOutcome } from "../compute/Compute.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
 import { hashEntries, hashTree, type TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { buildStepJob, resolveInputs } from "./buildStepJob.js";

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { IncomingMessage } from "node:http";
 import { ApiTokens, hasScope, secretsEqual, sha256, type Scope } from "../publish/ApiTokens.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { HttpError } from "./HttpError.js";
 
 /** Who made a request: a stored workspace token, or a token given to `serve --token`. */

@@ -1,5 +1,5 @@
 import type { RunView } from "../contract/runView.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { HttpError } from "./HttpError.js";
 import { watchRun, type RunWatch } from "./watchRun.js";
 

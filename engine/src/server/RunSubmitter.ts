@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ParameterValue, RunStatus } from "../contract/runView.js";
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { PublishError } from "../publish/PublishError.js";
 import { PublishStore } from "../publish/PublishStore.js";
 import { resolveTarget } from "../publish/resolveTarget.js";

@@ -1,4 +1,4 @@
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import type { Authenticator } from "./Authenticator.js";
 import type { RunFeeds } from "./RunFeeds.js";
 import type { RunQueue } from "./RunQueue.js";

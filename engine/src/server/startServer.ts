@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import express from "express";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { Scheduler, type SchedulerOptions } from "../publish/Scheduler.js";
 import { Authenticator } from "./Authenticator.js";
 import { cors } from "./cors.js";

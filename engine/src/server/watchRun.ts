@@ -1,5 +1,5 @@
 import { isTerminalRunStatus, type RunView } from "../contract/runView.js";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { buildRunView } from "../runner/buildRunView.js";
 
 export interface RunWatch {

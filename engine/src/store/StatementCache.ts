@@ -1,5 +1,5 @@
 import type { Statement } from "better-sqlite3";
-import type { Workspace } from "../dsl/Workspace.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import type { Db } from "./openDatabase.js";
 
 /** The base of every store: statements prepared once per SQL text, since preparing costs more than running these small ones. */

@@ -3,7 +3,7 @@ import { cp } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { DockerTargetConfig } from "../../dsl/workspaceConfig.js";
 import { PipebookError } from "../../errors/PipebookError.js";
-import { MetricsTail } from "../../runner/MetricsTail.js";
+import { MetricsTail } from "../MetricsTail.js";
 import { checkResources } from "../checkResources.js";
 import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "../Compute.js";
 import type { ComputeContext } from "../createCompute.js";

@@ -10,7 +10,7 @@ import { digestOfJson, type Digest } from "../../fingerprint/digest.js";
 import { hashFile } from "../../fingerprint/hashFile.js";
 import { hashTree, walk, type TreeHasherDeps } from "../../fingerprint/hashTree.js";
 import { StatCache } from "../../fingerprint/StatCache.js";
-import { resolveInterpreter } from "../../runner/interpreterVersion.js";
+import { resolveInterpreter } from "../interpreterVersion.js";
 
 export interface PythonVenvOptions {
   /** Folder holding every venv of the workspace, e.g. <workspace>/envs */

@@ -10,12 +10,35 @@ import { HashPool } from "../fingerprint/HashPool.js";
 import { StatCache } from "../fingerprint/StatCache.js";
 import { openDatabase, type Db } from "../store/openDatabase.js";
 import { RunStore } from "../store/RunStore.js";
+import { PublishedPipeline } from "../publish/PublishedPipeline.js";
+import { RecordedRun } from "../publish/RecordedRun.js";
+import { PipelineRun } from "../runner/PipelineRun.js";
 import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
-import { Datastore } from "./Datastore.js";
-import { readWorkspaceConfig, type ComputeTargetConfig, type WorkspaceConfig } from "./workspaceConfig.js";
+import { Datastore } from "../dsl/Datastore.js";
+import { readWorkspaceConfig, type ComputeTargetConfig, type WorkspaceConfig } from "../dsl/workspaceConfig.js";
 
 export const CONFIG_FILE = "pipebook.json";
 export const DEFAULT_DATASTORE = "workspaceblobstore";
+
+/**
+ * What declarations and run records ask of the engine (the seeds' `experiment.submit`,
+ * `pipeline.publish`, `run.publishPipeline`, `PipelineRun.get`). The workspace, as the
+ * composition root, wires them here, so `dsl/` imports no runner or publishing and the runner
+ * imports no publishing: they reach each other through this, never through an import.
+ */
+export interface EngineServices {
+  readonly submit: typeof PipelineRun.submit;
+  readonly publish: typeof PublishedPipeline.publish;
+  readonly publishRun: typeof PublishedPipeline.fromRun;
+  readonly recordedRun: typeof RecordedRun.get;
+}
+
+const SERVICES: EngineServices = {
+  submit: (experiment, pipeline, options) => PipelineRun.submit(experiment, pipeline, options),
+  publish: (pipeline, options) => PublishedPipeline.publish(pipeline, options),
+  publishRun: (ws, runId, options) => PublishedPipeline.fromRun(ws, runId, options),
+  recordedRun: (ws, runId) => RecordedRun.get(ws, runId),
+};
 
 /** One Workspace object per store folder and process: cells that call fromConfig again share it. */
 const open = new Map<string, Workspace>();
@@ -37,6 +60,7 @@ export class Workspace {
   readonly statCache: StatCache;
   readonly hashPool: HashPool;
   readonly concurrency: number;
+  readonly services: EngineServices = SERVICES;
   private readonly targets = new Map<string, { readonly compute: Compute; readonly config: ComputeTargetConfig }>();
   /** What every compute target of this workspace shares: GPU locks, the venv folder. */
   readonly computeContext: ComputeContext;

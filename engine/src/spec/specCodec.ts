@@ -1,0 +1,121 @@
+import { DatasetStore } from "../datasets/DatasetStore.js";
+import { DataReference, PipelineData, type StepData } from "../dsl/data.js";
+import { DatasetInput, fromDefinition, fromVersion } from "../dsl/Dataset.js";
+import { Environment, RunConfiguration } from "../dsl/Environment.js";
+import { Pipeline } from "../dsl/Pipeline.js";
+import { PipelineParameter } from "../dsl/PipelineParameter.js";
+import { CommandStep, NodeScriptStep, PythonScriptStep, ScriptStep, type PipelineStep, type StepArgument } from "../dsl/steps.js";
+import type { Workspace } from "../workspace/Workspace.js";
+import { PipebookError, unreachable } from "../errors/PipebookError.js";
+import { asDigest } from "../fingerprint/digest.js";
+import { prepareEnvironment, type PrepareProgress, type PreparedStep } from "../runner/prepareStep.js";
+import type { ArgumentSpec, DataSpec, PipelineSpec, StepSpec } from "./PipelineSpec.js";
+
+/** The DSL ↔ spec codec: a pipeline and its prepared steps as a PipelineSpec, and back. */
+export function toPipelineSpec(pipeline: Pipeline, prepared: readonly PreparedStep[]): PipelineSpec {
+  return {
+    version: 1,
+    description: pipeline.description,
+    parameters: pipeline.parameters.map((p) => ({ name: p.name, defaultValue: p.defaultValue })),
+    steps: prepared.map(({ step, manifest, source, hashPaths }) => ({
+      name: step.name,
+      kind: step.kind,
+      ...(step instanceof ScriptStep && { scriptName: step.scriptName }),
+      ...(step instanceof CommandStep && { command: step.command }),
+      ...(manifest && { manifest }),
+      source,
+      hashPaths,
+      arguments: step.arguments.map(argumentSpec),
+      inputs: step.inputs.map(dataSpec),
+      outputs: step.outputs.map((o) => o.name),
+      parameters: step.parameters.map((p) => p.name),
+      computeTarget: step.computeTarget,
+      environment: step.environment.spec,
+      gpus: step.runconfig.gpus,
+      ...(step.runconfig.cpus !== undefined && { cpus: step.runconfig.cpus }),
+      ...(step.runconfig.memoryMb !== undefined && { memoryMb: step.runconfig.memoryMb }),
+      allowReuse: step.allowReuse,
+      ...(step.timeoutSeconds !== undefined && { timeoutSeconds: step.timeoutSeconds }),
+      excludeFromKey: step.excludeFromKey,
+    })),
+  };
+}
+
+function argumentSpec(a: StepArgument): ArgumentSpec {
+  if (a instanceof PipelineParameter) return { kind: "param", name: a.name };
+  if (a instanceof PipelineData || a instanceof DataReference || a instanceof DatasetInput) return { kind: "data", name: a.name };
+  if (typeof a === "string" || typeof a === "number" || typeof a === "boolean") return { kind: "text", value: String(a) };
+  return unreachable(a);
+}
+
+function dataSpec(d: StepData): DataSpec {
+  if (d instanceof DataReference) return { kind: "data-reference", name: d.name, datastore: d.datastore.name, path: d.pathOnDatastore };
+  if (d instanceof DatasetInput) {
+    const basedOn = d.dataset.basedOn;
+    return { kind: "dataset", name: d.name, mode: d.mode, definition: d.dataset.definition, ...(basedOn && { basedOn }) };
+  }
+  return { kind: "pipeline-data", name: d.name };
+}
+
+function datasetInputOf(ws: Workspace, d: Extract<DataSpec, { kind: "dataset" }>): DatasetInput {
+  if (d.basedOn) {
+    const version = DatasetStore.of(ws).get(d.basedOn.name, d.basedOn.version);
+    if (!version) throw new PipebookError("not-found", `the pipeline reads dataset "${d.basedOn.name}" version ${d.basedOn.version}, which this workspace does not have`);
+    return new DatasetInput(d.name, fromVersion(ws, version, d.definition), d.mode);
+  }
+  return new DatasetInput(d.name, fromDefinition(ws, d.definition), d.mode);
+}
+
+/** Rebuilds runnable steps from a spec; their code comes from the snapshots, not from folders. */
+export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec, progress: PrepareProgress): Promise<{ pipeline: Pipeline; prepared: PreparedStep[] }> {
+  const params = new Map(spec.parameters.map((p) => [p.name, new PipelineParameter(p.name, p.defaultValue)]));
+  const data = new Map<string, StepData>();
+  const dataOf = (d: DataSpec): StepData => {
+    let found = data.get(d.name);
+    if (!found) {
+      if (d.kind === "data-reference") {
+        const datastore = ws.getDatastore(d.datastore);
+        if (!datastore) throw new PipebookError("not-found", `the pipeline reads datastore "${d.datastore}", which this workspace does not have`);
+        found = new DataReference({ datastore, dataReferenceName: d.name, pathOnDatastore: d.path });
+      } else if (d.kind === "dataset") {
+        found = datasetInputOf(ws, d);
+      } else found = new PipelineData(d.name);
+      data.set(d.name, found);
+    }
+    return found;
+  };
+  const prepared: PreparedStep[] = [];
+  for (const s of spec.steps) {
+    const inputs = s.inputs.map(dataOf);
+    const outputs = s.outputs.map((name) => dataOf({ kind: "pipeline-data", name }) as PipelineData);
+    const paramOf = (name: string): PipelineParameter => {
+      const p = params.get(name);
+      if (!p) throw new PipebookError("parameter-invalid", `step "${s.name}" reads parameter "${name}", which the pipeline does not declare`);
+      return p;
+    };
+    const args: StepArgument[] = s.arguments.map((a) => (a.kind === "text" ? a.value : a.kind === "param" ? paramOf(a.name) : data.get(a.name) ?? dataOf({ kind: "pipeline-data", name: a.name })));
+    const common = {
+      name: s.name, arguments: args, inputs, outputs, computeTarget: s.computeTarget,
+      runconfig: new RunConfiguration({
+        environment: Environment.fromSpec(s.environment), gpus: s.gpus,
+        ...(s.cpus !== undefined && { cpus: s.cpus }), ...(s.memoryMb !== undefined && { memoryMb: s.memoryMb }),
+      }),
+      allowReuse: s.allowReuse, excludeFromKey: s.excludeFromKey, parameters: s.parameters.map(paramOf),
+      ...(s.timeoutSeconds !== undefined && { timeoutSeconds: s.timeoutSeconds }),
+    };
+    const sourceDirectory = `snapshot:${s.manifest ?? "none"}`;
+    const step: PipelineStep =
+      s.kind === "python" ? new PythonScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })
+        : s.kind === "node" ? new NodeScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })
+          : new CommandStep({ ...common, command: s.command! });
+    prepared.push({
+      step,
+      manifest: s.manifest ? asDigest(s.manifest) : undefined,
+      source: s.source,
+      hashPaths: s.hashPaths,
+      // Resolved again for this run: a re-tagged image or a rebuilt venv is noticed, as for any submit.
+      ...(await prepareEnvironment(ws, step, progress)),
+    });
+  }
+  return { pipeline: new Pipeline(ws, { steps: prepared.map((p) => p.step), description: spec.description }), prepared };
+}
