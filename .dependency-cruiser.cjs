@@ -41,6 +41,13 @@ module.exports = {
       to: { path: "^src/(runner|publish|server|cli)/" },
     },
     {
+      name: "only-the-store-opens-sqlite",
+      comment: "store/ owns every SQL statement behind typed stores; nothing else loads the driver",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/store/" },
+      to: { path: "node_modules/better-sqlite3/" },
+    },
+    {
       name: "only-the-server-knows-http",
       comment: "domain code never throws HTTP errors or imports express",
       severity: "error",

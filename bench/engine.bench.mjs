@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { CommandStep, DataReference, Experiment, Pipeline, PipelineData, Workspace } from "../engine/dist/index.js";
 import { hashTree } from "../engine/dist/fingerprint/hashTree.js";
 import { HashPool } from "../engine/dist/fingerprint/HashPool.js";
-import { StatCache } from "../engine/dist/fingerprint/StatCache.js";
+import { StatCache } from "../engine/dist/store/StatCache.js";
 import { StepLauncher } from "../engine/dist/compute/StepLauncher.js";
 import { openDatabase } from "../engine/dist/store/openDatabase.js";
 

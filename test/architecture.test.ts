@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -27,4 +27,12 @@ describe("engine layers", () => {
     expect(found.filter((v) => !known.includes(v)), "new violations").toEqual([]);
     expect(known.filter((v) => !found.includes(v)), "fixed: remove from .dependency-cruiser-known-violations.json").toEqual([]);
   }, 120_000);
+
+  it("keeps SQL in store/: no other module reaches a database handle", () => {
+    const src = join(REPO, "engine", "src");
+    const offenders = (readdirSync(src, { recursive: true }) as string[])
+      .filter((f) => f.endsWith(".ts") && !f.startsWith("store/"))
+      .filter((f) => /\b(db|database)\s*\.\s*(prepare|exec|transaction|pragma)\s*\(|\bws\.db\b/.test(readFileSync(join(src, f), "utf8")));
+    expect(offenders).toEqual([]);
+  });
 });

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Schedule, startServer, type ScheduleEvent } from "pipebook";
-import { Scheduler } from "../../engine/dist/publish/Scheduler.js";
+import { Scheduler } from "../../engine/dist/schedules/Scheduler.js";
 import { serverSandbox, sleep, type ServerSandbox } from "./helpers.js";
 
 let s: ServerSandbox;

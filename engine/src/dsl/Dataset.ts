@@ -1,6 +1,5 @@
 import type { DatasetDefinition, DatasetVersion, FilterOp, TableFormat, TableTransform } from "../datasets/DatasetDefinition.js";
 import { DatasetProfile } from "../datasets/DatasetProfile.js";
-import { DatasetStore } from "../datasets/DatasetStore.js";
 import { hashDataset, listDatasetFiles, materializeDataset, snapshotDataset, versionFiles, type DatasetFile } from "../datasets/datasetFiles.js";
 import { readTable, type Row } from "../datasets/readTable.js";
 import { PipebookError } from "../errors/PipebookError.js";
@@ -63,7 +62,7 @@ abstract class BaseDataset {
     const files = await this.files(ws);
     const content = await hashDataset(ws, this.definition, files);
     const manifest = await snapshotDataset(ws, files, content);
-    const version = DatasetStore.of(ws).addVersion(options.name, (latest) => {
+    const version = ws.datasets.addVersion(options.name, (latest) => {
       if (latest && latest.digest === content.digest) return latest;
       if (latest && !options.createNewVersion) {
         throw new PipebookError("dataset-invalid", `dataset "${options.name}" is already registered (version ${latest.version}) with different content; pass createNewVersion: true to add version ${latest.version + 1}`);
@@ -241,7 +240,7 @@ export const Dataset = {
 
   /** A registered version: the latest, or the one asked for. */
   getByName(ws: Workspace, name: string, options: { version?: number } = {}): FileDataset | TabularDataset {
-    const store = DatasetStore.of(ws);
+    const store = ws.datasets;
     const v = options.version === undefined ? store.latest(name) : store.get(name, options.version);
     if (!v) {
       const latest = store.latest(name);
@@ -252,7 +251,7 @@ export const Dataset = {
 
   /** The latest version of every registered dataset, or every version of one, newest first. */
   list(ws: Workspace, options: { name?: string } = {}): DatasetVersion[] {
-    return DatasetStore.of(ws).list(options.name);
+    return ws.datasets.list(options.name);
   },
 };
 

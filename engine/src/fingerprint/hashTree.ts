@@ -3,7 +3,7 @@ import { join, relative, sep } from "node:path";
 import type { BigIntStats } from "node:fs";
 import { digestOfJson, type Digest } from "./digest.js";
 import type { HashPool } from "./HashPool.js";
-import { StatCache } from "./StatCache.js";
+import { StatCache } from "../store/StatCache.js";
 
 /** Content of a file or a folder: one digest for the whole, and one per file for explanations. */
 export interface TreeHash {

@@ -4,7 +4,7 @@ import type { PipelineRun } from "../runner/PipelineRun.js";
 import { checkName } from "./names.js";
 import { PublishError } from "./PublishError.js";
 import { PublishedPipeline, type PublishedSubmitOptions } from "./PublishedPipeline.js";
-import { PublishStore, type EndpointRow, type EndpointVersionRow } from "./PublishStore.js";
+import { PublishStore, type EndpointRow, type EndpointVersionRow } from "../store/PublishStore.js";
 
 export interface EndpointSubmitOptions extends PublishedSubmitOptions {
   /** "0", "1", …; the endpoint's default version when left out. */

@@ -10,7 +10,7 @@ import type { PipelineSpec } from "../spec/PipelineSpec.js";
 import { toPipelineSpec } from "../spec/specCodec.js";
 import { checkName, checkVersion } from "./names.js";
 import { PublishError } from "./PublishError.js";
-import { PublishStore, type PublishedPipelineRow } from "./PublishStore.js";
+import { PublishStore, type PublishedPipelineRow } from "../store/PublishStore.js";
 
 export interface PublishOptions {
   readonly name: string;

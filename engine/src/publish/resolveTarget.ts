@@ -1,7 +1,7 @@
 import type { Workspace } from "../workspace/Workspace.js";
 import { PipelineEndpoint } from "./PipelineEndpoint.js";
 import { PublishedPipeline } from "./PublishedPipeline.js";
-import type { ScheduleTarget } from "./ScheduleStore.js";
+import type { ScheduleTarget } from "../store/ScheduleStore.js";
 
 export interface ResolvedTarget {
   readonly pipeline: PublishedPipeline;

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { IncomingMessage } from "node:http";
-import { ApiTokens, hasScope, secretsEqual, sha256, type Scope } from "../publish/ApiTokens.js";
+import { ApiTokens, hasScope, secretsEqual, sha256, type Scope } from "../auth/ApiTokens.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { HttpError } from "./HttpError.js";
 

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { LiveFrame } from "../contract/rest.js";
-import { hasScope } from "../publish/ApiTokens.js";
+import { hasScope } from "../auth/ApiTokens.js";
 import type { Authenticator } from "./Authenticator.js";
 import { originAllowed } from "./cors.js";
 import type { ServerContext } from "./ServerContext.js";

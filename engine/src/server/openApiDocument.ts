@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { REPLY_SCHEMAS, type ReplySchemaName } from "../contract/rest.js";
-import { SCOPES } from "../publish/ApiTokens.js";
+import { SCOPES } from "../auth/ApiTokens.js";
 import { DefaultVersionRequestSchema, PublishRequestSchema, RunRequestSchema, ScheduleRequestSchema } from "./schemas.js";
 
 function schemaOf(s: z.ZodType): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { param } from "./param.js";
 import { Router } from "express";
-import { Schedule } from "../publish/Schedule.js";
-import type { ScheduleTarget, ScheduleTrigger } from "../publish/ScheduleStore.js";
+import { Schedule } from "../schedules/Schedule.js";
+import type { ScheduleTarget, ScheduleTrigger } from "../store/ScheduleStore.js";
 import { parseWith, ScheduleRequestSchema } from "./schemas.js";
 import type { ServerContext } from "./ServerContext.js";
 

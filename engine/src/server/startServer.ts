@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import express from "express";
 import type { Workspace } from "../workspace/Workspace.js";
-import { Scheduler, type SchedulerOptions } from "../publish/Scheduler.js";
+import { Scheduler, type SchedulerOptions } from "../schedules/Scheduler.js";
 import { Authenticator } from "./Authenticator.js";
 import { cors } from "./cors.js";
 import { endpointRoutes } from "./endpointRoutes.js";

@@ -1,6 +1,6 @@
 import type { Request, Response } from "express";
 import type { RunSubmitted } from "../contract/rest.js";
-import type { ScheduleTarget } from "../publish/ScheduleStore.js";
+import type { ScheduleTarget } from "../store/ScheduleStore.js";
 import { callerKey, callerOf } from "./Authenticator.js";
 import { parseWith, RunRequestSchema } from "./schemas.js";
 import type { ServerContext } from "./ServerContext.js";

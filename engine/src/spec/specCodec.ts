@@ -1,4 +1,3 @@
-import { DatasetStore } from "../datasets/DatasetStore.js";
 import { DataReference, PipelineData, type StepData } from "../dsl/data.js";
 import { DatasetInput, fromDefinition, fromVersion } from "../dsl/Dataset.js";
 import { Environment, RunConfiguration } from "../dsl/Environment.js";
@@ -59,7 +58,7 @@ function dataSpec(d: StepData): DataSpec {
 
 function datasetInputOf(ws: Workspace, d: Extract<DataSpec, { kind: "dataset" }>): DatasetInput {
   if (d.basedOn) {
-    const version = DatasetStore.of(ws).get(d.basedOn.name, d.basedOn.version);
+    const version = ws.datasets.get(d.basedOn.name, d.basedOn.version);
     if (!version) throw new PipebookError("not-found", `the pipeline reads dataset "${d.basedOn.name}" version ${d.basedOn.version}, which this workspace does not have`);
     return new DatasetInput(d.name, fromVersion(ws, version, d.definition), d.mode);
   }

@@ -7,8 +7,9 @@ import type { Compute } from "../compute/Compute.js";
 import { createCompute, type ComputeContext } from "../compute/createCompute.js";
 import { GpuSlots } from "../compute/GpuSlots.js";
 import { HashPool } from "../fingerprint/HashPool.js";
-import { StatCache } from "../fingerprint/StatCache.js";
+import { StatCache } from "../store/StatCache.js";
 import { openDatabase, type Db } from "../store/openDatabase.js";
+import { DatasetStore } from "../store/DatasetStore.js";
 import { RunStore } from "../store/RunStore.js";
 import { PublishedPipeline } from "../publish/PublishedPipeline.js";
 import { RecordedRun } from "../publish/RecordedRun.js";
@@ -56,6 +57,8 @@ export class Workspace {
   readonly dir: string;
   readonly db: Db;
   readonly runs: RunStore;
+  /** Registered datasets and their versions. */
+  readonly datasets: DatasetStore;
   readonly blobs: BlobStore;
   readonly statCache: StatCache;
   readonly hashPool: HashPool;
@@ -73,6 +76,7 @@ export class Workspace {
     mkdirSync(dir, { recursive: true });
     this.db = openDatabase(join(dir, "pipebook.db"));
     this.runs = new RunStore(this.db);
+    this.datasets = DatasetStore.of(this);
     this.blobs = new BlobStore(join(dir, "blobs"));
     this.statCache = new StatCache(this.db);
     this.hashPool = new HashPool();

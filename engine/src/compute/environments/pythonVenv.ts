@@ -9,7 +9,7 @@ import { PipebookError } from "../../errors/PipebookError.js";
 import { digestOfJson, type Digest } from "../../fingerprint/digest.js";
 import { hashFile } from "../../fingerprint/hashFile.js";
 import { hashTree, walk, type TreeHasherDeps } from "../../fingerprint/hashTree.js";
-import { StatCache } from "../../fingerprint/StatCache.js";
+import { StatCache } from "../../store/StatCache.js";
 import { resolveInterpreter } from "../interpreterVersion.js";
 
 export interface PythonVenvOptions {

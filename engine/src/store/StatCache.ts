@@ -1,6 +1,6 @@
 import type { BigIntStats } from "node:fs";
-import type { Db } from "../store/openDatabase.js";
-import { asDigest, type Digest } from "./digest.js";
+import type { Db } from "./openDatabase.js";
+import { asDigest, type Digest } from "../fingerprint/digest.js";
 
 /**
  * path + size + mtime + ctime + inode → content digest. An unchanged file is never re-read:

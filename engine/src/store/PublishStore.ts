@@ -1,5 +1,5 @@
-import type { Db } from "../store/openDatabase.js";
-import { perWorkspace, StatementCache } from "../store/StatementCache.js";
+import type { Db } from "./openDatabase.js";
+import { perWorkspace, StatementCache } from "./StatementCache.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import type { PipelineSpec } from "../spec/PipelineSpec.js";
 

@@ -1,6 +1,6 @@
-import type { Db } from "../store/openDatabase.js";
-import { perWorkspace, StatementCache } from "../store/StatementCache.js";
-import type { DatasetDefinition, DatasetVersion } from "./DatasetDefinition.js";
+import type { Db } from "./openDatabase.js";
+import { perWorkspace, StatementCache } from "./StatementCache.js";
+import type { DatasetDefinition, DatasetVersion } from "../datasets/DatasetDefinition.js";
 
 /** Registered dataset versions: every SQL statement about datasets lives here. */
 export class DatasetStore extends StatementCache {

@@ -2,7 +2,7 @@ import type { Workspace } from "../workspace/Workspace.js";
 import { hashTree } from "../fingerprint/hashTree.js";
 import { parseCron } from "./Schedule.js";
 import { SchedulerLease } from "./SchedulerLease.js";
-import { ScheduleStore, type ScheduleRow } from "./ScheduleStore.js";
+import { ScheduleStore, type ScheduleRow } from "../store/ScheduleStore.js";
 
 /** Starts one run for a schedule; resolves to its run id, rejects with the reason it could not. */
 export type FireSchedule = (schedule: ScheduleRow) => Promise<string>;

@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Statement } from "better-sqlite3";
 import type { Workspace } from "../workspace/Workspace.js";
-import { checkName } from "./names.js";
-import { PublishError } from "./PublishError.js";
+import { checkName } from "../publish/names.js";
+import { PublishError } from "../publish/PublishError.js";
+import { TokenStore, type TokenRow } from "../store/TokenStore.js";
 
 /**
  * What a token may do. `read`: list and look at pipelines, endpoints, runs, logs, outputs.
@@ -49,9 +49,11 @@ const DUMMY_HASH = sha256("pipebook: no such token");
  * itself is shown once, at creation. Revoked tokens stay listed (who had access, until when).
  */
 export class ApiTokens {
-  private byId: Statement | undefined;
+  private readonly store: TokenStore;
 
-  constructor(private readonly ws: Workspace) {}
+  constructor(ws: Workspace) {
+    this.store = TokenStore.of(ws);
+  }
 
   create(name: string, scopes: readonly Scope[]): { token: string; info: TokenInfo } {
     checkName("name", name);
@@ -60,40 +62,30 @@ export class ApiTokens {
     const token = `pbk_${id}_${randomBytes(32).toString("base64url")}`;
     const createdAt = new Date().toISOString();
     const unique = [...new Set(scopes)];
-    this.ws.db
-      .prepare("INSERT INTO api_tokens(id, name, hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)")
-      .run(id, name, sha256(token).toString("hex"), JSON.stringify(unique), createdAt);
+    this.store.insert({ id, name, hash: sha256(token).toString("hex"), scopes: unique, createdAt });
     return { token, info: { id, name, scopes: unique, createdAt, revokedAt: null } };
   }
 
   list(): TokenInfo[] {
-    return (this.ws.db.prepare("SELECT id, name, scopes, created_at, revoked_at FROM api_tokens ORDER BY created_at").all() as Record<string, unknown>[]).map(toInfo);
+    return this.store.list().map(toInfo);
   }
 
   revoke(id: string): void {
-    const changed = this.ws.db.prepare("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?").run(new Date().toISOString(), id).changes;
-    if (changed === 0) throw new PublishError({ reason: "token-not-found", id });
+    if (!this.store.revoke(id, new Date().toISOString())) throw new PublishError({ reason: "token-not-found", id });
   }
 
   /** Checks a presented token; read from the store each time, so a revocation applies at once. */
   verify(presented: string): TokenCheck {
     const m = TOKEN_FORMAT.exec(presented);
-    this.byId ??= this.ws.db.prepare("SELECT id, name, hash, scopes, created_at, revoked_at FROM api_tokens WHERE id = ?");
-    const row = m ? (this.byId.get(m[1]) as Record<string, unknown> | undefined) : undefined;
-    const expected = row ? Buffer.from(row["hash"] as string, "hex") : DUMMY_HASH;
+    const row = m ? this.store.get(m[1]!) : undefined;
+    const expected = row ? Buffer.from(row.hash, "hex") : DUMMY_HASH;
     // Always compare, so that a wrong id and a wrong secret take the same time.
     const equal = secretsEqual(presented, expected);
-    if (!row || !equal || row["revoked_at"] != null) return { ok: false };
+    if (!row || !equal || row.revokedAt !== null) return { ok: false };
     return { ok: true, token: toInfo(row) };
   }
 }
 
-function toInfo(r: Record<string, unknown>): TokenInfo {
-  return {
-    id: r["id"] as string,
-    name: r["name"] as string,
-    scopes: (JSON.parse(r["scopes"] as string) as string[]).filter(isScope),
-    createdAt: r["created_at"] as string,
-    revokedAt: (r["revoked_at"] as string | null) ?? null,
-  };
+function toInfo(r: TokenRow): TokenInfo {
+  return { id: r.id, name: r.name, scopes: r.scopes.filter(isScope), createdAt: r.createdAt, revokedAt: r.revokedAt };
 }

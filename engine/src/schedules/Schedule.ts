@@ -5,10 +5,10 @@ import type { ParameterValue } from "../contract/runView.js";
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { resolveParameters } from "../runner/resolveParameters.js";
-import { checkName, EXPERIMENT_PATTERN } from "./names.js";
-import { PublishError } from "./PublishError.js";
-import { resolveTarget } from "./resolveTarget.js";
-import { ScheduleStore, type ScheduleEvent, type ScheduleRow, type ScheduleTarget, type ScheduleTrigger } from "./ScheduleStore.js";
+import { checkName, EXPERIMENT_PATTERN } from "../publish/names.js";
+import { PublishError } from "../publish/PublishError.js";
+import { resolveTarget } from "../publish/resolveTarget.js";
+import { ScheduleStore, type ScheduleEvent, type ScheduleRow, type ScheduleTarget, type ScheduleTrigger } from "../store/ScheduleStore.js";
 
 export interface ScheduleOptions {
   readonly name: string;
