@@ -4,7 +4,7 @@ import { availableParallelism, totalmem } from "node:os";
 import { basename, join } from "node:path";
 import { PipebookError, unreachable } from "../errors/PipebookError.js";
 import type { TreeHasherDeps } from "../fingerprint/hashTree.js";
-import { resolveInterpreter } from "./interpreterVersion.js";
+import { resolveInterpreter, resolveKnownInterpreter } from "./interpreterVersion.js";
 import { MetricsTail } from "./MetricsTail.js";
 import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "./Compute.js";
 import { ensurePythonVenv } from "./environments/pythonVenv.js";
@@ -71,7 +71,8 @@ export class LocalCompute implements Compute {
         return { key: { kind: "node", version: process.versions.node }, runtime: { interpreter: process.execPath } };
       case "python": {
         if (env.pipPackages.length === 0) {
-          const found = await resolveInterpreter(env.interpreter);
+          // Remembered in the workspace across processes: a no-op rerun starts no Python at all.
+          const found = this.context.envsDir ? await resolveKnownInterpreter(this.context.envsDir, env.interpreter) : await resolveInterpreter(env.interpreter);
           return { key: { kind: "python", interpreter: env.interpreter, version: found.version, pipPackages: [] }, runtime: { interpreter: found.path } };
         }
         if (!this.context.envsDir) {

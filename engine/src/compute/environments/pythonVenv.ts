@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync, type BigIntStats } from "node:fs";
-import { link, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { readFileSync, realpathSync, statSync, type BigIntStats } from "node:fs";
+import { link, mkdir, readdir, readFile, rm, rmdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { devNull, hostname } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import type { PackageSource } from "../../dsl/Environment.js";
@@ -10,7 +10,7 @@ import { digestOfJson, type Digest } from "../../fingerprint/digest.js";
 import { hashFile } from "../../fingerprint/hashFile.js";
 import { hashTree, walk, type TreeHasherDeps } from "../../fingerprint/hashTree.js";
 import { StatCache } from "../../store/StatCache.js";
-import { resolveInterpreter } from "../interpreterVersion.js";
+import { rememberInterpreter, resolveKnownInterpreter, type InterpreterEntry } from "../interpreterVersion.js";
 
 export interface PythonVenvOptions {
   /** Folder holding every venv of the workspace, e.g. <workspace>/envs */
@@ -71,15 +71,6 @@ interface LockOwner {
   readonly nonce: string;
 }
 
-/** A base interpreter as it resolved, remembered for as long as its binary is unchanged. */
-interface InterpreterEntry {
-  /** Real path and stat stamp of the binary the command runs. */
-  readonly stamp: string;
-  /** sys.executable and version, as resolveInterpreter reports them. */
-  readonly path: string;
-  readonly version: string;
-}
-
 interface Plan {
   readonly options: PythonVenvOptions;
   readonly base: { readonly path: string; readonly version: string };
@@ -95,7 +86,6 @@ interface Plan {
 
 const FORMAT = 1;
 const MANIFEST = "venv.json";
-const INTERPRETERS = "interpreters.json";
 const LOCK = "building.lock";
 /** A build touches its lock this often; a lock untouched for STALE_MS belongs to a dead build. */
 const HEARTBEAT_MS = 5_000;
@@ -154,18 +144,15 @@ export async function ensurePythonVenv(options: PythonVenvOptions): Promise<Pyth
 
 /** Resolves the interpreter and hashes the package source: what names the environment. */
 async function planVenv(options: PythonVenvOptions): Promise<Plan> {
-  const binary = interpreterBinary(options.interpreter);
-  const known = binary && readInterpreters(options.root)[options.interpreter];
   let base: { path: string; version: string };
   let remember: Plan["remember"];
-  if (binary && known?.stamp === binary.stamp) {
-    base = known;
-  } else {
-    base = await resolveInterpreter(options.interpreter).catch((err: Error) => {
-      const reason = err.message.replace(/^cannot run the Python interpreter "[^"]*": /, "");
-      throw fail(options, `the Python interpreter "${options.interpreter}" cannot be run (${reason})`, err);
-    });
-    if (binary) remember = { command: options.interpreter, entry: { stamp: binary.stamp, path: base.path, version: base.version } };
+  try {
+    const found = await resolveKnownInterpreter(options.root, options.interpreter, { remember: false });
+    base = { path: found.path, version: found.version };
+    if (found.entry) remember = { command: options.interpreter, entry: found.entry };
+  } catch (err) {
+    const reason = (err as Error).message.replace(/^cannot run the Python interpreter "[^"]*": /, "");
+    throw fail(options, `the Python interpreter "${options.interpreter}" cannot be run (${reason})`, err as Error);
   }
   const findLinks = await hashFindLinks(options);
   const { indexUrl } = options.packageSource;
@@ -184,59 +171,11 @@ async function planVenv(options: PythonVenvOptions): Promise<Plan> {
 }
 
 /**
- * The binary a command runs (found on PATH as execvp would) with its stat stamp, so that a
- * reuse in a fresh process needs no interpreter spawn (60-600 ms here). Undefined for scripts:
- * a pyenv shim or wrapper picks its Python from the directory and environment, so it is run
- * every time (once per process, through resolveInterpreter's cache).
- */
-function interpreterBinary(command: string): { stamp: string } | undefined {
-  if (IS_WINDOWS) return undefined;
-  const candidates = command.includes("/")
-    ? [resolve(command)]
-    : (process.env["PATH"] ?? "").split(delimiter).filter((d) => d !== "").map((d) => join(d, command));
-  for (const candidate of candidates) {
-    let real: string;
-    try {
-      real = realpathSync(candidate);
-    } catch {
-      continue;
-    }
-    const st = statSync(real, { bigint: true, throwIfNoEntry: false });
-    if (!st?.isFile() || (st.mode & 0o111n) === 0n) continue;
-    const head = Buffer.alloc(2);
-    const fd = openSync(real, "r");
-    try {
-      readSync(fd, head, 0, 2, 0);
-    } finally {
-      closeSync(fd);
-    }
-    return head.toString("latin1") === "#!" ? undefined : { stamp: `${real}:${StatCache.stamp(st)}` };
-  }
-  return undefined;
-}
-
-function readInterpreters(root: string): Record<string, InterpreterEntry | undefined> {
-  try {
-    return JSON.parse(readFileSync(join(root, INTERPRETERS), "utf8")) as Record<string, InterpreterEntry>;
-  } catch {
-    return {};
-  }
-}
-
-/**
  * Records how the interpreter resolved, only once a venv is ready (a failed build leaves the
  * root as it was). Concurrent writers may drop each other's entry: that only costs a spawn.
  */
 async function remembered(plan: Plan, venv: PythonVenv): Promise<PythonVenv> {
-  if (!plan.remember) return venv;
-  const file = join(plan.options.root, INTERPRETERS);
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  try {
-    await writeFile(tmp, JSON.stringify({ ...readInterpreters(plan.options.root), [plan.remember.command]: plan.remember.entry }, null, 2));
-    await rename(tmp, file);
-  } catch {
-    await unlink(tmp).catch(() => undefined);
-  }
+  if (plan.remember) await rememberInterpreter(plan.options.root, plan.remember.command, plan.remember.entry);
   return venv;
 }
 
