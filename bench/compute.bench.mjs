@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { tsImport } from "tsx/esm/api";
 import Docker from "dockerode";
 import {
-  CommandStep, ComputeTarget, Environment, Experiment, Pipeline, PythonScriptStep, RunConfiguration, Workspace,
+  CommandStep, ComputeTarget, Environment, Experiment, Pipeline, PipelineData, PythonScriptStep, RunConfiguration, Workspace,
 } from "../engine/dist/index.js";
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -48,7 +48,11 @@ try {
     const runconfig = new RunConfiguration({ environment: Environment.docker({ image: BUSYBOX }) });
     const chain = () => {
       const steps = [];
-      for (let i = 0; i < N; i++) steps.push(new CommandStep({ name: `s${i}`, command: "true", computeTarget: "box", runconfig, allowReuse: false, ...(i > 0 && { runAfter: [`s${i - 1}`] }) }));
+      // One after another: each step reads the (empty) output of the one before.
+      const data = Array.from({ length: N }, (_, i) => new PipelineData(`d${i}`));
+      for (let i = 0; i < N; i++) {
+        steps.push(new CommandStep({ name: `s${i}`, command: "true", computeTarget: "box", runconfig, allowReuse: false, outputs: [data[i]], ...(i > 0 && { inputs: [data[i - 1]] }) }));
+      }
       return steps;
     };
     await raw(); // first container start warms the engine's caches for both sides

@@ -28,6 +28,11 @@ describe("graph validation", () => {
     expect(problems(() => p.graph)).toEqual([expect.stringMatching(/cycle: "first" → "second" → "first"|cycle: "second" → "first" → "second"/)]);
   });
 
+  it("refuses an option a step does not know, rather than ignoring it", () => {
+    const options = { name: "late", command: "true", runAfter: ["early"], retries: 2 };
+    expect(() => new CommandStep(options as never)).toThrow(/^step late: unknown options "runAfter", "retries" \(a step takes name, arguments, /);
+  });
+
   it("rejects duplicate step names", () => {
     const p = new Pipeline(sb.ws, { steps: [step("prep"), step("prep")] });
     expect(problems(() => p.graph)).toEqual(['two steps are named "prep"; step names must be unique']);

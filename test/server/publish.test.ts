@@ -203,11 +203,23 @@ describe("documents", () => {
     );
     const r = await s.call("POST", `/pipelines/${gated.id}/runs`, { body: { ExperimentName: "sse" } });
     const runId = (r.body as Json)["Id"] as string;
-    setTimeout(() => void writeFile(gate, ""), 1500);
     const response = await fetch(`${s.url}/runs/${runId}/events`, { headers: { Authorization: `Bearer ${s.tokens.read}` } });
     expect(response.headers.get("content-type")).toBe("text/event-stream");
-    const text = await response.text(); // the server closes the stream after the terminal view
-    const views = text.split("\n\n").filter((b) => b.startsWith("data: ")).map((b) => RunViewSchema.parse(JSON.parse(b.slice(6))));
+    // Read the stream as it comes; open the gate once the step is seen running. The server
+    // closes the stream after the terminal view.
+    const views: { status: string; steps: { status: string }[] }[] = [];
+    const decoder = new TextDecoder();
+    let buffered = "";
+    for await (const chunk of response.body!) {
+      buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+      const blocks = buffered.split("\n\n");
+      buffered = blocks.pop()!;
+      for (const b of blocks.filter((x) => x.startsWith("data: "))) {
+        const view = RunViewSchema.parse(JSON.parse(b.slice(6)));
+        views.push(view);
+        if (view.steps[0]?.status === "running") await writeFile(gate, "");
+      }
+    }
     expect(views.map((v) => v.status)).toContain("running");
     expect(views.at(-1)!.status).toBe("completed");
   });

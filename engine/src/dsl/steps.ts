@@ -42,6 +42,20 @@ export interface CommandStepOptions extends CommonStepOptions {
 
 const STEP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
+const COMMON_OPTIONS = ["name", "arguments", "inputs", "outputs", "computeTarget", "runconfig", "allowReuse", "hashPaths", "timeoutSeconds", "excludeFromKey", "parameters"];
+
+/**
+ * An option a step does not know is refused, not ignored: from JavaScript (no type check) a
+ * misspelt or invented option (`runAfter`) would otherwise look accepted and do nothing.
+ */
+function refuseUnknownOptions(options: object, known: readonly string[]): void {
+  const name = (options as { name?: unknown }).name;
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length > 0) {
+    throw new TypeError(`step ${String(name)}: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")} (a step takes ${known.join(", ")})`);
+  }
+}
+
 /** What every step kind shares; the engine reads steps only through these fields. */
 export abstract class PipelineStep {
   abstract readonly kind: StepKind;
@@ -58,7 +72,8 @@ export abstract class PipelineStep {
   readonly sourceDirectory: string | undefined;
   private readonly declaredParameters: readonly PipelineParameter[];
 
-  protected constructor(options: CommonStepOptions, sourceDirectory: string | URL | undefined) {
+  protected constructor(options: CommonStepOptions, sourceDirectory: string | URL | undefined, ownOptions: readonly string[]) {
+    refuseUnknownOptions(options, [...COMMON_OPTIONS, ...ownOptions]);
     if (!STEP_NAME.test(options.name ?? "")) {
       throw new TypeError(`step name "${options.name}" must start with a letter or _ and hold only letters, digits, _ . -`);
     }
@@ -99,7 +114,7 @@ export abstract class ScriptStep extends PipelineStep {
   readonly scriptName: string;
 
   constructor(options: ScriptStepOptions) {
-    super(options, options.sourceDirectory);
+    super(options, options.sourceDirectory, ["scriptName", "sourceDirectory"]);
     if (!options.scriptName) throw new TypeError(`step ${options.name}: scriptName is required`);
     this.scriptName = options.scriptName;
   }
@@ -129,7 +144,7 @@ export class CommandStep extends PipelineStep {
   readonly command: string | readonly string[];
 
   constructor(options: CommandStepOptions) {
-    super(options, options.sourceDirectory);
+    super(options, options.sourceDirectory, ["command", "sourceDirectory"]);
     if (typeof options.command === "string" ? options.command.trim() === "" : options.command.length === 0) {
       throw new TypeError(`step ${options.name}: command is empty`);
     }

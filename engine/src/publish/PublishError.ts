@@ -1,3 +1,4 @@
+import { unreachable } from "../errors/PipebookError.js";
 /**
  * Expected failures of publishing, endpoints, tokens and schedules, as data. The sentence a
  * person reads is made in one place (`describePublishFailure`); the REST mapper turns the
@@ -42,10 +43,6 @@ export function describePublishFailure(f: PublishFailure): string {
     case "invalid":
       return `${f.field}: ${f.message}`;
     default:
-      return unreachableFailure(f);
+      return unreachable(f);
   }
-}
-
-function unreachableFailure(x: never): never {
-  throw new Error(`unreachable: ${JSON.stringify(x)}`);
 }

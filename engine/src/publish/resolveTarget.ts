@@ -1,3 +1,4 @@
+import { unreachable } from "../errors/PipebookError.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { PipelineEndpoint } from "./PipelineEndpoint.js";
 import { PublishedPipeline } from "./PublishedPipeline.js";
@@ -20,7 +21,7 @@ export async function resolveTarget(ws: Workspace, target: ScheduleTarget): Prom
       return { pipeline: await endpoint.getPipeline(version), via: { endpoint: endpoint.name, version } };
     }
     default:
-      return unreachableTarget(target);
+      return unreachable(target);
   }
 }
 
@@ -31,10 +32,6 @@ export function describeTarget(target: ScheduleTarget): string {
     case "endpoint":
       return `endpoint ${target.name}${target.version !== undefined ? ` version ${target.version}` : ""}`;
     default:
-      return unreachableTarget(target);
+      return unreachable(target);
   }
-}
-
-function unreachableTarget(x: never): never {
-  throw new Error(`unreachable: ${JSON.stringify(x)}`);
 }

@@ -1,3 +1,4 @@
+import { unreachable } from "../errors/PipebookError.js";
 import type { ScheduleReply } from "../contract/rest.js";
 import { randomBytes } from "node:crypto";
 import { Cron } from "croner";
@@ -86,7 +87,7 @@ export class Schedule {
         }
         break;
       default:
-        throw new Error(`unreachable: ${JSON.stringify(trigger satisfies never)}`);
+        return unreachable(trigger);
     }
     const row: ScheduleRow = {
       id: `sch-${randomBytes(4).toString("hex")}`,

@@ -1,3 +1,4 @@
+import { unreachable } from "../errors/PipebookError.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { hashTree } from "../fingerprint/hashTree.js";
 import { parseCron } from "./Schedule.js";
@@ -143,7 +144,7 @@ export class Scheduler {
           break;
         }
         default:
-          throw new Error(`unreachable: ${JSON.stringify(trigger satisfies never)}`);
+          return unreachable(trigger);
       }
     }
     return Math.max(5, wait);

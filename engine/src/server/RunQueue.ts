@@ -1,6 +1,6 @@
 import { isTerminalRunStatus } from "../contract/runView.js";
 import type { PipelineRun } from "../runner/PipelineRun.js";
-import { HttpError } from "./HttpError.js";
+import { QueueError } from "./QueueError.js";
 
 interface Waiting {
   readonly run: PipelineRun;
@@ -49,16 +49,16 @@ export class RunQueue {
   }
 
   /**
-   * Takes a place (or throws 429) and records the run through `create`, which must pass the
+   * Takes a place (or throws a QueueError) and records the run through `create`, which must pass the
    * given `startWhen` to the run: the run starts when this queue lets it.
    */
   async submit(create: (startWhen: Promise<void>) => Promise<PipelineRun>): Promise<PipelineRun> {
-    if (this.closed) throw new HttpError(503, "the server is shutting down");
+    if (this.closed) throw new QueueError({ reason: "shutting-down" });
     if (this.waiting.length + this.creating >= this.maxQueued) {
       this.refused++;
       const perRun = this.avgMs / this.maxRunning;
       const retry = Math.max(1, Math.min(300, Math.ceil(((this.waiting.length + 1) * perRun) / 1000)));
-      throw new HttpError(429, `the server's run queue is full (${this.waiting.length} waiting, ${this.running.size} running); retry in ${retry}s`, { headers: { "Retry-After": String(retry) } });
+      throw new QueueError({ reason: "full", waiting: this.waiting.length, running: this.running.size, retryAfterSeconds: retry });
     }
     let start!: () => void;
     let refuse!: (reason: Error) => void;

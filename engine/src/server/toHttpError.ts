@@ -1,6 +1,7 @@
 import { PipebookError, unreachable, type PipebookErrorCode } from "../errors/PipebookError.js";
 import { PublishError, type PublishFailure } from "../publish/PublishError.js";
 import { HttpError } from "./HttpError.js";
+import { QueueError, type QueueFailure } from "./QueueError.js";
 
 /** Errors thrown by express's body parser carry a `type` and a status. */
 interface BodyParserError {
@@ -25,6 +26,18 @@ function publishStatus(f: PublishFailure): number {
       return 409;
     case "invalid":
       return 400;
+    default:
+      return unreachable(f);
+  }
+}
+
+function queueReply(err: QueueError): HttpError {
+  const f: QueueFailure = err.failure;
+  switch (f.reason) {
+    case "shutting-down":
+      return new HttpError(503, err.message);
+    case "full":
+      return new HttpError(429, err.message, { headers: { "Retry-After": String(f.retryAfterSeconds) } });
     default:
       return unreachable(f);
   }
@@ -63,6 +76,7 @@ export function toHttpError(err: unknown): { error: HttpError; internal: boolean
     const fields = err.failure.reason === "invalid" ? [err.failure.field] : [];
     return { error: new HttpError(publishStatus(err.failure), err.message, { fields }), internal: false };
   }
+  if (err instanceof QueueError) return { error: queueReply(err), internal: false };
   if (err instanceof PipebookError) return { error: new HttpError(pipebookStatus(err.code), err.message), internal: false };
   if (isBodyParserError(err)) {
     switch (err.type) {
