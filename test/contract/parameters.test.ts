@@ -33,7 +33,14 @@ describe("parameters: one set of rules for every surface", () => {
 
   it("refuses NUL characters and values over the size bound, saying the bound", () => {
     expect(parseAssignments(["tag=a\0b"], declared, "refuse")).toEqual({ ok: false, problems: ['parameter "tag" holds a NUL character, which no process can be given'] });
-    expect(checkAssignments({ tag: "x".repeat(200_000) }, declared)).toEqual({ ok: false, problems: ['parameter "tag" is 200000 characters long; the limit is 65536'] });
+    expect(checkAssignments({ tag: "x".repeat(200_000) }, declared)).toEqual({ ok: false, problems: ['parameter "tag" is 200000 bytes long in UTF-8; the limit is 65536 bytes (64 KiB)'] });
+  });
+
+  it("bounds a value in UTF-8 bytes, as a process's environment is bounded, not in characters", () => {
+    // 50,000 characters, 150,000 bytes: over the 128 KiB Linux allows one variable.
+    expect(checkAssignments({ tag: "€".repeat(50_000) }, declared)).toEqual({ ok: false, problems: ['parameter "tag" is 150000 bytes long in UTF-8; the limit is 65536 bytes (64 KiB)'] });
+    expect(checkAssignments({ tag: "😀".repeat(16_384) }, declared)).toEqual({ ok: true, values: expect.objectContaining({ tag: "😀".repeat(16_384) }) });
+    expect(checkAssignments({ tag: "😀".repeat(16_385) }, declared)).toMatchObject({ ok: false, problems: [expect.stringContaining("65540 bytes")] });
   });
 
   it("checks typed assignments, fills defaults, and refuses __proto__ rather than dropping it", () => {

@@ -12,6 +12,7 @@ import { detectGpus } from "./GpuInventory.js";
 import type { GpuSlots } from "./GpuSlots.js";
 import { checkResources } from "./checkResources.js";
 import { resolveJob, RUNTIME_DIR } from "./resolveJob.js";
+import { launchSizeProblem } from "./launchSizeProblem.js";
 import { StepLauncher } from "./StepLauncher.js";
 import type { ResolvedEnvironment, StepJob } from "./StepJob.js";
 import { waitForGpus } from "./waitForGpus.js";
@@ -121,6 +122,8 @@ export class LocalCompute implements Compute {
       inputs, outputs, metricsFile, runtimeDir: RUNTIME_DIR.replace(/\/$/, ""),
       inherited: inheritedEnv(job), node: process.execPath, ...(TSX_LOADER && { tsLoader: TSX_LOADER }),
     });
+    const tooBig = launchSizeProblem(argv, env);
+    if (tooBig) return { reason: "spawn-failed", message: tooBig };
 
     const gpus = await detectGpus();
     const held = job.resources.gpus > 0 && this.context.gpuSlots ? await waitForGpus(this.context.gpuSlots, gpus, job, io, signal) : [];

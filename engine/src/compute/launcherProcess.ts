@@ -2,7 +2,8 @@
 // output and exit. It loads nothing but node:child_process, on purpose: fork() copies the page
 // tables of the process that calls it, so forking from a lean process costs the same whatever
 // the engine (a kernel holding data, a busy server) has in memory, and never blocks its loop.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import type { Readable } from "node:stream";
 import type { LaunchReport, LaunchRequest } from "./launcherProtocol.js";
 
 const report = (r: LaunchReport): void => {
@@ -16,8 +17,17 @@ process.on("disconnect", () => process.exit(0));
 
 process.on("message", (m: LaunchRequest) => {
   const [cmd, ...args] = m.argv;
-  // Each step leads its own process group, so the engine can stop a step's whole tree.
-  const child = spawn(cmd!, args, { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let child: ChildProcessByStdio<null, Readable, Readable>;
+  try {
+    // Each step leads its own process group, so the engine can stop a step's whole tree.
+    child = spawn(cmd!, args, { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  } catch (err) {
+    // Some refusals throw here instead of emitting "error" (E2BIG, a NUL in a string): they end
+    // this one step, never this process, which relays every other running step.
+    report({ id: m.id, type: "spawn-error", message: err instanceof Error ? err.message : String(err) });
+    report({ id: m.id, type: "closed", code: null, signal: null });
+    return;
+  }
   // A pid means the process exists (spawn failures leave it undefined and emit "error"): report
   // it at once rather than a tick later on "spawn", since the engine records it before going on.
   if (child.pid !== undefined) report({ id: m.id, type: "started", pid: child.pid });

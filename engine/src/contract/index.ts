@@ -5,7 +5,7 @@ export type {
   RunStatus, RunView, StepKind, StepStatus, StepView,
 } from "./runView.js";
 export {
-  MAX_PARAMETER_CHARS, checkAssignments, inferParameterValue, parameterNameProblem, parameterValueProblem, parseAssignments, readParameterValue,
+  MAX_PARAMETER_BYTES, checkAssignments, inferParameterValue, parameterNameProblem, parameterValueProblem, parseAssignments, readParameterValue,
 } from "./parameters.js";
 export type { DeclaredParameter, ParameterType, ParsedParameters } from "./parameters.js";
 export { STATUS_TABLE } from "./statusTable.js";

@@ -16,8 +16,12 @@ export interface DeclaredParameter {
   readonly defaultValue: ParameterValue;
 }
 
-/** A parameter value's text, at most this many characters (a step gets it in its environment). */
-export const MAX_PARAMETER_CHARS = 64 * 1024;
+/**
+ * A parameter value's text, at most this many bytes in UTF-8. A step gets it in an environment
+ * variable, and Linux starts no process with a variable over 128 KiB: counted in characters, 64 Ki
+ * of "€" (3 bytes each) passed the bound and then could not be launched.
+ */
+export const MAX_PARAMETER_BYTES = 64 * 1024;
 
 /** Letters, digits and `_`, not starting with a digit: the name becomes `PIPEBOOK_PARAM_<NAME>`. */
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -43,8 +47,24 @@ export function parameterValueProblem(name: string, value: unknown): string | un
   if (typeof value === "boolean") return undefined;
   if (typeof value !== "string") return `parameter "${name}" must be a string, number or boolean, got ${value === null ? "null" : typeof value}`;
   if (value.includes("\0")) return `parameter "${name}" holds a NUL character, which no process can be given`;
-  if (value.length > MAX_PARAMETER_CHARS) return `parameter "${name}" is ${value.length} characters long; the limit is ${MAX_PARAMETER_CHARS}`;
+  const bytes = utf8Length(value);
+  if (bytes > MAX_PARAMETER_BYTES) return `parameter "${name}" is ${bytes} bytes long in UTF-8; the limit is ${MAX_PARAMETER_BYTES} bytes (64 KiB)`;
   return undefined;
+}
+
+/** UTF-8 length without Node's Buffer (the contract runs in browsers too) or a copy of the text. */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 /** Reads `raw` as a value of `type`; a string is taken as written. */

@@ -8,6 +8,7 @@ import { checkResources } from "../checkResources.js";
 import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "../Compute.js";
 import type { ComputeContext } from "../createCompute.js";
 import { detectGpus } from "../GpuInventory.js";
+import { launchSizeProblem } from "../launchSizeProblem.js";
 import { resolveJob, RUNTIME_DIR } from "../resolveJob.js";
 import type { ResolvedEnvironment, StepJob } from "../StepJob.js";
 import { waitForGpus } from "../waitForGpus.js";
@@ -127,6 +128,8 @@ export class DockerCompute implements Compute {
     mounts.push({ source: meta, target: IN.meta, readOnly: false }, { source: RUNTIME_DIR.replace(/\/$/, ""), target: IN.runtime, readOnly: true });
     // The engine's own environment never enters the container.
     const { argv, env } = resolveJob(job, { inputs, outputs, metricsFile: `${IN.meta}/metrics.jsonl`, runtimeDir: IN.runtime, inherited: { HOME: "/tmp" }, node: "node" });
+    const tooBig = launchSizeProblem(argv, env);
+    if (tooBig) return { reason: "spawn-failed", message: tooBig };
 
     const gpus = job.resources.gpus > 0 ? await detectGpus() : [];
     const held = job.resources.gpus > 0 ? await waitForGpus(this.context.gpuSlots, gpus, job, io, signal) : [];

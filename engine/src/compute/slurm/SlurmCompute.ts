@@ -10,6 +10,7 @@ import { checkResources } from "../checkResources.js";
 import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "../Compute.js";
 import type { ComputeContext } from "../createCompute.js";
 import { ensurePythonVenv } from "../environments/pythonVenv.js";
+import { launchSizeProblem } from "../launchSizeProblem.js";
 import { resolveJob } from "../resolveJob.js";
 import type { ResolvedEnvironment, StepJob } from "../StepJob.js";
 import { FileTail } from "./FileTail.js";
@@ -132,6 +133,8 @@ export class SlurmCompute implements Compute {
         inputs: staged.inputs, outputs: staged.outputs, metricsFile: staged.metricsFile, runtimeDir: staged.runtimeDir,
         inherited: inheritedEnv(job), node: process.execPath, ...(TSX_LOADER && { tsLoader: TSX_LOADER }),
       });
+      const tooBig = launchSizeProblem(argv, env);
+      if (tooBig) return { reason: "spawn-failed", message: tooBig };
       const script = join(staged.jobDir, SLURM_FILES.script);
       writeFileSync(script, batchScript(argv, staged.workDir, job.resources.gpus === 0));
       const stdout = join(staged.jobDir, SLURM_FILES.stdout);
