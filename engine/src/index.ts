@@ -1,4 +1,7 @@
-/** pipebook: the pipeline DSL and engine. Everything a notebook, script or server imports. */
+/**
+ * pipebook: the pipeline DSL and engine, everything a notebook or script imports. The REST server
+ * is `pipebook/server`: express, ws and the routes load only where a server is started.
+ */
 export { Workspace, CONFIG_FILE, DEFAULT_DATASTORE } from "./workspace/Workspace.js";
 export { Datastore, type UploadOptions } from "./dsl/Datastore.js";
 export { DataReference, PipelineData, type StepData } from "./dsl/data.js";
@@ -41,4 +44,3 @@ export { Schedule, type ScheduleOptions } from "./schedules/Schedule.js";
 export type { ScheduleTarget, ScheduleTrigger, ScheduleEvent, ScheduleEventKind } from "./store/ScheduleStore.js";
 export { ApiTokens, SCOPES, type Scope, type TokenInfo } from "./auth/ApiTokens.js";
 export { PublishError, type PublishFailure } from "./publish/PublishError.js";
-export { startServer, type ServerOptions, type RunningServer } from "./server/startServer.js";

@@ -124,3 +124,33 @@ describe("the iris example through the CLI", () => {
     expect(after.stdout).toMatch(/prepare +reused/);
   });
 });
+
+describe("what a command loads", () => {
+  it("answers --help for every command it lists, each from its own part of the grammar", async () => {
+    const help = await pipebook(dir, "--help");
+    expect(help.code).toBe(0);
+    const names = [...help.stdout.split("Commands:")[1]!.matchAll(/^  ([a-z][a-z-]*)/gm)].map((m) => m[1]!).filter((n) => n !== "help");
+    expect(names).toEqual(expect.arrayContaining(["run", "runs", "show", "logs", "why", "gc", "datasets", "kernel", "lab", "serve", "publish", "pipelines", "endpoints", "token", "schedule"]));
+    for (const name of names) {
+      const r = await pipebook(dir, name, "--help");
+      expect(r.code, `${name} --help: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain(`Usage: pipebook ${name}`);
+    }
+    // An unknown command still gets commander's suggestion, from the whole grammar.
+    expect((await pipebook(dir, "rns")).stderr).toContain("(Did you mean runs?)");
+  });
+
+  it("the package index loads no server, HTTP or container library", async () => {
+    const probe = [
+      'await import("pipebook");',
+      'const { createRequire } = await import("node:module");',
+      "const loaded = Object.keys(createRequire(import.meta.url).cache);",
+      "console.log(JSON.stringify(loaded.filter((f) => /node_modules\\/(express|ws|dockerode|body-parser)\\//.test(f))));",
+    ].join("\n");
+    const { stdout } = await exec(process.execPath, ["--input-type=module", "-e", probe], { cwd: dir });
+    expect(JSON.parse(stdout)).toEqual([]);
+    // The server is its own entry point.
+    const server = await exec(process.execPath, ["--input-type=module", "-e", 'const m = await import("pipebook/server"); console.log(typeof m.startServer)'], { cwd: dir });
+    expect(server.stdout.trim()).toBe("function");
+  });
+});

@@ -1,4 +1,5 @@
-import { ApiTokens, CommandStep, Experiment, Pipeline, PipelineData, PipelineParameter, startServer, type PublishedPipeline, type RunningServer, type ServerOptions } from "pipebook";
+import { ApiTokens, CommandStep, Experiment, Pipeline, PipelineData, PipelineParameter, type PublishedPipeline } from "pipebook";
+import { startServer, type RunningServer, type ServerOptions } from "pipebook/server";
 import { sandbox, type Sandbox } from "../engine/helpers.js";
 
 export interface Reply {

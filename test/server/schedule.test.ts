@@ -1,7 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Schedule, startServer, type ScheduleEvent } from "pipebook";
+import { Schedule, type ScheduleEvent } from "pipebook";
+import { startServer } from "pipebook/server";
 import { Scheduler } from "../../engine/dist/schedules/Scheduler.js";
 import { serverSandbox, sleep, type ServerSandbox } from "./helpers.js";
 

@@ -3,22 +3,9 @@ import type { Workspace } from "../workspace/Workspace.js";
 import { checkName } from "../publish/names.js";
 import { PublishError } from "../publish/PublishError.js";
 import { TokenStore, type TokenRow } from "../store/TokenStore.js";
+import { SCOPES, isScope, type Scope } from "./scopes.js";
 
-/**
- * What a token may do. `read`: list and look at pipelines, endpoints, runs, logs, outputs.
- * `runs:submit`: start runs of published pipelines and endpoints. `publish`: publish runs,
- * change endpoint defaults, enable/disable pipelines and schedules. `admin`: everything.
- */
-export const SCOPES = ["read", "runs:submit", "publish", "admin"] as const;
-export type Scope = (typeof SCOPES)[number];
-
-export function isScope(s: string): s is Scope {
-  return (SCOPES as readonly string[]).includes(s);
-}
-
-export function hasScope(granted: readonly Scope[], needed: Scope): boolean {
-  return granted.includes("admin") || granted.includes(needed);
-}
+export { SCOPES, isScope, hasScope, type Scope } from "./scopes.js";
 
 export interface TokenInfo {
   readonly id: string;

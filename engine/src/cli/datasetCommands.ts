@@ -1,8 +1,5 @@
 import type { Command } from "commander";
-import { Dataset, TabularDataset } from "../dsl/Dataset.js";
-import { Workspace } from "../workspace/Workspace.js";
-import { PipebookError } from "../errors/PipebookError.js";
-import { bytes, table } from "./format.js";
+import { lazyAction } from "./lazyAction.js";
 
 /** `pipebook datasets [NAME] [--version N] [--profile]`: registered datasets, their versions, a profile. */
 export function registerDatasetCommands(program: Command): void {
@@ -12,22 +9,5 @@ export function registerDatasetCommands(program: Command): void {
     .argument("[name]", "a dataset's name")
     .option("--version <n>", "a version of NAME (default: the latest)", (v) => Number(v))
     .option("--profile", "column types, missing values, ranges and most common values of NAME")
-    .action(async (name: string | undefined, options: { version?: number; profile?: boolean }) => {
-      const ws = await Workspace.fromConfig();
-      try {
-        if (options.profile) {
-          if (name === undefined) throw new PipebookError("dataset-invalid", "--profile needs a dataset name");
-          const ds = Dataset.getByName(ws, name, options.version === undefined ? {} : { version: options.version });
-          if (!(ds instanceof TabularDataset)) throw new PipebookError("dataset-invalid", `dataset "${name}" holds files, not a table: only tabular datasets have a profile`);
-          process.stdout.write(`${(await ds.profile()).toString()}\n`);
-          return;
-        }
-        const versions = Dataset.list(ws, name === undefined ? {} : { name });
-        if (versions.length === 0) return void process.stdout.write(name === undefined ? `no datasets registered in ${ws.dir}\n` : `no dataset named "${name}" is registered\n`);
-        const rows = versions.map((v) => [v.name, String(v.version), v.definition.kind, String(v.fileCount), bytes(v.bytes), v.createdAt.replace("T", " ").slice(0, 19), v.description]);
-        process.stdout.write(`${table(["dataset", "version", "kind", "files", "size", "registered", "description"], rows)}\n`);
-      } finally {
-        await ws.close();
-      }
-    });
+    .action(lazyAction(() => import("./datasetActions.js"), "datasetsCommand"));
 }

@@ -1,19 +1,18 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { collectGarbage } from "../artifacts/collectGarbage.js";
-import { Workspace } from "../workspace/Workspace.js";
+import { openRunHistory, type RunHistory } from "../workspace/openRunHistory.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { explainDecision, summarizeDecision } from "../explain/formatDecision.js";
-import { bytes, runLine, stepLine, table } from "./format.js";
+import { runLine, stepLine, table } from "./format.js";
 
-async function findRun(ws: Workspace, idOrPrefix: string): Promise<string> {
+async function findRun(ws: RunHistory, idOrPrefix: string): Promise<string> {
   const ids = ws.runs.resolveRunId(idOrPrefix);
   if (ids.length === 1) return ids[0]!;
   if (ids.length === 0) throw new PipebookError("not-found", `no run ${idOrPrefix} in workspace ${ws.dir} (see: pipebook runs)`);
   throw new PipebookError("not-found", `"${idOrPrefix}" matches several runs: ${ids.join(", ")}`);
 }
 
-function findStep(ws: Workspace, runId: string, name: string) {
+function findStep(ws: RunHistory, runId: string, name: string) {
   const steps = ws.runs.getSteps(runId);
   const step = steps.find((s) => s.name === name);
   if (!step) throw new PipebookError("not-found", `run ${runId} has no step "${name}" (steps: ${steps.map((s) => s.name).join(", ")})`);
@@ -21,14 +20,14 @@ function findStep(ws: Workspace, runId: string, name: string) {
 }
 
 export async function runsCommand(options: { experiment?: string; limit: number }): Promise<void> {
-  const ws = await Workspace.fromConfig();
+  const ws = await openRunHistory();
   const runs = ws.runs.listRuns({ limit: options.limit, ...(options.experiment && { experiment: options.experiment }) });
   if (runs.length === 0) return void process.stdout.write(`no runs yet in ${ws.dir}\n`);
   process.stdout.write(`${table(["run", "experiment", "status", "created", "time", "source"], runs.map(runLine))}\n`);
 }
 
 export async function showCommand(id: string): Promise<void> {
-  const ws = await Workspace.fromConfig();
+  const ws = await openRunHistory();
   const run = ws.runs.getRun(await findRun(ws, id))!;
   const out: string[] = [
     `run        ${run.id}`,
@@ -55,7 +54,7 @@ export async function showCommand(id: string): Promise<void> {
 }
 
 export async function logsCommand(id: string, stepName: string | undefined): Promise<void> {
-  const ws = await Workspace.fromConfig();
+  const ws = await openRunHistory();
   const runId = await findRun(ws, id);
   const steps = stepName ? [findStep(ws, runId, stepName)] : ws.runs.getSteps(runId);
   for (const s of steps) {
@@ -68,18 +67,10 @@ export async function logsCommand(id: string, stepName: string | undefined): Pro
 }
 
 export async function whyCommand(id: string, stepName: string): Promise<void> {
-  const ws = await Workspace.fromConfig();
+  const ws = await openRunHistory();
   const runId = await findRun(ws, id);
   const s = findStep(ws, runId, stepName);
   const lines = s.decision ? explainDecision(s.decision) : [`step ${s.name} is ${s.status}: no decision yet`];
   process.stdout.write(`${s.name} in run ${runId}: ${s.status}\n${lines.join("\n")}\n`);
   if (s.keyDigest) process.stdout.write(`key ${s.keyDigest}\n`);
-}
-
-export async function gcCommand(options: { dryRun?: boolean; olderThan?: number }): Promise<void> {
-  const ws = await Workspace.fromConfig();
-  const items = await collectGarbage(ws, { dryRun: options.dryRun ?? false, ...(options.olderThan !== undefined && { olderThanDays: options.olderThan }) });
-  const total = items.reduce((n, i) => n + i.bytes, 0);
-  for (const i of items) process.stdout.write(`${options.dryRun ? "would remove" : "removed"} ${i.path} (${bytes(i.bytes)}): ${i.why}\n`);
-  process.stdout.write(`${options.dryRun ? "would free" : "freed"} ${bytes(total)} in ${items.length} item${items.length === 1 ? "" : "s"}\n`);
 }

@@ -1,49 +1,65 @@
 import { Command, CommanderError } from "commander";
-import { PipebookError } from "../errors/PipebookError.js";
-import { registerDatasetCommands } from "./datasetCommands.js";
-import { runCommand } from "./runCommand.js";
-import { registerIntegrationCommands } from "./integrationCommands.js";
-import { registerPublishingCommands } from "./publishingCommands.js";
-import { gcCommand, logsCommand, runsCommand, showCommand, whyCommand } from "./inspectCommands.js";
+import { isExpectedFailure } from "../contract/expectedFailure.js";
+import { lazyAction } from "./lazyAction.js";
 
-/** Exit codes: 0 done, 1 the run failed, 2 the request was wrong (bad file, graph, parameter, id). */
+/**
+ * The CLI's grammar. Every action is loaded when its command runs (lazyAction): this module and
+ * the register* modules import commander and nothing of the engine.
+ * Exit codes: 0 done, 1 the run failed, 2 the request was wrong (bad file, graph, parameter, id).
+ */
 const program = new Command()
   .name("pipebook")
   .description("Build ML pipelines, rerun only what changed, see why.")
   .showHelpAfterError()
   .exitOverride();
 
-program
-  .command("run")
-  .description("submit the pipeline a .ts/.js file exports and stream its progress")
-  .argument("<file>", "file exporting a Pipeline (default export or `pipeline`)")
-  .option("-e, --experiment <name>", "experiment to group the run under (default: the file's `experiment` export or its name)")
-  .option("-p, --param <name=value...>", "parameter assignment, repeatable")
-  .option("--regenerate", "run every step even if an identical earlier result exists")
-  .option("-j, --concurrency <n>", "steps running at once", (v) => Number(v))
-  .option("-q, --quiet", "print step status only, not step logs")
-  .action(runCommand);
+const inspect = (): Promise<typeof import("./inspectCommands.js")> => import("./inspectCommands.js");
 
-program.command("runs").description("list recent runs").option("-e, --experiment <name>").option("-n, --limit <n>", "how many", (v) => Number(v), 20).action(runsCommand);
-program.command("show").description("a run's steps, status, reuse and metrics").argument("<run>", "run id or unique prefix").action(showCommand);
-program.command("logs").description("print a run's step logs").argument("<run>").argument("[step]").action(logsCommand);
-program.command("why").description("why a step ran or was reused: which part of its key changed").argument("<run>").argument("<step>").action(whyCommand);
-program
-  .command("gc")
-  .description("remove intermediate data that no run needs (outputs of failed steps, working copies)")
-  .option("--dry-run", "list what would be removed, remove nothing")
-  .option("--older-than <days>", "also remove outputs used only by runs older than this", (v) => Number(v))
-  .action(gcCommand);
+function registerCoreCommands(program: Command): void {
+  program
+    .command("run")
+    .description("submit the pipeline a .ts/.js file exports and stream its progress")
+    .argument("<file>", "file exporting a Pipeline (default export or `pipeline`)")
+    .option("-e, --experiment <name>", "experiment to group the run under (default: the file's `experiment` export or its name)")
+    .option("-p, --param <name=value...>", "parameter assignment, repeatable")
+    .option("--regenerate", "run every step even if an identical earlier result exists")
+    .option("-j, --concurrency <n>", "steps running at once", (v) => Number(v))
+    .option("-q, --quiet", "print step status only, not step logs")
+    .action(lazyAction(() => import("./runCommand.js"), "runCommand"));
 
-registerDatasetCommands(program);
-registerIntegrationCommands(program);
-registerPublishingCommands(program);
+  program.command("runs").description("list recent runs").option("-e, --experiment <name>").option("-n, --limit <n>", "how many", (v) => Number(v), 20).action(lazyAction(inspect, "runsCommand"));
+  program.command("show").description("a run's steps, status, reuse and metrics").argument("<run>", "run id or unique prefix").action(lazyAction(inspect, "showCommand"));
+  program.command("logs").description("print a run's step logs").argument("<run>").argument("[step]").action(lazyAction(inspect, "logsCommand"));
+  program.command("why").description("why a step ran or was reused: which part of its key changed").argument("<run>").argument("<step>").action(lazyAction(inspect, "whyCommand"));
+  program
+    .command("gc")
+    .description("remove intermediate data that no run needs (outputs of failed steps, working copies)")
+    .option("--dry-run", "list what would be removed, remove nothing")
+    .option("--older-than <days>", "also remove outputs used only by runs older than this", (v) => Number(v))
+    .action(lazyAction(() => import("./gcCommand.js"), "gcCommand"));
+}
+
+/**
+ * The command groups by the top-level names they define. A command line naming one gets only
+ * that group's grammar (making commander's ~30 command objects is a good part of a short
+ * command's time); help, a bare `pipebook` or an unknown name get all of it.
+ */
+const GROUPS: readonly { readonly names: readonly string[]; readonly load: () => Promise<(program: Command) => void> }[] = [
+  { names: ["run", "runs", "show", "logs", "why", "gc"], load: () => Promise.resolve(registerCoreCommands) },
+  { names: ["datasets"], load: async () => (await import("./datasetCommands.js")).registerDatasetCommands },
+  { names: ["kernel", "lab"], load: async () => (await import("./integrationCommands.js")).registerIntegrationCommands },
+  { names: ["serve", "publish", "pipelines", "endpoints", "token", "schedule"], load: async () => (await import("./publishingCommands.js")).registerPublishingCommands },
+];
+
+const named = process.argv[2];
+const group = GROUPS.find((g) => named !== undefined && g.names.includes(named));
+for (const register of await Promise.all((group ? [group] : GROUPS).map((g) => g.load()))) register(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-  if (err instanceof PipebookError) {
+  if (isExpectedFailure(err)) {
     process.stderr.write(`pipebook: ${err.message}\n`);
     process.exit(2);
   }

@@ -1,50 +1,13 @@
 import type { Command } from "commander";
-import { PipelineParameter } from "../dsl/PipelineParameter.js";
-import { Workspace } from "../workspace/Workspace.js";
-import { PipebookError } from "../errors/PipebookError.js";
-import { ApiTokens, isScope, SCOPES, type Scope } from "../auth/ApiTokens.js";
-import { PipelineEndpoint } from "../publish/PipelineEndpoint.js";
-import { PublishedPipeline } from "../publish/PublishedPipeline.js";
-import { PublishError } from "../publish/PublishError.js";
-import { resolveTarget, describeTarget } from "../publish/resolveTarget.js";
-import { Schedule } from "../schedules/Schedule.js";
-import type { ScheduleTarget, ScheduleTrigger } from "../store/ScheduleStore.js";
-import { parseRunAssignments } from "../runner/resolveParameters.js";
-import type { PipelineRun } from "../runner/PipelineRun.js";
-import { startServer } from "../server/startServer.js";
-import { table } from "./format.js";
+import { SCOPES } from "../auth/scopes.js";
+import { lazyAction } from "./lazyAction.js";
 
-const out = (text: string): void => void process.stdout.write(`${text}\n`);
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+type Actions = typeof import("./publishingActions.js");
+const load = (): Promise<Actions> => import("./publishingActions.js");
+const act = <K extends keyof Actions & string>(name: K): ((...args: Parameters<Actions[K]>) => Promise<void>) => lazyAction(load, name);
 
-/** Publishing failures are expected ones: printed as a sentence, exit code 2 (like PipebookError). */
-function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await fn(...args);
-    } catch (err) {
-      if (err instanceof PublishError) throw new PipebookError("not-found", err.message, [], { cause: err });
-      throw err;
-    }
-  };
-}
-
-function isLoopback(host: string): boolean {
-  return host === "127.0.0.1" || host === "::1" || host === "localhost" || host.startsWith("127.");
-}
-
-async function parseParams(ws: Workspace, target: ScheduleTarget, texts: readonly string[]): Promise<Record<string, string | number | boolean>> {
-  const { pipeline } = await resolveTarget(ws, target);
-  return parseRunAssignments(pipeline.parameters.map((p) => new PipelineParameter(p.name, p.defaultValue)), texts);
-}
-
-async function followRun(run: PipelineRun): Promise<void> {
-  out(`run ${run.id}`);
-  const view = await run.waitForCompletion({ showOutput: true });
-  out(`run ${view.runId} ${view.status}`);
-  if (view.status !== "completed") process.exitCode = 1;
-}
-
+/** The grammar of serve, publish, pipelines, endpoints, token and schedule; what they do is in publishingActions.ts. */
 export function registerPublishingCommands(program: Command): void {
   program
     .command("serve")
@@ -56,40 +19,7 @@ export function registerPublishingCommands(program: Command): void {
     .option("--max-running-runs <n>", "runs executed at once; later ones wait in the queue", (v) => Number(v), 4)
     .option("--max-queued-runs <n>", "runs that may wait; over it POSTs get 429 with Retry-After", (v) => Number(v), 256)
     .option("--no-schedules", "do not fire schedules and triggers (another server does)")
-    .action(
-      action(async (opts: { host: string; port: number; token: string[]; corsOrigin: string[]; maxRunningRuns: number; maxQueuedRuns: number; schedules: boolean }) => {
-        if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new PipebookError("config-invalid", `--port must be 0–65535, got ${opts.port}`);
-        for (const [flag, n] of [["--max-running-runs", opts.maxRunningRuns], ["--max-queued-runs", opts.maxQueuedRuns]] as const) {
-          if (!Number.isInteger(n) || n < 1) throw new PipebookError("config-invalid", `${flag} must be a whole number ≥ 1`);
-        }
-        const ws = await Workspace.fromConfig();
-        if (!isLoopback(opts.host)) process.stderr.write(`pipebook serve: warning: listening on ${opts.host}, reachable from other machines; every API call still needs a token\n`);
-        const server = await startServer({
-          workspace: ws, host: opts.host, port: opts.port, tokens: opts.token, corsOrigins: opts.corsOrigin,
-          maxRunningRuns: opts.maxRunningRuns, maxQueuedRuns: opts.maxQueuedRuns, schedules: opts.schedules,
-        }).catch((err: unknown) => {
-          const code = (err as { code?: unknown }).code;
-          if (code === "EADDRINUSE") throw new PipebookError("config-invalid", `port ${opts.port} on ${opts.host} is in use; choose another with --port`);
-          if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") throw new PipebookError("config-invalid", `cannot listen on ${opts.host}: no such address on this machine`);
-          throw err;
-        });
-        out(`pipebook serve: listening on ${server.url} (workspace ${ws.name}, ${ws.dir})`);
-        out(`pipebook serve: web page ${server.url}/  ·  API ${server.url}/openapi.json`);
-        if (opts.token.length === 0 && !new ApiTokens(ws).list().some((t) => t.revokedAt === null)) {
-          out("pipebook serve: no API tokens yet; every call will get 401 until you make one: pipebook token create --name NAME");
-        }
-        await new Promise<void>((resolve) => {
-          const stop = (): void => {
-            process.off("SIGINT", stop);
-            process.off("SIGTERM", stop);
-            void server.close().then(resolve, resolve);
-          };
-          process.on("SIGINT", stop);
-          process.on("SIGTERM", stop);
-        });
-        await ws.close();
-      }),
-    );
+    .action(act("serve"));
 
   program
     .command("publish")
@@ -99,45 +29,20 @@ export function registerPublishingCommands(program: Command): void {
     .option("--version <version>", "version label", "1.0")
     .option("--description <text>", "description", "")
     .option("--endpoint <name>", "also put it behind this endpoint (new endpoint, or its next default version)")
-    .action(
-      action(async (runArg: string, opts: { name: string; version: string; description: string; endpoint?: string }) => {
-        const ws = await Workspace.fromConfig();
-        const ids = ws.runs.resolveRunId(runArg);
-        if (ids.length !== 1) throw new PipebookError("not-found", ids.length === 0 ? `no run ${runArg} (see: pipebook runs)` : `"${runArg}" matches several runs: ${ids.join(", ")}`);
-        const published = await PublishedPipeline.fromRun(ws, ids[0]!, opts);
-        out(`published pipeline ${published.id} (${published.name} ${published.version})  POST ${published.endpoint}`);
-        if (opts.endpoint) {
-          const endpoint = await PipelineEndpoint.publish(ws, { name: opts.endpoint, pipeline: published, description: opts.description });
-          out(`endpoint ${endpoint.name} version ${endpoint.defaultVersion} (default)  POST ${endpoint.endpoint}`);
-        }
-      }),
-    );
+    .action(act("publish"));
 
   const pipelines = program.command("pipelines").description("published pipelines");
   pipelines
     .command("list", { isDefault: true })
     .description("list published pipelines (disabled ones with --all)")
     .option("--all", "include disabled pipelines")
-    .action(
-      action(async (opts: { all?: boolean }) => {
-        const ws = await Workspace.fromConfig();
-        const list = PublishedPipeline.list(ws, { includeDisabled: opts.all ?? false });
-        if (list.length === 0) return out("no published pipelines (publish one: pipebook publish RUN --name NAME)");
-        out(table(["id", "name", "version", "enabled", "parameters", "published"], list.map((p) => [p.id, p.name, p.version, p.enabled ? "yes" : "no", p.parameters.map((x) => `${x.name}=${JSON.stringify(x.defaultValue)}`).join(" "), p.createdAt.slice(0, 19)])));
-      }),
-    );
+    .action(act("listPipelines"));
   for (const verb of ["disable", "enable"] as const) {
     pipelines
       .command(verb)
       .description(verb === "disable" ? "hide a published pipeline and refuse its runs" : "enable a published pipeline again")
       .argument("<id>")
-      .action(
-        action(async (id: string) => {
-          const p = await PublishedPipeline.get(await Workspace.fromConfig(), id);
-          await (verb === "disable" ? p.disable() : p.enable());
-          out(`pipeline ${p.id} (${p.name}) ${verb}d`);
-        }),
-      );
+      .action((id: string) => act("setPipelineEnabled")(verb, id));
   }
   pipelines
     .command("run")
@@ -145,52 +50,26 @@ export function registerPublishingCommands(program: Command): void {
     .argument("<id>")
     .requiredOption("-e, --experiment <name>", "experiment")
     .option("-p, --param <name=value>", "parameter assignment, repeatable", collect, [])
-    .action(
-      action(async (id: string, opts: { experiment: string; param: string[] }) => {
-        const ws = await Workspace.fromConfig();
-        const params = await parseParams(ws, { kind: "pipeline", id }, opts.param);
-        await followRun(await (await PublishedPipeline.get(ws, id)).submit(opts.experiment, { parameterAssignments: params, source: "cli" }));
-      }),
-    );
+    .action(act("runPipeline"));
 
   const endpoints = program.command("endpoints").description("versioned pipeline endpoints");
   endpoints
     .command("list", { isDefault: true })
     .description("list endpoints with their versions and default")
-    .action(
-      action(async () => {
-        const list = PipelineEndpoint.list(await Workspace.fromConfig());
-        if (list.length === 0) return out("no endpoints (make one: pipebook publish RUN --name NAME --endpoint NAME)");
-        out(table(["endpoint", "default", "versions", "description"], list.map((e) => [e.name, e.defaultVersion, e.versions.map((v) => `${v.version}→${v.pipelineId.slice(0, 8)}`).join(" "), e.description])));
-      }),
-    );
+    .action(act("listEndpoints"));
   endpoints
     .command("add")
     .description("add a published pipeline as the endpoint's next version (creates the endpoint if new)")
     .argument("<name>")
     .argument("<pipeline-id>")
     .option("--default", "make it the default version")
-    .action(
-      action(async (name: string, pipelineId: string, opts: { default?: boolean }) => {
-        const ws = await Workspace.fromConfig();
-        const pipeline = await PublishedPipeline.get(ws, pipelineId);
-        const existing = PipelineEndpoint.list(ws).find((e) => e.name === name);
-        const version = existing ? await existing.add(pipeline, { makeDefault: opts.default ?? false }) : (await PipelineEndpoint.publish(ws, { name, pipeline })).defaultVersion;
-        out(`endpoint ${name} version ${version} → pipeline ${pipeline.id}`);
-      }),
-    );
+    .action(act("addEndpointVersion"));
   endpoints
     .command("set-default")
     .description("change which version callers get when they name none")
     .argument("<name>")
     .argument("<version>")
-    .action(
-      action(async (name: string, version: string) => {
-        const endpoint = await PipelineEndpoint.get(await Workspace.fromConfig(), name);
-        await endpoint.setDefaultVersion(version);
-        out(`endpoint ${name} default version is now ${endpoint.defaultVersion}`);
-      }),
-    );
+    .action(act("setEndpointDefault"));
   endpoints
     .command("run")
     .description("run an endpoint's default (or named) version here and stream its progress")
@@ -198,15 +77,7 @@ export function registerPublishingCommands(program: Command): void {
     .requiredOption("-e, --experiment <name>", "experiment")
     .option("--version <version>", "endpoint version (default: the endpoint's default)")
     .option("-p, --param <name=value>", "parameter assignment, repeatable", collect, [])
-    .action(
-      action(async (name: string, opts: { experiment: string; version?: string; param: string[] }) => {
-        const ws = await Workspace.fromConfig();
-        const target: ScheduleTarget = { kind: "endpoint", name, ...(opts.version !== undefined && { version: opts.version }) };
-        const params = await parseParams(ws, target, opts.param);
-        const endpoint = await PipelineEndpoint.get(ws, name);
-        await followRun(await endpoint.submit(opts.experiment, { parameterAssignments: params, source: "cli", ...(opts.version !== undefined && { pipelineVersion: opts.version }) }));
-      }),
-    );
+    .action(act("runEndpoint"));
 
   const token = program.command("token").description("API tokens for pipebook serve (stored hashed)");
   token
@@ -214,36 +85,16 @@ export function registerPublishingCommands(program: Command): void {
     .description(`create a token and print it once; scopes: ${SCOPES.join(", ")}`)
     .requiredOption("--name <name>", "what the token is for")
     .option("--scope <scope>", "scope, repeatable (default: read and runs:submit)", collect, [])
-    .action(
-      action(async (opts: { name: string; scope: string[] }) => {
-        const bad = opts.scope.filter((s) => !isScope(s));
-        if (bad.length > 0) throw new PipebookError("config-invalid", `unknown scope ${bad.join(", ")} (scopes: ${SCOPES.join(", ")})`);
-        const scopes: Scope[] = opts.scope.length > 0 ? opts.scope.filter(isScope) : ["read", "runs:submit"];
-        const { token: secret, info } = new ApiTokens(await Workspace.fromConfig()).create(opts.name, scopes);
-        out(secret);
-        process.stderr.write(`token ${info.id} "${info.name}" with scopes ${info.scopes.join(", ")}; it is shown only now\n`);
-      }),
-    );
+    .action(act("createToken"));
   token
     .command("list")
     .description("list tokens (never their secrets)")
-    .action(
-      action(async () => {
-        const list = new ApiTokens(await Workspace.fromConfig()).list();
-        if (list.length === 0) return out("no tokens (make one: pipebook token create --name NAME)");
-        out(table(["id", "name", "scopes", "created", "revoked"], list.map((t) => [t.id, t.name, t.scopes.join(","), t.createdAt.slice(0, 19), t.revokedAt?.slice(0, 19) ?? ""])));
-      }),
-    );
+    .action(act("listTokens"));
   token
     .command("revoke")
     .description("revoke a token; a running server refuses it at once")
     .argument("<id>")
-    .action(
-      action(async (id: string) => {
-        new ApiTokens(await Workspace.fromConfig()).revoke(id);
-        out(`token ${id} revoked`);
-      }),
-    );
+    .action(act("revokeToken"));
 
   const schedule = program.command("schedule").description("run published pipelines on a cron schedule or when data changes (fired by pipebook serve)");
   schedule
@@ -259,59 +110,21 @@ export function registerPublishingCommands(program: Command): void {
     .option("--watch <datastore:path>", "run when this datastore path changes")
     .option("--poll <seconds>", "how often to look at a watched path", (v) => Number(v), 10)
     .option("-p, --param <name=value>", "parameter assignment, repeatable", collect, [])
-    .action(
-      action(async (opts: { name: string; pipeline?: string; endpoint?: string; version?: string; experiment: string; cron?: string; timezone?: string; watch?: string; poll: number; param: string[] }) => {
-        if ((opts.pipeline === undefined) === (opts.endpoint === undefined)) throw new PipebookError("config-invalid", "give exactly one of --pipeline ID or --endpoint NAME");
-        if ((opts.cron === undefined) === (opts.watch === undefined)) throw new PipebookError("config-invalid", "give exactly one of --cron EXPRESSION or --watch DATASTORE:PATH");
-        const target: ScheduleTarget = opts.pipeline !== undefined ? { kind: "pipeline", id: opts.pipeline } : { kind: "endpoint", name: opts.endpoint!, ...(opts.version !== undefined && { version: opts.version }) };
-        let trigger: ScheduleTrigger;
-        if (opts.cron !== undefined) trigger = { kind: "cron", cron: opts.cron, ...(opts.timezone !== undefined && { timezone: opts.timezone }) };
-        else {
-          const colon = opts.watch!.indexOf(":");
-          if (colon <= 0) throw new PipebookError("config-invalid", `--watch must look like DATASTORE:PATH, e.g. workspaceblobstore:incoming`);
-          trigger = { kind: "datastore", datastore: opts.watch!.slice(0, colon), path: opts.watch!.slice(colon + 1), pollSeconds: opts.poll };
-        }
-        const ws = await Workspace.fromConfig();
-        const created = await Schedule.create(ws, { name: opts.name, target, experiment: opts.experiment, trigger, parameterAssignments: await parseParams(ws, target, opts.param) });
-        out(`schedule ${created.id} (${created.name}) runs ${describeTarget(target)} ${trigger.kind === "cron" ? `on "${trigger.cron}"` : `when ${trigger.datastore}:${trigger.path} changes`}; it fires while pipebook serve runs`);
-      }),
-    );
+    .action(act("createSchedule"));
   schedule
     .command("list", { isDefault: true })
     .description("list schedules")
-    .action(
-      action(async () => {
-        const list = Schedule.list(await Workspace.fromConfig());
-        if (list.length === 0) return out("no schedules (make one: pipebook schedule create ...)");
-        out(table(["id", "name", "enabled", "runs", "when", "experiment", "last tick"], list.map((s) => [
-          s.id, s.name, s.enabled ? "yes" : "no", describeTarget(s.target),
-          s.trigger.kind === "cron" ? `cron ${s.trigger.cron}` : `watch ${s.trigger.datastore}:${s.trigger.path}`, s.experiment, s.lastTickAt?.slice(0, 19) ?? "",
-        ])));
-      }),
-    );
+    .action(act("listSchedules"));
   for (const verb of ["disable", "enable"] as const) {
     schedule
       .command(verb)
       .description(verb === "disable" ? "stop a schedule from firing" : "let a schedule fire again (from now on)")
       .argument("<id>")
-      .action(
-        action(async (id: string) => {
-          const s = await Schedule.get(await Workspace.fromConfig(), id);
-          await (verb === "disable" ? s.disable() : s.enable());
-          out(`schedule ${s.id} ${verb}d`);
-        }),
-      );
+      .action((id: string) => act("setScheduleEnabled")(verb, id));
   }
   schedule
     .command("events")
     .description("what a schedule did: runs fired, ticks missed while no server ran, failures")
     .argument("<id>")
-    .action(
-      action(async (id: string) => {
-        const s = await Schedule.get(await Workspace.fromConfig(), id);
-        const events = s.events();
-        if (events.length === 0) return out(`schedule ${id} has not fired yet`);
-        out(table(["at", "event", "run", "detail"], events.map((e) => [e.at.slice(0, 19), e.kind, e.runId ?? "", e.detail])));
-      }),
-    );
+    .action(act("scheduleEvents"));
 }

@@ -11,6 +11,7 @@ import { ensurePythonVenv } from "./environments/pythonVenv.js";
 import { detectGpus } from "./GpuInventory.js";
 import type { GpuSlots } from "./GpuSlots.js";
 import { checkResources } from "./checkResources.js";
+import { killGroup } from "./processIdentity.js";
 import { resolveJob, RUNTIME_DIR } from "./resolveJob.js";
 import { launchSizeProblem } from "./launchSizeProblem.js";
 import { StepLauncher } from "./StepLauncher.js";
@@ -207,12 +208,4 @@ function inheritedEnv(job: StepJob): Readonly<Record<string, string>> {
   const env = { ...process.env } as Record<string, string>;
   for (const name of Object.keys(env)) if (name === "PYTHONPATH" || name === "PYTHONHOME" || name.startsWith("PIP_")) delete env[name];
   return env;
-}
-
-export function killGroup(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    // Already gone.
-  }
 }

@@ -42,3 +42,12 @@ export function isAlive(pid: number, start: string | null): boolean {
   if (fields[0] === "Z") return false;
   return !start || fields[19] === start;
 }
+
+/** Signals a step's whole process group (each step is a group leader); one already gone is no error. */
+export function killGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // Already gone.
+  }
+}

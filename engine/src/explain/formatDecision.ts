@@ -1,7 +1,14 @@
 import { unreachable } from "../errors/PipebookError.js";
-import { shortDigest } from "../fingerprint/digest.js";
 import type { KeyChange } from "../fingerprint/diffKeys.js";
 import type { Decision } from "./Decision.js";
+
+/**
+ * The first 12 hex digits of a digest, as a person reads it. Here rather than with the digests:
+ * `show` and `why` word decisions without loading node:crypto.
+ */
+function shortDigest(d: string): string {
+  return d.slice(0, 12);
+}
 
 const PRIORITY: readonly KeyChange["part"][] = [
   "source", "parameter", "input", "program", "hashPath", "image", "environment", "compute", "outputs", "kind", "arguments", "schema",

@@ -40,7 +40,3 @@ function sortKeys(value: unknown): unknown {
 export function digestOfJson(value: unknown): Digest {
   return sha256Hex(canonicalJson(value));
 }
-
-export function shortDigest(d: string): string {
-  return d.slice(0, 12);
-}

@@ -1,7 +1,6 @@
 import { hostname } from "node:os";
-import { killGroup } from "../compute/LocalCompute.js";
-import type { Workspace } from "../workspace/Workspace.js";
-import { isAlive } from "../compute/processIdentity.js";
+import type { RunStore } from "../store/RunStore.js";
+import { isAlive, killGroup } from "../compute/processIdentity.js";
 
 /**
  * Runs whose owning process died (killed engine, closed kernel) stay "running" in the store
@@ -10,7 +9,7 @@ import { isAlive } from "../compute/processIdentity.js";
  * skipped, and step processes it left behind are stopped. Completed steps keep their results,
  * so a resubmit reuses them.
  */
-export function recoverOrphanedRuns(ws: Workspace): string[] {
+export function recoverOrphanedRuns(ws: { readonly runs: RunStore }): string[] {
   const recovered: string[] = [];
   const host = hostname();
   for (const run of ws.runs.listActiveRuns()) {

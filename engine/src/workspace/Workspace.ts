@@ -1,7 +1,6 @@
 import { mkdirSync } from "node:fs";
-import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { BlobStore } from "../artifacts/BlobStore.js";
 import type { Compute } from "../compute/Compute.js";
 import { createCompute, type ComputeContext } from "../compute/createCompute.js";
@@ -17,8 +16,9 @@ import { PipelineRun } from "../runner/PipelineRun.js";
 import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
 import { Datastore } from "../dsl/Datastore.js";
 import { readWorkspaceConfig, type ComputeTargetConfig, type WorkspaceConfig } from "../dsl/workspaceConfig.js";
+import { DEFAULT_STORE_DIR, locateWorkspace } from "./locateWorkspace.js";
 
-export const CONFIG_FILE = "pipebook.json";
+export { CONFIG_FILE } from "./locateWorkspace.js";
 export const DEFAULT_DATASTORE = "workspaceblobstore";
 
 /**
@@ -92,11 +92,9 @@ export class Workspace {
    * a process that died are marked failed on the way in.
    */
   static async fromConfig(options: { path?: string } = {}): Promise<Workspace> {
-    const start = resolve(options.path ?? process.cwd());
-    const configFile = (await stat(start).then((s) => s.isFile(), () => false)) ? start : await findUp(start);
+    const { configFile, root } = locateWorkspace(options.path ?? process.cwd());
     const config = configFile ? await readWorkspaceConfig(configFile) : {};
-    const root = configFile ? dirname(configFile) : start;
-    const dir = resolve(root, config.storeDir ?? ".pipebook");
+    const dir = resolve(root, config.storeDir ?? DEFAULT_STORE_DIR);
     let ws = open.get(dir);
     if (!ws) {
       ws = new Workspace(root, dir, config);
@@ -162,13 +160,5 @@ export class Workspace {
     open.delete(this.dir);
     await this.hashPool.close();
     this.db.close();
-  }
-}
-
-async function findUp(from: string): Promise<string | undefined> {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const candidate = join(dir, CONFIG_FILE);
-    if (await stat(candidate).then((s) => s.isFile(), () => false)) return candidate;
-    if (dirname(dir) === dir) return undefined;
   }
 }
