@@ -137,9 +137,30 @@ describe("execution", () => {
     expect(sb.ws.runs.listRuns()).toHaveLength(0);
   });
 
-  it("marks runs of a SIGKILLed engine failed on the next start, stops their steps, keeps completed results", async () => {
+  it("stops the steps of a SIGKILLed engine at once, through its launcher, before anyone opens the workspace", async () => {
     const script = join(sb.dir, "engine.mjs");
     const pidFile = join(sb.dir, "step.pid");
+    await sb.write(
+      "engine.mjs",
+      `import { Workspace, Pipeline, CommandStep, Experiment } from ${JSON.stringify(join(REPO, "engine/dist/index.js"))};
+       const ws = await Workspace.fromConfig({ path: ${JSON.stringify(sb.dir)} });
+       const steps = [new CommandStep({ name: "stuck", command: "echo $$ > ${pidFile}; sleep 120" })];
+       await (await new Experiment(ws, "crash").submit(new Pipeline(ws, { steps }))).waitForCompletion();`,
+    );
+    const engine = spawn(process.execPath, [script], { cwd: REPO, stdio: ["ignore", "ignore", "inherit"] });
+    // The pid file is written by the step itself: the engine may not have recorded it yet (the
+    // store may still say "queued"), which is the case recovery alone could not stop.
+    await waitForFile(pidFile);
+    const stepPid = Number(await readFile(pidFile, "utf8"));
+    engine.kill("SIGKILL");
+    await new Promise((r) => engine.once("exit", r));
+    await expect.poll(() => isAlive(stepPid), { timeout: 10_000 }).toBe(false);
+  });
+
+  it("marks runs of a SIGKILLed engine failed on the next start, stops their steps and what left their group, keeps completed results", async () => {
+    const script = join(sb.dir, "engine.mjs");
+    const pidFile = join(sb.dir, "step.pid");
+    const escapedFile = join(sb.dir, "escaped.pid");
     await sb.write(
       "engine.mjs",
       `import { Workspace, Pipeline, CommandStep, PipelineData, Experiment } from ${JSON.stringify(join(REPO, "engine/dist/index.js"))};
@@ -147,7 +168,8 @@ describe("execution", () => {
        const d = new PipelineData("d");
        const steps = [
          new CommandStep({ name: "quick", command: "echo done > $PIPEBOOK_OUTPUT_D/x", outputs: [d] }),
-         new CommandStep({ name: "stuck", command: "echo $$ > ${pidFile}; sleep 120", inputs: [d] }),
+         // A descendant in a session (and group) of its own: killing the step's group misses it.
+         new CommandStep({ name: "stuck", command: "setsid sh -c 'echo $$ > ${escapedFile}; exec sleep 120' & echo $$ > ${pidFile}; sleep 120", inputs: [d] }),
        ];
        const run = await new Experiment(ws, "crash").submit(new Pipeline(ws, { steps }));
        console.log(run.id);
@@ -165,10 +187,19 @@ describe("execution", () => {
       if (stuck?.status === "running" && stuck.pid !== null) break;
       await new Promise((r) => setTimeout(r, 50));
     }
+    await waitForFile(escapedFile);
     const stepPid = Number(await readFile(pidFile, "utf8"));
+    const escapedPid = Number(await readFile(escapedFile, "utf8"));
+    // Engine and launcher both gone, so nothing stops the step but recovery: the engine is frozen
+    // first, so it cannot see its launcher die and stop the step itself.
+    const launcherPid = Number((await readFile(`/proc/${stepPid}/stat`, "utf8")).split(") ")[1]!.split(" ")[1]);
+    engine.kill("SIGSTOP");
+    process.kill(launcherPid, "SIGKILL");
     engine.kill("SIGKILL");
     await new Promise((r) => engine.once("exit", r));
+    await expect.poll(() => isAlive(launcherPid), { timeout: 5000 }).toBe(false);
     expect(isAlive(stepPid)).toBe(true);
+    expect(isAlive(escapedPid)).toBe(true);
 
     // "Restart": a fresh process opening the workspace. Here: close and reopen ours.
     await sb.ws.close();
@@ -180,8 +211,8 @@ describe("execution", () => {
     const steps = ws.runs.getSteps(runId);
     expect(steps.map((s) => [s.name, s.status])).toEqual([["quick", "completed"], ["stuck", "failed"]]);
     expect(steps[1]!.error).toMatch(/^interrupted: /);
-    for (let i = 0; i < 100 && isAlive(stepPid); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(isAlive(stepPid)).toBe(false);
+    await expect.poll(() => isAlive(stepPid), { timeout: 5000 }).toBe(false);
+    await expect.poll(() => isAlive(escapedPid), { timeout: 5000 }).toBe(false);
     expect(ws.db.pragma("integrity_check", { simple: true })).toBe("ok");
 
     const d = new PipelineData("d");

@@ -10,10 +10,33 @@ const report = (r: LaunchReport): void => {
   process.send?.(r);
 };
 
+/**
+ * The steps this launcher started and that have not closed: the one record of a step that no
+ * engine crash can lose. The engine records a pid when the "started" report arrives; an engine
+ * killed between this spawn and that record left a step the store called "queued", which recovery
+ * never stopped. The launcher knows every step it started, so it stops them itself.
+ */
+const running = new Set<number>();
+
+/** Stops every step still running (each leads its group) and exits: nothing is left to report to. */
+const stopAllAndExit = (): void => {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  process.exit(0);
+};
+
 // Ctrl-C in a terminal reaches the whole foreground group; the engine decides what to stop.
 process.on("SIGINT", () => undefined);
-// The engine is gone: nothing is left to report to (its steps are stopped by orphan recovery).
-process.on("disconnect", () => process.exit(0));
+// The engine is gone (killed, crashed, exited): no step of it may outlive it.
+process.on("disconnect", stopAllAndExit);
+// Being stopped (a service manager, `timeout`): the steps go too; they would escape in their own groups.
+process.on("SIGTERM", stopAllAndExit);
+process.on("SIGHUP", stopAllAndExit);
 
 process.on("message", (m: LaunchRequest) => {
   const [cmd, ...args] = m.argv;
@@ -30,9 +53,16 @@ process.on("message", (m: LaunchRequest) => {
   }
   // A pid means the process exists (spawn failures leave it undefined and emit "error"): report
   // it at once rather than a tick later on "spawn", since the engine records it before going on.
-  if (child.pid !== undefined) report({ id: m.id, type: "started", pid: child.pid });
+  const pid = child.pid;
+  if (pid !== undefined) {
+    running.add(pid);
+    report({ id: m.id, type: "started", pid });
+  }
   child.once("error", (err) => report({ id: m.id, type: "spawn-error", message: err.message }));
   child.stdout.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stdout", base64: chunk.toString("base64") }));
   child.stderr.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stderr", base64: chunk.toString("base64") }));
-  child.once("close", (code, signal) => report({ id: m.id, type: "closed", code, signal }));
+  child.once("close", (code, signal) => {
+    if (pid !== undefined) running.delete(pid);
+    report({ id: m.id, type: "closed", code, signal });
+  });
 });

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type { RunStore } from "../store/RunStore.js";
 import { isAlive, killGroup } from "../compute/processIdentity.js";
+import { stopStepProcesses } from "../compute/stopStepProcesses.js";
 
 /**
  * Runs whose owning process died (killed engine, closed kernel) stay "running" in the store
@@ -17,8 +18,10 @@ export function recoverOrphanedRuns(ws: { readonly runs: RunStore }): string[] {
     if (!owner || owner.host !== host || isAlive(owner.pid, owner.start)) continue;
     const now = new Date().toISOString();
     const reason = `the engine process (pid ${owner.pid}) stopped while the run was in flight`;
+    const unfinished: string[] = [];
     ws.runs.transaction(() => {
       for (const step of ws.runs.getSteps(run.id)) {
+        if (step.status === "running" || step.status === "queued") unfinished.push(step.id);
         if (step.status === "running") {
           if (step.pid !== null && isAlive(step.pid, step.pidStart)) killGroup(step.pid, "SIGKILL");
           ws.runs.updateStep(step.id, { status: "failed", endedAt: now, error: `interrupted: ${reason}`, pid: null });
@@ -28,6 +31,9 @@ export function recoverOrphanedRuns(ws: { readonly runs: RunStore }): string[] {
       }
       ws.runs.setRunStatus(run.id, "failed", now, reason);
     });
+    // What the store cannot name: a step started just before its pid was recorded (the store says
+    // "queued"), and descendants that left their step's group (setsid). Both carry the step's id.
+    stopStepProcesses(new Set(unfinished));
     recovered.push(run.id);
   }
   return recovered;

@@ -1,0 +1,52 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * Finds and kills, on this machine, every process of this user whose environment names one of
+ * `stepRunIds` (PIPEBOOK_STEP_RUN_ID, which every step and its descendants inherit), and returns
+ * their pids. Recovery uses it for what the store cannot name: a step started in the instant
+ * before its pid was recorded (the engine and its launcher killed together), and a step's
+ * descendants that left its process group with setsid. A process that cleared its environment is
+ * not found; where /proc is not there nothing is.
+ */
+export function stopStepProcesses(stepRunIds: ReadonlySet<string>): number[] {
+  const killed = new Set<number>();
+  if (stepRunIds.size === 0) return [];
+  // A process forked during a pass is found by the next; a pass that kills nothing ends it.
+  for (let pass = 0; pass < 5; pass++) {
+    const found = killPass(stepRunIds);
+    if (found.every((pid) => killed.has(pid))) break;
+    for (const pid of found) killed.add(pid);
+  }
+  return [...killed];
+}
+
+function killPass(stepRunIds: ReadonlySet<string>): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const killed: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    let environ: string;
+    try {
+      // Only our own processes can be read (and killed); the others throw EACCES.
+      environ = readFileSync(`/proc/${pid}/environ`, "latin1");
+    } catch {
+      continue;
+    }
+    const marker = environ.split("\0").find((v) => v.startsWith("PIPEBOOK_STEP_RUN_ID="));
+    if (!marker || !stepRunIds.has(marker.slice("PIPEBOOK_STEP_RUN_ID=".length))) continue;
+    try {
+      process.kill(pid, "SIGKILL");
+      killed.push(pid);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return killed;
+}
