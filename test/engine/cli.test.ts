@@ -100,6 +100,8 @@ describe("the iris example through the CLI", () => {
     const unknown = await pipebook(dir, "run", "iris/pipeline.ts", "-p", "epochs=3");
     expect(unknown.stderr).toContain('unknown parameter "epochs" (the pipeline has learning_rate)');
     expect((await pipebook(dir, "run", "nope.ts")).stderr).toBe("pipebook: pipeline file nope.ts does not exist\n");
+    // Publishing's expected failures are user errors too (exit 2, one sentence), not internal errors.
+    expect(await pipebook(dir, "token", "revoke", "nope")).toMatchObject({ code: 2, stderr: 'pipebook: no token "nope"\n' });
     expect((await pipebook(dir, "show", "zzz")).stderr).toMatch(/no run zzz in workspace/);
     expect((await pipebook(dir, "why", first, "nostep")).stderr).toMatch(/has no step "nostep" \(steps: prepare, /);
     expect((await pipebook(dir, "runs")).stdout).toBe(before);

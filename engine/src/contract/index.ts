@@ -27,3 +27,4 @@ export { PUBLISH_COMM_TARGET, describePublished } from "./publishComm.js";
 export type { PublishCommReply, PublishCommRequest } from "./publishComm.js";
 export { MIME_BUNDLE, RUN_HANDLE, isRunHandle, notifySubmission, observeSubmissions } from "./runHandle.js";
 export type { RunHandle } from "./runHandle.js";
+export { EXPECTED_FAILURE, isExpectedFailure } from "./expectedFailure.js";

@@ -1,3 +1,5 @@
+import { EXPECTED_FAILURE } from "../contract/expectedFailure.js";
+
 /**
  * Expected failures that reach a user (bad graph, unknown parameter, missing script...).
  * `code` is stable so that callers (CLI, REST mapper, notebook renderer) can switch on it;
@@ -18,6 +20,7 @@ export type PipebookErrorCode =
 
 export class PipebookError extends Error {
   override readonly name = "PipebookError";
+  readonly [EXPECTED_FAILURE] = true;
   constructor(
     readonly code: PipebookErrorCode,
     message: string,

@@ -1,3 +1,4 @@
+import { EXPECTED_FAILURE } from "../contract/expectedFailure.js";
 import { unreachable } from "../errors/PipebookError.js";
 /**
  * Expected failures of publishing, endpoints, tokens and schedules, as data. The sentence a
@@ -16,6 +17,7 @@ export type PublishFailure =
 
 export class PublishError extends Error {
   override readonly name = "PublishError";
+  readonly [EXPECTED_FAILURE] = true;
   constructor(
     readonly failure: PublishFailure,
     options?: { cause?: unknown },

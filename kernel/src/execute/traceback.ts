@@ -1,4 +1,5 @@
 import { SourceMap } from "node:module";
+import { isExpectedFailure } from "pipebook/contract";
 import type { ErrorContent } from "../protocol/messages.js";
 
 /** Where each cell's script came from, to point stack frames at the TypeScript the user wrote. */
@@ -51,8 +52,12 @@ export function errorContent(thrown: unknown, sources: CellSources): ErrorConten
   if (thrown instanceof Error) {
     const ename = thrown.name || thrown.constructor?.name || "Error";
     const evalue = thrown.message;
+    // An expected failure of pipebook's (a bad parameter, a refused target) is a sentence about
+    // the user's code: only the cell's own frames are shown, not the engine's.
+    const expected = isExpectedFailure(thrown);
     const frames = (thrown.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l))
       .filter((l) => !/\(?node:(internal|vm|async_hooks)/.test(l) && !l.includes("/kernel/dist/") && !sources.isWrapperFrame(l))
+      .filter((l) => !expected || /In\[\d+\]/.test(l))
       .map((l) => sources.mapFrame(l));
     return { ename, evalue, traceback: [`\x1b[31m${ename}\x1b[0m: ${evalue}`, ...frames] };
   }
