@@ -4,7 +4,6 @@ import { PipebookError } from "../errors/PipebookError.js";
 import { ApiTokens, isScope, SCOPES, type Scope } from "../auth/ApiTokens.js";
 import { PipelineEndpoint } from "../publish/PipelineEndpoint.js";
 import { PublishedPipeline } from "../publish/PublishedPipeline.js";
-import { PublishError } from "../publish/PublishError.js";
 import { resolveTarget, describeTarget } from "../publish/resolveTarget.js";
 import { Schedule } from "../schedules/Schedule.js";
 import type { ScheduleTarget, ScheduleTrigger } from "../store/ScheduleStore.js";
@@ -17,18 +16,6 @@ import { table } from "./format.js";
  * publishingCommands.ts). Loaded only when one of them runs; the server only by `serve`.
  */
 const out = (text: string): void => void process.stdout.write(`${text}\n`);
-
-/** Publishing failures are expected ones: printed as a sentence, exit code 2 (like PipebookError). */
-function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await fn(...args);
-    } catch (err) {
-      if (err instanceof PublishError) throw new PipebookError("not-found", err.message, [], { cause: err });
-      throw err;
-    }
-  };
-}
 
 function isLoopback(host: string): boolean {
   return host === "127.0.0.1" || host === "::1" || host === "localhost" || host.startsWith("127.");
@@ -46,7 +33,7 @@ async function followRun(run: PipelineRun): Promise<void> {
   if (view.status !== "completed") process.exitCode = 1;
 }
 
-export const serve = action(async (opts: { host: string; port: number; token: string[]; corsOrigin: string[]; maxRunningRuns: number; maxQueuedRuns: number; schedules: boolean }) => {
+export const serve = async (opts: { host: string; port: number; token: string[]; corsOrigin: string[]; maxRunningRuns: number; maxQueuedRuns: number; schedules: boolean }) => {
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new PipebookError("config-invalid", `--port must be 0–65535, got ${opts.port}`);
   for (const [flag, n] of [["--max-running-runs", opts.maxRunningRuns], ["--max-queued-runs", opts.maxQueuedRuns]] as const) {
     if (!Number.isInteger(n) || n < 1) throw new PipebookError("config-invalid", `${flag} must be a whole number ≥ 1`);
@@ -78,9 +65,9 @@ export const serve = action(async (opts: { host: string; port: number; token: st
     process.on("SIGTERM", stop);
   });
   await ws.close();
-});
+};
 
-export const publish = action(async (runArg: string, opts: { name: string; version: string; description: string; endpoint?: string }) => {
+export const publish = async (runArg: string, opts: { name: string; version: string; description: string; endpoint?: string }) => {
   const ws = await Workspace.fromConfig();
   const ids = ws.runs.resolveRunId(runArg);
   if (ids.length !== 1) throw new PipebookError("not-found", ids.length === 0 ? `no run ${runArg} (see: pipebook runs)` : `"${runArg}" matches several runs: ${ids.join(", ")}`);
@@ -90,76 +77,76 @@ export const publish = action(async (runArg: string, opts: { name: string; versi
     const endpoint = await PipelineEndpoint.publish(ws, { name: opts.endpoint, pipeline: published, description: opts.description });
     out(`endpoint ${endpoint.name} version ${endpoint.defaultVersion} (default)  POST ${endpoint.endpoint}`);
   }
-});
+};
 
-export const listPipelines = action(async (opts: { all?: boolean }) => {
+export const listPipelines = async (opts: { all?: boolean }) => {
   const ws = await Workspace.fromConfig();
   const list = PublishedPipeline.list(ws, { includeDisabled: opts.all ?? false });
   if (list.length === 0) return out("no published pipelines (publish one: pipebook publish RUN --name NAME)");
   out(table(["id", "name", "version", "enabled", "parameters", "published"], list.map((p) => [p.id, p.name, p.version, p.enabled ? "yes" : "no", p.parameters.map((x) => `${x.name}=${JSON.stringify(x.defaultValue)}`).join(" "), p.createdAt.slice(0, 19)])));
-});
+};
 
-export const setPipelineEnabled = action(async (verb: "disable" | "enable", id: string) => {
+export const setPipelineEnabled = async (verb: "disable" | "enable", id: string) => {
   const p = await PublishedPipeline.get(await Workspace.fromConfig(), id);
   await (verb === "disable" ? p.disable() : p.enable());
   out(`pipeline ${p.id} (${p.name}) ${verb}d`);
-});
+};
 
-export const runPipeline = action(async (id: string, opts: { experiment: string; param: string[] }) => {
+export const runPipeline = async (id: string, opts: { experiment: string; param: string[] }) => {
   const ws = await Workspace.fromConfig();
   const params = await parseParams(ws, { kind: "pipeline", id }, opts.param);
   await followRun(await (await PublishedPipeline.get(ws, id)).submit(opts.experiment, { parameterAssignments: params, source: "cli" }));
-});
+};
 
-export const listEndpoints = action(async () => {
+export const listEndpoints = async () => {
   const list = PipelineEndpoint.list(await Workspace.fromConfig());
   if (list.length === 0) return out("no endpoints (make one: pipebook publish RUN --name NAME --endpoint NAME)");
   out(table(["endpoint", "default", "versions", "description"], list.map((e) => [e.name, e.defaultVersion, e.versions.map((v) => `${v.version}→${v.pipelineId.slice(0, 8)}`).join(" "), e.description])));
-});
+};
 
-export const addEndpointVersion = action(async (name: string, pipelineId: string, opts: { default?: boolean }) => {
+export const addEndpointVersion = async (name: string, pipelineId: string, opts: { default?: boolean }) => {
   const ws = await Workspace.fromConfig();
   const pipeline = await PublishedPipeline.get(ws, pipelineId);
   const existing = PipelineEndpoint.list(ws).find((e) => e.name === name);
   const version = existing ? await existing.add(pipeline, { makeDefault: opts.default ?? false }) : (await PipelineEndpoint.publish(ws, { name, pipeline })).defaultVersion;
   out(`endpoint ${name} version ${version} → pipeline ${pipeline.id}`);
-});
+};
 
-export const setEndpointDefault = action(async (name: string, version: string) => {
+export const setEndpointDefault = async (name: string, version: string) => {
   const endpoint = await PipelineEndpoint.get(await Workspace.fromConfig(), name);
   await endpoint.setDefaultVersion(version);
   out(`endpoint ${name} default version is now ${endpoint.defaultVersion}`);
-});
+};
 
-export const runEndpoint = action(async (name: string, opts: { experiment: string; version?: string; param: string[] }) => {
+export const runEndpoint = async (name: string, opts: { experiment: string; version?: string; param: string[] }) => {
   const ws = await Workspace.fromConfig();
   const target: ScheduleTarget = { kind: "endpoint", name, ...(opts.version !== undefined && { version: opts.version }) };
   const params = await parseParams(ws, target, opts.param);
   const endpoint = await PipelineEndpoint.get(ws, name);
   await followRun(await endpoint.submit(opts.experiment, { parameterAssignments: params, source: "cli", ...(opts.version !== undefined && { pipelineVersion: opts.version }) }));
-});
+};
 
-export const createToken = action(async (opts: { name: string; scope: string[] }) => {
+export const createToken = async (opts: { name: string; scope: string[] }) => {
   const bad = opts.scope.filter((s) => !isScope(s));
   if (bad.length > 0) throw new PipebookError("config-invalid", `unknown scope ${bad.join(", ")} (scopes: ${SCOPES.join(", ")})`);
   const scopes: Scope[] = opts.scope.length > 0 ? opts.scope.filter(isScope) : ["read", "runs:submit"];
   const { token: secret, info } = new ApiTokens(await Workspace.fromConfig()).create(opts.name, scopes);
   out(secret);
   process.stderr.write(`token ${info.id} "${info.name}" with scopes ${info.scopes.join(", ")}; it is shown only now\n`);
-});
+};
 
-export const listTokens = action(async () => {
+export const listTokens = async () => {
   const list = new ApiTokens(await Workspace.fromConfig()).list();
   if (list.length === 0) return out("no tokens (make one: pipebook token create --name NAME)");
   out(table(["id", "name", "scopes", "created", "revoked"], list.map((t) => [t.id, t.name, t.scopes.join(","), t.createdAt.slice(0, 19), t.revokedAt?.slice(0, 19) ?? ""])));
-});
+};
 
-export const revokeToken = action(async (id: string) => {
+export const revokeToken = async (id: string) => {
   new ApiTokens(await Workspace.fromConfig()).revoke(id);
   out(`token ${id} revoked`);
-});
+};
 
-export const createSchedule = action(async (opts: { name: string; pipeline?: string; endpoint?: string; version?: string; experiment: string; cron?: string; timezone?: string; watch?: string; poll: number; param: string[] }) => {
+export const createSchedule = async (opts: { name: string; pipeline?: string; endpoint?: string; version?: string; experiment: string; cron?: string; timezone?: string; watch?: string; poll: number; param: string[] }) => {
   if ((opts.pipeline === undefined) === (opts.endpoint === undefined)) throw new PipebookError("config-invalid", "give exactly one of --pipeline ID or --endpoint NAME");
   if ((opts.cron === undefined) === (opts.watch === undefined)) throw new PipebookError("config-invalid", "give exactly one of --cron EXPRESSION or --watch DATASTORE:PATH");
   const target: ScheduleTarget = opts.pipeline !== undefined ? { kind: "pipeline", id: opts.pipeline } : { kind: "endpoint", name: opts.endpoint!, ...(opts.version !== undefined && { version: opts.version }) };
@@ -173,26 +160,26 @@ export const createSchedule = action(async (opts: { name: string; pipeline?: str
   const ws = await Workspace.fromConfig();
   const created = await Schedule.create(ws, { name: opts.name, target, experiment: opts.experiment, trigger, parameterAssignments: await parseParams(ws, target, opts.param) });
   out(`schedule ${created.id} (${created.name}) runs ${describeTarget(target)} ${trigger.kind === "cron" ? `on "${trigger.cron}"` : `when ${trigger.datastore}:${trigger.path} changes`}; it fires while pipebook serve runs`);
-});
+};
 
-export const listSchedules = action(async () => {
+export const listSchedules = async () => {
   const list = Schedule.list(await Workspace.fromConfig());
   if (list.length === 0) return out("no schedules (make one: pipebook schedule create ...)");
   out(table(["id", "name", "enabled", "runs", "when", "experiment", "last tick"], list.map((s) => [
     s.id, s.name, s.enabled ? "yes" : "no", describeTarget(s.target),
     s.trigger.kind === "cron" ? `cron ${s.trigger.cron}` : `watch ${s.trigger.datastore}:${s.trigger.path}`, s.experiment, s.lastTickAt?.slice(0, 19) ?? "",
   ])));
-});
+};
 
-export const setScheduleEnabled = action(async (verb: "disable" | "enable", id: string) => {
+export const setScheduleEnabled = async (verb: "disable" | "enable", id: string) => {
   const s = await Schedule.get(await Workspace.fromConfig(), id);
   await (verb === "disable" ? s.disable() : s.enable());
   out(`schedule ${s.id} ${verb}d`);
-});
+};
 
-export const scheduleEvents = action(async (id: string) => {
+export const scheduleEvents = async (id: string) => {
   const s = await Schedule.get(await Workspace.fromConfig(), id);
   const events = s.events();
   if (events.length === 0) return out(`schedule ${id} has not fired yet`);
   out(table(["at", "event", "run", "detail"], events.map((e) => [e.at.slice(0, 19), e.kind, e.runId ?? "", e.detail])));
-});
+};
