@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Schedule, type ScheduleEvent } from "pipebook";
 import { startServer } from "pipebook/server";
 import { Scheduler } from "../../engine/dist/schedules/Scheduler.js";
+import { ScheduleStore } from "../../engine/dist/store/ScheduleStore.js";
 import { serverSandbox, sleep, type ServerSandbox } from "./helpers.js";
 
 let s: ServerSandbox;
@@ -81,6 +82,41 @@ describe("schedules", () => {
     await expect(Schedule.create(s.sb.ws, { ...base, trigger: { kind: "cron", cron: "every day" } })).rejects.toThrow(/cron: "every day" is not a cron expression/);
     await expect(Schedule.create(s.sb.ws, { ...base, trigger: { kind: "cron", cron: "* * * * *" }, parameterAssignments: { lr: "high" } })).rejects.toThrow(/parameter "lr" must be a number/);
     await expect(Schedule.create(s.sb.ws, { ...base, target: { kind: "endpoint", name: "nope" }, trigger: { kind: "cron", cron: "* * * * *" } })).rejects.toThrow('no pipeline endpoint "nope"');
+    await expect(Schedule.create(s.sb.ws, { ...base, trigger: { kind: "cron", cron: "* * * * *", timezone: "Mars/Olympus" } })).rejects.toThrow(/timezone: "Mars\/Olympus" is not an IANA time zone/);
+    await expect(Schedule.create(s.sb.ws, { ...base, trigger: { kind: "cron", cron: "0 0 0 * * * 2030" } })).rejects.toThrow(/cron: "0 0 0 \* \* \* 2030" is not a cron expression: it has 7 field\(s\), and one has 5/);
+    const overRest = await s.call("POST", "/schedules", { body: { name: "mars", pipelineId: s.published.id, experiment: "e", cron: "* * * * *", timezone: "Mars/Olympus" } });
+    expect(overRest.status).toBe(400);
+    expect((overRest.body as { error: string }).error).toMatch(/^timezone: "Mars\/Olympus" is not an IANA time zone/);
+    expect(Schedule.list(s.sb.ws).map((x) => x.name)).not.toContain("mars");
+  });
+
+  it("isolates a schedule that cannot be evaluated: one failed event, and the others fire on", async () => {
+    const quiet = await serverSandbox({ schedules: false });
+    let clock = Date.now();
+    const fired: string[] = [];
+    const scheduler = new Scheduler(quiet.sb.ws, (row) => { fired.push(row.id); return Promise.resolve(`run-${fired.length}`); }, { now: () => clock });
+    try {
+      // Stored as an older engine accepted it (no check at creation), listed before the good one.
+      new ScheduleStore(quiet.sb.ws).insert({
+        id: "sch-mars", name: "mars", target: { kind: "pipeline", id: quiet.published.id }, experiment: "x", parameters: {},
+        trigger: { kind: "cron", cron: "* * * * * *", timezone: "Mars/Olympus" }, enabled: true,
+        createdAt: new Date(clock - 60_000).toISOString(), lastTickAt: null, watchDigest: null,
+      });
+      const good = await Schedule.create(quiet.sb.ws, {
+        name: "good", target: { kind: "pipeline", id: quiet.published.id }, experiment: "x", trigger: { kind: "cron", cron: "* * * * * *" },
+      });
+      await scheduler.tick();
+      for (let i = 0; i < 3; i++) {
+        clock += 1000;
+        await scheduler.tick();
+      }
+      expect(fired).toEqual([good.id, good.id, good.id]);
+      const mars = await Schedule.get(quiet.sb.ws, "sch-mars");
+      expect(mars.events().map((e) => [e.kind, e.detail])).toEqual([["failed", expect.stringMatching(/^this schedule cannot be evaluated, so it does not fire: .*Mars\/Olympus/)]]);
+    } finally {
+      await scheduler.stop();
+      await quiet.close();
+    }
   });
 
   it("fires each due tick once on a stepped clock, and nothing once disabled", async () => {

@@ -19,10 +19,28 @@ export interface ScheduleOptions {
   readonly parameterAssignments?: Readonly<Record<string, unknown>>;
 }
 
-/** Checks a cron expression the way the scheduler will read it; the message says what is wrong. */
+/**
+ * Checks a cron expression and zone the way the scheduler will read them; the message says what
+ * is wrong. croner takes a 7th (year) field and any zone name at construction, and only throws
+ * for a bad zone when it computes a tick: such a schedule was accepted and then failed every
+ * tick, so both are checked here.
+ */
 export function parseCron(expression: string, timezone?: string): Cron {
+  const fields = expression.trim().split(/\s+/).length;
+  if (!expression.trim().startsWith("@") && fields !== 5 && fields !== 6) {
+    throw new PublishError({ reason: "invalid", field: "cron", message: `"${expression}" is not a cron expression: it has ${fields} field(s), and one has 5 (minute hour day month weekday) or 6 (seconds first)` });
+  }
+  if (timezone !== undefined) {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+    } catch {
+      throw new PublishError({ reason: "invalid", field: "timezone", message: `"${timezone}" is not an IANA time zone (such as "Europe/Berlin" or "UTC")` });
+    }
+  }
   try {
-    return new Cron(expression, { paused: true, ...(timezone !== undefined && { timezone }) });
+    const cron = new Cron(expression, { paused: true, ...(timezone !== undefined && { timezone }) });
+    cron.nextRun();
+    return cron;
   } catch (err) {
     throw new PublishError({ reason: "invalid", field: "cron", message: `"${expression}" is not a cron expression (${err instanceof Error ? err.message : String(err)})` });
   }

@@ -49,6 +49,8 @@ export class Scheduler {
   private holding = false;
   private renewedAt = 0;
   private toldStandby = false;
+  /** Schedules that could not be evaluated, with the reason last reported for each. */
+  private readonly failing = new Map<string, string>();
 
   constructor(
     private readonly ws: Workspace,
@@ -97,12 +99,27 @@ export class Scheduler {
   private catchUp(now: number): void {
     for (const s of this.store.list()) {
       if (!s.enabled || s.trigger.kind !== "cron") continue;
-      const missed = this.dueTicks(s, now);
-      if (missed.count > 0) {
-        this.store.addEvent(s.id, "missed", `${missed.count}${missed.count >= this.maxCount ? "+" : ""} tick(s) from ${missed.first!.toISOString()} to ${missed.last!.toISOString()} fell while no pipebook server was running; not run`, null, new Date(now).toISOString());
+      try {
+        const missed = this.dueTicks(s, now);
+        if (missed.count > 0) {
+          this.store.addEvent(s.id, "missed", `${missed.count}${missed.count >= this.maxCount ? "+" : ""} tick(s) from ${missed.first!.toISOString()} to ${missed.last!.toISOString()} fell while no pipebook server was running; not run`, null, new Date(now).toISOString());
+        }
+        this.store.setLastTick(s.id, new Date(now).toISOString());
+      } catch (err) {
+        this.failed(s, err);
       }
-      this.store.setLastTick(s.id, new Date(now).toISOString());
     }
+  }
+
+  /**
+   * A schedule that cannot be read (one stored before its fields were checked, a zone the
+   * runtime lost) fails alone: one `failed` event per distinct reason, and the others fire on.
+   */
+  private failed(s: ScheduleRow, err: unknown): void {
+    const message = `this schedule cannot be evaluated, so it does not fire: ${err instanceof Error ? err.message : String(err)}`;
+    if (this.failing.get(s.id) === message) return;
+    this.failing.set(s.id, message);
+    this.store.addEvent(s.id, "failed", message, null, new Date(this.now()).toISOString());
   }
 
   /** Stops the loop; a tick in progress finishes first. */
@@ -121,33 +138,41 @@ export class Scheduler {
     let wait = this.maxWaitMs;
     for (const s of this.store.list()) {
       if (!s.enabled || this.stopped) continue;
-      const trigger = s.trigger;
-      switch (trigger.kind) {
-        case "cron": {
-          const due = this.dueTicks(s, now);
-          if (due.count > 0) {
-            this.store.setLastTick(s.id, due.last!.toISOString());
-            if (due.count > 1) this.store.addEvent(s.id, "missed", `${due.count - 1} tick(s) from ${due.first!.toISOString()} fell while the server was busy; not run`, null, new Date(now).toISOString());
-            await this.fireOne(s, `cron tick ${due.last!.toISOString()}`);
-          }
-          const next = parseCron(trigger.cron, trigger.timezone).nextRun(new Date(Math.max(now, due.last?.getTime() ?? 0)));
-          if (next) wait = Math.min(wait, next.getTime() - now);
-          break;
-        }
-        case "datastore": {
-          const at = this.nextWatch.get(s.id) ?? 0;
-          if (now >= at) {
-            this.nextWatch.set(s.id, now + trigger.pollSeconds * 1000);
-            await this.watch(s, trigger.datastore, trigger.path);
-          }
-          wait = Math.min(wait, (this.nextWatch.get(s.id) ?? now) - now);
-          break;
-        }
-        default:
-          return unreachable(trigger);
+      try {
+        wait = Math.min(wait, await this.tickOne(s, now));
+        this.failing.delete(s.id);
+      } catch (err) {
+        this.failed(s, err);
       }
     }
     return Math.max(5, wait);
+  }
+
+  /** Fires one schedule if it is due; resolves to how long until it is due next. */
+  private async tickOne(s: ScheduleRow, now: number): Promise<number> {
+    const trigger = s.trigger;
+    switch (trigger.kind) {
+      case "cron": {
+        const due = this.dueTicks(s, now);
+        if (due.count > 0) {
+          this.store.setLastTick(s.id, due.last!.toISOString());
+          if (due.count > 1) this.store.addEvent(s.id, "missed", `${due.count - 1} tick(s) from ${due.first!.toISOString()} fell while the server was busy; not run`, null, new Date(now).toISOString());
+          await this.fireOne(s, `cron tick ${due.last!.toISOString()}`);
+        }
+        const next = parseCron(trigger.cron, trigger.timezone).nextRun(new Date(Math.max(now, due.last?.getTime() ?? 0)));
+        return next ? next.getTime() - now : Infinity;
+      }
+      case "datastore": {
+        const at = this.nextWatch.get(s.id) ?? 0;
+        if (now >= at) {
+          this.nextWatch.set(s.id, now + trigger.pollSeconds * 1000);
+          await this.watch(s, trigger.datastore, trigger.path);
+        }
+        return (this.nextWatch.get(s.id) ?? now) - now;
+      }
+      default:
+        return unreachable(trigger);
+    }
   }
 
   private schedule(ms: number): void {
