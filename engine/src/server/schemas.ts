@@ -4,8 +4,18 @@ import { HttpError } from "./HttpError.js";
 
 /** A parameter value as REST sends it; its type is checked against the parameter's default later. */
 export const ParameterValueSchema = z.union([z.string(), z.number(), z.boolean()]);
-/** Names and values are checked against the pipeline later; `__proto__` would be lost on the way. */
-const ParameterAssignmentsSchema = z.record(z.string().refine((k) => k !== "__proto__", 'parameter name "__proto__" is reserved'), ParameterValueSchema);
+/**
+ * Names and values are checked against the pipeline later. `__proto__` is refused here, on the
+ * object JSON.parse made: zod's record skips that key (a refinement on keys never sees it), so
+ * `{"__proto__": 1}` was taken as no assignment at all and answered 201.
+ */
+const ParameterAssignmentsSchema = z.preprocess((value, ctx) => {
+  if (typeof value === "object" && value !== null && Object.prototype.hasOwnProperty.call(value, "__proto__")) {
+    ctx.addIssue({ code: "custom", message: 'parameter name "__proto__" is reserved' });
+    return z.NEVER;
+  }
+  return value;
+}, z.record(z.string(), ParameterValueSchema));
 
 /**
  * The seeds' run request: `{"ExperimentName", "RunSource", "ParameterAssignments"}`. Strict:
