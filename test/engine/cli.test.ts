@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -154,5 +154,65 @@ describe("what a command loads", () => {
     // The server is its own entry point.
     const server = await exec(process.execPath, ["--input-type=module", "-e", 'const m = await import("pipebook/server"); console.log(typeof m.startServer)'], { cwd: dir });
     expect(server.stdout.trim()).toBe("function");
+  });
+});
+
+describe("a TypeScript pipeline file", () => {
+  let project: string;
+  let cache: string;
+  let savedCache: string | undefined;
+  beforeAll(async () => {
+    project = await mkdtemp(join(tmpdir(), "pipebook-cli-ts-"));
+    cache = join(project, "cache");
+    savedCache = process.env["PIPEBOOK_CACHE_DIR"];
+    process.env["PIPEBOOK_CACHE_DIR"] = cache;
+    await mkdir(join(project, "node_modules"));
+    await symlink(join(REPO, "engine"), join(project, "node_modules", "pipebook"), "dir");
+    await writeFile(join(project, "package.json"), JSON.stringify({ type: "module", private: true }));
+    await mkdir(join(project, "lib"));
+    // A local module that finds a file next to itself through import.meta.url.
+    await writeFile(join(project, "lib", "steps.ts"), [
+      'import { readFileSync } from "node:fs";',
+      'import { CommandStep } from "pipebook";',
+      'const word: string = readFileSync(new URL("./word.txt", import.meta.url), "utf8").trim();',
+      'export const say = (): CommandStep => new CommandStep({ name: "say", command: ["echo", word] });',
+      "",
+    ].join("\n"));
+    await writeFile(join(project, "lib", "word.txt"), "hello\n");
+    await writeFile(join(project, "pipeline.ts"), [
+      'import { Pipeline, Workspace } from "pipebook";',
+      'import { say } from "./lib/steps.js";',
+      "const ws = await Workspace.fromConfig();",
+      "export const pipeline: Pipeline = new Pipeline(ws, { steps: [say()] });",
+      "",
+    ].join("\n"));
+  });
+  afterAll(async () => {
+    if (savedCache === undefined) delete process.env["PIPEBOOK_CACHE_DIR"];
+    else process.env["PIPEBOOK_CACHE_DIR"] = savedCache;
+    await rm(project, { recursive: true, force: true });
+  });
+
+  const compiled = async (): Promise<string[]> => (await readdir(join(cache, "pipelines")).catch(() => [])).filter((f) => f.endsWith(".mjs"));
+
+  it("is compiled once with its local modules, each keeping its own import.meta.url, and recompiled when one changes", async () => {
+    const first = await pipebook(project, "run", "pipeline.ts");
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain("[say] hello");
+    const [output] = await compiled();
+    const built = (await stat(join(cache, "pipelines", output!))).mtimeMs;
+    expect((await pipebook(project, "run", "pipeline.ts", "-q")).stdout).toMatch(/0 ran, 1 reused/);
+    expect((await stat(join(cache, "pipelines", output!))).mtimeMs).toBe(built);
+    await writeFile(join(project, "lib", "steps.ts"), (await readFile(join(project, "lib", "steps.ts"), "utf8")).replace('["echo", word]', '["echo", word, word]'));
+    const edited = await pipebook(project, "run", "pipeline.ts");
+    expect(edited.stdout).toContain("[say] hello hello");
+    expect(await compiled()).toEqual([output]);
+  });
+
+  it("that does not compile is refused with the place of the error, exit code 2", async () => {
+    await writeFile(join(project, "broken.ts"), 'import { Pipeline } from "pipebook";\nexport const pipeline = new Pipeline(;\n');
+    const r = await pipebook(project, "run", "broken.ts");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^pipebook: cannot compile ${join(project, "broken.ts").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .*broken\\.ts:2:\\d+: `));
   });
 });

@@ -1,9 +1,9 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { register } from "tsx/esm/api";
 import { Pipeline } from "../dsl/Pipeline.js";
 import { PipebookError } from "../errors/PipebookError.js";
+import { compilePipelineFile } from "./compilePipelineFile.js";
 
 export interface PipelineModule {
   readonly pipeline: Pipeline;
@@ -20,10 +20,10 @@ export async function loadPipelineFile(file: string): Promise<PipelineModule> {
   if (!(await stat(abs).then((s) => s.isFile(), () => false))) {
     throw new PipebookError("not-found", `pipeline file ${file} does not exist`);
   }
-  // A global registration, not tsImport: tsImport namespaces every module it loads, which
-  // would give the file its own copy of pipebook and break `instanceof Pipeline`.
-  register();
-  const mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+  // TypeScript through compilePipelineFile (no loader hooks); its `import "pipebook"` is this
+  // engine's own index, so `instanceof Pipeline` below holds.
+  const url = /\.[cm]?tsx?$/.test(abs) ? await compilePipelineFile(abs) : pathToFileURL(abs).href;
+  const mod = (await import(url)) as Record<string, unknown>;
   let candidate = mod["pipeline"] ?? mod["default"];
   if (typeof candidate === "function") candidate = await (candidate as () => unknown)();
   if (!(candidate instanceof Pipeline)) {
