@@ -1,4 +1,5 @@
 import { basename, extname } from "node:path";
+import { isTerminalRunStatus, type RunStatus } from "../contract/runView.js";
 import { Experiment } from "../dsl/Experiment.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
 import { formatEvent } from "../runner/printEvent.js";
@@ -29,14 +30,19 @@ export async function runCommand(file: string, options: RunOptions): Promise<voi
   const total = pipeline.graph.steps.length;
   let done = 0;
   process.stdout.write(`submitted run ${run.id} (experiment ${name}, ${total} steps) in workspace ${ws.dir}\n`);
+  // The run's end as an event rather than waitForCompletion's view: that view reads a preview of
+  // every output (parsing CSVs, say), which this printer never shows.
+  let ended: (end: { status: RunStatus; error?: string }) => void = () => undefined;
+  const end = new Promise<{ status: RunStatus; error?: string }>((resolve) => (ended = resolve));
   run.onEvent((e) => {
+    if (e.type === "run-status" && isTerminalRunStatus(e.status)) ended({ status: e.status, ...(e.error !== undefined && { error: e.error }) });
     if (e.type === "step-log" && options.quiet) return;
     if (e.type === "step-status" && e.status !== "running" && e.status !== "queued") done++;
     const line = formatEvent(e);
     if (line === undefined) return;
     process.stdout.write(e.type === "step-status" ? `[${done}/${total}] ${line}\n` : `${line}\n`);
   });
-  const view = await run.waitForCompletion();
+  const view = await end;
   const steps = ws.runs.getSteps(run.id);
   process.stdout.write(`\n${table(["step", "status", "time", "compute", "why"], steps.map((s) => stepLine(s, s.decision ? summarizeDecision(s.decision) : (s.error ?? ""))))}\n`);
   const reused = steps.filter((s) => s.status === "reused").length;

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { MetricPoint, OutputView, RunView, StepView } from "../contract/runView.js";
+import type { MetricPoint, OutputView, RunView, StepStatus, StepView } from "../contract/runView.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { unreachable } from "../errors/PipebookError.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
@@ -74,6 +74,11 @@ export class LiveView {
       default:
         return unreachable(c);
     }
+  }
+
+  /** Each step's status now, read from memory alone (no output previews, no origin reads). */
+  stepStatuses(): StepStatus[] {
+    return [...this.steps.values()].map((s) => s.view.status);
   }
 
   /** The whole run now; reads only what it has not read before (output previews, a reused step's origin). */

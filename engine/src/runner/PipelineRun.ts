@@ -342,8 +342,8 @@ export class PipelineRun implements RunHandle {
     });
 
     const canceled = this.abort.signal.aborted;
-    const steps = (await this.live.view()).steps;
-    const ok = steps.every((s) => s.status === "completed" || s.status === "reused") && recorder.storeError === undefined;
+    // Statuses only: a whole view would read every output's preview, which nobody may ask for.
+    const ok = this.live.stepStatuses().every((s) => s === "completed" || s === "reused") && recorder.storeError === undefined;
     const status: RunStatus = ok ? "completed" : canceled ? "canceled" : "failed";
     let error = ok ? undefined : canceled ? "the run was canceled" : (firstError ?? `the run could not be recorded: ${recorder.storeError}`);
     const at = new Date().toISOString();
