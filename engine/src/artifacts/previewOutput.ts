@@ -1,6 +1,5 @@
 import { open, readdir, stat } from "node:fs/promises";
 import { extname, join, relative } from "node:path";
-import { parse } from "csv-parse/sync";
 import type { OutputPreview } from "../contract/runView.js";
 
 const MAX_TEXT = 4096;
@@ -45,6 +44,8 @@ async function previewFile(file: string): Promise<OutputPreview | undefined> {
   if (ext === ".csv" || ext === ".tsv") {
     // The head may end mid-row: parse only complete lines.
     const complete = truncated ? text.slice(0, text.lastIndexOf("\n") + 1) : text;
+    // Loaded when a table is previewed, not with the engine.
+    const { parse } = await import("csv-parse/sync");
     const records = parse(complete, { delimiter: ext === ".tsv" ? "\t" : ",", relax_column_count: true, relax_quotes: true, skip_empty_lines: true }) as string[][];
     const [columns = [], ...rows] = records;
     return { kind: "table", columns, rows: rows.slice(0, MAX_ROWS), truncated: truncated || rows.length > MAX_ROWS };

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -21,6 +22,9 @@ export function detectGpus(): Promise<readonly Gpu[]> {
       if (forced.trim() === "" || forced.trim() === "none") return [];
       return forced.split(",").map((s) => ({ index: Number(s.trim()), name: `GPU ${s.trim()} (from PIPEBOOK_GPUS)` }));
     }
+    // No NVIDIA driver loaded, no NVIDIA GPU: asking nvidia-smi would cost a process start per
+    // CLI call for nothing.
+    if (process.platform === "linux" && !existsSync("/proc/driver/nvidia")) return [];
     try {
       const { stdout } = await run("nvidia-smi", ["--query-gpu=index,name", "--format=csv,noheader"], { timeout: 15_000 });
       return stdout

@@ -109,6 +109,8 @@ export function interpreterStamp(command: string): string | undefined {
     ? [resolve(command)]
     : (process.env["PATH"] ?? "").split(delimiter).filter((d) => d !== "").map((d) => join(d, command));
   for (const candidate of candidates) {
+    // A stat first: most PATH entries lack the command, and a failing realpath costs an exception.
+    if (statSync(candidate, { throwIfNoEntry: false }) === undefined) continue;
     let real: string;
     try {
       real = realpathSync(candidate);

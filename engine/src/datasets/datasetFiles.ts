@@ -4,7 +4,6 @@ import { randomUUID } from "node:crypto";
 import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
-import { stringify } from "csv-stringify";
 import type { Datastore } from "../dsl/Datastore.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
@@ -129,5 +128,7 @@ async function writeTable(files: readonly TableFile[], def: DatasetDefinition, d
       }
     }
   }
+  // Loaded when a table is written, not with the engine.
+  const { stringify } = await import("csv-stringify");
   await pipeline(Readable.from(records()), stringify(), createWriteStream(dest));
 }

@@ -1,5 +1,4 @@
 import { createReadStream } from "node:fs";
-import { parse } from "csv-parse";
 import { PipebookError, unreachable } from "../errors/PipebookError.js";
 import type { FilterOp, TableFormat, TableTransform } from "./DatasetDefinition.js";
 
@@ -20,6 +19,8 @@ export async function* readTable(files: readonly TableFile[], format: TableForma
   let columns: string[] | undefined;
   const pipeline = new TransformChain(transforms);
   for (const file of files) {
+    // csv-parse loads when a table is read, not with the engine (every CLI call and notebook).
+    const { parse } = await import("csv-parse");
     const parser = createReadStream(file.path).pipe(parse({ delimiter: format.separator, bom: true, skip_empty_lines: true, relax_quotes: true }));
     let first = true;
     try {

@@ -1,6 +1,6 @@
 import type { Compute } from "../compute/Compute.js";
 import { PipebookError } from "../errors/PipebookError.js";
-import { WorkspaceConfigSchema, type ComputeTargetConfig } from "./workspaceConfig.js";
+import type { ComputeTargetConfig } from "./workspaceConfig.js";
 import type { Workspace } from "../workspace/Workspace.js";
 
 const TARGET_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -21,6 +21,7 @@ export class ComputeTarget {
   /** Adds (or replaces) a target of the workspace for this process; its leftovers from a killed engine are removed now. */
   static async attach(ws: Workspace, name: string, config: ComputeTargetConfig): Promise<ComputeTarget> {
     if (!TARGET_NAME.test(name)) throw new PipebookError("config-invalid", `compute target name "${name}" must start with a letter or _ and hold only letters, digits, _ and -`);
+    const { WorkspaceConfigSchema } = await import("./workspaceConfigSchema.js");
     const parsed = WorkspaceConfigSchema.shape.computeTargets.safeParse({ [name]: config });
     if (!parsed.success) {
       throw new PipebookError("config-invalid", `compute target "${name}" is not valid:`, parsed.error.issues.map((i) => `${i.path.slice(1).join(".") || "(settings)"}: ${i.message}`));

@@ -1,85 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
-import { whyPipebookSets } from "./sbatchOwnOptions.js";
 import { PipebookError } from "../errors/PipebookError.js";
+import type { WorkspaceConfig } from "./workspaceConfigSchema.js";
 
-/** The machine the engine runs on; `local` is always there, more can be named (with other settings later). */
-export const LocalTargetSchema = z.strictObject({ kind: z.literal("local") });
-
-/**
- * Steps in containers of a docker engine on this machine (binds need the engine to see the
- * workspace's files; a GPU machine elsewhere is what `pipebook agent` is for).
- */
-export const DockerTargetSchema = z.strictObject({
-  kind: z.literal("docker"),
-  /** The engine's socket, `unix:///path` (default: DOCKER_HOST, else /var/run/docker.sock). */
-  host: z.string().regex(/^unix:\/\/\/./, "must be a unix socket URL such as unix:///var/run/docker.sock").optional(),
-  /** Image for steps whose environment names none (a Python step with pipPackages gets an image derived from it). */
-  image: z.string().min(1).optional(),
-  /** Container network: "none" isolates steps; default: the engine's default (bridge). */
-  network: z.string().min(1).optional(),
-});
-
-export type DockerTargetConfig = z.infer<typeof DockerTargetSchema>;
-
-/**
- * Steps as batch jobs of a Slurm cluster this machine can submit to (sbatch on PATH, or
- * SLURM_CONF). Slurm queues them: pipebook hands each ready step over at once.
- */
-export const SlurmTargetSchema = z.strictObject({
-  kind: z.literal("slurm"),
-  /** Default: the cluster's default partition. */
-  partition: z.string().min(1).optional(),
-  account: z.string().min(1).optional(),
-  qos: z.string().min(1).optional(),
-  /** More sbatch arguments, one argv element each: ["--constraint=a100", "--exclusive"]. */
-  sbatchOptions: z
-    .array(z.string().min(1))
-    .superRefine((args, ctx) => {
-      for (const arg of args) {
-        const why = whyPipebookSets(arg);
-        if (why) ctx.addIssue({ code: "custom", message: `${arg} cannot be given: ${why}` });
-      }
-    })
-    .optional(),
-  /**
-   * An absolute folder on a file system every node sees at the same path. Step data (code,
-   * inputs, outputs, logs) is copied there and outputs are brought back. Unset: steps read and
-   * write the workspace's own folders in place, so the workspace must be on such a file system.
-   */
-  stagingDir: z.string().regex(/^\//, "must be an absolute path").optional(),
-  /**
-   * Says the staging folder (or the workspace) is on a file system the nodes share although
-   * pipebook does not recognise it as one (it knows NFS, Lustre, GPFS, BeeGFS, CephFS, SMB and the like).
-   */
-  sharedFileSystem: z.literal(true).optional(),
-  /** Folder of Slurm's commands (sbatch, squeue, scancel, sinfo) where they are not on PATH (a kernel started by a service). */
-  binDir: z.string().regex(/^\//, "must be an absolute path").optional(),
-  /** Slurm's configuration file, for a cluster other than this machine's default (else SLURM_CONF, else Slurm's own default). */
-  slurmConf: z.string().regex(/^\//, "must be an absolute path").optional(),
-});
-
-export type SlurmTargetConfig = z.infer<typeof SlurmTargetSchema>;
-export type ComputeTargetConfig = z.infer<typeof LocalTargetSchema> | DockerTargetConfig | SlurmTargetConfig;
-
-/** `pipebook.json`: what a project says about its workspace. Every field is optional. */
-export const WorkspaceConfigSchema = z.strictObject({
-  /** Shown in lists; defaults to the folder name. */
-  name: z.string().min(1).optional(),
-  /** Where the embedded store lives, relative to the config file (default ".pipebook"). */
-  storeDir: z.string().min(1).optional(),
-  /** Steps running at once (default: the machine's cores); steps on a slurm target are Slurm's to queue and do not count. */
-  concurrency: z.number().int().positive().optional(),
-  /** Named compute targets besides the built-in "local". */
-  computeTargets: z
-    .record(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/),
-      z.discriminatedUnion("kind", [LocalTargetSchema, DockerTargetSchema, SlurmTargetSchema]),
-    )
-    .optional(),
-});
-
-export type WorkspaceConfig = z.infer<typeof WorkspaceConfigSchema>;
+export type { ComputeTargetConfig, DockerTargetConfig, SlurmTargetConfig, WorkspaceConfig } from "./workspaceConfigSchema.js";
 
 export async function readWorkspaceConfig(file: string): Promise<WorkspaceConfig> {
   let raw: unknown;
@@ -88,6 +11,8 @@ export async function readWorkspaceConfig(file: string): Promise<WorkspaceConfig
   } catch (err) {
     throw new PipebookError("config-invalid", `cannot read ${file}: ${(err as Error).message}`);
   }
+  if (isPlainConfig(raw)) return raw;
+  const { WorkspaceConfigSchema } = await import("./workspaceConfigSchema.js");
   const parsed = WorkspaceConfigSchema.safeParse(raw);
   if (!parsed.success) {
     throw new PipebookError(
@@ -97,4 +22,24 @@ export async function readWorkspaceConfig(file: string): Promise<WorkspaceConfig
     );
   }
   return parsed.data;
+}
+
+/**
+ * The common pipebook.json (a name, a store folder, a concurrency, no compute targets) checked
+ * without loading zod, which takes longer than `pipebook runs` should. A strict subset of what
+ * WorkspaceConfigSchema accepts: anything else, valid or not, is left to the schema.
+ */
+function isPlainConfig(raw: unknown): raw is WorkspaceConfig {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return false;
+  return Object.entries(raw).every(([key, value]) => {
+    switch (key) {
+      case "name":
+      case "storeDir":
+        return typeof value === "string" && value.length > 0;
+      case "concurrency":
+        return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
+      default:
+        return false;
+    }
+  });
 }
