@@ -163,6 +163,14 @@ describe("soak", () => {
     expect((await s.waitForRun((after.body as { Id: string }).Id)).status).toBe("completed");
   }, 90_000);
 
+  it("tells browsers not to sniff types on every reply: routes, errors and step outputs", async () => {
+    const outputs = await s.call("GET", `/runs/${s.firstRunId}/steps/train/outputs`, { token: s.tokens.read });
+    for (const path of ["/health", "/runs", `/runs/${s.firstRunId}`, "/nope", "/runs/%E0%A4%A", ...(outputs.status === 200 ? [`/runs/${s.firstRunId}/steps/train/outputs/model?path=params.txt`] : [])]) {
+      const reply = await s.call("GET", path, { token: s.tokens.read });
+      expect([path, reply.headers.get("x-content-type-options")]).toEqual([path, "nosniff"]);
+    }
+  });
+
   it("refuses __proto__ in ParameterAssignments over REST instead of dropping it (found by the soak)", async () => {
     for (const value of ["1", '{"lr": 1}']) {
       const reply = await s.call("POST", `/pipelines/${s.published.id}/runs`, { raw: `{"ExperimentName": "proto", "ParameterAssignments": {"__proto__": ${value}}}`, headers: { "Content-Type": "application/json" } });

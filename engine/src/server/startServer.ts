@@ -69,6 +69,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use(cors(origins));
+  // Step outputs are served as files: a browser must not guess an HTML or script type for them.
+  app.use((_req, res, next) => {
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    next();
+  });
   app.use(express.json({ limit: "256kb" }));
   app.get("/health", (_req, res) => {
     res.json({ status: "ok", workspace: ws.name, queue: queue.stats, liveStreams: feeds.streams, scheduler: scheduler?.state ?? "off" });
