@@ -3,6 +3,7 @@ import { isTerminalRunStatus, type RunStatus } from "../contract/runView.js";
 import { Experiment } from "../dsl/Experiment.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
 import { formatEvent } from "../runner/printEvent.js";
+import { readGitInfo } from "../runner/readGitInfo.js";
 import { parseRunAssignments } from "../runner/resolveParameters.js";
 import { duration, stepLine, table } from "./format.js";
 import { loadPipelineFile } from "./loadPipelineFile.js";
@@ -17,6 +18,10 @@ export interface RunOptions {
 
 /** `pipebook run FILE`: submit, stream progress as `[done/total]` lines, print a summary. */
 export async function runCommand(file: string, options: RunOptions): Promise<void> {
+  // Asked now, on its worker thread, while the file and the engine load: the run asks for the
+  // same repository's facts and gets this answer (readGitInfo shares it), instead of the process
+  // waiting for git after a run that reused everything.
+  void readGitInfo(process.cwd());
   const { pipeline, experiment } = await loadPipelineFile(file);
   const ws = pipeline.workspace;
   const assignments = parseRunAssignments(pipeline.parameters, options.param ?? []);

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { GitInfo } from "../store/RunStore.js";
 
-const recent = new Map<string, { at: number; info: Promise<GitInfo | undefined> }>();
+const recent = new Map<string, { at: number | undefined; info: Promise<GitInfo | undefined> }>();
 /** A burst of submits (a server under load, a sweep) asks git once: a process per run costs more than the run. */
 const MEMO_MS = 2000;
 
@@ -17,10 +17,12 @@ export function readGitInfo(dir: string): Promise<GitInfo | undefined> {
   const root = repositoryRoot(resolve(dir));
   if (root === undefined) return Promise.resolve(undefined);
   const hit = recent.get(root);
-  if (hit && Date.now() - hit.at < MEMO_MS) return hit.info;
-  const info = askGit(root);
-  recent.set(root, { at: Date.now(), info });
-  return info;
+  // An answer still coming is shared whatever its age; a settled one for MEMO_MS.
+  if (hit && (hit.at === undefined || Date.now() - hit.at < MEMO_MS)) return hit.info;
+  const entry: { at: number | undefined; info: Promise<GitInfo | undefined> } = { at: undefined, info: askGit(root) };
+  void entry.info.then(() => (entry.at = Date.now()));
+  recent.set(root, entry);
+  return entry.info;
 }
 
 /**
