@@ -30,13 +30,12 @@ const stopAllAndExit = (): void => {
   process.exit(0);
 };
 
-// Ctrl-C in a terminal reaches the whole foreground group; the engine decides what to stop.
-process.on("SIGINT", () => undefined);
+// Ctrl-C, a closed terminal, `timeout` or a service manager signal the whole group: the engine
+// decides what to stop (it may cancel its run gracefully); if the signal ends the engine, the
+// disconnect below stops the steps.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => undefined);
 // The engine is gone (killed, crashed, exited): no step of it may outlive it.
 process.on("disconnect", stopAllAndExit);
-// Being stopped (a service manager, `timeout`): the steps go too; they would escape in their own groups.
-process.on("SIGTERM", stopAllAndExit);
-process.on("SIGHUP", stopAllAndExit);
 
 process.on("message", (m: LaunchRequest) => {
   const [cmd, ...args] = m.argv;
