@@ -2,16 +2,16 @@ import { mkdirSync, statSync, symlinkSync } from "node:fs";
 import { cp } from "node:fs/promises";
 import { availableParallelism, totalmem } from "node:os";
 import { basename, join } from "node:path";
-import { PipebookError, unreachable } from "../errors/PipebookError.js";
+import { PipebookError } from "../errors/PipebookError.js";
 import type { TreeHasherDeps } from "../fingerprint/hashTree.js";
-import { resolveInterpreter, resolveKnownInterpreter } from "./interpreterVersion.js";
 import { MetricsTail } from "./MetricsTail.js";
 import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "./Compute.js";
-import { ensurePythonVenv } from "./environments/pythonVenv.js";
+import { resolveHostEnvironment } from "./environments/hostEnvironment.js";
 import { detectGpus } from "./GpuInventory.js";
 import type { GpuSlots } from "./GpuSlots.js";
 import { checkResources } from "./checkResources.js";
 import { killGroup } from "./processIdentity.js";
+import { LOCAL_STEP_MARKER } from "./stopStepProcesses.js";
 import { resolveJob, RUNTIME_DIR } from "./resolveJob.js";
 import { launchSizeProblem } from "./launchSizeProblem.js";
 import { StepLauncher } from "./StepLauncher.js";
@@ -65,35 +65,16 @@ export class LocalCompute implements Compute {
   async prepare(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment> {
     const gpus = await detectGpus();
     checkResources(req, this.name, await this.capacity(), gpus.length > 0 ? gpus.map((g) => `${g.index}: ${g.name}`).join(", ") : undefined);
-    const env = req.environment;
-    switch (env.kind) {
-      case "system":
-        return { key: { kind: "system" }, runtime: {} };
-      case "node":
-        return { key: { kind: "node", version: process.versions.node }, runtime: { interpreter: process.execPath } };
-      case "python": {
-        if (env.pipPackages.length === 0) {
-          // Remembered in the workspace across processes: a no-op rerun starts no Python at all.
-          const found = this.context.envsDir ? await resolveKnownInterpreter(this.context.envsDir, env.interpreter) : await resolveInterpreter(env.interpreter);
-          return { key: { kind: "python", interpreter: env.interpreter, version: found.version, pipPackages: [] }, runtime: { interpreter: found.path } };
-        }
-        if (!this.context.envsDir) {
-          throw new PipebookError("compute-unavailable", `step "${req.stepName}": compute target "${this.name}" has no place to build Python environments, so it cannot install ${env.pipPackages.join(", ")}`);
-        }
-        const venv = await ensurePythonVenv({
-          root: this.context.envsDir, interpreter: env.interpreter, pipPackages: env.pipPackages, packageSource: env.packageSource,
-          progress, stepName: req.stepName, targetName: this.name, ...(this.context.hasher && { hasher: this.context.hasher }),
-        });
-        return { key: { kind: "python", ...venv.key }, runtime: { interpreter: venv.python, env: venv.env } };
-      }
-      case "docker":
+    return resolveHostEnvironment(req.environment, {
+      stepName: req.stepName, targetName: this.name, envsDir: this.context.envsDir, progress,
+      ...(this.context.hasher && { hasher: this.context.hasher }),
+      refuseImage: (image) => {
         throw new PipebookError(
           "compute-unavailable",
-          `step "${req.stepName}" runs in docker image "${env.image}", but compute target "${this.name}" runs steps on this machine without containers: name a docker compute target (computeTarget) for it`,
+          `step "${req.stepName}" runs in docker image "${image}", but compute target "${this.name}" runs steps on this machine without containers: name a docker compute target (computeTarget) for it`,
         );
-      default:
-        return unreachable(env);
-    }
+      },
+    });
   }
 
   async run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
@@ -125,6 +106,8 @@ export class LocalCompute implements Compute {
     });
     const tooBig = launchSizeProblem(argv, env);
     if (tooBig) return { reason: "spawn-failed", message: tooBig };
+    // Marks a process tree this machine's launcher started, for recovery (stopStepProcesses).
+    env[LOCAL_STEP_MARKER] = "1";
 
     const gpus = await detectGpus();
     const held = job.resources.gpus > 0 && this.context.gpuSlots ? await waitForGpus(this.context.gpuSlots, gpus, job, io, signal) : [];

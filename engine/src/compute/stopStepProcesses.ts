@@ -1,9 +1,17 @@
 import { readdirSync, readFileSync } from "node:fs";
 
 /**
- * Finds and kills, on this machine, every process of this user whose environment names one of
- * `stepRunIds` (PIPEBOOK_STEP_RUN_ID, which every step and its descendants inherit), and returns
- * their pids. Recovery uses it for what the store cannot name: a step started in the instant
+ * Set by the local target on the processes its launcher starts (and so inherited by their
+ * descendants). A step of another target may also run on this machine — a Slurm job on a node
+ * that is this host, a container — and is its scheduler's to stop: recovery cancels those
+ * through their target (Compute.recover), never by pid.
+ */
+export const LOCAL_STEP_MARKER = "PIPEBOOK_LOCAL_STEP";
+
+/**
+ * Finds and kills, on this machine, every process of this user that the local target started
+ * for one of `stepRunIds` (PIPEBOOK_STEP_RUN_ID and LOCAL_STEP_MARKER in its environment, which
+ * every step and its descendants inherit), and returns their pids. Recovery uses it for what the store cannot name: a step started in the instant
  * before its pid was recorded (the engine and its launcher killed together), and a step's
  * descendants that left its process group with setsid. A process that cleared its environment is
  * not found; where /proc is not there nothing is.
@@ -39,8 +47,9 @@ function killPass(stepRunIds: ReadonlySet<string>): number[] {
     } catch {
       continue;
     }
-    const marker = environ.split("\0").find((v) => v.startsWith("PIPEBOOK_STEP_RUN_ID="));
-    if (!marker || !stepRunIds.has(marker.slice("PIPEBOOK_STEP_RUN_ID=".length))) continue;
+    const vars = environ.split("\0");
+    const marker = vars.find((v) => v.startsWith("PIPEBOOK_STEP_RUN_ID="));
+    if (!marker || !stepRunIds.has(marker.slice("PIPEBOOK_STEP_RUN_ID=".length)) || !vars.includes(`${LOCAL_STEP_MARKER}=1`)) continue;
     try {
       process.kill(pid, "SIGKILL");
       killed.push(pid);

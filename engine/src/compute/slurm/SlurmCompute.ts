@@ -4,12 +4,11 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { SlurmTargetConfig } from "../../dsl/workspaceConfig.js";
 import { PipebookError, unreachable } from "../../errors/PipebookError.js";
-import { resolveInterpreter } from "../interpreterVersion.js";
 import { MetricsTail } from "../MetricsTail.js";
 import { checkResources } from "../checkResources.js";
 import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "../Compute.js";
 import type { ComputeContext } from "../createCompute.js";
-import { ensurePythonVenv } from "../environments/pythonVenv.js";
+import { resolveHostEnvironment } from "../environments/hostEnvironment.js";
 import { launchSizeProblem } from "../launchSizeProblem.js";
 import { resolveJob } from "../resolveJob.js";
 import type { ResolvedEnvironment, StepJob } from "../StepJob.js";
@@ -323,32 +322,17 @@ export class SlurmCompute implements Compute {
     return promise;
   }
 
-  /** As on this machine: the nodes are taken to see the same interpreters at the same paths (a shared software tree). */
-  private async environment(req: StepRequirements, progress: (line: string) => void, refuse: (what: string) => never): Promise<ResolvedEnvironment> {
-    const env = req.environment;
-    switch (env.kind) {
-      case "system":
-        return { key: { kind: "system" }, runtime: {} };
-      case "node":
-        return { key: { kind: "node", version: process.versions.node }, runtime: { interpreter: process.execPath } };
-      case "python": {
-        if (env.pipPackages.length === 0) {
-          const found = await resolveInterpreter(env.interpreter);
-          return { key: { kind: "python", interpreter: env.interpreter, version: found.version, pipPackages: [] }, runtime: { interpreter: found.path } };
-        }
-        // A venv must be where the nodes see it: beside the staged data, or in the (shared) workspace.
-        const root = this.config.stagingDir === undefined ? this.context.envsDir : join(this.config.stagingDir, "envs");
-        const venv = await ensurePythonVenv({
-          root, interpreter: env.interpreter, pipPackages: env.pipPackages, packageSource: env.packageSource,
-          progress, stepName: req.stepName, targetName: this.name, hasher: this.context.hasher,
-        });
-        return { key: { kind: "python", ...venv.key }, runtime: { interpreter: venv.python, env: venv.env } };
-      }
-      case "docker":
-        return refuse(`runs steps as Slurm batch jobs without containers, but the step runs in docker image "${env.image}": name a docker compute target (computeTarget) for it`);
-      default:
-        return unreachable(env);
-    }
+  /**
+   * As on this machine: the nodes are taken to see the same interpreters at the same paths (a
+   * shared software tree). A venv must be where the nodes see it: beside the staged data, or in
+   * the (shared) workspace.
+   */
+  private environment(req: StepRequirements, progress: (line: string) => void, refuse: (what: string) => never): Promise<ResolvedEnvironment> {
+    return resolveHostEnvironment(req.environment, {
+      stepName: req.stepName, targetName: this.name, progress, hasher: this.context.hasher,
+      envsDir: this.config.stagingDir === undefined ? this.context.envsDir : join(this.config.stagingDir, "envs"),
+      refuseImage: (image) => refuse(`runs steps as Slurm batch jobs without containers, but the step runs in docker image "${image}": name a docker compute target (computeTarget) for it`),
+    });
   }
 }
 
