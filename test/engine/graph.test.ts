@@ -36,6 +36,10 @@ describe("graph validation", () => {
   it("rejects duplicate step names", () => {
     const p = new Pipeline(sb.ws, { steps: [step("prep"), step("prep")] });
     expect(problems(() => p.graph)).toEqual(['two steps are named "prep"; step names must be unique']);
+    // Only the duplicate is reported, not also "no step produces" the first namesake's output.
+    const made = new PipelineData("made");
+    const q = new Pipeline(sb.ws, { steps: [step("prep", [], [made]), step("prep"), step("use", [made])] });
+    expect(problems(() => q.graph)).toEqual(['two steps are named "prep"; step names must be unique']);
   });
 
   it("rejects data with two producers, naming both", () => {

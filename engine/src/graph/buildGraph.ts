@@ -43,7 +43,11 @@ export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<str
   if (list.length === 0) problems.push("the pipeline has no steps");
 
   const byName = new Map<string, PipelineStep>();
+  // Data made by a step that a namesake replaced: reading it is not also "produced by no step".
+  const shadowed = new Set<string>();
   for (const s of list) {
+    const prev = byName.get(s.name);
+    if (prev && prev !== s) for (const o of prev.outputs) shadowed.add(o.name);
     if (byName.has(s.name)) {
       problems.push(
         byName.get(s.name) === s
@@ -93,7 +97,7 @@ export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<str
       }
       const p = producers.get(input.name);
       if (p === undefined) {
-        problems.push(`step "${s.name}" reads data "${input.name}", but no step produces it (add it to some step's outputs)`);
+        if (!shadowed.has(input.name)) problems.push(`step "${s.name}" reads data "${input.name}", but no step produces it (add it to some step's outputs)`);
         continue;
       }
       if (!upstream[i]!.includes(p)) {
