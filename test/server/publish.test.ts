@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPLY_SCHEMAS, RunViewSchema } from "pipebook/contract/rest";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CommandStep, Pipeline, PipelineEndpoint, PipelineRun, PublishedPipeline } from "pipebook";
+import { CommandStep, DataReference, Pipeline, PipelineEndpoint, PipelineRun, PublishedPipeline } from "pipebook";
 import { serverSandbox, type ServerSandbox } from "./helpers.js";
 
 let s: ServerSandbox;
@@ -192,6 +192,24 @@ describe("documents", () => {
     }
     expect(probed).toBeGreaterThanOrEqual(24);
     expect(checked).toBeGreaterThanOrEqual(12);
+  });
+
+  it("refuses a run of a published pipeline whose input has gone, naming the step and the input (409), and starts nothing", async () => {
+    const file = join(s.sb.dir, "table.csv");
+    await writeFile(file, "a\n1\n");
+    const store = s.sb.ws.getDefaultDatastore();
+    await store.uploadFiles([file], { targetPath: "vanishing", overwrite: true });
+    const table = new DataReference({ datastore: store, dataReferenceName: "table", pathOnDatastore: "vanishing/table.csv" });
+    const reads = await PublishedPipeline.publish(
+      new Pipeline(s.sb.ws, { steps: [new CommandStep({ name: "count", command: 'wc -l "$PIPEBOOK_INPUT_TABLE"', inputs: [table] })] }),
+      { name: "ReadsTable" },
+    );
+    await rm(store.resolve("vanishing/table.csv"));
+    const before = s.sb.ws.runs.listRuns({ experiment: "vanished" }).length;
+    const r = await s.call("POST", `/pipelines/${reads.id}/runs`, { body: { ExperimentName: "vanished" } });
+    expect(r.status).toBe(409);
+    expect((r.body as Json)["error"]).toBe('step "count": DataReference "table" points at "vanishing/table.csv" on datastore workspaceblobstore, which does not exist');
+    expect(s.sb.ws.runs.listRuns({ experiment: "vanished" })).toHaveLength(before);
   });
 
   it("streams a run's views as server-sent events until it ends", async () => {

@@ -53,6 +53,17 @@ export async function prepareStep(ws: Workspace, step: PipelineStep, progress: P
     });
     for (const [rel, d] of tree.files) hashPaths[rel === "" ? p : `${p}/${rel}`] = d;
   }
+  await checkInputs(ws, step);
+  const { compute, environment } = await prepareEnvironment(ws, step, progress);
+  return { step, manifest: snapshot?.manifest, source, hashPaths, compute, environment };
+}
+
+/**
+ * The data a step reads exists now: a dataset's paths, a DataReference's file or folder. Checked
+ * at every submit (a published pipeline's too: its data may have gone since), so a missing input
+ * fails the submit with the step's and the input's names, never the run with a path and a syscall.
+ */
+export async function checkInputs(ws: Workspace, step: PipelineStep): Promise<void> {
   for (const input of step.inputs) {
     if (input instanceof DatasetInput) {
       await input.dataset.check(ws).catch((err: unknown) => {
@@ -66,8 +77,6 @@ export async function prepareStep(ws: Workspace, step: PipelineStep, progress: P
       );
     }
   }
-  const { compute, environment } = await prepareEnvironment(ws, step, progress);
-  return { step, manifest: snapshot?.manifest, source, hashPaths, compute, environment };
 }
 
 /**

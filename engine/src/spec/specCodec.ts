@@ -7,7 +7,7 @@ import { CommandStep, NodeScriptStep, PythonScriptStep, ScriptStep, type Pipelin
 import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError, unreachable } from "../errors/PipebookError.js";
 import { asDigest } from "../fingerprint/digest.js";
-import { prepareEnvironment, type PrepareProgress, type PreparedStep } from "../runner/prepareStep.js";
+import { checkInputs, prepareEnvironment, type PrepareProgress, type PreparedStep } from "../runner/prepareStep.js";
 import type { ArgumentSpec, DataSpec, PipelineSpec, StepSpec } from "./PipelineSpec.js";
 
 /** The DSL ↔ spec codec: a pipeline and its prepared steps as a PipelineSpec, and back. */
@@ -107,6 +107,7 @@ export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec, progre
       s.kind === "python" ? new PythonScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })
         : s.kind === "node" ? new NodeScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })
           : new CommandStep({ ...common, command: s.command! });
+    await checkInputs(ws, step);
     prepared.push({
       step,
       manifest: s.manifest ? asDigest(s.manifest) : undefined,
