@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CommandStep, Pipeline, PublishedPipeline } from "pipebook";
+import { startServer } from "pipebook/server";
 import { serverSandbox, sleep, type ServerSandbox } from "./helpers.js";
 
 let s: ServerSandbox;
@@ -50,6 +51,29 @@ describe("Idempotency-Key", () => {
     const other = await send(s.tokens.submit);
     expect((other.body as Json)["Id"]).not.toBe([...ids][0]);
     expect(runCount()).toBe(before + 2);
+  });
+
+  it("makes one run for one key sent at once to two servers on one workspace", async () => {
+    // A second server on the workspace: its own queue and submitter, so only the store is shared,
+    // as between two `pipebook serve` processes.
+    const other = await startServer({ workspace: s.sb.ws, port: 0, schedules: false, log: () => undefined });
+    try {
+      const before = runCount();
+      const send = (url: string) =>
+        fetch(`${url}/pipelines/${s.published.id}/runs`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${s.tokens.admin}`, "Content-Type": "application/json", "Idempotency-Key": "two-servers" },
+          body: JSON.stringify({ ExperimentName: "idem", ParameterAssignments: { lr: 0.7 } }),
+        });
+      const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => send(i % 2 === 0 ? s.url : other.url)));
+      expect(replies.map((r) => r.status)).toEqual(Array(8).fill(201));
+      const ids = new Set(await Promise.all(replies.map(async (r) => ((await r.json()) as Json)["Id"])));
+      expect(ids.size).toBe(1);
+      expect(runCount()).toBe(before + 1);
+      await s.waitForRun([...ids][0] as string);
+    } finally {
+      await other.close();
+    }
   });
 
   it("refuses a key reused for a different request with 422", async () => {

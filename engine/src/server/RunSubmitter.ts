@@ -7,6 +7,7 @@ import { PublishStore } from "../store/PublishStore.js";
 import { resolveTarget } from "../publish/resolveTarget.js";
 import type { ScheduleTarget } from "../store/ScheduleStore.js";
 import { resolveParameters } from "../runner/resolveParameters.js";
+import { currentOwner, isAlive } from "../compute/processIdentity.js";
 import { HttpError } from "./HttpError.js";
 import type { RunQueue } from "./RunQueue.js";
 
@@ -32,14 +33,19 @@ export interface Submitted {
 /** How long a key is remembered: retries come within minutes; a week covers a long outage. */
 const KEY_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
+/** How long a request waits for another server that holds its key's claim to record the run. */
+const CLAIM_WAIT_MS = 30_000;
+const CLAIM_POLL_MS = 20;
+
 /** Printable ASCII, as Stripe-style idempotency keys are. */
 const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 
 /**
  * Starts runs of published pipelines for REST calls and schedules: resolves the target, refuses
  * disabled pipelines and bad parameters before taking a queue slot, and makes a retried request
- * with the same Idempotency-Key return the run the first one made (also across restarts: keys
- * are stored; concurrent duplicates wait for the first).
+ * with the same Idempotency-Key return the run the first one made (also across restarts and
+ * between servers on one workspace: keys are claimed in the store before the run is made;
+ * concurrent duplicates wait for the first).
  */
 export class RunSubmitter {
   private readonly pending = new Map<string, Promise<{ submitted: Submitted; hash: string }>>();
@@ -58,17 +64,12 @@ export class RunSubmitter {
     if (!KEY_PATTERN.test(idempotency.key)) throw new HttpError(400, "header Idempotency-Key must be 1–200 printable ASCII characters", { fields: ["Idempotency-Key"] });
     const key = `${idempotency.caller}\u0000${idempotency.key}`;
     const hash = requestHash(request);
-    const stored = this.store.findIdempotent(key);
-    if (stored) return this.replay(stored.requestHash, hash, stored.runId);
     const inFlight = this.pending.get(key);
     if (inFlight) {
       const first = await inFlight;
       return this.replay(first.hash, hash, first.submitted.runId);
     }
-    const attempt = this.start(request).then((submitted) => {
-      this.store.saveIdempotent(key, hash, submitted.runId, new Date().toISOString());
-      return { submitted, hash };
-    });
+    const attempt = this.claimAndStart(key, hash, request);
     this.pending.set(key, attempt);
     try {
       return (await attempt).submitted;
@@ -77,8 +78,45 @@ export class RunSubmitter {
     }
   }
 
+  /**
+   * Claims the key in the store before any work, as payment APIs do: of two servers on one
+   * workspace exactly one inserts the key's row and makes the run; the other replays it once
+   * it is recorded. A claim whose server process died before making its run is taken over.
+   */
+  private async claimAndStart(key: string, hash: string, request: SubmitRequest): Promise<{ submitted: Submitted; hash: string }> {
+    const me = currentOwner();
+    const giveUpAt = Date.now() + CLAIM_WAIT_MS;
+    for (;;) {
+      const claim = this.store.claimIdempotencyKey(key, hash, me, new Date().toISOString());
+      let mine = claim.claimed;
+      if (!claim.claimed) {
+        const { held } = claim;
+        if (held.requestHash !== hash) throw keyReused();
+        if (held.runId !== null) return { submitted: this.replay(held.requestHash, hash, held.runId), hash };
+        const owner = held.owner;
+        const ownerDied = owner !== null && owner.host === me.host && !isAlive(owner.pid, owner.start);
+        mine = ownerDied && this.store.takeOverIdempotencyKey(key, owner, me);
+      }
+      if (mine) {
+        let submitted: Submitted;
+        try {
+          submitted = await this.start(request);
+        } catch (err) {
+          this.store.releaseIdempotencyKey(key, me);
+          throw err;
+        }
+        this.store.completeIdempotencyKey(key, submitted.runId);
+        return { submitted, hash };
+      }
+      if (Date.now() > giveUpAt) {
+        throw new HttpError(409, "another pipebook server is still making the run for this Idempotency-Key; retry the request", { fields: ["Idempotency-Key"] });
+      }
+      await new Promise((r) => setTimeout(r, CLAIM_POLL_MS));
+    }
+  }
+
   private replay(firstHash: string, hash: string, runId: string): Submitted {
-    if (firstHash !== hash) throw new HttpError(422, "this Idempotency-Key was already used for a different request", { fields: ["Idempotency-Key"] });
+    if (firstHash !== hash) throw keyReused();
     const run = this.ws.runs.getRun(runId);
     if (!run) throw new PublishError({ reason: "run-not-found", runId });
     const origin = this.store.originOfRun(runId);
@@ -101,6 +139,10 @@ export class RunSubmitter {
     );
     return { runId: run.id, pipelineId: pipeline.id, experiment: request.experiment, status: run.status, parameters, replayed: false };
   }
+}
+
+function keyReused(): HttpError {
+  return new HttpError(422, "this Idempotency-Key was already used for a different request", { fields: ["Idempotency-Key"] });
 }
 
 function requestHash(r: SubmitRequest): string {

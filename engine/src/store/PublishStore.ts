@@ -2,6 +2,7 @@ import type { Db } from "./openDatabase.js";
 import { perWorkspace, StatementCache } from "./StatementCache.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import type { PipelineSpec } from "../spec/PipelineSpec.js";
+import type { RunOwner } from "./RunStore.js";
 
 export interface PublishedPipelineRow {
   readonly id: string;
@@ -36,6 +37,14 @@ export interface PublishedRunRow {
   readonly endpoint: string | null;
   readonly endpointVersion: string | null;
   readonly createdAt: string;
+}
+
+/** An idempotency key's row: the run it made, or null while its owner makes it. */
+export interface IdempotencyRow {
+  readonly requestHash: string;
+  readonly runId: string | null;
+  /** The server process that claimed it; null for keys stored before claims were. */
+  readonly owner: RunOwner | null;
 }
 
 type Raw = Record<string, unknown>;
@@ -110,14 +119,39 @@ export class PublishStore extends StatementCache {
     return (this.sql("SELECT * FROM pipeline_endpoints ORDER BY name").all() as Raw[]).map((r) => this.toEndpoint(r));
   }
 
-  /** The run an idempotency key already produced, with the hash of the request that made it. */
-  findIdempotent(key: string): { requestHash: string; runId: string } | undefined {
-    const r = this.sql("SELECT request_hash, run_id FROM idempotency_keys WHERE key = ?").get(key) as Raw | undefined;
-    return r && { requestHash: r["request_hash"] as string, runId: r["run_id"] as string };
+  /**
+   * Claims an idempotency key for `owner` (a unique row, inserted or not in one statement), or
+   * answers the row another request already holds: its run, or none while that one makes it.
+   */
+  claimIdempotencyKey(key: string, requestHash: string, owner: RunOwner, at: string): { readonly claimed: true } | { readonly claimed: false; readonly held: IdempotencyRow } {
+    return this.db.transaction(() => {
+      const inserted = this.sql("INSERT OR IGNORE INTO idempotency_keys(key, request_hash, run_id, created_at, owner_pid, owner_host, owner_start) VALUES (?, ?, NULL, ?, ?, ?, ?)")
+        .run(key, requestHash, at, owner.pid, owner.host, owner.start).changes === 1;
+      if (inserted) return { claimed: true as const };
+      const r = this.sql("SELECT request_hash, run_id, owner_pid, owner_host, owner_start FROM idempotency_keys WHERE key = ?").get(key) as Raw;
+      const held: IdempotencyRow = {
+        requestHash: r["request_hash"] as string,
+        runId: (r["run_id"] as string | null) ?? null,
+        owner: r["owner_pid"] === null ? null : { pid: r["owner_pid"] as number, host: r["owner_host"] as string, start: r["owner_start"] as string },
+      };
+      return { claimed: false as const, held };
+    }).immediate();
   }
 
-  saveIdempotent(key: string, requestHash: string, runId: string, at: string): void {
-    this.sql("INSERT OR IGNORE INTO idempotency_keys(key, request_hash, run_id, created_at) VALUES (?, ?, ?, ?)").run(key, requestHash, runId, at);
+  /** Takes over a claim whose run was never made, if `from` still holds it (its process died). */
+  takeOverIdempotencyKey(key: string, from: RunOwner, to: RunOwner): boolean {
+    return this.sql("UPDATE idempotency_keys SET owner_pid = ?, owner_host = ?, owner_start = ? WHERE key = ? AND run_id IS NULL AND owner_pid = ? AND owner_host = ? AND owner_start = ?")
+      .run(to.pid, to.host, to.start, key, from.pid, from.host, from.start).changes === 1;
+  }
+
+  /** The claimed key made `runId`: later requests with it replay that run. */
+  completeIdempotencyKey(key: string, runId: string): void {
+    this.sql("UPDATE idempotency_keys SET run_id = ? WHERE key = ?").run(runId, key);
+  }
+
+  /** The claimed key made no run (the request was refused): a retry may claim it again. */
+  releaseIdempotencyKey(key: string, owner: RunOwner): void {
+    this.sql("DELETE FROM idempotency_keys WHERE key = ? AND run_id IS NULL AND owner_pid = ? AND owner_host = ? AND owner_start = ?").run(key, owner.pid, owner.host, owner.start);
   }
 
   recordRun(runId: string, pipelineId: string, via: { endpoint: string; version: string } | undefined, at: string): void {

@@ -184,6 +184,23 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (name, version)
   );
   `,
+  // 6: an idempotency key is claimed (a row without a run, owned by one server process) before
+  // its run is made, so two servers on one workspace cannot both make a run for it.
+  `
+  CREATE TABLE idempotency_keys_claimed (
+    key TEXT PRIMARY KEY,
+    request_hash TEXT NOT NULL,
+    run_id TEXT,
+    created_at TEXT NOT NULL,
+    owner_pid INTEGER,
+    owner_host TEXT,
+    owner_start TEXT
+  );
+  INSERT INTO idempotency_keys_claimed(key, request_hash, run_id, created_at)
+    SELECT key, request_hash, run_id, created_at FROM idempotency_keys;
+  DROP TABLE idempotency_keys;
+  ALTER TABLE idempotency_keys_claimed RENAME TO idempotency_keys;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
