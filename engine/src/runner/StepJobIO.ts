@@ -1,4 +1,4 @@
-import { existsSync, linkSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -10,6 +10,11 @@ import type { PreparedStep } from "./prepareStep.js";
 import { processStart } from "../compute/processIdentity.js";
 import type { RunContext } from "./runStep.js";
 import { StepLogs } from "./StepLogs.js";
+
+/** Snapshots of at most this many files are copied synchronously (see materializeSnapshot). */
+const SYNC_COPY_FILES = 32;
+/** Parsed snapshot manifests by digest (content-addressed: they never change). */
+const manifests = new Map<string, Record<string, string>>();
 
 /**
  * The engine's side of one job: where its outputs go, its snapshot, and the sink for what the
@@ -40,8 +45,17 @@ export class StepJobIO implements JobIO {
     if (!this.p.manifest) return;
     const files = await this.snapshotFiles();
     const dirs = new Set(Object.keys(files).map((rel) => dirname(join(dest, rel))));
+    const entries = Object.entries(files);
+    // A step's code is a few files: copied synchronously, since each asynchronous mkdir or
+    // copy is a thread-pool round trip the step waits for, most of a short step's overhead. A
+    // large source folder is copied in parallel on the pool, as the event loop must not stall.
+    if (entries.length <= SYNC_COPY_FILES) {
+      for (const d of dirs) mkdirSync(d, { recursive: true });
+      for (const [rel, d] of entries) this.ctx.ws.blobs.copyOutSync(asDigest(d), join(dest, rel));
+      return;
+    }
     await Promise.all([...dirs].map((d) => mkdir(d, { recursive: true })));
-    await Promise.all(Object.entries(files).map(([rel, d]) => this.ctx.ws.blobs.copyOut(asDigest(d), join(dest, rel))));
+    await Promise.all(entries.map(([rel, d]) => this.ctx.ws.blobs.copyOut(asDigest(d), join(dest, rel))));
   }
 
   /**
@@ -104,8 +118,16 @@ export class StepJobIO implements JobIO {
     this.logs.close();
   }
 
+  /** A snapshot's files by path; manifests are content-addressed, so each is read once per process. */
   private async snapshotFiles(): Promise<Record<string, string>> {
     const manifest = this.p.manifest;
-    return manifest ? (JSON.parse(await this.ctx.ws.blobs.readText(manifest)) as Record<string, string>) : {};
+    if (!manifest) return {};
+    let files = manifests.get(manifest);
+    if (!files) {
+      files = JSON.parse(readFileSync(this.ctx.ws.blobs.pathOf(manifest), "utf8")) as Record<string, string>;
+      if (manifests.size >= 256) manifests.clear();
+      manifests.set(manifest, files);
+    }
+    return files;
   }
 }
