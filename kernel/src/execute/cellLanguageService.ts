@@ -19,17 +19,23 @@ export class CellLanguageService {
   readonly #resolutionCache: TS.ModuleResolutionCache;
   readonly current: string;
   readonly #globals: string;
+  readonly #libFile: string | undefined;
 
   constructor(readonly dir: string) {
     this.current = `${dir}/__pipebook_current.mts`;
     this.#files.set(this.current, { text: "export {};\n", version: 0 });
     this.#globals = `${dir}/__pipebook_globals.d.ts`;
     this.#files.set(this.#globals, { text: KERNEL_GLOBALS_DTS, version: 0 });
-    this.#options = compilerOptions(dir);
+    const options = compilerOptions(dir);
+    // The default library as one file: see combinedDefaultLib.
+    const lib = combinedDefaultLib(options);
+    this.#libFile = lib === undefined ? undefined : `${dir}/__pipebook_lib.d.ts`;
+    if (this.#libFile !== undefined) this.#files.set(this.#libFile, { text: lib!, version: 0 });
+    this.#options = lib === undefined ? options : { ...options, noLib: true };
     this.#resolutionCache = ts.createModuleResolutionCache(dir, (f) => f, this.#options);
     // getModuleResolutionCache is read by the language service although its host type omits it.
     const host: TS.LanguageServiceHost & { getModuleResolutionCache(): TS.ModuleResolutionCache } = {
-      getScriptFileNames: () => [this.current, this.#globals],
+      getScriptFileNames: () => (this.#libFile === undefined ? [this.current, this.#globals] : [this.#libFile, this.current, this.#globals]),
       getScriptVersion: (f) => String(this.#files.get(f)?.version ?? 0),
       getScriptSnapshot: (f) => {
         const v = this.#files.get(f);
@@ -144,6 +150,35 @@ function preloadedPaths(dir: string): TS.MapLike<string[]> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The default library files the options name (`lib`, else the target's), with the files their
+ * `/// <reference lib>` lines pull in, as one declaration file, checked with `noLib`. Every new
+ * cell is a new program, and a new program's checker merges the global declarations of every
+ * file into one table, cloning each symbol declared in several (Array, Promise, … across the
+ * es20xx files): with one file they are merged once, when it is bound, and a distinct cell's
+ * check costs about half (bench `distinct_p50_ms`). The declarations, option names and messages
+ * are those of the library files. Undefined where the options say noLib or a file is missing.
+ */
+function combinedDefaultLib(options: TS.CompilerOptions): string | undefined {
+  if (options.noLib) return undefined;
+  const libDir = dirname(ts.getDefaultLibFilePath(options));
+  const roots = options.lib ?? [ts.getDefaultLibFileName(options)];
+  const seen = new Set<string>();
+  const texts: string[] = [];
+  const add = (file: string): boolean => {
+    if (seen.has(file)) return true;
+    seen.add(file);
+    const text = ts.sys.readFile(`${libDir}/${file}`);
+    if (text === undefined) return false;
+    for (const m of text.matchAll(/^\/\/\/\s*<reference\s+lib="([^"]+)"\s*\/>/gm)) {
+      if (!add(`lib.${m[1]!.toLowerCase()}.d.ts`)) return false;
+    }
+    texts.push(text.replace(/^\/\/\/\s*<reference\s+(lib|no-default-lib)=[^\n]*$/gm, ""));
+    return true;
+  };
+  return roots.every((r) => add(r.replace(/^.*\//, ""))) ? texts.join("\n") : undefined;
 }
 
 function categoryName(c: TS.DiagnosticCategory): CellDiagnostic["category"] {
