@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPLY_SCHEMAS, RunViewSchema } from "pipebook/contract/rest";
-import { rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CommandStep, DataReference, Pipeline, PipelineEndpoint, PipelineRun, PublishedPipeline } from "pipebook";
+import { CommandStep, DataReference, Experiment, Pipeline, PipelineData, PipelineEndpoint, PipelineRun, PublishedPipeline } from "pipebook";
 import { serverSandbox, type ServerSandbox } from "./helpers.js";
 
 let s: ServerSandbox;
@@ -210,6 +210,26 @@ describe("documents", () => {
     expect(r.status).toBe(409);
     expect((r.body as Json)["error"]).toBe('step "count": DataReference "table" points at "vanishing/table.csv" on datastore workspaceblobstore, which does not exist');
     expect(s.sb.ws.runs.listRuns({ experiment: "vanished" })).toHaveLength(before);
+  });
+
+  it("serves no file through an output folder that its step replaced with a link out of the workspace", async () => {
+    const secret = join(s.sb.dir, "..", `pipebook-secret-${process.pid}`);
+    await mkdir(secret, { recursive: true });
+    await writeFile(join(secret, "key.txt"), "secret");
+    try {
+      const out = new PipelineData("out");
+      const run = await new Experiment(s.sb.ws, "swap").submit(new Pipeline(s.sb.ws, {
+        steps: [new CommandStep({ name: "swap", allowReuse: false, outputs: [out], command: `rmdir "$PIPEBOOK_OUTPUT_OUT" && ln -s ${secret} "$PIPEBOOK_OUTPUT_OUT"` })],
+      }));
+      await run.waitForCompletion();
+      const listed = await s.call("GET", `/runs/${run.id}/steps/swap/outputs`, { token: s.tokens.read });
+      expect(listed.body).toEqual([expect.objectContaining({ name: "out", files: [] })]);
+      const fetched = await s.call("GET", `/runs/${run.id}/steps/swap/outputs/out?path=key.txt`, { token: s.tokens.read });
+      expect(fetched.status).toBe(404);
+      expect(JSON.stringify(fetched.body)).not.toContain("secret\"");
+    } finally {
+      await rm(secret, { recursive: true, force: true });
+    }
   });
 
   it("streams a run's views as server-sent events until it ends", async () => {

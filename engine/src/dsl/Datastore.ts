@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { constants } from "node:fs";
-import { copyFile, cp, mkdir, rename, rm, stat } from "node:fs/promises";
+import { copyFile, cp, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
 import { PipebookError } from "../errors/PipebookError.js";
 
@@ -54,11 +54,20 @@ export class Datastore {
     return written;
   }
 
-  /** Uploads a whole folder to `targetPath`. */
+  /**
+   * Uploads a whole folder to `targetPath` (default: the folder's name). Files are copied;
+   * a symbolic link in the folder is refused, so an upload never carries a path that a later
+   * write could follow out of the datastore.
+   */
   async uploadDirectory(srcDir: string, options: UploadOptions = {}): Promise<string> {
     const st = await stat(srcDir).catch(() => undefined);
     if (!st?.isDirectory()) throw new PipebookError("datastore-error", `cannot upload ${srcDir}: no such folder`);
     const dest = options.targetPath ?? basename(srcDir);
+    if (dest.replace(/^[/.]+|\/+$/g, "") === "") {
+      throw new PipebookError("datastore-error", `cannot upload ${srcDir} to the root of datastore ${this.name}: that would replace everything on it; give a targetPath folder`);
+    }
+    const link = await firstLink(srcDir);
+    if (link) throw new PipebookError("datastore-error", `cannot upload ${srcDir}: "${link}" is a symbolic link; uploads copy files, not links (copy what it points to into the folder)`);
     await this.writeAtomically(dest, options.overwrite ?? false, (tmp) => cp(srcDir, tmp, { recursive: true }));
     return dest;
   }
@@ -82,6 +91,7 @@ export class Datastore {
   /** Writes to a temp sibling and renames, so a killed upload never leaves half a file behind. */
   private async writeAtomically(pathOnDatastore: string, overwrite: boolean, write: (tmp: string) => Promise<void>): Promise<void> {
     const dest = this.resolve(pathOnDatastore);
+    await this.refuseLinkOut(pathOnDatastore, dest);
     if (!overwrite && (await stat(dest).then(() => true, () => false))) {
       throw new PipebookError(
         "datastore-error",
@@ -98,4 +108,29 @@ export class Datastore {
       await rm(tmp, { recursive: true, force: true });
     }
   }
+
+  /** A write below a link that leads out of the datastore (left there by a step or by hand) is refused. */
+  private async refuseLinkOut(pathOnDatastore: string, dest: string): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    const realRoot = await realpath(this.root);
+    let existing = dirname(dest);
+    while (!(await stat(existing).then(() => true, () => false))) existing = dirname(existing);
+    const real = await realpath(existing);
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+      throw new PipebookError("datastore-error", `cannot write "${pathOnDatastore}" on datastore ${this.name}: the path goes through a link that leads out of the datastore`);
+    }
+  }
+}
+
+/** The first symbolic link under `dir`, relative to it, or undefined. */
+async function firstLink(dir: string, rel = ""): Promise<string | undefined> {
+  for (const d of await readdir(join(dir, rel), { withFileTypes: true })) {
+    const childRel = rel === "" ? d.name : `${rel}/${d.name}`;
+    if (d.isSymbolicLink()) return childRel;
+    if (d.isDirectory()) {
+      const found = await firstLink(dir, childRel);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }

@@ -12,6 +12,7 @@ export type PipebookErrorCode =
   | "compute-unavailable"
   | "script-missing"
   | "source-missing"
+  | "source-invalid"
   | "config-invalid"
   | "datastore-error"
   | "dataset-invalid"

@@ -1,5 +1,5 @@
-import { readFile, readdir, stat } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { readFile, readdir, realpath, stat } from "node:fs/promises";
+import { join, posix, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { PipebookError } from "../errors/PipebookError.js";
 import type { BlobStore } from "../artifacts/BlobStore.js";
@@ -19,6 +19,11 @@ interface Rules {
  * Lists a step's source folder honouring ignore files in every folder: `.amlignore` where a
  * folder has one, else `.gitignore` (the seeds: amlignore wins, either alone is honoured).
  * Rules apply to the folder they sit in and everything below it, as in git.
+ *
+ * Symbolic links: one that resolves inside the source folder is followed (its content is
+ * snapshotted, as a copy would hold it); one that points outside the folder is refused, since the
+ * snapshot is what the step's code is, forever; a link back to a folder that contains it (a loop)
+ * is refused instead of walked without end. Ignored links are not looked at.
  */
 export async function listSource(root: string): Promise<Entry[]> {
   const top = await stat(root, { bigint: true }).catch(() => undefined);
@@ -26,7 +31,10 @@ export async function listSource(root: string): Promise<Entry[]> {
     throw new PipebookError("source-missing", `source directory ${root} does not exist or is not a folder`);
   }
   const out: Entry[] = [];
-  const visit = async (dir: string, rel: string, inherited: readonly Rules[]): Promise<void> => {
+  const realRoot = await realpath(root);
+  const inside = (p: string): boolean => p === realRoot || p.startsWith(realRoot + sep);
+  /** `real`: the folder's real path; `above`: the real paths of the folders it sits in. */
+  const visit = async (dir: string, rel: string, inherited: readonly Rules[], real: string, above: readonly string[]): Promise<void> => {
     const names = await readdir(dir, { withFileTypes: true });
     const own = await readRules(dir, names.map((n) => n.name), rel);
     const rules = own ? [...inherited, own] : inherited;
@@ -38,13 +46,26 @@ export async function listSource(root: string): Promise<Entry[]> {
         const isDir = d.isDirectory() || (st?.isDirectory() ?? false);
         if (isDir && ALWAYS_EXCLUDED.has(d.name)) return;
         if (isIgnored(rules, childRel, isDir)) return;
-        if (isDir) return visit(abs, childRel, rules);
+        let childReal = join(real, d.name);
+        if (st) {
+          childReal = await realpath(abs);
+          if (!inside(childReal)) {
+            throw new PipebookError("source-invalid", `source directory ${root}: "${childRel}" links to ${childReal}, outside the folder; copy it in, or list it in .amlignore and give the step its data as an input`);
+          }
+        }
+        if (isDir) {
+          const chain = [...above, real];
+          if (chain.includes(childReal)) {
+            throw new PipebookError("source-invalid", `source directory ${root}: "${childRel}" links back to a folder that contains it (a loop); remove the link or list it in .amlignore`);
+          }
+          return visit(abs, childRel, rules, childReal, chain);
+        }
         const fst = st ?? (await stat(abs, { bigint: true }).catch(() => undefined));
         if (fst?.isFile()) out.push({ abs, rel: childRel, st: fst });
       }),
     );
   };
-  await visit(root, "", []);
+  await visit(root, "", [], realRoot, []);
   return out;
 }
 

@@ -83,7 +83,10 @@ export function runRoutes(ctx: ServerContext): Router {
   r.get("/runs/:id/steps/:step/outputs", auth.require("read"), async (req, res) => {
     const step = stepOf(req);
     const outputs = await Promise.all(
-      ws.runs.getOutputs(step.id).map(async (o) => ({ name: o.name, ...(o.digest && { hash: o.digest }), files: await listFiles(o.path) })),
+      ws.runs.getOutputs(step.id).map(async (o) => {
+        const root = await servedRoot(ws.dir, o.path);
+        return { name: o.name, ...(o.digest && { hash: o.digest }), files: root ? await listFiles(root) : [] };
+      }),
     );
     res.json(outputs satisfies StepOutputs);
   });
@@ -94,7 +97,8 @@ export function runRoutes(ctx: ServerContext): Router {
     const output = ws.runs.getOutputs(step.id).find((o) => o.name === param(req, "name"));
     if (!output) throw new HttpError(404, `step "${step.name}" has no output "${param(req, "name")}"`);
     const rel = typeof req.query["path"] === "string" ? req.query["path"] : "";
-    const file = await insideOf(output.path, rel);
+    const root = await servedRoot(ws.dir, output.path);
+    const file = root && (await insideOf(root, rel));
     if (!file) throw new HttpError(404, `output "${output.name}" has no file "${rel}"`);
     res.attachment(file.split(sep).pop() ?? output.name);
     createReadStream(file).on("error", () => res.end()).pipe(res);
@@ -147,6 +151,15 @@ async function listFiles(root: string): Promise<{ path: string; size: number }[]
   if (st?.isFile()) return [{ path: "", size: st.size }];
   if (st?.isDirectory()) await walk(root);
   return out;
+}
+
+/**
+ * The real path of an output folder if it is inside the workspace. A step that replaced its
+ * output folder with a link to somewhere else gets nothing served from there.
+ */
+async function servedRoot(workspaceDir: string, outputPath: string): Promise<string | undefined> {
+  const [realWorkspace, real] = await Promise.all([realpath(workspaceDir), realpath(outputPath).catch(() => undefined)]);
+  return real !== undefined && real.startsWith(realWorkspace + sep) ? real : undefined;
 }
 
 /** The real path of `rel` inside `root` if it is a file there; symlinks and `..` cannot leave root. */

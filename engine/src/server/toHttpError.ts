@@ -48,6 +48,7 @@ function pipebookStatus(code: PipebookErrorCode): number {
     case "parameter-invalid":
     case "graph-invalid":
     case "step-invalid":
+    case "source-invalid":
     case "config-invalid":
       return 400;
     case "not-found":
