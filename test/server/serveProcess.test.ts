@@ -1,7 +1,8 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Experiment, Schedule } from "pipebook";
+import { join } from "node:path";
+import { CommandStep, Experiment, Pipeline, PublishedPipeline, Schedule } from "pipebook";
 import { CLI } from "../engine/helpers.js";
 import { sandbox, type Sandbox } from "../engine/helpers.js";
 import { parameterPipeline, sleep } from "./helpers.js";
@@ -127,6 +128,47 @@ describe("pipebook serve as a process, driven through the CLI", { timeout: 120_0
     } finally {
       expect((await pipebook(sb.dir, "schedule", "disable", id)).code).toBe(0);
       expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it("ends a queued run with a reason the caller reads when its server is killed or stopped before the run started", async () => {
+    // Its one step waits for a gate that never opens: the first run holds the only run slot.
+    const gated = await PublishedPipeline.publish(
+      new Pipeline(sb.ws, { steps: [new CommandStep({ name: "wait", allowReuse: false, command: `while [ ! -f ${join(sb.dir, "never")} ]; do sleep 0.05; done` })] }),
+      { name: "GatedForRestart", version: "1" },
+    );
+    const auth = { Authorization: "Bearer launcher-secret", "Content-Type": "application/json" };
+    const postTwo = async (url: string): Promise<[string, string]> => {
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await fetch(`${url}/pipelines/${gated.id}/runs`, { method: "POST", headers: auth, body: JSON.stringify({ ExperimentName: "restart" }) });
+        expect(r.status).toBe(201);
+        ids.push(((await r.json()) as { Id: string }).Id);
+      }
+      for (let i = 0; i < 1200 && sb.ws.runs.getRun(ids[0]!)!.status !== "running"; i++) await sleep(25);
+      expect([sb.ws.runs.getRun(ids[0]!)!.status, sb.ws.runs.getRun(ids[1]!)!.status]).toEqual(["running", "queued"]);
+      return [ids[0]!, ids[1]!];
+    };
+    const readRun = async (url: string, id: string) => (await (await fetch(`${url}/runs/${id}`, { headers: auth })).json()) as { status: string; error?: string };
+
+    const killed = await serve(sb.dir, "--token", "launcher-secret", "--no-schedules", "--max-running-runs", "1");
+    const [running, queued] = await postTwo(killed.url);
+    const pid = killed.child.pid!;
+    const exited = new Promise((r) => killed.child.once("exit", r));
+    killed.child.kill("SIGKILL");
+    await exited;
+    const restarted = await serve(sb.dir, "--token", "launcher-secret", "--no-schedules", "--max-running-runs", "1");
+    try {
+      expect(await readRun(restarted.url, queued)).toMatchObject({
+        status: "canceled",
+        error: `the process that accepted this run (pid ${pid}) stopped before the run started; no step ran: submit it again`,
+      });
+      expect((await readRun(restarted.url, running)).status).toBe("failed");
+      const [, queuedAgain] = await postTwo(restarted.url);
+      expect(await restarted.stop()).toBe(0);
+      expect(sb.ws.runs.getRun(queuedAgain)).toMatchObject({ status: "canceled", error: "the pipebook server stopped before the run started; no step ran: submit it again" });
+    } finally {
+      await restarted.stop();
     }
   });
 

@@ -39,7 +39,8 @@ export interface SubmitOptions {
   readonly source?: "sdk" | "cli" | "api" | "schedule" | "kernel";
   /**
    * Record the run now (status queued, id known) but start its steps only when this settles:
-   * lets a server accept many runs and execute a few at a time. A rejection cancels the run.
+   * lets a server accept many runs and execute a few at a time. A rejection cancels the run, and
+   * its message is the run's error.
    */
   readonly startWhen?: Promise<unknown>;
   /** Progress of environment builds during submit (a venv, a derived image); default: stderr. */
@@ -65,6 +66,8 @@ export class PipelineRun implements RunHandle {
   private readonly eventListeners = new Set<(e: RunEvent) => void>();
   private readonly viewListeners = new Set<(v: RunView) => void>();
   private readonly abort = new AbortController();
+  /** Why the run ends canceled when it was not a plain cancel (its server refused to start it). */
+  private cancelReason: string | undefined;
   private readonly finished: Promise<RunStatus>;
   private readonly recorder: RunRecorder;
   private state: RunStatus = "queued";
@@ -275,8 +278,12 @@ export class PipelineRun implements RunHandle {
     // Let submit() return and callers subscribe before the first event.
     await new Promise((r) => setImmediate(r));
     if (this.options.startWhen) {
-      const go = await this.options.startWhen.then(() => true, () => false);
-      if (!go) this.abort.abort();
+      // A refusal's message is the reason the run ends canceled (e.g. its server stopped).
+      const refusal = await this.options.startWhen.then(() => undefined, (err: unknown) => (err instanceof Error ? err.message : String(err)));
+      if (refusal !== undefined) {
+        this.cancelReason ??= refusal;
+        this.abort.abort();
+      }
     }
     recorder.record({ type: "run", status: "running", at: new Date().toISOString() });
     this.emit({ type: "run-status", runId: this.id, status: "running" });
@@ -345,7 +352,7 @@ export class PipelineRun implements RunHandle {
     // Statuses only: a whole view would read every output's preview, which nobody may ask for.
     const ok = this.live.stepStatuses().every((s) => s === "completed" || s === "reused") && recorder.storeError === undefined;
     const status: RunStatus = ok ? "completed" : canceled ? "canceled" : "failed";
-    let error = ok ? undefined : canceled ? "the run was canceled" : (firstError ?? `the run could not be recorded: ${recorder.storeError}`);
+    let error = ok ? undefined : canceled ? (this.cancelReason ?? "the run was canceled") : (firstError ?? `the run could not be recorded: ${recorder.storeError}`);
     const at = new Date().toISOString();
     recorder.record({ type: "run", status, at, ...(error && { error }) });
     if (recorder.storeError) {

@@ -95,7 +95,7 @@ export class RunQueue {
     const i = this.waiting.findIndex((w) => w.run.id === runId);
     if (i >= 0) {
       const [w] = this.waiting.splice(i, 1);
-      w!.refuse(new Error("canceled while queued"));
+      w!.refuse(new Error("the run was canceled while queued"));
       return true;
     }
     const run = this.running.get(runId);
@@ -107,7 +107,7 @@ export class RunQueue {
   async drain(): Promise<void> {
     this.closed = true;
     const all = [...this.waiting.map((w) => w.run), ...this.running.values()];
-    for (const w of this.waiting.splice(0)) w.refuse(new Error("the server stopped"));
+    for (const w of this.waiting.splice(0)) w.refuse(new Error("the pipebook server stopped before the run started; no step ran: submit it again"));
     for (const r of this.running.values()) r.cancel();
     await Promise.all(all.map((r) => r.waitForCompletion().catch(() => undefined)));
   }
