@@ -100,6 +100,9 @@ describe("the iris example through the CLI", () => {
     const unknown = await pipebook(dir, "run", "iris/pipeline.ts", "-p", "epochs=3");
     expect(unknown.stderr).toContain('unknown parameter "epochs" (the pipeline has learning_rate)');
     expect((await pipebook(dir, "run", "nope.ts")).stderr).toBe("pipebook: pipeline file nope.ts does not exist\n");
+    // A pipeline file that throws is the user's error: its file and line, exit 2, no engine stack.
+    await writeFile(join(dir, "throws.ts"), 'const rows = 0;\nif (rows === 0) throw new Error("no rows to train on");\nexport default rows;\n');
+    expect(await pipebook(dir, "run", "throws.ts")).toMatchObject({ code: 2, stderr: 'pipebook: pipeline file throws.ts failed while loading: Error: no rows to train on (at throws.ts:2)\n' });
     // Publishing's expected failures are user errors too (exit 2, one sentence), not internal errors.
     expect(await pipebook(dir, "token", "revoke", "nope")).toMatchObject({ code: 2, stderr: 'pipebook: no token "nope"\n' });
     expect((await pipebook(dir, "show", "zzz")).stderr).toMatch(/no run zzz in workspace/);

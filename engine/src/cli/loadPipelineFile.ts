@@ -1,7 +1,8 @@
 import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Pipeline } from "../dsl/Pipeline.js";
+import { isExpectedFailure } from "../contract/expectedFailure.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { compilePipelineFile } from "./compilePipelineFile.js";
 
@@ -23,9 +24,17 @@ export async function loadPipelineFile(file: string): Promise<PipelineModule> {
   // TypeScript through compilePipelineFile (no loader hooks); its `import "pipebook"` is this
   // engine's own index, so `instanceof Pipeline` below holds.
   const url = /\.[cm]?tsx?$/.test(abs) ? await compilePipelineFile(abs) : pathToFileURL(abs).href;
-  const mod = (await import(url)) as Record<string, unknown>;
-  let candidate = mod["pipeline"] ?? mod["default"];
-  if (typeof candidate === "function") candidate = await (candidate as () => unknown)();
+  // Compiled files carry inline source maps: a throw in the user's code names their own line.
+  process.setSourceMapsEnabled(true);
+  let mod: Record<string, unknown>;
+  let candidate: unknown;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+    candidate = mod["pipeline"] ?? mod["default"];
+    if (typeof candidate === "function") candidate = await (candidate as () => unknown)();
+  } catch (err) {
+    throw loadFailure(file, url, err);
+  }
   if (!(candidate instanceof Pipeline)) {
     throw new PipebookError(
       "not-found",
@@ -34,4 +43,21 @@ export async function loadPipelineFile(file: string): Promise<PipelineModule> {
   }
   const experiment = typeof mod["experiment"] === "string" ? mod["experiment"] : undefined;
   return { pipeline: candidate, experiment };
+}
+
+/**
+ * What went wrong while a pipeline file ran, as a user error naming the file and line: its own
+ * throw, an import that is not installed. pipebook's expected failures (a bad graph) pass as they are.
+ */
+function loadFailure(file: string, url: string, err: unknown): Error {
+  if (isExpectedFailure(err)) return err;
+  const compiled = url.startsWith("file://") ? new URL(url).pathname : url;
+  const text = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).split(compiled).join(file);
+  const stack = err instanceof Error ? (err.stack ?? "") : "";
+  const frame = stack.split("\n").map((l) => /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?$/.exec(l.trim()))
+    .find((m) => m !== null && !m[1]!.includes("/node_modules/") && !m[1]!.includes("/engine/dist/") && !m[1]!.startsWith("node:") && m[1] !== compiled);
+  // The inline map names sources relative to the file's folder; Node resolves them against the compiled file's.
+  const source = (p: string): string => (p.startsWith(dirname(compiled) + sep) ? resolve(dirname(resolve(file)), relative(dirname(compiled), p)) : p);
+  const where = frame ? ` (at ${relative(process.cwd(), source(frame[1]!.replace(/^file:\/\//, "")))}:${frame[2]})` : "";
+  return new PipebookError("pipeline-file-invalid", `pipeline file ${file} failed while loading: ${text}${where}`, [], { cause: err });
 }

@@ -13,6 +13,7 @@ export type PipebookErrorCode =
   | "script-missing"
   | "source-missing"
   | "source-invalid"
+  | "pipeline-file-invalid"
   | "config-invalid"
   | "datastore-error"
   | "dataset-invalid"

@@ -49,6 +49,7 @@ function pipebookStatus(code: PipebookErrorCode): number {
     case "graph-invalid":
     case "step-invalid":
     case "source-invalid":
+    case "pipeline-file-invalid":
     case "config-invalid":
       return 400;
     case "not-found":
