@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -139,6 +139,46 @@ describe("datasets", () => {
     const rerunView = await rerun.waitForCompletion();
     const rerunDir = (await sb.ws.runs.getOutputs(`${rerunView.runId}.cat`))[0]!.path;
     expect(await readFile(join(rerunDir, "all.txt"), "utf8")).toBe("alpha\nbeta\n");
+  });
+
+  it("gives a mounted dataset to steps read-only: a step's writes fail and the next step reads it intact", async () => {
+    await upload("shared/a.txt", "alpha\n");
+    const ds = Dataset.File.fromFiles([[sb.ws.getDefaultDatastore(), "shared"]]);
+    const tried = new PipelineData("tried");
+    const seen = new PipelineData("seen");
+    // Each write that succeeds is named in the result; the step itself succeeds either way.
+    const writer = new CommandStep({
+      name: "writer",
+      command: [
+        'd="$PIPEBOOK_INPUT_SHARED"; r=""',
+        '(echo scribble > "$d/a.txt") 2>/dev/null && r="$r overwrote"',
+        'rm -f "$d/a.txt" 2>/dev/null; [ -f "$d/a.txt" ] || r="$r removed"',
+        '(echo new > "$d/new.txt") 2>/dev/null && r="$r created"',
+        'echo "wrote:$r" > "$PIPEBOOK_OUTPUT_TRIED/result"; echo "$d" > "$PIPEBOOK_OUTPUT_TRIED/where"',
+      ].join("; "),
+      inputs: [ds.asNamedInput("shared")],
+      outputs: [tried],
+    });
+    const reader = new CommandStep({
+      name: "reader",
+      command: 'cat "$PIPEBOOK_INPUT_SHARED/a.txt" > "$PIPEBOOK_OUTPUT_SEEN/a.txt"; ls "$PIPEBOOK_INPUT_SHARED" > "$PIPEBOOK_OUTPUT_SEEN/files"',
+      inputs: [tried, ds.asNamedInput("shared")],
+      outputs: [seen],
+    });
+    const view = await (await new Experiment(sb.ws, "ro").submit(new Pipeline(sb.ws, { steps: [writer, reader] }))).waitForCompletion();
+    expect(view.steps.map((s) => s.status)).toEqual(["completed", "completed"]);
+    const triedDir = (await sb.ws.runs.getOutputs(`${view.runId}.writer`))[0]!.path;
+    const seenDir = (await sb.ws.runs.getOutputs(`${view.runId}.reader`))[0]!.path;
+    expect((await readFile(join(triedDir, "result"), "utf8")).trim()).toBe("wrote:");
+    expect(await readFile(join(seenDir, "a.txt"), "utf8")).toBe("alpha\n");
+    expect((await readFile(join(seenDir, "files"), "utf8")).trim()).toBe("a.txt");
+    // The shared layout carries no write permission (what holds a step that is not root).
+    const layout = (await readFile(join(triedDir, "where"), "utf8")).trim();
+    for (const path of [layout, join(layout, "a.txt")]) expect((await stat(path)).mode & 0o222).toBe(0);
+    // Layouts are caches all the same: gc removes a sealed one.
+    const { collectGarbage } = await import("../../engine/dist/artifacts/collectGarbage.js");
+    await collectGarbage(sb.ws, { dryRun: false });
+    await expect(stat(layout)).rejects.toThrow(/ENOENT/);
   });
 
   it("refuses a missing dataset path or an unknown column at submit, naming the step, the input and the thing", async () => {

@@ -1,5 +1,6 @@
 import { readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { removeLayout } from "../datasets/datasetFiles.js";
 import type { Workspace } from "../workspace/Workspace.js";
 
 export interface GcOptions {
@@ -59,7 +60,8 @@ export async function collectGarbage(ws: Workspace, options: GcOptions): Promise
       items.push({ path, bytes: await size(path), why: name.endsWith(".tmp") ? "unfinished dataset layout" : "dataset layout (rebuilt when a step reads it)" });
     }
   }
-  if (!options.dryRun) for (const item of items) await rm(item.path, { recursive: true, force: true });
+  const layoutsDir = join(ws.dir, "datasets");
+  if (!options.dryRun) for (const item of items) await (dirname(item.path) === layoutsDir ? removeLayout(item.path) : rm(item.path, { recursive: true, force: true }));
   return items;
 }
 

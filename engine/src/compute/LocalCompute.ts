@@ -16,6 +16,8 @@ import { resolveJob, RUNTIME_DIR } from "./resolveJob.js";
 import { launchSizeProblem } from "./launchSizeProblem.js";
 import { StepLauncher } from "./StepLauncher.js";
 import type { ResolvedEnvironment, StepJob } from "./StepJob.js";
+import { withReadOnlyBinds } from "./readOnlyBinds.js";
+import { unsealTree } from "../datasets/readOnlyTree.js";
 import { waitForGpus } from "./waitForGpus.js";
 
 /** Grace between SIGTERM and SIGKILL when a step is stopped. */
@@ -41,7 +43,8 @@ export interface LocalComputeContext {
 /**
  * Runs steps as child processes of this machine. Each step gets its own process group so a
  * timeout or cancel stops the step's whole process tree, not only its first process. Inputs are
- * read in place (no copies, no hashing beyond the engine's one pass over outputs).
+ * read in place (no copies, no hashing beyond the engine's one pass over outputs); mounted
+ * datasets are read-only to the step (compute/readOnlyBinds.ts).
  */
 export class LocalCompute implements Compute {
   readonly kind = "local";
@@ -88,22 +91,28 @@ export class LocalCompute implements Compute {
       symlinkSync(join(RUNTIME_DIR, "node", "pipebook_run"), join(workDir, "node_modules", "pipebook_run"), "dir");
     }
     const inputs = new Map<string, string>();
+    const mounted: string[] = [];
     for (const input of job.inputs) {
       if (input.layout !== "download") {
         inputs.set(input.name, input.source);
+        if (input.layout === "mount") mounted.push(input.source);
         continue;
       }
-      // A downloaded dataset is the step's own copy (a clone where the filesystem can), next to its code.
+      // A downloaded dataset is the step's own copy (a clone where the filesystem can), next to its
+      // code; the shared layout it comes from is sealed, the copy is the step's to change.
       const own = statSync(input.source).isDirectory() ? join(workDir, "datasets", input.name) : join(workDir, "datasets", input.name, basename(input.source));
       await cp(input.source, own, { recursive: true });
+      await unsealTree(join(workDir, "datasets", input.name));
       inputs.set(input.name, own);
     }
     const outputs = new Map(job.outputs.map((name) => [name, io.outputDir(name)]));
     const metricsFile = join(io.stepDir, "metrics.jsonl");
-    const { argv, env } = resolveJob(job, {
+    const resolved = resolveJob(job, {
       inputs, outputs, metricsFile, runtimeDir: RUNTIME_DIR.replace(/\/$/, ""),
       inherited: inheritedEnv(job), node: process.execPath, ...(TSX_LOADER && { tsLoader: TSX_LOADER }),
     });
+    const env = resolved.env;
+    const argv = withReadOnlyBinds(resolved.argv, mounted);
     const tooBig = launchSizeProblem(argv, env);
     if (tooBig) return { reason: "spawn-failed", message: tooBig };
     // Marks a process tree this machine's launcher started, for recovery (stopStepProcesses).

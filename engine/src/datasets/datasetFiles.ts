@@ -11,6 +11,7 @@ import { asDigest, digestOfJson, type Digest } from "../fingerprint/digest.js";
 import { hashEntries, walk, type Entry } from "../fingerprint/hashTree.js";
 import type { DatasetDefinition, DatasetVersion } from "./DatasetDefinition.js";
 import { readTable, type TableFile } from "./readTable.js";
+import { isWritable, sealTree, unsealTree } from "./readOnlyTree.js";
 
 /** One file of a dataset: its name inside the dataset, where it is now, and how to name it in errors. */
 export interface DatasetFile {
@@ -85,13 +86,19 @@ export async function versionFiles(ws: Workspace, v: DatasetVersion): Promise<Da
  * Lays a dataset out where a step reads it, once per content: `<workspace>/datasets/<digest>/`.
  * File datasets keep their files (a single file or folder is given as itself); tabular ones
  * become one `data.csv` with the transforms applied. Built under a temporary name and renamed, so
- * a folder that exists is complete.
+ * a folder that exists is complete. Sealed (no write permission on any file or folder) before it
+ * is renamed into place: steps read it in place, and a step must not change what later ones read.
  */
 export async function materializeDataset(ws: Workspace, def: DatasetDefinition, files: readonly DatasetFile[], digest: Digest): Promise<string> {
   const dir = join(ws.dir, "datasets", digest);
   // One file or one folder: the step gets it itself; several paths: the folder holding them.
   const path = def.kind === "tabular" ? join(dir, "data.csv") : def.paths.length === 1 ? join(dir, files[0]!.rel.split("/")[0]!) : dir;
-  if (await stat(dir).then(() => true, () => false)) return path;
+  const existing = await stat(dir).catch(() => undefined);
+  if (existing) {
+    // Laid out before layouts were sealed: seal it now.
+    if (await isWritable(dir)) await sealTree(dir);
+    return path;
+  }
   const tmp = `${dir}.${randomUUID()}.tmp`;
   try {
     await mkdir(tmp, { recursive: true });
@@ -103,16 +110,24 @@ export async function materializeDataset(ws: Workspace, def: DatasetDefinition, 
         await copyFile(f.abs, join(tmp, f.rel), constants.COPYFILE_FICLONE);
       }
     }
+    // Shared by every step that reads this content: none may write into it.
+    await sealTree(tmp);
     await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
       // Another process laid out the same content first: theirs is as good.
       if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
-      await rm(tmp, { recursive: true, force: true });
+      await removeLayout(tmp);
     });
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
+    await removeLayout(tmp);
     throw err;
   }
   return path;
+}
+
+/** Removes a (sealed) layout: its folders get write permission back first, or nothing inside could be unlinked. */
+export async function removeLayout(path: string): Promise<void> {
+  await unsealTree(path).catch(() => undefined);
+  await rm(path, { recursive: true, force: true });
 }
 
 async function writeTable(files: readonly TableFile[], def: DatasetDefinition, dest: string): Promise<void> {

@@ -13,6 +13,7 @@ import { resolveJob, RUNTIME_DIR } from "../resolveJob.js";
 import type { ResolvedEnvironment, StepJob } from "../StepJob.js";
 import { waitForGpus } from "../waitForGpus.js";
 import { DockerEngine, type BindMount, type RunningContainer } from "./DockerEngine.js";
+import { unsealTree } from "../../datasets/readOnlyTree.js";
 import { ImageProblem, resolveImage } from "./dockerImages.js";
 
 /** Seconds between SIGTERM and SIGKILL when a container is stopped. */
@@ -108,6 +109,7 @@ export class DockerCompute implements Compute {
         // The step's own writable copy of a dataset.
         const own = join(io.stepDir, "datasets", input.name);
         await cp(input.source, statSync(input.source).isDirectory() ? own : join(own, basename(input.source)), { recursive: true });
+        await unsealTree(own); // copied from a sealed shared layout
         mounts.push({ source: own, target: at, readOnly: false });
         inputs.set(input.name, statSync(input.source).isDirectory() ? at : `${at}/${basename(input.source)}`);
       } else if (input.layout === "file") {

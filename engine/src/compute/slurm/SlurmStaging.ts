@@ -4,6 +4,7 @@ import { chmod, cp, readdir, rename, rm } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import type { JobIO } from "../Compute.js";
 import { RUNTIME_DIR } from "../resolveJob.js";
+import { unsealTree } from "../../datasets/readOnlyTree.js";
 import type { StepJob } from "../StepJob.js";
 
 /** Slurm's files in a job's folder. */
@@ -68,6 +69,7 @@ export class SlurmStaging {
         // The step's own writable copy of a dataset, next to its code.
         const own = statSync(input.source).isDirectory() ? join(workDir, "datasets", input.name) : join(workDir, "datasets", input.name, basename(input.source));
         await cp(input.source, own, { recursive: true });
+        await unsealTree(join(workDir, "datasets", input.name)); // copied from a sealed shared layout
         inputs.set(input.name, own);
       } else {
         inputs.set(input.name, root === undefined ? input.source : await this.stageInput(root, input.digest, input.source));
