@@ -135,7 +135,7 @@ describe("what a command loads", () => {
     const help = await pipebook(dir, "--help");
     expect(help.code).toBe(0);
     const names = [...help.stdout.split("Commands:")[1]!.matchAll(/^  ([a-z][a-z-]*)/gm)].map((m) => m[1]!).filter((n) => n !== "help");
-    expect(names).toEqual(expect.arrayContaining(["run", "runs", "show", "logs", "why", "gc", "datasets", "kernel", "lab", "serve", "publish", "pipelines", "endpoints", "token", "schedule"]));
+    expect(names).toEqual(expect.arrayContaining(["run", "cancel", "runs", "show", "logs", "why", "gc", "datasets", "kernel", "lab", "serve", "publish", "pipelines", "endpoints", "token", "schedule"]));
     for (const name of names) {
       const r = await pipebook(dir, name, "--help");
       expect(r.code, `${name} --help: ${r.stderr}`).toBe(0);

@@ -5,7 +5,8 @@ import { PipebookError } from "../errors/PipebookError.js";
 import { explainDecision, summarizeDecision } from "../explain/formatDecision.js";
 import { runLine, stepLine, table } from "./format.js";
 
-async function findRun(ws: RunHistory, idOrPrefix: string): Promise<string> {
+/** A run's full id from what a person typed (an id or a unique prefix), or a not-found sentence. */
+export async function findRun(ws: RunHistory, idOrPrefix: string): Promise<string> {
   const ids = ws.runs.resolveRunId(idOrPrefix);
   if (ids.length === 1) return ids[0]!;
   if (ids.length === 0) throw new PipebookError("not-found", `no run ${idOrPrefix} in workspace ${ws.dir} (see: pipebook runs)`);

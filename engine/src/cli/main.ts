@@ -27,6 +27,11 @@ function registerCoreCommands(program: Command): void {
     .option("-q, --quiet", "print step status only, not step logs")
     .action(lazyAction(() => import("./runCommand.js"), "runCommand"));
 
+  program
+    .command("cancel")
+    .description("cancel a run in flight: its steps are stopped and it ends canceled (whichever process runs it)")
+    .argument("<run>", "run id or unique prefix")
+    .action(lazyAction(() => import("./cancelCommand.js"), "cancelCommand"));
   program.command("runs").description("list recent runs").option("-e, --experiment <name>").option("-n, --limit <n>", "how many", (v) => Number(v), 20).action(lazyAction(inspect, "runsCommand"));
   program.command("show").description("a run's steps, status, reuse and metrics").argument("<run>", "run id or unique prefix").action(lazyAction(inspect, "showCommand"));
   program.command("logs").description("print a run's step logs").argument("<run>").argument("[step]").action(lazyAction(inspect, "logsCommand"));
@@ -45,7 +50,7 @@ function registerCoreCommands(program: Command): void {
  * command's time); help, a bare `pipebook` or an unknown name get all of it.
  */
 const GROUPS: readonly { readonly names: readonly string[]; readonly load: () => Promise<(program: Command) => void> }[] = [
-  { names: ["run", "runs", "show", "logs", "why", "gc"], load: () => Promise.resolve(registerCoreCommands) },
+  { names: ["run", "cancel", "runs", "show", "logs", "why", "gc"], load: () => Promise.resolve(registerCoreCommands) },
   { names: ["datasets"], load: async () => (await import("./datasetCommands.js")).registerDatasetCommands },
   { names: ["kernel", "lab"], load: async () => (await import("./integrationCommands.js")).registerIntegrationCommands },
   { names: ["serve", "publish", "pipelines", "endpoints", "token", "schedule"], load: async () => (await import("./publishingCommands.js")).registerPublishingCommands },

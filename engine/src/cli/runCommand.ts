@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import { basename, extname } from "node:path";
 import { isTerminalRunStatus, type RunStatus } from "../contract/runView.js";
 import { Experiment } from "../dsl/Experiment.js";
@@ -7,6 +8,8 @@ import { readGitInfo } from "../runner/readGitInfo.js";
 import { parseRunAssignments } from "../runner/resolveParameters.js";
 import { duration, stepLine, table } from "./format.js";
 import { loadPipelineFile } from "./loadPipelineFile.js";
+
+const CANCEL_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 export interface RunOptions {
   readonly experiment?: string;
@@ -47,7 +50,17 @@ export async function runCommand(file: string, options: RunOptions): Promise<voi
     if (line === undefined) return;
     process.stdout.write(e.type === "step-status" ? `[${done}/${total}] ${line}\n` : `${line}\n`);
   });
-  const view = await end;
+  // Ctrl-C or SIGTERM cancels the run (its steps are stopped, it ends canceled) and the summary
+  // is printed; a second signal leaves at once (the launcher stops the steps as this process goes).
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stoppedBy) process.exit(128 + constants.signals[signal]);
+    stoppedBy = signal;
+    process.stderr.write(`\n${signal}: canceling run ${run.id} (send it again to leave at once)\n`);
+    run.cancel();
+  };
+  for (const signal of CANCEL_SIGNALS) process.on(signal, onSignal);
+  const view = await end.finally(() => CANCEL_SIGNALS.forEach((signal) => process.off(signal, onSignal)));
   const steps = ws.runs.getSteps(run.id);
   process.stdout.write(`\n${table(["step", "status", "time", "compute", "why"], steps.map((s) => stepLine(s, s.decision ? summarizeDecision(s.decision) : (s.error ?? ""))))}\n`);
   const reused = steps.filter((s) => s.status === "reused").length;
@@ -55,5 +68,5 @@ export async function runCommand(file: string, options: RunOptions): Promise<voi
   const runRow = ws.runs.getRun(run.id)!;
   process.stdout.write(`\nrun ${run.id} ${view.status} in ${duration(runRow.startedAt, runRow.endedAt)}: ${ran} ran, ${reused} reused${view.error ? ` — ${view.error}` : ""}\n`);
   process.stdout.write(`details: pipebook show ${run.id}   logs: pipebook logs ${run.id} STEP   why: pipebook why ${run.id} STEP\n`);
-  process.exitCode = view.status === "completed" ? 0 : 1;
+  process.exitCode = view.status === "completed" ? 0 : stoppedBy ? 128 + constants.signals[stoppedBy] : 1;
 }

@@ -59,6 +59,9 @@ function markHandled(p: Promise<unknown> | undefined): void {
  * carries each through its life, a RunRecorder writes every change to the store, and a LiveView
  * keeps the run in memory for views.
  */
+/** How often a run in flight looks for a cancel asked by another process. */
+const CANCEL_POLL_MS = 1000;
+
 export class PipelineRun implements RunHandle {
   /** Marks a run for the kernel, whichever copy of pipebook made it (pipebook/contract isRunHandle). */
   readonly [RUN_HANDLE] = true;
@@ -87,7 +90,16 @@ export class PipelineRun implements RunHandle {
     private readonly live: LiveView,
   ) {
     this.recorder = new RunRecorder(workspace, id, (c: RunChange) => live.apply(c));
-    this.finished = this.execute();
+    // Another process (`pipebook cancel`) asks through the store; one indexed read a second.
+    const asked = setInterval(() => {
+      try {
+        if (workspace.runs.cancelRequested(id)) this.cancel();
+      } catch {
+        // The store is closed or busy: the next look asks again.
+      }
+    }, CANCEL_POLL_MS);
+    asked.unref();
+    this.finished = this.execute().finally(() => clearInterval(asked));
   }
 
   static async submit(experiment: string, pipeline: Pipeline, options: SubmitOptions = {}): Promise<PipelineRun> {

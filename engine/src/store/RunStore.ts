@@ -162,6 +162,19 @@ export class RunStore extends StatementCache {
     }
   }
 
+  /**
+   * Asks the process that owns an unfinished run to cancel it (it looks for the request while
+   * the run is in flight); false when the run has already ended.
+   */
+  requestCancel(runId: string, at: string): boolean {
+    return this.sql("UPDATE runs SET cancel_requested_at = COALESCE(cancel_requested_at, ?) WHERE id = ? AND status IN ('queued', 'running')").run(at, runId).changes === 1;
+  }
+
+  /** Whether someone asked for this run to be canceled (`pipebook cancel`). */
+  cancelRequested(runId: string): boolean {
+    return (this.sql("SELECT cancel_requested_at IS NOT NULL AS asked FROM runs WHERE id = ?").get(runId) as { asked: number } | undefined)?.asked === 1;
+  }
+
   updateStep(stepRunId: string, update: StepUpdate): void {
     const keys = Object.keys(update) as (keyof StepUpdate)[];
     if (keys.length === 0) return;

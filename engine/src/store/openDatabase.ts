@@ -201,6 +201,10 @@ const MIGRATIONS: readonly string[] = [
   DROP TABLE idempotency_keys;
   ALTER TABLE idempotency_keys_claimed RENAME TO idempotency_keys;
   `,
+  // 7: `pipebook cancel` asks a run's owning process, whichever it is, to cancel the run.
+  `
+  ALTER TABLE runs ADD COLUMN cancel_requested_at TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
