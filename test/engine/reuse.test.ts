@@ -175,4 +175,16 @@ describe("reuse", () => {
     expect(why(regen, "a")).toBe("ran because the run was submitted with regenerateOutputs");
     expect([await sb.count("a"), await sb.count("b")]).toEqual([2, 3]);
   });
+
+  it("runs a step once when two identical runs are submitted together: the second waits and reuses it", async () => {
+    const out = new PipelineData("out");
+    const make = () => [new CommandStep({ name: "slow", command: `${sb.counter("slow")} && sleep 1 && echo done > "$PIPEBOOK_OUTPUT_OUT/x"`, outputs: [out] })];
+    const runs = await Promise.all([0, 1].map(() => new Experiment(sb.ws, "twins").submit(new Pipeline(sb.ws, { steps: make() }))));
+    const views = await Promise.all(runs.map((r) => r.waitForCompletion()));
+    expect(views.map((v) => status(v, "slow")).sort()).toEqual(["completed", "reused"]);
+    expect(await sb.count("slow")).toBe(1);
+    const reused = views.find((v) => status(v, "slow") === "reused")!;
+    const ran = views.find((v) => status(v, "slow") === "completed")!;
+    expect(reused.steps[0]!.reusedFrom?.runId).toBe(ran.runId);
+  });
 });

@@ -13,6 +13,7 @@ import type { RunEvent } from "./RunEvent.js";
 import type { RunRecorder } from "./RunRecorder.js";
 import { stepKey } from "./stepKey.js";
 import { StepJobIO } from "./StepJobIO.js";
+import { waitForTwin } from "./waitForTwin.js";
 
 /** What one run shares with its steps while it executes. */
 export interface RunContext {
@@ -51,10 +52,18 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
     step, source: p.source, hashPaths: p.hashPaths, parameters: ctx.parameters,
     inputDigests: Object.fromEntries(inputs.map((i) => [i.name, i.digest])), environment: p.environment, compute: p.compute,
   });
-  const verdict = await decideReuse({
+  const decide = () => decideReuse({
     ws: ctx.ws, runId, experiment: ctx.experiment, stepName: step.name, digest, components,
     allowReuse: step.allowReuse, regenerateOutputs: ctx.regenerateOutputs,
   });
+  let verdict = await decide();
+  // The same step may be about to run, or running, elsewhere (two identical runs submitted
+  // together): claim the key or wait for the one that did, then decide again and reuse its result.
+  while (!verdict.reuse && step.allowReuse && !ctx.regenerateOutputs && !ctx.signal.aborted) {
+    const twin = ctx.ws.runs.claimKey(`${runId}.${step.name}`, digest);
+    if (twin === undefined || (await waitForTwin(ctx, step.name, twin)) !== "ended") break;
+    verdict = await decide();
+  }
   if (verdict.reuse) {
     const at = now();
     recorder.strictly({

@@ -240,6 +240,24 @@ export class RunStore extends StatementCache {
     return rows.map((r) => ({ name: r["name"] as string, idx: r["idx"] as number, value: (r["value_num"] ?? r["value_text"]) as number | string }));
   }
 
+  /**
+   * Claims a key for a step about to run, atomically: returns the id of another unfinished step
+   * run that claimed it first (its result will be reusable), or undefined after writing the key
+   * on this step run, so that an identical step deciding next waits for this one.
+   */
+  claimKey(stepRunId: string, keyDigest: string): string | undefined {
+    return this.db
+      .transaction((): string | undefined => {
+        const twin = this.sql("SELECT id FROM step_runs WHERE key_digest = ? AND status IN ('queued', 'running') AND id <> ? LIMIT 1").get(keyDigest, stepRunId) as
+          | { id: string }
+          | undefined;
+        if (twin) return twin.id;
+        this.sql("UPDATE step_runs SET key_digest = ? WHERE id = ?").run(keyDigest, stepRunId);
+        return undefined;
+      })
+      .immediate();
+  }
+
   /** Completed step runs with this key, newest first: candidates for reuse. */
   findByKey(keyDigest: string, limit = 3): StepRunRow[] {
     return (this.sql("SELECT * FROM step_runs WHERE key_digest = ? AND status = 'completed' ORDER BY ended_at DESC LIMIT ?").all(keyDigest, limit) as Raw[]).map(toStep);
