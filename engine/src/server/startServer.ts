@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import express from "express";
 import type { Workspace } from "../workspace/Workspace.js";
+import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
 import { Scheduler, type SchedulerOptions } from "../schedules/Scheduler.js";
 import { Authenticator } from "./Authenticator.js";
 import { cors } from "./cors.js";
@@ -53,6 +54,9 @@ export interface RunningServer {
   readonly scheduler: Scheduler | undefined;
   close(): Promise<void>;
 }
+
+/** How often a server looks for runs whose engine died. */
+const ORPHAN_CHECK_MS = 2000;
 
 /** `pipebook serve`: the REST API, the live run streams, the web page and the scheduler, on one port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -116,6 +120,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
+  // A run whose engine died (a killed `pipebook run` or kernel on this host) is settled within
+  // seconds, so its live viewers see it end without anyone opening the workspace again.
+  const orphans = setInterval(() => {
+    try {
+      for (const runId of recoverOrphanedRuns(ws)) log(`run ${runId}: its engine stopped while it ran; marked failed`);
+    } catch (err) {
+      log(`checking for runs of stopped engines failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }, ORPHAN_CHECK_MS);
+  orphans.unref();
+
   if (options.schedules ?? true) {
     scheduler = new Scheduler(
       ws,
@@ -131,6 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     queue,
     scheduler,
     async close() {
+      clearInterval(orphans);
       await scheduler?.stop();
       live.close();
       feeds.close();
