@@ -31,6 +31,8 @@ export async function runKernel(argv: readonly string[]): Promise<void> {
   watchParent(() => { void kernel?.close().finally(() => process.exit(0)); });
   // Signal-mode interrupts (a front end that ignores interrupt_mode) stop the cell, not the kernel.
   process.on("SIGINT", () => kernel?.interrupt());
+  // A terminated kernel shuts down as on shutdown_request: runs it started are canceled first.
+  process.once("SIGTERM", () => { void kernel?.close().finally(() => process.exit(143)); });
   // A cell's stray promise rejection or callback exception must not take the kernel down.
   process.on("unhandledRejection", (e) => { process.stderr.write(`Unhandled promise rejection: ${e instanceof Error ? e.stack : String(e)}\n`); });
   process.on("uncaughtException", (e) => { process.stderr.write(`Uncaught exception: ${e.stack ?? String(e)}\n`); });

@@ -293,6 +293,26 @@ def cmd_publishcomm():
         stop(km, kc)
 
 
+def cmd_shutdowncancel():
+    """A run still going when the kernel shuts down is canceled, its steps stopped."""
+    km, kc, _ = start()
+    try:
+        execute(kc, '%%step slow --lang shell --no-reuse\nsleep 60')
+        r, o = execute(kc, 'const bye = await new (await import("pipebook")).Experiment(await (await import("pipebook")).Workspace.fromConfig(), "bye").submit(await notebookPipeline()); bye.id')
+        run_id = o[-1]["content"]["data"]["text/plain"].strip("'\"")
+        # Until the step runs (its process exists), so the shutdown has a step to stop.
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            r, o = execute(kc, 'bye.status')
+            if "running" in o[-1]["content"]["data"]["text/plain"]:
+                break
+            time.sleep(0.2)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    print(json.dumps({"run_id": run_id}))
+
+
 def cmd_bench(n):
     """Round trip = execute_request sent until both its execute_reply and its idle status arrived."""
     km, kc, startup = start()
@@ -345,6 +365,8 @@ if __name__ == "__main__":
         cmd_features()
     elif cmd == "publishcomm":
         cmd_publishcomm()
+    elif cmd == "shutdowncancel":
+        cmd_shutdowncancel()
     elif cmd == "bench":
         cmd_bench(int(sys.argv[2]))
     else:

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Workspace } from "pipebook";
 import { driver, kernelEnv, type KernelEnv } from "./kernelHarness.js";
 
 interface Features {
@@ -55,4 +56,22 @@ describe("publishing over the kernel's publish comm (the lab's path without a se
     expect(r.no_run).toMatchObject({ ok: false, error: expect.stringMatching(/nope/) });
     expect(r.not_strings).toEqual({ ok: false, error: "the publish request's name must be a string, got number" });
   });
+});
+
+describe("kernel shutdown", () => {
+  let k: KernelEnv;
+  beforeAll(async () => { k = await kernelEnv(); }, 60_000);
+  afterAll(() => k?.cleanup());
+
+  it("cancels the runs it started that are still going: the step stops and the run ends canceled", async () => {
+    const { run_id } = await driver<{ run_id: string }>(k, ["shutdowncancel"]);
+    const ws = await Workspace.fromConfig({ path: k.cwd });
+    try {
+      const run = ws.runs.getRun(run_id)!;
+      expect(run.status).toBe("canceled");
+      expect(ws.runs.getSteps(run_id).map((s) => s.status)).toEqual(["canceled"]);
+    } finally {
+      await ws.close();
+    }
+  }, 180_000);
 });

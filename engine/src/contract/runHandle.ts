@@ -11,6 +11,10 @@ export interface RunHandle {
   view(): Promise<RunView> | RunView;
   /** Calls `listener` with each new view; returns the unsubscribe function. */
   onUpdate(listener: (view: RunView) => void): () => void;
+  /** Stops its running steps and skips the rest; the run ends `canceled`. */
+  cancel(): void;
+  /** Resolves with the final view once the run has ended. */
+  waitForCompletion(): Promise<RunView>;
 }
 
 /** Set to true on every run handle (`PipelineRun`), whichever copy of pipebook made it. */

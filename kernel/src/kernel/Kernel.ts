@@ -27,7 +27,7 @@ import { log } from "../log.js";
 import { settleLiveDisplays, watchSubmissions } from "../display/liveRunDisplay.js";
 import { isRunView, runBundle } from "../display/runBundle.js";
 import { addRenderer, MIME_BUNDLE } from "../display/mimeBundle.js";
-import { isRunHandle } from "pipebook/contract";
+import { isRunHandle, isTerminalRunStatus, observeSubmissions, type RunHandle } from "pipebook/contract";
 import { NotebookSteps } from "../notebook/notebookSteps.js";
 import { registerPipelineMagics } from "../notebook/pipelineMagics.js";
 import { registerPublishComm } from "../notebook/publishComm.js";
@@ -70,6 +70,8 @@ export class Kernel {
   #stopCompile: (() => void) | undefined;
   #closing = false;
   readonly #interruptListeners = new Set<() => void>();
+  /** Every run submitted in this kernel, to cancel what still runs at shutdown. */
+  readonly #runs = new Set<RunHandle>();
   readonly steps: NotebookSteps;
 
   constructor(private readonly io: KernelIo, readonly options: KernelOptions) {
@@ -94,6 +96,10 @@ export class Kernel {
       notebookPipeline: () => this.steps.pipeline(),
     });
     watchSubmissions(this.displayPublisher);
+    observeSubmissions((run) => {
+      this.#runs.add(run);
+      void run.waitForCompletion().finally(() => this.#runs.delete(run)).catch(() => undefined);
+    });
     addRenderer((v) => (isRunView(v) ? runBundle(v) : undefined));
     addRenderer((v) => (isRunHandle(v) ? { "text/plain": `PipelineRun ${v.id} (${v.status}) - shown live above` } : undefined));
     registerPublishComm(this.comms, loadPipebook, () => this.steps.workspace());
@@ -284,9 +290,21 @@ export class Kernel {
 
   async close(): Promise<void> {
     this.#closing = true;
+    await this.#cancelRuns();
     await this.#history.flushed();
     await this.#compiler.close().catch(() => undefined);
     await this.io.close();
+  }
+
+  /**
+   * Runs this kernel submitted that are still going are canceled when it shuts down: their steps
+   * stop and the runs end `canceled`, rather than running on unattended or being found failed by
+   * the next process that opens the workspace. Bounded, so a stuck run cannot hold the shutdown.
+   */
+  async #cancelRuns(): Promise<void> {
+    const going = [...this.#runs].filter((r) => !isTerminalRunStatus(r.status));
+    for (const run of going) run.cancel();
+    await Promise.race([Promise.all(going.map((r) => r.waitForCompletion().catch(() => undefined))), new Promise((r) => setTimeout(r, 10_000).unref())]);
   }
 
   // ---- execution ----
