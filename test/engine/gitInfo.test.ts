@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CommandStep, Experiment, Pipeline, Workspace } from "pipebook";
+import { CommandStep, Experiment, Pipeline, PipelineRun, Workspace } from "pipebook";
 import { sandbox, type Sandbox } from "./helpers.js";
 
 // The real git, reached through a wrapper first on PATH that logs each call: how many times a
@@ -72,6 +72,15 @@ describe("git facts of a run", () => {
       const dirty = ws.runs.getRun(await runOnce(ws, true))!;
       expect(dirty.git).toMatchObject({ branch: "feature/x", commit: head, dirty: true });
       expect(await gitCalls()).toHaveLength(2);
+
+      // A published pipeline runs its snapshot: its runs carry the git facts of the run it was
+      // published from, not of the tree the server (here: this folder, a commit later) is in.
+      const published = await (await PipelineRun.get(ws, clean.id)).publishPipeline({ name: "FromClean" });
+      git("commit", "-q", "-am", "second");
+      const again = await published.submit("git-published");
+      await again.waitForCompletion();
+      expect(ws.runs.getRun(again.id)!.git).toEqual(clean.git);
+      expect(git("rev-parse", "HEAD")).not.toBe(head);
     } finally {
       await ws.close();
     }

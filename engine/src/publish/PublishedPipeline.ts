@@ -117,6 +117,9 @@ export class PublishedPipeline {
       ...(options.parameterAssignments !== undefined && { parameterAssignments: options.parameterAssignments }),
       ...(options.regenerateOutputs !== undefined && { regenerateOutputs: options.regenerateOutputs }),
       ...(options.startWhen !== undefined && { startWhen: options.startWhen }),
+      // The code is the snapshot's: its git facts are those of the run it was published from,
+      // not of whatever tree the server or scheduler happens to run in.
+      git: current.sourceRunId === null ? null : (this.workspace.runs.getRun(current.sourceRunId)?.git ?? null),
     });
     PublishStore.of(this.workspace).recordRun(run.id, current.id, options.via, new Date().toISOString());
     return run;

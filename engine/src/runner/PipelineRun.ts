@@ -1,3 +1,4 @@
+import type { GitInfo } from "../store/RunStore.js";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { isTerminalRunStatus, isTerminalStepStatus, type ParameterValue, type RunStatus, type RunView, type StepView } from "../contract/runView.js";
@@ -45,6 +46,12 @@ export interface SubmitOptions {
   readonly startWhen?: Promise<unknown>;
   /** Progress of environment builds during submit (a venv, a derived image); default: stderr. */
   readonly onPrepare?: PrepareProgress;
+  /**
+   * The git facts of the code the run executes, where they are known apart from this process's
+   * folder (a published pipeline: those of the run it was published from; null when none).
+   * Without it, the workspace folder's repository is asked.
+   */
+  readonly git?: GitInfo | null;
 }
 
 /** A startWhen that rejects while submit is still snapshotting is an answer (cancel), not an unhandled error. */
@@ -299,7 +306,11 @@ export class PipelineRun implements RunHandle {
     }
     recorder.record({ type: "run", status: "running", at: new Date().toISOString() });
     this.emit({ type: "run-status", runId: this.id, status: "running" });
-    void readGitInfo(ws.root).then((git) => git && ws.runs.setGit(this.id, git), () => undefined);
+    if (this.options.git !== undefined) {
+      if (this.options.git) ws.runs.setGit(this.id, this.options.git);
+    } else {
+      void readGitInfo(ws.root).then((git) => git && ws.runs.setGit(this.id, git), () => undefined);
+    }
 
     const ctx: RunContext = {
       ws,
