@@ -75,6 +75,14 @@ describe("execution", () => {
     await expect.poll(() => isAlive(childPid), { timeout: 5000 }).toBe(false);
   });
 
+  it("stops a timed-out step's descendants that left its process group (setsid) too", async () => {
+    const escaped = join(sb.dir, "escaped.pid");
+    const run = await submit([new CommandStep({ name: "daemon", command: `setsid sh -c 'echo $$ > ${escaped}; exec sleep 60' & sleep 60`, timeoutSeconds: 1 })]);
+    expect((await run.waitForCompletion()).steps[0]!.status).toBe("failed");
+    const escapedPid = Number(await readFile(escaped, "utf8"));
+    await expect.poll(() => isAlive(escapedPid), { timeout: 5000 }).toBe(false);
+  });
+
   it("cancels a whole run: the running step is stopped, the rest is skipped", async () => {
     const d = new PipelineData("d");
     const marker = join(sb.dir, "started");

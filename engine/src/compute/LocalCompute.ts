@@ -11,7 +11,7 @@ import { detectGpus } from "./GpuInventory.js";
 import type { GpuSlots } from "./GpuSlots.js";
 import { checkResources } from "./checkResources.js";
 import { killGroup } from "./processIdentity.js";
-import { LOCAL_STEP_MARKER } from "./stopStepProcesses.js";
+import { LOCAL_STEP_MARKER, stopStepProcesses } from "./stopStepProcesses.js";
 import { resolveJob, RUNTIME_DIR } from "./resolveJob.js";
 import { launchSizeProblem } from "./launchSizeProblem.js";
 import { StepLauncher } from "./StepLauncher.js";
@@ -148,7 +148,12 @@ export class LocalCompute implements Compute {
         if (pid === undefined) return;
         killGroup(pid, "SIGTERM");
         const group = pid;
-        killTimer = setTimeout(() => killGroup(group, "SIGKILL"), KILL_GRACE_MS);
+        killTimer = setTimeout(() => {
+          killGroup(group, "SIGKILL");
+          // Descendants that left the group (setsid) are found by the step id they carry: they
+          // would otherwise keep running, and keep the step's output pipes (so its end) open.
+          stopStepProcesses(new Set([env["PIPEBOOK_STEP_RUN_ID"]!]));
+        }, KILL_GRACE_MS);
       };
       const timer = timeoutSeconds === undefined ? undefined : setTimeout(() => stop("timeout"), timeoutSeconds * 1000);
       const onAbort = (): void => stop("canceled");
