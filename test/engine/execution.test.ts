@@ -3,6 +3,7 @@ import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommandStep, Experiment, NodeScriptStep, Pipeline, PipelineData, PythonScriptStep, Workspace, isAlive as isProcessAlive, type PipelineStep } from "pipebook";
+import type { RunView } from "pipebook/contract";
 import { REPO, sandbox, type Sandbox } from "./helpers.js";
 
 let sb: Sandbox;
@@ -259,6 +260,16 @@ describe("execution", () => {
     expect((await run.waitForCompletion()).status).toBe("completed");
     const refused = await new Experiment(sb.ws, "gated").submit(new Pipeline(sb.ws, { steps: [new CommandStep({ name: "s2", command: "true" })] }), { startWhen: Promise.reject(new Error("queue closed")) });
     expect((await refused.waitForCompletion()).status).toBe("canceled");
+  });
+
+  it("sends a final live view that carries the outputs' previews (a notebook shows it)", async () => {
+    const d = new PipelineData("table");
+    const run = await submit([new CommandStep({ name: "mk", allowReuse: false, outputs: [d], command: 'printf "a,b\\n1,2\\n" > "$PIPEBOOK_OUTPUT_TABLE/t.csv"' })]);
+    const views: RunView[] = [];
+    run.onUpdate((v) => views.push(v));
+    await run.waitForCompletion();
+    await expect.poll(() => views.at(-1)?.status).toBe("completed");
+    expect(views.at(-1)!.steps[0]!.outputViews[0]?.preview).toEqual({ kind: "table", columns: ["a", "b"], rows: [["1", "2"]], truncated: false });
   });
 
   it("sends live views: on status changes, for log lines of a long step, and a final one last", async () => {

@@ -226,7 +226,8 @@ describe("a killed engine's jobs", () => {
       await writeFile(join(project, "pipeline.mjs"), [
         `import { CommandStep, Experiment, Pipeline, RunConfiguration, Workspace } from ${JSON.stringify(join(REPO, "engine", "dist", "index.js"))};`,
         `const ws = await Workspace.fromConfig({ path: ${JSON.stringify(project)} });`,
-        `const step = (name) => new CommandStep({ name, command: "sleep 120", computeTarget: "cluster", runconfig: new RunConfiguration({ gpus: 2 }) });`,
+        // Three different steps: identical ones would rightly run once (the others wait to reuse it).
+        `const step = (name) => new CommandStep({ name, command: "sleep 120 # " + name, computeTarget: "cluster", runconfig: new RunConfiguration({ gpus: 2 }) });`,
         `await new Experiment(ws, "kill").submit(new Pipeline(ws, { steps: [step("one"), step("two"), step("three")] }));`,
         `setInterval(() => {}, 1000);`,
       ].join("\n"));

@@ -13,6 +13,11 @@ interface LiveStep {
   pendingOutputs?: readonly OutputRow[];
   /** A reused step shows its origin's log and metrics, read once when a view is asked for. */
   originPending?: string;
+  /**
+   * Those reads while they run: a view asked for meanwhile waits for them, so it never goes out
+   * without outputs that an earlier, still-reading view took off the pending list.
+   */
+  reading?: Promise<void>;
   metrics: Map<string, MetricPoint[]>;
   log: string;
 }
@@ -84,26 +89,31 @@ export class LiveView {
   /** The whole run now; reads only what it has not read before (output previews, a reused step's origin). */
   async view(): Promise<RunView> {
     for (const s of this.steps.values()) {
-      if (s.pendingOutputs) {
-        const rows = s.pendingOutputs;
-        s.pendingOutputs = undefined;
-        const outputViews: OutputView[] = await Promise.all(rows.map(outputView));
-        s.view = { ...s.view, outputViews };
-      }
-      if (s.originPending) {
-        const origin = this.ws.runs.getStep(s.originPending);
-        s.originPending = undefined;
-        const metrics = new Map<string, MetricPoint[]>();
-        for (const m of this.ws.runs.getMetrics(origin?.id ?? "")) {
-          const points = metrics.get(m.name) ?? [];
-          points.push({ index: m.idx, value: m.value });
-          metrics.set(m.name, points);
-        }
-        const logTail = origin ? await readTail(join(origin.logDir, "output.log")) : undefined;
-        s.view = { ...s.view, metrics: [...metrics].map(([name, points]) => ({ name, points })), ...(logTail && { logTail }) };
-      }
+      if (s.pendingOutputs || s.originPending) s.reading = (s.reading ?? Promise.resolve()).catch(() => undefined).then(() => this.read(s));
+      await s.reading;
     }
     return { ...this.run, steps: [...this.steps.values()].map((s) => s.view) };
+  }
+
+  private async read(s: LiveStep): Promise<void> {
+    if (s.pendingOutputs) {
+      const rows = s.pendingOutputs;
+      s.pendingOutputs = undefined;
+      const outputViews: OutputView[] = await Promise.all(rows.map(outputView));
+      s.view = { ...s.view, outputViews };
+    }
+    if (s.originPending) {
+      const origin = this.ws.runs.getStep(s.originPending);
+      s.originPending = undefined;
+      const metrics = new Map<string, MetricPoint[]>();
+      for (const m of this.ws.runs.getMetrics(origin?.id ?? "")) {
+        const points = metrics.get(m.name) ?? [];
+        points.push({ index: m.idx, value: m.value });
+        metrics.set(m.name, points);
+      }
+      const logTail = origin ? await readTail(join(origin.logDir, "output.log")) : undefined;
+      s.view = { ...s.view, metrics: [...metrics].map(([name, points]) => ({ name, points })), ...(logTail && { logTail }) };
+    }
   }
 }
 
