@@ -134,7 +134,9 @@ describe("steps as Slurm jobs", () => {
     })]);
     expect(view.steps[0]!.status).toBe("failed");
     // Under cgroups Slurm says OUT_OF_MEMORY; here slurmstepd's own accounting kills the step.
-    expect(view.steps[0]!.error).toMatch(/^step "greedy" was killed by (SIGKILL: .*Exceeded job memory limit|Slurm for using more memory than the 50 MiB it asked for \(OUT_OF_MEMORY)/);
+    // slurmstepd words it "Exceeded job memory limit" or "…exceeded memory limit (N > M), being killed",
+    // whichever line it wrote last.
+    expect(view.steps[0]!.error).toMatch(/^step "greedy" was killed by (SIGKILL: .*[Ee]xceeded (job )?memory limit|Slurm for using more memory than the 50 MiB it asked for \(OUT_OF_MEMORY)/);
     expect(view.steps[0]!.logTail).not.toContain("survived");
   });
 
