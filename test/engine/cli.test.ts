@@ -5,20 +5,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Workspace } from "pipebook";
-import { CLI, REPO } from "./helpers.js";
+import { pipebook, REPO } from "./helpers.js";
 
 const exec = promisify(execFile);
-
-/** Runs the real CLI in `cwd`; resolves with its exit code and output instead of throwing. */
-async function pipebook(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], { cwd, maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const runIdOf = (stdout: string): string => /submitted run (\S+)/.exec(stdout)![1]!;
 

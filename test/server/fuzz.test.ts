@@ -1,20 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serverSandbox, type ServerSandbox } from "./helpers.js";
+import { rng, serverSandbox, type ServerSandbox } from "./helpers.js";
 
 let s: ServerSandbox;
 beforeAll(async () => (s = await serverSandbox()));
 afterAll(async () => s?.close());
-
-/** Deterministic PRNG (mulberry32) so a failing body can be reproduced from its index. */
-function rng(seed: number): () => number {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   readonly raw: string | Buffer;

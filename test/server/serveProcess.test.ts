@@ -3,21 +3,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { CommandStep, Experiment, Pipeline, PublishedPipeline, Schedule } from "pipebook";
-import { CLI } from "../engine/helpers.js";
-import { sandbox, type Sandbox } from "../engine/helpers.js";
+import { CLI, pipebook, sandbox, type Sandbox } from "../engine/helpers.js";
 import { parameterPipeline, sleep } from "./helpers.js";
 
 const exec = promisify(execFile);
-
-async function pipebook(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], { cwd });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** Starts `pipebook serve --port 0` as a real process and reads its URL from its first line. */
 async function serve(cwd: string, ...args: string[]): Promise<{ child: ChildProcess; url: string; stop: () => Promise<number | null> }> {

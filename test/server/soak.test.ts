@@ -1,22 +1,11 @@
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { serverSandbox, type ServerSandbox } from "./helpers.js";
+import { rng, serverSandbox, type ServerSandbox } from "./helpers.js";
 
 let s: ServerSandbox;
 beforeAll(async () => (s = await serverSandbox()));
 afterAll(async () => s?.close());
-
-/** Deterministic PRNG (mulberry32): a failing request is reproduced from the seed and its index. */
-function rng(seed: number): () => number {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What one bad request came to: an HTTP status, or how a raw or WebSocket exchange ended. */
 type Outcome = { readonly kind: "http"; readonly status: number; readonly what: string } | { readonly kind: "socket"; readonly what: string };
