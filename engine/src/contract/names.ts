@@ -8,7 +8,6 @@ export const EXPERIMENT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
 
 export const NAME_RULE = "1–64 letters, digits, _ . - starting with a letter";
 export const VERSION_RULE = "1–32 letters, digits, _ . - starting with a letter or digit";
-export const EXPERIMENT_RULE = "1–255 letters, digits, _ . - starting with a letter or digit";
 
 /** Why `value` cannot be a published name, or undefined when it can. */
 export function nameProblem(value: string): string | undefined {

@@ -1,3 +1,4 @@
+import { EXPERIMENT_PATTERN } from "../contract/names.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import type { PipelineRun, SubmitOptions } from "../runner/PipelineRun.js";
 import type { RunRow } from "../store/RunStore.js";
@@ -10,7 +11,7 @@ export class Experiment {
     readonly workspace: Workspace,
     readonly name: string,
   ) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/.test(name)) {
+    if (!EXPERIMENT_PATTERN.test(name)) {
       throw new PipebookError("step-invalid", `experiment name "${name}" must start with a letter or digit and hold only letters, digits, _ . -`);
     }
   }

@@ -1,8 +1,6 @@
 import { nameProblem, versionProblem } from "../contract/names.js";
 import { PublishError } from "./PublishError.js";
 
-export { EXPERIMENT_PATTERN, NAME_PATTERN, VERSION_PATTERN } from "../contract/names.js";
-
 export function checkName(field: string, value: string): string {
   const message = nameProblem(value);
   if (message) throw new PublishError({ reason: "invalid", field, message });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EXPERIMENT_PATTERN, NAME_PATTERN, VERSION_PATTERN } from "../publish/names.js";
+import { EXPERIMENT_PATTERN, NAME_PATTERN, VERSION_PATTERN } from "../contract/names.js";
 import { HttpError } from "./HttpError.js";
 
 /** A parameter value as REST sends it; its type is checked against the parameter's default later. */
