@@ -205,6 +205,26 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN cancel_requested_at TEXT;
   `,
+  // 8: versioned modules (issue 14): a module's versions are immutable; their code is a snapshot in blobs.
+  `
+  CREATE TABLE modules (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    default_version TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE module_versions (
+    module TEXT NOT NULL REFERENCES modules(name),
+    version TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'active',
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (module, version)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
