@@ -225,6 +225,21 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (module, version)
   );
   `,
+  // 9: named datastores (issue 14): settings only, never a secret (credentials are named by their
+  // environment variable); the workspace's default datastore; which run and step made a dataset version.
+  `
+  CREATE TABLE datastores (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE workspace_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  ALTER TABLE dataset_versions ADD COLUMN lineage TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
