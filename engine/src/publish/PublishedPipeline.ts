@@ -26,6 +26,8 @@ export interface PublishedSubmitOptions {
   readonly startWhen?: Promise<unknown>;
   /** The endpoint version the run was asked through, recorded with the run. */
   readonly via?: { readonly endpoint: string; readonly version: string };
+  /** The run's id, chosen before submit (see SubmitOptions.runId). */
+  readonly runId?: string;
 }
 
 /**
@@ -117,6 +119,7 @@ export class PublishedPipeline {
       ...(options.parameterAssignments !== undefined && { parameterAssignments: options.parameterAssignments }),
       ...(options.regenerateOutputs !== undefined && { regenerateOutputs: options.regenerateOutputs }),
       ...(options.startWhen !== undefined && { startWhen: options.startWhen }),
+      ...(options.runId !== undefined && { runId: options.runId }),
       // The code is the snapshot's: its git facts are those of the run it was published from,
       // not of whatever tree the server or scheduler happens to run in.
       git: current.sourceRunId === null ? null : (this.workspace.runs.getRun(current.sourceRunId)?.git ?? null),

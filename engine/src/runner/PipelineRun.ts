@@ -52,6 +52,11 @@ export interface SubmitOptions {
    * Without it, the workspace folder's repository is asked.
    */
   readonly git?: GitInfo | null;
+  /**
+   * The run's id, chosen before submit (a server claims an Idempotency-Key together with the id
+   * its run will have). A run with this id already in the store is refused (SQLite's primary key).
+   */
+  readonly runId?: string;
 }
 
 /** A startWhen that rejects while submit is still snapshotting is an answer (cancel), not an unhandled error. */
@@ -162,13 +167,13 @@ export class PipelineRun implements RunHandle {
           outputs: s.outputs.map((o) => o.name),
         })),
       });
-    let id = newRunId();
+    let id = options.runId ?? newRunId();
     for (let attempt = 0; ; attempt++) {
       try {
         record(id);
         break;
       } catch (err) {
-        if (!isIdCollision(err) || attempt >= 3) throw err;
+        if (!isIdCollision(err) || attempt >= 3 || options.runId !== undefined) throw err;
         id = newRunId();
       }
     }

@@ -8,6 +8,7 @@ import { resolveTarget } from "../publish/resolveTarget.js";
 import type { ScheduleTarget } from "../store/ScheduleStore.js";
 import { resolveParameters } from "../runner/resolveParameters.js";
 import { currentOwner, isAlive } from "../compute/processIdentity.js";
+import { newRunId } from "../runner/newRunId.js";
 import { HttpError } from "./HttpError.js";
 import type { RunQueue } from "./RunQueue.js";
 
@@ -79,33 +80,39 @@ export class RunSubmitter {
   }
 
   /**
-   * Claims the key in the store before any work, as payment APIs do: of two servers on one
-   * workspace exactly one inserts the key's row and makes the run; the other replays it once
-   * it is recorded. A claim whose server process died before making its run is taken over.
+   * Claims the key, with the id its run will have, in the store before any work, as payment APIs
+   * do: of two servers on one workspace exactly one inserts the key's row and makes the run; the
+   * other replays it once the store holds it. A claim whose server process died before the run was
+   * recorded is taken over and the run made with the claimed id; one that died after finds its
+   * run. So a retry after a crash at any point answers the same run.
    */
   private async claimAndStart(key: string, hash: string, request: SubmitRequest): Promise<{ submitted: Submitted; hash: string }> {
     const me = currentOwner();
     const giveUpAt = Date.now() + CLAIM_WAIT_MS;
     for (;;) {
-      const claim = this.store.claimIdempotencyKey(key, hash, me, new Date().toISOString());
-      let mine = claim.claimed;
-      if (!claim.claimed) {
+      const fresh = newRunId();
+      const claim = this.store.claimIdempotencyKey(key, hash, fresh, me, new Date().toISOString());
+      let runId: string | undefined;
+      if (claim.claimed) {
+        runId = fresh;
+        crashPoint("idempotency-claimed");
+      } else {
         const { held } = claim;
         if (held.requestHash !== hash) throw keyReused();
-        if (held.runId !== null) return { submitted: this.replay(held.requestHash, hash, held.runId), hash };
+        if (held.runMade) return { submitted: this.replay(held.requestHash, hash, held.runId!), hash };
         const owner = held.owner;
         const ownerDied = owner !== null && owner.host === me.host && !isAlive(owner.pid, owner.start);
-        mine = ownerDied && this.store.takeOverIdempotencyKey(key, owner, me);
+        if (ownerDied) runId = this.store.takeOverIdempotencyKey(key, owner, me, fresh);
       }
-      if (mine) {
+      if (runId !== undefined) {
         let submitted: Submitted;
         try {
-          submitted = await this.start(request);
+          submitted = await this.start(request, runId);
         } catch (err) {
           this.store.releaseIdempotencyKey(key, me);
           throw err;
         }
-        this.store.completeIdempotencyKey(key, submitted.runId);
+        crashPoint("run-created");
         return { submitted, hash };
       }
       if (Date.now() > giveUpAt) {
@@ -123,7 +130,7 @@ export class RunSubmitter {
     return { runId, ...(origin && { pipelineId: origin.pipelineId }), experiment: run.experiment, status: run.status, parameters: run.parameters, replayed: true };
   }
 
-  private async start(request: SubmitRequest): Promise<Submitted> {
+  private async start(request: SubmitRequest, runId?: string): Promise<Submitted> {
     const { pipeline, via } = await resolveTarget(this.ws, request.target);
     if (!pipeline.enabled) throw new PublishError({ reason: "pipeline-disabled", id: pipeline.id, name: pipeline.name });
     // Checked before a queue slot is taken: a bad request never costs capacity.
@@ -133,12 +140,22 @@ export class RunSubmitter {
         parameterAssignments: request.parameterAssignments,
         source: request.source,
         startWhen,
+        ...(runId !== undefined && { runId }),
         ...(via !== undefined && { via }),
         ...(request.regenerateOutputs !== undefined && { regenerateOutputs: request.regenerateOutputs }),
       }),
     );
     return { runId: run.id, pipelineId: pipeline.id, experiment: request.experiment, status: run.status, parameters, replayed: false };
   }
+}
+
+/**
+ * Fault injection for tests, off unless asked: PIPEBOOK_TEST_CRASH_AT=idempotency-claimed (the key
+ * and run id are claimed, no run made yet) or run-created (the run is recorded, no answer sent yet)
+ * makes this server SIGKILL itself at that point, as a crash would (docs/server.md).
+ */
+function crashPoint(point: "idempotency-claimed" | "run-created"): void {
+  if (process.env["PIPEBOOK_TEST_CRASH_AT"] === point) process.kill(process.pid, "SIGKILL");
 }
 
 function keyReused(): HttpError {

@@ -39,10 +39,18 @@ export interface PublishedRunRow {
   readonly createdAt: string;
 }
 
-/** An idempotency key's row: the run it made, or null while its owner makes it. */
+/**
+ * An idempotency key's row. The run's id is claimed with the key, in the one statement that
+ * inserts it, before the run is made: whatever point its server dies at, a retry finds the id,
+ * and either the run (made) or no run of that id (its claim is taken over and the run made with
+ * that same id, never a second one).
+ */
 export interface IdempotencyRow {
   readonly requestHash: string;
+  /** The run's id; null only for a claim stored by an older pipebook that claimed keys without it. */
   readonly runId: string | null;
+  /** Whether the store holds that run: made (replay it), or not yet (its owner is making it, or died). */
+  readonly runMade: boolean;
   /** The server process that claimed it; null for keys stored before claims were. */
   readonly owner: RunOwner | null;
 }
@@ -120,38 +128,44 @@ export class PublishStore extends StatementCache {
   }
 
   /**
-   * Claims an idempotency key for `owner` (a unique row, inserted or not in one statement), or
-   * answers the row another request already holds: its run, or none while that one makes it.
+   * Claims an idempotency key and the id of the run it will make for `owner` (a unique row,
+   * inserted or not in one statement), or answers the row another request already holds.
    */
-  claimIdempotencyKey(key: string, requestHash: string, owner: RunOwner, at: string): { readonly claimed: true } | { readonly claimed: false; readonly held: IdempotencyRow } {
+  claimIdempotencyKey(key: string, requestHash: string, runId: string, owner: RunOwner, at: string): { readonly claimed: true } | { readonly claimed: false; readonly held: IdempotencyRow } {
     return this.db.transaction(() => {
-      const inserted = this.sql("INSERT OR IGNORE INTO idempotency_keys(key, request_hash, run_id, created_at, owner_pid, owner_host, owner_start) VALUES (?, ?, NULL, ?, ?, ?, ?)")
-        .run(key, requestHash, at, owner.pid, owner.host, owner.start).changes === 1;
+      const inserted = this.sql("INSERT OR IGNORE INTO idempotency_keys(key, request_hash, run_id, created_at, owner_pid, owner_host, owner_start) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .run(key, requestHash, runId, at, owner.pid, owner.host, owner.start).changes === 1;
       if (inserted) return { claimed: true as const };
-      const r = this.sql("SELECT request_hash, run_id, owner_pid, owner_host, owner_start FROM idempotency_keys WHERE key = ?").get(key) as Raw;
+      const r = this.sql(
+        "SELECT k.request_hash, k.run_id, k.owner_pid, k.owner_host, k.owner_start, EXISTS (SELECT 1 FROM runs WHERE id = k.run_id) AS made FROM idempotency_keys k WHERE k.key = ?",
+      ).get(key) as Raw;
       const held: IdempotencyRow = {
         requestHash: r["request_hash"] as string,
         runId: (r["run_id"] as string | null) ?? null,
+        runMade: r["made"] === 1,
         owner: r["owner_pid"] === null ? null : { pid: r["owner_pid"] as number, host: r["owner_host"] as string, start: r["owner_start"] as string },
       };
       return { claimed: false as const, held };
     }).immediate();
   }
 
-  /** Takes over a claim whose run was never made, if `from` still holds it (its process died). */
-  takeOverIdempotencyKey(key: string, from: RunOwner, to: RunOwner): boolean {
-    return this.sql("UPDATE idempotency_keys SET owner_pid = ?, owner_host = ?, owner_start = ? WHERE key = ? AND run_id IS NULL AND owner_pid = ? AND owner_host = ? AND owner_start = ?")
-      .run(to.pid, to.host, to.start, key, from.pid, from.host, from.start).changes === 1;
-  }
-
-  /** The claimed key made `runId`: later requests with it replay that run. */
-  completeIdempotencyKey(key: string, runId: string): void {
-    this.sql("UPDATE idempotency_keys SET run_id = ? WHERE key = ?").run(runId, key);
+  /**
+   * Takes over a claim whose run was never made, if `from` still holds it (its process died), and
+   * answers the run id to make it with: the claimed one (`runId` only where an older claim had none).
+   */
+  takeOverIdempotencyKey(key: string, from: RunOwner, to: RunOwner, runId: string): string | undefined {
+    return this.db.transaction(() => {
+      const changed = this.sql(
+        "UPDATE idempotency_keys SET owner_pid = ?, owner_host = ?, owner_start = ?, run_id = COALESCE(run_id, ?) WHERE key = ? AND owner_pid = ? AND owner_host = ? AND owner_start = ? AND NOT EXISTS (SELECT 1 FROM runs WHERE id = idempotency_keys.run_id)",
+      ).run(to.pid, to.host, to.start, runId, key, from.pid, from.host, from.start).changes === 1;
+      return changed ? ((this.sql("SELECT run_id FROM idempotency_keys WHERE key = ?").get(key) as Raw)["run_id"] as string) : undefined;
+    }).immediate();
   }
 
   /** The claimed key made no run (the request was refused): a retry may claim it again. */
   releaseIdempotencyKey(key: string, owner: RunOwner): void {
-    this.sql("DELETE FROM idempotency_keys WHERE key = ? AND run_id IS NULL AND owner_pid = ? AND owner_host = ? AND owner_start = ?").run(key, owner.pid, owner.host, owner.start);
+    this.sql("DELETE FROM idempotency_keys WHERE key = ? AND owner_pid = ? AND owner_host = ? AND owner_start = ? AND NOT EXISTS (SELECT 1 FROM runs WHERE id = idempotency_keys.run_id)")
+      .run(key, owner.pid, owner.host, owner.start);
   }
 
   recordRun(runId: string, pipelineId: string, via: { endpoint: string; version: string } | undefined, at: string): void {
