@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
 import { startSlurmCluster } from "./slurmCluster.js";
+import { startAzurite } from "./azurite.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -24,6 +25,10 @@ declare module "vitest" {
     pythonImageStatus: string;
     /** JSON file describing this run's Slurm cluster (see SlurmClusterStatus in slurmCluster.ts). */
     slurmStatus: string;
+    /** Connection string of this run's Azurite (Azure Blob emulator); "" when azuriteError is set. */
+    azuriteConnectionString: string;
+    /** Why there is no Azurite (tests that need one must fail with it); "" when there is one. */
+    azuriteError: string;
   }
 }
 
@@ -64,6 +69,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // The Slurm cluster comes up in the background while the Docker engine starts.
   const slurm = await startSlurmCluster();
   project.provide("slurmStatus", slurm.statusFile);
+  // Azurite (the Blob service the datastore tests use) starts while the Docker engine does.
+  const azuriteStarting = startAzurite().then(
+    (a) => (project.provide("azuriteConnectionString", a.connectionString), project.provide("azuriteError", ""), a),
+    (e: unknown) => (project.provide("azuriteConnectionString", ""), project.provide("azuriteError", e instanceof Error ? e.message : String(e)), undefined),
+  );
   await sweepDeadRuns().catch(() => undefined);
   // /tmp rather than os.tmpdir(): containerd puts unix sockets under the exec root, and a long
   // TMPDIR pushes them past the 108-byte socket path limit.
@@ -91,8 +101,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await writeStatus(statusFile, { state: "failed", image: PYTHON_IMAGE, log: "", error: "no Docker engine" });
   }
 
+  const azurite = await azuriteStarting;
   return async () => {
     const slurmStopped = slurm.stop();
+    const azuriteStopped = azurite?.stop();
     try {
       if (pythonBuild?.child?.pid !== undefined && pythonBuild.child.exitCode === null) {
         // debootstrap and its chroot'ed dpkg run in the group we started it with.
@@ -103,6 +115,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await removeRunDir(dir);
     } finally {
       await slurmStopped;
+      await azuriteStopped;
     }
   };
 }

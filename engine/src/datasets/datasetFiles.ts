@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
-import type { Datastore } from "../dsl/Datastore.js";
+import type { AnyDatastore } from "../dsl/Datastore.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { asDigest, digestOfJson, type Digest } from "../fingerprint/digest.js";
@@ -32,14 +32,18 @@ export interface DatasetContent {
  * The files a definition names, in order: a file as itself, a folder's files (sorted) under
  * the folder's name. A path that is not there is an error naming it.
  */
-export async function listDatasetFiles(datastores: (name: string) => Datastore | undefined, def: DatasetDefinition): Promise<DatasetFile[]> {
+export async function listDatasetFiles(datastores: (name: string) => AnyDatastore | undefined, def: DatasetDefinition): Promise<DatasetFile[]> {
   const out: DatasetFile[] = [];
   for (const p of def.paths) {
     const store = datastores(p.datastore);
     if (!store) throw new PipebookError("dataset-invalid", `dataset path "${p.path}" names datastore "${p.datastore}", which this workspace does not have`);
-    const abs = store.resolve(p.path);
-    const st = await stat(abs).catch(() => undefined);
     const label = `"${p.path}" on datastore ${p.datastore}`;
+    // A blob datastore's path is read from a local copy, downloaded once per content (by Content-MD5).
+    const abs = store.kind === "local" ? store.resolve(p.path) : await store.localCopy(p.path).catch((err: unknown) => {
+      if (err instanceof PipebookError && err.code === "source-missing") throw new PipebookError("dataset-invalid", `dataset path ${label} does not exist`);
+      throw err;
+    });
+    const st = await stat(abs).catch(() => undefined);
     if (!st) throw new PipebookError("dataset-invalid", `dataset path ${label} does not exist`);
     if (st.isDirectory()) {
       const entries = (await walk(abs)).sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));

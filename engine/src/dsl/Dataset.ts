@@ -5,7 +5,7 @@ import { readTable, type Row } from "../datasets/readTable.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { asDigest, canonicalJson, type Digest } from "../fingerprint/digest.js";
 import { checkDataName } from "./dataName.js";
-import type { Datastore } from "./Datastore.js";
+import type { AnyDatastore } from "./Datastore.js";
 import type { Workspace } from "../workspace/Workspace.js";
 
 /** A dataset's files in reading order and the digest its readers are keyed on. */
@@ -15,7 +15,7 @@ export interface DatasetContentRef {
 }
 
 /** A file or folder on a datastore: `[store, "path/on/store"]`, as the seeds' `(datastore, path)`. */
-export type DatasetPath = readonly [Datastore, string];
+export type DatasetPath = readonly [AnyDatastore, string];
 
 export interface RegisterOptions {
   readonly name: string;
@@ -28,7 +28,7 @@ export interface RegisterOptions {
 }
 
 /** Where a dataset's files come from: a workspace's datastores, or a registered version's snapshot. */
-type Origin = { readonly kind: "datastores"; readonly stores: ReadonlyMap<string, Datastore> } | { readonly kind: "version"; readonly ws: Workspace; readonly version: DatasetVersion };
+type Origin = { readonly kind: "datastores"; readonly stores: ReadonlyMap<string, AnyDatastore> } | { readonly kind: "version"; readonly ws: Workspace; readonly version: DatasetVersion };
 
 const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -206,9 +206,11 @@ function count(what: string, n: number): number {
 function definitionOf(kind: "file" | "tabular", paths: DatasetPath | readonly DatasetPath[], format?: TableFormat): { definition: DatasetDefinition; origin: Origin } {
   const list = (isPath(paths) ? [paths] : paths) as readonly DatasetPath[];
   if (list.length === 0) throw new PipebookError("dataset-invalid", "a dataset needs at least one [datastore, path]");
-  const stores = new Map<string, Datastore>();
+  const stores = new Map<string, AnyDatastore>();
   for (const [store, path] of list) {
-    store.resolve(path); // Refuses paths that leave the datastore, now rather than at the run.
+    // Refuses paths that leave the datastore, now rather than at the run.
+    if (store.kind === "local") store.resolve(path);
+    else if (path.split("/").includes("..")) throw new PipebookError("datastore-error", `path "${path}" leaves datastore ${store.name}`);
     stores.set(store.name, store);
   }
   return {
@@ -263,7 +265,7 @@ export function fromVersion(ws: Workspace, v: DatasetVersion, definition: Datase
 
 /** An unregistered dataset from its stored definition; its datastores are the workspace's. */
 export function fromDefinition(ws: Workspace, definition: DatasetDefinition): FileDataset | TabularDataset {
-  const stores = new Map<string, Datastore>();
+  const stores = new Map<string, AnyDatastore>();
   for (const p of definition.paths) {
     const store = ws.getDatastore(p.datastore);
     if (!store) throw new PipebookError("not-found", `a dataset reads datastore "${p.datastore}", which this workspace does not have`);

@@ -3,12 +3,35 @@ import { constants } from "node:fs";
 import { copyFile, cp, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
 import { PipebookError } from "../errors/PipebookError.js";
+import type { AzureBlobDatastore } from "../datastores/AzureBlobDatastore.js";
+import type { Workspace } from "../workspace/Workspace.js";
+import type { AzureBlobDatastoreConfig } from "./datastoreConfig.js";
 
 export interface UploadOptions {
   /** Folder on the datastore to put the files in ("" = the datastore root). */
   readonly targetPath?: string;
   /** Replace files that are already there; without it an existing file is an error. */
   readonly overwrite?: boolean;
+  /** Told how far each file's transfer is (a blob datastore: per 4 MiB block; a local one: once, when copied). */
+  readonly onProgress?: (p: TransferProgress) => void;
+  /** Prints a line per tenth of each file transferred on stderr. */
+  readonly showProgress?: boolean;
+}
+
+export interface TransferProgress {
+  readonly path: string;
+  readonly loadedBytes: number;
+  readonly totalBytes: number;
+}
+
+/** Either kind of datastore: a local folder (`Datastore`) or an Azure Blob container (`AzureBlobDatastore`). */
+export type AnyDatastore = Datastore | AzureBlobDatastore;
+
+/** The seeds' `register_azure_blob_container` options; credentials only by environment variable name. */
+export interface AzureBlobContainerOptions extends Omit<AzureBlobDatastoreConfig, "kind"> {
+  readonly name: string;
+  /** Make the container when it is not there (default: a missing container is an error). */
+  readonly createIfNotExists?: boolean;
 }
 
 /**
@@ -17,6 +40,31 @@ export interface UploadOptions {
  * DataReferences never see which one they use.
  */
 export class Datastore {
+  readonly kind = "local" as const;
+
+  /**
+   * Registers (or replaces) an Azure Blob container as a named datastore of the workspace, kept
+   * in its store. The credentials are checked now: a wrong key or an unreachable account fails
+   * here, with one sentence, and nothing is registered.
+   */
+  static async registerAzureBlobContainer(ws: Workspace, options: AzureBlobContainerOptions): Promise<AzureBlobDatastore> {
+    const { name, createIfNotExists, ...settings } = options;
+    refuseSecrets(options);
+    return (await ws.registerDatastore(name, { kind: "azure-blob", ...settings }, { createIfNotExists: createIfNotExists ?? false })) as AzureBlobDatastore;
+  }
+
+  /** Registers (or replaces) a local folder as a named datastore (a relative path is relative to the project folder). */
+  static registerLocalFolder(ws: Workspace, options: { name: string; path: string }): Promise<Datastore> {
+    return ws.registerDatastore(options.name, { kind: "local", path: options.path }) as Promise<Datastore>;
+  }
+
+  /** A datastore of the workspace by name; an unknown name is an error naming the ones there are. */
+  static get(ws: Workspace, name: string): AnyDatastore {
+    const store = ws.getDatastore(name);
+    if (!store) throw new PipebookError("not-found", `this workspace has no datastore named "${name}" (it has ${[...ws.datastores.keys()].join(", ")})`);
+    return store;
+  }
+
   constructor(
     readonly name: string,
     /** Folder holding the datastore's files. */
@@ -50,6 +98,7 @@ export class Datastore {
       const dest = join(target, basename(file));
       await this.writeAtomically(dest, options.overwrite ?? false, (tmp) => copyFile(file, tmp, constants.COPYFILE_FICLONE));
       written.push(dest.split(sep).join("/"));
+      options.onProgress?.({ path: written.at(-1)!, loadedBytes: st.size, totalBytes: st.size });
     }
     return written;
   }
@@ -118,6 +167,15 @@ export class Datastore {
     const real = await realpath(existing);
     if (real !== realRoot && !real.startsWith(realRoot + sep)) {
       throw new PipebookError("datastore-error", `cannot write "${pathOnDatastore}" on datastore ${this.name}: the path goes through a link that leads out of the datastore`);
+    }
+  }
+}
+
+/** The seeds pass keys in clear; pipebook keeps only the name of the variable holding one. */
+function refuseSecrets(options: object): void {
+  for (const key of ["accountKey", "sasToken", "connectionString"]) {
+    if (key in options) {
+      throw new PipebookError("datastore-error", `datastore ${String((options as { name?: unknown }).name)}: pass ${key}Env, the name of an environment variable holding the ${key}, not the secret itself (pipebook never stores a secret)`);
     }
   }
 }

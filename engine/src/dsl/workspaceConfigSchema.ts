@@ -64,6 +64,22 @@ export const SlurmTargetSchema = z.strictObject({
 export type SlurmTargetConfig = z.infer<typeof SlurmTargetSchema>;
 export type ComputeTargetConfig = z.infer<typeof LocalTargetSchema> | DockerTargetConfig | SlurmTargetConfig;
 
+/** A datastore on a local folder (relative paths: to the project folder). */
+export const LocalDatastoreSchema = z.strictObject({ kind: z.literal("local"), path: z.string().min(1) });
+
+const ENV_VAR = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of an environment variable holding the secret, never the secret itself");
+
+/** A datastore on an Azure Blob container; credentials only by the environment variable holding them. */
+export const AzureBlobDatastoreSchema = z.strictObject({
+  kind: z.literal("azure-blob"),
+  accountName: z.string().regex(/^[a-z0-9]{3,24}$/, "must be 3–24 lowercase letters and digits"),
+  containerName: z.string().regex(/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, "must be 3–63 lowercase letters, digits and single hyphens"),
+  endpoint: z.string().regex(/^https?:\/\/\S+$/, "must be an http(s) URL").optional(),
+  connectionStringEnv: ENV_VAR.optional(),
+  accountKeyEnv: ENV_VAR.optional(),
+  sasTokenEnv: ENV_VAR.optional(),
+});
+
 /** `pipebook.json`: what a project says about its workspace. Every field is optional. */
 export const WorkspaceConfigSchema = z.strictObject({
   /** Shown in lists; defaults to the folder name. */
@@ -79,6 +95,15 @@ export const WorkspaceConfigSchema = z.strictObject({
       z.discriminatedUnion("kind", [LocalTargetSchema, DockerTargetSchema, SlurmTargetSchema]),
     )
     .optional(),
+  /** Named datastores besides the built-in "workspaceblobstore" (docs/datastores.md). */
+  datastores: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, "must start with a letter or _ and hold only letters, digits and _"),
+      z.discriminatedUnion("kind", [LocalDatastoreSchema, AzureBlobDatastoreSchema]),
+    )
+    .optional(),
+  /** The datastore `ws.getDefaultDatastore()` gives (default "workspaceblobstore"). */
+  defaultDatastore: z.string().min(1).optional(),
 });
 
 export type WorkspaceConfig = z.infer<typeof WorkspaceConfigSchema>;

@@ -5,6 +5,7 @@ import { DatasetInput, type DatasetContentRef } from "../dsl/Dataset.js";
 import { CommandStep, NodeScriptStep, PythonScriptStep, type PipelineStep } from "../dsl/steps.js";
 import { envKey } from "../compute/resolveJob.js";
 import { hashTree } from "../fingerprint/hashTree.js";
+import type { AzureBlobDatastore, RemoteContent } from "../datastores/AzureBlobDatastore.js";
 import type { PreparedStep } from "./prepareStep.js";
 import type { RunContext } from "./runStep.js";
 import { jobArgument } from "./stepKey.js";
@@ -18,6 +19,8 @@ export interface KnownInput {
   /** Which of the two, where the upstream step found out while hashing its output. */
   readonly layout?: "file" | "folder";
   /** A dataset, laid out only for a step that runs. */
+  /** A path on a blob datastore, with the content its digest was made from: copied here only for a step that runs. */
+  readonly remote?: { readonly store: AzureBlobDatastore; readonly path: string; readonly content: RemoteContent };
   readonly dataset?: { readonly input: DatasetInput; readonly content: DatasetContentRef };
 }
 
@@ -26,7 +29,11 @@ export async function resolveInputs(ctx: RunContext, p: PreparedStep): Promise<K
   const { ws } = ctx;
   const out: KnownInput[] = [];
   for (const input of p.step.inputs) {
-    if (input instanceof DataReference) {
+    if (input instanceof DataReference && input.datastore.kind === "azure-blob") {
+      // Digested from the blobs' Content-MD5 (a listing): an unchanged remote input costs no download.
+      const content = await input.datastore.content(input.pathOnDatastore);
+      out.push({ name: input.name, digest: content.digest, remote: { store: input.datastore, path: input.pathOnDatastore, content } });
+    } else if (input instanceof DataReference) {
       const tree = await hashTree(input.path, { cache: ws.statCache, pool: ws.hashPool });
       out.push({ name: input.name, digest: tree.digest, path: input.path });
     } else if (input instanceof DatasetInput) {
@@ -49,7 +56,10 @@ export async function buildStepJob(ctx: RunContext, p: PreparedStep, stepRunId: 
   const step = p.step;
   const jobInputs: JobInput[] = [];
   for (const i of inputs) {
-    if (i.dataset) {
+    if (i.remote) {
+      const source = await i.remote.store.localCopy(i.remote.path, i.remote.content);
+      jobInputs.push({ name: i.name, digest: i.digest, layout: i.remote.content.layout, source });
+    } else if (i.dataset) {
       const shared = await i.dataset.input.dataset.layOut(ctx.ws, i.dataset.content);
       jobInputs.push({ name: i.name, digest: i.digest, layout: i.dataset.input.mode === "mount" ? "mount" : "download", source: shared });
     } else {

@@ -70,7 +70,8 @@ export async function checkInputs(ws: Workspace, step: PipelineStep): Promise<vo
         throw err instanceof PipebookError ? new PipebookError(err.code, `step "${step.name}": dataset input "${input.name}": ${err.message}`) : err;
       });
     }
-    if (input instanceof DataReference && !(await stat(input.path).then(() => true, () => false))) {
+    // A blob datastore is asked (one listing): wrong credentials or an unreachable account fail the submit too.
+    if (input instanceof DataReference && !(await (input.datastore.kind === "local" ? stat(input.path).then(() => true, () => false) : input.datastore.exists(input.pathOnDatastore)))) {
       throw new PipebookError(
         "source-missing",
         `step "${step.name}": DataReference "${input.name}" points at "${input.pathOnDatastore}" on datastore ${input.datastore.name}, which does not exist`,

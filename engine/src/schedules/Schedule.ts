@@ -100,7 +100,7 @@ export class Schedule {
         break;
       case "datastore":
         if (!ws.getDatastore(trigger.datastore)) throw new PublishError({ reason: "invalid", field: "datastore", message: `no datastore "${trigger.datastore}" in this workspace` });
-        ws.getDatastore(trigger.datastore)!.resolve(trigger.path);
+        { const store = ws.getDatastore(trigger.datastore)!; if (store.kind === "local") store.resolve(trigger.path); }
         if (!(Number.isInteger(trigger.pollSeconds) && trigger.pollSeconds >= 1)) {
           throw new PublishError({ reason: "invalid", field: "pollSeconds", message: `must be a whole number of seconds ≥ 1, got ${trigger.pollSeconds}` });
         }

@@ -212,7 +212,9 @@ export class Scheduler {
       this.store.addEvent(s.id, "failed", `datastore "${datastoreName}" does not exist`, null, new Date(this.now()).toISOString());
       return;
     }
-    const digest = await hashTree(datastore.resolve(path), { cache: this.ws.statCache, pool: this.ws.hashPool }).then(
+    // A blob datastore's path is digested from its blobs' Content-MD5 (a listing, no download).
+    const current = datastore.kind === "local" ? hashTree(datastore.resolve(path), { cache: this.ws.statCache, pool: this.ws.hashPool }) : datastore.content(path);
+    const digest = await current.then(
       (t) => String(t.digest),
       () => "absent",
     );

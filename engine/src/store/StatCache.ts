@@ -39,6 +39,19 @@ export class StatCache {
     this.pendingWrites.set(path, { stamp: StatCache.stamp(st), digest });
   }
 
+  /**
+   * A remote object's recorded hash by its own stamp (an ETag): `key` names it (a URL), `stamp`
+   * changes with every write, so a rewritten object is hashed again, an unchanged one never.
+   */
+  lookupStamp(key: string, stamp: string): string | undefined {
+    const row = this.getStmt.get(key);
+    return row && row.stamp === stamp ? row.digest : undefined;
+  }
+
+  rememberStamp(key: string, stamp: string, hash: string): void {
+    this.putStmt.run(key, stamp, hash);
+  }
+
   /** Writes remembered digests in one transaction. */
   flush(): void {
     if (this.pendingWrites.size === 0) return;

@@ -14,7 +14,11 @@ import { PublishedPipeline } from "../publish/PublishedPipeline.js";
 import { RecordedRun } from "../publish/RecordedRun.js";
 import { PipelineRun } from "../runner/PipelineRun.js";
 import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
-import { Datastore } from "../dsl/Datastore.js";
+import { Datastore, type AnyDatastore } from "../dsl/Datastore.js";
+import { datastoreConfigProblem, type DatastoreConfig } from "../dsl/datastoreConfig.js";
+import { AzureBlobDatastore } from "../datastores/AzureBlobDatastore.js";
+import { DatastoreStore } from "../store/DatastoreStore.js";
+import { PipebookError } from "../errors/PipebookError.js";
 import { readWorkspaceConfig, type ComputeTargetConfig, type WorkspaceConfig } from "../dsl/workspaceConfig.js";
 import { DEFAULT_STORE_DIR, locateWorkspace } from "./locateWorkspace.js";
 
@@ -67,7 +71,10 @@ export class Workspace {
   private readonly targets = new Map<string, { readonly compute: Compute; readonly config: ComputeTargetConfig }>();
   /** What every compute target of this workspace shares: GPU locks, the venv folder. */
   readonly computeContext: ComputeContext;
-  private readonly datastores = new Map<string, Datastore>();
+  private readonly stores = new Map<string, AnyDatastore>();
+  /** Datastores pipebook.json names: the file owns them, the DSL cannot replace them. */
+  private readonly configuredStores = new Set<string>();
+  private readonly configuredDefault: string | undefined;
 
   private constructor(root: string, dir: string, config: WorkspaceConfig) {
     this.root = root;
@@ -83,7 +90,17 @@ export class Workspace {
     this.concurrency = config.concurrency ?? availableParallelism();
     this.computeContext = { workspaceDir: dir, gpuSlots: new GpuSlots(join(dir, "locks")), envsDir: join(dir, "envs"), hasher: { cache: this.statCache, pool: this.hashPool } };
     for (const [name, target] of Object.entries({ local: { kind: "local" as const }, ...config.computeTargets })) this.attachCompute(name, target);
-    this.datastores.set(DEFAULT_DATASTORE, new Datastore(DEFAULT_DATASTORE, join(dir, "datastores", DEFAULT_DATASTORE)));
+    this.stores.set(DEFAULT_DATASTORE, new Datastore(DEFAULT_DATASTORE, join(dir, "datastores", DEFAULT_DATASTORE)));
+    for (const { name, config: c } of DatastoreStore.of(this).list()) this.stores.set(name, this.makeDatastore(name, c));
+    for (const [name, c] of Object.entries(config.datastores ?? {})) {
+      if (name === DEFAULT_DATASTORE) throw new PipebookError("config-invalid", `pipebook.json cannot redefine datastore ${DEFAULT_DATASTORE}, the workspace's own`);
+      this.stores.set(name, this.makeDatastore(name, c));
+      this.configuredStores.add(name);
+    }
+    this.configuredDefault = config.defaultDatastore;
+    if (this.configuredDefault !== undefined && !this.stores.has(this.configuredDefault)) {
+      throw new PipebookError("config-invalid", `pipebook.json names defaultDatastore "${this.configuredDefault}", which is not among its datastores (${[...this.stores.keys()].join(", ")})`);
+    }
   }
 
   /**
@@ -115,12 +132,48 @@ export class Workspace {
     return join(this.dir, "runs");
   }
 
-  getDefaultDatastore(): Datastore {
-    return this.datastores.get(DEFAULT_DATASTORE)!;
+  /** The default datastore: set by setDefaultDatastore, else pipebook.json's defaultDatastore, else workspaceblobstore. */
+  getDefaultDatastore(): AnyDatastore {
+    const chosen = DatastoreStore.of(this).defaultName() ?? this.configuredDefault;
+    return (chosen !== undefined ? this.stores.get(chosen) : undefined) ?? this.stores.get(DEFAULT_DATASTORE)!;
   }
 
-  getDatastore(name: string): Datastore | undefined {
-    return this.datastores.get(name);
+  getDatastore(name: string): AnyDatastore | undefined {
+    return this.stores.get(name);
+  }
+
+  /** Every datastore of the workspace by name (the seeds' `ws.datastores`). */
+  get datastores(): ReadonlyMap<string, AnyDatastore> {
+    return new Map(this.stores);
+  }
+
+  /**
+   * Registers a datastore by its settings and keeps them in the store (never a secret: a blob
+   * datastore names the environment variable holding its credential). A blob container is
+   * reached first, so wrong credentials or an unreachable account register nothing.
+   */
+  async registerDatastore(name: string, config: DatastoreConfig, options: { createIfNotExists?: boolean } = {}): Promise<AnyDatastore> {
+    const problem = datastoreConfigProblem(name, config);
+    if (problem) throw new PipebookError("datastore-error", problem);
+    if (name === DEFAULT_DATASTORE || this.configuredStores.has(name)) {
+      throw new PipebookError("datastore-error", `datastore ${name} is ${name === DEFAULT_DATASTORE ? "the workspace's own" : "defined by pipebook.json"}; register another name`);
+    }
+    const store = this.makeDatastore(name, config);
+    if (store instanceof AzureBlobDatastore) await store.verify(options);
+    DatastoreStore.of(this).put(name, config);
+    this.stores.set(name, store);
+    return store;
+  }
+
+  /** Makes `name` the default datastore of this workspace (kept in the store). */
+  setDefaultDatastore(name: string): void {
+    if (!this.stores.has(name)) throw new PipebookError("not-found", `this workspace has no datastore named "${name}" (it has ${[...this.stores.keys()].join(", ")})`);
+    DatastoreStore.of(this).setDefaultName(name);
+  }
+
+  private makeDatastore(name: string, config: DatastoreConfig): AnyDatastore {
+    if (config.kind === "local") return new Datastore(name, resolve(this.root, config.path));
+    return new AzureBlobDatastore(name, config, { cacheDir: join(this.dir, "remote"), statCache: this.statCache });
   }
 
   getComputeTarget(name: string): Compute | undefined {

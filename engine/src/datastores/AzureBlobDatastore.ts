@@ -1,0 +1,365 @@
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { ContainerClient, StoragePipelineOptions } from "@azure/storage-blob";
+import { PipebookError } from "../errors/PipebookError.js";
+import { digestOfJson, type Digest } from "../fingerprint/digest.js";
+import type { StatCache } from "../store/StatCache.js";
+import { removeLayout } from "../datasets/datasetFiles.js";
+import { sealTree } from "../datasets/readOnlyTree.js";
+import type { AzureBlobDatastoreConfig } from "../dsl/datastoreConfig.js";
+import type { TransferProgress, UploadOptions } from "../dsl/Datastore.js";
+
+/** One blob under a path: its name inside the path, and what the service says of its content. */
+export interface RemoteEntry {
+  /** "" for the blob the path names itself; else its name below the path's folder. */
+  readonly rel: string;
+  readonly blobName: string;
+  readonly etag: string;
+  readonly size: number;
+  /** Content-MD5 as the service has it (hex), when it has one. */
+  readonly md5?: string;
+}
+
+/** A path's content as a key needs it: a digest from MD5s, and what lies there. */
+export interface RemoteContent {
+  readonly digest: Digest;
+  readonly layout: "file" | "folder";
+  readonly entries: readonly RemoteEntry[];
+}
+
+/** What a blob datastore uses of its workspace: where copies of remote content go, and the digest record. */
+export interface BlobDatastoreContext {
+  /** `<store>/remote`: copies of remote content, one folder per content digest. */
+  readonly cacheDir: string;
+  readonly statCache: StatCache;
+}
+
+/** Retries of transient errors (timeouts, 5xx, dropped connections): the SDK's exponential policy, bounded. */
+const RETRIES: StoragePipelineOptions["retryOptions"] = { maxTries: 4, retryDelayInMs: 200, maxRetryDelayInMs: 2_000, tryTimeoutInMs: 120_000 };
+const BLOCK_SIZE = 4 << 20;
+
+/**
+ * A datastore on an Azure Blob container (or anything speaking the protocol, such as Azurite).
+ * Settings only are kept; credentials are read from the environment variable the settings
+ * name, when the container is first used. The same surface as a local folder datastore.
+ */
+export class AzureBlobDatastore {
+  readonly kind = "azure-blob" as const;
+  private client: Promise<ContainerClient> | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly config: AzureBlobDatastoreConfig,
+    private readonly ctx: BlobDatastoreContext,
+  ) {}
+
+  get accountName(): string {
+    return this.config.accountName;
+  }
+
+  get containerName(): string {
+    return this.config.containerName;
+  }
+
+  /** `azure-blob://account/container/path`: how errors and records name a path here. */
+  url(pathOnDatastore = ""): string {
+    return `azure-blob://${this.accountName}/${this.containerName}/${clean(pathOnDatastore, this.name)}`;
+  }
+
+  /** Checks the credentials and that the container is there (or makes it with createIfNotExists). */
+  async verify(options: { createIfNotExists?: boolean } = {}): Promise<void> {
+    const c = await this.container();
+    const exists = await this.call("reach", () => c.exists());
+    if (exists) return;
+    if (!options.createIfNotExists) {
+      throw new PipebookError("datastore-error", `datastore ${this.name}: account ${this.accountName} has no container "${this.containerName}" (pass createIfNotExists: true to make it)`);
+    }
+    await this.call("create the container", () => c.createIfNotExists());
+  }
+
+  async exists(pathOnDatastore: string): Promise<boolean> {
+    return (await this.list(pathOnDatastore)).length > 0;
+  }
+
+  /** Uploads files into `targetPath`, each under its own base name (one blob each). Returns the datastore paths. */
+  async uploadFiles(files: readonly string[], options: UploadOptions = {}): Promise<string[]> {
+    const target = clean(options.targetPath ?? "", this.name);
+    for (const file of files) {
+      const st = await stat(file).catch(() => undefined);
+      if (!st?.isFile()) throw new PipebookError("datastore-error", `cannot upload ${file}: no such file`);
+    }
+    const written: string[] = [];
+    try {
+      for (const file of files) {
+        const dest = target === "" ? basename(file) : `${target}/${basename(file)}`;
+        await this.putFile(file, dest, options.overwrite ?? false, options);
+        written.push(dest);
+      }
+    } catch (err) {
+      // Nothing half-done: blobs this call made are removed again (an overwritten one cannot be restored).
+      if (!options.overwrite) await this.removeBlobs(written);
+      throw err;
+    }
+    return written;
+  }
+
+  /**
+   * Uploads a folder to `targetPath` (default: its name). Without `overwrite` the path must be
+   * free; with it, blobs under the path that the folder does not have are removed afterwards.
+   */
+  async uploadDirectory(srcDir: string, options: UploadOptions = {}): Promise<string> {
+    const st = await stat(srcDir).catch(() => undefined);
+    if (!st?.isDirectory()) throw new PipebookError("datastore-error", `cannot upload ${srcDir}: no such folder`);
+    const dest = clean(options.targetPath ?? basename(srcDir), this.name);
+    if (dest === "") throw new PipebookError("datastore-error", `cannot upload ${srcDir} to the root of datastore ${this.name}: that would replace everything on it; give a targetPath folder`);
+    const before = await this.list(dest);
+    if (before.length > 0 && !options.overwrite) {
+      throw new PipebookError("datastore-error", `datastore ${this.name} already has "${dest}"; pass overwrite: true to replace it`);
+    }
+    const files = await listFiles(srcDir);
+    const written: string[] = [];
+    try {
+      for (const rel of files) {
+        await this.putFile(join(srcDir, rel), `${dest}/${rel}`, options.overwrite ?? false, options);
+        written.push(`${dest}/${rel}`);
+      }
+    } catch (err) {
+      if (!options.overwrite) await this.removeBlobs(written);
+      throw err;
+    }
+    const kept = new Set(written);
+    await this.removeBlobs(before.map((e) => e.blobName).filter((n) => !kept.has(n)));
+    return dest;
+  }
+
+  /** Copies the blob or folder at `prefix` into `targetDir`, keeping its datastore-relative path. */
+  async download(targetDir: string, options: { prefix?: string; overwrite?: boolean; onProgress?: (p: TransferProgress) => void } = {}): Promise<string> {
+    const prefix = clean(options.prefix ?? "", this.name);
+    const entries = await this.list(prefix);
+    if (entries.length === 0) throw new PipebookError("datastore-error", `datastore ${this.name} has nothing at "${prefix}"`);
+    const dest = join(targetDir, prefix);
+    if (!options.overwrite && (await stat(dest).then(() => true, () => false))) {
+      throw new PipebookError("datastore-error", `${dest} exists; pass overwrite: true to replace it`);
+    }
+    const tmp = join(dirname(dest), `.${basename(dest) || "download"}.${randomUUID()}.download`);
+    try {
+      await this.fetchEntries(entries, tmp, options.onProgress);
+      if (options.overwrite) await rm(dest, { recursive: true, force: true });
+      await mkdir(dirname(dest), { recursive: true });
+      await rename(tmp, dest);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+    return dest;
+  }
+
+  /**
+   * The blob `path` names, or the blobs below it as a folder, with ETag and Content-MD5. A path
+   * that is both a blob and a folder reads as the blob.
+   */
+  async list(pathOnDatastore: string): Promise<RemoteEntry[]> {
+    const path = clean(pathOnDatastore, this.name);
+    const c = await this.container();
+    return this.call(`list "${path}"`, async () => {
+      const out: RemoteEntry[] = [];
+      const prefix = path === "" ? "" : `${path}/`;
+      for await (const b of c.listBlobsFlat({ prefix: path })) {
+        const entry = { blobName: b.name, etag: b.properties.etag ?? "", size: b.properties.contentLength ?? 0, ...(b.properties.contentMD5 && { md5: Buffer.from(b.properties.contentMD5).toString("hex") }) };
+        if (b.name === path) return [{ ...entry, rel: "" }];
+        if (b.name.startsWith(prefix)) out.push({ ...entry, rel: b.name.slice(prefix.length) });
+      }
+      return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    });
+  }
+
+  /**
+   * The content digest of a path, from the service's Content-MD5 of each blob; a blob without one
+   * is read and hashed once per ETag (recorded like a file's stat stamp), so an unchanged remote
+   * input costs a listing, never a download.
+   */
+  async content(pathOnDatastore: string): Promise<RemoteContent> {
+    const entries = await this.list(pathOnDatastore);
+    if (entries.length === 0) throw new PipebookError("source-missing", `datastore ${this.name} has nothing at "${clean(pathOnDatastore, this.name)}"`);
+    const files: [string, string][] = [];
+    const withMd5: RemoteEntry[] = [];
+    for (const e of entries) {
+      const md5 = e.md5 ?? (await this.md5Of(e));
+      files.push([e.rel, md5]);
+      withMd5.push({ ...e, md5 });
+    }
+    const layout = entries[0]!.rel === "" ? "file" : "folder";
+    return { digest: digestOfJson({ remote: "md5", layout, files }), layout, entries: withMd5 };
+  }
+
+  /**
+   * A local, read-only copy of a path's content: `<store>/remote/<digest>/<name>`, downloaded once
+   * per content (every blob's MD5 checked) and renamed into place complete.
+   */
+  async localCopy(pathOnDatastore: string, known?: RemoteContent): Promise<string> {
+    const content = known ?? (await this.content(pathOnDatastore));
+    const dir = join(this.ctx.cacheDir, content.digest);
+    const path = join(dir, basename(clean(pathOnDatastore, this.name)) || "root");
+    if (await stat(dir).then(() => true, () => false)) return path;
+    const tmp = `${dir}.${randomUUID()}.tmp`;
+    try {
+      await this.fetchEntries(content.entries, join(tmp, basename(path)));
+      await sealTree(tmp);
+      await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
+      });
+    } finally {
+      await removeLayout(tmp);
+    }
+    return path;
+  }
+
+  /** Writes one local file as `blobName` (MD5 set, so digests never need a download); atomic per blob. */
+  async putFile(file: string, blobName: string, overwrite: boolean, options: { onProgress?: (p: TransferProgress) => void; showProgress?: boolean } = {}): Promise<void> {
+    const c = await this.container();
+    const md5 = await md5File(file);
+    const total = (await stat(file)).size;
+    const report = progressReporter(this.name, blobName, total, options);
+    await this.call(`upload "${blobName}"`, () =>
+      c.getBlockBlobClient(blobName).uploadFile(file, {
+        blockSize: BLOCK_SIZE, concurrency: 4, blobHTTPHeaders: { blobContentMD5: md5 },
+        ...(overwrite ? {} : { conditions: { ifNoneMatch: "*" } }),
+        ...(report && { onProgress: (p: { loadedBytes: number }) => report(p.loadedBytes) }),
+      }),
+    );
+  }
+
+  /** Deletes blobs by name (those not there are skipped). */
+  async removeBlobs(names: readonly string[]): Promise<void> {
+    const c = await this.container();
+    for (const n of names) await c.getBlobClient(n).deleteIfExists().catch(() => undefined);
+  }
+
+  private async fetchEntries(entries: readonly RemoteEntry[], dest: string, onProgress?: (p: TransferProgress) => void): Promise<void> {
+    const c = await this.container();
+    for (const e of entries) {
+      const file = e.rel === "" ? dest : join(dest, ...e.rel.split("/"));
+      await mkdir(dirname(file), { recursive: true });
+      await this.call(`download "${e.blobName}"`, () =>
+        c.getBlobClient(e.blobName).downloadToFile(file, 0, undefined, {
+          ...(onProgress && { onProgress: (p: { loadedBytes: number }) => onProgress({ path: e.blobName, loadedBytes: p.loadedBytes, totalBytes: e.size }) }),
+        }),
+      );
+      if (e.md5 && (await md5File(file)).toString("hex") !== e.md5) {
+        throw new PipebookError("datastore-error", `datastore ${this.name}: "${e.blobName}" arrived with content other than its Content-MD5 says (changed while being read?); run again`);
+      }
+    }
+  }
+
+  /** MD5 of a blob without a Content-MD5: read once, recorded by its ETag. */
+  private async md5Of(e: RemoteEntry): Promise<string> {
+    const key = `${this.url()}${e.blobName}`;
+    const known = this.ctx.statCache.lookupStamp(key, e.etag);
+    if (known) return known;
+    const c = await this.container();
+    const body = await this.call(`read "${e.blobName}"`, async () => (await c.getBlobClient(e.blobName).download(0, undefined, { conditions: { ifMatch: e.etag } })).readableStreamBody!);
+    const hash = createHash("md5");
+    for await (const chunk of body) hash.update(chunk as Buffer);
+    const md5 = hash.digest("hex");
+    this.ctx.statCache.rememberStamp(key, e.etag, md5);
+    return md5;
+  }
+
+  private container(): Promise<ContainerClient> {
+    this.client ??= (async () => {
+      const { BlobServiceClient, StorageSharedKeyCredential, AnonymousCredential } = await import("@azure/storage-blob");
+      const cfg = this.config;
+      const options: StoragePipelineOptions = { retryOptions: RETRIES };
+      const secret = (env: string, what: string): string => {
+        const v = process.env[env];
+        if (!v) throw new PipebookError("datastore-error", `datastore ${this.name} reads its ${what} from the environment variable ${env}, which is not set`);
+        return v;
+      };
+      const endpoint = cfg.endpoint ?? `https://${cfg.accountName}.blob.core.windows.net`;
+      let service;
+      if (cfg.accountKeyEnv) service = new BlobServiceClient(endpoint, new StorageSharedKeyCredential(cfg.accountName, secret(cfg.accountKeyEnv, "account key")), options);
+      else if (cfg.sasTokenEnv) service = new BlobServiceClient(`${endpoint}?${secret(cfg.sasTokenEnv, "SAS token").replace(/^\?/, "")}`, new AnonymousCredential(), options);
+      else {
+        const env = cfg.connectionStringEnv ?? "AZURE_STORAGE_CONNECTION_STRING";
+        try {
+          service = BlobServiceClient.fromConnectionString(secret(env, "connection string"), options);
+        } catch (err) {
+          if (err instanceof PipebookError) throw err;
+          throw new PipebookError("datastore-error", `datastore ${this.name}: the connection string in ${env} is not one (${(err as Error).message})`);
+        }
+      }
+      return service.getContainerClient(cfg.containerName);
+    })();
+    // A missing variable is said again at the next use (it may be set by then), not remembered.
+    this.client.catch(() => (this.client = undefined));
+    return this.client;
+  }
+
+  /** Runs one service call; what the service or the network says becomes one sentence naming the datastore. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.explain(what, err);
+    }
+  }
+
+  private explain(what: string, err: unknown): Error {
+    if (err instanceof PipebookError) return err;
+    const e = err as { statusCode?: number; code?: string; details?: { errorCode?: string }; message?: string };
+    const code = e.details?.errorCode ?? e.code;
+    const where = `datastore ${this.name} (account ${this.accountName}, container ${this.containerName})`;
+    if (e.statusCode === 403 || code === "AuthenticationFailed" || code === "AuthorizationFailure") {
+      return new PipebookError("datastore-error", `${where} refused the credentials: could not ${what} (${code ?? "403"}); check the key or connection string in the environment`, [], { cause: err });
+    }
+    if (code === "BlobAlreadyExists" || e.statusCode === 409 || (e.statusCode === 412 && code === "ConditionNotMet")) {
+      return new PipebookError("datastore-error", `datastore ${this.name} already has "${what.replace(/^upload "|"$/g, "")}"; pass overwrite: true to replace it`, [], { cause: err });
+    }
+    if (code === "ContainerNotFound") return new PipebookError("datastore-error", `${where}: the container does not exist`, [], { cause: err });
+    if (e.statusCode === undefined || e.statusCode === 0 || ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "REQUEST_SEND_ERROR"].includes(code ?? "")) {
+      return new PipebookError("datastore-error", `${where} cannot be reached: could not ${what} (${e.message ?? code})`, [], { cause: err });
+    }
+    return new PipebookError("datastore-error", `${where}: could not ${what}: ${e.message ?? String(err)}`, [], { cause: err });
+  }
+}
+
+/** A datastore path without leading or trailing slashes; one that climbs out (`..`) is refused. */
+export function clean(path: string, store: string): string {
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) throw new PipebookError("datastore-error", `path "${path}" leaves datastore ${store}`);
+  return parts.join("/");
+}
+
+async function md5File(file: string): Promise<Buffer> {
+  const hash = createHash("md5");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest();
+}
+
+/** Files below `dir`, relative with "/", sorted; a symbolic link is refused (uploads copy files, not links). */
+async function listFiles(dir: string, rel = ""): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of await readdir(join(dir, rel), { withFileTypes: true })) {
+    const childRel = rel === "" ? d.name : `${rel}/${d.name}`;
+    if (d.isSymbolicLink()) throw new PipebookError("datastore-error", `cannot upload ${dir}: "${childRel}" is a symbolic link; uploads copy files, not links (copy what it points to into the folder)`);
+    if (d.isDirectory()) out.push(...(await listFiles(dir, childRel)));
+    else if (d.isFile()) out.push(childRel);
+  }
+  return out.sort();
+}
+
+/** Progress of a large transfer: to `onProgress`, and with `showProgress` a line per tenth on stderr. */
+function progressReporter(store: string, blobName: string, total: number, options: { onProgress?: (p: TransferProgress) => void; showProgress?: boolean }): ((loaded: number) => void) | undefined {
+  if (!options.onProgress && !options.showProgress) return undefined;
+  let shown = 0;
+  return (loaded) => {
+    options.onProgress?.({ path: blobName, loadedBytes: loaded, totalBytes: total });
+    const tenth = total === 0 ? 10 : Math.floor((loaded / total) * 10);
+    if (options.showProgress && tenth > shown) {
+      shown = tenth;
+      process.stderr.write(`[pipebook] ${store}: ${blobName} ${tenth * 10}% of ${total} bytes\n`);
+    }
+  };
+}
+

@@ -1,0 +1,137 @@
+// Named datastores, the Azure Blob kind against a real Blob service (this run's Azurite, started
+// by test/support/globalSetup.ts), blob inputs in step keys, datasets from step outputs, transfers.
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
+import { AzureBlobDatastore, CommandStep, DataReference, Datastore, Experiment, Pipeline, Workspace, type PipelineStep, type RunView } from "pipebook";
+import { sandbox, type Sandbox } from "./helpers.js";
+
+const CS_ENV = "PIPEBOOK_TEST_AZURITE";
+let sb: Sandbox;
+let container = 0;
+
+beforeEach(async () => {
+  const cs = inject("azuriteConnectionString");
+  if (!cs) throw new Error(`no Azurite for this run: ${inject("azuriteError")}`);
+  process.env[CS_ENV] = cs;
+  sb = await sandbox();
+});
+afterEach(async () => sb.close());
+
+/** A new container per test (Azurite is shared by the whole run). */
+function blobStore(name = "shared", ws: Workspace = sb.ws): Promise<AzureBlobDatastore> {
+  return Datastore.registerAzureBlobContainer(ws, {
+    name, accountName: "devstoreaccount1", containerName: `t${process.pid}-${Date.now().toString(36)}-${container++}`, connectionStringEnv: CS_ENV, createIfNotExists: true,
+  });
+}
+
+async function submit(steps: PipelineStep[]): Promise<RunView> {
+  const run = await new Experiment(sb.ws, "data").submit(new Pipeline(sb.ws, { steps }));
+  return run.waitForCompletion();
+}
+
+const step = (view: RunView, name: string) => view.steps.find((s) => s.name === name)!;
+
+describe("an Azure Blob datastore", () => {
+  it("uploads and downloads files and folders with the overwrite rules, reports progress, and is kept by name without its secret", async () => {
+    const store = await blobStore();
+    const a = await sb.write("in/a.csv", "x\n1\n");
+    await sb.write("in/nested/b.txt", "b");
+    expect(await store.uploadFiles([a], { targetPath: "train" })).toEqual(["train/a.csv"]);
+    await expect(store.uploadFiles([a], { targetPath: "train" })).rejects.toThrow('datastore shared already has "train/a.csv"; pass overwrite: true to replace it');
+    await writeFile(a, "x\n2\n");
+    await store.uploadFiles([a], { targetPath: "train", overwrite: true });
+    await store.uploadDirectory(join(sb.dir, "in"), { targetPath: "folder" });
+    await expect(store.uploadDirectory(join(sb.dir, "in"), { targetPath: "folder" })).rejects.toThrow('datastore shared already has "folder"; pass overwrite: true to replace it');
+    // A large file goes up in 4 MiB blocks, each reported.
+    const big = await sb.write("big.bin", "");
+    await writeFile(big, randomBytes(9 << 20));
+    const seen: number[] = [];
+    await store.uploadFiles([big], { targetPath: "large", onProgress: (p) => seen.push(p.loadedBytes) });
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen.at(-1)).toBe(9 << 20);
+
+    const out = await mkdtemp(join(tmpdir(), "pipebook-dl-"));
+    try {
+      expect(await readFile(await store.download(out, { prefix: "train/a.csv" }), "utf8")).toBe("x\n2\n");
+      const dest = await store.download(out, { prefix: "folder" });
+      expect(await readFile(join(dest, "nested", "b.txt"), "utf8")).toBe("b");
+      expect(await readFile(join(dest, "a.csv"), "utf8")).toBe("x\n2\n");
+      await expect(store.download(out, { prefix: "folder" })).rejects.toThrow(/exists; pass overwrite: true/);
+      await expect(store.download(out, { prefix: "nothing" })).rejects.toThrow('datastore shared has nothing at "nothing"');
+      expect((await readFile(await store.download(out, { prefix: "large/big.bin" }))).equals(await readFile(big))).toBe(true);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+
+    // Kept in the store by name, found again by a new process; the secret is not in the store.
+    sb.ws.setDefaultDatastore("shared");
+    const dir = sb.ws.dir;
+    await sb.ws.close();
+    const again = await Workspace.fromConfig({ path: sb.dir });
+    (sb as { ws: Workspace }).ws = again;
+    expect([...again.datastores.keys()].sort()).toEqual(["shared", "workspaceblobstore"]);
+    expect(again.getDefaultDatastore().name).toBe("shared");
+    expect(await (Datastore.get(again, "shared") as AzureBlobDatastore).exists("train/a.csv")).toBe(true);
+    const db = await readFile(join(dir, "pipebook.db"));
+    expect(db.includes("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq")).toBe(false);
+    expect(db.includes(CS_ENV)).toBe(true);
+  });
+
+  it("is a step input by content: changed content reruns the step, the same content rewritten does not, and why says which input changed", async () => {
+    const store = await blobStore();
+    const file = await sb.write("raw.csv", "a,b\n1,2\n");
+    await store.uploadFiles([file], { targetPath: "raw" });
+    const make = () => new CommandStep({
+      name: "read", command: `${sb.counter("read")}; cp "$PIPEBOOK_INPUT_RAW" "${join(sb.dir, "seen.csv")}"`,
+      inputs: [new DataReference({ datastore: store, dataReferenceName: "raw", pathOnDatastore: "raw/raw.csv" })],
+    });
+    const first = await submit([make()]);
+    expect(step(first, "read").error ?? "").toBe("");
+    expect(step(first, "read").status).toBe("completed");
+    expect(await readFile(join(sb.dir, "seen.csv"), "utf8")).toBe("a,b\n1,2\n");
+    // Rewritten with the same bytes (a new ETag): reused, nothing downloaded again.
+    await store.uploadFiles([file], { targetPath: "raw", overwrite: true });
+    expect(step(await submit([make()]), "read").status).toBe("reused");
+    await writeFile(file, "a,b\n1,3\n");
+    await store.uploadFiles([file], { targetPath: "raw", overwrite: true });
+    const changed = await submit([make()]);
+    expect(step(changed, "read").status).toBe("completed");
+    expect(step(changed, "read").why).toMatch(/input raw/);
+    expect(await readFile(join(sb.dir, "seen.csv"), "utf8")).toBe("a,b\n1,3\n");
+    expect(await sb.count("read")).toBe(2);
+  });
+
+  it("refuses bad inputs with one sentence each and registers nothing", async () => {
+    const bad = { name: "bad", accountName: "devstoreaccount1", containerName: "never-made", connectionStringEnv: CS_ENV };
+    // Wrong credentials: the right account with another key.
+    process.env["PIPEBOOK_TEST_WRONG_KEY"] = process.env[CS_ENV]!.replace(/AccountKey=[^;]+/, `AccountKey=${randomBytes(64).toString("base64")}`);
+    await expect(Datastore.registerAzureBlobContainer(sb.ws, { ...bad, connectionStringEnv: "PIPEBOOK_TEST_WRONG_KEY" })).rejects.toThrow(
+      /^datastore bad \(account devstoreaccount1, container never-made\) refused the credentials: could not reach \(AuthorizationFailure|AuthenticationFailed|403\)/,
+    );
+    // An account nobody answers for.
+    process.env["PIPEBOOK_TEST_NOWHERE"] = process.env[CS_ENV]!.replace(/BlobEndpoint=http:\/\/127.0.0.1:\d+/, "BlobEndpoint=http://127.0.0.1:9");
+    await expect(Datastore.registerAzureBlobContainer(sb.ws, { ...bad, connectionStringEnv: "PIPEBOOK_TEST_NOWHERE" })).rejects.toThrow(
+      /^datastore bad \(account devstoreaccount1, container never-made\) cannot be reached: could not reach/,
+    );
+    await expect(Datastore.registerAzureBlobContainer(sb.ws, { ...bad, connectionStringEnv: "PIPEBOOK_TEST_UNSET" })).rejects.toThrow(
+      "datastore bad reads its connection string from the environment variable PIPEBOOK_TEST_UNSET, which is not set",
+    );
+    await expect(Datastore.registerAzureBlobContainer(sb.ws, bad)).rejects.toThrow('datastore bad: account devstoreaccount1 has no container "never-made" (pass createIfNotExists: true to make it)');
+    await expect(Datastore.registerAzureBlobContainer(sb.ws, { ...bad, accountKey: "secret" } as never)).rejects.toThrow(
+      "datastore bad: pass accountKeyEnv, the name of an environment variable holding the accountKey, not the secret itself (pipebook never stores a secret)",
+    );
+    expect([...sb.ws.datastores.keys()]).toEqual(["workspaceblobstore"]);
+    expect(() => Datastore.get(sb.ws, "nope")).toThrow('this workspace has no datastore named "nope" (it has workspaceblobstore)');
+
+    const store = await blobStore();
+    await expect(store.uploadFiles([join(sb.dir, "missing.csv")])).rejects.toThrow(/cannot upload .*missing.csv: no such file/);
+    expect(await store.list("")).toEqual([]);
+    const ref = new DataReference({ datastore: store, dataReferenceName: "raw", pathOnDatastore: "not/there.csv" });
+    await expect(submit([new CommandStep({ name: "r", command: "true", arguments: [ref] })])).rejects.toThrow(
+      'step "r": DataReference "raw" points at "not/there.csv" on datastore shared, which does not exist',
+    );
+  });
+});
