@@ -16,6 +16,9 @@ export {
   PipelineStep, ScriptStep, PythonScriptStep, NodeScriptStep, CommandStep,
   type CommonStepOptions, type ScriptStepOptions, type CommandStepOptions, type StepArgument,
 } from "./dsl/steps.js";
+export { Module, ModuleVersion, type PublishScriptOptions, type PublishShellOptions } from "./dsl/Module.js";
+export { ModuleStep, type ModuleStepOptions } from "./dsl/ModuleStep.js";
+export type { ModuleDefinition, ModuleRecord, ModuleState, ModuleVersionRecord } from "./store/ModuleStore.js";
 export { Pipeline } from "./dsl/Pipeline.js";
 export { Experiment } from "./dsl/Experiment.js";
 export { PipelineRun, type SubmitOptions } from "./runner/PipelineRun.js";

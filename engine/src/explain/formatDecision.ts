@@ -11,7 +11,7 @@ function shortDigest(d: string): string {
 }
 
 const PRIORITY: readonly KeyChange["part"][] = [
-  "source", "parameter", "input", "program", "hashPath", "image", "environment", "compute", "outputs", "kind", "arguments", "schema",
+  "module", "source", "parameter", "input", "program", "hashPath", "image", "environment", "compute", "outputs", "kind", "arguments", "schema",
 ];
 
 /** One line for the graph and progress output. */
@@ -101,9 +101,18 @@ function formatChange(c: KeyChange): string {
       return `compute ${c.field} changed ${show(c.before)} → ${show(c.after)}`;
     case "hashPath":
       return `hashed path ${c.file} ${c.change}`;
+    case "module":
+      if (!c.before) return `now runs module ${moduleLabel(c.after!)}`;
+      if (!c.after) return `no longer runs module ${moduleLabel(c.before)}`;
+      if (c.before.name !== c.after.name) return `module changed ${moduleLabel(c.before)} → ${moduleLabel(c.after)}`;
+      return `module ${c.after.name} version changed "${c.before.version}" (${shortDigest(c.before.digest)}) → "${c.after.version}" (${shortDigest(c.after.digest)})`;
     default:
       return unreachable(c);
   }
+}
+
+function moduleLabel(m: { name: string; version: string; digest: string }): string {
+  return `${m.name} version "${m.version}" (${shortDigest(m.digest)})`;
 }
 
 /** sha256:0123456789ab…: enough to tell two images apart at a glance. */

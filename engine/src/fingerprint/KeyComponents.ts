@@ -50,6 +50,11 @@ export interface KeyComponents {
   readonly compute: Readonly<Record<string, unknown>>;
   /** Extra files named in hashPaths, relative path → content digest (azure-sdk-for-python#40165). */
   readonly hashPaths: Readonly<Record<string, string>>;
+  /**
+   * A ModuleStep's module version and its content digest (absent for other steps, so their
+   * keys are unchanged): `why` names the version a rerun moved from and to, not only its files.
+   */
+  readonly module?: { readonly name: string; readonly version: string; readonly digest: string };
 }
 
 export function keyDigest(components: KeyComponents): Digest {

@@ -15,13 +15,19 @@ export type KeyChange =
   /** The image a name pointed at changed (re-tagged, rebuilt): named apart so `why` shows the name with both digests. */
   | { readonly part: "image"; readonly name: string; readonly before: string; readonly after: string }
   | { readonly part: "compute"; readonly field: string; readonly before: unknown; readonly after: unknown }
-  | { readonly part: "hashPath"; readonly file: string; readonly change: "added" | "removed" | "modified" };
+  | { readonly part: "hashPath"; readonly file: string; readonly change: "added" | "removed" | "modified" }
+  /** A ModuleStep's module version (or the module) changed; absent on either side for a step that was not one. */
+  | { readonly part: "module"; readonly before?: ModuleRef; readonly after?: ModuleRef };
+
+type ModuleRef = NonNullable<KeyComponents["module"]>;
 
 /** Lists every component that differs between an earlier key and the current one. */
 export function diffKeys(before: KeyComponents, after: KeyComponents): KeyChange[] {
   const changes: KeyChange[] = [];
   if (before.schema !== after.schema) changes.push({ part: "schema", before: before.schema, after: after.schema });
   if (before.kind !== after.kind) changes.push({ part: "kind", before: before.kind, after: after.kind });
+  // A module version named first: its files' changes below are what the version changed.
+  if (!same(before.module, after.module)) changes.push({ part: "module", ...(before.module && { before: before.module }), ...(after.module && { after: after.module }) });
   if (before.program !== after.program) changes.push({ part: "program", before: before.program, after: after.program });
   for (const c of diffFileMaps(before.source, after.source)) changes.push({ part: "source", ...c });
   if (!same(before.arguments, after.arguments)) changes.push({ part: "arguments", before: before.arguments, after: after.arguments });

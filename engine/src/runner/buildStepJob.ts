@@ -3,6 +3,7 @@ import type { JobInput, JobProgram, StepJob } from "../compute/StepJob.js";
 import { DataReference } from "../dsl/data.js";
 import { DatasetInput, type DatasetContentRef } from "../dsl/Dataset.js";
 import { CommandStep, NodeScriptStep, PythonScriptStep, type PipelineStep } from "../dsl/steps.js";
+import { ModuleStep } from "../dsl/ModuleStep.js";
 import { envKey } from "../compute/resolveJob.js";
 import { hashTree } from "../fingerprint/hashTree.js";
 import type { AzureBlobDatastore, RemoteContent } from "../datastores/AzureBlobDatastore.js";
@@ -96,5 +97,10 @@ function programOf(step: PipelineStep): JobProgram {
   if (step instanceof PythonScriptStep) return { kind: "python", script: step.scriptName };
   if (step instanceof NodeScriptStep) return { kind: "node", script: step.scriptName };
   if (step instanceof CommandStep) return typeof step.command === "string" ? { kind: "shell", command: step.command } : { kind: "exec", argv: step.command };
+  if (step instanceof ModuleStep) {
+    const { kind, scriptName, command } = step.moduleVersion.definition;
+    if ((kind === "python" || kind === "node") && scriptName !== undefined) return { kind, script: scriptName };
+    if (kind === "command" && command !== undefined) return typeof command === "string" ? { kind: "shell", command } : { kind: "exec", argv: command };
+  }
   throw new Error(`bug: no program for step kind ${step.kind}`);
 }

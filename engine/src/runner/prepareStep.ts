@@ -3,9 +3,10 @@ import { isAbsolute, join, resolve } from "node:path";
 import { DataReference } from "../dsl/data.js";
 import { DatasetInput } from "../dsl/Dataset.js";
 import { ScriptStep, type PipelineStep } from "../dsl/steps.js";
+import { ModuleStep } from "../dsl/ModuleStep.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
-import type { Digest } from "../fingerprint/digest.js";
+import { asDigest, type Digest } from "../fingerprint/digest.js";
 import { hashTree } from "../fingerprint/hashTree.js";
 import { snapshotSource } from "../fingerprint/snapshotSource.js";
 import type { Compute } from "../compute/Compute.js";
@@ -34,6 +35,12 @@ export const printPrepareProgress: PrepareProgress = (step, line) => void proces
  * that data references point at something, so a bad step fails the submit, not the run.
  */
 export async function prepareStep(ws: Workspace, step: PipelineStep, progress: PrepareProgress): Promise<PreparedStep> {
+  if (step instanceof ModuleStep) {
+    checkModuleVersion(ws, step, progress);
+    await checkInputs(ws, step);
+    const { manifest, source } = step.moduleVersion.definition;
+    return { step, manifest: manifest === undefined ? undefined : asDigest(manifest), source, hashPaths: {}, ...(await prepareEnvironment(ws, step, progress)) };
+  }
   const deps = { cache: ws.statCache, pool: ws.hashPool };
   const sourceDir = step.sourceDirectory === undefined ? undefined : resolve(step.sourceDirectory);
   const snapshot = sourceDir ? await snapshotSource(sourceDir, deps, ws.blobs) : undefined;
@@ -56,6 +63,23 @@ export async function prepareStep(ws: Workspace, step: PipelineStep, progress: P
   await checkInputs(ws, step);
   const { compute, environment } = await prepareEnvironment(ws, step, progress);
   return { step, manifest: snapshot?.manifest, source, hashPaths, compute, environment };
+}
+
+/**
+ * A ModuleStep's version, as the workspace has it now (another process may have disabled it
+ * since the step was declared): a disabled or vanished version refuses the submit naming the
+ * module and version; a deprecated one is said once per submit through `progress`.
+ */
+export function checkModuleVersion(ws: Workspace, step: ModuleStep, progress: PrepareProgress): void {
+  const { name: module, version, digest } = step.moduleRef;
+  const now = ws.modules.version(module, version);
+  if (!now || now.digest !== digest) {
+    throw new PipebookError("not-found", `step "${step.name}" uses module "${module}" version "${version}", which this workspace does not have`);
+  }
+  if (now.state === "disabled") {
+    throw new PipebookError("step-invalid", `step "${step.name}" uses module "${module}" version "${version}", which is disabled; use another version (pipebook modules ${module} lists them)`);
+  }
+  if (now.state === "deprecated") progress(step.name, `warning: module "${module}" version "${version}" is deprecated`);
 }
 
 /**

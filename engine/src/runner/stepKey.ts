@@ -3,6 +3,7 @@ import { DataReference, PipelineData } from "../dsl/data.js";
 import { DatasetInput } from "../dsl/Dataset.js";
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
 import { CommandStep, ScriptStep, type PipelineStep } from "../dsl/steps.js";
+import { ModuleStep } from "../dsl/ModuleStep.js";
 import type { Compute } from "../compute/Compute.js";
 import type { JobArg, ResolvedEnvironment } from "../compute/StepJob.js";
 import { KEY_SCHEMA, keyDigest, type KeyComponents } from "../fingerprint/KeyComponents.js";
@@ -42,6 +43,7 @@ export function stepKey(k: KeyInputs): { components: KeyComponents; digest: Dige
     // cpus and memoryMb are reservations and limits, not inputs: a step given more memory computes the same.
     compute: { ...k.compute.keyFields(), gpus: step.runconfig.gpus },
     hashPaths: k.hashPaths,
+    ...(step instanceof ModuleStep && { module: step.moduleRef }),
   };
   return { components, digest: keyDigest(components) };
 }
@@ -49,6 +51,10 @@ export function stepKey(k: KeyInputs): { components: KeyComponents; digest: Dige
 function programOf(step: PipelineStep): string {
   if (step instanceof ScriptStep) return step.scriptName;
   if (step instanceof CommandStep) return typeof step.command === "string" ? step.command : JSON.stringify(step.command);
+  if (step instanceof ModuleStep) {
+    const { scriptName, command } = step.moduleVersion.definition;
+    return scriptName ?? (typeof command === "string" ? command : JSON.stringify(command));
+  }
   return step.kind;
 }
 

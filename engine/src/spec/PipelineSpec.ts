@@ -40,6 +40,8 @@ export interface StepSpec {
   readonly allowReuse: boolean;
   readonly timeoutSeconds?: number;
   readonly excludeFromKey: readonly string[];
+  /** A ModuleStep: the module version it runs (its code is `manifest`; arguments hold the ports' flags). */
+  readonly module?: { readonly name: string; readonly version: string; readonly digest: string };
 }
 
 /**

@@ -4,10 +4,12 @@ import { Environment, RunConfiguration } from "../dsl/Environment.js";
 import { Pipeline } from "../dsl/Pipeline.js";
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
 import { CommandStep, NodeScriptStep, PythonScriptStep, ScriptStep, type PipelineStep, type StepArgument } from "../dsl/steps.js";
+import { Module } from "../dsl/Module.js";
+import { ModuleStep } from "../dsl/ModuleStep.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError, unreachable } from "../errors/PipebookError.js";
 import { asDigest } from "../fingerprint/digest.js";
-import { checkInputs, prepareEnvironment, type PrepareProgress, type PreparedStep } from "../runner/prepareStep.js";
+import { checkInputs, checkModuleVersion, prepareEnvironment, type PrepareProgress, type PreparedStep } from "../runner/prepareStep.js";
 import type { ArgumentSpec, DataSpec, PipelineSpec, StepSpec } from "./PipelineSpec.js";
 
 /** The DSL ↔ spec codec: a pipeline and its prepared steps as a PipelineSpec, and back. */
@@ -21,6 +23,7 @@ export function toPipelineSpec(pipeline: Pipeline, prepared: readonly PreparedSt
       kind: step.kind,
       ...(step instanceof ScriptStep && { scriptName: step.scriptName }),
       ...(step instanceof CommandStep && { command: step.command }),
+      ...(step instanceof ModuleStep && { module: step.moduleRef }),
       ...(manifest && { manifest }),
       source,
       hashPaths,
@@ -103,10 +106,13 @@ export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec, progre
       ...(s.timeoutSeconds !== undefined && { timeoutSeconds: s.timeoutSeconds }),
     };
     const sourceDirectory = `snapshot:${s.manifest ?? "none"}`;
-    const step: PipelineStep =
-      s.kind === "python" ? new PythonScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })
+    const { inputs: _in, outputs: _out, arguments: _args, ...moduleCommon } = common;
+    const step: PipelineStep = s.module
+      ? new ModuleStep({ ...moduleCommon, module: (await Module.get(ws, s.module.name)).resolve(s.module.version) }, { inputs, outputs, arguments: args })
+      : s.kind === "python" ? new PythonScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })
         : s.kind === "node" ? new NodeScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })
           : new CommandStep({ ...common, command: s.command! });
+    if (step instanceof ModuleStep) checkModuleVersion(ws, step, progress);
     await checkInputs(ws, step);
     prepared.push({
       step,

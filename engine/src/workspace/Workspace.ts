@@ -9,6 +9,7 @@ import { HashPool } from "../fingerprint/HashPool.js";
 import { StatCache } from "../store/StatCache.js";
 import { openDatabase, type Db } from "../store/openDatabase.js";
 import { DatasetStore } from "../store/DatasetStore.js";
+import { ModuleStore } from "../store/ModuleStore.js";
 import { RunStore } from "../store/RunStore.js";
 import { PublishedPipeline } from "../publish/PublishedPipeline.js";
 import { RecordedRun } from "../publish/RecordedRun.js";
@@ -63,6 +64,8 @@ export class Workspace {
   readonly runs: RunStore;
   /** Registered datasets and their versions. */
   readonly datasets: DatasetStore;
+  /** Modules and their immutable versions (Module, ModuleStep). */
+  readonly modules: ModuleStore;
   readonly blobs: BlobStore;
   readonly statCache: StatCache;
   readonly hashPool: HashPool;
@@ -84,6 +87,7 @@ export class Workspace {
     this.db = openDatabase(join(dir, "pipebook.db"));
     this.runs = new RunStore(this.db);
     this.datasets = DatasetStore.of(this);
+    this.modules = ModuleStore.of(this);
     this.blobs = new BlobStore(join(dir, "blobs"));
     this.statCache = new StatCache(this.db);
     this.hashPool = new HashPool();

@@ -1,0 +1,79 @@
+import { constants } from "node:fs";
+import { copyFile, mkdir, rename, stat } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { dirname, join, resolve, sep } from "node:path";
+import { PipebookError } from "../errors/PipebookError.js";
+import type { RunStore } from "../store/RunStore.js";
+
+/** One file of a step's snapshot: its path in the source folder, its content digest and size. */
+export interface SnapshotEntry {
+  readonly path: string;
+  readonly digest: string;
+  readonly size: number;
+}
+
+export interface StepSnapshot {
+  readonly runId: string;
+  readonly step: string;
+  /** The manifest blob (undefined for a step without a source folder: a plain command). */
+  readonly manifest: string | undefined;
+  /** The module version whose code this is, for a ModuleStep. */
+  readonly module?: { readonly name: string; readonly version: string };
+  readonly files: readonly SnapshotEntry[];
+}
+
+/**
+ * The code a step of a run ran: the snapshot recorded in the run's spec at submit, read from
+ * the workspace's blobs (`blobsDir`). A reused step's snapshot is its own run's (identical by
+ * its key). Unknown run or step: one sentence.
+ */
+export async function readStepSnapshot(runs: RunStore, blobsDir: string, runId: string, stepName: string): Promise<StepSnapshot> {
+  const run = runs.getRun(runId);
+  if (!run) throw new PipebookError("not-found", `no run ${runId} in this workspace`);
+  const spec = run.graph.spec.steps.find((s) => s.name === stepName);
+  if (!spec) throw new PipebookError("not-found", `run ${runId} has no step "${stepName}" (steps: ${run.graph.spec.steps.map((s) => s.name).join(", ")})`);
+  const files = await Promise.all(
+    Object.entries(spec.source)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(async ([path, digest]) => ({ path, digest, size: Number((await stat(blobPath(blobsDir, digest)).catch(() => undefined))?.size ?? -1) })),
+  );
+  const gone = files.find((f) => f.size < 0);
+  if (gone) throw new PipebookError("not-found", `the snapshot of step "${stepName}" in run ${runId} lacks file ${gone.path} (blob ${gone.digest.slice(0, 12)} is gone from the workspace)`);
+  return { runId, step: stepName, manifest: spec.manifest, ...(spec.module && { module: { name: spec.module.name, version: spec.module.version } }), files };
+}
+
+/** Where a snapshot file's content is; `path` must be one of the snapshot's files (nothing else is served). */
+export function snapshotFilePath(blobsDir: string, snapshot: StepSnapshot, path: string): string {
+  const entry = snapshot.files.find((f) => f.path === path);
+  if (!entry) throw new PipebookError("not-found", `the snapshot of step "${snapshot.step}" in run ${snapshot.runId} has no file ${path}`);
+  return blobPath(blobsDir, entry.digest);
+}
+
+/**
+ * Writes the snapshot's files under `outDir` with their relative paths. An existing file is
+ * never replaced: the whole copy is refused before anything is written, naming the first one.
+ */
+export async function writeStepSnapshot(blobsDir: string, snapshot: StepSnapshot, outDir: string): Promise<string[]> {
+  const root = resolve(outDir);
+  const targets = snapshot.files.map((f) => {
+    const dest = resolve(root, f.path);
+    if (!dest.startsWith(root + sep)) throw new Error(`bug: snapshot path ${f.path} leaves ${root}`);
+    return { f, dest };
+  });
+  for (const { dest } of targets) {
+    if (await stat(dest).then(() => true, () => false)) {
+      throw new PipebookError("source-invalid", `${dest} already exists; give --out an empty or new folder (nothing was written)`);
+    }
+  }
+  for (const { f, dest } of targets) {
+    await mkdir(dirname(dest), { recursive: true });
+    const tmp = `${dest}.${randomUUID()}.tmp`;
+    await copyFile(blobPath(blobsDir, f.digest), tmp, constants.COPYFILE_FICLONE);
+    await rename(tmp, dest);
+  }
+  return targets.map((t) => t.dest);
+}
+
+function blobPath(blobsDir: string, digest: string): string {
+  return join(blobsDir, "sha256", digest.slice(0, 2), digest);
+}
