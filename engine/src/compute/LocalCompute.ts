@@ -12,6 +12,7 @@ import type { GpuSlots } from "./GpuSlots.js";
 import { checkResources } from "./checkResources.js";
 import { killGroup } from "./processIdentity.js";
 import { LOCAL_STEP_MARKER, stopStepProcesses } from "./stopStepProcesses.js";
+import { createStepCgroup, killCgroup, removeCgroup, stepCgroups } from "./cgroups.js";
 import { resolveJob, RUNTIME_DIR } from "./resolveJob.js";
 import { launchSizeProblem } from "./launchSizeProblem.js";
 import { StepLauncher } from "./StepLauncher.js";
@@ -80,7 +81,16 @@ export class LocalCompute implements Compute {
     });
   }
 
-  async run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
+  run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
+    return this.execute(job, io, signal, undefined);
+  }
+
+  /**
+   * Runs a job on GPUs granted elsewhere (a pipebook agent, whose server's pool queue gave it
+   * `granted` of this machine's `machineGpus`), or, without a grant, on GPUs taken from this
+   * machine's own slot queue.
+   */
+  async execute(job: StepJob, io: JobIO, signal: AbortSignal, grant: { readonly gpus: readonly number[]; readonly machineGpus: number } | undefined): Promise<LaunchOutcome> {
     const workDir = join(io.stepDir, "work");
     // Metadata calls are synchronous: each async one costs a thread-pool round trip, which is
     // most of the engine's per-step overhead for short steps.
@@ -118,23 +128,47 @@ export class LocalCompute implements Compute {
     // Marks a process tree this machine's launcher started, for recovery (stopStepProcesses).
     env[LOCAL_STEP_MARKER] = "1";
 
-    const gpus = await detectGpus();
-    const held = job.resources.gpus > 0 && this.context.gpuSlots ? await waitForGpus(this.context.gpuSlots, gpus, job, io, signal) : [];
-    if (held === undefined) return { reason: "canceled" };
+    const gpus = grant ? [] : await detectGpus();
+    const acquired = grant ? [] : job.resources.gpus > 0 && this.context.gpuSlots ? await waitForGpus(this.context.gpuSlots, gpus, job, io, signal) : [];
+    if (acquired === undefined) return { reason: "canceled" };
+    const held = grant ? [...grant.gpus] : acquired;
     // A step sees only its own GPUs; one that asked for none sees none (no accidental sharing).
-    if (gpus.length > 0) Object.assign(env, { CUDA_VISIBLE_DEVICES: held.join(","), NVIDIA_VISIBLE_DEVICES: held.length > 0 ? held.join(",") : "void" });
+    if (gpus.length > 0 || (grant?.machineGpus ?? 0) > 0) Object.assign(env, { CUDA_VISIBLE_DEVICES: held.join(","), NVIDIA_VISIBLE_DEVICES: held.length > 0 ? held.join(",") : "void" });
     const metrics = new MetricsTail(metricsFile, (rows) => io.metrics(rows));
     const poll = setInterval(() => void metrics.read(), 300);
     try {
-      return await this.spawnStep(argv, workDir, env, job.resources.timeoutSeconds, io, signal);
+      return await this.spawnStep(argv, workDir, env, job.resources.timeoutSeconds, io, signal, this.stepCgroup(job.stepRunId, io));
     } finally {
       clearInterval(poll);
       await metrics.read();
-      this.context.gpuSlots?.release(held);
+      this.context.gpuSlots?.release(acquired);
     }
   }
 
-  private spawnStep(argv: string[], cwd: string, env: Record<string, string>, timeoutSeconds: number | undefined, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
+  /**
+   * The step's own cgroup (and the launcher's, to return to after starting it), which holds its
+   * whole process tree; where none can be made the step's log says so, once, and what that means.
+   */
+  private stepCgroup(stepRunId: string, io: JobIO): { dir: string; home: string } | undefined {
+    const cgroups = stepCgroups();
+    let problem: string;
+    if ("problem" in cgroups) {
+      problem = cgroups.problem;
+    } else {
+      try {
+        return { dir: createStepCgroup(cgroups, stepRunId), home: cgroups.own };
+      } catch (err) {
+        problem = `cannot make its cgroup: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
+    io.note(noCgroupNote(problem));
+    return undefined;
+  }
+
+  private spawnStep(
+    argv: string[], cwd: string, env: Record<string, string>, timeoutSeconds: number | undefined, io: JobIO, signal: AbortSignal,
+    cgroup: { dir: string; home: string } | undefined,
+  ): Promise<LaunchOutcome> {
     return new Promise((resolve) => {
       if (signal.aborted) return resolve({ reason: "canceled" });
       let pid: number | undefined;
@@ -150,19 +184,25 @@ export class LocalCompute implements Compute {
         const group = pid;
         killTimer = setTimeout(() => {
           killGroup(group, "SIGKILL");
-          // Descendants that left the group (setsid) are found by the step id they carry: they
-          // would otherwise keep running, and keep the step's output pipes (so its end) open.
-          stopStepProcesses(new Set([env["PIPEBOOK_STEP_RUN_ID"]!]));
+          // Descendants that left the group (setsid) are in the step's cgroup, or, without one,
+          // found by the step id they carry: they would otherwise keep running, and keep the
+          // step's output pipes (so its end) open.
+          if (cgroup) killCgroup(cgroup.dir);
+          else stopStepProcesses(new Set([env["PIPEBOOK_STEP_RUN_ID"]!]));
         }, KILL_GRACE_MS);
       };
       const timer = timeoutSeconds === undefined ? undefined : setTimeout(() => stop("timeout"), timeoutSeconds * 1000);
       const onAbort = (): void => stop("canceled");
       signal.addEventListener("abort", onAbort, { once: true });
       this.launcher.launch(
-        { argv, cwd, env },
+        { argv, cwd, env, ...(cgroup && { cgroup }) },
         {
-          onStarted: (started) => {
+          onStarted: (started, cgroupProblem) => {
             pid = started;
+            if (cgroupProblem !== undefined) {
+              cgroup = undefined;
+              io.note(noCgroupNote(cgroupProblem));
+            }
             try {
               io.started({ kind: "process", pid: started });
             } catch (err) {
@@ -179,7 +219,16 @@ export class LocalCompute implements Compute {
             signal.removeEventListener("abort", onAbort);
             // The step's own children may outlive it in its group; they go with it.
             if (pid !== undefined) killGroup(pid, "SIGKILL");
-            if (end.type === "lost") return resolve({ reason: "lost", message: end.message });
+            if (end.type === "lost") {
+              // No launcher relays this step any more: what it left runs on unless stopped here.
+              if (cgroup) {
+                killCgroup(cgroup.dir);
+                removeCgroup(cgroup.dir);
+              } else {
+                stopStepProcesses(new Set([env["PIPEBOOK_STEP_RUN_ID"]!]));
+              }
+              return resolve({ reason: "lost", message: end.message });
+            }
             if (end.spawnError !== undefined) return resolve({ reason: "spawn-failed", message: `cannot start ${argv[0]}: ${end.spawnError}` });
             if (stopping === "unrecorded") return resolve({ reason: "lost", message: `its start could not be recorded (${unrecorded instanceof Error ? unrecorded.message : String(unrecorded)})` });
             if (stopping === "timeout") return resolve({ reason: "timeout", seconds: timeoutSeconds ?? 0 });
@@ -191,6 +240,10 @@ export class LocalCompute implements Compute {
       );
     });
   }
+}
+
+function noCgroupNote(problem: string): string {
+  return `no cgroup holds this step's processes (${problem}): they are stopped by process group and by the step id in their environment, so a process that leaves both (setsid, then a cleared environment) can outlive the step (docs/compute.md)`;
 }
 
 /**

@@ -11,7 +11,8 @@ export type LaunchEnd =
 
 /** What a launched process tells its owner, in order; `onEnd` is always last and comes once. */
 export interface LaunchHandlers {
-  readonly onStarted: (pid: number) => void;
+  /** `cgroupProblem`: the process was asked into a cgroup and runs outside it (why). */
+  readonly onStarted: (pid: number, cgroupProblem?: string) => void;
   readonly onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => void;
   readonly onEnd: (end: LaunchEnd) => void;
 }
@@ -68,7 +69,7 @@ export class StepLauncher {
     if (!h) return;
     switch (r.type) {
       case "started":
-        return h.onStarted(r.pid);
+        return h.onStarted(r.pid, r.cgroupProblem);
       case "output":
         return h.onOutput(r.stream, Buffer.from(r.base64, "base64"));
       case "spawn-error":

@@ -1,10 +1,16 @@
 // The step launcher: a small process that starts step processes for the engine and relays their
-// output and exit. It loads nothing but node:child_process, on purpose: fork() copies the page
-// tables of the process that calls it, so forking from a lean process costs the same whatever
-// the engine (a kernel holding data, a busy server) has in memory, and never blocks its loop.
+// output and exit. It loads nothing but node:child_process and node:fs (with the few lines of
+// cgroups.ts and stopStepProcesses.ts), on purpose: fork() copies the page tables of the process
+// that calls it, so forking from a lean process costs the same whatever the engine (a kernel
+// holding data, a busy server) has in memory, and never blocks its loop.
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable } from "node:stream";
+import { enterCgroup, killCgroup, removeCgroup } from "./cgroups.js";
 import type { LaunchReport, LaunchRequest } from "./launcherProtocol.js";
+import { stopStepProcesses } from "./stopStepProcesses.js";
+
+/** How long the output pipes of a step whose process exited are read before its end is reported without them. */
+const ORPHAN_OUTPUT_MS = 1000;
 
 const report = (r: LaunchReport): void => {
   process.send?.(r);
@@ -16,16 +22,17 @@ const report = (r: LaunchReport): void => {
  * killed between this spawn and that record left a step the store called "queued", which recovery
  * never stopped. The launcher knows every step it started, so it stops them itself.
  */
-const running = new Set<number>();
+const running = new Map<number, string | undefined>();
 
-/** Stops every step still running (each leads its group) and exits: nothing is left to report to. */
+/** Stops every step still running (each leads its group, and has its cgroup where the machine gives one) and exits. */
 const stopAllAndExit = (): void => {
-  for (const pid of running) {
+  for (const [pid, cgroup] of running) {
     try {
       process.kill(-pid, "SIGKILL");
     } catch {
       // Already gone.
     }
+    if (cgroup) killCgroup(cgroup);
   }
   process.exit(0);
 };
@@ -40,28 +47,76 @@ process.on("disconnect", stopAllAndExit);
 process.on("message", (m: LaunchRequest) => {
   const [cmd, ...args] = m.argv;
   let child: ChildProcessByStdio<null, Readable, Readable>;
+  // The step is born in its cgroup: this process enters it for the fork inside spawn() and
+  // leaves right after, so no instruction of the step runs outside it (no race with a setsid).
+  let cgroupProblem: string | undefined;
+  let entered = false;
+  if (m.cgroup) {
+    try {
+      enterCgroup(m.cgroup.dir);
+      entered = true;
+    } catch (err) {
+      cgroupProblem = `cannot enter ${m.cgroup.dir}: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
   try {
     // Each step leads its own process group, so the engine can stop a step's whole tree.
     child = spawn(cmd!, args, { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   } catch (err) {
     // Some refusals throw here instead of emitting "error" (E2BIG, a NUL in a string): they end
     // this one step, never this process, which relays every other running step.
+    leave(m, entered);
     report({ id: m.id, type: "spawn-error", message: err instanceof Error ? err.message : String(err) });
     report({ id: m.id, type: "closed", code: null, signal: null });
     return;
   }
+  leave(m, entered);
+  const cgroup = entered ? m.cgroup!.dir : undefined;
   // A pid means the process exists (spawn failures leave it undefined and emit "error"): report
   // it at once rather than a tick later on "spawn", since the engine records it before going on.
   const pid = child.pid;
   if (pid !== undefined) {
-    running.add(pid);
-    report({ id: m.id, type: "started", pid });
+    running.set(pid, cgroup);
+    report({ id: m.id, type: "started", pid, ...(cgroupProblem !== undefined && { cgroupProblem }) });
   }
   child.once("error", (err) => report({ id: m.id, type: "spawn-error", message: err.message }));
   child.stdout.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stdout", base64: chunk.toString("base64") }));
   child.stderr.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stderr", base64: chunk.toString("base64") }));
+  // The step's process ended: nothing it started may outlive it (a setsid daemon would, and would
+  // hold its output pipes, so its close, open). Its cgroup holds them all; without one, those
+  // that kept its step id are found by it.
+  child.once("exit", () => {
+    if (pid !== undefined) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // The group is empty.
+      }
+    }
+    if (cgroup) killCgroup(cgroup);
+    else if (pid !== undefined && m.env["PIPEBOOK_STEP_RUN_ID"] !== undefined) stopStepProcesses(new Set([m.env["PIPEBOOK_STEP_RUN_ID"]]));
+    // A process that escaped both (no cgroup here) still holds the step's pipes: the step ends
+    // anyway, what that process writes later is not read.
+    const deadline = setTimeout(() => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+    }, ORPHAN_OUTPUT_MS);
+    child.once("close", () => clearTimeout(deadline));
+  });
   child.once("close", (code, signal) => {
     if (pid !== undefined) running.delete(pid);
+    if (cgroup) removeCgroup(cgroup);
     report({ id: m.id, type: "closed", code, signal });
   });
 });
+
+/** Back to the launcher's own cgroup; one it cannot return to would be killed with the step, so it stops instead. */
+function leave(m: LaunchRequest, entered: boolean): void {
+  if (!entered) return;
+  try {
+    enterCgroup(m.cgroup!.home);
+  } catch (err) {
+    process.stderr.write(`pipebook: the step launcher cannot leave the cgroup of a step it started (${err instanceof Error ? err.message : String(err)}); it stops its steps and exits\n`);
+    stopAllAndExit();
+  }
+}

@@ -11,11 +11,17 @@ export interface LaunchRequest {
   readonly argv: readonly string[];
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The step's own cgroup (compute/cgroups.ts), made by the engine, and the cgroup the launcher
+   * returns to after starting it; absent where this machine gives steps none.
+   */
+  readonly cgroup?: { readonly dir: string; readonly home: string };
 }
 
 /** Launcher → engine: what happened to a started process, in order; `closed` is always last. */
 export type LaunchReport =
-  | { readonly id: number; readonly type: "started"; readonly pid: number }
+  /** `cgroupProblem`: the step was asked into a cgroup and could not be put there (why). */
+  | { readonly id: number; readonly type: "started"; readonly pid: number; readonly cgroupProblem?: string }
   | { readonly id: number; readonly type: "output"; readonly stream: "stdout" | "stderr"; readonly base64: string }
   | { readonly id: number; readonly type: "spawn-error"; readonly message: string }
   | { readonly id: number; readonly type: "closed"; readonly code: number | null; readonly signal: string | null };

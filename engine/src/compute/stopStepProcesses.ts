@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { stopStepCgroups } from "./cgroups.js";
 
 /**
  * Set by the local target on the processes its launcher starts (and so inherited by their
@@ -9,16 +10,19 @@ import { readdirSync, readFileSync } from "node:fs";
 export const LOCAL_STEP_MARKER = "PIPEBOOK_LOCAL_STEP";
 
 /**
- * Finds and kills, on this machine, every process of this user that the local target started
- * for one of `stepRunIds` (PIPEBOOK_STEP_RUN_ID and LOCAL_STEP_MARKER in its environment, which
- * every step and its descendants inherit), and returns their pids. Recovery uses it for what the store cannot name: a step started in the instant
- * before its pid was recorded (the engine and its launcher killed together), and a step's
- * descendants that left its process group with setsid. A process that cleared its environment is
- * not found; where /proc is not there nothing is.
+ * Finds and kills, on this machine, every process that the local target started for one of
+ * `stepRunIds`, and returns their pids. Recovery uses it for what the store cannot name: a step
+ * started in the instant before its pid was recorded (the engine and its launcher killed
+ * together), and a step's descendants that left its process group with setsid. First each step's
+ * cgroup (compute/cgroups.ts), which holds every process of the step whatever it did, is killed
+ * and removed; then, for steps run where no cgroup could be made, the processes of this user with
+ * PIPEBOOK_STEP_RUN_ID and LOCAL_STEP_MARKER in their environment (which every step and its
+ * descendants inherit) are: there a process that cleared its environment is not found, and where
+ * /proc is not there nothing is.
  */
 export function stopStepProcesses(stepRunIds: ReadonlySet<string>): number[] {
-  const killed = new Set<number>();
   if (stepRunIds.size === 0) return [];
+  const killed = new Set<number>(stopStepCgroups(stepRunIds));
   // A process forked during a pass is found by the next; a pass that kills nothing ends it.
   for (let pass = 0; pass < 5; pass++) {
     const found = killPass(stepRunIds);
