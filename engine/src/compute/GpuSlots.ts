@@ -1,6 +1,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isAlive, processStart } from "./processIdentity.js";
+import { SlotQueue } from "./SlotQueue.js";
+
+/** How often steps waiting for this machine's GPUs look again at locks other processes hold. */
+const LOCK_POLL_MS = 250;
 
 /**
  * Hands out whole GPUs so that two steps never share one, across every process using the
@@ -8,8 +12,20 @@ import { isAlive, processStart } from "./processIdentity.js";
  * names its owner process; a lock whose owner died is taken over.
  */
 export class GpuSlots {
+  private localQueue: SlotQueue<number[]> | undefined;
+
   constructor(private readonly lockDir: string) {
     mkdirSync(lockDir, { recursive: true });
+  }
+
+  /**
+   * The fair FIFO queue (the same slot code as a pool of agents) for this machine's GPUs, pool
+   * "local". The locks stay the truth across processes; steps of this process queue in order, and
+   * the queue polls while they wait, since another process's release is not announced here.
+   */
+  queue(candidates: readonly number[]): SlotQueue<number[]> {
+    this.localQueue ??= new SlotQueue("local", { tryTake: (count, holder) => this.tryAcquire(candidates, count, holder) }, LOCK_POLL_MS);
+    return this.localQueue;
   }
 
   /** Takes `count` free GPUs among `candidates`, all or none; undefined when not enough are free. */
@@ -26,6 +42,7 @@ export class GpuSlots {
 
   release(indices: readonly number[]): void {
     for (const i of indices) rmSync(this.file(i), { force: true });
+    if (indices.length > 0) this.localQueue?.changed();
   }
 
   private lock(index: number, holder: string): boolean {

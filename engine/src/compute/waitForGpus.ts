@@ -1,23 +1,16 @@
 import type { JobIO } from "./Compute.js";
 import type { Gpu } from "./GpuInventory.js";
 import type { GpuSlots } from "./GpuSlots.js";
+import { describeSlotWait } from "./SlotQueue.js";
 import type { StepJob } from "./StepJob.js";
 
 /**
- * Takes the GPUs a job asked for from the workspace's cross-process locks, waiting (and saying
- * so once in the step's log) while other processes hold them. Undefined when canceled first.
- * The run's scheduler already keeps its own steps within the machine's GPUs; this wait is for
- * GPUs held by other processes (another kernel, a CLI run, the server).
+ * Takes the GPUs a job asked for through this machine's slot queue (pool "local", the same fair
+ * FIFO code as a pool of agents), waiting in order while other steps or processes hold them and
+ * saying so once in the step's log. Undefined when canceled first.
  */
 export async function waitForGpus(slots: GpuSlots, gpus: readonly Gpu[], job: StepJob, io: JobIO, signal: AbortSignal): Promise<number[] | undefined> {
   const count = job.resources.gpus;
-  let waited = false;
-  for (;;) {
-    const got = slots.tryAcquire(gpus.map((g) => g.index), count, job.stepRunId);
-    if (got !== undefined) return got;
-    if (signal.aborted) return undefined;
-    if (!waited) io.note(`waiting for ${count} free GPU${count > 1 ? "s" : ""}`);
-    waited = true;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const queue = slots.queue(gpus.map((g) => g.index));
+  return queue.acquire(count, job.stepRunId, signal, (ahead) => io.note(describeSlotWait(count, queue.pool, ahead)));
 }

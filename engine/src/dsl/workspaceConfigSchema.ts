@@ -62,7 +62,18 @@ export const SlurmTargetSchema = z.strictObject({
 });
 
 export type SlurmTargetConfig = z.infer<typeof SlurmTargetSchema>;
-export type ComputeTargetConfig = z.infer<typeof LocalTargetSchema> | DockerTargetConfig | SlurmTargetConfig;
+
+/**
+ * A pool of `pipebook agent`s (GPU machines that dial out to `pipebook serve`): the agents whose
+ * labels include all of these. Only a server has agents; docs/agents.md.
+ */
+export const RemoteTargetSchema = z.strictObject({
+  kind: z.literal("remote"),
+  labels: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be letters, digits, '_', '.' or '-'"), z.string().min(1)).default({}),
+});
+
+export type RemoteTargetConfig = z.infer<typeof RemoteTargetSchema>;
+export type ComputeTargetConfig = z.infer<typeof LocalTargetSchema> | DockerTargetConfig | SlurmTargetConfig | RemoteTargetConfig;
 
 /** A datastore on a local folder (relative paths: to the project folder). */
 export const LocalDatastoreSchema = z.strictObject({ kind: z.literal("local"), path: z.string().min(1) });
@@ -92,7 +103,7 @@ export const WorkspaceConfigSchema = z.strictObject({
   computeTargets: z
     .record(
       z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/),
-      z.discriminatedUnion("kind", [LocalTargetSchema, DockerTargetSchema, SlurmTargetSchema]),
+      z.discriminatedUnion("kind", [LocalTargetSchema, DockerTargetSchema, SlurmTargetSchema, RemoteTargetSchema]),
     )
     .optional(),
   /** Named datastores besides the built-in "workspaceblobstore" (docs/datastores.md). */

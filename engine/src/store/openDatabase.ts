@@ -240,6 +240,16 @@ const MIGRATIONS: readonly string[] = [
   );
   ALTER TABLE dataset_versions ADD COLUMN lineage TEXT;
   `,
+  // 10: agents (issue 10) as the server that has them last saw them, for \`pipebook agents\` and REST.
+  `
+  CREATE TABLE agents (
+    name TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    server_pid INTEGER NOT NULL,
+    server_host TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

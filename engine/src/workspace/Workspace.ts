@@ -92,7 +92,7 @@ export class Workspace {
     this.statCache = new StatCache(this.db);
     this.hashPool = new HashPool();
     this.concurrency = config.concurrency ?? availableParallelism();
-    this.computeContext = { workspaceDir: dir, gpuSlots: new GpuSlots(join(dir, "locks")), envsDir: join(dir, "envs"), hasher: { cache: this.statCache, pool: this.hashPool } };
+    this.computeContext = { workspaceDir: dir, gpuSlots: new GpuSlots(join(dir, "locks")), envsDir: join(dir, "envs"), hasher: { cache: this.statCache, pool: this.hashPool }, blobs: this.blobs };
     for (const [name, target] of Object.entries({ local: { kind: "local" as const }, ...config.computeTargets })) this.attachCompute(name, target);
     this.stores.set(DEFAULT_DATASTORE, new Datastore(DEFAULT_DATASTORE, join(dir, "datastores", DEFAULT_DATASTORE)));
     for (const { name, config: c } of DatastoreStore.of(this).list()) this.stores.set(name, this.makeDatastore(name, c));

@@ -1,0 +1,77 @@
+import type { MetricRow } from "../../store/RunStore.js";
+import type { LaunchOutcome } from "../Compute.js";
+import type { StepJob } from "../StepJob.js";
+
+/** The WebSocket path an agent dials (`pipebook agent --server URL`). */
+export const AGENT_PATH = "/agents/connect";
+
+/** One GPU of an agent's machine, from nvidia-smi or a PIPEBOOK_GPUS stand-in. */
+export interface AgentGpu {
+  readonly index: number;
+  readonly name: string;
+  /** Total memory in MiB; 0 when unknown (a stand-in). */
+  readonly memoryMb: number;
+}
+
+/** What an agent reports of its machine when it connects. */
+export interface AgentInventory {
+  readonly gpus: readonly AgentGpu[];
+  readonly cpus: number;
+  readonly memoryMb: number;
+  /** Free space where the agent keeps its cache and work folders, in MiB. */
+  readonly diskFreeMb: number;
+  readonly host: string;
+  readonly version: string;
+}
+
+/** A file of a tree moved by content: relative path ("" for a lone file), digest, size. */
+export type TreeFile = readonly [rel: string, digest: string, size: number];
+
+/** A file or a folder as a list of blobs; `name` is a lone file's own name. */
+export interface TreeListing {
+  readonly kind: "file" | "dir";
+  readonly name: string;
+  readonly files: readonly TreeFile[];
+}
+
+/** What the agent moved for one job, said in the step's log and details. */
+export interface TransferReport {
+  readonly inputBytesMoved: number;
+  readonly inputBytesCached: number;
+  readonly outputBytesMoved: number;
+  readonly outputBytesPresent: number;
+}
+
+/** Agent → server, one JSON text frame each. */
+export type AgentMessage =
+  | { readonly type: "hello"; readonly name: string; readonly labels: Readonly<Record<string, string>>; readonly inventory: AgentInventory; readonly running: readonly string[] }
+  | { readonly type: "heartbeat" }
+  | { readonly type: "started"; readonly id: string; readonly pid: number }
+  | { readonly type: "output"; readonly id: string; readonly stream: "stdout" | "stderr"; readonly text: string }
+  | { readonly type: "metrics"; readonly id: string; readonly rows: readonly MetricRow[] }
+  | { readonly type: "note"; readonly id: string; readonly text: string }
+  | {
+      readonly type: "ended";
+      readonly id: string;
+      readonly outcome: LaunchOutcome;
+      readonly outputs: Readonly<Record<string, TreeListing>>;
+      readonly transfer: TransferReport;
+    };
+
+/** Server → agent. */
+export type ServerMessage =
+  | { readonly type: "welcome"; readonly heartbeatMs: number }
+  /** Another connection already holds this name: this one is closed. */
+  | { readonly type: "refused"; readonly reason: string }
+  | {
+      readonly type: "job";
+      readonly job: StepJob;
+      /** Indices of the agent's GPUs this step alone holds. */
+      readonly gpus: readonly number[];
+      /** The snapshot's files (relative path → blob), when the step has a source folder. */
+      readonly snapshot: readonly TreeFile[];
+      /** Each input as blobs, by input name. */
+      readonly inputs: Readonly<Record<string, TreeListing>>;
+    }
+  /** Stop a job (a cancel, or a job this server does not know: it ended while the agent was away). */
+  | { readonly type: "cancel"; readonly id: string; readonly reason: string };
