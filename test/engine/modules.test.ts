@@ -1,7 +1,9 @@
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CommandStep, Experiment, Module, ModuleStep, Pipeline, PipelineData, PublishedPipeline, explainDecision, type PipelineStep, type RunView } from "pipebook";
+import { startServer } from "pipebook/server";
+import { REPLY_SCHEMAS } from "pipebook/contract/rest";
+import { ApiTokens, CommandStep, Experiment, Module, ModuleStep, Pipeline, PipelineData, PublishedPipeline, explainDecision, type PipelineStep, type RunView } from "pipebook";
 import { pipebook, sandbox, settle, type Sandbox } from "./helpers.js";
 
 let sb: Sandbox;
@@ -143,5 +145,28 @@ describe("modules", () => {
     expect(refused.stderr).toBe(`pipebook: ${join(dest, "greet.py")} already exists; give --out an empty or new folder (nothing was written)\n`);
     expect((await readdir(dest)).sort()).toEqual(["greet.py", "helper"]);
     expect((await pipebook(sb.dir, "snapshot", run.id, "nope")).stderr).toBe(`pipebook: run ${run.id} has no step "nope" (steps: greet)\n`);
+
+    // REST: the same snapshot listed and a file downloaded; modules read back; each reply as documented.
+    const server = await startServer({ workspace: sb.ws, port: 0, log: () => undefined });
+    try {
+      const token = new ApiTokens(sb.ws).create("reader", ["read"]).token;
+      const get = (path: string) => fetch(`${server.url}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+      const listing = (await (await get(`/runs/${run.id}/steps/greet/snapshot`)).json()) as { files: { path: string; size: number }[]; module: unknown };
+      expect(REPLY_SCHEMAS.StepSnapshot.parse(listing)).toBeTruthy();
+      expect(listing.module).toEqual({ name: "greet", version: "1" });
+      expect(listing.files.map((f) => [f.path, f.size])).toEqual([["greet.py", expect.any(Number)], ["helper/notes.txt", 12]]);
+      const file = await get(`/runs/${run.id}/steps/greet/snapshot/file?path=${encodeURIComponent("helper/notes.txt")}`);
+      expect(file.status).toBe(200);
+      expect(await file.text()).toBe("helper file\n");
+      const missing = await get(`/runs/${run.id}/steps/greet/snapshot/file?path=${encodeURIComponent("../../pipebook.db")}`);
+      expect(missing.status).toBe(404);
+      expect(((await missing.json()) as { error: string }).error).toBe(`the snapshot of step "greet" in run ${run.id} has no file ../../pipebook.db`);
+      const modules = REPLY_SCHEMAS.ModuleList.parse(await (await get("/modules")).json());
+      expect(modules.map((x) => [x.name, x.defaultVersion, x.versions.map((v) => [v.version, v.state, v.program, v.outputs])])).toEqual([["greet", "1", [["1", "disabled", "greet.py", ["out"]]]]]);
+      expect(REPLY_SCHEMAS.Module.parse(await (await get("/modules/greet")).json()).versions[0]!.digest).toBe(v1.digest);
+      expect((await get("/modules/nope")).status).toBe(404);
+    } finally {
+      await server.close();
+    }
   });
 });

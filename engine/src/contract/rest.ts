@@ -126,6 +126,32 @@ export const StepOutputsSchema = z.array(z.object({
   files: z.array(z.object({ path: z.string(), size: z.number() })),
 }));
 
+/** `GET /runs/{id}/steps/{step}/snapshot`: the code a step ran, file by file (`.../snapshot/file?path=` downloads one). */
+export const StepSnapshotSchema = z.object({
+  runId: z.string(),
+  step: z.string(),
+  module: z.object({ name: z.string(), version: z.string() }).optional().describe("for a ModuleStep: the module version whose code this is"),
+  files: z.array(z.object({ path: z.string(), size: z.number(), digest: z.string() })),
+});
+
+/** `GET /modules/{name}`: a module and its versions in publishing order; `GET /modules` lists them all. */
+export const ModuleSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  defaultVersion: z.string().nullable(),
+  versions: z.array(z.object({
+    version: z.string(),
+    state: z.enum(["active", "deprecated", "disabled"]),
+    kind: z.enum(["python", "node", "command"]),
+    program: z.string().describe("the script, or the command line"),
+    inputs: z.array(z.string()),
+    outputs: z.array(z.string()),
+    digest: z.string(),
+    description: z.string(),
+    createdAt: z.string(),
+  })),
+});
+
 /**
  * A run view as JSON (`GET /runs/{id}`, SSE `data:` lines, WebSocket frames). Its fields are
  * the TypeScript `RunView` (runView.ts); the schema checks the frame and what the document shows.
@@ -160,6 +186,8 @@ export type PublishReply = Frozen<z.infer<typeof PublishReplySchema>>;
 export type CancelReply = Frozen<z.infer<typeof CancelReplySchema>>;
 export type RunMetrics = Frozen<z.infer<typeof RunMetricsSchema>>;
 export type StepOutputs = Frozen<z.infer<typeof StepOutputsSchema>>;
+export type StepSnapshot = Frozen<z.infer<typeof StepSnapshotSchema>>;
+export type ModuleReply = Frozen<z.infer<typeof ModuleSchema>>;
 /** The frame as the server sends it: the view is the full `RunView`. */
 export interface LiveFrame { readonly type: "view"; readonly view: RunView }
 
@@ -171,6 +199,7 @@ export const REPLY_SCHEMAS = {
   Schedule: ScheduleSchema, ScheduleList: z.array(ScheduleSchema), ScheduleEventList: z.array(ScheduleEventSchema),
   RunSubmitted: RunSubmittedSchema, PublishReply: PublishReplySchema, CancelReply: CancelReplySchema,
   RunMetrics: RunMetricsSchema, StepOutputs: StepOutputsSchema, RunView: RunViewSchema, LiveFrame: LiveFrameSchema,
+  StepSnapshot: StepSnapshotSchema, Module: ModuleSchema, ModuleList: z.array(ModuleSchema),
 } as const;
 export type ReplySchemaName = keyof typeof REPLY_SCHEMAS;
 

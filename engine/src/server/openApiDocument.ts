@@ -23,8 +23,12 @@ const ROUTES: Record<string, Record<string, Op>> = {
   "/runs/{id}/steps/{step}/logs": { get: { summary: "a step's full stdout+stderr", scope: "read", params: ["id", "step"], responses: { "200": "text/plain" } } },
   "/runs/{id}/steps/{step}/outputs": { get: { summary: "a step's outputs and their files", scope: "read", reply: "StepOutputs", params: ["id", "step"], responses: { "200": "[{name, hash, files: [{path, size}]}]" } } },
   "/runs/{id}/steps/{step}/outputs/{name}": { get: { summary: "download a file of an output", scope: "read", params: ["id", "step", "name"], query: { path: "file inside the output folder" }, responses: { "200": "the file", "404": "no such file" } } },
+  "/runs/{id}/steps/{step}/snapshot": { get: { summary: "the code a step ran: its snapshot's files (a ModuleStep's: the module version's)", scope: "read", reply: "StepSnapshot", params: ["id", "step"], responses: { "200": "{runId, step, module?, files: [{path, size, digest}]}", "404": "no such run or step" } } },
+  "/runs/{id}/steps/{step}/snapshot/file": { get: { summary: "download one file of a step's snapshot", scope: "read", params: ["id", "step"], query: { path: "the file's path in the snapshot" }, responses: { "200": "the file", "404": "no such file" } } },
   "/runs/{id}/cancel": { post: { summary: "cancel a run waiting in or run by this server's queue", scope: "runs:submit", reply: "CancelReply", params: ["id"], responses: { "202": "canceling", "409": "not running here" } } },
   "/runs/{id}/publish": { post: { summary: "publish the run's pipeline, optionally behind an endpoint", scope: "publish", reply: "PublishReply", params: ["id"], body: "PublishRequest", responses: { "201": "{pipelineId, pipelineVersion, endpoint?, endpointVersion?, version}" } } },
+  "/modules": { get: { summary: "modules with their versions, states and default version", scope: "read", reply: "ModuleList", responses: { "200": "[Module]" } } },
+  "/modules/{name}": { get: { summary: "a module and its versions", scope: "read", reply: "Module", params: ["name"], responses: { "200": "Module", "404": "no such module" } } },
   "/pipelines": { get: { summary: "enabled published pipelines (?includeDisabled=true for all)", scope: "read", reply: "PublishedPipelineList", responses: { "200": "[PublishedPipeline]" } } },
   "/pipelines/{id}": { get: { summary: "a published pipeline", scope: "read", reply: "PublishedPipeline", params: ["id"], responses: { "200": "PublishedPipeline", "404": "no such pipeline" } } },
   "/pipelines/{id}/runs": {

@@ -2,7 +2,8 @@ import { createReadStream } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { param } from "./param.js";
-import type { CancelReply, PublishReply, RunList, RunMetrics, StepOutputs } from "../contract/rest.js";
+import type { CancelReply, PublishReply, RunList, RunMetrics, StepOutputs, StepSnapshot } from "../contract/rest.js";
+import { readStepSnapshot, snapshotFilePath } from "../artifacts/stepSnapshot.js";
 import { Router, type Request } from "express";
 import { PipelineEndpoint } from "../publish/PipelineEndpoint.js";
 import { PublishedPipeline } from "../publish/PublishedPipeline.js";
@@ -101,6 +102,22 @@ export function runRoutes(ctx: ServerContext): Router {
     const file = root && (await insideOf(root, rel));
     if (!file) throw new HttpError(404, `output "${output.name}" has no file "${rel}"`);
     res.attachment(file.split(sep).pop() ?? output.name);
+    createReadStream(file).on("error", () => res.end()).pipe(res);
+  });
+
+  r.get("/runs/:id/steps/:step/snapshot", auth.require("read"), async (req, res) => {
+    const step = stepOf(req);
+    const snapshot = await readStepSnapshot(ws.runs, ws.blobs.root, step.runId, step.name);
+    res.json({ runId: snapshot.runId, step: snapshot.step, ...(snapshot.module && { module: snapshot.module }), files: [...snapshot.files] } satisfies StepSnapshot);
+  });
+
+  // Download one file of a step's snapshot: `?path=` names it; only the snapshot's own files are served.
+  r.get("/runs/:id/steps/:step/snapshot/file", auth.require("read"), async (req, res) => {
+    const step = stepOf(req);
+    const rel = typeof req.query["path"] === "string" ? req.query["path"] : "";
+    const snapshot = await readStepSnapshot(ws.runs, ws.blobs.root, step.runId, step.name);
+    const file = snapshotFilePath(ws.blobs.root, snapshot, rel);
+    res.attachment(rel.split("/").pop() ?? "file");
     createReadStream(file).on("error", () => res.end()).pipe(res);
   });
 

@@ -12,6 +12,7 @@ import { endpointRoutes } from "./endpointRoutes.js";
 import { errorMiddleware } from "./errorMiddleware.js";
 import { HttpError } from "./HttpError.js";
 import { attachLiveSocket } from "./liveSocket.js";
+import { moduleRoutes } from "./moduleRoutes.js";
 import { openApiDocument } from "./openApiDocument.js";
 import { pipelineRoutes } from "./pipelineRoutes.js";
 import { runRoutes } from "./runRoutes.js";
@@ -89,6 +90,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     res.set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'");
     res.sendFile(join(WEB_DIR, "index.html"));
   };
+  app.use(moduleRoutes(ctx));
   app.get("/", page);
   app.use("/web", express.static(WEB_DIR, { index: false, redirect: false }));
   app.use(runRoutes(ctx), pipelineRoutes(ctx), endpointRoutes(ctx), scheduleRoutes(ctx));
