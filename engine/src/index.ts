@@ -6,7 +6,7 @@ export { Workspace, CONFIG_FILE, DEFAULT_DATASTORE } from "./workspace/Workspace
 export { Datastore, type UploadOptions, type AnyDatastore, type AzureBlobContainerOptions, type TransferProgress } from "./dsl/Datastore.js";
 export { AzureBlobDatastore } from "./datastores/AzureBlobDatastore.js";
 export type { DatastoreConfig, LocalDatastoreConfig, AzureBlobDatastoreConfig } from "./dsl/datastoreConfig.js";
-export { DataReference, PipelineData, type StepData } from "./dsl/data.js";
+export { DataReference, PipelineData, OutputFileDatasetConfig, type OutputDelivery, type StepData } from "./dsl/data.js";
 export { Dataset, FileDataset, TabularDataset, DatasetInput, type DatasetPath, type RegisterOptions } from "./dsl/Dataset.js";
 export { DatasetProfile, type ColumnProfile } from "./datasets/DatasetProfile.js";
 export type { DatasetDefinition, DatasetVersion, TableTransform, FilterOp } from "./datasets/DatasetDefinition.js";

@@ -1,12 +1,15 @@
 // Named datastores, the Azure Blob kind against a real Blob service (this run's Azurite, started
 // by test/support/globalSetup.ts), blob inputs in step keys, datasets from step outputs, transfers.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { AzureBlobDatastore, CommandStep, DataReference, Datastore, Experiment, Pipeline, Workspace, type PipelineStep, type RunView } from "pipebook";
-import { sandbox, type Sandbox } from "./helpers.js";
+import {
+  AzureBlobDatastore, CommandStep, DataReference, Dataset, Datastore, Experiment, OutputFileDatasetConfig, Pipeline, PipelineData, TabularDataset, Workspace,
+  type PipelineStep, type RunView,
+} from "pipebook";
+import { pipebook, sandbox, type Sandbox } from "./helpers.js";
 
 const CS_ENV = "PIPEBOOK_TEST_AZURITE";
 let sb: Sandbox;
@@ -135,3 +138,51 @@ describe("an Azure Blob datastore", () => {
     );
   });
 });
+
+describe("step outputs as datasets", () => {
+  it("uploads an OutputFileDatasetConfig to its destination, registers it with its lineage, and gc keeps what a dataset version references", async () => {
+    const store = await blobStore();
+    const table = new OutputFileDatasetConfig({ name: "table", destination: [store, "out/{run-id}/{output-name}"] })
+      .readDelimitedFiles()
+      .registerOnComplete("made", { description: "from make" });
+    const make = new CommandStep({ name: "make", command: 'printf "a,b\\n1,2\\n3,4\\n" > "$PIPEBOOK_OUTPUT_TABLE/t.csv"', outputs: [table] });
+    const use = new CommandStep({ name: "use", command: 'wc -l < "$PIPEBOOK_INPUT_TABLE/t.csv" > "$PIPEBOOK_OUTPUT_N/n"', inputs: [table], outputs: [new PipelineData("n")] });
+    const view = await submit([make, use]);
+    expect(view.steps.map((s) => [s.name, s.status, s.error ?? ""])).toEqual([["make", "completed", ""], ["use", "completed", ""]]);
+    expect(await store.exists(`out/${view.runId}/table/t.csv`)).toBe(true);
+    const ds = Dataset.getByName(sb.ws, "made");
+    expect(await (ds as TabularDataset).toRecords()).toEqual([{ a: "1", b: "2" }, { a: "3", b: "4" }]);
+    const [version] = Dataset.list(sb.ws, { name: "made" });
+    expect(version!.lineage).toEqual({
+      runId: view.runId, experiment: "data", stepName: "make", stepRunId: `${view.runId}.make`, output: "table", destination: { datastore: "shared", path: `out/${view.runId}/table` },
+    });
+    const cli = await pipebook(sb.dir, "datasets", "made");
+    expect(cli.stdout).toContain(`run ${view.runId} step make output table (shared:out/${view.runId}/table)`);
+
+    // gc: with every run "old", a plain intermediate output goes; the one a dataset version was registered from stays.
+    const makeOut = sb.ws.runs.getOutputs(`${view.runId}.make`)[0]!.path;
+    const useOut = sb.ws.runs.getOutputs(`${view.runId}.use`)[0]!.path;
+    const gc = await pipebook(sb.dir, "gc", "--older-than", "0");
+    expect(gc.code).toBe(0);
+    expect(await exists(makeOut)).toBe(true);
+    expect(await exists(useOut)).toBe(false);
+    expect(gc.stdout).toContain(useOut);
+    expect(gc.stdout).not.toContain(makeOut);
+  });
+
+  it("fails the step with one sentence on a malformed CSV and leaves no dataset and no upload behind", async () => {
+    const store = await blobStore();
+    const table = new OutputFileDatasetConfig({ name: "table", destination: [store, "out/{run-id}"] }).readDelimitedFiles().registerOnComplete("broken");
+    const bad = new CommandStep({ name: "bad", command: 'printf "a,b\\n\\"1,2\\n" > "$PIPEBOOK_OUTPUT_TABLE/t.csv"', outputs: [table] });
+    const view = await submit([bad]);
+    expect(step(view, "bad").status).toBe("failed");
+    expect(step(view, "bad").error).toMatch(/^step "bad": output "table": .*t\.csv.*/);
+    expect(step(view, "bad").error!.split("\n")).toHaveLength(1);
+    expect(Dataset.list(sb.ws, { name: "broken" })).toEqual([]);
+    expect(await store.list("out")).toEqual([]);
+  });
+});
+
+function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}

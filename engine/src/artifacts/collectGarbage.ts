@@ -2,6 +2,7 @@ import { readdir, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { removeLayout } from "../datasets/datasetFiles.js";
 import type { Workspace } from "../workspace/Workspace.js";
+import { PublishStore } from "../store/PublishStore.js";
 
 export interface GcOptions {
   readonly dryRun: boolean;
@@ -30,9 +31,12 @@ export async function collectGarbage(ws: Workspace, options: GcOptions): Promise
   const oldPaths = new Set<string>();
   if (options.olderThanDays !== undefined) {
     const cutoff = Date.now() - options.olderThanDays * 86_400_000;
+    // Kept whatever their age: runs a published pipeline was made from, and step outputs a dataset version was registered from.
+    const published = new Set(PublishStore.of(ws).listPipelines(true).map((p) => p.sourceRunId));
+    const registered = ws.datasets.lineageStepRuns();
     for (const run of ws.runs.listRuns({ limit: 1_000_000 })) {
-      const target = Date.parse(run.createdAt) < cutoff && !active.has(run.id) ? oldPaths : keptPaths;
-      for (const s of ws.runs.getSteps(run.id)) for (const o of ws.runs.getOutputs(s.id)) target.add(o.path);
+      const old = Date.parse(run.createdAt) < cutoff && !active.has(run.id) && !published.has(run.id);
+      for (const s of ws.runs.getSteps(run.id)) for (const o of ws.runs.getOutputs(s.id)) (old && !registered.has(s.id) ? oldPaths : keptPaths).add(o.path);
     }
   }
   for (const stepRunDir of await list(ws.dataDir)) {
@@ -60,8 +64,17 @@ export async function collectGarbage(ws: Workspace, options: GcOptions): Promise
       items.push({ path, bytes: await size(path), why: name.endsWith(".tmp") ? "unfinished dataset layout" : "dataset layout (rebuilt when a step reads it)" });
     }
   }
+  // Copies of blob datastore content are caches too (downloaded again, by content, when a step reads it).
+  if (active.size === 0) {
+    const remote = join(ws.dir, "remote");
+    for (const name of await list(remote)) {
+      const path = join(remote, name);
+      items.push({ path, bytes: await size(path), why: name.endsWith(".tmp") ? "unfinished copy of blob datastore content" : "copy of blob datastore content (downloaded again when a step reads it)" });
+    }
+  }
   const layoutsDir = join(ws.dir, "datasets");
-  if (!options.dryRun) for (const item of items) await (dirname(item.path) === layoutsDir ? removeLayout(item.path) : rm(item.path, { recursive: true, force: true }));
+  const remoteDir = join(ws.dir, "remote");
+  if (!options.dryRun) for (const item of items) await (dirname(item.path) === layoutsDir || dirname(item.path) === remoteDir ? removeLayout(item.path) : rm(item.path, { recursive: true, force: true }));
   return items;
 }
 

@@ -16,8 +16,11 @@ export async function datasetsCommand(name: string | undefined, options: { versi
     }
     const versions = Dataset.list(ws, name === undefined ? {} : { name });
     if (versions.length === 0) return void process.stdout.write(name === undefined ? `no datasets registered in ${ws.dir}\n` : `no dataset named "${name}" is registered\n`);
-    const rows = versions.map((v) => [v.name, String(v.version), v.definition.kind, String(v.fileCount), bytes(v.bytes), v.createdAt.replace("T", " ").slice(0, 19), v.description]);
-    process.stdout.write(`${table(["dataset", "version", "kind", "files", "size", "registered", "description"], rows)}\n`);
+    // Lineage: a version registered from a step's output names the run, step and output that made it.
+    const madeBy = (v: (typeof versions)[number]): string =>
+      v.lineage ? `run ${v.lineage.runId} step ${v.lineage.stepName} output ${v.lineage.output} (${v.lineage.destination.datastore}:${v.lineage.destination.path})` : "registered by hand";
+    const rows = versions.map((v) => [v.name, String(v.version), v.definition.kind, String(v.fileCount), bytes(v.bytes), v.createdAt.replace("T", " ").slice(0, 19), madeBy(v), v.description]);
+    process.stdout.write(`${table(["dataset", "version", "kind", "files", "size", "registered", "made by", "description"], rows)}\n`);
   } finally {
     await ws.close();
   }

@@ -41,4 +41,16 @@ export interface DatasetVersion {
   readonly bytes: number;
   readonly fileCount: number;
   readonly createdAt: string;
+  /** The run and step whose output this version is (an OutputFileDatasetConfig registered on completion). */
+  readonly lineage?: DatasetLineage;
+}
+
+export interface DatasetLineage {
+  readonly runId: string;
+  readonly experiment: string;
+  readonly stepName: string;
+  readonly stepRunId: string;
+  readonly output: string;
+  /** The datastore path the output was uploaded to. */
+  readonly destination: { readonly datastore: string; readonly path: string };
 }

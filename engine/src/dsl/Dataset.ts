@@ -1,4 +1,4 @@
-import type { DatasetDefinition, DatasetVersion, FilterOp, TableFormat, TableTransform } from "../datasets/DatasetDefinition.js";
+import type { DatasetDefinition, DatasetLineage, DatasetVersion, FilterOp, TableFormat, TableTransform } from "../datasets/DatasetDefinition.js";
 import { DatasetProfile } from "../datasets/DatasetProfile.js";
 import { hashDataset, listDatasetFiles, materializeDataset, snapshotDataset, versionFiles, type DatasetFile } from "../datasets/datasetFiles.js";
 import { readTable, type Row } from "../datasets/readTable.js";
@@ -25,6 +25,8 @@ export interface RegisterOptions {
    * refuses. The same content as the latest version always returns that version.
    */
   readonly createNewVersion?: boolean;
+  /** @internal set by the engine when a step's output is registered on completion. */
+  readonly lineage?: DatasetLineage;
 }
 
 /** Where a dataset's files come from: a workspace's datastores, or a registered version's snapshot. */
@@ -69,7 +71,7 @@ abstract class BaseDataset {
       }
       return {
         name: options.name, description: options.description ?? "", definition: this.definition, manifest, digest: content.digest,
-        bytes: content.bytes, fileCount: files.length, createdAt: new Date().toISOString(),
+        bytes: content.bytes, fileCount: files.length, createdAt: new Date().toISOString(), ...(options.lineage && { lineage: options.lineage }),
       };
     });
     return this.withOrigin({ kind: "version", ws, version }, version.definition);

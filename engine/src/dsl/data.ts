@@ -21,6 +21,63 @@ export class PipelineData {
   }
 }
 
+/** Where an OutputFileDatasetConfig goes when its step completes, and whether it becomes a dataset. */
+export interface OutputDelivery {
+  /** `[datastore, "path/{run-id}/{output-name}"]`; default the workspace's default datastore, "dataset/{run-id}/{output-name}". */
+  readonly destination: readonly [AnyDatastore, string] | undefined;
+  /** Replace what is at the destination (asUpload({overwrite: true})); default: an existing destination fails the step. */
+  readonly overwrite: boolean;
+  /** Registered as a dataset version when the step completes, with the run and step that made it. */
+  readonly registration?: { readonly name: string; readonly description: string };
+  /** Registered as a tabular dataset of delimited files (readDelimitedFiles) rather than as files. */
+  readonly tabular?: { readonly separator: string; readonly header: boolean };
+}
+
+/**
+ * The seeds' `OutputFileDatasetConfig`: a step output (usable wherever PipelineData is) that is
+ * uploaded to a datastore path when its step completes — `{run-id}` and `{output-name}` in the
+ * path are filled in — and, with registerOnComplete, registered as a dataset version that
+ * records its lineage (run and step). Like PipelineData, it is never deleted automatically.
+ */
+export class OutputFileDatasetConfig extends PipelineData {
+  private settings: OutputDelivery;
+
+  constructor(options: { name: string; destination?: readonly [AnyDatastore, string] }) {
+    super(options.name);
+    const dest = options.destination;
+    if (dest !== undefined && (typeof dest[1] !== "string" || dest[1].replace(/[/.]+/g, "").trim() === "")) {
+      throw new TypeError(`OutputFileDatasetConfig ${options.name}: destination must be [datastore, "path/on/datastore"] with a path that is not the datastore's root`);
+    }
+    if (dest !== undefined && dest[1].split("/").includes("..")) throw new TypeError(`OutputFileDatasetConfig ${options.name}: destination path "${dest[1]}" leaves datastore ${dest[0].name}`);
+    this.settings = { destination: dest, overwrite: false };
+  }
+
+  get delivery(): OutputDelivery {
+    return this.settings;
+  }
+
+  /** Registers the output as dataset `name` (a new version each time its content differs) when the step completes. */
+  registerOnComplete(name: string, options: { description?: string } = {}): this {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(name)) throw new TypeError(`dataset name "${name}" must start with a letter or digit and hold only letters, digits, _ . - (at most 128)`);
+    this.settings = { ...this.settings, registration: { name, description: options.description ?? "" } };
+    return this;
+  }
+
+  /** Uploaded to the destination when the step completes; `overwrite` replaces what is there (default: refuse). */
+  asUpload(options: { overwrite?: boolean } = {}): this {
+    this.settings = { ...this.settings, overwrite: options.overwrite ?? false };
+    return this;
+  }
+
+  /** Registered as a tabular dataset: the output's delimited files read as one table. */
+  readDelimitedFiles(options: { separator?: string; header?: boolean } = {}): this {
+    const separator = options.separator ?? ",";
+    if (separator.length !== 1) throw new TypeError(`separator "${separator}" must be one character`);
+    this.settings = { ...this.settings, tabular: { separator, header: options.header ?? true } };
+    return this;
+  }
+}
+
 /** A file or folder already on a datastore, used directly as a step input. Its content hash is keyed. */
 export class DataReference {
   readonly kind = "data-reference" as const;

@@ -7,6 +7,7 @@ import { summarizeDecision } from "../explain/formatDecision.js";
 import { hashEntries, hashTree, type TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { buildStepJob, resolveInputs } from "./buildStepJob.js";
 import { decideReuse } from "./decideReuse.js";
+import { deliverOutputs } from "./deliverOutputs.js";
 import { describeOutcome } from "./describeOutcome.js";
 import type { PreparedStep } from "./prepareStep.js";
 import type { RunEvent } from "./RunEvent.js";
@@ -111,6 +112,15 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   const produced: { name: string; path: string; digest: string; layout?: "folder" }[] = [];
   for (const [name, path] of outputDirs) {
     produced.push({ name, path, ...(await outputDigest(path, { cache: ctx.ws.statCache, pool: ctx.ws.hashPool })) });
+  }
+  // OutputFileDatasetConfig outputs: uploaded to their destinations, registered as datasets.
+  try {
+    await deliverOutputs(ctx, step, stepRunId, produced);
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    ctx.emit({ type: "step-status", runId, step: step.name, status: "failed", detail: error, durationMs });
+    recorder.record({ type: "step", step: step.name, update: { ...decided, status: "failed", endedAt, error, pid: null } });
+    return { status: "failed", error };
   }
   recorder.strictly({ type: "step", step: step.name, outputs: produced.map(({ name, path, digest }) => ({ name, path, digest })), update: { status: "completed", endedAt, exitCode: 0, pid: null } });
   for (const o of produced) ctx.data.set(o.name, { path: o.path, digest: o.digest, ...(o.layout && { layout: o.layout }) });

@@ -1,6 +1,6 @@
 import type { Db } from "./openDatabase.js";
 import { perWorkspace, StatementCache } from "./StatementCache.js";
-import type { DatasetDefinition, DatasetVersion } from "../datasets/DatasetDefinition.js";
+import type { DatasetDefinition, DatasetLineage, DatasetVersion } from "../datasets/DatasetDefinition.js";
 
 /** Registered dataset versions: every SQL statement about datasets lives here. */
 export class DatasetStore extends StatementCache {
@@ -29,6 +29,12 @@ export class DatasetStore extends StatementCache {
     return (rows as Raw[]).map(toVersion);
   }
 
+  /** Step runs whose outputs dataset versions were registered from (gc keeps those outputs). */
+  lineageStepRuns(): Set<string> {
+    const rows = this.sql("SELECT lineage FROM dataset_versions WHERE lineage IS NOT NULL").all() as { lineage: string }[];
+    return new Set(rows.map((r) => (JSON.parse(r.lineage) as DatasetLineage).stepRunId));
+  }
+
   /**
    * Adds the next version in one transaction, so two processes registering at once get
    * different numbers; `decide` sees the latest version and may return it instead.
@@ -39,8 +45,9 @@ export class DatasetStore extends StatementCache {
       const next = decide(latest);
       if ("version" in next) return next;
       const row: DatasetVersion = { ...next, version: (latest?.version ?? 0) + 1 };
-      this.sql("INSERT INTO dataset_versions(name, version, description, definition, manifest, digest, bytes, file_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)").run(
+      this.sql("INSERT INTO dataset_versions(name, version, description, definition, manifest, digest, bytes, file_count, created_at, lineage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").run(
         row.name, row.version, row.description, JSON.stringify(row.definition), row.manifest, row.digest, row.bytes, row.fileCount, row.createdAt,
+        row.lineage ? JSON.stringify(row.lineage) : null,
       );
       return row;
     }).immediate();
@@ -60,5 +67,6 @@ function toVersion(r: Raw): DatasetVersion {
     bytes: r["bytes"] as number,
     fileCount: r["file_count"] as number,
     createdAt: r["created_at"] as string,
+    ...(typeof r["lineage"] === "string" && { lineage: JSON.parse(r["lineage"]) as DatasetLineage }),
   };
 }
