@@ -170,6 +170,34 @@ export const RunViewSchema = z.looseObject({
 /** `GET /runs/{id}/live` (WebSocket): one frame per change, the last one terminal. */
 export const LiveFrameSchema = z.object({ type: z.literal("view"), view: RunViewSchema });
 
+/** `POST /blobs/missing`: which of the asked digests this server's store lacks. */
+export const BlobMissingSchema = z.object({ missing: z.array(z.string()) });
+
+/** `PUT /blobs/{digest}`: the blob is stored (201) or already was (200, `received` 0). */
+export const BlobStoredSchema = z.object({
+  digest: z.string(),
+  size: z.number(),
+  received: z.number().describe("bytes this request carried into the store (0 when it was present)"),
+});
+
+/** `GET /agents`: the agents of this server, their slots (a GPU each) and what runs on them, and each pool's queue. */
+export const AgentListSchema = z.object({
+  agents: z.array(z.object({
+    name: z.string(),
+    labels: z.record(z.string(), z.string()),
+    status: z.enum(["online", "away", "offline"]).describe("away: connection lost, its steps kept until the grace ends"),
+    inventory: z.object({
+      gpus: z.array(z.object({ index: z.number(), name: z.string(), memoryMb: z.number() })),
+      cpus: z.number(), memoryMb: z.number(), diskFreeMb: z.number(), host: z.string(), version: z.string(),
+    }),
+    connectedAt: z.string(),
+    lastSeenAt: z.string(),
+    slots: z.array(z.object({ gpu: z.number(), step: z.string().nullable().describe("runId.step holding the GPU, null when free") })),
+    jobs: z.array(z.object({ stepRunId: z.string(), gpus: z.array(z.number()) })),
+  })),
+  pools: z.array(z.object({ name: z.string(), labels: z.record(z.string(), z.string()), waiting: z.array(z.string()).describe("step runs waiting for slots, first first") })),
+});
+
 /** Replies are read, never changed: the types say so, and accept the engine's readonly values. */
 type Frozen<T> = T extends readonly (infer U)[] ? readonly Frozen<U>[] : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
 
@@ -188,6 +216,9 @@ export type RunMetrics = Frozen<z.infer<typeof RunMetricsSchema>>;
 export type StepOutputs = Frozen<z.infer<typeof StepOutputsSchema>>;
 export type StepSnapshot = Frozen<z.infer<typeof StepSnapshotSchema>>;
 export type ModuleReply = Frozen<z.infer<typeof ModuleSchema>>;
+export type BlobMissing = Frozen<z.infer<typeof BlobMissingSchema>>;
+export type BlobStored = Frozen<z.infer<typeof BlobStoredSchema>>;
+export type AgentList = Frozen<z.infer<typeof AgentListSchema>>;
 /** The frame as the server sends it: the view is the full `RunView`. */
 export interface LiveFrame { readonly type: "view"; readonly view: RunView }
 
@@ -200,6 +231,7 @@ export const REPLY_SCHEMAS = {
   RunSubmitted: RunSubmittedSchema, PublishReply: PublishReplySchema, CancelReply: CancelReplySchema,
   RunMetrics: RunMetricsSchema, StepOutputs: StepOutputsSchema, RunView: RunViewSchema, LiveFrame: LiveFrameSchema,
   StepSnapshot: StepSnapshotSchema, Module: ModuleSchema, ModuleList: z.array(ModuleSchema),
+  BlobMissing: BlobMissingSchema, BlobStored: BlobStoredSchema, AgentList: AgentListSchema,
 } as const;
 export type ReplySchemaName = keyof typeof REPLY_SCHEMAS;
 

@@ -56,10 +56,16 @@ export class Authenticator {
 
   /** Middleware: 401 without a valid token, 403 when the token lacks `scope`. */
   require(scope: Scope, options: { allowQueryToken?: boolean } = {}): RequestHandler {
+    return this.requireAny([scope], options);
+  }
+
+  /** Middleware: 401 without a valid token, 403 when the token has none of `scopes`. */
+  requireAny(scopes: readonly Scope[], options: { allowQueryToken?: boolean } = {}): RequestHandler {
+    const wanted = scopes.map((s) => `"${s}"`).join(" or ");
     return (req: Request, _res: Response, next: NextFunction) => {
       const caller = this.identify(req, options.allowQueryToken ?? false);
       if (!caller) throw new HttpError(401, "a valid bearer token is required (Authorization: Bearer <token>)", { headers: { "WWW-Authenticate": 'Bearer realm="pipebook"' } });
-      if (!hasScope(caller.scopes, scope)) throw new HttpError(403, `this token does not have the "${scope}" scope`);
+      if (!scopes.some((scope) => hasScope(caller.scopes, scope))) throw new HttpError(403, `this token does not have the ${wanted} scope`);
       callers.set(req, caller);
       next();
     };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { REPLY_SCHEMAS, type ReplySchemaName } from "../contract/rest.js";
 import { SCOPES } from "../auth/ApiTokens.js";
+import { BlobMissingRequestSchema } from "../blobs/blobProtocol.js";
 import { DefaultVersionRequestSchema, PublishRequestSchema, RunRequestSchema, ScheduleRequestSchema } from "./schemas.js";
 
 function schemaOf(s: z.ZodType): Record<string, unknown> {
@@ -49,6 +50,14 @@ const ROUTES: Record<string, Record<string, Op>> = {
   "/schedules/{id}/events": { get: { summary: "fired, missed and failed ticks", scope: "read", reply: "ScheduleEventList", params: ["id"], responses: { "200": "[ScheduleEvent]" } } },
   "/schedules/{id}/disable": { post: { summary: "stop firing", scope: "publish", reply: "Schedule", params: ["id"], responses: { "200": "Schedule" } } },
   "/schedules/{id}/enable": { post: { summary: "fire again (ticks while disabled are not missed)", scope: "publish", reply: "Schedule", params: ["id"], responses: { "200": "Schedule" } } },
+  "/agents": { get: { summary: "agents connected to this server (pipebook agent), each GPU a slot with the step holding it, and each remote pool's queue", scope: "read", reply: "AgentList", responses: { "200": "{agents: [...], pools: [...]}" } } },
+  "/agents/connect": { get: { summary: "WebSocket an agent dials (token with the agent scope): hello, heartbeats, jobs and their reports as JSON frames", scope: "agent", responses: { "101": "switching protocols", "401": "no valid token", "403": "not an agent token" } } },
+  "/blobs/missing": { post: { summary: "which of these sha256 digests the server's blob store lacks (at most 2000 per request)", scope: "runs:submit", reply: "BlobMissing", body: "BlobMissingRequest", responses: { "200": "{missing: [digest]}", "400": "not a digest" } } },
+  "/blobs/{digest}": {
+    head: { summary: "200 with Content-Length when the blob is stored; 404 with Upload-Offset (bytes of a kept partial upload) when not (scope read or runs:submit)", scope: "read", params: ["digest"], responses: { "200": "stored", "404": "not stored" } },
+    get: { summary: "a blob's bytes; Range: bytes=N- resumes", scope: "read", params: ["digest"], responses: { "200": "application/octet-stream", "206": "the range asked for", "404": "no such blob" } },
+    put: { summary: "upload a blob: the whole body, or its rest with Content-Range: bytes N-M/TOTAL from the Upload-Offset that HEAD reports; stored only when its size and sha256 match", scope: "runs:submit", reply: "BlobStored", params: ["digest"], responses: { "200": "already stored", "201": "stored", "409": "wrong offset (Upload-Offset) or an upload in progress", "411": "no length", "413": "over the size bound", "422": "the bytes are not the digest's" } },
+  },
 };
 
 /** The OpenAPI document served at `/openapi.json`. */
@@ -85,6 +94,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         PublishRequest: schemaOf(PublishRequestSchema),
         DefaultVersionRequest: schemaOf(DefaultVersionRequestSchema),
         ScheduleRequest: schemaOf(ScheduleRequestSchema),
+        BlobMissingRequest: schemaOf(BlobMissingRequestSchema),
         ...Object.fromEntries(Object.entries(REPLY_SCHEMAS).map(([name, schema]) => [name, schemaOf(schema)])),
       },
     },

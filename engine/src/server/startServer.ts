@@ -6,6 +6,10 @@ import express from "express";
 import type { Workspace } from "../workspace/Workspace.js";
 import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
 import { Scheduler, type SchedulerOptions } from "../schedules/Scheduler.js";
+import { blobRoutes } from "../blobs/blobRoutes.js";
+import type { AgentPool } from "../compute/remote/AgentPool.js";
+import { attachAgentHub, type AgentHubOptions } from "./agentHub.js";
+import { agentRoutes } from "./agentRoutes.js";
 import { Authenticator } from "./Authenticator.js";
 import { cors } from "./cors.js";
 import { endpointRoutes } from "./endpointRoutes.js";
@@ -45,6 +49,10 @@ export interface ServerOptions {
   /** Fire schedules and triggers (default true; run one scheduling server per workspace). */
   readonly schedules?: boolean;
   readonly scheduler?: SchedulerOptions;
+  /** The largest blob `PUT /blobs/{digest}` accepts (default 64 GiB). */
+  readonly maxBlobBytes?: number;
+  /** Agents (`pipebook agent`): heartbeat and the grace before an agent's steps fail as lost. */
+  readonly agents?: AgentHubOptions;
   readonly log?: (line: string) => void;
 }
 
@@ -53,6 +61,8 @@ export interface RunningServer {
   readonly port: number;
   readonly queue: RunQueue;
   readonly scheduler: Scheduler | undefined;
+  /** The agents connected to this server and the slot queues of its remote targets. */
+  readonly agents: AgentPool;
   close(): Promise<void>;
 }
 
@@ -93,7 +103,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   app.use(moduleRoutes(ctx));
   app.get("/", page);
   app.use("/web", express.static(WEB_DIR, { index: false, redirect: false }));
-  app.use(runRoutes(ctx), pipelineRoutes(ctx), endpointRoutes(ctx), scheduleRoutes(ctx));
+  const agents = attachAgentHub(ws, auth, options.agents ?? {}, log);
+  app.use(runRoutes(ctx), pipelineRoutes(ctx), endpointRoutes(ctx), scheduleRoutes(ctx), agentRoutes(ctx, agents));
+  app.use(blobRoutes(ctx, { ...(options.maxBlobBytes !== undefined && { maxBlobBytes: options.maxBlobBytes }) }));
   app.use((req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(log));
 
@@ -102,6 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Nothing a caller sends may end the process: an upgrade that throws closes only its socket.
   server.on("upgrade", (req, socket, head) => {
     try {
+      if (agents.handleUpgrade(req, socket, head)) return;
       live.handleUpgrade(req, socket, head);
     } catch (err) {
       console.error(`pipebook serve: upgrade of ${req.url ?? "?"} failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -147,10 +160,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port: address.port,
     queue,
     scheduler,
+    agents: agents.pool,
     async close() {
       clearInterval(orphans);
       await scheduler?.stop();
       live.close();
+      agents.close();
       feeds.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

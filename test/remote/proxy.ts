@@ -1,0 +1,60 @@
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+
+/**
+ * A TCP proxy in front of a real server that drops one connection once it has carried `bytes`
+ * in one direction: `up` (client → server: the server sees the request end early) or `down`
+ * (server → client: the client's reply ends early). Later connections pass untouched. Stands in
+ * for a network that fails; the server and client on either side are the real ones.
+ */
+export interface DroppingProxy {
+  readonly url: string;
+  /** Connections cut so far. */
+  readonly cuts: number;
+  close(): Promise<void>;
+}
+
+export async function droppingProxy(target: string, cut: { direction: "up" | "down"; bytes: number }): Promise<DroppingProxy> {
+  const { hostname, port } = new URL(target);
+  let cuts = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(port), hostname);
+    sockets.add(client).add(upstream);
+    client.on("close", () => sockets.delete(client));
+    upstream.on("close", () => sockets.delete(upstream));
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+    const armed = cuts === 0;
+    let carried = 0;
+    const relay = (from: Socket, to: Socket, cutting: boolean): void => {
+      from.on("data", (chunk: Buffer) => {
+        if (cutting && armed && cuts === 0 && carried + chunk.length >= cut.bytes) {
+          cuts += 1;
+          // The receiving side gets every byte up to the cut, then an orderly end; the sender a reset.
+          to.end(chunk.subarray(0, cut.bytes - carried));
+          from.destroy();
+          return;
+        }
+        carried += cutting ? chunk.length : 0;
+        if (!to.write(chunk)) {
+          from.pause();
+          to.once("drain", () => from.resume());
+        }
+      });
+      from.on("end", () => to.end());
+    };
+    relay(client, upstream, cut.direction === "up");
+    relay(upstream, client, cut.direction === "down");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get cuts() {
+      return cuts;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
