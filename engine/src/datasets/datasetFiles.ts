@@ -3,6 +3,7 @@ import { copyFile, mkdir, rename, rm, stat } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import ignore from "ignore";
 import { Readable } from "node:stream";
 import type { AnyDatastore } from "../dsl/Datastore.js";
 import type { Workspace } from "../workspace/Workspace.js";
@@ -28,9 +29,28 @@ export interface DatasetContent {
   readonly digest: Digest;
 }
 
+// A path with `*`, `?` or `[` in it is a glob: `data/*.csv`, `logs/**/*.json`.
+const GLOB_CHARS = /[*?[]/;
+
+/**
+ * A glob path split into the folder before its first wildcard segment and the pattern below
+ * that folder; undefined for a plain path.
+ */
+export function splitGlob(path: string): { readonly base: string; readonly pattern: string } | undefined {
+  if (!GLOB_CHARS.test(path)) return undefined;
+  const segments = path.replace(/^\/+/, "").split("/");
+  const first = segments.findIndex((s) => GLOB_CHARS.test(s));
+  return { base: segments.slice(0, first).join("/"), pattern: segments.slice(first).join("/") };
+}
+
 /**
  * The files a definition names, in order: a file as itself, a folder's files (sorted) under
- * the folder's name. A path that is not there is an error naming it.
+ * the folder's name, a glob's matching files (sorted) by their path below the glob's folder.
+ * A path that is not there, or a glob that matches nothing, is an error naming it.
+ *
+ * Globs are matched as .gitignore patterns anchored at the glob's folder (the `ignore` package
+ * the snapshots already use): `*` and `?` stay within a folder, `**` crosses folders, `[a-c]`
+ * is a class; a folder that matches brings all its files, as in .gitignore.
  */
 export async function listDatasetFiles(datastores: (name: string) => AnyDatastore | undefined, def: DatasetDefinition): Promise<DatasetFile[]> {
   const out: DatasetFile[] = [];
@@ -38,6 +58,23 @@ export async function listDatasetFiles(datastores: (name: string) => AnyDatastor
     const store = datastores(p.datastore);
     if (!store) throw new PipebookError("dataset-invalid", `dataset path "${p.path}" names datastore "${p.datastore}", which this workspace does not have`);
     const label = `"${p.path}" on datastore ${p.datastore}`;
+    const glob = splitGlob(p.path);
+    if (glob) {
+      if (/^[!#]/.test(glob.pattern)) throw new PipebookError("dataset-invalid", `dataset path ${label}: a glob may not start with ! or #`);
+      const base = glob.base === "" ? "." : glob.base;
+      const baseLabel = `"${glob.base === "" ? "/" : glob.base}" on datastore ${p.datastore}`;
+      const root = store.kind === "local" ? store.resolve(base) : await store.localCopy(base).catch((err: unknown) => {
+        if (err instanceof PipebookError && err.code === "source-missing") throw new PipebookError("dataset-invalid", `dataset path ${label}: its folder ${baseLabel} does not exist`);
+        throw err;
+      });
+      if (!(await stat(root).catch(() => undefined))?.isDirectory()) throw new PipebookError("dataset-invalid", `dataset path ${label}: its folder ${baseLabel} does not exist`);
+      const matcher = ignore().add(`/${glob.pattern}`);
+      const entries = (await walk(root)).filter((e) => matcher.ignores(e.rel)).sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+      if (entries.length === 0) throw new PipebookError("dataset-invalid", `dataset path ${label} matches no files`);
+      const prefix = glob.base === "" ? "" : `${glob.base}/`;
+      for (const e of entries) out.push({ rel: e.rel, abs: e.abs, label: `"${prefix}${e.rel}" on datastore ${p.datastore}` });
+      continue;
+    }
     // A blob datastore's path is read from a local copy, downloaded once per content (by Content-MD5).
     const abs = store.kind === "local" ? store.resolve(p.path) : await store.localCopy(p.path).catch((err: unknown) => {
       if (err instanceof PipebookError && err.code === "source-missing") throw new PipebookError("dataset-invalid", `dataset path ${label} does not exist`);
