@@ -44,8 +44,8 @@ export interface LocalComputeContext {
 /**
  * Runs steps as child processes of this machine. Each step gets its own process group so a
  * timeout or cancel stops the step's whole process tree, not only its first process. Inputs are
- * read in place (no copies, no hashing beyond the engine's one pass over outputs); mounted
- * datasets are read-only to the step (compute/readOnlyBinds.ts).
+ * read in place (no copies, no hashing beyond the engine's one pass over outputs) and are
+ * read-only to the step (compute/readOnlyBinds.ts).
  */
 export class LocalCompute implements Compute {
   readonly kind = "local";
@@ -101,11 +101,12 @@ export class LocalCompute implements Compute {
       symlinkSync(join(RUNTIME_DIR, "node", "pipebook_run"), join(workDir, "node_modules", "pipebook_run"), "dir");
     }
     const inputs = new Map<string, string>();
-    const mounted: string[] = [];
+    // Read in place, so bound read-only for the step: earlier steps' outputs, datastore paths, mounted datasets.
+    const inPlace: string[] = [];
     for (const input of job.inputs) {
       if (input.layout !== "download") {
         inputs.set(input.name, input.source);
-        if (input.layout === "mount") mounted.push(input.source);
+        inPlace.push(input.source);
         continue;
       }
       // A downloaded dataset is the step's own copy (a clone where the filesystem can), next to its
@@ -122,7 +123,7 @@ export class LocalCompute implements Compute {
       inherited: inheritedEnv(job), node: process.execPath, ...(TSX_LOADER && { tsLoader: TSX_LOADER }),
     });
     const env = resolved.env;
-    const argv = withReadOnlyBinds(resolved.argv, mounted);
+    const argv = withReadOnlyBinds(resolved.argv, inPlace);
     const tooBig = launchSizeProblem(argv, env);
     if (tooBig) return { reason: "spawn-failed", message: tooBig };
     // Marks a process tree this machine's launcher started, for recovery (stopStepProcesses).

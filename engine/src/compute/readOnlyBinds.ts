@@ -4,32 +4,59 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 
 /**
- * Shared dataset layouts carry no write permission (datasets/readOnlyTree.ts), but permission
- * bits do not bind root. A step run as root therefore starts in a private mount namespace of
- * its own (util-linux `unshare`), where each of its mounted inputs is bound read-only onto
- * itself: a write fails with EROFS and the engine's view of the files never changes. Where
- * the engine cannot make a mount namespace (a container without CAP_SYS_ADMIN), a root step
- * can still write into its mounted inputs; docs/engine.md says so.
+ * Makes a step's in-place inputs — the outputs of earlier steps, datastore paths, mounted
+ * datasets — read-only to it. Shared dataset layouts also carry no write permission
+ * (datasets/readOnlyTree.ts), but an earlier step's output keeps the bits its producer gave it,
+ * and permission bits do not bind root. A step run as root therefore starts in a private mount
+ * namespace of its own (util-linux `unshare`), where each input is bound read-only onto itself: a
+ * write fails with EROFS ("Read-only file system") and what the engine stored never changes.
+ * Where the engine cannot make a mount namespace (a container without CAP_SYS_ADMIN), or runs as
+ * another user (an unprivileged user namespace drops the capability to mount at exec), a step can
+ * write into an earlier step's output; docs/engine.md says so.
  */
 export function withReadOnlyBinds(argv: readonly string[], paths: readonly string[]): string[] {
   if (paths.length === 0 || process.getuid?.() !== 0) return [...argv];
   const tools = bindTools();
   if (!tools) return [...argv];
-  const script = `while [ "$1" != -- ]; do ${tools.mount} --bind -o ro "$1" "$1" || { echo "pipebook: input $1 could not be made read-only" >&2; exit 126; }; shift; done; shift; exec "$@"`;
-  return [tools.unshare, "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "pipebook-read-only-inputs", ...paths, "--", ...argv];
+  return [...tools.unshare, "/bin/sh", "-c", bindScript(tools.mount), "pipebook-read-only-inputs", ...paths, "--", ...argv];
 }
 
-let probed: { unshare: string; mount: string } | null | undefined;
+/**
+ * The same for a command run on another machine (a Slurm node), where what works is known only
+ * there: a shell line that makes the inputs read-only the way withReadOnlyBinds does when the
+ * node's `unshare` can, and otherwise runs the command as it is, saying so on stderr once.
+ */
+export function readOnlyBindsOnNode(argv: readonly string[], paths: readonly string[]): string[] {
+  if (paths.length === 0) return [...argv];
+  const inner = bindScript("mount");
+  const script = [
+    'if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && unshare --mount --propagation private /bin/true 2>/dev/null; then',
+    '  exec unshare --mount --propagation private /bin/sh -c "$0" pipebook-read-only-inputs "$@"',
+    "fi",
+    'echo "[pipebook] this step\'s inputs are not made read-only on $(hostname): it runs as $(id -un), or no mount namespace can be made (unshare)" >&2',
+    'while [ "$1" != -- ]; do shift; done; shift; exec "$@"',
+  ].join("\n");
+  return ["/bin/sh", "-c", script, inner, ...paths, "--", ...argv];
+}
 
-/** unshare and mount by absolute path, once a read-only bind in a new mount namespace worked; null where it does not. */
-function bindTools(): { unshare: string; mount: string } | null {
+/** Binds each path before `--` read-only onto itself, then execs what follows; a bind that fails ends the step (126). */
+function bindScript(mount: string): string {
+  return `while [ "$1" != -- ]; do ${mount} --bind -o ro "$1" "$1" || { echo "pipebook: input $1 could not be made read-only" >&2; exit 126; }; shift; done; shift; exec "$@"`;
+}
+
+let probed: { unshare: string[]; mount: string } | null | undefined;
+
+/** unshare (with its options) and mount by absolute path, once a read-only bind in a new mount namespace worked; null where it does not. */
+function bindTools(): { unshare: string[]; mount: string } | null {
   if (probed !== undefined) return probed;
   const unshare = onPath("unshare");
   const mount = onPath("mount");
+  probed = null;
+  if (unshare === undefined || mount === undefined) return probed;
+  const prefix = [unshare, "--mount", "--propagation", "private", "--"];
   const dir = tmpdir();
-  const works = unshare !== undefined && mount !== undefined
-    && spawnSync(unshare, ["--mount", "--propagation", "private", mount, "--bind", "-o", "ro", dir, dir], { stdio: "ignore", timeout: 10_000 }).status === 0;
-  probed = works ? { unshare: unshare!, mount: mount! } : null;
+  const works = spawnSync(prefix[0]!, [...prefix.slice(1), mount, "--bind", "-o", "ro", dir, dir], { stdio: "ignore", timeout: 10_000 }).status === 0;
+  if (works) probed = { unshare: prefix, mount };
   return probed;
 }
 

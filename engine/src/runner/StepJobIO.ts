@@ -110,8 +110,16 @@ export class StepJobIO implements JobIO {
     this.output("stderr", Buffer.from(`[pipebook] ${text}\n`));
   }
 
+  /**
+   * The last line the step wrote to stderr; where it is a write refused in one of its inputs
+   * (EROFS, or EACCES on an earlier step's output), with why, since the step only sees the errno.
+   */
   lastErrorLine(): string | undefined {
-    return this.logs.lastErrorLine();
+    const line = this.logs.lastErrorLine();
+    if (line === undefined) return undefined;
+    const readOnly = /Read-only file system|EROFS/.test(line);
+    const denied = /Permission denied|EACCES/.test(line) && (line.includes(this.ctx.ws.dataDir) || line.includes("/pipebook/inputs/"));
+    return readOnly || denied ? `${line} (a step's inputs are read-only to it: write into one of its outputs, or copy the input first)` : line;
   }
 
   close(): void {

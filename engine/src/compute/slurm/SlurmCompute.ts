@@ -19,6 +19,7 @@ import { SlurmCli, SlurmCommandError, type SlurmNode, type SlurmPartition } from
 import { SlurmJobWatcher, type JobReport } from "./SlurmJobWatcher.js";
 import { phaseOf, pendingNote, slurmOutcome, type AskedFor } from "./slurmOutcome.js";
 import { SLURM_FILES, SlurmStaging, type StagedJob } from "./SlurmStaging.js";
+import { readOnlyBindsOnNode } from "../readOnlyBinds.js";
 
 /** How long a look at the cluster (partitions, nodes, the shared-folder check) serves submits. */
 const CLUSTER_TTL_MS = 30_000;
@@ -128,10 +129,13 @@ export class SlurmCompute implements Compute {
     try {
       const unseen = this.staging.inPlace ? await this.unseenInput(job) : undefined;
       if (unseen) return { reason: "spawn-failed", message: unseen };
-      const { argv, env } = resolveJob(job, {
+      const resolved = resolveJob(job, {
         inputs: staged.inputs, outputs: staged.outputs, metricsFile: staged.metricsFile, runtimeDir: staged.runtimeDir,
         inherited: inheritedEnv(job), node: process.execPath, ...(TSX_LOADER && { tsLoader: TSX_LOADER }),
       });
+      const env = resolved.env;
+      // Inputs read in place (or from the staged copy later jobs share) are read-only to the job.
+      const argv = readOnlyBindsOnNode(resolved.argv, job.inputs.filter((i) => i.layout !== "download").map((i) => staged.inputs.get(i.name)!));
       const tooBig = launchSizeProblem(argv, env);
       if (tooBig) return { reason: "spawn-failed", message: tooBig };
       const script = join(staged.jobDir, SLURM_FILES.script);
