@@ -19,6 +19,7 @@ export {
 export { Module, ModuleVersion, type PublishScriptOptions, type PublishShellOptions } from "./dsl/Module.js";
 export { ModuleStep, type ModuleStepOptions } from "./dsl/ModuleStep.js";
 export type { ModuleDefinition, ModuleRecord, ModuleState, ModuleVersionRecord } from "./store/ModuleStore.js";
+export { DataTransferStep, type DataTransferStepOptions } from "./dsl/DataTransferStep.js";
 export { Pipeline } from "./dsl/Pipeline.js";
 export { Experiment } from "./dsl/Experiment.js";
 export { PipelineRun, type SubmitOptions } from "./runner/PipelineRun.js";

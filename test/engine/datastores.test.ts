@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import {
-  AzureBlobDatastore, CommandStep, DataReference, Dataset, Datastore, Experiment, OutputFileDatasetConfig, Pipeline, PipelineData, TabularDataset, Workspace,
+  AzureBlobDatastore, CommandStep, DataReference, DataTransferStep, Dataset, Datastore, Experiment, OutputFileDatasetConfig, Pipeline, PipelineData, TabularDataset, Workspace,
   type PipelineStep, type RunView,
 } from "pipebook";
 import { pipebook, sandbox, type Sandbox } from "./helpers.js";
@@ -186,3 +186,45 @@ describe("step outputs as datasets", () => {
 function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
+
+describe("DataTransferStep", () => {
+  it("copies local → blob → blob → local, is reused while source and destination are unchanged, and reruns when the destination lost its copy", async () => {
+    const a = await blobStore("a");
+    const b = await blobStore("b");
+    const local = sb.ws.getDefaultDatastore() as Datastore;
+    await sb.write("in/x.csv", "x\n1\n");
+    await sb.write("in/sub/y.txt", "y");
+    await local.uploadDirectory(join(sb.dir, "in"), { targetPath: "src" });
+    const ref = (store: Datastore | AzureBlobDatastore, name: string, path: string) => new DataReference({ datastore: store, dataReferenceName: name, pathOnDatastore: path });
+    const steps = () => [
+      new DataTransferStep({ name: "up", sourceDataReference: ref(local, "src", "src"), destinationDataReference: ref(a, "up_to", "copy/src") }),
+      new DataTransferStep({ name: "across", sourceDataReference: ref(local, "one", "src/x.csv"), destinationDataReference: ref(b, "across_to", "x/renamed.csv") }),
+    ];
+    const first = await submit(steps());
+    expect(first.steps.map((s) => [s.name, s.status, s.error ?? ""])).toEqual([["up", "completed", ""], ["across", "completed", ""]]);
+    expect((await a.list("copy/src")).map((e) => e.rel)).toEqual(["sub/y.txt", "x.csv"]);
+    expect((await b.list("x/renamed.csv")).map((e) => e.blobName)).toEqual(["x/renamed.csv"]);
+    // Blob to blob, and back down to a local folder.
+    const down = await submit([
+      new DataTransferStep({ name: "b2b", sourceDataReference: ref(a, "from_a", "copy/src"), destinationDataReference: ref(b, "to_b", "mirror") }),
+      new DataTransferStep({ name: "b2l", sourceDataReference: ref(a, "from_a2", "copy/src/x.csv"), destinationDataReference: ref(local, "to_local", "back/x.csv") }),
+    ]);
+    expect(down.steps.map((s) => [s.name, s.status, s.error ?? ""])).toEqual([["b2b", "completed", ""], ["b2l", "completed", ""]]);
+    expect((await b.list("mirror")).map((e) => e.rel)).toEqual(["sub/y.txt", "x.csv"]);
+    expect(await readFile(local.resolve("back/x.csv"), "utf8")).toBe("x\n1\n");
+
+    const again = await submit(steps());
+    expect(again.steps.map((s) => s.status)).toEqual(["reused", "reused"]);
+    await a.removeBlobs(["copy/src/x.csv"]);
+    const repaired = await submit(steps());
+    expect(step(repaired, "up").status).toBe("completed");
+    expect(step(repaired, "up").why).toContain('destination "copy/src" on datastore a no longer holds the transferred content');
+    expect(step(repaired, "across").status).toBe("reused");
+    expect((await a.list("copy/src")).map((e) => e.rel)).toEqual(["sub/y.txt", "x.csv"]);
+    // A changed source reruns the transfer.
+    await writeFile(local.resolve("src/x.csv"), "x\n2\n");
+    const changed = await submit(steps());
+    expect(changed.steps.map((s) => s.status)).toEqual(["completed", "completed"]);
+    expect(await readFile(await b.download(await mkdtemp(join(sb.dir, "dl-")), { prefix: "x/renamed.csv" }), "utf8")).toBe("x\n2\n");
+  });
+});

@@ -19,8 +19,10 @@ export async function datasetsCommand(name: string | undefined, options: { versi
     // Lineage: a version registered from a step's output names the run, step and output that made it.
     const madeBy = (v: (typeof versions)[number]): string =>
       v.lineage ? `run ${v.lineage.runId} step ${v.lineage.stepName} output ${v.lineage.output} (${v.lineage.destination.datastore}:${v.lineage.destination.path})` : "registered by hand";
-    const rows = versions.map((v) => [v.name, String(v.version), v.definition.kind, String(v.fileCount), bytes(v.bytes), v.createdAt.replace("T", " ").slice(0, 19), madeBy(v), v.description]);
-    process.stdout.write(`${table(["dataset", "version", "kind", "files", "size", "registered", "made by", "description"], rows)}\n`);
+    // The column shows only where a listed version came from a step.
+    const lineage = versions.some((v) => v.lineage);
+    const rows = versions.map((v) => [v.name, String(v.version), v.definition.kind, String(v.fileCount), bytes(v.bytes), v.createdAt.replace("T", " ").slice(0, 19), ...(lineage ? [madeBy(v)] : []), v.description]);
+    process.stdout.write(`${table(["dataset", "version", "kind", "files", "size", "registered", ...(lineage ? ["made by"] : []), "description"], rows)}\n`);
   } finally {
     await ws.close();
   }

@@ -27,7 +27,10 @@ export type StepStatus =
   | "skipped"
   | "canceled";
 
-export type StepKind = "python" | "command" | "node";
+/** What a step's process runs: a Python or Node script, or a command. */
+export type ProgramKind = "python" | "command" | "node";
+/** A step's kind: a program, or a transfer between datastores that the engine itself makes (DataTransferStep). */
+export type StepKind = ProgramKind | "data-transfer";
 
 export type ParameterValue = string | number | boolean;
 

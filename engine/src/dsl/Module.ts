@@ -122,7 +122,7 @@ export class Module {
     this.ws.modules.setDefault(this.name, version);
   }
 
-  private async publishScript(kind: StepKind, options: PublishScriptOptions): Promise<ModuleVersion> {
+  private async publishScript(kind: "python" | "node", options: PublishScriptOptions): Promise<ModuleVersion> {
     if (!options.scriptName) throw new PipebookError("step-invalid", `module "${this.name}": scriptName is required`);
     if (options.sourceDirectory === undefined) throw new PipebookError("step-invalid", `module "${this.name}": sourceDirectory is required`);
     return this.publish(options, { kind, scriptName: options.scriptName }, options.sourceDirectory);

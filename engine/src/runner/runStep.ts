@@ -8,6 +8,9 @@ import { hashEntries, hashTree, type TreeHasherDeps } from "../fingerprint/hashT
 import { buildStepJob, resolveInputs } from "./buildStepJob.js";
 import { decideReuse } from "./decideReuse.js";
 import { deliverOutputs } from "./deliverOutputs.js";
+import { DataTransferStep } from "../dsl/DataTransferStep.js";
+import { transfer, transferDigest } from "../datastores/transfer.js";
+import type { StepUpdate } from "../store/RunStore.js";
 import { describeOutcome } from "./describeOutcome.js";
 import type { PreparedStep } from "./prepareStep.js";
 import type { RunEvent } from "./RunEvent.js";
@@ -65,6 +68,11 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
     if (twin === undefined || (await waitForTwin(ctx, step.name, twin)) !== "ended") break;
     verdict = await decide();
   }
+  // A transfer is reused only while its destination still holds what the source has.
+  if (verdict.reuse && step instanceof DataTransferStep) {
+    const problem = await transferDestinationProblem(ctx, step);
+    if (problem) verdict = { reuse: false, decision: { reason: "outputs-invalid", from: verdict.decision.from, problems: [problem] } };
+  }
   if (verdict.reuse) {
     const at = now();
     recorder.strictly({
@@ -78,6 +86,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
 
   // A miss: stage the job and hand it to the target.
   const stepRunId = `${runId}.${step.name}`;
+  if (step instanceof DataTransferStep) return runTransfer(ctx, step, { keyDigest: digest, keyComponents: components, decision: verdict.decision });
   const job = await buildStepJob(ctx, p, stepRunId, inputs);
   const stepDir = join(ctx.ws.runsDir, runId, step.name);
   // Step run ids are new for every run, so these folders never hold anything yet.
@@ -126,6 +135,41 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   for (const o of produced) ctx.data.set(o.name, { path: o.path, digest: o.digest, ...(o.layout && { layout: o.layout }) });
   ctx.emit({ type: "step-status", runId, step: step.name, status: "completed", durationMs });
   return { status: "completed" };
+}
+
+/** A DataTransferStep that runs: the engine copies the data itself (no process, no compute target). */
+async function runTransfer(ctx: RunContext, step: DataTransferStep, decided: StepUpdate): Promise<StepResult> {
+  const startedAt = new Date().toISOString();
+  ctx.recorder.strictly({ type: "step", step: step.name, update: { ...decided, status: "running", startedAt } });
+  ctx.emit({ type: "step-status", runId: ctx.runId, step: step.name, status: "running" });
+  const from = { store: step.source.datastore, path: step.source.pathOnDatastore };
+  const to = { store: step.destination.datastore, path: step.destination.pathOnDatastore };
+  let error: string | undefined;
+  try {
+    await transfer(from, to);
+  } catch (err) {
+    error = `step "${step.name}": transfer from ${from.store.name}:${from.path} to ${to.store.name}:${to.path} failed: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const endedAt = new Date().toISOString();
+  const durationMs = Date.parse(endedAt) - Date.parse(startedAt);
+  if (error) {
+    ctx.emit({ type: "step-status", runId: ctx.runId, step: step.name, status: "failed", detail: error, durationMs });
+    ctx.recorder.record({ type: "step", step: step.name, update: { ...decided, status: "failed", endedAt, error } });
+    return { status: "failed", error };
+  }
+  ctx.recorder.strictly({ type: "step", step: step.name, outputs: [], update: { status: "completed", endedAt, exitCode: 0 } });
+  ctx.emit({ type: "step-status", runId: ctx.runId, step: step.name, status: "completed", durationMs });
+  return { status: "completed" };
+}
+
+/** Why an earlier transfer's result cannot stand for this one, or undefined: its destination must still hold the source's content. */
+async function transferDestinationProblem(ctx: RunContext, step: DataTransferStep): Promise<string | undefined> {
+  const cache = ctx.ws.statCache;
+  const source = await transferDigest({ store: step.source.datastore, path: step.source.pathOnDatastore }, cache);
+  const dest = await transferDigest({ store: step.destination.datastore, path: step.destination.pathOnDatastore }, cache);
+  const where = `destination "${step.destination.pathOnDatastore}" on datastore ${step.destination.datastore.name}`;
+  if (dest === undefined) return `${where} no longer exists`;
+  return dest === source ? undefined : `${where} no longer holds the transferred content`;
 }
 
 /**

@@ -6,11 +6,24 @@ import { PipelineParameter } from "../dsl/PipelineParameter.js";
 import { CommandStep, NodeScriptStep, PythonScriptStep, ScriptStep, type PipelineStep, type StepArgument } from "../dsl/steps.js";
 import { Module } from "../dsl/Module.js";
 import { ModuleStep } from "../dsl/ModuleStep.js";
+import { DataTransferStep } from "../dsl/DataTransferStep.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError, unreachable } from "../errors/PipebookError.js";
 import { asDigest } from "../fingerprint/digest.js";
 import { checkInputs, checkModuleVersion, prepareEnvironment, type PrepareProgress, type PreparedStep } from "../runner/prepareStep.js";
 import type { ArgumentSpec, DataSpec, PipelineSpec, StepSpec } from "./PipelineSpec.js";
+
+/** A DataTransferStep from its spec: the source is its one input, the destination its "--to store:path" argument. */
+function transferStepOf(ws: Workspace, s: StepSpec, inputs: readonly StepData[]): DataTransferStep {
+  const to = s.arguments[1]?.kind === "text" ? s.arguments[1].value : "";
+  const colon = to.indexOf(":");
+  const datastore = ws.getDatastore(to.slice(0, colon));
+  if (!datastore) throw new PipebookError("not-found", `step "${s.name}" transfers to datastore "${to.slice(0, colon)}", which this workspace does not have`);
+  const source = inputs[0];
+  if (!(source instanceof DataReference)) throw new PipebookError("step-invalid", `step "${s.name}": a transfer's source must be a DataReference`);
+  const destination = new DataReference({ datastore, dataReferenceName: "destination", pathOnDatastore: to.slice(colon + 1) });
+  return new DataTransferStep({ name: s.name, sourceDataReference: source, destinationDataReference: destination, allowReuse: s.allowReuse });
+}
 
 /** The DSL ↔ spec codec: a pipeline and its prepared steps as a PipelineSpec, and back. */
 export function toPipelineSpec(pipeline: Pipeline, prepared: readonly PreparedStep[]): PipelineSpec {
@@ -107,7 +120,9 @@ export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec, progre
     };
     const sourceDirectory = `snapshot:${s.manifest ?? "none"}`;
     const { inputs: _in, outputs: _out, arguments: _args, ...moduleCommon } = common;
-    const step: PipelineStep = s.module
+    const step: PipelineStep = s.kind === "data-transfer"
+      ? transferStepOf(ws, s, inputs)
+      : s.module
       ? new ModuleStep({ ...moduleCommon, module: (await Module.get(ws, s.module.name)).resolve(s.module.version) }, { inputs, outputs, arguments: args })
       : s.kind === "python" ? new PythonScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })
         : s.kind === "node" ? new NodeScriptStep({ ...common, scriptName: s.scriptName!, sourceDirectory })

@@ -1,4 +1,4 @@
-import type { StepKind } from "../contract/runView.js";
+import type { ProgramKind } from "../contract/runView.js";
 import type { Db } from "./openDatabase.js";
 import { perWorkspace, StatementCache } from "./StatementCache.js";
 
@@ -12,7 +12,7 @@ export const MODULE_STATES: readonly ModuleState[] = ["active", "deprecated", "d
 
 /** What a module version runs: fixed when it is published, never changed afterwards. */
 export interface ModuleDefinition {
-  readonly kind: StepKind;
+  readonly kind: ProgramKind;
   /** python and node: the script inside the snapshot. */
   readonly scriptName?: string;
   /** command: the shell command line or argv. */

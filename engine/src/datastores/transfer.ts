@@ -1,0 +1,79 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { copyFile, mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import type { AnyDatastore } from "../dsl/Datastore.js";
+import { PipebookError } from "../errors/PipebookError.js";
+import { digestOfJson } from "../fingerprint/digest.js";
+import { walk } from "../fingerprint/hashTree.js";
+import { StatCache } from "../store/StatCache.js";
+
+/** A file or folder on a datastore. */
+export interface DatastorePath {
+  readonly store: AnyDatastore;
+  readonly path: string;
+}
+
+/**
+ * The content of a path in one scheme for both kinds of datastore: the MD5 of every file with
+ * its place, as a blob datastore gets it from Content-MD5. A local file's MD5 is recorded by
+ * its stat stamp, so an unchanged file is not read again. Undefined when nothing is there.
+ */
+export async function transferDigest(at: DatastorePath, cache: StatCache): Promise<string | undefined> {
+  if (at.store.kind === "azure-blob") {
+    const entries = await at.store.list(at.path);
+    return entries.length === 0 ? undefined : (await at.store.content(at.path)).digest;
+  }
+  const abs = at.store.resolve(at.path);
+  const st = await stat(abs).catch(() => undefined);
+  if (!st) return undefined;
+  const files: [string, string][] = [];
+  if (st.isDirectory()) {
+    const entries = (await walk(abs)).sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    for (const e of entries) files.push([e.rel, await md5Of(e.abs, cache)]);
+  } else {
+    files.push(["", await md5Of(abs, cache)]);
+  }
+  return digestOfJson({ remote: "md5", layout: st.isDirectory() ? "folder" : "file", files });
+}
+
+/**
+ * Copies the file or folder at `from` to exactly `to` (replacing what is there), between any two
+ * datastores: a blob source is read through its local copy (downloaded once per content), and
+ * each destination write is atomic per file (a blob) or per path (a local folder's rename).
+ */
+export async function transfer(from: DatastorePath, to: DatastorePath): Promise<void> {
+  const source = from.store.kind === "local" ? from.store.resolve(from.path) : await from.store.localCopy(from.path);
+  const st = await stat(source).catch(() => undefined);
+  if (!st) throw new PipebookError("source-missing", `datastore ${from.store.name} has nothing at "${from.path}"`);
+  const dest = to.path.replace(/^\/+|\/+$/g, "");
+  if (dest === "") throw new PipebookError("datastore-error", `cannot transfer to the root of datastore ${to.store.name}: give a destination path`);
+  if (st.isDirectory()) {
+    await to.store.uploadDirectory(source, { targetPath: dest, overwrite: true });
+    return;
+  }
+  // A file lands at exactly the destination path: uploaded from a copy named like it.
+  const staging = await mkdtemp(join(tmpdir(), "pipebook-transfer-"));
+  try {
+    const named = join(staging, basename(dest));
+    await copyFile(source, named);
+    await to.store.uploadFiles([named], { targetPath: dirname(dest) === "." ? "" : dirname(dest), overwrite: true });
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function md5Of(file: string, cache: StatCache): Promise<string> {
+  const st = await stat(file, { bigint: true });
+  const key = `md5:${file}`;
+  const stamp = StatCache.stamp(st);
+  const known = cache.lookupStamp(key, stamp);
+  if (known) return known;
+  const hash = createHash("md5");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  const md5 = hash.digest("hex");
+  // Like the stat cache: a file written within the last second may change again in the same tick.
+  if (BigInt(Date.now()) * 1_000_000n - st.mtimeNs >= 1_000_000_000n) cache.rememberStamp(key, stamp, md5);
+  return md5;
+}
