@@ -228,3 +228,45 @@ describe("DataTransferStep", () => {
     expect(await readFile(await b.download(await mkdtemp(join(sb.dir, "dl-")), { prefix: "x/renamed.csv" }), "utf8")).toBe("x\n2\n");
   });
 });
+
+describe("pipebook.json datastores", () => {
+  it("names a blob and a local datastore and the default; a dataset on the blob one feeds a step; a secret in the file is refused", async () => {
+    const made = await blobStore("maker");
+    await sb.write("t/iris.csv", "sepal,species\n5.1,setosa\n6.2,virginica\n");
+    await made.uploadFiles([join(sb.dir, "t/iris.csv")], { targetPath: "tables" });
+    const root = await mkdtemp(join(tmpdir(), "pipebook-cfg-"));
+    try {
+      const config = {
+        datastores: {
+          lake: { kind: "azure-blob", accountName: "devstoreaccount1", containerName: made.containerName, connectionStringEnv: CS_ENV },
+          raw: { kind: "local", path: "raw" },
+        },
+        defaultDatastore: "lake",
+      };
+      await writeFile(join(root, "pipebook.json"), JSON.stringify(config));
+      const ws = await Workspace.fromConfig({ path: root });
+      try {
+        expect([...ws.datastores.keys()].sort()).toEqual(["lake", "raw", "workspaceblobstore"]);
+        expect(ws.getDefaultDatastore().name).toBe("lake");
+        expect((Datastore.get(ws, "raw") as Datastore).root).toBe(join(root, "raw"));
+        await expect(Datastore.registerLocalFolder(ws, { name: "lake", path: "x" })).rejects.toThrow("datastore lake is defined by pipebook.json; register another name");
+        const iris = Dataset.Tabular.fromDelimitedFiles([[ws.getDefaultDatastore(), "tables/iris.csv"]]).filter("species", "==", "setosa");
+        expect(await iris.toRecords({ workspace: ws })).toEqual([{ sepal: "5.1", species: "setosa" }]);
+        const run = await new Experiment(ws, "cfg").submit(new Pipeline(ws, {
+          steps: [new CommandStep({ name: "count", command: 'wc -l < "$PIPEBOOK_INPUT_IRIS" > "$PIPEBOOK_OUTPUT_N/n"', inputs: [iris.asNamedInput("iris")], outputs: [new PipelineData("n")] })],
+        }));
+        const view = await run.waitForCompletion();
+        expect(view.steps.map((s) => [s.status, s.error ?? ""])).toEqual([["completed", ""]]);
+        expect((await readFile(join(ws.runs.getOutputs(`${view.runId}.count`)[0]!.path, "n"), "utf8")).trim()).toBe("2");
+      } finally {
+        await ws.close();
+      }
+      await writeFile(join(root, "pipebook.json"), JSON.stringify({ datastores: { lake: { ...config.datastores.lake, accountKey: "c2VjcmV0" } } }));
+      await expect(Workspace.fromConfig({ path: root })).rejects.toThrow(/datastores\.lake: Unrecognized key: "accountKey"/);
+      await writeFile(join(root, "pipebook.json"), JSON.stringify({ datastores: { lake: { ...config.datastores.lake, connectionStringEnv: "DefaultEndpointsProtocol=http;AccountKey=abc" } } }));
+      await expect(Workspace.fromConfig({ path: root })).rejects.toThrow(/datastores\.lake\.connectionStringEnv: must be the name of an environment variable holding the secret, never the secret itself/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
