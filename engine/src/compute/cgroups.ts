@@ -1,6 +1,6 @@
 // Step cgroups: the one hold on a local step's whole process tree. Loaded by the step launcher
 // too (launcherProcess.ts), so it imports nothing but node:fs and node:path.
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -96,7 +96,42 @@ function lookUp(want: string): StepCgroups | { readonly problem: string } {
   // v2 with cgroup.kill (a non-root cgroup shows it from Linux 5.14), then v1's freezer, then v2's freeze.
   const rank = (c: StepCgroups): number => (c.version === 1 ? 1 : existsSync(join(c.base, "cgroup.kill")) ? 0 : 2);
   const best = usable.sort((a, b) => rank(a) - rank(b))[0];
+  if (best) sweepStale(best.base);
   return best ?? { problem: `no cgroup could be made (${problems.join("; ")})` };
+}
+
+/** A step cgroup made this long ago is entered by now: one that is empty is a leftover. */
+const STALE_MS = 60_000;
+
+/**
+ * Removes empty step cgroups older than a minute: those of a launcher that was killed, or exited
+ * before its last removal was done (rmdir of a cgroup that holds a process fails, so none is lost).
+ */
+function sweepStale(base: string): void {
+  for (const dir of subgroups(base)) {
+    try {
+      if (Date.now() - statSync(dir).mtimeMs > STALE_MS && cgroupProcesses(dir).length === 0) removeTree(dir);
+    } catch {
+      // In use, or gone meanwhile.
+    }
+  }
+}
+
+/** Removes a step's cgroup now if it can, trying for up to `ms` while its killed processes are reaped; whether it is gone. */
+export function removeCgroupNow(dir: string, ms: number): boolean {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      removeTree(dir);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return true;
+      if (Date.now() >= until) return false;
+      killCgroup(dir);
+      // A short synchronous pause (the process is about to exit; nothing else is waiting on it).
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
 }
 
 /** Makes the cgroup of one step (an empty one left by an earlier attempt is reused). */

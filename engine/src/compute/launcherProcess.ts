@@ -5,7 +5,7 @@
 // holding data, a busy server) has in memory, and never blocks its loop.
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable } from "node:stream";
-import { enterCgroup, killCgroup, removeCgroup } from "./cgroups.js";
+import { enterCgroup, killCgroup, removeCgroup, removeCgroupNow } from "./cgroups.js";
 import type { LaunchReport, LaunchRequest } from "./launcherProtocol.js";
 import { stopStepProcesses } from "./stopStepProcesses.js";
 
@@ -34,6 +34,7 @@ const stopAllAndExit = (): void => {
     }
     if (cgroup) killCgroup(cgroup);
   }
+  for (const cgroup of running.values()) if (cgroup) removeCgroupNow(cgroup, 1000);
   process.exit(0);
 };
 
