@@ -136,6 +136,12 @@ describe("an Azure Blob datastore", () => {
     await expect(submit([new CommandStep({ name: "r", command: "true", arguments: [ref] })])).rejects.toThrow(
       'step "r": DataReference "raw" points at "not/there.csv" on datastore shared, which does not exist',
     );
+    // A datastore whose credentials stopped working fails the submit naming the step and the input.
+    const stale = new AzureBlobDatastore("stale", { kind: "azure-blob", accountName: "devstoreaccount1", containerName: store.containerName, connectionStringEnv: "PIPEBOOK_TEST_WRONG_KEY" }, { cacheDir: join(sb.dir, "c"), statCache: sb.ws.statCache });
+    const staleRef = new DataReference({ datastore: stale, dataReferenceName: "raw", pathOnDatastore: "x.csv" });
+    await expect(submit([new CommandStep({ name: "r", command: "true", inputs: [staleRef] })])).rejects.toThrow(
+      /^step "r": DataReference "raw": datastore stale \(account devstoreaccount1, container \S+\) refused the credentials/,
+    );
   });
 });
 

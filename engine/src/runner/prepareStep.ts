@@ -95,7 +95,9 @@ export async function checkInputs(ws: Workspace, step: PipelineStep): Promise<vo
       });
     }
     // A blob datastore is asked (one listing): wrong credentials or an unreachable account fail the submit too.
-    if (input instanceof DataReference && !(await (input.datastore.kind === "local" ? stat(input.path).then(() => true, () => false) : input.datastore.exists(input.pathOnDatastore)))) {
+    if (input instanceof DataReference && !(await (input.datastore.kind === "local" ? stat(input.path).then(() => true, () => false) : input.datastore.exists(input.pathOnDatastore).catch((err: unknown) => {
+      throw new PipebookError("datastore-error", `step "${step.name}": DataReference "${input.name}": ${err instanceof Error ? err.message : String(err)}`);
+    })))) {
       throw new PipebookError(
         "source-missing",
         `step "${step.name}": DataReference "${input.name}" points at "${input.pathOnDatastore}" on datastore ${input.datastore.name}, which does not exist`,
