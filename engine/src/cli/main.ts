@@ -54,6 +54,7 @@ const GROUPS: readonly { readonly names: readonly string[]; readonly load: () =>
   { names: ["datasets"], load: async () => (await import("./datasetCommands.js")).registerDatasetCommands },
   { names: ["modules", "snapshot"], load: async () => (await import("./moduleCommands.js")).registerModuleCommands },
   { names: ["kernel", "lab"], load: async () => (await import("./integrationCommands.js")).registerIntegrationCommands },
+  { names: ["agent", "agents"], load: async () => (await import("./agentCommands.js")).registerAgentCommands },
   { names: ["serve", "publish", "pipelines", "endpoints", "token", "schedule"], load: async () => (await import("./publishingCommands.js")).registerPublishingCommands },
 ];
 

@@ -38,7 +38,9 @@ export type RunningHandle =
   | { readonly kind: "process"; readonly pid: number }
   | { readonly kind: "container"; readonly id: string }
   /** A cluster scheduler's job (a Slurm job id): found again by its comment after a crash. */
-  | { readonly kind: "batch-job"; readonly id: string };
+  | { readonly kind: "batch-job"; readonly id: string }
+  /** A process on a `pipebook agent`'s machine: never a pid of this one (recovery must not signal it). */
+  | { readonly kind: "agent-process"; readonly agent: string; readonly pid: number };
 
 /**
  * What the engine gives a target for one job: where results must end up on the engine's machine

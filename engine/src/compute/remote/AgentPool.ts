@@ -59,6 +59,8 @@ export interface AgentPoolOptions {
 
 interface Job {
   readonly grant: Grant;
+  /** Blobs offered to the agent for this job (what an agent token may download while it runs). */
+  offered?: readonly string[];
   handlers?: JobHandlers;
   settle?: (end: JobEnd) => void;
 }
@@ -88,6 +90,8 @@ const pools = new Map<string, AgentPool>();
 export class AgentPool {
   private readonly agents = new Map<string, Agent>();
   private readonly queues = new Map<string, SlotQueue<Grant>>();
+  /** Digest → jobs in flight it was offered to. */
+  private readonly offers = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
   private constructor(private readonly options: AgentPoolOptions) {
@@ -210,6 +214,8 @@ export class AgentPool {
     return new Promise<JobEnd>((resolve) => {
       const onAbort = (): void => agent.link?.send({ type: "cancel", id: grant.holder, reason: "the run was canceled" });
       job.handlers = handlers;
+      job.offered = [...new Set([...message.snapshot, ...Object.values(message.inputs).flatMap((l) => l.files)].map(([, d]) => d))];
+      for (const d of job.offered) this.offers.set(d, (this.offers.get(d) ?? 0) + 1);
       job.settle = (end) => {
         signal.removeEventListener("abort", onAbort);
         resolve(end);
@@ -227,6 +233,11 @@ export class AgentPool {
     const job = agent.jobs.get(grant.holder);
     if (job && job.grant !== grant) return;
     agent.jobs.delete(grant.holder);
+    for (const d of job?.offered ?? []) {
+      const n = (this.offers.get(d) ?? 1) - 1;
+      if (n > 0) this.offers.set(d, n);
+      else this.offers.delete(d);
+    }
     for (const g of grant.gpus) if (agent.busy.get(g) === grant.holder) agent.busy.delete(g);
     this.changed();
   }
@@ -245,7 +256,12 @@ export class AgentPool {
     }));
   }
 
-  /** Steps waiting in a pool's queue, in order. */
+  /** Whether a job in flight on an agent was offered this blob: all an agent token may download. */
+  offered(digest: string): boolean {
+    return this.offers.has(digest);
+  }
+
+    /** Steps waiting in a pool's queue, in order. */
   waiting(pool: string): readonly string[] {
     return this.queues.get(pool)?.holders ?? [];
   }

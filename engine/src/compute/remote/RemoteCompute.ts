@@ -90,7 +90,7 @@ export class RemoteCompute implements Compute {
     try {
       io.note(`on agent ${grant.agent}${grant.gpus.length > 0 ? `, GPU ${grant.gpus.join(",")}` : ""}`);
       const end = await pool.run(grant, { type: "job", job, gpus: grant.gpus, snapshot, inputs }, {
-        started: (pid) => io.started({ kind: "process", pid }),
+        started: (pid) => io.started({ kind: "agent-process", agent: grant.agent, pid }),
         output: (stream, text) => io.output(stream, Buffer.from(text, "utf8")),
         metrics: (rows) => io.metrics(rows),
         note: (text) => io.note(text),

@@ -1,0 +1,152 @@
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { BlobStore } from "../artifacts/BlobStore.js";
+import { BlobClient } from "../blobs/BlobClient.js";
+import { LocalCompute } from "../compute/LocalCompute.js";
+import type { AgentInventory, AgentMessage, ServerMessage } from "../compute/remote/agentProtocol.js";
+import { AgentConnection } from "./AgentConnection.js";
+import { runAgentJob } from "./runAgentJob.js";
+
+export interface AgentOptions {
+  readonly server: string;
+  readonly token: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly inventory: AgentInventory;
+  /** Holds `cache/` (blobs by digest) and `work/` (one folder per running job); nothing else is written. */
+  readonly dir: string;
+  readonly log: (line: string) => void;
+}
+
+/** Messages kept while the connection is down (a step's log lines); older ones beyond it are dropped. */
+const OUTBOX_LIMIT = 20_000;
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 5000;
+
+/**
+ * `pipebook agent`: dials out to a server, says who it is and what it has, heartbeats, and runs the
+ * jobs it is given. A dropped connection is dialed again with backoff; jobs keep running meanwhile
+ * and what they report waits in an outbox, so a connection restored within the server's grace
+ * loses nothing. A restarted agent rejoins under its name.
+ */
+export class Agent {
+  private connection: AgentConnection | undefined;
+  private readonly running = new Map<string, AbortController>();
+  private readonly outbox: AgentMessage[] = [];
+  private readonly cache: BlobStore;
+  private readonly transfer: BlobClient;
+  private readonly compute: LocalCompute;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private backoff = BACKOFF_MIN_MS;
+  private stopped = false;
+  private welcomed = false;
+  private settleStop: ((err?: Error) => void) | undefined;
+
+  constructor(private readonly o: AgentOptions) {
+    mkdirSync(join(o.dir, "work"), { recursive: true });
+    // Jobs of an earlier life of this agent are gone with it.
+    for (const e of readdirSync(join(o.dir, "work"))) rmSync(join(o.dir, "work", e), { recursive: true, force: true });
+    this.cache = new BlobStore(join(o.dir, "cache"));
+    this.transfer = new BlobClient(o.server, o.token);
+    this.compute = new LocalCompute("agent", { envsDir: join(o.dir, "envs") });
+  }
+
+  /** Runs until `stop()` (resolves) or the server refuses the token (rejects with its sentence). */
+  run(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.settleStop = (err) => (err ? reject(err) : resolve());
+      this.dial();
+    });
+  }
+
+  /** Stops its jobs and closes the connection. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    clearTimeout(this.retry);
+    for (const c of this.running.values()) c.abort();
+    this.connection?.close();
+    this.settleStop?.();
+  }
+
+  private dial(): void {
+    if (this.stopped) return;
+    this.welcomed = false;
+    const connection = new AgentConnection(this.o.server, this.o.token, {
+      opened: () => {
+        connection.send({ type: "hello", name: this.o.name, labels: this.o.labels, inventory: this.o.inventory, running: this.inFlight() });
+      },
+      message: (m) => this.handle(connection, m),
+      closed: (reason, refused) => {
+        if (this.connection !== connection) return;
+        this.connection = undefined;
+        clearInterval(this.heartbeat);
+        if (this.stopped) return;
+        if (refused) {
+          this.stopped = true;
+          for (const c of this.running.values()) c.abort();
+          this.settleStop?.(new Error(`${this.o.server} refused agent ${this.o.name}: ${reason}`));
+          return;
+        }
+        if (this.welcomed) this.o.log(`disconnected from ${this.o.server} (${reason}); dialing again`);
+        this.retry = setTimeout(() => this.dial(), this.backoff);
+        this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+      },
+    });
+    this.connection = connection;
+  }
+
+  private handle(connection: AgentConnection, m: ServerMessage): void {
+    switch (m.type) {
+      case "welcome":
+        this.welcomed = true;
+        this.backoff = BACKOFF_MIN_MS;
+        this.o.log(`agent ${this.o.name} connected to ${this.o.server} (${this.o.inventory.gpus.length} GPUs)`);
+        clearInterval(this.heartbeat);
+        this.heartbeat = setInterval(() => connection.send({ type: "heartbeat" }), m.heartbeatMs);
+        for (const queued of this.outbox.splice(0)) connection.send(queued);
+        return;
+      case "refused":
+        this.o.log(`the server refused this agent: ${m.reason}`);
+        return;
+      case "job": {
+        const id = m.job.stepRunId;
+        if (this.running.has(id)) return; // A step never runs twice at once.
+        const controller = new AbortController();
+        this.running.set(id, controller);
+        this.o.log(`step ${id}: started${m.gpus.length > 0 ? ` on GPU ${m.gpus.join(",")}` : ""}`);
+        void runAgentJob(m, {
+          cache: this.cache, transfer: this.transfer, workRoot: join(this.o.dir, "work"), compute: this.compute,
+          machineGpus: this.o.inventory.gpus.length, send: (msg) => this.send(msg),
+        }, controller.signal)
+          .catch((err: unknown): AgentMessage => ({
+            type: "ended", id, outcome: { reason: "lost", message: `the agent failed: ${err instanceof Error ? err.message : String(err)}` }, outputs: {},
+            transfer: { inputBytesMoved: 0, inputBytesCached: 0, outputBytesMoved: 0, outputBytesPresent: 0 },
+          }))
+          .then((ended) => {
+            this.running.delete(id);
+            this.o.log(`step ${id}: ${ended.type === "ended" ? ended.outcome.reason : "ended"}`);
+            this.send(ended);
+          });
+        return;
+      }
+      case "cancel":
+        if (this.running.has(m.id)) this.o.log(`step ${m.id}: stopping (${m.reason})`);
+        this.running.get(m.id)?.abort();
+        return;
+    }
+  }
+
+  /** Jobs running, and those whose end waits in the outbox: the server must not count them lost. */
+  private inFlight(): string[] {
+    return [...new Set([...this.running.keys(), ...this.outbox.flatMap((m) => (m.type === "ended" ? [m.id] : []))])];
+  }
+
+  private send(m: AgentMessage): void {
+    if (this.welcomed && this.connection?.send(m)) return;
+    this.outbox.push(m);
+    if (this.outbox.length > OUTBOX_LIMIT) this.outbox.splice(0, this.outbox.length - OUTBOX_LIMIT);
+  }
+}

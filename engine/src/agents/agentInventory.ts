@@ -1,0 +1,59 @@
+import { execFile } from "node:child_process";
+import { statfsSync } from "node:fs";
+import { availableParallelism, hostname, totalmem } from "node:os";
+import { promisify } from "node:util";
+import type { AgentGpu, AgentInventory } from "../compute/remote/agentProtocol.js";
+
+const run = promisify(execFile);
+
+/** `--gpus`: every GPU nvidia-smi lists, these indices of them, or none. */
+export type GpuChoice = "auto" | "none" | readonly number[];
+
+/**
+ * The machine an agent offers: its GPUs from nvidia-smi (index, name, memory), or the stand-ins
+ * PIPEBOOK_GPUS names ("0,1": GPUs nvidia-smi does not see, for machines without one and for
+ * tests), its CPUs, memory and the free disk where it keeps its cache.
+ */
+export async function agentInventory(choice: GpuChoice, dir: string, version: string): Promise<AgentInventory> {
+  const all = await listGpus();
+  let gpus: AgentGpu[];
+  if (choice === "none") gpus = [];
+  else if (choice === "auto") gpus = all;
+  else {
+    const unknown = choice.filter((i) => !all.some((g) => g.index === i));
+    if (unknown.length > 0) throw new Error(`--gpus names GPU ${unknown.join(", ")}, which this machine does not have (it has ${all.length === 0 ? "none" : all.map((g) => g.index).join(", ")}; PIPEBOOK_GPUS=0,1 stands in GPUs for a test)`);
+    gpus = all.filter((g) => choice.includes(g.index));
+  }
+  const fs = statfsSync(dir);
+  return {
+    gpus, cpus: availableParallelism(), memoryMb: Math.floor(totalmem() / 2 ** 20),
+    diskFreeMb: Math.floor((fs.bavail * fs.bsize) / 2 ** 20), host: hostname(), version,
+  };
+}
+
+async function listGpus(): Promise<AgentGpu[]> {
+  const forced = process.env["PIPEBOOK_GPUS"];
+  if (forced !== undefined) {
+    if (forced.trim() === "" || forced.trim() === "none") return [];
+    return forced.split(",").map((s) => ({ index: Number(s.trim()), name: `GPU ${s.trim()} (stand-in from PIPEBOOK_GPUS)`, memoryMb: 0 }));
+  }
+  try {
+    const { stdout } = await run("nvidia-smi", ["--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"], { timeout: 15_000 });
+    return stdout.trim().split("\n").filter(Boolean).map((line) => {
+      const parts = line.split(",").map((s) => s.trim());
+      const memory = Number(parts.pop());
+      const index = Number(parts.shift());
+      return { index, name: parts.join(","), memoryMb: Number.isFinite(memory) ? memory : 0 };
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** `--gpus auto|none|0,1` as a choice, or a sentence saying what is wrong. */
+export function parseGpuChoice(text: string): { readonly choice: GpuChoice } | { readonly error: string } {
+  if (text === "auto" || text === "none") return { choice: text };
+  const parts = text.split(",").map((s) => s.trim());
+  if (parts.some((p) => !/^\d+$/.test(p))) return { error: `--gpus takes auto, none or GPU indices such as 0,1 (got "${text}")` };
+  return { choice: [...new Set(parts.map(Number))] };
+}

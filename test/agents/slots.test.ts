@@ -1,0 +1,29 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CommandStep, Experiment, Pipeline, RunConfiguration } from "pipebook";
+import { agentSandbox, type AgentSandbox } from "./helpers.js";
+
+// Stand-in GPUs (PIPEBOOK_GPUS=0,1 in each agent's environment; see helpers.ts): no GPU here.
+let as: AgentSandbox;
+beforeEach(async () => (as = await agentSandbox()));
+afterEach(async () => as.close());
+
+describe("GPU slots on a pool of agents", () => {
+  it("gives two gpus:1 steps different CUDA_VISIBLE_DEVICES; a third waits in the pool's queue and then runs", async () => {
+    as.agent("gpu-1");
+    await as.waitForAgent("gpu-1");
+    // Each step claims its GPU with an exclusive marker file: two steps on one GPU would make one fail.
+    const claim = (name: string) =>
+      new CommandStep({
+        name, allowReuse: false, computeTarget: "a100", runconfig: new RunConfiguration({ gpus: 1 }),
+        command: `set -C; echo ${name} > ${as.sb.dir}/busy-$CUDA_VISIBLE_DEVICES || exit 9; echo "cvd=[$CUDA_VISIBLE_DEVICES]"; sleep 0.5; rm ${as.sb.dir}/busy-$CUDA_VISIBLE_DEVICES`,
+      });
+    const run = await new Experiment(as.ws, "slots").submit(new Pipeline(as.ws, { steps: ["a", "b", "c"].map(claim) }));
+    const view = await run.waitForCompletion();
+    expect(view.steps.map((s) => s.status)).toEqual(["completed", "completed", "completed"]);
+    const seen = view.steps.map((s) => /cvd=\[(\d)\]/.exec(s.logTail ?? "")?.[1]);
+    expect(seen.every((g) => g === "0" || g === "1")).toBe(true);
+    const waited = view.steps.filter((s) => (s.logTail ?? "").includes("[pipebook] waiting for 1 GPU in pool a100 (0 ahead)"));
+    expect(waited).toHaveLength(1);
+    expect(new Set(view.steps.filter((s) => !waited.includes(s)).map((s) => /cvd=\[(\d)\]/.exec(s.logTail ?? "")?.[1]))).toEqual(new Set(["0", "1"]));
+  });
+});

@@ -1,0 +1,40 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CommandStep, Experiment, PipelineData, Pipeline, RunConfiguration } from "pipebook";
+import { agentSandbox, type AgentSandbox } from "./helpers.js";
+
+// Stand-in GPUs (PIPEBOOK_GPUS=0,1; see helpers.ts).
+let as: AgentSandbox;
+beforeEach(async () => (as = await agentSandbox()));
+afterEach(async () => as.close());
+
+describe("data by content between a server and its agents", () => {
+  it("moves an input once: the second run sends 0 input bytes; outputs come back verified and feed a local step", async () => {
+    as.agent("gpu-1");
+    await as.waitForAgent("gpu-1");
+    const pipeline = () => {
+      const data = new PipelineData("data");
+      const trained = new PipelineData("model");
+      return new Pipeline(as.ws, {
+        steps: [
+          // 3 MiB made locally (reused by the second run), read on the agent.
+          new CommandStep({ name: "make", command: 'head -c 3145728 /dev/zero > "$PIPEBOOK_OUTPUT_DATA/zeros.bin"; echo hi > "$PIPEBOOK_OUTPUT_DATA/small.txt"', outputs: [data] }),
+          new CommandStep({
+            name: "train", allowReuse: false, computeTarget: "a100", runconfig: new RunConfiguration({ gpus: 1 }), inputs: [data], outputs: [trained],
+            command: 'wc -c < "$PIPEBOOK_INPUT_DATA/zeros.bin" > "$PIPEBOOK_OUTPUT_MODEL/size"; cat "$PIPEBOOK_INPUT_DATA/small.txt"; echo "live line"',
+          }),
+          new CommandStep({ name: "check", allowReuse: false, inputs: [trained], command: 'echo "size=$(cat "$PIPEBOOK_INPUT_MODEL/size")"' }),
+        ],
+      });
+    };
+    const first = await (await new Experiment(as.ws, "transfer").submit(pipeline())).waitForCompletion();
+    expect(first.steps.map((s) => s.status)).toEqual(["completed", "completed", "completed"]);
+    const train1 = first.steps.find((s) => s.name === "train")!.logTail ?? "";
+    expect(train1).toContain("hi\nlive line\n");
+    expect(train1).toContain("[pipebook] inputs: 3.0 MiB moved to agent gpu-1, 0 B already in its cache; outputs: 8 B uploaded");
+    expect(first.steps.find((s) => s.name === "check")!.logTail).toContain("size=3145728");
+
+    const second = await (await new Experiment(as.ws, "transfer").submit(pipeline())).waitForCompletion();
+    expect(second.steps.map((s) => s.status)).toEqual(["reused", "completed", "completed"]);
+    expect(second.steps.find((s) => s.name === "train")!.logTail).toContain("[pipebook] inputs: 0 B moved to agent gpu-1, 3.0 MiB already in its cache; outputs: 0 B uploaded, 8 B already on the server");
+  });
+});
