@@ -17,7 +17,6 @@ import { resolveJob, RUNTIME_DIR } from "./resolveJob.js";
 import { launchSizeProblem } from "./launchSizeProblem.js";
 import { StepLauncher } from "./StepLauncher.js";
 import type { ResolvedEnvironment, StepJob } from "./StepJob.js";
-import { withReadOnlyBinds } from "./readOnlyBinds.js";
 import { unsealTree } from "../datasets/readOnlyTree.js";
 import { waitForGpus } from "./waitForGpus.js";
 
@@ -123,7 +122,7 @@ export class LocalCompute implements Compute {
       inherited: inheritedEnv(job), node: process.execPath, ...(TSX_LOADER && { tsLoader: TSX_LOADER }),
     });
     const env = resolved.env;
-    const argv = withReadOnlyBinds(resolved.argv, inPlace);
+    const argv = resolved.argv;
     const tooBig = launchSizeProblem(argv, env);
     if (tooBig) return { reason: "spawn-failed", message: tooBig };
     // Marks a process tree this machine's launcher started, for recovery (stopStepProcesses).
@@ -138,7 +137,7 @@ export class LocalCompute implements Compute {
     const metrics = new MetricsTail(metricsFile, (rows) => io.metrics(rows));
     const poll = setInterval(() => void metrics.read(), 300);
     try {
-      return await this.spawnStep(argv, workDir, env, job.resources.timeoutSeconds, io, signal, this.stepCgroup(job.stepRunId, io));
+      return await this.spawnStep(argv, workDir, env, job.resources.timeoutSeconds, io, signal, this.stepCgroup(job.stepRunId, io), inPlace);
     } finally {
       clearInterval(poll);
       await metrics.read();
@@ -168,7 +167,7 @@ export class LocalCompute implements Compute {
 
   private spawnStep(
     argv: string[], cwd: string, env: Record<string, string>, timeoutSeconds: number | undefined, io: JobIO, signal: AbortSignal,
-    cgroup: { dir: string; home: string } | undefined,
+    cgroup: { dir: string; home: string } | undefined, readOnly: readonly string[],
   ): Promise<LaunchOutcome> {
     return new Promise((resolve) => {
       if (signal.aborted) return resolve({ reason: "canceled" });
@@ -196,7 +195,7 @@ export class LocalCompute implements Compute {
       const onAbort = (): void => stop("canceled");
       signal.addEventListener("abort", onAbort, { once: true });
       this.launcher.launch(
-        { argv, cwd, env, ...(cgroup && { cgroup }) },
+        { argv, cwd, env, ...(cgroup && { cgroup }), ...(readOnly.length > 0 && { readOnly }) },
         {
           onStarted: (started, cgroupProblem) => {
             pid = started;

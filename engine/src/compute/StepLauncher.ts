@@ -1,7 +1,8 @@
-import { fork, type ChildProcess } from "node:child_process";
+import { fork, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { unreachable } from "../errors/PipebookError.js";
 import type { LaunchReport, LaunchRequest } from "./launcherProtocol.js";
+import { namespacedLauncher } from "./readOnlyBinds.js";
 
 /** How a launched process ended, as far as the launcher saw it. */
 export type LaunchEnd =
@@ -47,7 +48,11 @@ export class StepLauncher {
 
   private ensureChild(): ChildProcess {
     if (this.child) return this.child;
-    const child = fork(LAUNCHER, [], { serialization: "json", stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv: [] });
+    // As root, in a mount namespace of its own, where it binds steps' inputs read-only.
+    const ns = namespacedLauncher();
+    const child = ns
+      ? spawn(ns.prefix[0]!, [...ns.prefix.slice(1), process.execPath, LAUNCHER, ns.mount], { serialization: "json", stdio: ["ignore", "ignore", "inherit", "ipc"] })
+      : fork(LAUNCHER, [], { serialization: "json", stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv: [] });
     child.on("message", (r: LaunchReport) => this.deliver(r));
     child.once("exit", (code, signal) => {
       if (this.child === child) this.child = undefined;

@@ -45,7 +45,57 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal
 // The engine is gone (killed, crashed, exited): no step of it may outlive it.
 process.on("disconnect", stopAllAndExit);
 
+/**
+ * `mount`, when the engine started this launcher in a mount namespace of its own (as root: see
+ * readOnlyBinds.ts): steps' in-place inputs are bound read-only here, each path once.
+ */
+const MOUNT = process.argv[2];
+/** Paths bound read-only in this namespace (or being bound), oldest first. */
+const bound = new Map<string, Promise<void>>();
+/** Above this many binds the oldest half that no running step reads is unmounted (a long-lived server runs many steps). */
+const MAX_BOUND = 2000;
+const reading = new Map<number, readonly string[]>();
+
 process.on("message", (m: LaunchRequest) => {
+  const binding = MOUNT && m.readOnly ? bindReadOnly(m.readOnly) : undefined;
+  if (!binding) return start(m);
+  binding.then(
+    () => start(m),
+    (err: Error) => {
+      report({ id: m.id, type: "spawn-error", message: err.message });
+      report({ id: m.id, type: "closed", code: null, signal: null });
+    },
+  );
+});
+
+/** Binds each path read-only onto itself in this namespace, once; undefined when all already are. */
+function bindReadOnly(paths: readonly string[]): Promise<unknown> | undefined {
+  const fresh = paths.filter((p) => !bound.has(p));
+  if (fresh.length === 0) return paths.some((p) => bound.get(p) !== DONE) ? Promise.all(paths.map((p) => bound.get(p))) : undefined;
+  for (const path of fresh) {
+    const done = new Promise<void>((resolve, reject) => {
+      const c = spawn(MOUNT!, ["--bind", "-o", "ro", path, path], { stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      c.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      c.once("error", (e) => reject(new Error(`its input ${path} could not be made read-only: ${e.message}`)));
+      c.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`its input ${path} could not be made read-only: ${err.trim() || `mount exited ${code}`}`))));
+    });
+    bound.set(path, done);
+    done.then(() => bound.set(path, DONE), () => bound.delete(path));
+  }
+  if (bound.size > MAX_BOUND) unbindOldest();
+  return Promise.all(paths.map((p) => bound.get(p)));
+}
+const DONE = Promise.resolve();
+
+function unbindOldest(): void {
+  const inUse = new Set([...reading.values()].flat());
+  const old = [...bound.keys()].slice(0, MAX_BOUND / 2).filter((p) => !inUse.has(p) && bound.get(p) === DONE);
+  for (const p of old) bound.delete(p);
+  if (old.length > 0) spawn("umount", ["-l", ...old], { stdio: "ignore" }).once("error", () => undefined);
+}
+
+function start(m: LaunchRequest): void {
   const [cmd, ...args] = m.argv;
   let child: ChildProcessByStdio<null, Readable, Readable>;
   // The step is born in its cgroup: this process enters it for the fork inside spawn() and
@@ -78,6 +128,7 @@ process.on("message", (m: LaunchRequest) => {
   const pid = child.pid;
   if (pid !== undefined) {
     running.set(pid, cgroup);
+    if (m.readOnly) reading.set(pid, m.readOnly);
     report({ id: m.id, type: "started", pid, ...(cgroupProblem !== undefined && { cgroupProblem }) });
   }
   child.once("error", (err) => report({ id: m.id, type: "spawn-error", message: err.message }));
@@ -105,11 +156,14 @@ process.on("message", (m: LaunchRequest) => {
     child.once("close", () => clearTimeout(deadline));
   });
   child.once("close", (code, signal) => {
-    if (pid !== undefined) running.delete(pid);
+    if (pid !== undefined) {
+      running.delete(pid);
+      reading.delete(pid);
+    }
     if (cgroup) removeCgroup(cgroup);
     report({ id: m.id, type: "closed", code, signal });
   });
-});
+}
 
 /** Back to the launcher's own cgroup; one it cannot return to would be killed with the step, so it stops instead. */
 function leave(m: LaunchRequest, entered: boolean): void {

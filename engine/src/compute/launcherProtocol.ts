@@ -16,6 +16,11 @@ export interface LaunchRequest {
    * returns to after starting it; absent where this machine gives steps none.
    */
   readonly cgroup?: { readonly dir: string; readonly home: string };
+  /**
+   * Inputs the step reads in place: a launcher in a mount namespace of its own binds each
+   * read-only there before the step starts (compute/readOnlyBinds.ts); one without ignores them.
+   */
+  readonly readOnly?: readonly string[];
 }
 
 /** Launcher → engine: what happened to a started process, in order; `closed` is always last. */

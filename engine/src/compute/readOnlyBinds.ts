@@ -7,24 +7,31 @@ import { delimiter, join } from "node:path";
  * Makes a step's in-place inputs — the outputs of earlier steps, datastore paths, mounted
  * datasets — read-only to it. Shared dataset layouts also carry no write permission
  * (datasets/readOnlyTree.ts), but an earlier step's output keeps the bits its producer gave it,
- * and permission bits do not bind root. A step run as root therefore starts in a private mount
- * namespace of its own (util-linux `unshare`), where each input is bound read-only onto itself: a
- * write fails with EROFS ("Read-only file system") and what the engine stored never changes.
- * Where the engine cannot make a mount namespace (a container without CAP_SYS_ADMIN), or runs as
- * another user (an unprivileged user namespace drops the capability to mount at exec), a step can
- * write into an earlier step's output; docs/engine.md says so.
+ * and permission bits do not bind root. For an engine run as root, the step launcher therefore
+ * lives in a mount namespace of its own (util-linux `unshare`, slave propagation: mounts made on
+ * the machine later still reach it, its own never leave it), where each input a step reads in
+ * place is bound read-only onto itself before the step starts, once per path (a chain pays one
+ * `mount` per step, not a namespace per step): a write fails with EROFS ("Read-only file system")
+ * and what the engine stored never changes; the engine's own view is untouched. Where no mount
+ * namespace can be made (a container without CAP_SYS_ADMIN), or the engine runs as another user
+ * (an unprivileged user namespace drops the capability to mount at exec), a local step can write
+ * into an earlier step's output; docs/engine.md says so.
+ *
+ * The launcher's command line: `unshare` with its options, then what to run in it, and the
+ * `mount` it binds with; undefined where this process cannot give its steps read-only inputs.
  */
-export function withReadOnlyBinds(argv: readonly string[], paths: readonly string[]): string[] {
-  if (paths.length === 0 || process.getuid?.() !== 0) return [...argv];
+export function namespacedLauncher(): { readonly prefix: readonly string[]; readonly mount: string } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
   const tools = bindTools();
-  if (!tools) return [...argv];
-  return [...tools.unshare, "/bin/sh", "-c", bindScript(tools.mount), "pipebook-read-only-inputs", ...paths, "--", ...argv];
+  return tools ? { prefix: [tools.unshare, ...NAMESPACE, "--"], mount: tools.mount } : undefined;
 }
+
+const NAMESPACE = ["--mount", "--propagation", "slave"];
 
 /**
  * The same for a command run on another machine (a Slurm node), where what works is known only
- * there: a shell line that makes the inputs read-only the way withReadOnlyBinds does when the
- * node's `unshare` can, and otherwise runs the command as it is, saying so on stderr once.
+ * there: a shell line that binds the inputs read-only in a mount namespace of the job's own when
+ * it runs as root and the node's `unshare` can, and otherwise runs the command as it is, saying so on stderr once.
  */
 export function readOnlyBindsOnNode(argv: readonly string[], paths: readonly string[]): string[] {
   if (paths.length === 0) return [...argv];
@@ -44,19 +51,18 @@ function bindScript(mount: string): string {
   return `while [ "$1" != -- ]; do ${mount} --bind -o ro "$1" "$1" || { echo "pipebook: input $1 could not be made read-only" >&2; exit 126; }; shift; done; shift; exec "$@"`;
 }
 
-let probed: { unshare: string[]; mount: string } | null | undefined;
+let probed: { unshare: string; mount: string } | null | undefined;
 
-/** unshare (with its options) and mount by absolute path, once a read-only bind in a new mount namespace worked; null where it does not. */
-function bindTools(): { unshare: string[]; mount: string } | null {
+/** unshare and mount by absolute path, once a read-only bind in a new mount namespace worked; null where it does not. */
+function bindTools(): { unshare: string; mount: string } | null {
   if (probed !== undefined) return probed;
   const unshare = onPath("unshare");
   const mount = onPath("mount");
   probed = null;
   if (unshare === undefined || mount === undefined) return probed;
-  const prefix = [unshare, "--mount", "--propagation", "private", "--"];
   const dir = tmpdir();
-  const works = spawnSync(prefix[0]!, [...prefix.slice(1), mount, "--bind", "-o", "ro", dir, dir], { stdio: "ignore", timeout: 10_000 }).status === 0;
-  if (works) probed = { unshare: prefix, mount };
+  const works = spawnSync(unshare, [...NAMESPACE, "--", mount, "--bind", "-o", "ro", dir, dir], { stdio: "ignore", timeout: 10_000 }).status === 0;
+  if (works) probed = { unshare, mount };
   return probed;
 }
 
