@@ -24,6 +24,7 @@ export interface GcItem {
  * detected by reuse verification, which then reruns the step: removing never corrupts.
  */
 export async function collectGarbage(ws: Workspace, options: GcOptions): Promise<GcItem[]> {
+  ws.requireLocal("collecting garbage");
   const items: GcItem[] = [];
   const referenced = ws.runs.allOutputPaths();
   const active = new Set(ws.runs.listActiveRuns().map((r) => r.id));

@@ -1,3 +1,5 @@
+import { EXPECTED_FAILURE } from "../contract/expectedFailure.js";
+
 /** Why a blob transfer failed, as data; the message is its one sentence. */
 export type BlobTransferFailure =
   | { readonly reason: "unauthorized"; readonly detail: string }
@@ -12,6 +14,8 @@ export type BlobTransferFailure =
 
 export class BlobTransferError extends Error {
   override readonly name = "BlobTransferError";
+  /** Worded for a person (a refused token, an unreachable server), never a crash. */
+  readonly [EXPECTED_FAILURE] = true;
   constructor(readonly failure: BlobTransferFailure, options?: { cause?: unknown }) {
     super(failure.detail, options);
   }

@@ -2,6 +2,7 @@ import { isTerminalRunStatus } from "../contract/runView.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { openRunHistory } from "../workspace/openRunHistory.js";
 import { findRun } from "./inspectCommands.js";
+import { projectServer } from "../remote/projectServer.js";
 
 /** How long `pipebook cancel` waits for the run's process to stop its steps and end the run. */
 const WAIT_MS = 60_000;
@@ -13,6 +14,8 @@ const POLL_MS = 100;
  * died is ended when the workspace is opened (recovery), so it is reported as already ended.
  */
 export async function cancelCommand(id: string): Promise<void> {
+  const server = await projectServer();
+  if (server) return (await import("./remoteCommands.js")).remoteCancel(server, id);
   const ws = await openRunHistory();
   const runId = await findRun(ws, id);
   const ended = (): string | undefined => {

@@ -4,6 +4,9 @@ import { openRunHistory, type RunHistory } from "../workspace/openRunHistory.js"
 import { PipebookError } from "../errors/PipebookError.js";
 import { explainDecision, summarizeDecision } from "../explain/formatDecision.js";
 import { runLine, stepLine, table } from "./format.js";
+import { projectServer } from "../remote/projectServer.js";
+
+const remote = (): Promise<typeof import("./remoteCommands.js")> => import("./remoteCommands.js");
 
 /** A run's full id from what a person typed (an id or a unique prefix), or a not-found sentence. */
 export async function findRun(ws: RunHistory, idOrPrefix: string): Promise<string> {
@@ -21,6 +24,8 @@ function findStep(ws: RunHistory, runId: string, name: string) {
 }
 
 export async function runsCommand(options: { experiment?: string; limit: number }): Promise<void> {
+  const server = await projectServer();
+  if (server) return (await remote()).remoteRuns(server, options);
   const ws = await openRunHistory();
   const runs = ws.runs.listRuns({ limit: options.limit, ...(options.experiment && { experiment: options.experiment }) });
   if (runs.length === 0) return void process.stdout.write(`no runs yet in ${ws.dir}\n`);
@@ -28,6 +33,8 @@ export async function runsCommand(options: { experiment?: string; limit: number 
 }
 
 export async function showCommand(id: string): Promise<void> {
+  const server = await projectServer();
+  if (server) return (await remote()).remoteShow(server, id);
   const ws = await openRunHistory();
   const run = ws.runs.getRun(await findRun(ws, id))!;
   const out: string[] = [
@@ -55,6 +62,8 @@ export async function showCommand(id: string): Promise<void> {
 }
 
 export async function logsCommand(id: string, stepName: string | undefined): Promise<void> {
+  const server = await projectServer();
+  if (server) return (await remote()).remoteLogs(server, id, stepName);
   const ws = await openRunHistory();
   const runId = await findRun(ws, id);
   const steps = stepName ? [findStep(ws, runId, stepName)] : ws.runs.getSteps(runId);
@@ -68,6 +77,8 @@ export async function logsCommand(id: string, stepName: string | undefined): Pro
 }
 
 export async function whyCommand(id: string, stepName: string): Promise<void> {
+  const server = await projectServer();
+  if (server) return (await remote()).remoteWhy(server, id, stepName);
   const ws = await openRunHistory();
   const runId = await findRun(ws, id);
   const s = findStep(ws, runId, stepName);

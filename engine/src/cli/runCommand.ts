@@ -8,6 +8,8 @@ import { readGitInfo } from "../runner/readGitInfo.js";
 import { parseRunAssignments } from "../runner/resolveParameters.js";
 import { duration, stepLine, table } from "./format.js";
 import { loadPipelineFile } from "./loadPipelineFile.js";
+import { RemoteRun } from "../remote/RemoteRun.js";
+import { followRemoteRun } from "./remoteCommands.js";
 
 const CANCEL_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
@@ -35,6 +37,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<voi
     ...(options.regenerate && { regenerateOutputs: true }),
     ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
   });
+  if (run instanceof RemoteRun) return followRemoteRun(run, name, options.quiet ?? false);
   const total = pipeline.graph.steps.length;
   let done = 0;
   process.stdout.write(`submitted run ${run.id} (experiment ${name}, ${total} steps) in workspace ${ws.dir}\n`);

@@ -198,6 +198,15 @@ export const AgentListSchema = z.object({
   pools: z.array(z.object({ name: z.string(), labels: z.record(z.string(), z.string()), waiting: z.array(z.string()).describe("step runs waiting for slots, first first") })),
 });
 
+/** `GET /runs/{id}/steps/{step}/why`: why a step ran or was reused, as `pipebook why` prints it. */
+export const StepWhySchema = z.object({
+  runId: z.string(),
+  step: z.string(),
+  status: z.string(),
+  lines: z.array(z.string()).describe("the explanation, one line each"),
+  key: z.string().optional().describe("the step's reuse key"),
+});
+
 /** Replies are read, never changed: the types say so, and accept the engine's readonly values. */
 type Frozen<T> = T extends readonly (infer U)[] ? readonly Frozen<U>[] : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
 
@@ -218,6 +227,7 @@ export type StepSnapshot = Frozen<z.infer<typeof StepSnapshotSchema>>;
 export type ModuleReply = Frozen<z.infer<typeof ModuleSchema>>;
 export type BlobMissing = Frozen<z.infer<typeof BlobMissingSchema>>;
 export type BlobStored = Frozen<z.infer<typeof BlobStoredSchema>>;
+export type StepWhy = Frozen<z.infer<typeof StepWhySchema>>;
 export type AgentList = Frozen<z.infer<typeof AgentListSchema>>;
 /** The frame as the server sends it: the view is the full `RunView`. */
 export interface LiveFrame { readonly type: "view"; readonly view: RunView }
@@ -231,7 +241,7 @@ export const REPLY_SCHEMAS = {
   RunSubmitted: RunSubmittedSchema, PublishReply: PublishReplySchema, CancelReply: CancelReplySchema,
   RunMetrics: RunMetricsSchema, StepOutputs: StepOutputsSchema, RunView: RunViewSchema, LiveFrame: LiveFrameSchema,
   StepSnapshot: StepSnapshotSchema, Module: ModuleSchema, ModuleList: z.array(ModuleSchema),
-  BlobMissing: BlobMissingSchema, BlobStored: BlobStoredSchema, AgentList: AgentListSchema,
+  BlobMissing: BlobMissingSchema, BlobStored: BlobStoredSchema, StepWhy: StepWhySchema, AgentList: AgentListSchema,
 } as const;
 export type ReplySchemaName = keyof typeof REPLY_SCHEMAS;
 

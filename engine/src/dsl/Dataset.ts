@@ -60,6 +60,7 @@ abstract class BaseDataset {
    * version never changes afterwards, whatever happens to the datastore.
    */
   async register(ws: Workspace, options: RegisterOptions): Promise<this> {
+    ws.requireLocal(`registering dataset "${options.name}"`);
     if (!DATASET_NAME.test(options.name)) throw new PipebookError("dataset-invalid", `dataset name "${options.name}" must start with a letter or digit and hold only letters, digits, _ . - (at most 128)`);
     const files = await this.files(ws);
     const content = await hashDataset(ws, this.definition, files);

@@ -1,6 +1,7 @@
 import { EXPERIMENT_PATTERN } from "../contract/names.js";
 import { PipebookError } from "../errors/PipebookError.js";
-import type { PipelineRun, SubmitOptions } from "../runner/PipelineRun.js";
+import type { SubmitOptions } from "../runner/PipelineRun.js";
+import type { SubmittedRun } from "../runner/SubmittedRun.js";
 import type { RunRow } from "../store/RunStore.js";
 import type { Pipeline } from "./Pipeline.js";
 import type { Workspace } from "../workspace/Workspace.js";
@@ -17,7 +18,7 @@ export class Experiment {
   }
 
   /** Validates, snapshots and records the run, then returns while the steps run. */
-  submit(pipeline: Pipeline, options: SubmitOptions = {}): Promise<PipelineRun> {
+  submit(pipeline: Pipeline, options: SubmitOptions = {}): Promise<SubmittedRun> {
     if (pipeline.workspace !== this.workspace) {
       throw new PipebookError("step-invalid", `the pipeline belongs to workspace ${pipeline.workspace.name}, the experiment to ${this.workspace.name}`);
     }
@@ -25,6 +26,7 @@ export class Experiment {
   }
 
   listRuns(limit = 50): RunRow[] {
+    this.workspace.requireLocal(`listing the runs of experiment ${this.name} through the SDK`);
     return this.workspace.runs.listRuns({ experiment: this.name, limit });
   }
 }

@@ -113,6 +113,13 @@ export const WorkspaceConfigSchema = z.strictObject({
       z.discriminatedUnion("kind", [LocalDatastoreSchema, AzureBlobDatastoreSchema]),
     )
     .optional(),
+  /**
+   * A `pipebook serve` to submit runs to instead of running them here (docs/remote.md); the
+   * token comes from PIPEBOOK_TOKEN or `tokenFile`, never from this file.
+   */
+  server: z.string().regex(/^https?:\/\/\S+$/, "must be an http:// or https:// URL").optional(),
+  /** A file holding the server's token (relative to this file's folder). */
+  tokenFile: z.string().min(1).optional(),
   /** The datastore `ws.getDefaultDatastore()` gives (default "workspaceblobstore"). */
   defaultDatastore: z.string().min(1).optional(),
 });

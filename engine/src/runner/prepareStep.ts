@@ -41,6 +41,21 @@ export async function prepareStep(ws: Workspace, step: PipelineStep, progress: P
     const { manifest, source } = step.moduleVersion.definition;
     return { step, manifest: manifest === undefined ? undefined : asDigest(manifest), source, hashPaths: {}, ...(await prepareEnvironment(ws, step, progress)) };
   }
+  const { manifest, source, hashPaths } = await snapshotStep(ws, step);
+  await checkInputs(ws, step);
+  const { compute, environment } = await prepareEnvironment(ws, step, progress);
+  return { step, manifest, source, hashPaths, compute, environment };
+}
+
+/** A step's code fixed by content: what a spec names of it (see PreparedStep). */
+export type SnapshottedStep = Pick<PreparedStep, "step" | "manifest" | "source" | "hashPaths">;
+
+/**
+ * The code part of prepareStep: snapshots the source folder into the workspace's blobs, checks
+ * the script is in it and hashes `hashPaths`. A remote workspace stops here: the data and the
+ * compute are the server's to check.
+ */
+export async function snapshotStep(ws: Workspace, step: PipelineStep): Promise<SnapshottedStep> {
   const deps = { cache: ws.statCache, pool: ws.hashPool };
   const sourceDir = step.sourceDirectory === undefined ? undefined : resolve(step.sourceDirectory);
   const snapshot = sourceDir ? await snapshotSource(sourceDir, deps, ws.blobs) : undefined;
@@ -60,9 +75,7 @@ export async function prepareStep(ws: Workspace, step: PipelineStep, progress: P
     });
     for (const [rel, d] of tree.files) hashPaths[rel === "" ? p : `${p}/${rel}`] = d;
   }
-  await checkInputs(ws, step);
-  const { compute, environment } = await prepareEnvironment(ws, step, progress);
-  return { step, manifest: snapshot?.manifest, source, hashPaths, compute, environment };
+  return { step, manifest: snapshot?.manifest, source, hashPaths };
 }
 
 /**

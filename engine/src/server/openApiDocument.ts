@@ -2,6 +2,7 @@ import { z } from "zod";
 import { REPLY_SCHEMAS, type ReplySchemaName } from "../contract/rest.js";
 import { SCOPES } from "../auth/ApiTokens.js";
 import { BlobMissingRequestSchema } from "../blobs/blobProtocol.js";
+import { SpecRunRequestSchema } from "./specRunRoutes.js";
 import { DefaultVersionRequestSchema, PublishRequestSchema, RunRequestSchema, ScheduleRequestSchema } from "./schemas.js";
 
 function schemaOf(s: z.ZodType): Record<string, unknown> {
@@ -16,7 +17,11 @@ type Op = { summary: string; scope?: (typeof SCOPES)[number]; body?: string; par
 const ROUTES: Record<string, Record<string, Op>> = {
   "/health": { get: { summary: "liveness (no token)", responses: { "200": "ok" } } },
   "/openapi.json": { get: { summary: "this document (no token)", responses: { "200": "OpenAPI 3.1 document" } } },
-  "/runs": { get: { summary: "recent runs, newest first", scope: "read", reply: "RunList", query: { limit: "1–500, default 50", experiment: "only this experiment" }, responses: { "200": "{runs: [{runId, experiment, status, source, createdAt, endedAt?, parameters}]}" } } },
+  "/runs": {
+    get: { summary: "recent runs, newest first", scope: "read", reply: "RunList", query: { limit: "1–500, default 50", experiment: "only this experiment" }, responses: { "200": "{runs: [{runId, experiment, status, source, createdAt, endedAt?, parameters}]}" } },
+    post: { summary: "run a pipeline that was never published: its spec, with each step's snapshot (manifest and files) uploaded first as blobs (a remote workspace's submit; docs/remote.md)", scope: "runs:submit", reply: "RunSubmitted", body: "SpecRunRequest", responses: { "201": "{Id, Status, ExperimentName, ParameterAssignments, RunUrl}", "400": "invalid spec or parameters", "409": "a blob of the code is not on the server", "429": "run queue full (Retry-After)" } },
+  },
+  "/runs/{id}/steps/{step}/why": { get: { summary: "why the step ran or was reused (pipebook why)", scope: "read", reply: "StepWhy", params: ["id", "step"], responses: { "200": "{runId, step, status, lines, key?}", "404": "no such run or step" } } },
   "/runs/{id}": { get: { summary: "a run as a RunView (steps, status, reuse, metrics, outputs, log tails)", scope: "read", reply: "RunView", params: ["id"], responses: { "200": "RunView", "404": "no such run" } } },
   "/runs/{id}/events": { get: { summary: "server-sent events: one `data: <RunView>` per change, closed after the terminal view (token also as ?access_token=)", scope: "read", params: ["id"], responses: { "200": "text/event-stream" } } },
   "/runs/{id}/live": { get: { summary: "WebSocket: messages {type: \"view\", view: RunView} until the run ends (token as Authorization header or ?access_token=)", scope: "read", reply: "LiveFrame", params: ["id"], responses: { "101": "switching protocols" } } },
@@ -95,6 +100,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         DefaultVersionRequest: schemaOf(DefaultVersionRequestSchema),
         ScheduleRequest: schemaOf(ScheduleRequestSchema),
         BlobMissingRequest: schemaOf(BlobMissingRequestSchema),
+        SpecRunRequest: schemaOf(SpecRunRequestSchema),
         ...Object.fromEntries(Object.entries(REPLY_SCHEMAS).map(([name, schema]) => [name, schemaOf(schema)])),
       },
     },

@@ -24,6 +24,7 @@ import { RunFeeds } from "./RunFeeds.js";
 import { RunQueue } from "./RunQueue.js";
 import { RunSubmitter } from "./RunSubmitter.js";
 import { scheduleRoutes } from "./scheduleRoutes.js";
+import { specRunRoutes } from "./specRunRoutes.js";
 import type { ServerContext } from "./ServerContext.js";
 
 /** The web page's files (shipped beside the compiled code's sources). */
@@ -89,6 +90,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     res.setHeader("X-Content-Type-Options", "nosniff");
     next();
   });
+  // Before the 256 kB body limit: an unpublished run's spec lists every file of its snapshots.
+  app.use(specRunRoutes(ctx));
   app.use(express.json({ limit: "256kb" }));
   app.get("/health", (_req, res) => {
     res.json({ status: "ok", workspace: ws.name, queue: queue.stats, liveStreams: feeds.streams, scheduler: scheduler?.state ?? "off" });

@@ -10,7 +10,7 @@ import { DataTransferStep } from "../dsl/DataTransferStep.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError, unreachable } from "../errors/PipebookError.js";
 import { asDigest } from "../fingerprint/digest.js";
-import { checkInputs, checkModuleVersion, prepareEnvironment, type PrepareProgress, type PreparedStep } from "../runner/prepareStep.js";
+import { checkInputs, checkModuleVersion, prepareEnvironment, type PrepareProgress, type PreparedStep, type SnapshottedStep } from "../runner/prepareStep.js";
 import type { ArgumentSpec, DataSpec, PipelineSpec, StepSpec } from "./PipelineSpec.js";
 
 /** A DataTransferStep from its spec: the source is its one input, the destination its "--to store:path" argument. */
@@ -26,7 +26,7 @@ function transferStepOf(ws: Workspace, s: StepSpec, inputs: readonly StepData[])
 }
 
 /** The DSL ↔ spec codec: a pipeline and its prepared steps as a PipelineSpec, and back. */
-export function toPipelineSpec(pipeline: Pipeline, prepared: readonly PreparedStep[]): PipelineSpec {
+export function toPipelineSpec(pipeline: Pipeline, prepared: readonly SnapshottedStep[]): PipelineSpec {
   return {
     version: 1,
     description: pipeline.description,

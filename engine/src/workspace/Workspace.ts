@@ -13,7 +13,12 @@ import { ModuleStore } from "../store/ModuleStore.js";
 import { RunStore } from "../store/RunStore.js";
 import { PublishedPipeline } from "../publish/PublishedPipeline.js";
 import { RecordedRun } from "../publish/RecordedRun.js";
-import { PipelineRun } from "../runner/PipelineRun.js";
+import { PipelineRun, type SubmitOptions } from "../runner/PipelineRun.js";
+import type { SubmittedRun } from "../runner/SubmittedRun.js";
+import type { Pipeline } from "../dsl/Pipeline.js";
+import { chooseRemote } from "../remote/remoteConfig.js";
+import type { RemoteServer } from "../remote/RemoteServer.js";
+import { remoteServices } from "../remote/remoteServices.js";
 import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
 import { Datastore, type AnyDatastore } from "../dsl/Datastore.js";
 import { datastoreConfigProblem, type DatastoreConfig } from "../dsl/datastoreConfig.js";
@@ -33,7 +38,8 @@ export const DEFAULT_DATASTORE = "workspaceblobstore";
  * imports no publishing: they reach each other through this, never through an import.
  */
 export interface EngineServices {
-  readonly submit: typeof PipelineRun.submit;
+  /** A PipelineRun run by this process, or a RemoteRun that a server runs (remote/). */
+  readonly submit: (experiment: string, pipeline: Pipeline, options?: SubmitOptions) => Promise<SubmittedRun>;
   readonly publish: typeof PublishedPipeline.publish;
   readonly publishRun: typeof PublishedPipeline.fromRun;
   readonly recordedRun: typeof RecordedRun.get;
@@ -70,7 +76,13 @@ export class Workspace {
   readonly statCache: StatCache;
   readonly hashPool: HashPool;
   readonly concurrency: number;
-  readonly services: EngineServices = SERVICES;
+  readonly services: EngineServices;
+  /**
+   * The `pipebook serve` this workspace submits to (pipebook.json "server", PIPEBOOK_SERVER or
+   * `fromConfig({server})`), or undefined. Its runs are recorded and executed there; this
+   * folder's store only keeps the snapshots and hashes that make uploads incremental.
+   */
+  readonly remote: RemoteServer | undefined;
   private readonly targets = new Map<string, { readonly compute: Compute; readonly config: ComputeTargetConfig }>();
   /** What every compute target of this workspace shares: GPU locks, the venv folder. */
   readonly computeContext: ComputeContext;
@@ -79,8 +91,10 @@ export class Workspace {
   private readonly configuredStores = new Set<string>();
   private readonly configuredDefault: string | undefined;
 
-  private constructor(root: string, dir: string, config: WorkspaceConfig) {
+  private constructor(root: string, dir: string, config: WorkspaceConfig, remote: RemoteServer | undefined) {
     this.root = root;
+    this.remote = remote;
+    this.services = remote ? remoteServices(remote) : SERVICES;
     this.dir = dir;
     this.name = config.name ?? basename(root);
     mkdirSync(dir, { recursive: true });
@@ -112,14 +126,16 @@ export class Workspace {
    * opens (or makes) the embedded workspace `./.pipebook` in `from`. Runs left in flight by
    * a process that died are marked failed on the way in.
    */
-  static async fromConfig(options: { path?: string } = {}): Promise<Workspace> {
+  static async fromConfig(options: { path?: string; server?: string } = {}): Promise<Workspace> {
     const { configFile, root } = locateWorkspace(options.path ?? process.cwd());
     const config = configFile ? await readWorkspaceConfig(configFile) : {};
     const dir = resolve(root, config.storeDir ?? DEFAULT_STORE_DIR);
-    let ws = open.get(dir);
+    const remote = chooseRemote({ server: options.server, config, root });
+    const key = remote ? `${dir}\u0000${remote.url}` : dir;
+    let ws = open.get(key);
     if (!ws) {
-      ws = new Workspace(root, dir, config);
-      open.set(dir, ws);
+      ws = new Workspace(root, dir, config, remote);
+      open.set(key, ws);
       recoverOrphanedRuns(ws);
       await ws.recoverTargets();
     }
@@ -157,6 +173,7 @@ export class Workspace {
    * reached first, so wrong credentials or an unreachable account register nothing.
    */
   async registerDatastore(name: string, config: DatastoreConfig, options: { createIfNotExists?: boolean } = {}): Promise<AnyDatastore> {
+    this.requireLocal(`registering datastore ${name}`);
     const problem = datastoreConfigProblem(name, config);
     if (problem) throw new PipebookError("datastore-error", problem);
     if (name === DEFAULT_DATASTORE || this.configuredStores.has(name)) {
@@ -213,8 +230,13 @@ export class Workspace {
     await Promise.all([...this.targets.values()].map((t) => t.compute.recover?.(isActive).catch(() => [])));
   }
 
+  /** Refuses, in one sentence, what only a workspace on this machine can do when this one submits to a server. */
+  requireLocal(action: string): void {
+    if (this.remote) throw this.remote.localOnly(action);
+  }
+
   async close(): Promise<void> {
-    open.delete(this.dir);
+    open.delete(this.remote ? `${this.dir}\u0000${this.remote.url}` : this.dir);
     await this.hashPool.close();
     this.db.close();
   }

@@ -1,0 +1,194 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { RUN_HANDLE } from "../contract/runHandle.js";
+import { isTerminalRunStatus, type RunStatus, type RunView, type StepView } from "../contract/runView.js";
+import type { PublishedPipeline } from "../publish/PublishedPipeline.js";
+import type { RunEvent } from "../runner/RunEvent.js";
+import { printEvent } from "../runner/printEvent.js";
+import type { SubmittedRun } from "../runner/SubmittedRun.js";
+import { RemoteError } from "./RemoteError.js";
+import type { RemoteServer } from "./RemoteServer.js";
+import type { UploadReport } from "./submitToServer.js";
+
+/** Reconnects to a run's feed after a dropped stream before giving up (the server is gone). */
+const MAX_FEED_FAILURES = 8;
+
+/**
+ * A run that a `pipebook serve` executes, followed from here: its server-sent events feed
+ * (`GET /runs/{id}/events`, one RunView per change) drives `onUpdate` — so a notebook's live
+ * display draws it as it draws a local run — and `onEvent`, whose status and log events are
+ * read off the differences between consecutive views. A dropped feed is opened again.
+ */
+export class RemoteRun implements SubmittedRun {
+  readonly [RUN_HANDLE] = true;
+  private latest: RunView;
+  private readonly viewListeners = new Set<(v: RunView) => void>();
+  private readonly eventListeners = new Set<(e: RunEvent) => void>();
+  private readonly stop = new AbortController();
+  private readonly finished: Promise<RunView>;
+
+  constructor(
+    private readonly server: RemoteServer,
+    initial: RunView,
+    /** What submitting it uploaded (undefined for a run followed, not submitted, from here). */
+    readonly uploaded?: UploadReport,
+  ) {
+    this.latest = initial;
+    this.finished = this.follow();
+    this.finished.catch(() => undefined);
+  }
+
+  get id(): string {
+    return this.latest.runId;
+  }
+  get experiment(): string {
+    return this.latest.experiment;
+  }
+  get status(): RunStatus {
+    return this.latest.status;
+  }
+  /** The server this run executes on. */
+  get serverUrl(): string {
+    return this.server.url;
+  }
+
+  view(): RunView {
+    return this.latest;
+  }
+
+  async getSteps(): Promise<readonly StepView[]> {
+    return this.latest.steps;
+  }
+
+  onUpdate(listener: (view: RunView) => void): () => void {
+    this.viewListeners.add(listener);
+    return () => this.viewListeners.delete(listener);
+  }
+
+  onEvent(listener: (e: RunEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  /** Asks the server to cancel; the run ends `canceled` when its feed says so. */
+  cancel(): void {
+    void this.server.request("POST", `/runs/${encodeURIComponent(this.id)}/cancel`).catch(() => undefined);
+  }
+
+  async waitForCompletion(options: { showOutput?: boolean } = {}): Promise<RunView> {
+    const off = options.showOutput ? this.onEvent((e) => printEvent(e, process.stdout)) : undefined;
+    try {
+      return await this.finished;
+    } finally {
+      off?.();
+    }
+  }
+
+  publishPipeline(): Promise<PublishedPipeline> {
+    return Promise.reject(this.server.localOnly(`publishing run ${this.id} from this process`));
+  }
+
+  /** Stops following (the run goes on on the server). */
+  detach(): void {
+    this.stop.abort();
+  }
+
+  private async follow(): Promise<RunView> {
+    let failures = 0;
+    while (!isTerminalRunStatus(this.latest.status)) {
+      let frames = 0;
+      try {
+        const res = await this.server.request("GET", `/runs/${encodeURIComponent(this.id)}/events`, undefined, { signal: this.stop.signal });
+        for await (const view of serverSentViews(res)) {
+          frames++;
+          this.apply(view);
+        }
+      } catch (err) {
+        if (this.stop.signal.aborted) return this.latest;
+        if (err instanceof RemoteError && err.failure.reason !== "unreachable") throw err;
+      }
+      if (isTerminalRunStatus(this.latest.status)) break;
+      failures = frames > 0 ? 0 : failures + 1;
+      if (failures > MAX_FEED_FAILURES) {
+        throw new RemoteError({ reason: "unreachable", server: this.server.url, detail: `the live feed of run ${this.id} failed ${failures} times in a row` });
+      }
+      await delay(Math.min(100 * 2 ** failures, 3000));
+    }
+    return this.latest;
+  }
+
+  private apply(view: RunView): void {
+    const before = this.latest;
+    this.latest = view;
+    for (const e of eventsBetween(before, view)) {
+      for (const l of this.eventListeners) {
+        try {
+          l(e);
+        } catch {
+          // A listener's failure must not stop the feed.
+        }
+      }
+    }
+    for (const l of this.viewListeners) {
+      try {
+        l(view);
+      } catch {
+        // as above
+      }
+    }
+  }
+}
+
+/** The views of an SSE reply (`data: <json>` lines, a blank line after each event). */
+async function* serverSentViews(res: Response): AsyncGenerator<RunView> {
+  if (!res.body) return;
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event
+        .split("\n")
+        .filter((l) => l.startsWith("data:"))
+        .map((l) => l.slice(5).trimStart())
+        .join("\n");
+      if (data !== "") yield JSON.parse(data) as RunView;
+    }
+  }
+}
+
+/** What changed from one view to the next, as the events a local run would have sent. */
+function eventsBetween(before: RunView, after: RunView): RunEvent[] {
+  const out: RunEvent[] = [];
+  const runId = after.runId;
+  const old = new Map(before.steps.map((s) => [s.name, s]));
+  for (const s of after.steps) {
+    const prev = old.get(s.name);
+    const fresh = newLines(prev?.logTail ?? "", s.logTail ?? "");
+    if (fresh !== "") out.push({ type: "step-log", runId, step: s.name, stream: "stdout", text: fresh });
+    if (prev?.status !== s.status && !(prev === undefined && s.status === "queued")) {
+      const detail = s.error ?? s.why;
+      out.push({ type: "step-status", runId, step: s.name, status: s.status, ...(detail !== undefined && { detail }), ...(s.durationMs !== undefined && { durationMs: s.durationMs }) });
+    }
+  }
+  if (before.status !== after.status) out.push({ type: "run-status", runId, status: after.status, ...(after.error !== undefined && { error: after.error }) });
+  return out;
+}
+
+/**
+ * The lines of a log tail that were not in the previous tail: the longest run of the old tail's
+ * last lines that starts the new one is what both show.
+ */
+function newLines(before: string, after: string): string {
+  if (after === before || after === "") return "";
+  const a = before.split("\n").filter((l, i, all) => l !== "" || i < all.length - 1);
+  const b = after.split("\n").filter((l, i, all) => l !== "" || i < all.length - 1);
+  for (let k = Math.min(a.length, b.length); k > 0; k--) {
+    let same = true;
+    for (let i = 0; i < k && same; i++) same = a[a.length - k + i] === b[i];
+    if (same) return b.slice(k).map((l) => `${l}\n`).join("");
+  }
+  return b.map((l) => `${l}\n`).join("");
+}

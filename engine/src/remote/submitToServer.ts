@@ -1,0 +1,86 @@
+import type { RunView } from "../contract/runView.js";
+import type { Pipeline } from "../dsl/Pipeline.js";
+import { ModuleStep } from "../dsl/ModuleStep.js";
+import type { Digest } from "../fingerprint/digest.js";
+import type { SubmitOptions } from "../runner/PipelineRun.js";
+import { snapshotStep } from "../runner/prepareStep.js";
+import { readGitInfo } from "../runner/readGitInfo.js";
+import { resolveParameters } from "../runner/resolveParameters.js";
+import { toPipelineSpec } from "../spec/specCodec.js";
+import type { PipelineSpec } from "../spec/PipelineSpec.js";
+import { notifySubmission } from "../contract/runHandle.js";
+import { BlobTransferError } from "../blobs/BlobTransferError.js";
+import { RemoteError } from "./RemoteError.js";
+import { RemoteRun } from "./RemoteRun.js";
+import type { RemoteServer } from "./RemoteServer.js";
+
+/** What a remote submit moved, for the caller that wants to say it (the CLI, tests). */
+export interface UploadReport {
+  /** Blobs of the run's code (manifests and files) the spec names. */
+  readonly blobs: number;
+  /** Of those, the ones the server lacked and got. */
+  readonly uploaded: number;
+  readonly bytes: number;
+}
+
+/** Uploads per run, at once: enough to fill loopback or a LAN without a thread per file. */
+const PARALLEL_UPLOADS = 4;
+
+/**
+ * Submits `pipeline` to a `pipebook serve`: its steps are snapshotted here into the local
+ * blob store, the blobs the server lacks are uploaded by content (only those), and the spec is
+ * POSTed to `/runs`. The server records the run in its store, decides reuse against every run
+ * it holds, and runs the steps on its compute; the returned RemoteRun follows its live feed.
+ * The data a step reads and the compute it names are the server's, checked there.
+ */
+export async function submitToServer(server: RemoteServer, experiment: string, pipeline: Pipeline, options: SubmitOptions = {}): Promise<RemoteRun> {
+  const refusedOption = (["concurrency", "startWhen", "runId", "git"] as const).find((k) => options[k] !== undefined);
+  if (refusedOption !== undefined) throw new RemoteError({ reason: "config", detail: `submit option "${refusedOption}" is the server's to decide; a run submitted to ${server.url} cannot set it` });
+  const graph = pipeline.validate();
+  // Checked here first: a typo should not cost snapshots and uploads.
+  resolveParameters(pipeline.parameters, options.parameterAssignments);
+  const moduleStep = graph.steps.find((s) => s instanceof ModuleStep);
+  if (moduleStep) throw new RemoteError({ reason: "config", detail: `step "${moduleStep.name}" is a ModuleStep: module steps cannot be submitted to a server from here yet; publish the pipeline on the server` });
+  const ws = pipeline.workspace;
+  const git = readGitInfo(ws.root).catch(() => undefined);
+  const snapshots = await Promise.all(graph.steps.map((s) => snapshotStep(ws, s)));
+  const spec = toPipelineSpec(pipeline, snapshots);
+  const moved = await uploadCode(server, ws.blobs.pathOf.bind(ws.blobs), spec).catch((err: unknown) => {
+    // The blob client's failures in the remote workspace's words (the same as its REST calls').
+    if (!(err instanceof BlobTransferError)) throw err;
+    const f = err.failure;
+    if (f.reason === "unreachable") throw new RemoteError({ reason: "unreachable", server: server.url, detail: f.detail.replace(/^.*\(last: (.*)\)$/, "$1") }, { cause: err });
+    if (f.reason === "unauthorized") throw new RemoteError({ reason: "unauthorized", server: server.url, detail: `from ${server.tokenSource}` }, { cause: err });
+    throw new RemoteError({ reason: "refused", server: server.url, status: 0, detail: `uploading the run's code to ${server.url} failed: ${f.detail}` }, { cause: err });
+  });
+  const submitted = await server.json("RunSubmitted", "POST", "/runs", {
+    experiment,
+    spec,
+    ...(options.parameterAssignments !== undefined && { parameterAssignments: options.parameterAssignments }),
+    ...(options.regenerateOutputs !== undefined && { regenerateOutputs: options.regenerateOutputs }),
+    ...(options.source !== undefined && options.source !== "api" && options.source !== "schedule" && { source: options.source }),
+    git: (await git) ?? null,
+  });
+  const initial = (await server.json("RunView", "GET", `/runs/${encodeURIComponent(submitted.Id)}`)) as unknown as RunView;
+  const run = new RemoteRun(server, initial, moved);
+  notifySubmission(run);
+  return run;
+}
+
+/** Every blob of the spec's code that the server lacks, uploaded from the local store. */
+export async function uploadCode(server: RemoteServer, pathOf: (d: Digest) => string, spec: PipelineSpec): Promise<UploadReport> {
+  const digests = new Set<Digest>();
+  for (const step of spec.steps) {
+    if (step.manifest !== undefined) digests.add(step.manifest as Digest);
+    for (const d of Object.values(step.source)) digests.add(d as Digest);
+  }
+  const missing = digests.size === 0 ? [] : await server.blobs.missing([...digests]);
+  let bytes = 0;
+  const queue = [...missing];
+  await Promise.all(
+    Array.from({ length: Math.min(PARALLEL_UPLOADS, queue.length) }, async () => {
+      for (let d = queue.shift(); d !== undefined; d = queue.shift()) bytes += (await server.blobs.upload(d, pathOf(d))).bytes;
+    }),
+  );
+  return { blobs: digests.size, uploaded: missing.length, bytes };
+}

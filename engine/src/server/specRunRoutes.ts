@@ -1,0 +1,120 @@
+import express, { Router } from "express";
+import { z } from "zod";
+import type { RunSubmitted, StepWhy } from "../contract/rest.js";
+import { EXPERIMENT_PATTERN } from "../contract/names.js";
+import { explainDecision } from "../explain/formatDecision.js";
+import { isBlobDigest } from "../blobs/blobProtocol.js";
+import type { Digest } from "../fingerprint/digest.js";
+import { PublishError } from "../publish/PublishError.js";
+import { PipelineRun } from "../runner/PipelineRun.js";
+import { resolveParameters } from "../runner/resolveParameters.js";
+import { PipelineParameter } from "../dsl/PipelineParameter.js";
+import type { PipelineSpec } from "../spec/PipelineSpec.js";
+import { HttpError } from "./HttpError.js";
+import { param } from "./param.js";
+import { ParameterValueSchema, parseWith } from "./schemas.js";
+import type { ServerContext } from "./ServerContext.js";
+
+/** A spec names every file of every step's snapshot: a big source folder makes a big body. */
+const SPEC_BODY_LIMIT = "16mb";
+
+const DigestSchema = z.string().refine(isBlobDigest, "must be a sha256 digest (64 lowercase hex characters)");
+
+/**
+ * `POST /runs`: a pipeline that was never published, as its portable spec (what every run
+ * records, PipelineSpec) whose step code is named by content: each step's snapshot manifest and
+ * files are blobs the caller uploaded first (`/blobs`). Checked here as far as the server relies
+ * on it; the steps themselves are checked again as any spec is when it runs.
+ */
+export const SpecRunRequestSchema = z
+  .object({
+    experiment: z.string().regex(EXPERIMENT_PATTERN, "must start with a letter or digit and hold only letters, digits, _ . - (at most 255)"),
+    spec: z.looseObject({
+      version: z.literal(1),
+      description: z.string(),
+      parameters: z.array(z.object({ name: z.string(), defaultValue: ParameterValueSchema })),
+      steps: z.array(z.looseObject({ name: z.string(), manifest: DigestSchema.optional(), source: z.record(z.string(), DigestSchema) })).min(1),
+    }),
+    parameterAssignments: z.record(z.string(), ParameterValueSchema).optional(),
+    regenerateOutputs: z.boolean().optional(),
+    source: z.enum(["sdk", "cli", "kernel"]).optional(),
+    git: z.object({ repo: z.string(), branch: z.string(), commit: z.string(), dirty: z.boolean() }).nullable().optional(),
+  })
+  .strict();
+
+/** Unpublished runs submitted by remote workspaces, and `why` for any run's step. */
+export function specRunRoutes(ctx: ServerContext): Router {
+  const r = Router();
+  const { ws, auth, queue } = ctx;
+
+  r.post("/runs", auth.require("runs:submit"), express.json({ limit: SPEC_BODY_LIMIT }), async (req, res) => {
+    const body = parseWith(SpecRunRequestSchema, req.body, "body");
+    const spec = body.spec as unknown as PipelineSpec;
+    await checkSnapshots(ctx, spec);
+    // Checked before a queue slot is taken, as for published pipelines.
+    const parameters = resolveParameters(spec.parameters.map((p) => new PipelineParameter(p.name, p.defaultValue)), body.parameterAssignments ?? {});
+    const run = await queue.submit((startWhen) =>
+      PipelineRun.submitSpec(ws, body.experiment, spec, {
+        source: body.source ?? "sdk",
+        startWhen,
+        git: body.git ?? null,
+        onPrepare: () => undefined,
+        ...(body.parameterAssignments !== undefined && { parameterAssignments: body.parameterAssignments }),
+        ...(body.regenerateOutputs !== undefined && { regenerateOutputs: body.regenerateOutputs }),
+      }),
+    );
+    res.status(201).json({ Id: run.id, Status: run.status, ExperimentName: body.experiment, ParameterAssignments: parameters, RunUrl: `/runs/${encodeURIComponent(run.id)}` } satisfies RunSubmitted);
+  });
+
+  r.get("/runs/:id/steps/:step/why", auth.require("read"), (req, res) => {
+    const runId = param(req, "id");
+    if (!ws.runs.getRun(runId)) throw new PublishError({ reason: "run-not-found", runId });
+    const s = ws.runs.getStep(`${runId}.${param(req, "step")}`);
+    if (!s) throw new HttpError(404, `run "${runId}" has no step "${param(req, "step")}"`);
+    const lines = s.decision ? explainDecision(s.decision) : [`step ${s.name} is ${s.status}: no decision yet`];
+    res.json({ runId, step: s.name, status: s.status, lines: [...lines], ...(s.keyDigest && { key: s.keyDigest }) } satisfies StepWhy);
+  });
+
+  return r;
+}
+
+/**
+ * Every step's code must be in this server's blob store, and its manifest must list exactly the
+ * files its spec names: the reuse key is computed from the spec's list, the step runs the
+ * manifest's, and they must be the same code.
+ */
+async function checkSnapshots(ctx: ServerContext, spec: PipelineSpec): Promise<void> {
+  const missing: string[] = [];
+  for (const step of spec.steps) {
+    if (step.module) continue; // a module version's code is the server's own
+    const files = Object.values(step.source) as Digest[];
+    if (step.manifest === undefined) {
+      if (files.length > 0) throw new HttpError(400, `step "${step.name}" names source files but no snapshot manifest`, { fields: [`spec.steps.${step.name}.manifest`] });
+      continue;
+    }
+    const digests = [step.manifest as Digest, ...files];
+    const present = await Promise.all(digests.map((d) => ctx.ws.blobs.has(d)));
+    const absent = digests.filter((_, i) => !present[i]);
+    if (absent.length > 0) {
+      missing.push(...absent);
+      continue;
+    }
+    let listed: unknown;
+    try {
+      listed = JSON.parse(await ctx.ws.blobs.readText(step.manifest as Digest));
+    } catch {
+      throw new HttpError(400, `the snapshot manifest of step "${step.name}" (blob ${step.manifest.slice(0, 12)}) is not a manifest`);
+    }
+    if (!sameFiles(listed, step.source)) throw new HttpError(400, `the snapshot manifest of step "${step.name}" does not list the files its spec names`);
+  }
+  if (missing.length > 0) {
+    const unique = [...new Set(missing)];
+    throw new HttpError(409, `${unique.length} blob${unique.length === 1 ? "" : "s"} of the run's code ${unique.length === 1 ? "is" : "are"} not on this server (first: ${unique[0]}): upload ${unique.length === 1 ? "it" : "them"} first (POST /blobs/missing, PUT /blobs/{digest})`);
+  }
+}
+
+function sameFiles(listed: unknown, source: Readonly<Record<string, string>>): boolean {
+  if (typeof listed !== "object" || listed === null || Array.isArray(listed)) return false;
+  const a = Object.entries(listed as Record<string, unknown>);
+  return a.length === Object.keys(source).length && a.every(([path, digest]) => source[path] === digest);
+}
