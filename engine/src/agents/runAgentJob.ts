@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, linkSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import type { BlobStore } from "../artifacts/BlobStore.js";
 import type { BlobClient } from "../blobs/BlobClient.js";
@@ -63,6 +63,8 @@ export async function runAgentJob(m: Extract<ServerMessage, { type: "job" }>, de
     const sent = new Set<string>();
     for (const [name, path] of outputs) {
       for (const [rel, digest, size] of listings[name]!.files) {
+        // The next step here reading this output finds it in the cache: it never comes back over the wire.
+        keepInCache(deps.cache, asDigest(digest), rel === "" ? path : join(path, rel));
         if (!missing.has(asDigest(digest)) || sent.has(digest)) {
           transfer.outputBytesPresent += size;
           continue;
@@ -144,6 +146,21 @@ function layOut(listing: TreeListing, dir: string, cache: BlobStore): string {
     linkOrCopy(cache.pathOf(asDigest(d)), to);
   }
   return dir;
+}
+
+/** Puts a file the agent has (an output it made) into its cache under its digest, as a link where it can. */
+function keepInCache(cache: BlobStore, digest: Digest, file: string): void {
+  const dest = cache.pathOf(digest);
+  if (existsSync(dest)) return;
+  mkdirSync(dirname(dest), { recursive: true });
+  const tmp = `${dest}.${process.pid}.tmp`;
+  try {
+    linkOrCopy(file, tmp);
+    chmodSync(tmp, 0o444);
+    renameSync(tmp, dest);
+  } catch {
+    rmSync(tmp, { force: true });
+  }
 }
 
 function linkOrCopy(from: string, to: string): void {
