@@ -164,6 +164,15 @@ describe("step outputs as datasets", () => {
     });
     const cli = await pipebook(sb.dir, "datasets", "made");
     expect(cli.stdout).toContain(`run ${view.runId} step make output table (shared:out/${view.runId}/table)`);
+    // Reused as a whole (nothing uploaded or registered again); a new destination is a new key.
+    expect((await submit([make, use])).steps.map((s) => s.status)).toEqual(["reused", "reused"]);
+    const moved = new OutputFileDatasetConfig({ name: "table", destination: [store, "elsewhere/{run-id}"] }).readDelimitedFiles().registerOnComplete("made");
+    const third = await submit([new CommandStep({ name: "make", command: 'printf "a,b\\n1,2\\n3,4\\n" > "$PIPEBOOK_OUTPUT_TABLE/t.csv"', outputs: [moved] })]);
+    expect([step(third, "make").status, step(third, "make").error ?? ""]).toEqual(["completed", ""]);
+    expect(step(third, "make").why).toContain("outputs changed");
+    expect(await store.exists(`elsewhere/${third.runId}/t.csv`)).toBe(true);
+    // Its files now sit in another folder (a dataset's content includes the folder's name): version 2, made by the third run.
+    expect(Dataset.list(sb.ws, { name: "made" }).map((v) => [v.version, v.lineage?.runId])).toEqual([[2, third.runId], [1, view.runId]]);
 
     // gc: with every run "old", a plain intermediate output goes; the one a dataset version was registered from stays.
     const makeOut = sb.ws.runs.getOutputs(`${view.runId}.make`)[0]!.path;

@@ -194,13 +194,15 @@ export class AzureBlobDatastore {
   }
 
   /**
-   * A local, read-only copy of a path's content: `<store>/remote/<digest>/<name>`, downloaded once
-   * per content (every blob's MD5 checked) and renamed into place complete.
+   * A local, read-only copy of a path's content: `<store>/remote/<digest of content and name>/<name>`,
+   * downloaded once per content and name (every blob's MD5 checked) and renamed into place complete.
    */
   async localCopy(pathOnDatastore: string, known?: RemoteContent): Promise<string> {
     const content = known ?? (await this.content(pathOnDatastore));
-    const dir = join(this.ctx.cacheDir, content.digest);
-    const path = join(dir, basename(clean(pathOnDatastore, this.name)) || "root");
+    // Keyed by content and name: the same content under another name is another copy (steps see the name).
+    const name = basename(clean(pathOnDatastore, this.name)) || "root";
+    const dir = join(this.ctx.cacheDir, digestOfJson({ content: content.digest, name }));
+    const path = join(dir, name);
     if (await stat(dir).then(() => true, () => false)) return path;
     const tmp = `${dir}.${randomUUID()}.tmp`;
     try {

@@ -1,5 +1,5 @@
 import type { ParameterValue } from "../contract/runView.js";
-import { DataReference, PipelineData } from "../dsl/data.js";
+import { DataReference, OutputFileDatasetConfig, PipelineData } from "../dsl/data.js";
 import { DatasetInput } from "../dsl/Dataset.js";
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
 import { CommandStep, ScriptStep, type PipelineStep } from "../dsl/steps.js";
@@ -38,7 +38,7 @@ export function stepKey(k: KeyInputs): { components: KeyComponents; digest: Dige
     arguments: step.arguments.map((a) => symbolicArgument(a, step)),
     parameters: keep(stepParams),
     inputs: keep(k.inputDigests),
-    outputs: step.outputs.map((o) => o.name).sort(),
+    outputs: step.outputs.map(outputKey).sort(),
     environment,
     // cpus and memoryMb are reservations and limits, not inputs: a step given more memory computes the same.
     compute: { ...k.compute.keyFields(), gpus: step.runconfig.gpus },
@@ -46,6 +46,18 @@ export function stepKey(k: KeyInputs): { components: KeyComponents; digest: Dige
     ...(step instanceof ModuleStep && { module: step.moduleRef }),
   };
   return { components, digest: keyDigest(components) };
+}
+
+/**
+ * An output as it enters the key: its name; an OutputFileDatasetConfig's also where it goes and
+ * what it is registered as, so changing those reruns the step (which uploads and registers).
+ */
+function outputKey(o: PipelineData): string {
+  if (!(o instanceof OutputFileDatasetConfig)) return o.name;
+  const d = o.delivery;
+  const dest = d.destination ? `${d.destination[0].name}:${d.destination[1]}` : "default";
+  const reg = d.registration ? ` registered as ${d.registration.name}${d.tabular ? " (tabular)" : ""}` : "";
+  return `${o.name} → ${dest}${d.overwrite ? " (overwrite)" : ""}${reg}`;
 }
 
 function programOf(step: PipelineStep): string {
