@@ -4,6 +4,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import {
   AzureBlobDatastore, CommandStep, DataReference, DataTransferStep, Dataset, Datastore, Experiment, OutputFileDatasetConfig, Pipeline, PipelineData, TabularDataset, Workspace,
@@ -105,6 +107,41 @@ describe("an Azure Blob datastore", () => {
     expect(step(changed, "read").why).toMatch(/input raw/);
     expect(await readFile(join(sb.dir, "seen.csv"), "utf8")).toBe("a,b\n1,3\n");
     expect(await sb.count("read")).toBe(2);
+  });
+
+  it("retries transient errors: through a proxy answering every other request 503 Server Busy, register, upload and download succeed", async () => {
+    const blobPort = Number(/BlobEndpoint=http:\/\/127.0.0.1:(\d+)/.exec(process.env[CS_ENV]!)![1]);
+    let requests = 0;
+    let injected = 0;
+    const proxy = createServer((req, res) => {
+      if (requests++ % 2 === 0) {
+        injected++;
+        req.resume();
+        res.writeHead(503, { "x-ms-error-code": "ServerBusy" }).end();
+        return;
+      }
+      const up = request({ host: "127.0.0.1", port: blobPort, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on("error", () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (proxy.address() as AddressInfo).port;
+      process.env["PIPEBOOK_TEST_FLAKY"] = process.env[CS_ENV]!.replace(/BlobEndpoint=http:\/\/127.0.0.1:\d+/, `BlobEndpoint=http://127.0.0.1:${port}`);
+      const store = await Datastore.registerAzureBlobContainer(sb.ws, {
+        name: "flaky", accountName: "devstoreaccount1", containerName: `t${process.pid}-flaky-${container++}`, connectionStringEnv: "PIPEBOOK_TEST_FLAKY", createIfNotExists: true,
+      });
+      const file = await sb.write("f/data.csv", "a\n1\n");
+      await store.uploadFiles([file], { targetPath: "in" });
+      const out = await mkdtemp(join(sb.dir, "dl-"));
+      expect(await readFile(await store.download(out, { prefix: "in/data.csv" }), "utf8")).toBe("a\n1\n");
+      expect(injected).toBeGreaterThanOrEqual(4);
+    } finally {
+      proxy.close();
+    }
   });
 
   it("refuses bad inputs with one sentence each and registers nothing", async () => {
