@@ -4,6 +4,7 @@ import { Panel, Widget } from "@lumino/widgets";
 import { shortRunId } from "pipebook/contract";
 import { html } from "../widget/svg.js";
 import { RunWidget, TRANSLATION_DOMAIN } from "../widget/RunWidget.js";
+import { describeSlots, type AgentSummary } from "../model/summaries.js";
 import type { RunsPanelModel } from "./RunsPanelModel.js";
 
 /** Default experiment for runs started from the panel's Run buttons. */
@@ -81,6 +82,15 @@ export class RunsPanel extends Panel {
     node.appendChild(this.section(this.trans.__("Endpoints"), this.model.endpoints.map((endpoint) =>
       this.item(`${endpoint.name}${endpoint.defaultVersion ? ` (default ${endpoint.defaultVersion})` : ""}`, this.trans.__("Run"), () => this.submit(() => this.model.submitEndpoint(endpoint.name, PANEL_EXPERIMENT))),
     )));
+    node.appendChild(this.section(this.trans.__("Agents"), this.model.agents.map((agent) => this.agentItem(agent))));
+  }
+
+  /** Agents with their slots: each GPU busy (with the step on it) or free. */
+  private agentItem(agent: AgentSummary): HTMLElement {
+    const li = html("li", "pb-Panel-item");
+    li.append(html("span", "pb-Panel-link", `${agent.name} (${agent.status})`), html("span", "pb-Panel-tag", describeSlots(agent)));
+    li.dataset["agent"] = agent.name;
+    return li;
   }
 
   private section(title: string, items: HTMLElement[]): HTMLElement {

@@ -4,8 +4,8 @@ import { isTerminalRunStatus } from "pipebook/contract";
 import { parseRunView } from "../model/parseRunView.js";
 import { SseParser } from "../model/sseParser.js";
 import {
-  readEndpointSummaries, readPipelineSummaries, readRunSummaries,
-  type EndpointSummary, type PipelineSummary, type RunSummary,
+  readAgentSummaries, readEndpointSummaries, readPipelineSummaries, readRunSummaries,
+  type AgentSummary, type EndpointSummary, type PipelineSummary, type RunSummary,
 } from "../model/summaries.js";
 import { readReply } from "pipebook/contract/rest";
 import { currentServer, PipebookRequestError, requestAPI } from "../request.js";
@@ -25,6 +25,8 @@ export class RunsPanelModel {
   runs: readonly RunSummary[] = [];
   pipelines: readonly PipelineSummary[] = [];
   endpoints: readonly EndpointSummary[] = [];
+  /** The server's agents (empty for a server without the agents route or a token without read). */
+  agents: readonly AgentSummary[] = [];
   private _state: PanelState = { kind: "loading" };
   private follow: AbortController | undefined;
   private readonly _changed = new Signal<this, void>(this);
@@ -50,7 +52,10 @@ export class RunsPanelModel {
     }
     this.setState({ kind: "loading" });
     try {
-      const [runs, pipelines, endpoints] = await Promise.all([requestAPI("runs?limit=20"), requestAPI("pipelines"), requestAPI("endpoints")]);
+      const [runs, pipelines, endpoints, agents] = await Promise.all([
+        requestAPI("runs?limit=20"), requestAPI("pipelines"), requestAPI("endpoints"), requestAPI("agents").catch(() => ({ agents: [], pools: [] })),
+      ]);
+      this.agents = readAgentSummaries(agents);
       this.runs = readRunSummaries(runs);
       this.pipelines = readPipelineSummaries(pipelines);
       this.endpoints = readEndpointSummaries(endpoints);

@@ -1,9 +1,9 @@
 // pipebook studio: the web page served by `pipebook serve`, bundled by engine/scripts/buildPage.mjs.
 // Every value from the server is put into the page with textContent / attributes, never as HTML;
 // the run graph is the contract's drawing (the notebook fallback and the lab draw the same).
-import { formatMetric, isTerminalRunStatus, renderRunGraph, STATUS_TABLE, statusWord, svgToDom, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
+import { formatMetric, isTerminalRunStatus, renderRunGraph, STATUS_TABLE, statusWord, svgToDom, type DataNodeView, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
 
-import type { EndpointRunList, LiveFrame, PipelineEndpointReply, PublishedPipelineReply, RunList, RunSubmitted, ScheduleReply } from "pipebook/contract/rest";
+import type { AgentList, DatasetVersionReply, EndpointRunList, LiveFrame, PipelineEndpointReply, PublishedPipelineReply, RunList, RunSubmitted, ScheduleReply } from "pipebook/contract/rest";
 
 /** GET /health (not part of the API's documented replies). */
 interface Health { readonly workspace: string; readonly scheduler: string }
@@ -102,6 +102,30 @@ async function refresh(): Promise<void> {
   } catch (err) {
     say(message(err), true);
   }
+}
+
+/** Agents of this server: each GPU a slot, busy with a step or free; a pool's waiting steps. */
+async function refreshAgents(): Promise<void> {
+  if (!token) return;
+  let list: AgentList;
+  try {
+    list = await api<AgentList>("/agents");
+  } catch (err) {
+    $("agents-note").textContent = message(err);
+    return;
+  }
+  $("agents-note").textContent = list.agents.length === 0 ? "no agent has connected (pipebook agent --server URL --token T)" : list.pools.map((p) => `pool ${p.name}: ${p.waiting.length} waiting`).join(" · ");
+  tbody("agents").replaceChildren(
+    ...list.agents.map((a) =>
+      el("tr", {},
+        el("td", {}, a.name), el("td", {}, a.status),
+        el("td", { class: "mono" }, Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(" ")),
+        el("td", { class: "mono" }, a.slots.length === 0 ? "no GPUs" : a.slots.map((slot) => `GPU ${slot.gpu}: ${slot.step === null ? "free" : `busy (${slot.step})`}`).join(" · ")),
+        el("td", { class: "mono" }, a.jobs.map((j) => j.stepRunId).join(" ") || "—"),
+        el("td", { class: "muted" }, `${a.inventory.host} · ${a.inventory.cpus} CPUs · ${Math.round(a.inventory.memoryMb / 1024)} GiB`),
+      ),
+    ),
+  );
 }
 
 function tbody(id: string): HTMLTableSectionElement {
@@ -215,7 +239,7 @@ function renderRun(view: RunView): void {
   paintStatus($("run-status"), view.status);
   const params = Object.entries(view.parameters).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
   $("run-meta").textContent = `experiment ${view.experiment} · created ${view.createdAt.replace("T", " ").slice(0, 19)}${params ? ` · parameters ${params}` : ""}${view.error ? ` · ${view.error}` : ""}`;
-  $("graph").replaceChildren(svgToDom(renderRunGraph(view), document));
+  $("graph").replaceChildren(svgToDom(renderRunGraph(view, { dataLink: datasetLink }), document));
   $("steps").replaceChildren(
     ...view.steps.map((s) => {
       const metrics = s.metrics.map((m) => `${m.name}: ${m.points.length === 1 ? formatMetric(m) : `${m.points.length} points, last ${formatMetric(m)}`}`).join(" · ");
@@ -233,9 +257,35 @@ function renderRun(view: RunView): void {
   );
 }
 
+/** A data node that is a registered dataset version links to its profile, shown below the graph. */
+function datasetLink(d: DataNodeView): string | undefined {
+  return d.dataset ? `#dataset=${encodeURIComponent(d.dataset.name)}&version=${d.dataset.version}` : undefined;
+}
+
+async function showDataset(name: string, version: string): Promise<void> {
+  const box = $("dataset");
+  box.hidden = false;
+  try {
+    const v = await api<DatasetVersionReply>(`/datasets/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`);
+    const from = v.registeredBy ? ` · registered by run ${v.registeredBy.runId} step ${v.registeredBy.step} (output ${v.registeredBy.output})` : "";
+    box.replaceChildren(
+      el("h3", {}, `dataset ${v.name} version ${v.version}`),
+      el("p", { class: "muted" }, `${v.kind} · ${v.fileCount} file${v.fileCount === 1 ? "" : "s"} · ${v.bytes} bytes · registered ${v.createdAt.replace("T", " ").slice(0, 19)}${from}${v.description ? ` · ${v.description}` : ""}`),
+      v.profile
+        ? el("table", { class: "profile" },
+          el("thead", {}, el("tr", {}, ...v.profile.header.map((h) => el("th", {}, h)))),
+          el("tbody", {}, ...v.profile.rows.map((row) => el("tr", {}, ...row.map((cell) => el("td", {}, cell))))))
+        : el("p", { class: "muted" }, "files, not a table: no profile"),
+    );
+  } catch (err) {
+    box.replaceChildren(el("p", { class: "error" }, message(err)));
+  }
+}
+
 /** Shows a run and follows it over the WebSocket until it ends. */
 async function openRun(runId: string): Promise<void> {
   openRunId = runId;
+  $("dataset").hidden = true;
   live?.close();
   for (const row of Array.from(tbody("runs").rows)) row.classList.toggle("selected", row.dataset["run"] === runId);
   try {
@@ -267,6 +317,16 @@ $("token-form").addEventListener("submit", (event) => {
   void refresh();
 });
 $("refresh").addEventListener("click", () => void refresh());
+// Slots change as steps start and end: the agents table follows them while the page is open.
+setInterval(() => void refreshAgents(), 2000);
+// A data node's link opens its profile here; the fragment stays for the token hand-over.
+$("graph").addEventListener("click", (event) => {
+  const link = (event.target as Element | null)?.closest("a.pb-data-link");
+  if (!link) return;
+  event.preventDefault();
+  const q = new URLSearchParams((link.getAttribute("href") ?? "").replace(/^#/, ""));
+  void showDataset(q.get("dataset") ?? "", q.get("version") ?? "");
+});
 $("all-runs").addEventListener("click", (e) => showRunsOf(e, null, null));
 $("submit-form").addEventListener("submit", (e) => void submitRun(e));
 $("submit-cancel").addEventListener("click", () => $<HTMLDialogElement>("submit-dialog").close());
