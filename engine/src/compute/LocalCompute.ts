@@ -137,7 +137,7 @@ export class LocalCompute implements Compute {
     const metrics = new MetricsTail(metricsFile, (rows) => io.metrics(rows));
     const poll = setInterval(() => void metrics.read(), 300);
     try {
-      return await this.spawnStep(argv, workDir, env, job.resources.timeoutSeconds, io, signal, this.stepCgroup(job.stepRunId, io), inPlace);
+      return await this.spawnStep(argv, workDir, env, job.resources.timeoutSeconds, io, signal, this.stepCgroup(job.stepRunId, io), inPlace, [...outputs.values()]);
     } finally {
       clearInterval(poll);
       await metrics.read();
@@ -167,7 +167,7 @@ export class LocalCompute implements Compute {
 
   private spawnStep(
     argv: string[], cwd: string, env: Record<string, string>, timeoutSeconds: number | undefined, io: JobIO, signal: AbortSignal,
-    cgroup: { dir: string; home: string } | undefined, readOnly: readonly string[],
+    cgroup: { dir: string; home: string } | undefined, readOnly: readonly string[], outputs: readonly string[],
   ): Promise<LaunchOutcome> {
     return new Promise((resolve) => {
       if (signal.aborted) return resolve({ reason: "canceled" });
@@ -195,7 +195,7 @@ export class LocalCompute implements Compute {
       const onAbort = (): void => stop("canceled");
       signal.addEventListener("abort", onAbort, { once: true });
       this.launcher.launch(
-        { argv, cwd, env, ...(cgroup && { cgroup }), ...(readOnly.length > 0 && { readOnly }) },
+        { argv, cwd, env, ...(cgroup && { cgroup }), ...(readOnly.length > 0 && { readOnly }), ...(outputs.length > 0 && { outputs }) },
         {
           onStarted: (started, cgroupProblem) => {
             pid = started;

@@ -4,6 +4,7 @@
 // that calls it, so forking from a lean process costs the same whatever the engine (a kernel
 // holding data, a busy server) has in memory, and never blocks its loop.
 import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { lstatSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { enterCgroup, killCgroup, removeCgroup, removeCgroupNow } from "./cgroups.js";
 import type { LaunchReport, LaunchRequest } from "./launcherProtocol.js";
@@ -88,6 +89,14 @@ function bindReadOnly(paths: readonly string[]): Promise<unknown> | undefined {
 }
 const DONE = Promise.resolve();
 
+function isFolder(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function unbindOldest(): void {
   const inUse = new Set([...reading.values()].flat());
   const old = [...bound.keys()].slice(0, MAX_BOUND / 2).filter((p) => !inUse.has(p) && bound.get(p) === DONE);
@@ -147,6 +156,10 @@ function start(m: LaunchRequest): void {
     }
     if (cgroup) killCgroup(cgroup);
     else if (pid !== undefined && m.env["PIPEBOOK_STEP_RUN_ID"] !== undefined) stopStepProcesses(new Set([m.env["PIPEBOOK_STEP_RUN_ID"]]));
+    // Its outputs are what later steps read: bound read-only now, off their path (a failure here
+    // is tried again when a step asks for them).
+    // One the step replaced with a link is not followed (the engine refuses it as an output).
+    if (MOUNT && m.outputs) bindReadOnly(m.outputs.filter(isFolder))?.catch(() => undefined);
     // A process that escaped both (no cgroup here) still holds the step's pipes: the step ends
     // anyway, what that process writes later is not read.
     const deadline = setTimeout(() => {

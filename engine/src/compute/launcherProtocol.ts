@@ -21,6 +21,11 @@ export interface LaunchRequest {
    * read-only there before the step starts (compute/readOnlyBinds.ts); one without ignores them.
    */
   readonly readOnly?: readonly string[];
+  /**
+   * The step's output folders: such a launcher binds them read-only as soon as the step's process
+   * exits, while the engine hashes them, so the next step that reads them does not wait for it.
+   */
+  readonly outputs?: readonly string[];
 }
 
 /** Launcher → engine: what happened to a started process, in order; `closed` is always last. */
