@@ -9,6 +9,7 @@ import { resolveParameters } from "../runner/resolveParameters.js";
 import { toPipelineSpec } from "../spec/specCodec.js";
 import type { PipelineSpec } from "../spec/PipelineSpec.js";
 import { notifySubmission } from "../contract/runHandle.js";
+import { MAX_DIGESTS_PER_QUERY } from "../blobs/blobProtocol.js";
 import { BlobTransferError } from "../blobs/BlobTransferError.js";
 import { RemoteError } from "./RemoteError.js";
 import { RemoteRun } from "./RemoteRun.js";
@@ -74,7 +75,13 @@ export async function uploadCode(server: RemoteServer, pathOf: (d: Digest) => st
     if (step.manifest !== undefined) digests.add(step.manifest as Digest);
     for (const d of Object.values(step.source)) digests.add(d as Digest);
   }
-  const missing = digests.size === 0 ? [] : await server.blobs.missing([...digests]);
+  // Asked through the REST client, which does not retry: a server that is down is said at once.
+  const all = [...digests];
+  const missing: Digest[] = [];
+  for (let i = 0; i < all.length; i += MAX_DIGESTS_PER_QUERY) {
+    const reply = await server.json("BlobMissing", "POST", "/blobs/missing", { digests: all.slice(i, i + MAX_DIGESTS_PER_QUERY) });
+    missing.push(...(reply.missing as Digest[]));
+  }
   let bytes = 0;
   const queue = [...missing];
   await Promise.all(

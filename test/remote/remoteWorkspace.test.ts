@@ -1,0 +1,177 @@
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer, type AddressInfo } from "node:net";
+import { ApiTokens } from "pipebook";
+import { openRunHistory } from "../../engine/dist/workspace/openRunHistory.js";
+import { startServer, type RunningServer } from "pipebook/server";
+import { CLI, REPO, sandbox, type Sandbox } from "../engine/helpers.js";
+
+/**
+ * A project whose pipebook.json names a real `pipebook serve` (started in this process, on
+ * loopback), driven through the real CLI: the run must be recorded and executed by the server,
+ * its code uploaded by content, and every command answered over REST.
+ */
+
+const HELLO = `import { writeFileSync } from "node:fs";
+console.log("hello from", process.argv.slice(2).join(" "));
+writeFileSync(process.env.PIPEBOOK_OUTPUT_GREETING + "/g.txt", "hi\\n");
+`;
+const PIPELINE = `import { CommandStep, NodeScriptStep, Pipeline, PipelineData, Workspace } from "pipebook";
+const ws = await Workspace.fromConfig();
+const greeting = new PipelineData("greeting");
+const hello = new NodeScriptStep({ name: "hello", scriptName: "hello.mjs", sourceDirectory: "src", outputs: [greeting], arguments: ["world"] });
+const show = new CommandStep({ name: "show", inputs: [greeting], command: 'cat "$PIPEBOOK_INPUT_GREETING/g.txt"' });
+export default new Pipeline(ws, { steps: [hello, show] });
+`;
+const SLOW = `import { CommandStep, Pipeline, Workspace } from "pipebook";
+export default new Pipeline(await Workspace.fromConfig(), { steps: [new CommandStep({ name: "nap", command: "echo napping; sleep 60" })] });
+`;
+
+interface Result { code: number; stdout: string; stderr: string }
+
+function cli(cwd: string, env: Record<string, string>, ...args: string[]): Promise<Result> & { pid: () => number | undefined } {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, PIPEBOOK_SERVER: "", PIPEBOOK_TOKEN: "", ...env } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<Result>((resolve) => child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  return Object.assign(done, { pid: () => child.pid });
+}
+
+const runIdOf = (stdout: string): string => /submitted run (\S+)/.exec(stdout)![1]!;
+
+async function project(root: string, name: string, config: Record<string, unknown>): Promise<string> {
+  const dir = join(root, name);
+  await mkdir(join(dir, "src"), { recursive: true });
+  await mkdir(join(dir, "node_modules"));
+  await symlink(join(REPO, "engine"), join(dir, "node_modules", "pipebook"), "dir");
+  await writeFile(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+  await writeFile(join(dir, "pipebook.json"), JSON.stringify(config));
+  await writeFile(join(dir, "src", "hello.mjs"), HELLO);
+  await writeFile(join(dir, "pipeline.ts"), PIPELINE);
+  await writeFile(join(dir, "slow.ts"), SLOW);
+  return dir;
+}
+
+describe("a project that submits to a pipebook server (pipebook.json \"server\")", () => {
+  let sb: Sandbox;
+  let server: RunningServer;
+  let root: string;
+  let alice: string;
+  let bob: string;
+  let token: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    sb = await sandbox();
+    token = new ApiTokens(sb.ws).create("team", ["read", "runs:submit"]).token;
+    server = await startServer({ workspace: sb.ws, port: 0, log: () => undefined, schedules: false });
+    root = await mkdtemp(join(tmpdir(), "pipebook-remote-"));
+    alice = await project(root, "alice", { server: server.url });
+    // Bob names the token by file, as a shared project would.
+    await writeFile(join(root, "bob-token"), `${token}\n`);
+    bob = await project(root, "bob", { server: server.url, tokenFile: "../bob-token" });
+    env = { PIPEBOOK_TOKEN: token };
+  });
+  afterAll(async () => {
+    await server?.close();
+    await sb?.close();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it("runs an unpublished pipeline on the server, streams it, answers why; a second submit and another project reuse it and upload 0 bytes", async () => {
+    const first = await cli(alice, env, "run", "pipeline.ts");
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`to ${server.url}: uploaded 2 of 2 code blobs`);
+    // Live progress from the server's feed, the step's log line included.
+    expect(first.stdout).toMatch(/\[\d\/2\] ✓ hello completed/);
+    expect(first.stdout).toContain("[hello] hello from world");
+    expect(first.stdout).toMatch(/completed in .*: 2 ran, 0 reused/);
+    const id = runIdOf(first.stdout);
+    // Recorded in the server's store, not the project's.
+    expect(sb.ws.runs.getRun(id)?.status).toBe("completed");
+    expect(sb.ws.runs.getRun(id)?.source).toBe("cli");
+    const local = await openRunHistory(alice);
+    expect(local.runs.getRun(id)).toBeUndefined();
+    local.close();
+
+    const why = await cli(alice, env, "why", id, "hello");
+    expect(why.code).toBe(0);
+    expect(why.stdout).toContain(`hello in run ${id}: completed`);
+    expect(why.stdout).toMatch(/key [0-9a-f]{64}/);
+
+    const again = await cli(alice, env, "run", "pipeline.ts", "-q");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("uploaded 0 of 2 code blobs (0 B)");
+    expect(again.stdout).toMatch(/: 0 ran, 2 reused/);
+    const whyAgain = await cli(alice, env, "why", runIdOf(again.stdout), "hello");
+    expect(whyAgain.stdout).toContain(`reused: its key matches step run ${id}.hello of run ${id}`);
+
+    // Another project with the same code: the server's store decides, so it reuses Alice's run.
+    const other = await cli(bob, {}, "run", "pipeline.ts", "-q");
+    expect(other.stderr).toBe("");
+    expect(other.code).toBe(0);
+    expect(other.stdout).toContain("uploaded 0 of 2 code blobs (0 B)");
+    expect(other.stdout).toMatch(/: 0 ran, 2 reused/);
+
+    const runs = await cli(bob, {}, "runs");
+    expect(runs.stdout).toContain(id);
+    const show = await cli(alice, env, "show", id.slice(0, 20));
+    expect(show.stdout).toContain(`run        ${id}  (on ${server.url})`);
+    expect(show.stdout).toMatch(/hello\s+completed/);
+    const logs = await cli(alice, env, "logs", id, "hello");
+    expect(logs.stdout).toBe("hello from world\n");
+  });
+
+  it("cancels a run on the server: pipebook cancel from another process, and the run's own pipebook run sees it end", async () => {
+    const running = cli(alice, env, "run", "slow.ts");
+    // Wait for the server to start the step (an event in its store, not a time).
+    let runId: string | undefined;
+    for (let i = 0; i < 600 && runId === undefined; i++) {
+      runId = sb.ws.runs.listRuns({ experiment: "slow", limit: 1 }).find((r) => sb.ws.runs.getSteps(r.id)[0]?.status === "running")?.id;
+      if (runId === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(runId).toBeDefined();
+    const cancel = await cli(alice, env, "cancel", runId!);
+    expect(cancel.stdout).toBe(`run ${runId} canceled\n`);
+    expect(cancel.code).toBe(0);
+    const ended = await running;
+    expect(ended.code).toBe(1);
+    expect(ended.stdout).toContain(`run ${runId} canceled`);
+    const again = await cli(alice, env, "cancel", runId!);
+    expect(again.stderr).toBe(`pipebook: run ${runId} already ended canceled; there is nothing to cancel\n`);
+  });
+
+  it("says in one sentence: a bad token, a server that is down, no token, and what only a local workspace can do", async () => {
+    const bad = await cli(alice, { PIPEBOOK_TOKEN: "pbk_wrong" }, "run", "pipeline.ts");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe(`pipebook: the pipebook server at ${server.url} refused the token (from PIPEBOOK_TOKEN): set PIPEBOOK_TOKEN or pipebook.json "tokenFile" to a token it knows (pipebook token create on the server)\n`);
+
+    // A port nothing listens on: taken, then let go.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const gone = `http://127.0.0.1:${port}`;
+    const sentence = `pipebook: cannot reach the pipebook server at ${gone} (connect ECONNREFUSED 127.0.0.1:${port}): is \`pipebook serve\` running there?\n`;
+    const down = await cli(alice, { ...env, PIPEBOOK_SERVER: gone }, "runs");
+    expect(down.code).toBe(2);
+    expect(down.stderr).toBe(sentence);
+    const downRun = await cli(alice, { ...env, PIPEBOOK_SERVER: gone }, "run", "pipeline.ts");
+    expect(downRun.stderr).toBe(sentence);
+
+    const none = await cli(alice, {}, "runs");
+    expect(none.stderr).toBe(`pipebook: submitting to the pipebook server at ${server.url} needs a token: set PIPEBOOK_TOKEN, or name a file holding it in pipebook.json "tokenFile"\n`);
+
+    for (const [args, what] of [[["gc"], "pipebook gc"], [["datasets"], "pipebook datasets"], [["token", "list"], "pipebook token"]] as const) {
+      const r = await cli(alice, env, ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`pipebook: ${what} needs a local workspace; this one submits to the pipebook server at ${server.url} (do it on the server, or without "server" in pipebook.json and PIPEBOOK_SERVER)\n`);
+    }
+  });
+});
