@@ -40,3 +40,11 @@ describe("the agent scope", () => {
     expect(await upgrade("/agents/connect", "not-a-token")).toBe(401);
   });
 });
+
+describe("paths from the wire", () => {
+  it("accepts only relative paths that stay inside their folder", async () => {
+    const { safeRelativePath } = await import("../../engine/dist/compute/remote/treePaths.js");
+    for (const ok of ["a", "a/b.txt", "x/y/z", ".hidden", "a..b"]) expect(safeRelativePath(ok), ok).toBe(true);
+    for (const bad of ["", "/etc/passwd", "../x", "a/../../x", "a/./b", "a//b", "a/", "a\\b", "a\0b", ".."]) expect(safeRelativePath(bad), JSON.stringify(bad)).toBe(false);
+  });
+});

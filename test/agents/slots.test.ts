@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommandStep, Experiment, Pipeline, RunConfiguration } from "pipebook";
+import { pipebook } from "../engine/helpers.js";
 import { agentSandbox, type AgentSandbox } from "./helpers.js";
 
 // Stand-in GPUs (PIPEBOOK_GPUS=0,1 in each agent's environment; see helpers.ts): no GPU here.
@@ -25,5 +26,24 @@ describe("GPU slots on a pool of agents", () => {
     const waited = view.steps.filter((s) => (s.logTail ?? "").includes("[pipebook] waiting for 1 GPU in pool a100 (0 ahead)"));
     expect(waited).toHaveLength(1);
     expect(new Set(view.steps.filter((s) => !waited.includes(s)).map((s) => /cvd=\[(\d)\]/.exec(s.logTail ?? "")?.[1]))).toEqual(new Set(["0", "1"]));
+  });
+
+  it("lists agents with their slots: pipebook agents (another process, from the store) and GET /agents", async () => {
+    as.agent("gpu-1");
+    await as.waitForAgent("gpu-1");
+    const gate = `${as.sb.dir}/gate`;
+    const run = await new Experiment(as.ws, "slots").submit(new Pipeline(as.ws, {
+      steps: [new CommandStep({ name: "hold", allowReuse: false, computeTarget: "a100", runconfig: new RunConfiguration({ gpus: 1 }), command: `touch ${as.sb.dir}/held; while [ ! -e ${gate} ]; do sleep 0.05; done` })],
+    }));
+    while (!(await import("node:fs")).existsSync(`${as.sb.dir}/held`)) await new Promise((r) => setTimeout(r, 20));
+    const listed = await pipebook(as.sb.dir, "agents");
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`gpu-1 +online +gpu=a100 +0:busy 1:free +${run.id}\\.hold \\[GPU 0\\]`));
+    const reply = await fetch(`${as.server.url}/agents`, { headers: { Authorization: `Bearer ${as.readToken}` } });
+    const body = (await reply.json()) as { agents: { name: string; slots: unknown[] }[]; pools: { name: string; waiting: string[] }[] };
+    expect(body.agents[0]!.slots).toEqual([{ gpu: 0, step: `${run.id}.hold` }, { gpu: 1, step: null }]);
+    expect(body.pools).toEqual([{ name: "a100", labels: { gpu: "a100" }, waiting: [] }]);
+    (await import("node:fs")).writeFileSync(gate, "");
+    expect((await run.waitForCompletion()).status).toBe("completed");
   });
 });
