@@ -144,6 +144,28 @@ describe("an Azure Blob datastore", () => {
     }
   });
 
+  it("digests a blob written without Content-MD5 by reading it once per ETag, to the same digest as with one", async () => {
+    const store = await blobStore();
+    const file = await sb.write("m/data.csv", "a\n1\n");
+    await store.uploadFiles([file], { targetPath: "with" });
+    // Another tool's block upload: the service keeps no MD5 for a committed block list.
+    const { BlobServiceClient } = await import("@azure/storage-blob");
+    const blob = BlobServiceClient.fromConnectionString(process.env[CS_ENV]!).getContainerClient(store.containerName).getBlockBlobClient("without/data.csv");
+    const id = Buffer.from("block-0").toString("base64");
+    await blob.stageBlock(id, Buffer.from("a\n1\n"), 4);
+    await blob.commitBlockList([id]);
+    const [listed] = await store.list("without/data.csv");
+    expect(listed!.md5).toBeUndefined();
+    const withMd5 = await store.content("with/data.csv");
+    const without = await store.content("without/data.csv");
+    expect(without.digest).toBe(withMd5.digest);
+    // Recorded by its ETag: a second digest reads nothing (the record is there), a rewrite is read again.
+    expect(sb.ws.statCache.lookupStamp(`${store.url()}without/data.csv`, listed!.etag)).toBe(without.entries[0]!.md5);
+    await blob.stageBlock(id, Buffer.from("a\n2\n"), 4);
+    await blob.commitBlockList([id]);
+    expect((await store.content("without/data.csv")).digest).not.toBe(withMd5.digest);
+  });
+
   it("refuses bad inputs with one sentence each and registers nothing", async () => {
     const bad = { name: "bad", accountName: "devstoreaccount1", containerName: "never-made", connectionStringEnv: CS_ENV };
     // Wrong credentials: the right account with another key.
