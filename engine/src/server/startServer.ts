@@ -73,6 +73,8 @@ const ORPHAN_CHECK_MS = 2000;
 /** `pipebook serve`: the REST API, the live run streams, the web page and the scheduler, on one port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const ws = options.workspace;
+  // A workspace that submits to another server has no store of its own to serve.
+  ws.requireLocal("pipebook serve");
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const origins = options.corsOrigins ?? [];
   const auth = new Authenticator(ws, options.tokens ?? []);
