@@ -11,6 +11,8 @@ import {
   AzureBlobDatastore, CommandStep, DataReference, DataTransferStep, Dataset, Datastore, Experiment, OutputFileDatasetConfig, Pipeline, PipelineData, TabularDataset, Workspace,
   type PipelineStep, type RunView,
 } from "pipebook";
+import { Schedule } from "pipebook";
+import { Scheduler } from "../../engine/dist/schedules/Scheduler.js";
 import { pipebook, sandbox, type Sandbox } from "./helpers.js";
 
 const CS_ENV = "PIPEBOOK_TEST_AZURITE";
@@ -164,6 +166,34 @@ describe("an Azure Blob datastore", () => {
     await blob.stageBlock(id, Buffer.from("a\n2\n"), 4);
     await blob.commitBlockList([id]);
     expect((await store.content("without/data.csv")).digest).not.toBe(withMd5.digest);
+  });
+
+  it("is watched by a data-change schedule: a changed blob under the path fires it, by its listing", async () => {
+    const store = await blobStore();
+    const published = await new Pipeline(sb.ws, { steps: [new CommandStep({ name: "s", command: "true" })] }).publish({ name: "on_blob" });
+    let clock = Date.now();
+    const fired: string[] = [];
+    const scheduler = new Scheduler(sb.ws, (row) => { fired.push(row.id); return Promise.resolve(`run-${fired.length}`); }, { now: () => clock });
+    try {
+      const schedule = await Schedule.create(sb.ws, {
+        name: "blob_watch", target: { kind: "pipeline", id: published.id }, experiment: "watch",
+        trigger: { kind: "datastore", datastore: "shared", path: "incoming", pollSeconds: 1 },
+      });
+      await scheduler.tick();
+      clock += 1500;
+      await scheduler.tick(); // the baseline: nothing there yet
+      expect(fired).toEqual([]);
+      await store.uploadFiles([await sb.write("b/batch.csv", "a\n1\n")], { targetPath: "incoming" });
+      clock += 1500;
+      await scheduler.tick();
+      expect(fired).toEqual([schedule.id]);
+      clock += 1500;
+      await scheduler.tick(); // unchanged: no second run
+      expect(fired).toHaveLength(1);
+      expect(schedule.events().find((e) => e.kind === "fired")?.detail).toBe("shared:incoming changed");
+    } finally {
+      await scheduler.stop();
+    }
   });
 
   it("refuses bad inputs with one sentence each and registers nothing", async () => {
