@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiTokens, CommandStep, Experiment, Pipeline, PipelineData } from "pipebook";
+import { ApiTokens, CommandStep, Dataset, Experiment, Pipeline, PipelineData } from "pipebook";
 import { startServer, type RunningServer } from "pipebook/server";
 import { STATUS_TABLE, type RunView } from "pipebook/contract";
 import { buildPage } from "../../engine/scripts/buildPage.mjs";
@@ -29,9 +29,18 @@ interface DrawnNode {
   readonly texts: readonly (readonly [string | null, string | null, string])[];
 }
 
+interface DrawnData {
+  readonly id: string | null;
+  readonly box: readonly number[];
+  readonly stroke: string;
+  readonly fill: string;
+  readonly texts: readonly (readonly [string | null, string | null, string])[];
+}
+
 interface Drawing {
   readonly viewBox: string | null;
   readonly nodes: readonly DrawnNode[];
+  readonly data: readonly DrawnData[];
   readonly edges: readonly (readonly [string | null, string | null, string | null, string])[];
 }
 
@@ -58,10 +67,24 @@ async function readDrawing(page: Page, root: string): Promise<Drawing> {
         texts: [...g.querySelectorAll("text")].map((t) => [t.getAttribute("class"), t.textContent, getComputedStyle(t).fill] as const),
       };
     });
+    const data = [...svg.querySelectorAll<SVGGElement>("g[data-data]")].map((g) => {
+      const box = g.querySelector<SVGRectElement>(".pb-data-box")!;
+      const b = box.getBBox();
+      const m = rootMatrix.multiply(box.getScreenCTM()!);
+      const a = new DOMPoint(b.x, b.y).matrixTransform(m);
+      const z = new DOMPoint(b.x + b.width, b.y + b.height).matrixTransform(m);
+      return {
+        id: g.getAttribute("data-data"),
+        box: [a.x, a.y, z.x, z.y].map(round),
+        stroke: getComputedStyle(box).stroke,
+        fill: getComputedStyle(box).fill,
+        texts: [...g.querySelectorAll("text")].map((t) => [t.getAttribute("class"), t.textContent, getComputedStyle(t).fill] as const),
+      };
+    });
     const edges = [...svg.querySelectorAll<SVGPathElement>("path.pb-edge")].map(
       (p) => [p.getAttribute("data-from"), p.getAttribute("data-to"), p.getAttribute("d"), getComputedStyle(p).stroke] as const,
     );
-    return { viewBox: svg.getAttribute("viewBox"), nodes, edges };
+    return { viewBox: svg.getAttribute("viewBox"), nodes, data, edges };
   });
 }
 
@@ -77,13 +100,18 @@ describe("one run graph, three surfaces", () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await buildPage();
     sb = await sandbox();
+    // A registered dataset read by the first step: a data node, linked to its profile on the page.
+    const seedFile = await sb.write("upload/seed.csv", "a,b\n1,2\n3,4\n");
+    await sb.ws.getDefaultDatastore().uploadFiles([seedFile], { targetPath: "seed" });
+    await Dataset.Tabular.fromDelimitedFiles([[sb.ws.getDefaultDatastore(), "seed/seed.csv"]]).register(sb.ws, { name: "seed" });
+    const seed = Dataset.getByName(sb.ws, "seed", { version: 1 }).asNamedInput("seed");
     const raw = new PipelineData("raw");
     const prepped = new PipelineData("prepped");
     const profile = new PipelineData("profile");
     const model = new PipelineData("model");
     const pipeline = new Pipeline(sb.ws, {
       steps: [
-        new CommandStep({ name: "load", outputs: [raw], command: 'echo 1,2 > "$PIPEBOOK_OUTPUT_RAW/data.csv"' }),
+        new CommandStep({ name: "load", inputs: [seed], outputs: [raw], command: 'tail -n 1 "$PIPEBOOK_INPUT_SEED" > "$PIPEBOOK_OUTPUT_RAW/data.csv"' }),
         new CommandStep({
           name: "prepare", inputs: [raw], outputs: [prepped], allowReuse: false,
           command: 'cp "$PIPEBOOK_INPUT_RAW/data.csv" "$PIPEBOOK_OUTPUT_PREPPED/"; echo \'{"name": "rows", "value": 2}\' >> "$PIPEBOOK_METRICS_FILE"',
@@ -138,6 +166,11 @@ describe("one run graph, three surfaces", () => {
     await expect.poll(() => page.locator("#graph g[data-step]").count(), { timeout: 20_000 }).toBe(view.steps.length);
     const studio = await readDrawing(page, "#graph");
     await page.locator("#graph svg").screenshot({ path: path.join(ARTIFACTS, "same-graph-3-studio.png") });
+    // On the page a registered dataset's node links to its profile.
+    await page.locator("#graph a.pb-data-link g[data-data='seed']").click();
+    await expect.poll(() => page.locator("#dataset h3").textContent(), { timeout: 20_000 }).toBe("dataset seed version 1");
+    expect(await page.locator("#dataset table.profile thead th").first().textContent()).toBe("column");
+    expect(await page.locator("#dataset table.profile tbody tr").count()).toBe(2);
 
     // Each surface drew every step with the status table's colour, symbol and word ...
     for (const drawing of [fallback, lab, studio]) {
@@ -148,8 +181,11 @@ describe("one run graph, three surfaces", () => {
         expect(node.fill, `${node.step} fill`).toBe(cssRgb(style.tint));
         expect(node.texts.find(([cls]) => cls === "pb-node-status")?.[1], `${node.step} status text`).toMatch(new RegExp(`^${style.symbol} ${style.word}`));
       }
-      // ... and one arrow per producer → consumer pair.
-      expect(drawing.edges.map(([from, to]) => `${from}→${to}`).sort()).toEqual([...new Set(view.edges.map((e) => `${e.from}→${e.to}`))].sort());
+      // ... and one arrow per producer → consumer pair, and from each data node to its readers.
+      const dataEdges = (view.data ?? []).flatMap((d) => d.readBy.map((step) => `data:${d.id}→${step}`));
+      expect(drawing.edges.map(([from, to]) => `${from}→${to}`).sort()).toEqual([...new Set(view.edges.map((e) => `${e.from}→${e.to}`)), ...dataEdges].sort());
+      // The dataset is drawn as a data node with its name and version.
+      expect(drawing.data.map((d) => [d.id, d.texts.map(([, text]) => text)])).toEqual([["seed", ["seed", "v1"]]]);
     }
     expect(fallback.nodes.find((n) => n.step === "load")?.texts.map(([, text]) => text)).toEqual(["load", "↺ reused", expect.stringMatching(/^from run /)]);
     expect(fallback.nodes.find((n) => n.step === "prepare")?.texts[2]?.[1]).toBe("rows 2");

@@ -1,7 +1,7 @@
 export { formatDuration } from "./formatDuration.js";
 export { RUN_MIME_TYPE, RUN_STATUSES, RUN_VIEW_VERSION, isTerminalRunStatus, isTerminalStepStatus } from "./runView.js";
 export type {
-  EdgeView, MetricPoint, MetricView, OutputPreview, OutputView, ParameterValue, ReusedFrom,
+  DataNodeView, EdgeView, MetricPoint, MetricView, OutputPreview, OutputView, ParameterValue, ReusedFrom,
   RunStatus, RunView, StepKind, StepStatus, StepView,
 } from "./runView.js";
 export {
@@ -14,11 +14,11 @@ export { shortRunId } from "./shortRunId.js";
 export { formatMetric, formatMetricValue } from "./formatMetric.js";
 export { detailLine, fitText, statusLine, statusWord, untranslated } from "./stepText.js";
 export type { Translate } from "./stepText.js";
-export { NODE_HEIGHT, NODE_WIDTH, runGraphShape } from "./runGraphShape.js";
+export { DATA_NODE_HEIGHT, NODE_HEIGHT, NODE_WIDTH, dataNodeId, runGraphShape } from "./runGraphShape.js";
 export type { GraphShape, ShapeEdge, ShapeNode } from "./runGraphShape.js";
 export { layoutRunGraph } from "./layoutRunGraph.js";
 export type { PlacedEdge, PlacedNode, Point, RunGraphLayout } from "./layoutRunGraph.js";
-export { renderRunGraph, renderStepNode } from "./renderRunGraph.js";
+export { renderDataNode, renderRunGraph, renderStepNode } from "./renderRunGraph.js";
 export type { RenderRunGraphOptions } from "./renderRunGraph.js";
 export { escapeXml, SVG_NS, svgToDom, svgToString } from "./svgTree.js";
 export type { ElementLike, SvgNode } from "./svgTree.js";

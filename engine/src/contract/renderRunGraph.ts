@@ -1,6 +1,6 @@
 import { layoutRunGraph, type PlacedNode, type RunGraphLayout } from "./layoutRunGraph.js";
-import { runGraphShape } from "./runGraphShape.js";
-import type { RunView, StepView } from "./runView.js";
+import { dataNodeId, runGraphShape } from "./runGraphShape.js";
+import type { DataNodeView, RunView, StepView } from "./runView.js";
 import { STATUS_TABLE } from "./statusTable.js";
 import { detailLine, fitText, statusLine, untranslated, type Translate } from "./stepText.js";
 import type { SvgNode } from "./svgTree.js";
@@ -14,11 +14,20 @@ export interface RenderRunGraphOptions {
    * graphs. Default: derived from the run id.
    */
   readonly markerId?: string;
+  /**
+   * Where a data node links to (its dataset's profile), on a surface that can open one; the
+   * node is then wrapped in an SVG link. Without it (the notebook's fallback) nodes link nowhere
+   * and their tooltip names the command that shows the profile.
+   */
+  readonly dataLink?: (data: DataNodeView) => string | undefined;
 }
 
 const EDGE_COLOUR = "#80868b";
 const NAME_COLOUR = "#202124";
 const DETAIL_COLOUR = "#5f6368";
+/** Data is not a step: no status, so one colour of its own, apart from the status table's. */
+const DATA_COLOUR = "#3f6aa6";
+const DATA_TINT = "#eef3fa";
 
 /**
  * The one drawing of a run graph, shared by the notebook's HTML fallback, the lab renderer and
@@ -48,13 +57,20 @@ export function renderRunGraph(view: RunView, options: RenderRunGraphOptions = {
     const placed = layout.nodes.get(step.name);
     return placed === undefined ? [] : [renderStepNode(step, placed, t)];
   });
+  const dataNodes = (view.data ?? []).flatMap((d) => {
+    const placed = layout.nodes.get(dataNodeId(d.id));
+    if (placed === undefined) return [];
+    const node = renderDataNode(d, placed, t);
+    const href = options.dataLink?.(d);
+    return [href === undefined ? node : { tag: "a", attrs: { href, class: "pb-data-link" }, children: [node] }];
+  });
   return {
     tag: "svg",
     attrs: {
       xmlns: "http://www.w3.org/2000/svg", width: layout.width, height: layout.height, viewBox: `0 0 ${layout.width} ${layout.height}`,
       "font-family": "Helvetica, Arial, sans-serif", role: "group", "aria-label": t("Pipeline graph of run %1", view.runId),
     },
-    children: [{ tag: "defs", attrs: {}, children: [marker] }, ...edges, ...nodes],
+    children: [{ tag: "defs", attrs: {}, children: [marker] }, ...edges, ...nodes, ...dataNodes],
   };
 }
 
@@ -77,6 +93,30 @@ export function renderStepNode(step: StepView, placed: PlacedNode, t: Translate 
       text("pb-node-name", 19, 13, NAME_COLOUR, fitText(step.name, 21), true),
       text("pb-node-status", 36, 12, style.colour, `${style.symbol} ${status}`),
       text("pb-node-detail", 51, 11, DETAIL_COLOUR, fitText(detailLine(step, t), 26)),
+    ],
+  };
+}
+
+/** One data node: a rounded box in the data colour with its name and its version or place. */
+export function renderDataNode(d: DataNodeView, placed: PlacedNode, t: Translate = untranslated): SvgNode {
+  const kind = d.kind === "dataset" ? t("dataset") : d.kind === "datastore" ? t("datastore input") : t("registered output");
+  const tooltip = [
+    `${kind} ${d.name}${d.dataset ? ` ${t("version %1", d.dataset.version)}` : ""} — ${d.datastore !== undefined ? t("%1 on datastore %2", d.detail, d.datastore) : d.detail}`,
+    d.readBy.length > 0 ? t("read by %1", d.readBy.join(", ")) : undefined,
+    d.writtenBy !== undefined ? t("written by %1", d.writtenBy) : undefined,
+    d.dataset ? t("profile: pipebook datasets %1 --version %2 --profile", d.dataset.name, d.dataset.version) : undefined,
+  ].filter((line): line is string => line !== undefined);
+  const text = (cls: string, y: number, size: number, fill: string, value: string, bold = false): SvgNode => ({
+    tag: "text", attrs: { class: cls, x: 14, y, "font-size": size, fill, ...(bold ? { "font-weight": 600 } : {}) }, text: value,
+  });
+  return {
+    tag: "g",
+    attrs: { class: `pb-data pb-data-${d.kind}`, transform: `translate(${round(placed.x)}, ${round(placed.y)})`, "data-data": d.id, "data-kind": d.kind },
+    children: [
+      { tag: "title", attrs: {}, text: tooltip.join("\n") },
+      { tag: "rect", attrs: { class: "pb-data-box", width: placed.width, height: placed.height, rx: 14, fill: DATA_TINT, stroke: DATA_COLOUR, "stroke-width": 1.2 } },
+      text("pb-data-name", 17, 12, NAME_COLOUR, fitText(d.name, 23), true),
+      text("pb-data-detail", 32, 11, DATA_COLOUR, fitText(d.detail, 27)),
     ],
   };
 }

@@ -152,6 +152,23 @@ export const ModuleSchema = z.object({
   })),
 });
 
+/** `GET /datasets/{name}/versions/{version}`: a registered version, what made it, and a tabular one's profile. */
+export const DatasetVersionSchema = z.object({
+  name: z.string(),
+  version: z.number(),
+  description: z.string(),
+  kind: z.enum(["file", "tabular"]),
+  fileCount: z.number(),
+  bytes: z.number(),
+  createdAt: z.string(),
+  registeredBy: z.object({ runId: z.string(), step: z.string(), output: z.string() }).optional().describe("the run and step whose output this version is"),
+  profile: z.object({
+    rowCount: z.number(),
+    header: z.array(z.string()),
+    rows: z.array(z.array(z.string())).describe("one row per column: its type, counts, range or most common value"),
+  }).optional().describe("tabular versions only"),
+});
+
 /**
  * A run view as JSON (`GET /runs/{id}`, SSE `data:` lines, WebSocket frames). Its fields are
  * the TypeScript `RunView` (runView.ts); the schema checks the frame and what the document shows.
@@ -225,6 +242,7 @@ export type RunMetrics = Frozen<z.infer<typeof RunMetricsSchema>>;
 export type StepOutputs = Frozen<z.infer<typeof StepOutputsSchema>>;
 export type StepSnapshot = Frozen<z.infer<typeof StepSnapshotSchema>>;
 export type ModuleReply = Frozen<z.infer<typeof ModuleSchema>>;
+export type DatasetVersionReply = Frozen<z.infer<typeof DatasetVersionSchema>>;
 export type BlobMissing = Frozen<z.infer<typeof BlobMissingSchema>>;
 export type BlobStored = Frozen<z.infer<typeof BlobStoredSchema>>;
 export type StepWhy = Frozen<z.infer<typeof StepWhySchema>>;
@@ -240,7 +258,7 @@ export const REPLY_SCHEMAS = {
   Schedule: ScheduleSchema, ScheduleList: z.array(ScheduleSchema), ScheduleEventList: z.array(ScheduleEventSchema),
   RunSubmitted: RunSubmittedSchema, PublishReply: PublishReplySchema, CancelReply: CancelReplySchema,
   RunMetrics: RunMetricsSchema, StepOutputs: StepOutputsSchema, RunView: RunViewSchema, LiveFrame: LiveFrameSchema,
-  StepSnapshot: StepSnapshotSchema, Module: ModuleSchema, ModuleList: z.array(ModuleSchema),
+  StepSnapshot: StepSnapshotSchema, Module: ModuleSchema, ModuleList: z.array(ModuleSchema), DatasetVersion: DatasetVersionSchema,
   BlobMissing: BlobMissingSchema, BlobStored: BlobStoredSchema, StepWhy: StepWhySchema, AgentList: AgentListSchema,
 } as const;
 export type ReplySchemaName = keyof typeof REPLY_SCHEMAS;

@@ -3,6 +3,13 @@ import type { RunView } from "./runView.js";
 /** Fixed node size: status text changes must never change a node's box (no layout jumps). */
 export const NODE_WIDTH = 184;
 export const NODE_HEIGHT = 58;
+/** Data nodes (datasets, datastore inputs, registered outputs) are as wide as steps and lower. */
+export const DATA_NODE_HEIGHT = 40;
+
+/** A data node's id in the shape and layout: `data:` cannot start a step name, so the two never meet. */
+export function dataNodeId(id: string): string {
+  return `data:${id}`;
+}
 
 export interface ShapeNode {
   readonly id: string;
@@ -34,12 +41,22 @@ export interface GraphShape {
  * What a layout depends on: the graph's structure only (step names in the engine's order,
  * edges), never statuses, durations or metrics.
  */
-export function runGraphShape(run: Pick<RunView, "steps" | "edges">): GraphShape {
+export function runGraphShape(run: Pick<RunView, "steps" | "edges" | "data">): GraphShape {
   const names = new Set(run.steps.map((step) => step.name));
-  const nodes = run.steps.map((step) => ({ id: step.name, width: NODE_WIDTH, height: NODE_HEIGHT }));
+  const data = run.data ?? [];
+  const nodes = [
+    ...run.steps.map((step) => ({ id: step.name, width: NODE_WIDTH, height: NODE_HEIGHT })),
+    ...data.map((d) => ({ id: dataNodeId(d.id), width: NODE_WIDTH, height: DATA_NODE_HEIGHT })),
+  ];
+  for (const d of data) names.add(dataNodeId(d.id));
+  // A data node's arrows: into each step that reads it, from the step that registered it.
+  const dataEdges = data.flatMap((d) => [
+    ...d.readBy.map((step) => ({ from: dataNodeId(d.id), to: step, data: d.id })),
+    ...(d.writtenBy === undefined ? [] : [{ from: d.writtenBy, to: dataNodeId(d.id), data: d.id }]),
+  ]);
   const merged = new Map<string, { from: string; to: string; data: Set<string> }>();
   const dangling: { from: string; to: string; data: string }[] = [];
-  for (const edge of run.edges) {
+  for (const edge of [...run.edges, ...dataEdges]) {
     if (!names.has(edge.from) || !names.has(edge.to)) {
       dangling.push({ from: edge.from, to: edge.to, data: edge.data });
       continue;

@@ -101,6 +101,28 @@ export interface EdgeView {
   readonly data: string;
 }
 
+/**
+ * Data the run reads from outside its steps, or registers, drawn as a node of its own: a dataset
+ * input (a registered version, or files named by path), a DataReference to a file or folder on
+ * a datastore, or a step output registered as a dataset version (registerOnComplete).
+ */
+export interface DataNodeView {
+  /** Unique in the view and never a step's name: the input's data name, or `NAME vN` for a registered output. */
+  readonly id: string;
+  readonly kind: "dataset" | "datastore" | "registered";
+  /** The node's first line: the dataset's name, or the data reference's. */
+  readonly name: string;
+  /** Its second line: the version, or the path of the files on their datastore ("v3", "raw/*.csv"). */
+  readonly detail: string;
+  /** The datastore those files are on (inputs named by path). */
+  readonly datastore?: string;
+  /** The registered dataset version it is, whose profile a person can open. */
+  readonly dataset?: { readonly name: string; readonly version: number };
+  /** Steps that read it (inputs); the step that wrote it (a registered output). */
+  readonly readBy: readonly string[];
+  readonly writtenBy?: string;
+}
+
 export interface RunView {
   readonly version: typeof RUN_VIEW_VERSION;
   readonly runId: string;
@@ -112,6 +134,8 @@ export interface RunView {
   readonly parameters: Readonly<Record<string, ParameterValue>>;
   readonly steps: readonly StepView[];
   readonly edges: readonly EdgeView[];
+  /** Datasets, datastore inputs and registered outputs (absent from views of older engines: no data nodes). */
+  readonly data?: readonly DataNodeView[];
 }
 
 /** True once nothing in the run can change any more. */

@@ -1,10 +1,10 @@
 import { join } from "node:path";
-import type { MetricPoint, OutputView, RunView, StepStatus, StepView } from "../contract/runView.js";
+import type { DataNodeView, MetricPoint, OutputView, RunView, StepStatus, StepView } from "../contract/runView.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { unreachable } from "../errors/PipebookError.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
 import type { OutputRow, StepUpdate } from "../store/RunStore.js";
-import { LOG_TAIL_BYTES, outputView, readTail } from "./buildRunView.js";
+import { LOG_TAIL_BYTES, outputView, readTail, registeredDataNodes } from "./buildRunView.js";
 import type { RunChange } from "./RunChange.js";
 
 interface LiveStep {
@@ -31,6 +31,9 @@ interface LiveStep {
 export class LiveView {
   private run: Omit<RunView, "steps">;
   private readonly steps = new Map<string, LiveStep>();
+  /** Steps whose registered outputs were looked up, and what was found. */
+  private readonly registeredRead = new Set<string>();
+  private readonly registered: DataNodeView[] = [];
 
   /** Starts from the run as just recorded (all steps queued). */
   constructor(private readonly ws: Workspace, initial: RunView) {
@@ -92,7 +95,23 @@ export class LiveView {
       if (s.pendingOutputs || s.originPending) s.reading = (s.reading ?? Promise.resolve()).catch(() => undefined).then(() => this.read(s));
       await s.reading;
     }
-    return { ...this.run, steps: [...this.steps.values()].map((s) => s.view) };
+    const steps = [...this.steps.values()].map((s) => s.view);
+    return { ...this.run, steps, ...this.dataNow(steps) };
+  }
+
+  /**
+   * The data nodes now: the inputs known at submit, and the outputs registered so far (a step
+   * registers its outputs before it is recorded complete, so one read per step that ended).
+   */
+  private dataNow(steps: readonly StepView[]): Pick<RunView, "data"> {
+    const ended = steps.filter((s) => (s.status === "completed" || s.status === "reused") && !this.registeredRead.has(s.name));
+    if (ended.length > 0) {
+      for (const s of ended) this.registeredRead.add(s.name);
+      const found = registeredDataNodes(this.ws, ended.map((s) => ({ id: s.stepRunId, name: s.name, reusedFrom: s.reusedFrom?.stepRunId ?? null })));
+      this.registered.push(...found);
+    }
+    const data = [...(this.run.data ?? []).filter((d) => d.kind !== "registered"), ...this.registered];
+    return data.length > 0 ? { data } : {};
   }
 
   private async read(s: LiveStep): Promise<void> {

@@ -1,10 +1,10 @@
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { RUN_VIEW_VERSION, type MetricView, type OutputView, type RunView, type StepView } from "../contract/runView.js";
+import { RUN_VIEW_VERSION, type DataNodeView, type MetricView, type OutputView, type RunView, type StepView } from "../contract/runView.js";
 import { previewOutput } from "../artifacts/previewOutput.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
 import type { Workspace } from "../workspace/Workspace.js";
-import type { OutputRow, StepRunRow } from "../store/RunStore.js";
+import type { OutputRow, RunRow, StepRunRow } from "../store/RunStore.js";
 
 /** How much of a step's output the view carries. */
 export const LOG_TAIL_BYTES = 4096;
@@ -15,7 +15,9 @@ const previews = new Map<string, OutputView["preview"]>();
 export async function buildRunView(ws: Workspace, runId: string): Promise<RunView | undefined> {
   const run = ws.runs.getRun(runId);
   if (!run) return undefined;
-  const steps = await Promise.all(ws.runs.getSteps(runId).map((s) => stepView(ws, s)));
+  const rows = ws.runs.getSteps(runId);
+  const steps = await Promise.all(rows.map((s) => stepView(ws, s)));
+  const data = [...inputDataNodes(run), ...registeredDataNodes(ws, rows)];
   return {
     version: RUN_VIEW_VERSION,
     runId: run.id,
@@ -27,7 +29,45 @@ export async function buildRunView(ws: Workspace, runId: string): Promise<RunVie
     parameters: run.parameters,
     steps,
     edges: run.graph.edges,
+    ...(data.length > 0 && { data }),
   };
+}
+
+/**
+ * The data a run reads from outside its steps, from its spec: each dataset input (by the
+ * registered version it pins, or by its paths) and each DataReference, with the steps reading it.
+ */
+export function inputDataNodes(run: RunRow): DataNodeView[] {
+  const nodes = new Map<string, DataNodeView & { readBy: string[] }>();
+  for (const s of run.graph.spec.steps) {
+    for (const d of s.inputs) {
+      let node = nodes.get(d.name);
+      if (node === undefined) {
+        if (d.kind === "dataset") {
+          const paths = d.definition.paths.map((p) => p.path);
+          const where = paths.length > 1 ? `${paths[0]} +${paths.length - 1}` : (paths[0] ?? "");
+          node = d.basedOn
+            ? { id: d.name, kind: "dataset", name: d.basedOn.name, detail: `v${d.basedOn.version}${d.definition.transforms.length > 0 ? ", sliced" : ""}`, dataset: d.basedOn, readBy: [] }
+            : { id: d.name, kind: "dataset", name: d.name, detail: where, datastore: d.definition.paths[0]?.datastore ?? "", readBy: [] };
+        } else if (d.kind === "data-reference") {
+          node = { id: d.name, kind: "datastore", name: d.name, detail: d.path, datastore: d.datastore, readBy: [] };
+        } else continue;
+        nodes.set(d.name, node);
+      }
+      if (!node.readBy.includes(s.name)) node.readBy.push(s.name);
+    }
+  }
+  return [...nodes.values()];
+}
+
+/** The dataset versions registered from the outputs of these steps (or of the runs they reused). */
+export function registeredDataNodes(ws: Workspace, steps: readonly Pick<StepRunRow, "id" | "name" | "reusedFrom">[]): DataNodeView[] {
+  const stepOf = new Map(steps.map((s) => [s.reusedFrom ?? s.id, s.name]));
+  return ws.datasets.registeredBy([...stepOf.keys()]).flatMap((v) => {
+    const writtenBy = v.lineage ? stepOf.get(v.lineage.stepRunId) : undefined;
+    if (writtenBy === undefined) return [];
+    return [{ id: `${v.name} v${v.version}`, kind: "registered", name: v.name, detail: `v${v.version}`, dataset: { name: v.name, version: v.version }, readBy: [], writtenBy }];
+  });
 }
 
 async function stepView(ws: Workspace, s: StepRunRow): Promise<StepView> {

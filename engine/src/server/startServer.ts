@@ -17,6 +17,7 @@ import { errorMiddleware } from "./errorMiddleware.js";
 import { HttpError } from "./HttpError.js";
 import { attachLiveSocket } from "./liveSocket.js";
 import { moduleRoutes } from "./moduleRoutes.js";
+import { datasetRoutes } from "./datasetRoutes.js";
 import { openApiDocument } from "./openApiDocument.js";
 import { pipelineRoutes } from "./pipelineRoutes.js";
 import { runRoutes } from "./runRoutes.js";
@@ -105,7 +106,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     res.set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'");
     res.sendFile(join(WEB_DIR, "index.html"));
   };
-  app.use(moduleRoutes(ctx));
+  app.use(moduleRoutes(ctx), datasetRoutes(ctx));
   app.get("/", page);
   app.use("/web", express.static(WEB_DIR, { index: false, redirect: false }));
   const agents = attachAgentHub(ws, auth, options.agents ?? {}, log);

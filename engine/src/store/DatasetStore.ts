@@ -29,6 +29,13 @@ export class DatasetStore extends StatementCache {
     return (rows as Raw[]).map(toVersion);
   }
 
+  /** The versions registered from the outputs of these step runs (registerOnComplete), oldest first. */
+  registeredBy(stepRunIds: readonly string[]): DatasetVersion[] {
+    if (stepRunIds.length === 0) return [];
+    const rows = this.sql("SELECT * FROM dataset_versions WHERE lineage IS NOT NULL AND json_extract(lineage, '$.stepRunId') IN (SELECT value FROM json_each(?)) ORDER BY created_at, name, version").all(JSON.stringify(stepRunIds));
+    return (rows as Raw[]).map(toVersion);
+  }
+
   /** Step runs whose outputs dataset versions were registered from (gc keeps those outputs). */
   lineageStepRuns(): Set<string> {
     const rows = this.sql("SELECT lineage FROM dataset_versions WHERE lineage IS NOT NULL").all() as { lineage: string }[];
