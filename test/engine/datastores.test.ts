@@ -8,7 +8,8 @@ import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import {
-  AzureBlobDatastore, CommandStep, DataReference, DataTransferStep, Dataset, Datastore, Experiment, OutputFileDatasetConfig, Pipeline, PipelineData, TabularDataset, Workspace,
+  AzureBlobDatastore, CommandStep, DataReference, DataTransferStep, Dataset, Datastore, Experiment, OutputFileDatasetConfig, Pipeline, PipelineData, PipelineRun,
+  PublishedPipeline, TabularDataset, Workspace,
   type PipelineStep, type RunView,
 } from "pipebook";
 import { Schedule } from "pipebook";
@@ -262,6 +263,12 @@ describe("step outputs as datasets", () => {
     expect(await store.exists(`elsewhere/${third.runId}/t.csv`)).toBe(true);
     // Its files now sit in another folder (a dataset's content includes the folder's name): version 2, made by the third run.
     expect(Dataset.list(sb.ws, { name: "made" }).map((v) => [v.version, v.lineage?.runId])).toEqual([[2, third.runId], [1, view.runId]]);
+    // A published pipeline keeps the output's destination and registration: its run registers with its own lineage.
+    const published = await (await PipelineRun.get(sb.ws, third.runId)).publishPipeline({ name: "maker", version: "1" });
+    const rerun = await (await PipelineRun.submitSpec(sb.ws, "data", (await PublishedPipeline.get(sb.ws, published.id)).spec, { regenerateOutputs: true })).waitForCompletion();
+    expect(step(rerun, "make").status).toBe("completed");
+    expect(await store.exists(`elsewhere/${rerun.runId}/t.csv`)).toBe(true);
+    expect(Dataset.list(sb.ws, { name: "made" }).map((v) => [v.version, v.lineage?.runId])).toEqual([[3, rerun.runId], [2, third.runId], [1, view.runId]]);
 
     // gc: with every run "old", a plain intermediate output goes; the one a dataset version was registered from stays.
     const makeOut = sb.ws.runs.getOutputs(`${view.runId}.make`)[0]!.path;

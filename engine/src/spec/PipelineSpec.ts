@@ -42,6 +42,15 @@ export interface StepSpec {
   readonly excludeFromKey: readonly string[];
   /** A ModuleStep: the module version it runs (its code is `manifest`; arguments hold the ports' flags). */
   readonly module?: { readonly name: string; readonly version: string; readonly digest: string };
+  /** OutputFileDatasetConfig outputs by name: where each is uploaded and what it is registered as. */
+  readonly deliveries?: Readonly<Record<string, OutputDeliverySpec>>;
+}
+
+export interface OutputDeliverySpec {
+  readonly destination?: { readonly datastore: string; readonly path: string };
+  readonly overwrite: boolean;
+  readonly registration?: { readonly name: string; readonly description: string };
+  readonly tabular?: { readonly separator: string; readonly header: boolean };
 }
 
 /**

@@ -1,4 +1,5 @@
-import { DataReference, PipelineData, type StepData } from "../dsl/data.js";
+import { DataReference, OutputFileDatasetConfig, PipelineData, type StepData } from "../dsl/data.js";
+import type { AnyDatastore } from "../dsl/Datastore.js";
 import { DatasetInput, fromDefinition, fromVersion } from "../dsl/Dataset.js";
 import { Environment, RunConfiguration } from "../dsl/Environment.js";
 import { Pipeline } from "../dsl/Pipeline.js";
@@ -11,7 +12,35 @@ import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError, unreachable } from "../errors/PipebookError.js";
 import { asDigest } from "../fingerprint/digest.js";
 import { checkInputs, checkModuleVersion, prepareEnvironment, type PrepareProgress, type PreparedStep, type SnapshottedStep } from "../runner/prepareStep.js";
-import type { ArgumentSpec, DataSpec, PipelineSpec, StepSpec } from "./PipelineSpec.js";
+import type { ArgumentSpec, DataSpec, OutputDeliverySpec, PipelineSpec, StepSpec } from "./PipelineSpec.js";
+
+/** A step's OutputFileDatasetConfig outputs as data (none: nothing, so other steps' specs are unchanged). */
+function deliveriesOf(step: PipelineStep): { deliveries?: Record<string, OutputDeliverySpec> } {
+  const entries = step.outputs.filter((o): o is OutputFileDatasetConfig => o instanceof OutputFileDatasetConfig).map((o) => {
+    const d = o.delivery;
+    const spec: OutputDeliverySpec = {
+      overwrite: d.overwrite,
+      ...(d.destination && { destination: { datastore: d.destination[0].name, path: d.destination[1] } }),
+      ...(d.registration && { registration: d.registration }),
+      ...(d.tabular && { tabular: d.tabular }),
+    };
+    return [o.name, spec] as const;
+  });
+  return entries.length === 0 ? {} : { deliveries: Object.fromEntries(entries) };
+}
+
+function outputConfigOf(ws: Workspace, name: string, d: OutputDeliverySpec): OutputFileDatasetConfig {
+  let destination: readonly [AnyDatastore, string] | undefined;
+  if (d.destination) {
+    const store = ws.getDatastore(d.destination.datastore);
+    if (!store) throw new PipebookError("not-found", `the pipeline writes output "${name}" to datastore "${d.destination.datastore}", which this workspace does not have`);
+    destination = [store, d.destination.path];
+  }
+  const o = new OutputFileDatasetConfig({ name, ...(destination && { destination }) }).asUpload({ overwrite: d.overwrite });
+  if (d.tabular) o.readDelimitedFiles(d.tabular);
+  if (d.registration) o.registerOnComplete(d.registration.name, { description: d.registration.description });
+  return o;
+}
 
 /** A DataTransferStep from its spec: the source is its one input, the destination its "--to store:path" argument. */
 function transferStepOf(ws: Workspace, s: StepSpec, inputs: readonly StepData[]): DataTransferStep {
@@ -36,6 +65,7 @@ export function toPipelineSpec(pipeline: Pipeline, prepared: readonly Snapshotte
       kind: step.kind,
       ...(step instanceof ScriptStep && { scriptName: step.scriptName }),
       ...(step instanceof CommandStep && { command: step.command }),
+      ...deliveriesOf(step),
       ...(step instanceof ModuleStep && { module: step.moduleRef }),
       ...(manifest && { manifest }),
       source,
@@ -99,6 +129,8 @@ export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec, progre
     }
     return found;
   };
+  // OutputFileDatasetConfig outputs first, so a consumer listed before its producer gets the same object.
+  for (const s of spec.steps) for (const [name, d] of Object.entries(s.deliveries ?? {})) data.set(name, outputConfigOf(ws, name, d));
   const prepared: PreparedStep[] = [];
   for (const s of spec.steps) {
     const inputs = s.inputs.map(dataOf);
