@@ -148,8 +148,8 @@ describe("content-addressed blob transfers (/blobs, BlobClient)", () => {
     const d = "0".repeat(64);
     expect(await error(await call("PUT", `/blobs/${d}`, tokens.submit, "x", { "Content-Range": `bytes 0-${65 * MiB - 1}/${65 * MiB}`, "Content-Length": "1" }))).toMatchObject({ status: 400 });
     expect(await error(await call("PUT", `/blobs/${d}`, tokens.submit, "x", { "Content-Range": `bytes ${65 * MiB - 1}-${65 * MiB - 1}/${65 * MiB}` }))).toEqual({ status: 413, error: `a blob of ${65 * MiB} bytes is over this server's limit of ${64 * MiB} bytes` });
-    expect(await error(await call("PUT", `/blobs/${d}`, tokens.read, "x"))).toEqual({ status: 403, error: 'this token does not have the "runs:submit" scope' });
-    expect(await error(await call("GET", `/blobs/${d}`, tokens.submit))).toEqual({ status: 403, error: 'this token does not have the "read" scope' });
+    expect(await error(await call("PUT", `/blobs/${d}`, tokens.read, "x"))).toEqual({ status: 403, error: 'this token does not have the "runs:submit" or "agent" scope' });
+    expect(await error(await call("GET", `/blobs/${d}`, tokens.submit))).toEqual({ status: 403, error: 'this token does not have the "read" or "agent" scope' });
     expect((await call("GET", `/blobs/${d}`, null)).status).toBe(401);
     await expect(new BlobClient(server.url, "not-a-token").missing([d as Digest])).rejects.toThrow(/refused the token/);
   });
