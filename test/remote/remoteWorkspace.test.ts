@@ -32,14 +32,17 @@ export default new Pipeline(await Workspace.fromConfig(), { steps: [new CommandS
 
 interface Result { code: number; stdout: string; stderr: string }
 
-function cli(cwd: string, env: Record<string, string>, ...args: string[]): Promise<Result> & { pid: () => number | undefined } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, PIPEBOOK_SERVER: "", PIPEBOOK_TOKEN: "", ...env } });
+function cli(cwd: string, env: Record<string, string>, ...args: string[]): Promise<Result> {
+  return node(cwd, env, CLI, ...args);
+}
+
+function node(cwd: string, env: Record<string, string>, ...args: string[]): Promise<Result> {
+  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, PIPEBOOK_SERVER: "", PIPEBOOK_TOKEN: "", ...env } });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Result>((resolve) => child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
-  return Object.assign(done, { pid: () => child.pid });
+  return new Promise<Result>((resolve) => child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
 }
 
 const runIdOf = (stdout: string): string => /submitted run (\S+)/.exec(stdout)![1]!;
@@ -126,6 +129,26 @@ describe("a project that submits to a pipebook server (pipebook.json \"server\")
     expect(show.stdout).toMatch(/hello\s+completed/);
     const logs = await cli(alice, env, "logs", id, "hello");
     expect(logs.stdout).toBe("hello from world\n");
+  });
+
+  it("a plain script submits with Workspace.fromConfig({server}) and waits for the server's run", async () => {
+    // A folder without pipebook.json: the server comes from the script, the token from the environment.
+    const carol = join(root, "carol");
+    await mkdir(join(carol, "node_modules"), { recursive: true });
+    await symlink(join(REPO, "engine"), join(carol, "node_modules", "pipebook"), "dir");
+    await writeFile(join(carol, "package.json"), JSON.stringify({ type: "module", private: true }));
+    await writeFile(join(carol, "script.mjs"), `import { CommandStep, Experiment, Pipeline, Workspace } from "pipebook";
+const ws = await Workspace.fromConfig({ server: process.argv[2] });
+const pipeline = new Pipeline(ws, { steps: [new CommandStep({ name: "echo", command: "echo from a script" })] });
+const run = await new Experiment(ws, "script").submit(pipeline);
+const view = await run.waitForCompletion();
+console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.map((s) => s.status), tail: view.steps[0].logTail }));
+`);
+    const r = await node(carol, env, "script.mjs", server.url);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { id: string; status: string; steps: string[]; tail: string };
+    expect(out).toMatchObject({ status: "completed", steps: ["completed"], tail: "from a script\n" });
+    expect(sb.ws.runs.getRun(out.id)?.source).toBe("sdk");
   });
 
   it("cancels a run on the server: pipebook cancel from another process, and the run's own pipebook run sees it end", async () => {
