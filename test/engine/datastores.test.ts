@@ -279,6 +279,13 @@ describe("step outputs as datasets", () => {
     expect(await exists(useOut)).toBe(false);
     expect(gc.stdout).toContain(useOut);
     expect(gc.stdout).not.toContain(makeOut);
+    // The outputs of a run a published pipeline was made from are kept too.
+    const plain = await submit([new CommandStep({ name: "plain", command: 'echo x > "$PIPEBOOK_OUTPUT_P/x"', outputs: [new PipelineData("p")] })]);
+    await (await PipelineRun.get(sb.ws, plain.runId)).publishPipeline({ name: "plain", version: "1" });
+    const plainOut = sb.ws.runs.getOutputs(`${plain.runId}.plain`)[0]!.path;
+    expect((await pipebook(sb.dir, "gc", "--older-than", "0")).code).toBe(0);
+    expect(await exists(plainOut)).toBe(true);
+    expect(await exists(makeOut)).toBe(true);
   });
 
   it("fails the step with one sentence on a malformed CSV and leaves no dataset and no upload behind", async () => {
