@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -149,6 +150,25 @@ console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.
     const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { id: string; status: string; steps: string[]; tail: string };
     expect(out).toMatchObject({ status: "completed", steps: ["completed"], tail: "from a script\n" });
     expect(sb.ws.runs.getRun(out.id)?.source).toBe("sdk");
+  });
+
+  it("POST /runs refuses code that is not on the server, a manifest that lists other files, and a path out of the step's folder", async () => {
+    const sha = (t: string): string => createHash("sha256").update(t).digest("hex");
+    const put = (text: string) => fetch(`${server.url}/blobs/${sha(text)}`, { method: "PUT", headers: { Authorization: `Bearer ${token}` }, body: text });
+    const submit = async (source: Record<string, string>, manifest: string) => {
+      const step = { name: "s", kind: "command", command: "true", source, manifest: sha(manifest), hashPaths: {}, arguments: [], inputs: [], outputs: [], parameters: [], computeTarget: "local", environment: {}, gpus: 0, allowReuse: true, excludeFromKey: [] };
+      const r = await fetch(`${server.url}/runs`, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ experiment: "forged", spec: { version: 1, description: "", parameters: [], steps: [step] } }) });
+      return { status: r.status, error: ((await r.json()) as { error: string }).error };
+    };
+    const file = "echo hi\n";
+    const manifest = JSON.stringify({ "run.sh": sha(file) });
+    expect(await submit({ "run.sh": sha(file) }, manifest)).toEqual({ status: 409, error: `2 blobs of the run's code are not on this server (first: ${sha(manifest)}): upload them first (POST /blobs/missing, PUT /blobs/{digest})` });
+    expect((await put(file)).status).toBe(201);
+    const other = JSON.stringify({ "other.sh": sha(file) });
+    expect((await put(other)).status).toBe(201);
+    expect(await submit({ "run.sh": sha(file) }, other)).toEqual({ status: 400, error: 'the snapshot manifest of step "s" does not list the files its spec names' });
+    expect(await submit({ "../../escape.sh": sha(file) }, manifest)).toEqual({ status: 400, error: 'step "s" names source file "../../escape.sh", which is not a relative path inside its folder' });
+    expect(sb.ws.runs.listRuns({ experiment: "forged", limit: 5 })).toEqual([]);
   });
 
   it("cancels a run on the server: pipebook cancel from another process, and the run's own pipebook run sees it end", async () => {

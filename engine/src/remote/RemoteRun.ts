@@ -104,7 +104,9 @@ export class RemoteRun implements SubmittedRun {
         }
       } catch (err) {
         if (this.stop.signal.aborted) return this.latest;
-        if (err instanceof RemoteError && err.failure.reason !== "unreachable") throw err;
+        // A server at its limit of live streams (503) or unreachable for a moment: open the feed again.
+        const transient = err instanceof RemoteError && (err.failure.reason === "unreachable" || (err.failure.reason === "refused" && err.failure.status === 503));
+        if (err instanceof RemoteError && !transient) throw err;
       }
       if (isTerminalRunStatus(this.latest.status)) break;
       failures = frames > 0 ? 0 : failures + 1;

@@ -87,6 +87,9 @@ async function checkSnapshots(ctx: ServerContext, spec: PipelineSpec): Promise<v
   const missing: string[] = [];
   for (const step of spec.steps) {
     if (step.module) continue; // a module version's code is the server's own
+    // Snapshot files are written below the step's working folder by these paths.
+    const outside = Object.keys(step.source).find((p) => p === "" || p.startsWith("/") || p.includes("\\") || p.split("/").some((part) => part === ".." || part === "." || part === ""));
+    if (outside !== undefined) throw new HttpError(400, `step "${step.name}" names source file "${outside.slice(0, 200)}", which is not a relative path inside its folder`, { fields: [`spec.steps.${step.name}.source`] });
     const files = Object.values(step.source) as Digest[];
     if (step.manifest === undefined) {
       if (files.length > 0) throw new HttpError(400, `step "${step.name}" names source files but no snapshot manifest`, { fields: [`spec.steps.${step.name}.manifest`] });
