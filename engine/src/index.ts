@@ -23,6 +23,12 @@ export { DataTransferStep, type DataTransferStepOptions } from "./dsl/DataTransf
 export { Pipeline } from "./dsl/Pipeline.js";
 export { Experiment } from "./dsl/Experiment.js";
 export { PipelineRun, type SubmitOptions } from "./runner/PipelineRun.js";
+export type { SubmittedRun } from "./runner/SubmittedRun.js";
+export { RemoteRun } from "./remote/RemoteRun.js";
+export { RemoteError, type RemoteFailure } from "./remote/RemoteError.js";
+export type { UploadReport } from "./remote/submitToServer.js";
+export { BlobClient, type TransferProgress, type TransferResult, type BlobClientOptions } from "./blobs/BlobClient.js";
+export { BlobTransferError, type BlobTransferFailure } from "./blobs/BlobTransferError.js";
 export type { RunEvent } from "./runner/RunEvent.js";
 export { formatEvent } from "./runner/printEvent.js";
 export { observeSubmissions } from "./contract/runHandle.js";
