@@ -27,7 +27,7 @@ export type { SubmittedRun } from "./runner/SubmittedRun.js";
 export { RemoteRun } from "./remote/RemoteRun.js";
 export { RemoteError, type RemoteFailure } from "./remote/RemoteError.js";
 export type { UploadReport } from "./remote/submitToServer.js";
-export { BlobClient, type TransferProgress, type TransferResult, type BlobClientOptions } from "./blobs/BlobClient.js";
+export { BlobClient, type TransferProgress as BlobTransferProgress, type TransferResult as BlobTransferResult, type BlobClientOptions } from "./blobs/BlobClient.js";
 export { BlobTransferError, type BlobTransferFailure } from "./blobs/BlobTransferError.js";
 export type { RunEvent } from "./runner/RunEvent.js";
 export { formatEvent } from "./runner/printEvent.js";
