@@ -83,6 +83,9 @@ describe("an Azure Blob datastore", () => {
     expect([...again.datastores.keys()].sort()).toEqual(["shared", "workspaceblobstore"]);
     expect(again.getDefaultDatastore().name).toBe("shared");
     expect(await (Datastore.get(again, "shared") as AzureBlobDatastore).exists("train/a.csv")).toBe(true);
+    const listed = (await pipebook(sb.dir, "datastores")).stdout;
+    expect(listed).toMatch(new RegExp(`^shared \\(default\\) +azure-blob +account devstoreaccount1, container ${store.containerName} +\\$${CS_ENV}$`, "m"));
+    expect(listed).toMatch(/^workspaceblobstore +local +\/\S+workspaceblobstore *$/m);
     const db = await readFile(join(dir, "pipebook.db"));
     expect(db.includes("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq")).toBe(false);
     expect(db.includes(CS_ENV)).toBe(true);

@@ -27,3 +27,19 @@ export async function datasetsCommand(name: string | undefined, options: { versi
     await ws.close();
   }
 }
+
+/** `pipebook datastores`: every datastore with its kind and where it is (never a secret: only the variable's name). */
+export async function datastoresCommand(): Promise<void> {
+  const ws = await Workspace.fromConfig();
+  try {
+    const defaultName = ws.getDefaultDatastore().name;
+    const rows = [...ws.datastores.values()].map((d) => {
+      const where = d.kind === "local" ? d.root : `account ${d.accountName}, container ${d.containerName}${d.config.endpoint ? ` at ${d.config.endpoint}` : ""}`;
+      const credential = d.kind === "local" ? "" : `$${d.config.accountKeyEnv ?? d.config.sasTokenEnv ?? d.config.connectionStringEnv ?? "AZURE_STORAGE_CONNECTION_STRING"}`;
+      return [d.name + (d.name === defaultName ? " (default)" : ""), d.kind, where, credential];
+    });
+    process.stdout.write(`${table(["datastore", "kind", "where", "credential"], rows)}\n`);
+  } finally {
+    await ws.close();
+  }
+}

@@ -10,4 +10,8 @@ export function registerDatasetCommands(program: Command): void {
     .option("--version <n>", "a version of NAME (default: the latest)", (v) => Number(v))
     .option("--profile", "column types, missing values, ranges and most common values of NAME")
     .action(lazyAction(() => import("./datasetActions.js"), "datasetsCommand"));
+  program
+    .command("datastores")
+    .description("the workspace's datastores: kind, where, credential variable, which is the default (docs/datastores.md)")
+    .action(lazyAction(() => import("./datasetActions.js"), "datastoresCommand"));
 }

@@ -51,7 +51,7 @@ function registerCoreCommands(program: Command): void {
  */
 const GROUPS: readonly { readonly names: readonly string[]; readonly load: () => Promise<(program: Command) => void> }[] = [
   { names: ["run", "cancel", "runs", "show", "logs", "why", "gc"], load: () => Promise.resolve(registerCoreCommands) },
-  { names: ["datasets"], load: async () => (await import("./datasetCommands.js")).registerDatasetCommands },
+  { names: ["datasets", "datastores"], load: async () => (await import("./datasetCommands.js")).registerDatasetCommands },
   { names: ["modules", "snapshot"], load: async () => (await import("./moduleCommands.js")).registerModuleCommands },
   { names: ["kernel", "lab"], load: async () => (await import("./integrationCommands.js")).registerIntegrationCommands },
   { names: ["agent", "agents"], load: async () => (await import("./agentCommands.js")).registerAgentCommands },
