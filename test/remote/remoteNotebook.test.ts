@@ -6,7 +6,7 @@ import { ApiTokens } from "pipebook";
 import { startServer, type RunningServer } from "pipebook/server";
 import { openRunHistory } from "../../engine/dist/workspace/openRunHistory.js";
 import { pipebook, sandbox, type Sandbox } from "../engine/helpers.js";
-import { kernelEnv, type KernelEnv } from "../kernel/kernelHarness.js";
+import { kernelEnv, runCells, type KernelEnv } from "../kernel/kernelHarness.js";
 
 /**
  * A notebook whose folder's pipebook.json names a real `pipebook serve`, executed by nbconvert
@@ -89,6 +89,27 @@ describe("a notebook that submits to a pipebook server", () => {
     const why = await pipebookWithEnv(dir, token, "why", second.runId, "shout");
     expect(why.stdout).toContain(`reused: its key matches step run ${first.runId}.shout of run ${first.runId}`);
   }, 200_000);
+
+  it("streams the server's run into the cell's display while it runs: shown before the end, updated in place to completed", async () => {
+    const dir = join(k.root, "remote-live");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "pipebook.json"), JSON.stringify({ server: server.url }));
+    const results = await runCells({ ...k, env: { ...k.env, PIPEBOOK_TOKEN: token, PIPEBOOK_SERVER: "" } }, [
+      '%%step wait --lang shell\necho started; sleep 1; echo done',
+      "%pipeline run live",
+    ], dir);
+    const cellOutputs = results[1]!.outputs;
+    expect(results[1]!.reply.status, JSON.stringify(cellOutputs).slice(0, 2000)).toBe("ok");
+    const frames = cellOutputs.filter((o) => (o.content["data"] as Record<string, unknown> | undefined)?.[RUN_MIME]);
+    const views = frames.map((o) => (o.content["data"] as Record<string, RunV>)[RUN_MIME]!);
+    // First shown while the server had not finished it, then updated in place from its feed.
+    expect(frames[0]!.type).toBe("display_data");
+    expect(views[0]!.status).not.toBe("completed");
+    expect(frames.slice(1).every((o) => o.type === "update_display_data")).toBe(true);
+    expect(views.length).toBeGreaterThan(1);
+    expect(views.at(-1)!.status).toBe("completed");
+    expect(sb.ws.runs.getRun(views[0]!.runId)?.status).toBe("completed");
+  }, 120_000);
 });
 
 async function pipebookWithEnv(dir: string, token: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
