@@ -39,6 +39,8 @@ export interface BlobDatastoreContext {
 /** Retries of transient errors (timeouts, 5xx, dropped connections): the SDK's exponential policy, bounded. */
 const RETRIES: StoragePipelineOptions["retryOptions"] = { maxTries: 4, retryDelayInMs: 200, maxRetryDelayInMs: 2_000, tryTimeoutInMs: 120_000 };
 const BLOCK_SIZE = 4 << 20;
+/** Files of a folder moved at once (each large one also moves 4 blocks at once). */
+const PARALLEL_FILES = 8;
 
 /**
  * A datastore on an Azure Blob container (or anything speaking the protocol, such as Azurite).
@@ -121,10 +123,10 @@ export class AzureBlobDatastore {
     const files = await listFiles(srcDir);
     const written: string[] = [];
     try {
-      for (const rel of files) {
+      await forEachLimit(files, PARALLEL_FILES, async (rel) => {
         await this.putFile(join(srcDir, rel), `${dest}/${rel}`, options.overwrite ?? false, options);
         written.push(`${dest}/${rel}`);
-      }
+      });
     } catch (err) {
       if (!options.overwrite) await this.removeBlobs(written);
       throw err;
@@ -240,7 +242,7 @@ export class AzureBlobDatastore {
 
   private async fetchEntries(entries: readonly RemoteEntry[], dest: string, onProgress?: (p: TransferProgress) => void): Promise<void> {
     const c = await this.container();
-    for (const e of entries) {
+    await forEachLimit(entries, PARALLEL_FILES, async (e) => {
       const file = e.rel === "" ? dest : join(dest, ...e.rel.split("/"));
       await mkdir(dirname(file), { recursive: true });
       await this.call(`download "${e.blobName}"`, () =>
@@ -251,7 +253,7 @@ export class AzureBlobDatastore {
       if (e.md5 && (await md5File(file)).toString("hex") !== e.md5) {
         throw new PipebookError("datastore-error", `datastore ${this.name}: "${e.blobName}" arrived with content other than its Content-MD5 says (changed while being read?); run again`);
       }
-    }
+    });
   }
 
   /** MD5 of a blob without a Content-MD5: read once, recorded by its ETag. */
@@ -331,6 +333,27 @@ export function clean(path: string, store: string): string {
   const parts = path.split("/").filter((p) => p !== "" && p !== ".");
   if (parts.includes("..")) throw new PipebookError("datastore-error", `path "${path}" leaves datastore ${store}`);
   return parts.join("/");
+}
+
+/**
+ * Runs `fn` over `items`, at most `limit` at a time. After a failure no new item starts; the
+ * ones running finish (so callers know what was written) and the first error is thrown.
+ */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 async function md5File(file: string): Promise<Buffer> {
