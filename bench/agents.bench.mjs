@@ -91,11 +91,11 @@ try {
     if (first.status !== "completed") throw new Error(`big run ${first.status}: ${first.error}`);
     const rows1 = ws.runs.getSteps(first.runId);
     const readyToStart1 = ms(rows1.find((r) => r.name === "use").startedAt) - ms(rows1.find((r) => r.name === "make").endedAt);
-    const note1 = /inputs: ([^,]+) moved/.exec(first.steps.find((s) => s.name === "use").logTail)?.[1];
+    const note1 = /\[pipebook\] inputs: ([^,]+) moved/.exec(first.steps.find((s) => s.name === "use").logTail)?.[1];
     const second = await run([make, use()], "big");
     const rows2 = ws.runs.getSteps(second.runId);
     const readyToStart2 = ms(rows2.find((r) => r.name === "use").startedAt) - ms(rows2.find((r) => r.name === "make").endedAt);
-    const note2 = /inputs: ([^,]+) moved/.exec(second.steps.find((s) => s.name === "use").logTail)?.[1];
+    const note2 = /\[pipebook\] inputs: ([^,]+) moved/.exec(second.steps.find((s) => s.name === "use").logTail)?.[1];
     const file = join(ws.dataDir, `${first.runId}.make`, "big", "input.bin");
     const bytes = statSync(file).size;
 

@@ -118,7 +118,7 @@ export class Agent {
         this.running.set(id, controller);
         this.o.log(`step ${id}: started${m.gpus.length > 0 ? ` on GPU ${m.gpus.join(",")}` : ""}`);
         void runAgentJob(m, {
-          cache: this.cache, transfer: this.transfer, workRoot: join(this.o.dir, "work"), compute: this.compute,
+          agentName: this.o.name, cache: this.cache, transfer: this.transfer, workRoot: join(this.o.dir, "work"), compute: this.compute,
           machineGpus: this.o.inventory.gpus.length, send: (msg) => this.send(msg),
         }, controller.signal)
           .catch((err: unknown): AgentMessage => ({

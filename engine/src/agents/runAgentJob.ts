@@ -12,6 +12,7 @@ import { hashFile } from "../fingerprint/hashFile.js";
 import type { MetricRow } from "../store/RunStore.js";
 
 export interface AgentJobDeps {
+  readonly agentName: string;
   /** The agent's blob cache: what it holds is never fetched again. */
   readonly cache: BlobStore;
   readonly transfer: BlobClient;
@@ -50,7 +51,10 @@ export async function runAgentJob(m: Extract<ServerMessage, { type: "job" }>, de
     transfer.inputBytesCached = fetched.cached;
     if (signal.aborted) return ended({ reason: "canceled" });
     const inputs = job.inputs.map((input) => ({ ...input, source: layOut(m.inputs[input.name]!, join(stepDir, "inputs", input.name), deps.cache) }));
-    const local: StepJob = { ...job, inputs };
+    // On the agent the step runs under its own id: a server on the same machine recovering its
+    // runs stops the processes and cgroups of its own step ids, never those of an agent's job.
+    const localId = `agent-${deps.agentName}.${id}`;
+    const local: StepJob = { ...job, stepRunId: localId, inputs, env: { ...job.env, PIPEBOOK_STEP_RUN_ID: localId } };
     const outputs = new Map(job.outputs.map((name) => [name, join(stepDir, "outputs", name)]));
     for (const dir of outputs.values()) mkdirSync(dir, { recursive: true });
     const io = new AgentJobIO(id, stepDir, outputs, m.snapshot, deps);
