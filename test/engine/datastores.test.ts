@@ -386,6 +386,10 @@ describe("pipebook.json datastores", () => {
       await expect(Workspace.fromConfig({ path: root })).rejects.toThrow(/datastores\.lake: Unrecognized key: "accountKey"/);
       await writeFile(join(root, "pipebook.json"), JSON.stringify({ datastores: { lake: { ...config.datastores.lake, connectionStringEnv: "DefaultEndpointsProtocol=http;AccountKey=abc" } } }));
       await expect(Workspace.fromConfig({ path: root })).rejects.toThrow(/datastores\.lake\.connectionStringEnv: must be the name of an environment variable holding the secret, never the secret itself/);
+      await writeFile(join(root, "pipebook.json"), JSON.stringify({ datastores: { raw: { kind: "local", path: "raw" } }, defaultDatastore: "lake" }));
+      await expect(Workspace.fromConfig({ path: root })).rejects.toThrow('pipebook.json names defaultDatastore "lake", which is not among its datastores (workspaceblobstore, raw)');
+      await writeFile(join(root, "pipebook.json"), JSON.stringify({ datastores: { workspaceblobstore: { kind: "local", path: "mine" } } }));
+      await expect(Workspace.fromConfig({ path: root })).rejects.toThrow("pipebook.json cannot redefine datastore workspaceblobstore, the workspace's own");
     } finally {
       await rm(root, { recursive: true, force: true });
     }

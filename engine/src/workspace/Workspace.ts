@@ -110,13 +110,20 @@ export class Workspace {
     for (const [name, target] of Object.entries({ local: { kind: "local" as const }, ...config.computeTargets })) this.attachCompute(name, target);
     this.stores.set(DEFAULT_DATASTORE, new Datastore(DEFAULT_DATASTORE, join(dir, "datastores", DEFAULT_DATASTORE)));
     for (const { name, config: c } of DatastoreStore.of(this).list()) this.stores.set(name, this.makeDatastore(name, c));
+    this.configuredDefault = config.defaultDatastore;
+    const problem = (name: string): string | undefined =>
+      name === DEFAULT_DATASTORE ? `pipebook.json cannot redefine datastore ${DEFAULT_DATASTORE}, the workspace's own` : undefined;
     for (const [name, c] of Object.entries(config.datastores ?? {})) {
-      if (name === DEFAULT_DATASTORE) throw new PipebookError("config-invalid", `pipebook.json cannot redefine datastore ${DEFAULT_DATASTORE}, the workspace's own`);
+      const why = problem(name);
+      if (why) {
+        this.db.close();
+        throw new PipebookError("config-invalid", why);
+      }
       this.stores.set(name, this.makeDatastore(name, c));
       this.configuredStores.add(name);
     }
-    this.configuredDefault = config.defaultDatastore;
     if (this.configuredDefault !== undefined && !this.stores.has(this.configuredDefault)) {
+      this.db.close();
       throw new PipebookError("config-invalid", `pipebook.json names defaultDatastore "${this.configuredDefault}", which is not among its datastores (${[...this.stores.keys()].join(", ")})`);
     }
   }
