@@ -1,10 +1,14 @@
-import { readFile, readdir } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startServer } from "pipebook/server";
 import { REPLY_SCHEMAS } from "pipebook/contract/rest";
 import { ApiTokens, CommandStep, Experiment, Module, ModuleStep, Pipeline, PipelineData, PublishedPipeline, explainDecision, type PipelineStep, type RunView } from "pipebook";
 import { pipebook, sandbox, settle, type Sandbox } from "./helpers.js";
+
+const exec = promisify(execFile);
 
 let sb: Sandbox;
 beforeEach(async () => (sb = await sandbox()));
@@ -109,6 +113,9 @@ describe("modules", () => {
   it("a published pipeline keeps its module version and is refused once it is disabled; CLI lists modules and a step's snapshot", async () => {
     await sb.write("greet_src/greet.py", "import sys\nopen(sys.argv[sys.argv.index('--out') + 1] + '/g', 'w').write('hi from module')\n");
     await sb.write("greet_src/helper/notes.txt", "helper file\n");
+    // Longer than a tar header's 100-byte name field: the archive puts its folders in the prefix field.
+    const deep = `helper/${"a".repeat(60)}/${"b".repeat(60)}.txt`;
+    await sb.write(`greet_src/${deep}`, "deep\n");
     const m = await Module.create(sb.ws, { name: "greet" });
     const v1 = await m.publishPythonScript({ scriptName: "greet.py", sourceDirectory: join(sb.dir, "greet_src"), outputs: ["out"] });
     await expect(m.publishPythonScript({ scriptName: "missing.py", sourceDirectory: join(sb.dir, "greet_src") })).rejects.toThrow('module "greet": script "missing.py" is not in its source directory');
@@ -134,11 +141,11 @@ describe("modules", () => {
 
     const snap = await pipebook(sb.dir, "snapshot", run.id, "greet");
     expect(snap.code).toBe(0);
-    expect(snap.stdout).toContain(`step greet of run ${run.id} (module greet version "1"): 2 files`);
+    expect(snap.stdout).toContain(`step greet of run ${run.id} (module greet version "1"): 3 files`);
     expect(snap.stdout).toMatch(/^greet\.py\s+\d+ B\s+[0-9a-f]{12}$/m);
     expect(snap.stdout).toMatch(/^helper\/notes\.txt\s+12 B\s+[0-9a-f]{12}$/m);
     const dest = join(sb.dir, "restored");
-    expect((await pipebook(sb.dir, "snapshot", run.id, "greet", "--out", dest)).stdout).toBe(`wrote 2 files of step greet (run ${run.id}) to ${dest}\n`);
+    expect((await pipebook(sb.dir, "snapshot", run.id, "greet", "--out", dest)).stdout).toBe(`wrote 3 files of step greet (run ${run.id}) to ${dest}\n`);
     expect(await readFile(join(dest, "helper", "notes.txt"), "utf8")).toBe("helper file\n");
     const refused = await pipebook(sb.dir, "snapshot", run.id, "greet", "--out", dest);
     expect(refused.code).toBe(2);
@@ -154,10 +161,19 @@ describe("modules", () => {
       const listing = (await (await get(`/runs/${run.id}/steps/greet/snapshot`)).json()) as { files: { path: string; size: number }[]; module: unknown };
       expect(REPLY_SCHEMAS.StepSnapshot.parse(listing)).toBeTruthy();
       expect(listing.module).toEqual({ name: "greet", version: "1" });
-      expect(listing.files.map((f) => [f.path, f.size])).toEqual([["greet.py", expect.any(Number)], ["helper/notes.txt", 12]]);
+      expect(listing.files.map((f) => [f.path, f.size])).toEqual([["greet.py", expect.any(Number)], [deep, 5], ["helper/notes.txt", 12]]);
       const file = await get(`/runs/${run.id}/steps/greet/snapshot/file?path=${encodeURIComponent("helper/notes.txt")}`);
       expect(file.status).toBe(200);
       expect(await file.text()).toBe("helper file\n");
+      const archive = await get(`/runs/${run.id}/steps/greet/snapshot/archive`);
+      expect(archive.headers.get("content-type")).toBe("application/x-tar");
+      await writeFile(join(sb.dir, "snap.tar"), Buffer.from(await archive.arrayBuffer()));
+      const untarred = join(sb.dir, "untarred");
+      await mkdir(untarred);
+      await exec("tar", ["-xf", join(sb.dir, "snap.tar"), "-C", untarred]);
+      expect(await readFile(join(untarred, "helper", "notes.txt"), "utf8")).toBe("helper file\n");
+      expect(await readFile(join(untarred, deep), "utf8")).toBe("deep\n");
+      expect(await readFile(join(untarred, "greet.py"), "utf8")).toBe(await readFile(join(sb.dir, "greet_src", "greet.py"), "utf8"));
       const missing = await get(`/runs/${run.id}/steps/greet/snapshot/file?path=${encodeURIComponent("../../pipebook.db")}`);
       expect(missing.status).toBe(404);
       expect(((await missing.json()) as { error: string }).error).toBe(`the snapshot of step "greet" in run ${run.id} has no file ../../pipebook.db`);

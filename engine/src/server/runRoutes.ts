@@ -4,6 +4,7 @@ import { join, relative, sep } from "node:path";
 import { param } from "./param.js";
 import type { CancelReply, PublishReply, RunList, RunMetrics, StepOutputs, StepSnapshot } from "../contract/rest.js";
 import { readStepSnapshot, snapshotFilePath } from "../artifacts/stepSnapshot.js";
+import { tarArchive } from "../artifacts/tarArchive.js";
 import { Router, type Request } from "express";
 import { PipelineEndpoint } from "../publish/PipelineEndpoint.js";
 import { PublishedPipeline } from "../publish/PublishedPipeline.js";
@@ -119,6 +120,17 @@ export function runRoutes(ctx: ServerContext): Router {
     const file = snapshotFilePath(ws.blobs.root, snapshot, rel);
     res.attachment(rel.split("/").pop() ?? "file");
     createReadStream(file).on("error", () => res.end()).pipe(res);
+  });
+
+  // The whole snapshot as one tar archive (files dated by the run's creation, so the same run gives the same bytes).
+  r.get("/runs/:id/steps/:step/snapshot/archive", auth.require("read"), async (req, res) => {
+    const step = stepOf(req);
+    const snapshot = await readStepSnapshot(ws.runs, ws.blobs.root, step.runId, step.name);
+    const entries = snapshot.files.map((f) => ({ path: f.path, size: f.size, source: snapshotFilePath(ws.blobs.root, snapshot, f.path) }));
+    const archive = tarArchive(entries, new Date(ws.runs.getRun(step.runId)!.createdAt));
+    res.type("application/x-tar");
+    res.attachment(`${step.runId}-${step.name}-snapshot.tar`);
+    archive.on("error", () => res.destroy()).pipe(res);
   });
 
   r.post("/runs/:id/cancel", auth.require("runs:submit"), (req, res) => {
