@@ -333,6 +333,8 @@ describe("DataTransferStep", () => {
     expect(down.steps.map((s) => [s.name, s.status, s.error ?? ""])).toEqual([["b2b", "completed", ""], ["b2l", "completed", ""]]);
     expect((await b.list("mirror")).map((e) => e.rel)).toEqual(["sub/y.txt", "x.csv"]);
     expect(await readFile(local.resolve("back/x.csv"), "utf8")).toBe("x\n1\n");
+    // Copied from a sealed (read-only) local copy of blob content, the destination's file is writable like any other.
+    expect((await stat(local.resolve("back/x.csv"))).mode & 0o200).toBe(0o200);
 
     const again = await submit(steps());
     expect(again.steps.map((s) => s.status)).toEqual(["reused", "reused"]);

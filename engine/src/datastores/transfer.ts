@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { copyFile, mkdtemp, rm, stat } from "node:fs/promises";
+import { chmod, copyFile, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { AnyDatastore } from "../dsl/Datastore.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { digestOfJson } from "../fingerprint/digest.js";
 import { walk } from "../fingerprint/hashTree.js";
+import { unsealTree } from "../datasets/readOnlyTree.js";
 import { StatCache } from "../store/StatCache.js";
 
 /** A file or folder on a datastore. */
@@ -51,6 +52,9 @@ export async function transfer(from: DatastorePath, to: DatastorePath): Promise<
   if (dest === "") throw new PipebookError("datastore-error", `cannot transfer to the root of datastore ${to.store.name}: give a destination path`);
   if (st.isDirectory()) {
     await to.store.uploadDirectory(source, { targetPath: dest, overwrite: true });
+    // A blob source's local copy is sealed (read-only) and a copy keeps its modes: give the owner
+    // write permission back, or a later transfer could not replace the folder (as a user other than root).
+    if (to.store.kind === "local" && from.store.kind === "azure-blob") await unsealTree(to.store.resolve(dest));
     return;
   }
   // A file lands at exactly the destination path: uploaded from a copy named like it.
@@ -58,6 +62,8 @@ export async function transfer(from: DatastorePath, to: DatastorePath): Promise<
   try {
     const named = join(staging, basename(dest));
     await copyFile(source, named);
+    await chmod(named, (await stat(named)).mode | 0o200); // a blob source's copy is read-only; the destination's file is not
+
     await to.store.uploadFiles([named], { targetPath: dirname(dest) === "." ? "" : dirname(dest), overwrite: true });
   } finally {
     await rm(staging, { recursive: true, force: true });
