@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommandStep, DataReference, Dataset, Experiment, OutputFileDatasetConfig, Pipeline, buildRunView } from "pipebook";
 import { dataNodeId, layoutRunGraph, renderRunGraph, runGraphShape, svgToString, type RunView, type SvgNode } from "pipebook/contract";
 import { renderRunHtml } from "../../kernel/src/display/renderRunHtml.js";
+import { renderRunText } from "../../kernel/src/display/renderRunText.js";
 import { sandbox, type Sandbox } from "./helpers.js";
 
 let sb: Sandbox;
@@ -88,5 +89,12 @@ describe("data in the run graph", () => {
     expect(html).toContain('data-data="scored_iris v1"');
     expect(html).toContain("profile: pipebook datasets iris --version 1 --profile");
     expect(html).toContain("datastore input lookup — iris/iris.csv on datastore workspaceblobstore");
+    // And the plain-text fallback lists them under the steps.
+    expect(renderRunText(stored as RunView).split("\n").slice(-4)).toEqual([
+      "  data dataset iris v1  -> score, report",
+      "  data dataset parts raw/*.csv on workspaceblobstore  -> score",
+      "  data input lookup iris/iris.csv on workspaceblobstore  -> score",
+      "  data registered scored_iris v1  <- score",
+    ]);
   });
 });

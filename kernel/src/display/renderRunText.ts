@@ -12,5 +12,11 @@ export function renderRunText(view: RunView): string {
     lines.push(`  ${st.symbol} ${s.name.padEnd(width)}  ${st.word.padEnd(9)} ${formatDuration(s.durationMs).padEnd(8)}${from}${metrics ? `  ${metrics}` : ""}${s.error ? `  ${s.error}` : ""}`);
     if (s.status === "failed" && s.logTail) for (const l of lastLines(s.logTail, 6).split("\n")) lines.push(`      | ${l}`);
   }
+  // Data the run read or registered: a dataset's version or the path on its datastore, and the steps.
+  for (const d of view.data ?? []) {
+    const where = d.datastore !== undefined ? `${d.detail} on ${d.datastore}` : d.detail;
+    const steps = d.writtenBy !== undefined ? `<- ${d.writtenBy}` : `-> ${d.readBy.join(", ")}`;
+    lines.push(`  data ${d.kind === "datastore" ? "input" : d.kind} ${d.name} ${where}  ${steps}`);
+  }
   return lines.join("\n");
 }
