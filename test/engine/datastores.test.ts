@@ -1,5 +1,6 @@
 // Named datastores, the Azure Blob kind against a real Blob service (this run's Azurite, started
 // by test/support/globalSetup.ts), blob inputs in step keys, datasets from step outputs, transfers.
+import { readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -326,11 +327,16 @@ describe("DataTransferStep", () => {
     expect((await a.list("copy/src")).map((e) => e.rel)).toEqual(["sub/y.txt", "x.csv"]);
     expect((await b.list("x/renamed.csv")).map((e) => e.blobName)).toEqual(["x/renamed.csv"]);
     // Blob to blob, and back down to a local folder.
-    const down = await submit([
+    const downSteps = () => [
       new DataTransferStep({ name: "b2b", sourceDataReference: ref(a, "from_a", "copy/src"), destinationDataReference: ref(b, "to_b", "mirror") }),
       new DataTransferStep({ name: "b2l", sourceDataReference: ref(a, "from_a2", "copy/src/x.csv"), destinationDataReference: ref(local, "to_local", "back/x.csv") }),
-    ]);
+    ];
+    const down = await submit(downSteps());
     expect(down.steps.map((s) => [s.name, s.status, s.error ?? ""])).toEqual([["b2b", "completed", ""], ["b2l", "completed", ""]]);
+    // Blob to blob on one account is copied by the service: the only local copy of blob content is b2l's.
+    expect(readdirSync(join(sb.ws.dir, "remote")).filter((n) => !n.endsWith(".tmp"))).toHaveLength(1);
+    // The copies keep their Content-MD5: the destinations hold what the sources have, so both are reused.
+    expect((await submit(downSteps())).steps.map((s) => s.status)).toEqual(["reused", "reused"]);
     expect((await b.list("mirror")).map((e) => e.rel)).toEqual(["sub/y.txt", "x.csv"]);
     expect(await readFile(local.resolve("back/x.csv"), "utf8")).toBe("x\n1\n");
     // Copied from a sealed (read-only) local copy of blob content, the destination's file is writable like any other.

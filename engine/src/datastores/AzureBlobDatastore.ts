@@ -234,6 +234,29 @@ export class AzureBlobDatastore {
     );
   }
 
+  /** Where this datastore's service is (scheme, host, port and account path): two datastores with the same one can copy server-side. */
+  async serviceUrl(): Promise<string> {
+    const c = await this.container();
+    return c.url.slice(0, c.url.length - this.containerName.length).replace(/\/+$/, "");
+  }
+
+  /**
+   * Copies blobs of `source` (on the same account: see serviceUrl) to names here, by the service
+   * itself (Copy Blob, authorized by this datastore's credential; the content never passes through
+   * this machine, Content-MD5 and all properties go with it).
+   */
+  async copyFromSameAccount(source: AzureBlobDatastore, pairs: readonly (readonly [from: string, to: string])[]): Promise<void> {
+    const src = await source.container();
+    const dst = await this.container();
+    await forEachLimit(pairs, PARALLEL_FILES, async ([from, to]) => {
+      await this.call(`copy "${from}" of datastore ${source.name} to "${to}"`, async () => {
+        const poller = await dst.getBlobClient(to).beginCopyFromURL(src.getBlobClient(from).url, { intervalInMs: 100 });
+        const done = await poller.pollUntilDone();
+        if (done.copyStatus !== "success") throw new Error(`copy ended ${done.copyStatus ?? "without a status"}`);
+      });
+    });
+  }
+
   /** Deletes blobs by name (those not there are skipped). */
   async removeBlobs(names: readonly string[]): Promise<void> {
     const c = await this.container();

@@ -4,6 +4,7 @@ import { chmod, copyFile, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { AnyDatastore } from "../dsl/Datastore.js";
+import type { AzureBlobDatastore } from "./AzureBlobDatastore.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { digestOfJson } from "../fingerprint/digest.js";
 import { walk } from "../fingerprint/hashTree.js";
@@ -45,6 +46,9 @@ export async function transferDigest(at: DatastorePath, cache: StatCache): Promi
  * each destination write is atomic per file (a blob) or per path (a local folder's rename).
  */
 export async function transfer(from: DatastorePath, to: DatastorePath): Promise<void> {
+  if (from.store.kind === "azure-blob" && to.store.kind === "azure-blob" && (await from.store.serviceUrl()) === (await to.store.serviceUrl())) {
+    return copyWithinAccount(from.store, from.path, to.store, to.path);
+  }
   const source = from.store.kind === "local" ? from.store.resolve(from.path) : await from.store.localCopy(from.path);
   const st = await stat(source).catch(() => undefined);
   if (!st) throw new PipebookError("source-missing", `datastore ${from.store.name} has nothing at "${from.path}"`);
@@ -68,6 +72,19 @@ export async function transfer(from: DatastorePath, to: DatastorePath): Promise<
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** Blob to blob on one account: the service copies each blob; blobs the destination folder no longer has are removed. */
+async function copyWithinAccount(from: AzureBlobDatastore, fromPath: string, to: AzureBlobDatastore, toPath: string): Promise<void> {
+  const entries = await from.list(fromPath);
+  if (entries.length === 0) throw new PipebookError("source-missing", `datastore ${from.name} has nothing at "${fromPath}"`);
+  const dest = toPath.replace(/^\/+|\/+$/g, "");
+  if (dest === "") throw new PipebookError("datastore-error", `cannot transfer to the root of datastore ${to.name}: give a destination path`);
+  const pairs = entries.map((e) => [e.blobName, e.rel === "" ? dest : `${dest}/${e.rel}`] as const);
+  const before = await to.list(dest);
+  await to.copyFromSameAccount(from, pairs);
+  const kept = new Set(pairs.map(([, n]) => n));
+  await to.removeBlobs(before.map((e) => e.blobName).filter((n) => !kept.has(n)));
 }
 
 async function md5Of(file: string, cache: StatCache): Promise<string> {
