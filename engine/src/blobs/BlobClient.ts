@@ -6,7 +6,6 @@ import { request as httpsRequest } from "node:https";
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as delay } from "node:timers/promises";
-import { readReply } from "../contract/rest.js";
 import type { Digest } from "../fingerprint/digest.js";
 import { isBlobDigest, MAX_DIGESTS_PER_QUERY, UPLOAD_OFFSET_HEADER } from "./blobProtocol.js";
 import { BlobTransferError } from "./BlobTransferError.js";
@@ -79,9 +78,11 @@ export class BlobClient {
       const batch = unique.slice(i, i + MAX_DIGESTS_PER_QUERY);
       const reply = await this.retrying(() => this.send("POST", "blobs/missing", { body: JSON.stringify({ digests: batch }), headers: { "Content-Type": "application/json" } }));
       if (reply.status !== 200) throw this.refused(reply, "ask which blobs are missing");
-      const { missing } = readReply("BlobMissing", parseJson(reply.text));
-      for (const d of missing) {
-        if (!isBlobDigest(d)) throw new BlobTransferError({ reason: "protocol", detail: `the server named "${d.slice(0, 80)}" as missing, which is not a digest` });
+      // Read by hand, not through the contract's schemas: an agent or a script loads no zod for this.
+      const missing: unknown = (parseJson(reply.text) as { missing?: unknown } | null)?.missing;
+      if (!Array.isArray(missing)) throw new BlobTransferError({ reason: "protocol", detail: `the server's reply to POST /blobs/missing has no "missing" list (is it a pipebook server of this version?)` });
+      for (const d of missing as unknown[]) {
+        if (typeof d !== "string" || !isBlobDigest(d)) throw new BlobTransferError({ reason: "protocol", detail: `the server named "${String(d).slice(0, 80)}" as missing, which is not a digest` });
         out.push(d);
       }
     }

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import type { Digest } from "../fingerprint/digest.js";
 
 /**
@@ -18,7 +17,3 @@ export const MAX_DIGESTS_PER_QUERY = 2000;
 /** The header of `HEAD /blobs/{digest}` (404) and of refused PUTs: bytes of a kept partial upload. */
 export const UPLOAD_OFFSET_HEADER = "upload-offset";
 
-/** `POST /blobs/missing`'s body. */
-export const BlobMissingRequestSchema = z
-  .object({ digests: z.array(z.string()).max(MAX_DIGESTS_PER_QUERY, `at most ${MAX_DIGESTS_PER_QUERY} digests per request`) })
-  .strict();

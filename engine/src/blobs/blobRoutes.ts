@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from "express";
+import { z } from "zod";
 import { hasScope, type Scope } from "../auth/scopes.js";
 import { AgentPool } from "../compute/remote/AgentPool.js";
 import { unreachable } from "../errors/PipebookError.js";
@@ -9,7 +10,7 @@ import { HttpError } from "../server/HttpError.js";
 import { param } from "../server/param.js";
 import { parseWith } from "../server/schemas.js";
 import type { ServerContext } from "../server/ServerContext.js";
-import { BlobMissingRequestSchema, isBlobDigest } from "./blobProtocol.js";
+import { isBlobDigest, MAX_DIGESTS_PER_QUERY } from "./blobProtocol.js";
 import { BlobUploads, type UploadOutcome } from "./BlobUploads.js";
 
 /**
@@ -22,6 +23,11 @@ export const BLOB_WRITE_SCOPES: readonly Scope[] = ["runs:submit", "agent"];
 export const BLOB_READ_SCOPES: readonly Scope[] = ["read", "agent"];
 /** HEAD tells an uploader where to resume and a reader whether to fetch. */
 export const BLOB_HEAD_SCOPES: readonly Scope[] = [...new Set([...BLOB_READ_SCOPES, ...BLOB_WRITE_SCOPES])];
+
+/** `POST /blobs/missing`'s body. */
+export const BlobMissingRequestSchema = z
+  .object({ digests: z.array(z.string()).max(MAX_DIGESTS_PER_QUERY, `at most ${MAX_DIGESTS_PER_QUERY} digests per request`) })
+  .strict();
 
 /** Default bound on one blob (`ServerOptions.maxBlobBytes`). */
 export const DEFAULT_MAX_BLOB_BYTES = 64 * 1024 ** 3;

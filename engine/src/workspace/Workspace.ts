@@ -16,9 +16,7 @@ import { RecordedRun } from "../publish/RecordedRun.js";
 import { PipelineRun, type SubmitOptions } from "../runner/PipelineRun.js";
 import type { SubmittedRun } from "../runner/SubmittedRun.js";
 import type { Pipeline } from "../dsl/Pipeline.js";
-import { chooseRemote } from "../remote/remoteConfig.js";
 import type { RemoteServer } from "../remote/RemoteServer.js";
-import { remoteServices } from "../remote/remoteServices.js";
 import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
 import { Datastore, type AnyDatastore } from "../dsl/Datastore.js";
 import { datastoreConfigProblem, type DatastoreConfig } from "../dsl/datastoreConfig.js";
@@ -51,6 +49,17 @@ const SERVICES: EngineServices = {
   publishRun: (ws, runId, options) => PublishedPipeline.fromRun(ws, runId, options),
   recordedRun: (ws, runId) => RecordedRun.get(ws, runId),
 };
+
+/**
+ * The server a workspace submits to and the services that do so, when one is named; its modules
+ * (the REST client, zod) load only then.
+ */
+async function remoteOf(server: string | undefined, config: WorkspaceConfig, root: string): Promise<{ server: RemoteServer; services: EngineServices } | undefined> {
+  if (server === undefined && !process.env["PIPEBOOK_SERVER"]?.trim() && config.server === undefined) return undefined;
+  const [{ chooseRemote }, { remoteServices }] = await Promise.all([import("../remote/remoteConfig.js"), import("../remote/remoteServices.js")]);
+  const chosen = chooseRemote({ server, config, root });
+  return chosen && { server: chosen, services: remoteServices(chosen) };
+}
 
 /** One Workspace object per store folder and process: cells that call fromConfig again share it. */
 const open = new Map<string, Workspace>();
@@ -91,10 +100,10 @@ export class Workspace {
   private readonly configuredStores = new Set<string>();
   private readonly configuredDefault: string | undefined;
 
-  private constructor(root: string, dir: string, config: WorkspaceConfig, remote: RemoteServer | undefined) {
+  private constructor(root: string, dir: string, config: WorkspaceConfig, remote: { readonly server: RemoteServer; readonly services: EngineServices } | undefined) {
     this.root = root;
-    this.remote = remote;
-    this.services = remote ? remoteServices(remote) : SERVICES;
+    this.remote = remote?.server;
+    this.services = remote?.services ?? SERVICES;
     this.dir = dir;
     this.name = config.name ?? basename(root);
     mkdirSync(dir, { recursive: true });
@@ -137,8 +146,8 @@ export class Workspace {
     const { configFile, root } = locateWorkspace(options.path ?? process.cwd());
     const config = configFile ? await readWorkspaceConfig(configFile) : {};
     const dir = resolve(root, config.storeDir ?? DEFAULT_STORE_DIR);
-    const remote = chooseRemote({ server: options.server, config, root });
-    const key = remote ? `${dir}\u0000${remote.url}` : dir;
+    const remote = await remoteOf(options.server, config, root);
+    const key = remote ? `${dir}\u0000${remote.server.url}` : dir;
     let ws = open.get(key);
     if (!ws) {
       ws = new Workspace(root, dir, config, remote);
