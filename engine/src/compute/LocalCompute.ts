@@ -1,7 +1,7 @@
 import { mkdirSync, statSync, symlinkSync } from "node:fs";
 import { cp } from "node:fs/promises";
 import { availableParallelism, totalmem } from "node:os";
-import { basename, join } from "node:path";
+import { basename, isAbsolute, join, relative } from "node:path";
 import { PipebookError } from "../errors/PipebookError.js";
 import type { TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { MetricsTail } from "./MetricsTail.js";
@@ -16,9 +16,20 @@ import { createStepCgroup, killCgroup, removeCgroup, stepCgroups } from "./cgrou
 import { resolveJob, RUNTIME_DIR } from "./resolveJob.js";
 import { launchSizeProblem } from "./launchSizeProblem.js";
 import { StepLauncher } from "./StepLauncher.js";
+import type { LaunchRequest } from "./launcherProtocol.js";
+import { namespacedLauncher } from "./readOnlyBinds.js";
 import type { ResolvedEnvironment, StepJob } from "./StepJob.js";
 import { unsealTree } from "../datasets/readOnlyTree.js";
 import { waitForGpus } from "./waitForGpus.js";
+
+/** Writable views made in this process (their folders exist). */
+const madeViews = new Set<string>();
+
+/** Whether `path` is `dir` or inside it. */
+function isInside(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
 
 /** Grace between SIGTERM and SIGKILL when a step is stopped. */
 const KILL_GRACE_MS = 3000;
@@ -32,6 +43,8 @@ const TSX_LOADER = (() => {
 })();
 
 export interface LocalComputeContext {
+  /** The workspace's store folder (`.pipebook`): its data folder is read-only to steps, as root, through the launcher. */
+  readonly workspaceDir?: string;
   /** Cross-process GPU locks of the workspace (shared with its container targets). */
   readonly gpuSlots?: GpuSlots;
   /** Where the workspace keeps its Python virtual environments. */
@@ -115,7 +128,11 @@ export class LocalCompute implements Compute {
       await unsealTree(join(workDir, "datasets", input.name));
       inputs.set(input.name, own);
     }
-    const outputs = new Map(job.outputs.map((name) => [name, io.outputDir(name)]));
+    // As root, the launcher shows steps the workspace's data folder read-only and a writable view of
+    // it, where they write their outputs (compute/readOnlyBinds.ts); inputs elsewhere are bound one by one.
+    const views = this.views();
+    const outputs = new Map(job.outputs.map((name) => [name, views ? join(views.writable, relative(views.data, io.outputDir(name))) : io.outputDir(name)]));
+    const readOnly = views ? inPlace.filter((p) => !isInside(p, views.data) && !views.readOnly.some((d) => isInside(p, d))) : inPlace;
     const metricsFile = join(io.stepDir, "metrics.jsonl");
     const resolved = resolveJob(job, {
       inputs, outputs, metricsFile, runtimeDir: RUNTIME_DIR.replace(/\/$/, ""),
@@ -137,12 +154,25 @@ export class LocalCompute implements Compute {
     const metrics = new MetricsTail(metricsFile, (rows) => io.metrics(rows));
     const poll = setInterval(() => void metrics.read(), 300);
     try {
-      return await this.spawnStep(argv, workDir, env, job.resources.timeoutSeconds, io, signal, this.stepCgroup(job.stepRunId, io), inPlace, [...outputs.values()]);
+      return await this.spawnStep(argv, workDir, env, job.resources.timeoutSeconds, io, signal, this.stepCgroup(job.stepRunId, io), { readOnly, ...(views && { views }) });
     } finally {
       clearInterval(poll);
       await metrics.read();
       this.context.gpuSlots?.release(acquired);
     }
+  }
+
+  /** The workspace's folders as a launcher in a mount namespace shows them (made once per process); none where it is not in one. */
+  private views(): LaunchRequest["views"] {
+    const dir = this.context.workspaceDir;
+    if (!dir || !namespacedLauncher()) return undefined;
+    const views = { data: join(dir, "data"), writable: join(dir, "data-writable"), readOnly: [join(dir, "datasets")] };
+    if (!madeViews.has(views.writable)) {
+      mkdirSync(views.data, { recursive: true });
+      mkdirSync(views.writable, { recursive: true });
+      madeViews.add(views.writable);
+    }
+    return views;
   }
 
   /**
@@ -167,7 +197,7 @@ export class LocalCompute implements Compute {
 
   private spawnStep(
     argv: string[], cwd: string, env: Record<string, string>, timeoutSeconds: number | undefined, io: JobIO, signal: AbortSignal,
-    cgroup: { dir: string; home: string } | undefined, readOnly: readonly string[], outputs: readonly string[],
+    cgroup: { dir: string; home: string } | undefined, mounts: Pick<LaunchRequest, "readOnly" | "views">,
   ): Promise<LaunchOutcome> {
     return new Promise((resolve) => {
       if (signal.aborted) return resolve({ reason: "canceled" });
@@ -195,7 +225,7 @@ export class LocalCompute implements Compute {
       const onAbort = (): void => stop("canceled");
       signal.addEventListener("abort", onAbort, { once: true });
       this.launcher.launch(
-        { argv, cwd, env, ...(cgroup && { cgroup }), ...(readOnly.length > 0 && { readOnly }), ...(outputs.length > 0 && { outputs }) },
+        { argv, cwd, env, ...(cgroup && { cgroup }), ...(mounts.readOnly!.length > 0 && { readOnly: mounts.readOnly }), ...(mounts.views && { views: mounts.views }) },
         {
           onStarted: (started, cgroupProblem) => {
             pid = started;

@@ -4,7 +4,7 @@
 // that calls it, so forking from a lean process costs the same whatever the engine (a kernel
 // holding data, a busy server) has in memory, and never blocks its loop.
 import { spawn, type ChildProcessByStdio } from "node:child_process";
-import { lstatSync } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { enterCgroup, killCgroup, removeCgroup, removeCgroupNow } from "./cgroups.js";
 import type { LaunchReport, LaunchRequest } from "./launcherProtocol.js";
@@ -48,7 +48,8 @@ process.on("disconnect", stopAllAndExit);
 
 /**
  * `mount`, when the engine started this launcher in a mount namespace of its own (as root: see
- * readOnlyBinds.ts): steps' in-place inputs are bound read-only here, each path once.
+ * readOnlyBinds.ts): there each workspace's data folder is read-only, once, with a writable view
+ * of it beside, and inputs elsewhere are bound read-only, each path once.
  */
 const MOUNT = process.argv[2];
 /** Paths bound read-only in this namespace (or being bound), oldest first. */
@@ -56,9 +57,12 @@ const bound = new Map<string, Promise<void>>();
 /** Above this many binds the oldest half that no running step reads is unmounted (a long-lived server runs many steps). */
 const MAX_BOUND = 2000;
 const reading = new Map<number, readonly string[]>();
+/** Workspace data folders sealed here (or being sealed). */
+const sealed = new Map<string, Promise<void>>();
+const DONE = Promise.resolve();
 
 process.on("message", (m: LaunchRequest) => {
-  const binding = MOUNT && m.readOnly ? bindReadOnly(m.readOnly) : undefined;
+  const binding = MOUNT ? prepareViews(m) : undefined;
   if (!binding) return start(m);
   binding.then(
     () => start(m),
@@ -69,32 +73,96 @@ process.on("message", (m: LaunchRequest) => {
   );
 });
 
+/** What must be mounted before the step starts; undefined when it already is (every step after a workspace's first). */
+function prepareViews(m: LaunchRequest): Promise<unknown> | undefined {
+  const waits: Promise<unknown>[] = [];
+  if (m.views) {
+    const sealing = sealWorkspace(m.views);
+    if (sealing) waits.push(sealing);
+  }
+  if (m.readOnly) {
+    const binding = bindReadOnly(m.readOnly);
+    if (binding) waits.push(binding);
+  }
+  return waits.length > 0 ? Promise.all(waits) : undefined;
+}
+
+/**
+ * Makes a workspace's data folder read-only here and binds it writable at `views.writable`, where
+ * steps write their outputs: every output, once written, is read-only to every later step, with
+ * no mount per step. Checked at each start (a few stat calls): a data folder removed and made
+ * again (a workspace deleted) is sealed again; so are the read-only folders (dataset layouts)
+ * once they exist.
+ */
+function sealWorkspace(views: NonNullable<LaunchRequest["views"]>): Promise<unknown> | undefined {
+  const pending = sealed.get(views.data);
+  const waits: Promise<unknown>[] = [];
+  if (pending !== undefined && pending !== DONE) waits.push(pending);
+  else if (pending === undefined || !holds(views)) {
+    const stale = pending !== undefined;
+    const sealing = (async () => {
+      if (stale) {
+        await run("umount", ["-l", views.writable]).catch(() => undefined);
+        await run("umount", ["-l", views.data]).catch(() => undefined);
+      }
+      // The writable view first: a bind of the folder once it is read-only would be read-only too.
+      await run(MOUNT!, ["--bind", views.data, views.writable]);
+      await run(MOUNT!, ["--bind", "-o", "ro", views.data, views.data]);
+    })();
+    sealed.set(views.data, sealing);
+    sealing.then(() => sealed.set(views.data, DONE), () => sealed.delete(views.data));
+    waits.push(sealing.catch((err: Error) => Promise.reject(new Error(`its workspace's data folder ${views.data} could not be made read-only to steps: ${err.message}`))));
+  }
+  // Not there yet, or made again since it was bound: bound (again) once it is there.
+  const open = views.readOnly.filter((dir) => writable(dir) === true && (bound.get(dir) ?? DONE) === DONE);
+  for (const dir of open) bound.delete(dir);
+  if (open.length > 0) waits.push(bindReadOnly(open)!);
+  return waits.length > 0 ? Promise.all(waits) : undefined;
+}
+
+/** Whether a sealed data folder is still read-only here with its writable view on the same folder. */
+function holds(views: NonNullable<LaunchRequest["views"]>): boolean {
+  try {
+    const data = statSync(views.data);
+    const view = statSync(views.writable);
+    return data.ino === view.ino && data.dev === view.dev && writable(views.data) === false;
+  } catch {
+    return false;
+  }
+}
+
+/** true: writable here; false: on a read-only mount; undefined: not there. */
+function writable(path: string): boolean | undefined {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? undefined : false;
+  }
+}
+
+function run(cmd: string, args: readonly string[]): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    c.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    c.once("error", (e) => reject(e));
+    c.once("close", (code) => (code === 0 ? resolve() : reject(new Error(err.trim() || `${cmd} exited ${code}`))));
+  });
+}
+
 /** Binds each path read-only onto itself in this namespace, once; undefined when all already are. */
 function bindReadOnly(paths: readonly string[]): Promise<unknown> | undefined {
   const fresh = paths.filter((p) => !bound.has(p));
   if (fresh.length === 0) return paths.some((p) => bound.get(p) !== DONE) ? Promise.all(paths.map((p) => bound.get(p))) : undefined;
   for (const path of fresh) {
-    const done = new Promise<void>((resolve, reject) => {
-      const c = spawn(MOUNT!, ["--bind", "-o", "ro", path, path], { stdio: ["ignore", "ignore", "pipe"] });
-      let err = "";
-      c.stderr.on("data", (d: Buffer) => (err += d.toString()));
-      c.once("error", (e) => reject(new Error(`its input ${path} could not be made read-only: ${e.message}`)));
-      c.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`its input ${path} could not be made read-only: ${err.trim() || `mount exited ${code}`}`))));
-    });
+    const done = run(MOUNT!, ["--bind", "-o", "ro", path, path]).catch((err: Error) => Promise.reject(new Error(`its input ${path} could not be made read-only: ${err.message}`)));
     bound.set(path, done);
     done.then(() => bound.set(path, DONE), () => bound.delete(path));
   }
   if (bound.size > MAX_BOUND) unbindOldest();
   return Promise.all(paths.map((p) => bound.get(p)));
-}
-const DONE = Promise.resolve();
-
-function isFolder(path: string): boolean {
-  try {
-    return lstatSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function unbindOldest(): void {
@@ -156,10 +224,6 @@ function start(m: LaunchRequest): void {
     }
     if (cgroup) killCgroup(cgroup);
     else if (pid !== undefined && m.env["PIPEBOOK_STEP_RUN_ID"] !== undefined) stopStepProcesses(new Set([m.env["PIPEBOOK_STEP_RUN_ID"]]));
-    // Its outputs are what later steps read: bound read-only now, off their path (a failure here
-    // is tried again when a step asks for them).
-    // One the step replaced with a link is not followed (the engine refuses it as an output).
-    if (MOUNT && m.outputs) bindReadOnly(m.outputs.filter(isFolder))?.catch(() => undefined);
     // A process that escaped both (no cgroup here) still holds the step's pipes: the step ends
     // anyway, what that process writes later is not read.
     const deadline = setTimeout(() => {

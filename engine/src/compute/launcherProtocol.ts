@@ -22,10 +22,11 @@ export interface LaunchRequest {
    */
   readonly readOnly?: readonly string[];
   /**
-   * The step's output folders: such a launcher binds them read-only as soon as the step's process
-   * exits, while the engine hashes them, so the next step that reads them does not wait for it.
+   * The workspace's folders as such a launcher shows them to steps: `data` read-only, bound
+   * writable at `writable` (where the step is told to write its outputs), and `readOnly` folders
+   * (dataset layouts) read-only.
    */
-  readonly outputs?: readonly string[];
+  readonly views?: { readonly data: string; readonly writable: string; readonly readOnly: readonly string[] };
 }
 
 /** Launcher → engine: what happened to a started process, in order; `closed` is always last. */

@@ -9,9 +9,10 @@ import { delimiter, join } from "node:path";
  * (datasets/readOnlyTree.ts), but an earlier step's output keeps the bits its producer gave it,
  * and permission bits do not bind root. For an engine run as root, the step launcher therefore
  * lives in a mount namespace of its own (util-linux `unshare`, slave propagation: mounts made on
- * the machine later still reach it, its own never leave it), where each input a step reads in
- * place is bound read-only onto itself before the step starts, once per path (a chain pays one
- * `mount` per step, not a namespace per step): a write fails with EROFS ("Read-only file system")
+ * the machine later still reach it, its own never leave it), where each workspace's data folder
+ * is bound read-only once and writable at a second path, where steps write their outputs, and any
+ * other input a step reads in place is bound read-only once per path (launcherProcess.ts): no
+ * mount per step. A write into an input fails with EROFS ("Read-only file system")
  * and what the engine stored never changes; the engine's own view is untouched. Where no mount
  * namespace can be made (a container without CAP_SYS_ADMIN), or the engine runs as another user
  * (an unprivileged user namespace drops the capability to mount at exec), a local step can write
