@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CommandStep, ComputeTarget, Environment, Experiment, Pipeline, PipelineData, RunConfiguration } from "pipebook";
+import { CommandStep, ComputeTarget, Environment, Experiment, Pipeline, PipelineData, RunConfiguration, Workspace } from "pipebook";
 import { hashTree } from "../../engine/src/fingerprint/hashTree.js";
 import { dockerHost, testImage } from "../support/docker.js";
 import { slurmCluster } from "../support/slurm.js";
@@ -49,6 +50,15 @@ async function tamperWithInput(extra: { computeTarget?: string; runconfig?: RunC
 
 describe("an earlier step's output is read-only to the step that reads it", { timeout: 120_000 }, () => {
   it("on the local target", async () => {
+    await tamperWithInput();
+  });
+
+  it("on the local target, again after its workspace was deleted and made anew at the same place", async () => {
+    await tamperWithInput();
+    // The launcher of this process sealed the old data folder; the new one is a new folder.
+    await sb.ws.close();
+    await rm(join(sb.dir, ".pipebook"), { recursive: true, force: true });
+    Object.assign(sb, { ws: await Workspace.fromConfig({ path: sb.dir }) });
     await tamperWithInput();
   });
 

@@ -4,7 +4,7 @@
 // that calls it, so forking from a lean process costs the same whatever the engine (a kernel
 // holding data, a busy server) has in memory, and never blocks its loop.
 import { spawn, type ChildProcessByStdio } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { enterCgroup, killCgroup, removeCgroup, removeCgroupNow } from "./cgroups.js";
 import type { LaunchReport, LaunchRequest } from "./launcherProtocol.js";
@@ -105,6 +105,9 @@ function sealWorkspace(views: NonNullable<LaunchRequest["views"]>): Promise<unkn
         await run("umount", ["-l", views.writable]).catch(() => undefined);
         await run("umount", ["-l", views.data]).catch(() => undefined);
       }
+      // Both made again where the workspace was (the engine makes them once per process).
+      mkdirSync(views.data, { recursive: true });
+      mkdirSync(views.writable, { recursive: true });
       // The writable view first: a bind of the folder once it is read-only would be read-only too.
       await run(MOUNT!, ["--bind", views.data, views.writable]);
       await run(MOUNT!, ["--bind", "-o", "ro", views.data, views.data]);
