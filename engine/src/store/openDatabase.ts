@@ -250,6 +250,10 @@ const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // 11: a whole module can be deprecated or disabled (the seeds' Module.deprecate/disable), besides its versions.
+  `
+  ALTER TABLE modules ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
