@@ -15,6 +15,8 @@ import {
 } from "pipebook";
 import { Schedule } from "pipebook";
 import { Scheduler } from "../../engine/dist/schedules/Scheduler.js";
+import { ComputeTarget, Environment, RunConfiguration } from "pipebook";
+import { dockerHost, testImage } from "../support/docker.js";
 import { pipebook, sandbox, type Sandbox } from "./helpers.js";
 
 const CS_ENV = "PIPEBOOK_TEST_AZURITE";
@@ -70,7 +72,9 @@ describe("an Azure Blob datastore", () => {
       expect(await readFile(join(dest, "a.csv"), "utf8")).toBe("x\n2\n");
       await expect(store.download(out, { prefix: "folder" })).rejects.toThrow(/exists; pass overwrite: true/);
       await expect(store.download(out, { prefix: "nothing" })).rejects.toThrow('datastore shared has nothing at "nothing"');
-      expect((await readFile(await store.download(out, { prefix: "large/big.bin" }))).equals(await readFile(big))).toBe(true);
+      const down: number[] = [];
+      expect((await readFile(await store.download(out, { prefix: "large/big.bin", onProgress: (p) => down.push(p.loadedBytes) }))).equals(await readFile(big))).toBe(true);
+      expect(down.at(-1)).toBe(9 << 20);
     } finally {
       await rm(out, { recursive: true, force: true });
     }
@@ -199,6 +203,19 @@ describe("an Azure Blob datastore", () => {
     } finally {
       await scheduler.stop();
     }
+  });
+
+  it("is a step input on a docker target too: the container reads the blob content, read-only", async () => {
+    const store = await blobStore();
+    await store.uploadDirectory(await sb.write("d/in/a.txt", "from the blob\n").then(() => join(sb.dir, "d", "in")), { targetPath: "in" });
+    await ComputeTarget.attach(sb.ws, "box", { kind: "docker", host: dockerHost(), network: "none" });
+    const view = await submit([new CommandStep({
+      name: "boxed", computeTarget: "box", runconfig: new RunConfiguration({ environment: Environment.docker({ image: await testImage("busybox") }) }),
+      command: 'cat "$PIPEBOOK_INPUT_RAW/a.txt" > "$PIPEBOOK_OUTPUT_OUT/seen"; if touch "$PIPEBOOK_INPUT_RAW/new" 2>/dev/null; then echo writable; else echo read-only; fi >> "$PIPEBOOK_OUTPUT_OUT/seen"',
+      inputs: [new DataReference({ datastore: store, dataReferenceName: "raw", pathOnDatastore: "in" })], outputs: [new PipelineData("out")],
+    })]);
+    expect([step(view, "boxed").status, step(view, "boxed").error ?? ""]).toEqual(["completed", ""]);
+    expect(await readFile(join(sb.ws.runs.getOutputs(`${view.runId}.boxed`)[0]!.path, "seen"), "utf8")).toBe("from the blob\nread-only\n");
   });
 
   it("refuses bad inputs with one sentence each and registers nothing", async () => {

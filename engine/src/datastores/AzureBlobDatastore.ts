@@ -137,7 +137,7 @@ export class AzureBlobDatastore {
   }
 
   /** Copies the blob or folder at `prefix` into `targetDir`, keeping its datastore-relative path. */
-  async download(targetDir: string, options: { prefix?: string; overwrite?: boolean; onProgress?: (p: TransferProgress) => void } = {}): Promise<string> {
+  async download(targetDir: string, options: { prefix?: string; overwrite?: boolean; onProgress?: (p: TransferProgress) => void; showProgress?: boolean } = {}): Promise<string> {
     const prefix = clean(options.prefix ?? "", this.name);
     const entries = await this.list(prefix);
     if (entries.length === 0) throw new PipebookError("datastore-error", `datastore ${this.name} has nothing at "${prefix}"`);
@@ -147,7 +147,7 @@ export class AzureBlobDatastore {
     }
     const tmp = join(dirname(dest), `.${basename(dest) || "download"}.${randomUUID()}.download`);
     try {
-      await this.fetchEntries(entries, tmp, options.onProgress);
+      await this.fetchEntries(entries, tmp, options);
       if (options.overwrite) await rm(dest, { recursive: true, force: true });
       await mkdir(dirname(dest), { recursive: true });
       await rename(tmp, dest);
@@ -263,14 +263,15 @@ export class AzureBlobDatastore {
     for (const n of names) await c.getBlobClient(n).deleteIfExists().catch(() => undefined);
   }
 
-  private async fetchEntries(entries: readonly RemoteEntry[], dest: string, onProgress?: (p: TransferProgress) => void): Promise<void> {
+  private async fetchEntries(entries: readonly RemoteEntry[], dest: string, progress: { onProgress?: (p: TransferProgress) => void; showProgress?: boolean } = {}): Promise<void> {
     const c = await this.container();
     await forEachLimit(entries, PARALLEL_FILES, async (e) => {
       const file = e.rel === "" ? dest : join(dest, ...e.rel.split("/"));
       await mkdir(dirname(file), { recursive: true });
+      const report = progressReporter(this.name, e.blobName, e.size, progress);
       await this.call(`download "${e.blobName}"`, () =>
         c.getBlobClient(e.blobName).downloadToFile(file, 0, undefined, {
-          ...(onProgress && { onProgress: (p: { loadedBytes: number }) => onProgress({ path: e.blobName, loadedBytes: p.loadedBytes, totalBytes: e.size }) }),
+          ...(report && { onProgress: (p: { loadedBytes: number }) => report(p.loadedBytes) }),
         }),
       );
       if (e.md5 && (await md5File(file)).toString("hex") !== e.md5) {
