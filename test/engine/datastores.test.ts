@@ -333,7 +333,9 @@ describe("DataTransferStep", () => {
     const local = sb.ws.getDefaultDatastore() as Datastore;
     await sb.write("in/x.csv", "x\n1\n");
     await sb.write("in/sub/y.txt", "y");
-    await local.uploadDirectory(join(sb.dir, "in"), { targetPath: "src" });
+    const copied: string[] = [];
+    await local.uploadDirectory(join(sb.dir, "in"), { targetPath: "src", onProgress: (p) => copied.push(`${p.path} ${p.loadedBytes}/${p.totalBytes}`) });
+    expect(copied).toEqual(["src/sub/y.txt 1/1", "src/x.csv 4/4"]);
     const ref = (store: Datastore | AzureBlobDatastore, name: string, path: string) => new DataReference({ datastore: store, dataReferenceName: name, pathOnDatastore: path });
     const steps = () => [
       new DataTransferStep({ name: "up", sourceDataReference: ref(local, "src", "src"), destinationDataReference: ref(a, "up_to", "copy/src") }),

@@ -98,7 +98,7 @@ export class Datastore {
       const dest = join(target, basename(file));
       await this.writeAtomically(dest, options.overwrite ?? false, (tmp) => copyFile(file, tmp, constants.COPYFILE_FICLONE));
       written.push(dest.split(sep).join("/"));
-      options.onProgress?.({ path: written.at(-1)!, loadedBytes: st.size, totalBytes: st.size });
+      reportCopied(this.name, written.at(-1)!, st.size, options);
     }
     return written;
   }
@@ -118,6 +118,12 @@ export class Datastore {
     const link = await firstLink(srcDir);
     if (link) throw new PipebookError("datastore-error", `cannot upload ${srcDir}: "${link}" is a symbolic link; uploads copy files, not links (copy what it points to into the folder)`);
     await this.writeAtomically(dest, options.overwrite ?? false, (tmp) => cp(srcDir, tmp, { recursive: true }));
+    if (options.onProgress || options.showProgress) {
+      for (const rel of (await readdir(srcDir, { recursive: true })).sort()) {
+        const st = await stat(join(srcDir, rel));
+        if (st.isFile()) reportCopied(this.name, `${dest}/${rel.split(sep).join("/")}`, st.size, options);
+      }
+    }
     return dest;
   }
 
@@ -169,6 +175,12 @@ export class Datastore {
       throw new PipebookError("datastore-error", `cannot write "${pathOnDatastore}" on datastore ${this.name}: the path goes through a link that leads out of the datastore`);
     }
   }
+}
+
+/** A local copy is one system call: its progress is the whole file, once it is there. */
+function reportCopied(store: string, path: string, bytes: number, options: UploadOptions): void {
+  options.onProgress?.({ path, loadedBytes: bytes, totalBytes: bytes });
+  if (options.showProgress) process.stderr.write(`[pipebook] ${store}: ${path} 100% of ${bytes} bytes\n`);
 }
 
 /** The seeds pass keys in clear; pipebook keeps only the name of the variable holding one. */
