@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiTokens } from "pipebook";
 import { startServer, type RunningServer } from "pipebook/server";
+import { collectGarbage } from "../../engine/dist/artifacts/collectGarbage.js";
 import { BlobClient } from "../../engine/dist/blobs/BlobClient.js";
 import { BlobTransferError } from "../../engine/dist/blobs/BlobTransferError.js";
 import type { Digest } from "../../engine/dist/fingerprint/digest.js";
@@ -109,6 +110,22 @@ describe("content-addressed blob transfers (/blobs, BlobClient)", () => {
     const sent = await new BlobClient(server.url, tokens.submit).upload(blob.digest, blob.path);
     expect(sent).toMatchObject({ bytes: half, resumedFrom: [half], size: MiB });
     expect(digestOf(await readFile(sb.ws.blobs.pathOf(blob.digest)))).toBe(blob.digest);
+  });
+
+  it("pipebook gc removes a partial upload not resumed for a day, and keeps a recent one", async () => {
+    const uploads = join(sb.ws.blobs.root, "uploads");
+    await mkdir(uploads, { recursive: true });
+    const [stale, fresh] = ["a", "b"].map((c) => c.repeat(64) as Digest);
+    await writeFile(join(uploads, `${stale}.part`), "12345");
+    await writeFile(join(uploads, `${fresh}.part`), "123");
+    const offset = async (d: string) => (await fetch(`${server.url}/blobs/${d}`, { method: "HEAD", headers: { Authorization: `Bearer ${tokens.submit}` } })).headers.get("upload-offset");
+    expect([await offset(stale), await offset(fresh)]).toEqual(["5", "3"]);
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    await utimes(join(uploads, `${stale}.part`), twoDaysAgo, twoDaysAgo);
+    const removed = await collectGarbage(sb.ws, { dryRun: false });
+    expect(removed.filter((i) => i.path.startsWith(uploads))).toEqual([{ path: join(uploads, `${stale}.part`), bytes: 5, why: "partial blob upload not resumed for a day" }]);
+    expect([await offset(stale), await offset(fresh)]).toEqual(["0", "3"]);
+    await rm(join(uploads, `${fresh}.part`));
   });
 
   it("refuses a corrupted upload: nothing becomes visible under the digest", async () => {

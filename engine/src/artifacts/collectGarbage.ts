@@ -4,6 +4,9 @@ import { removeLayout } from "../datasets/datasetFiles.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { PublishStore } from "../store/PublishStore.js";
 
+/** How long a cut-off blob upload waits for its client to resume it. */
+const PARTIAL_UPLOAD_KEPT_MS = 86_400_000;
+
 export interface GcOptions {
   readonly dryRun: boolean;
   /** Also drop outputs of runs older than this many days, unless a kept run still uses them. */
@@ -72,6 +75,13 @@ export async function collectGarbage(ws: Workspace, options: GcOptions): Promise
       const path = join(remote, name);
       items.push({ path, bytes: await size(path), why: name.endsWith(".tmp") ? "unfinished copy of blob datastore content" : "copy of blob datastore content (downloaded again when a step reads it)" });
     }
+  }
+  // Uploads to a server (PUT /blobs) cut off and never resumed: kept a day for the resume, then garbage.
+  const uploads = join(ws.blobs.root, "uploads");
+  for (const name of await list(uploads)) {
+    const path = join(uploads, name);
+    const st = await stat(path).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > PARTIAL_UPLOAD_KEPT_MS) items.push({ path, bytes: st.size, why: "partial blob upload not resumed for a day" });
   }
   const layoutsDir = join(ws.dir, "datasets");
   const remoteDir = join(ws.dir, "remote");
