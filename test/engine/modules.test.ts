@@ -108,6 +108,19 @@ describe("modules", () => {
     await expect(m.setDefaultVersion("1")).rejects.toThrow('module "normalize" version "1" is disabled and cannot be the default; enable it first');
     await v1.enable();
     expect((await submit(uses("1"))).view.steps.find((s) => s.name === "norm")!.status).toBe("reused");
+
+    // The whole module: deprecated warns for every version, disabled refuses them all.
+    await m.deprecate();
+    const warned: string[] = [];
+    expect((await submit(uses("1"), (_step, line) => warned.push(line))).view.status).toBe("completed");
+    expect(warned).toEqual(['warning: module "normalize" is deprecated']);
+    await m.disable();
+    expect((await Module.get(sb.ws, "normalize")).state).toBe("disabled");
+    await expect(new Experiment(sb.ws, "mod").submit(new Pipeline(sb.ws, { steps: uses("1") }))).rejects.toThrow(
+      'step "norm" uses module "normalize", which is disabled (every version of it); enable it or use another module',
+    );
+    await m.enable();
+    expect((await submit(uses("1"))).view.status).toBe("completed");
   });
 
   it("a published pipeline keeps its module version and is refused once it is disabled; CLI lists modules and a step's snapshot", async () => {
@@ -134,7 +147,7 @@ describe("modules", () => {
 
     const list = await pipebook(sb.dir, "modules");
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/^greet\s+1\s+1\s+1\s*$/m);
+    expect(list.stdout).toMatch(/^greet\s+active\s+1\s+1\s+1\s*$/m);
     const one = await pipebook(sb.dir, "modules", "greet");
     expect(one.stdout).toMatch(/^1 \*\s+disabled\s+python\s+greet\.py\s+out:out\s/m);
     expect((await pipebook(sb.dir, "modules", "nope")).stderr).toBe('pipebook: no module named "nope" exists in this workspace\n');
@@ -178,7 +191,7 @@ describe("modules", () => {
       expect(missing.status).toBe(404);
       expect(((await missing.json()) as { error: string }).error).toBe(`the snapshot of step "greet" in run ${run.id} has no file ../../pipebook.db`);
       const modules = REPLY_SCHEMAS.ModuleList.parse(await (await get("/modules")).json());
-      expect(modules.map((x) => [x.name, x.defaultVersion, x.versions.map((v) => [v.version, v.state, v.program, v.outputs])])).toEqual([["greet", "1", [["1", "disabled", "greet.py", ["out"]]]]]);
+      expect(modules.map((x) => [x.name, x.state, x.defaultVersion, x.versions.map((v) => [v.version, v.state, v.program, v.outputs])])).toEqual([["greet", "active", "1", [["1", "disabled", "greet.py", ["out"]]]]]);
       expect(REPLY_SCHEMAS.Module.parse(await (await get("/modules/greet")).json()).versions[0]!.digest).toBe(v1.digest);
       expect((await get("/modules/nope")).status).toBe(404);
     } finally {

@@ -16,9 +16,9 @@ export async function modulesCommand(name: string | undefined): Promise<void> {
       if (modules.length === 0) return void process.stdout.write(`no modules in ${ws.dir}\n`);
       const rows = modules.map((m) => {
         const versions = ws.modules.versions(m.name);
-        return [m.name, m.defaultVersion ?? "", versions.at(-1)?.version ?? "", String(versions.length), m.description];
+        return [m.name, m.state, m.defaultVersion ?? "", versions.at(-1)?.version ?? "", String(versions.length), m.description];
       });
-      process.stdout.write(`${table(["module", "default", "latest", "versions", "description"], rows)}\n`);
+      process.stdout.write(`${table(["module", "state", "default", "latest", "versions", "description"], rows)}\n`);
       return;
     }
     const m = await Module.get(ws, name);
@@ -28,7 +28,7 @@ export async function modulesCommand(name: string | undefined): Promise<void> {
       const ports = [...d.inputs.map((p) => `in:${p}`), ...d.outputs.map((p) => `out:${p}`)].join(" ");
       return [v.version + (v.version === m.defaultVersion ? " *" : ""), v.state, d.kind, program, ports, v.digest.slice(0, 12), v.createdAt.replace("T", " ").slice(0, 19), v.description];
     });
-    process.stdout.write(`module ${m.name}${m.description ? ` — ${m.description}` : ""} (* default)\n${table(["version", "state", "kind", "program", "ports", "digest", "published", "description"], rows)}\n`);
+    process.stdout.write(`module ${m.name}${m.description ? ` — ${m.description}` : ""}${m.state === "active" ? "" : ` [${m.state}]`} (* default)\n${table(["version", "state", "kind", "program", "ports", "digest", "published", "description"], rows)}\n`);
   } finally {
     await ws.close();
   }

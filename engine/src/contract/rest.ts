@@ -139,6 +139,7 @@ export const ModuleSchema = z.object({
   name: z.string(),
   description: z.string(),
   defaultVersion: z.string().nullable(),
+  state: z.enum(["active", "deprecated", "disabled"]).describe("the whole module's; each version has its own"),
   versions: z.array(z.object({
     version: z.string(),
     state: z.enum(["active", "deprecated", "disabled"]),

@@ -83,6 +83,25 @@ export class Module {
     return this.record.defaultVersion;
   }
 
+  /** The whole module's state (each version has its own as well). */
+  get state(): ModuleState {
+    return this.record.state;
+  }
+
+  /** Every version still runs, and every submit using one warns that the module is deprecated. */
+  async deprecate(): Promise<void> {
+    this.ws.modules.setModuleState(this.name, "deprecated");
+  }
+
+  /** Every submit using any version of the module is refused, naming the module. */
+  async disable(): Promise<void> {
+    this.ws.modules.setModuleState(this.name, "disabled");
+  }
+
+  async enable(): Promise<void> {
+    this.ws.modules.setModuleState(this.name, "active");
+  }
+
   /** Every version, in publishing order. */
   versions(): ModuleVersion[] {
     return this.ws.modules.versions(this.name).map((r) => new ModuleVersion(this.ws, r));

@@ -89,9 +89,14 @@ export function checkModuleVersion(ws: Workspace, step: ModuleStep, progress: Pr
   if (!now || now.digest !== digest) {
     throw new PipebookError("not-found", `step "${step.name}" uses module "${module}" version "${version}", which this workspace does not have`);
   }
+  const whole = ws.modules.get(module)?.state;
+  if (whole === "disabled") {
+    throw new PipebookError("step-invalid", `step "${step.name}" uses module "${module}", which is disabled (every version of it); enable it or use another module`);
+  }
   if (now.state === "disabled") {
     throw new PipebookError("step-invalid", `step "${step.name}" uses module "${module}" version "${version}", which is disabled; use another version (pipebook modules ${module} lists them)`);
   }
+  if (whole === "deprecated") progress(step.name, `warning: module "${module}" is deprecated`);
   if (now.state === "deprecated") progress(step.name, `warning: module "${module}" version "${version}" is deprecated`);
 }
 

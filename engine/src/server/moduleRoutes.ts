@@ -26,6 +26,7 @@ function moduleReply(ws: Workspace, name: string): ModuleReply {
     name: m.name,
     description: m.description,
     defaultVersion: m.defaultVersion ?? null,
+    state: m.state,
     versions: ws.modules.versions(name).map((v) => {
       const d = v.definition;
       return {

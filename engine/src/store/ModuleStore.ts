@@ -30,6 +30,8 @@ export interface ModuleRecord {
   readonly name: string;
   readonly description: string;
   readonly defaultVersion: string | undefined;
+  /** The whole module's state: a disabled module refuses every version, a deprecated one warns for each. */
+  readonly state: ModuleState;
   readonly createdAt: string;
 }
 
@@ -107,6 +109,10 @@ export class ModuleStore extends StatementCache {
     this.sql("UPDATE modules SET default_version = ? WHERE name = ?").run(version, name);
   }
 
+  setModuleState(name: string, state: ModuleState): void {
+    this.sql("UPDATE modules SET state = ? WHERE name = ?").run(state, name);
+  }
+
   setState(name: string, version: string, state: ModuleState): void {
     this.sql("UPDATE module_versions SET state = ? WHERE module = ? AND version = ?").run(state, name, version);
   }
@@ -119,6 +125,7 @@ function toModule(r: Raw): ModuleRecord {
     name: r["name"] as string,
     description: r["description"] as string,
     defaultVersion: (r["default_version"] as string | null) ?? undefined,
+    state: (r["state"] as ModuleState | undefined) ?? "active",
     createdAt: r["created_at"] as string,
   };
 }
