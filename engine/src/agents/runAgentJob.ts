@@ -74,7 +74,15 @@ export async function runAgentJob(m: Extract<ServerMessage, { type: "job" }>, de
           continue;
         }
         sent.add(digest);
-        const r = await deps.transfer.upload(asDigest(digest), rel === "" ? path : join(path, rel));
+        const before = transfer.outputBytesMoved;
+        let lastSaid = Date.now();
+        const r = await deps.transfer.upload(asDigest(digest), rel === "" ? path : join(path, rel), {
+          onProgress: (p) => {
+            if (Date.now() - lastSaid < PROGRESS_EVERY_MS) return;
+            lastSaid = Date.now();
+            note(`uploading output ${name}: ${formatBytes(before + p.done)} sent`);
+          },
+        });
         transfer.outputBytesMoved += r.bytes;
       }
     }

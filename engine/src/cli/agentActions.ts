@@ -4,8 +4,7 @@ import { join, resolve } from "node:path";
 import { Agent } from "../agents/Agent.js";
 import { agentInventory, parseGpuChoice } from "../agents/agentInventory.js";
 import { PipebookError } from "../errors/PipebookError.js";
-import { AgentStore } from "../store/AgentStore.js";
-import { Workspace } from "../workspace/Workspace.js";
+import { openRunHistory } from "../workspace/openRunHistory.js";
 import { table } from "./format.js";
 
 /** A row older than this is from a server that stopped writing (stopped, or killed). */
@@ -52,8 +51,8 @@ export async function agentCommand(o: { server: string; token?: string; name?: s
 }
 
 export async function agentsCommand(): Promise<void> {
-  const ws = await Workspace.fromConfig();
-  const rows = AgentStore.of(ws).list();
+  const ws = await openRunHistory();
+  const rows = ws.agents.list();
   if (rows.length === 0) return void process.stdout.write(`no agents have connected to a server of ${ws.dir} (start one: pipebook agent --server URL --token T)\n`);
   const now = Date.now();
   process.stdout.write(`${table(

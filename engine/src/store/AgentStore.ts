@@ -23,6 +23,11 @@ export class AgentStore extends StatementCache {
     super(db);
   }
 
+  /** On a database opened without a Workspace (openRunHistory: what `pipebook agents` reads). */
+  static onDatabase(db: Db): AgentStore {
+    return new AgentStore(db);
+  }
+
   /** Replaces the rows of these agents, in one transaction. */
   write(agents: readonly AgentState[], server: { pid: number; host: string }, at: number): void {
     this.db.transaction(() => {

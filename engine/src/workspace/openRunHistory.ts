@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
 import { openDatabase } from "../store/openDatabase.js";
+import { AgentStore } from "../store/AgentStore.js";
 import { RunStore } from "../store/RunStore.js";
 import { DEFAULT_STORE_DIR, locateWorkspace } from "./locateWorkspace.js";
 
@@ -10,6 +11,8 @@ export interface RunHistory {
   /** The store folder. */
   readonly dir: string;
   readonly runs: RunStore;
+  /** Agents as the workspace's server last recorded them (`pipebook agents`). */
+  readonly agents: AgentStore;
   close(): void;
 }
 
@@ -26,7 +29,7 @@ export async function openRunHistory(from: string = process.cwd()): Promise<RunH
   const db = openDatabase(join(dir, "pipebook.db"));
   const runs = new RunStore(db);
   recoverOrphanedRuns({ runs });
-  return { dir, runs, close: () => db.close() };
+  return { dir, runs, agents: AgentStore.onDatabase(db), close: () => db.close() };
 }
 
 /**
