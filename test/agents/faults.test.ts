@@ -40,6 +40,24 @@ describe("agents lost and found", () => {
     expect(again.steps[0]!.logTail).toContain("cvd=[0,1]");
   });
 
+  it("runs a step that allows a retry again on another agent once its agent is lost", async () => {
+    const first = as.agent("gpu-1");
+    as.agent("gpu-2");
+    await as.waitForAgent("gpu-1");
+    await as.waitForAgent("gpu-2");
+    const flag = join(as.sb.dir, "first-attempt");
+    const step = new CommandStep({
+      name: "retried", allowReuse: false, computeTarget: "a100", maxRetries: 1, runconfig: new RunConfiguration({ gpus: 1 }),
+      command: `if [ -e ${flag} ]; then echo "second attempt"; else touch ${flag}; sleep 60; fi`,
+    });
+    const run = await new Experiment(as.ws, "faults").submit(new Pipeline(as.ws, { steps: [step] }));
+    await until(() => existsSync(flag));
+    first.child.kill("SIGKILL");
+    const view = await run.waitForCompletion();
+    expect(view.steps[0]!.status).toBe("completed");
+    expect(view.steps[0]!.logTail).toContain("[pipebook] agent gpu-1 lost while the step ran; running it again (retry 1 of 1)\n[pipebook] on agent gpu-2, GPU 0\nsecond attempt\n");
+  });
+
   it("keeps a step running through a dropped connection restored within the grace, its log whole", async () => {
     // A TCP relay between the agent and the server, whose connections the test cuts.
     const open = new Set<Socket>();

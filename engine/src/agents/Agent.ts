@@ -38,6 +38,10 @@ export class Agent {
   private readonly compute: LocalCompute;
   private heartbeat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
+  /** Set while away from the server with jobs running: when it fires they are stopped. */
+  private fence: NodeJS.Timeout | undefined;
+  /** The server's grace, from its welcome. */
+  private graceMs: number | undefined;
   private backoff = BACKOFF_MIN_MS;
   private stopped = false;
   private welcomed = false;
@@ -66,6 +70,7 @@ export class Agent {
     this.stopped = true;
     clearInterval(this.heartbeat);
     clearTimeout(this.retry);
+    clearTimeout(this.fence);
     for (const c of this.running.values()) c.abort();
     this.connection?.close();
     this.settleStop?.();
@@ -91,6 +96,18 @@ export class Agent {
           return;
         }
         if (this.welcomed) this.o.log(`disconnected from ${this.o.server} (${reason}); dialing again`);
+        // Past the server's grace it has failed these steps (or run them again elsewhere): a
+        // step must never run twice at once, so the agent stops them itself.
+        if (this.graceMs !== undefined && this.fence === undefined && this.running.size > 0) {
+          this.fence = setTimeout(() => {
+            this.fence = undefined;
+            if (this.welcomed) return;
+            for (const [id, c] of this.running) {
+              this.o.log(`step ${id}: stopping (away from the server for longer than its grace of ${this.graceMs! / 1000} s)`);
+              c.abort();
+            }
+          }, this.graceMs);
+        }
         this.retry = setTimeout(() => this.dial(), this.backoff);
         this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
       },
@@ -102,6 +119,9 @@ export class Agent {
     switch (m.type) {
       case "welcome":
         this.welcomed = true;
+        this.graceMs = m.graceMs;
+        clearTimeout(this.fence);
+        this.fence = undefined;
         this.backoff = BACKOFF_MIN_MS;
         this.o.log(`agent ${this.o.name} connected to ${this.o.server} (${this.o.inventory.gpus.length} GPUs)`);
         clearInterval(this.heartbeat);

@@ -17,7 +17,7 @@ export interface ModuleStepOptions extends Omit<CommonStepOptions, "name" | "inp
   readonly outputs?: Readonly<Record<string, PipelineData>>;
 }
 
-const OWN_OPTIONS = ["name", "module", "version", "inputs", "outputs", "arguments", "computeTarget", "runconfig", "allowReuse", "timeoutSeconds", "excludeFromKey", "parameters"];
+const OWN_OPTIONS = ["name", "module", "version", "inputs", "outputs", "arguments", "computeTarget", "runconfig", "allowReuse", "timeoutSeconds", "maxRetries", "excludeFromKey", "parameters"];
 
 /**
  * A step that runs a published module version (the seeds' ModuleStep): its code is the

@@ -21,6 +21,12 @@ export interface CommonStepOptions {
   /** Kill the step after this many seconds. */
   readonly timeoutSeconds?: number;
   /**
+   * Runs the step again, up to this many times, when whatever ran it was lost while it ran (an
+   * agent killed or gone past its grace, a launcher that died): default 0. A step that failed by
+   * itself (an exit code, a timeout) is never retried. Not in the reuse key.
+   */
+  readonly maxRetries?: number;
+  /**
    * Names of inputs, parameters or env vars left out of the reuse key (kubeflow#7241):
    * for values that do not change results, such as a log level.
    */
@@ -42,7 +48,7 @@ export interface CommandStepOptions extends CommonStepOptions {
 
 const STEP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
-const COMMON_OPTIONS = ["name", "arguments", "inputs", "outputs", "computeTarget", "runconfig", "allowReuse", "hashPaths", "timeoutSeconds", "excludeFromKey", "parameters"];
+const COMMON_OPTIONS = ["name", "arguments", "inputs", "outputs", "computeTarget", "runconfig", "allowReuse", "hashPaths", "timeoutSeconds", "maxRetries", "excludeFromKey", "parameters"];
 
 /**
  * An option a step does not know is refused, not ignored: from JavaScript (no type check) a
@@ -68,6 +74,7 @@ export abstract class PipelineStep {
   readonly allowReuse: boolean;
   readonly hashPaths: readonly string[];
   readonly timeoutSeconds: number | undefined;
+  readonly maxRetries: number;
   readonly excludeFromKey: readonly string[];
   readonly sourceDirectory: string | undefined;
   private readonly declaredParameters: readonly PipelineParameter[];
@@ -96,6 +103,10 @@ export abstract class PipelineStep {
       throw new TypeError(`step ${options.name}: timeoutSeconds must be a positive number`);
     }
     this.timeoutSeconds = options.timeoutSeconds;
+    if (options.maxRetries !== undefined && !(Number.isInteger(options.maxRetries) && options.maxRetries >= 0 && options.maxRetries <= 5)) {
+      throw new TypeError(`step ${options.name}: maxRetries must be a whole number from 0 to 5`);
+    }
+    this.maxRetries = options.maxRetries ?? 0;
     this.sourceDirectory = sourceDirectory === undefined ? undefined : sourceDirectory instanceof URL ? sourceDirectory.pathname : sourceDirectory;
   }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, statSync, type Stats } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import type { ParameterValue, StepStatus } from "../contract/runView.js";
 import type { LaunchOutcome } from "../compute/Compute.js";
@@ -99,6 +99,16 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   let outcome: LaunchOutcome;
   try {
     outcome = await p.compute.run(job, io, ctx.signal);
+    // What ran it was lost (an agent gone, a launcher dead): the step may run again, never while
+    // the lost attempt could still write (the target stopped it, or fenced it off), with fresh outputs.
+    for (let retry = 1; outcome.reason === "lost" && retry <= step.maxRetries && !ctx.signal.aborted; retry++) {
+      io.note(`${outcome.message}; running it again (retry ${retry} of ${step.maxRetries})`);
+      for (const dir of outputDirs.values()) {
+        rmSync(dir, { recursive: true, force: true });
+        makeDir(dir);
+      }
+      outcome = await p.compute.run(job, io, ctx.signal);
+    }
   } finally {
     io.close();
   }

@@ -39,6 +39,8 @@ export interface StepSpec {
   readonly memoryMb?: number;
   readonly allowReuse: boolean;
   readonly timeoutSeconds?: number;
+  /** Runs again when what ran it was lost (absent: 0). */
+  readonly maxRetries?: number;
   readonly excludeFromKey: readonly string[];
   /** A ModuleStep: the module version it runs (its code is `manifest`; arguments hold the ports' flags). */
   readonly module?: { readonly name: string; readonly version: string; readonly digest: string };

@@ -81,6 +81,7 @@ export function toPipelineSpec(pipeline: Pipeline, prepared: readonly Snapshotte
       ...(step.runconfig.memoryMb !== undefined && { memoryMb: step.runconfig.memoryMb }),
       allowReuse: step.allowReuse,
       ...(step.timeoutSeconds !== undefined && { timeoutSeconds: step.timeoutSeconds }),
+      ...(step.maxRetries > 0 && { maxRetries: step.maxRetries }),
       excludeFromKey: step.excludeFromKey,
     })),
   };
@@ -149,6 +150,7 @@ export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec, progre
       }),
       allowReuse: s.allowReuse, excludeFromKey: s.excludeFromKey, parameters: s.parameters.map(paramOf),
       ...(s.timeoutSeconds !== undefined && { timeoutSeconds: s.timeoutSeconds }),
+      ...(s.maxRetries !== undefined && { maxRetries: s.maxRetries }),
     };
     const sourceDirectory = `snapshot:${s.manifest ?? "none"}`;
     const { inputs: _in, outputs: _out, arguments: _args, ...moduleCommon } = common;

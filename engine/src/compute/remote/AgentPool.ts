@@ -147,7 +147,7 @@ export class AgentPool {
       this.agents.set(hello.name, agent);
     }
     Object.assign(agent, { labels: hello.labels, inventory: hello.inventory, link, connectedAt: now, lastSeen: now, awaySince: undefined, offline: false });
-    link.send({ type: "welcome", heartbeatMs: this.options.heartbeatMs });
+    link.send({ type: "welcome", heartbeatMs: this.options.heartbeatMs, graceMs: this.options.graceMs });
     const running = new Set(hello.running);
     for (const [id, job] of agent.jobs) {
       // A job granted but not yet sent has nothing to find on the agent.

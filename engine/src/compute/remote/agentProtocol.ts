@@ -60,7 +60,8 @@ export type AgentMessage =
 
 /** Server → agent. */
 export type ServerMessage =
-  | { readonly type: "welcome"; readonly heartbeatMs: number }
+  /** `graceMs`: an agent away longer than this stops its jobs itself: the server has failed (or retried) them. */
+  | { readonly type: "welcome"; readonly heartbeatMs: number; readonly graceMs: number }
   /** Another connection already holds this name: this one is closed. */
   | { readonly type: "refused"; readonly reason: string }
   | {
