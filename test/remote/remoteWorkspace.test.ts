@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -130,6 +130,42 @@ describe("a project that submits to a pipebook server (pipebook.json \"server\")
     expect(show.stdout).toMatch(/hello\s+completed/);
     const logs = await cli(alice, env, "logs", id, "hello");
     expect(logs.stdout).toBe("hello from world\n");
+
+    // Its outputs come to the laptop by content: only files not already here move.
+    const dl = await cli(alice, env, "download", id.slice(0, 20), "--out", "got");
+    expect(dl.stderr).toBe("");
+    expect(dl.stdout).toBe(`hello/greeting: 1 file\ndownloaded 1 of 1 files (3 B) to ${join(alice, "got")}\n`);
+    expect(await readFile(join(alice, "got", "hello", "greeting", "g.txt"), "utf8")).toBe("hi\n");
+    const again2 = await cli(alice, env, "download", id, "hello", "--output", "greeting", "--out", "got");
+    expect(again2.stdout).toContain("downloaded 0 of 1 files (0 B)");
+    expect(again2.stdout).toContain("1 already there");
+    // A file changed here is fetched again (checked by digest, not by name or size).
+    await writeFile(join(alice, "got", "hello", "greeting", "g.txt"), "HI\n");
+    expect((await cli(alice, env, "download", id, "--out", "got")).stdout).toContain("downloaded 1 of 1 files (3 B)");
+    expect(await readFile(join(alice, "got", "hello", "greeting", "g.txt"), "utf8")).toBe("hi\n");
+    // A reused run's outputs are the ones it reused; a wrong step or output is one sentence.
+    const fromReuse = await cli(bob, {}, "download", runIdOf(other.stdout), "hello", "--out", "mine");
+    expect(fromReuse.stdout).toContain("downloaded 1 of 1 files (3 B)");
+    expect(await readFile(join(bob, "mine", "hello", "greeting", "g.txt"), "utf8")).toBe("hi\n");
+    const noStep = await cli(alice, env, "download", id, "nope");
+    expect(noStep.stderr).toBe(`pipebook: run ${id} has no step "nope" (steps: hello, show)\n`);
+    const noOutput = await cli(alice, env, "download", id, "hello", "--output", "model");
+    expect(noOutput.stderr).toBe('pipebook: step "hello" has no output "model" (outputs: greeting)\n');
+    expect(noOutput.code).toBe(2);
+  });
+
+  it("pipebook download copies a local workspace's run outputs the same way", async () => {
+    const dave = await project(root, "dave", {});
+    const r = await cli(dave, {}, "run", "pipeline.ts", "-q");
+    expect(r.code, r.stderr).toBe(0);
+    const id = runIdOf(r.stdout);
+    const dl = await cli(dave, {}, "download", id);
+    expect(dl.stderr).toBe("");
+    expect(dl.stdout).toBe(`hello/greeting: 1 file\ndownloaded 1 of 1 files (3 B) to ${join(dave, id)}\n`);
+    expect(await readFile(join(dave, id, "hello", "greeting", "g.txt"), "utf8")).toBe("hi\n");
+    expect((await cli(dave, {}, "download", id)).stdout).toContain("downloaded 0 of 1 files (0 B)");
+    const none = await cli(dave, {}, "download", id, "show");
+    expect(none.stderr).toBe(`pipebook: step "show" of run ${id} has no outputs to download (it is completed and declares none)\n`);
   });
 
   it("a plain script submits with Workspace.fromConfig({server}) and waits for the server's run", async () => {
@@ -138,17 +174,22 @@ describe("a project that submits to a pipebook server (pipebook.json \"server\")
     await mkdir(join(carol, "node_modules"), { recursive: true });
     await symlink(join(REPO, "engine"), join(carol, "node_modules", "pipebook"), "dir");
     await writeFile(join(carol, "package.json"), JSON.stringify({ type: "module", private: true }));
-    await writeFile(join(carol, "script.mjs"), `import { CommandStep, Experiment, Pipeline, Workspace } from "pipebook";
+    await writeFile(join(carol, "script.mjs"), `import { CommandStep, Experiment, Pipeline, PipelineData, Workspace } from "pipebook";
 const ws = await Workspace.fromConfig({ server: process.argv[2] });
-const pipeline = new Pipeline(ws, { steps: [new CommandStep({ name: "echo", command: "echo from a script" })] });
+const out = new PipelineData("out");
+const pipeline = new Pipeline(ws, { steps: [new CommandStep({ name: "echo", outputs: [out], command: 'echo from a script; mkdir -p "$PIPEBOOK_OUTPUT_OUT/sub"; echo deep > "$PIPEBOOK_OUTPUT_OUT/sub/d.txt"; head -c 9000000 /dev/zero > "$PIPEBOOK_OUTPUT_OUT/big.bin"' })] });
 const run = await new Experiment(ws, "script").submit(pipeline);
 const view = await run.waitForCompletion();
-console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.map((s) => s.status), tail: view.steps[0].logTail }));
+let progress = 0;
+const got = await run.downloadOutputs("dl", { onProgress: (p) => { if (p.done === p.total) progress++; } });
+console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.map((s) => s.status), tail: view.steps[0].logTail, got: { files: got.files, fetched: got.fetched, bytes: got.bytes }, progress }));
 `);
     const r = await node(carol, env, "script.mjs", server.url);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { id: string; status: string; steps: string[]; tail: string };
-    expect(out).toMatchObject({ status: "completed", steps: ["completed"], tail: "from a script\n" });
+    // run.downloadOutputs on a RemoteRun: both files by content, each reporting its progress to the end.
+    expect(out).toMatchObject({ status: "completed", steps: ["completed"], tail: "from a script\n", got: { files: 2, fetched: 2, bytes: 9_000_005 }, progress: 2 });
+    expect(await readFile(join(carol, "dl", "echo", "out", "sub", "d.txt"), "utf8")).toBe("deep\n");
     expect(sb.ws.runs.getRun(out.id)?.source).toBe("sdk");
   });
 

@@ -37,6 +37,14 @@ function registerCoreCommands(program: Command): void {
   program.command("logs").description("print a run's step logs").argument("<run>").argument("[step]").action(lazyAction(inspect, "logsCommand"));
   program.command("why").description("why a step ran or was reused: which part of its key changed").argument("<run>").argument("<step>").action(lazyAction(inspect, "whyCommand"));
   program
+    .command("download")
+    .description("copy a run's outputs here: DIR/<step>/<output>/… (from a server over its blob routes: only missing files move)")
+    .argument("<run>", "run id or unique prefix")
+    .argument("[step]", "only this step's outputs")
+    .option("--output <name>", "only outputs of this name")
+    .option("--out <dir>", "where to put them (default: a folder named by the run id)")
+    .action(lazyAction(() => import("./downloadCommand.js"), "downloadCommand"));
+  program
     .command("gc")
     .description("remove intermediate data that no run needs (outputs of failed steps, working copies)")
     .option("--dry-run", "list what would be removed, remove nothing")
@@ -50,7 +58,7 @@ function registerCoreCommands(program: Command): void {
  * command's time); help, a bare `pipebook` or an unknown name get all of it.
  */
 const GROUPS: readonly { readonly names: readonly string[]; readonly load: () => Promise<(program: Command) => void> }[] = [
-  { names: ["run", "cancel", "runs", "show", "logs", "why", "gc"], load: () => Promise.resolve(registerCoreCommands) },
+  { names: ["run", "cancel", "runs", "show", "logs", "why", "download", "gc"], load: () => Promise.resolve(registerCoreCommands) },
   { names: ["datasets", "datastores"], load: async () => (await import("./datasetCommands.js")).registerDatasetCommands },
   { names: ["modules", "snapshot"], load: async () => (await import("./moduleCommands.js")).registerModuleCommands },
   { names: ["kernel", "lab"], load: async () => (await import("./integrationCommands.js")).registerIntegrationCommands },

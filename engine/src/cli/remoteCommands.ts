@@ -16,7 +16,7 @@ const CANCEL_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const path = (runId: string): string => `/runs/${encodeURIComponent(runId)}`;
 
 /** A run's full id on the server from an id or a unique prefix of one of its recent runs. */
-async function findRemoteRun(server: RemoteServer, idOrPrefix: string): Promise<RunView> {
+export async function findRemoteRun(server: RemoteServer, idOrPrefix: string): Promise<RunView> {
   try {
     return (await server.json("RunView", "GET", path(idOrPrefix))) as unknown as RunView;
   } catch (err) {

@@ -126,6 +126,18 @@ export const StepOutputsSchema = z.array(z.object({
   files: z.array(z.object({ path: z.string(), size: z.number() })),
 }));
 
+/**
+ * `GET /runs/{id}/steps/{step}/outputs/{name}/files`: every file of an output with its SHA-256; the
+ * server keeps each in its blob store, so `GET /blobs/{digest}` downloads it (resumable, by content).
+ */
+export const OutputFilesSchema = z.object({
+  runId: z.string(),
+  step: z.string(),
+  output: z.string(),
+  hash: z.string().optional(),
+  files: z.array(z.object({ path: z.string(), size: z.number(), digest: z.string() })),
+});
+
 /** `GET /runs/{id}/steps/{step}/snapshot`: the code a step ran, file by file (`.../snapshot/file?path=` downloads one). */
 export const StepSnapshotSchema = z.object({
   runId: z.string(),
@@ -242,6 +254,7 @@ export type CancelReply = Frozen<z.infer<typeof CancelReplySchema>>;
 export type RunMetrics = Frozen<z.infer<typeof RunMetricsSchema>>;
 export type StepOutputs = Frozen<z.infer<typeof StepOutputsSchema>>;
 export type StepSnapshot = Frozen<z.infer<typeof StepSnapshotSchema>>;
+export type OutputFiles = Frozen<z.infer<typeof OutputFilesSchema>>;
 export type ModuleReply = Frozen<z.infer<typeof ModuleSchema>>;
 export type DatasetVersionReply = Frozen<z.infer<typeof DatasetVersionSchema>>;
 export type BlobMissing = Frozen<z.infer<typeof BlobMissingSchema>>;
@@ -261,6 +274,7 @@ export const REPLY_SCHEMAS = {
   RunMetrics: RunMetricsSchema, StepOutputs: StepOutputsSchema, RunView: RunViewSchema, LiveFrame: LiveFrameSchema,
   StepSnapshot: StepSnapshotSchema, Module: ModuleSchema, ModuleList: z.array(ModuleSchema), DatasetVersion: DatasetVersionSchema,
   BlobMissing: BlobMissingSchema, BlobStored: BlobStoredSchema, StepWhy: StepWhySchema, AgentList: AgentListSchema,
+  OutputFiles: OutputFilesSchema,
 } as const;
 export type ReplySchemaName = keyof typeof REPLY_SCHEMAS;
 

@@ -8,6 +8,8 @@ import type { SubmittedRun } from "../runner/SubmittedRun.js";
 import { RemoteError } from "./RemoteError.js";
 import type { RemoteServer } from "./RemoteServer.js";
 import type { UploadReport } from "./submitToServer.js";
+import type { DownloadOutputsOptions, DownloadReport } from "../artifacts/outputDownload.js";
+import { downloadRemoteOutputs } from "./downloadRemoteOutputs.js";
 
 /** Reconnects to a run's feed after a dropped stream before giving up (the server is gone). */
 const MAX_FEED_FAILURES = 8;
@@ -85,6 +87,16 @@ export class RemoteRun implements SubmittedRun {
 
   publishPipeline(): Promise<PublishedPipeline> {
     return Promise.reject(this.server.localOnly(`publishing run ${this.id} from this process`));
+  }
+
+  /**
+   * Downloads the run's outputs from the server to `dest/<step>/<output>/…`: the server lists each
+   * output's files with their SHA-256 and only those not already here with the same content are
+   * fetched, through its blob routes (checked by digest, resumed after a dropped connection from
+   * the bytes already here in `<file>.<digest16>.part`).
+   */
+  downloadOutputs(dest: string, options: DownloadOutputsOptions = {}): Promise<DownloadReport> {
+    return downloadRemoteOutputs(this.server, this.id, dest, options);
   }
 
   /** Stops following (the run goes on on the server). */

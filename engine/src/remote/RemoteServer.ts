@@ -1,4 +1,5 @@
 import { BlobClient } from "../blobs/BlobClient.js";
+import { BlobTransferError } from "../blobs/BlobTransferError.js";
 import { readReply, type ReplySchemaName } from "../contract/rest.js";
 import type { z } from "zod";
 import { REPLY_SCHEMAS } from "../contract/rest.js";
@@ -66,6 +67,15 @@ export class RemoteServer {
     }
     if (res.status === 401) throw new RemoteError({ reason: "unauthorized", server: this.url, detail: `from ${this.tokenSource}` });
     throw new RemoteError({ reason: "refused", server: this.url, status: res.status, detail: sentence });
+  }
+
+  /** A blob transfer's failure in the remote workspace's words (the same as its REST calls'); other errors as they are. */
+  transferError(err: unknown, doing: string): unknown {
+    if (!(err instanceof BlobTransferError)) return err;
+    const f = err.failure;
+    if (f.reason === "unreachable") return new RemoteError({ reason: "unreachable", server: this.url, detail: f.detail.replace(/^.*\(last: (.*)\)$/, "$1") }, { cause: err });
+    if (f.reason === "unauthorized") return new RemoteError({ reason: "unauthorized", server: this.url, detail: `from ${this.tokenSource}` }, { cause: err });
+    return new RemoteError({ reason: "refused", server: this.url, status: 0, detail: `${doing} ${doing.startsWith("uploading") ? "to" : "from"} ${this.url} failed: ${f.detail}` }, { cause: err });
   }
 
   /** What only a local workspace can do: one sentence saying so. */

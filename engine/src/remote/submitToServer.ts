@@ -10,7 +10,6 @@ import { toPipelineSpec } from "../spec/specCodec.js";
 import type { PipelineSpec } from "../spec/PipelineSpec.js";
 import { notifySubmission } from "../contract/runHandle.js";
 import { MAX_DIGESTS_PER_QUERY } from "../blobs/blobProtocol.js";
-import { BlobTransferError } from "../blobs/BlobTransferError.js";
 import { RemoteError } from "./RemoteError.js";
 import { RemoteRun } from "./RemoteRun.js";
 import type { RemoteServer } from "./RemoteServer.js";
@@ -47,12 +46,7 @@ export async function submitToServer(server: RemoteServer, experiment: string, p
   const snapshots = await Promise.all(graph.steps.map((s) => snapshotStep(ws, s)));
   const spec = toPipelineSpec(pipeline, snapshots);
   const moved = await uploadCode(server, ws.blobs.pathOf.bind(ws.blobs), spec).catch((err: unknown) => {
-    // The blob client's failures in the remote workspace's words (the same as its REST calls').
-    if (!(err instanceof BlobTransferError)) throw err;
-    const f = err.failure;
-    if (f.reason === "unreachable") throw new RemoteError({ reason: "unreachable", server: server.url, detail: f.detail.replace(/^.*\(last: (.*)\)$/, "$1") }, { cause: err });
-    if (f.reason === "unauthorized") throw new RemoteError({ reason: "unauthorized", server: server.url, detail: `from ${server.tokenSource}` }, { cause: err });
-    throw new RemoteError({ reason: "refused", server: server.url, status: 0, detail: `uploading the run's code to ${server.url} failed: ${f.detail}` }, { cause: err });
+    throw server.transferError(err, "uploading the run's code");
   });
   const submitted = await server.json("RunSubmitted", "POST", "/runs", {
     experiment,

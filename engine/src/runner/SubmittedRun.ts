@@ -1,3 +1,4 @@
+import type { DownloadOutputsOptions, DownloadReport } from "../artifacts/outputDownload.js";
 import type { RunHandle } from "../contract/runHandle.js";
 import type { RunView, StepView } from "../contract/runView.js";
 import type { PublishedPipeline, PublishOptions } from "../publish/PublishedPipeline.js";
@@ -15,4 +16,6 @@ export interface SubmittedRun extends RunHandle {
   getSteps(): Promise<readonly StepView[]>;
   waitForCompletion(options?: { showOutput?: boolean }): Promise<RunView>;
   publishPipeline(options: PublishOptions): Promise<PublishedPipeline>;
+  /** The run's outputs to `dest/<step>/<output>/…`, only what is not there already (a remote run's over the server's blob routes). */
+  downloadOutputs(dest: string, options?: DownloadOutputsOptions): Promise<DownloadReport>;
 }

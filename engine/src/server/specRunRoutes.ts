@@ -1,6 +1,10 @@
 import express, { Router } from "express";
 import { z } from "zod";
-import type { RunSubmitted, StepWhy } from "../contract/rest.js";
+import { realpath } from "node:fs/promises";
+import { join, sep } from "node:path";
+import type { OutputFiles, RunSubmitted, StepWhy } from "../contract/rest.js";
+import { hashTree } from "../fingerprint/hashTree.js";
+import { listOutputFiles } from "../runner/downloadRunOutputs.js";
 import { EXPERIMENT_PATTERN } from "../contract/names.js";
 import { explainDecision } from "../explain/formatDecision.js";
 import { isBlobDigest } from "../blobs/blobProtocol.js";
@@ -73,6 +77,24 @@ export function specRunRoutes(ctx: ServerContext): Router {
     if (!s) throw new HttpError(404, `run "${runId}" has no step "${param(req, "step")}"`);
     const lines = s.decision ? explainDecision(s.decision) : [`step ${s.name} is ${s.status}: no decision yet`];
     res.json({ runId, step: s.name, status: s.status, lines: [...lines], ...(s.keyDigest && { key: s.keyDigest }) } satisfies StepWhy);
+  });
+
+  // An output's files by content, each put in the blob store so GET /blobs/{digest} serves it:
+  // what `pipebook download` and run.downloadOutputs fetch (only the files the caller lacks).
+  r.get("/runs/:id/steps/:step/outputs/:name/files", auth.require("read"), async (req, res) => {
+    const runId = param(req, "id");
+    if (!ws.runs.getRun(runId)) throw new PublishError({ reason: "run-not-found", runId });
+    const step = ws.runs.getStep(`${runId}.${param(req, "step")}`);
+    if (!step) throw new HttpError(404, `run "${runId}" has no step "${param(req, "step")}"`);
+    const output = ws.runs.getOutputs(step.id).find((o) => o.name === param(req, "name"));
+    if (!output) throw new HttpError(404, `step "${step.name}" has no output "${param(req, "name")}"`);
+    const [realWorkspace, root] = await Promise.all([realpath(ws.dir), realpath(output.path).catch(() => undefined)]);
+    if (root === undefined || !root.startsWith(realWorkspace + sep)) throw new HttpError(404, `output "${output.name}" of step "${step.name}" is no longer in this server's workspace`);
+    const listed = await listOutputFiles(root);
+    const tree = await hashTree(root, { cache: ws.statCache, pool: ws.hashPool });
+    const files = listed.map((f) => ({ path: f.path, size: f.size, digest: tree.files.get(f.path)! }));
+    for (const f of files) await ws.blobs.putFile(f.path === "" ? root : join(root, ...f.path.split("/")), f.digest as Digest);
+    res.json({ runId, step: step.name, output: output.name, ...(output.digest && { hash: output.digest }), files } satisfies OutputFiles);
   });
 
   return r;
