@@ -118,6 +118,11 @@ describe("an Azure Blob datastore", () => {
     expect(step(changed, "read").why).toMatch(/input raw/);
     expect(await readFile(join(sb.dir, "seen.csv"), "utf8")).toBe("a,b\n1,3\n");
     expect(await sb.count("read")).toBe(2);
+    // The local copies are a cache: gc removes them (sealed read-only as they are) when no run is active.
+    expect(readdirSync(join(sb.ws.dir, "remote"))).toHaveLength(2);
+    const gc = await pipebook(sb.dir, "gc");
+    expect(gc.stdout).toContain("copy of blob datastore content (downloaded again when a step reads it)");
+    expect(readdirSync(join(sb.ws.dir, "remote"))).toEqual([]);
   });
 
   it("retries transient errors: through a proxy answering every other request 503 Server Busy, register, upload and download succeed", async () => {
