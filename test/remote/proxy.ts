@@ -1,4 +1,5 @@
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { createServer as createHttpServer, request as httpRequest } from "node:http";
 
 /**
  * A TCP proxy in front of a real server that drops one connection once it has carried `bytes`
@@ -54,6 +55,47 @@ export async function droppingProxy(target: string, cut: { direction: "up" | "do
     },
     async close() {
       for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * An HTTP proxy in front of a real server that, for the first request `drop` matches, lets the
+ * server answer in full and then cuts the connection to the client without a byte of the reply:
+ * the request took effect, its caller never hears so. Everything else passes through (streams too).
+ */
+export interface ReplyDroppingProxy {
+  readonly url: string;
+  /** Replies dropped so far. */
+  readonly dropped: number;
+  close(): Promise<void>;
+}
+
+export async function replyDroppingProxy(target: string, drop: (method: string, url: string) => boolean): Promise<ReplyDroppingProxy> {
+  let dropped = 0;
+  const server = createHttpServer((req, res) => {
+    const up = httpRequest(`${target}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (reply) => {
+      if (dropped === 0 && drop(req.method ?? "", req.url ?? "")) {
+        dropped += 1;
+        reply.resume();
+        reply.on("end", () => req.socket.destroy());
+        return;
+      }
+      res.writeHead(reply.statusCode ?? 502, reply.headers);
+      reply.pipe(res);
+    });
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get dropped() {
+      return dropped;
+    },
+    async close() {
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

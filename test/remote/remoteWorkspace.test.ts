@@ -9,6 +9,7 @@ import { ApiTokens } from "pipebook";
 import { openRunHistory } from "../../engine/dist/workspace/openRunHistory.js";
 import { startServer, type RunningServer } from "pipebook/server";
 import { CLI, REPO, sandbox, type Sandbox } from "../engine/helpers.js";
+import { replyDroppingProxy } from "./proxy.js";
 
 /**
  * A project whose pipebook.json names a real `pipebook serve` (started in this process, on
@@ -196,10 +197,15 @@ console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.
   it("POST /runs refuses code that is not on the server, a manifest that lists other files, and a path out of the step's folder", async () => {
     const sha = (t: string): string => createHash("sha256").update(t).digest("hex");
     const put = (text: string) => fetch(`${server.url}/blobs/${sha(text)}`, { method: "PUT", headers: { Authorization: `Bearer ${token}` }, body: text });
+    const post = async (source: Record<string, string>, manifest: string, experiment = "forged", key?: string) => {
+      const step = { name: "s", kind: "command", command: "true", source, manifest: sha(manifest), hashPaths: {}, arguments: [], inputs: [], outputs: [], parameters: [], computeTarget: "local", environment: { kind: "system", envVars: {} }, gpus: 0, allowReuse: true, excludeFromKey: [] };
+      const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...(key !== undefined && { "Idempotency-Key": key }) };
+      const r = await fetch(`${server.url}/runs`, { method: "POST", headers, body: JSON.stringify({ experiment, spec: { version: 1, description: "", parameters: [], steps: [step] } }) });
+      return { status: r.status, replayed: r.headers.get("Idempotent-Replayed"), body: (await r.json()) as { error: string; Id: string } };
+    };
     const submit = async (source: Record<string, string>, manifest: string) => {
-      const step = { name: "s", kind: "command", command: "true", source, manifest: sha(manifest), hashPaths: {}, arguments: [], inputs: [], outputs: [], parameters: [], computeTarget: "local", environment: {}, gpus: 0, allowReuse: true, excludeFromKey: [] };
-      const r = await fetch(`${server.url}/runs`, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ experiment: "forged", spec: { version: 1, description: "", parameters: [], steps: [step] } }) });
-      return { status: r.status, error: ((await r.json()) as { error: string }).error };
+      const r = await post(source, manifest);
+      return { status: r.status, error: r.body.error };
     };
     const file = "echo hi\n";
     const manifest = JSON.stringify({ "run.sh": sha(file) });
@@ -210,6 +216,30 @@ console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.
     expect(await submit({ "run.sh": sha(file) }, other)).toEqual({ status: 400, error: 'the snapshot manifest of step "s" does not list the files its spec names' });
     expect(await submit({ "../../escape.sh": sha(file) }, manifest)).toEqual({ status: 400, error: 'step "s" names source file "../../escape.sh", which is not a relative path inside its folder' });
     expect(sb.ws.runs.listRuns({ experiment: "forged", limit: 5 })).toEqual([]);
+
+    // With an Idempotency-Key, the same request again is the same run; another request with that key is refused.
+    await put(manifest);
+    const first = await post({ "run.sh": sha(file) }, manifest, "keyed", "k-1");
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    const retry = await post({ "run.sh": sha(file) }, manifest, "keyed", "k-1");
+    expect(retry).toMatchObject({ status: 201, replayed: "true", body: { Id: first.body.Id } });
+    expect(await post({ "run.sh": sha(file) }, manifest, "keyed-other", "k-1")).toMatchObject({ status: 422, body: { error: "this Idempotency-Key was already used for a different request" } });
+    expect(sb.ws.runs.listRuns({ experiment: "keyed", limit: 5 }).map((r) => r.id)).toEqual([first.body.Id]);
+  });
+
+  it("a submit whose POST /runs reply is lost asks again with its Idempotency-Key and gets the one run the server made", async () => {
+    const proxy = await replyDroppingProxy(server.url, (method, url) => method === "POST" && url === "/runs");
+    try {
+      const r = await cli(alice, { ...env, PIPEBOOK_SERVER: proxy.url }, "run", "pipeline.ts", "-e", "dropped-reply", "-q");
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(proxy.dropped).toBe(1);
+      const runs = sb.ws.runs.listRuns({ experiment: "dropped-reply", limit: 5 });
+      expect(runs.map((x) => x.id)).toEqual([runIdOf(r.stdout)]);
+      expect(runs[0]!.status).toBe("completed");
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("cancels a run on the server: pipebook cancel from another process, and the run's own pipebook run sees it end", async () => {

@@ -32,8 +32,8 @@ export class RemoteServer {
   }
 
   /** A JSON request whose reply is read as the named schema of the contract. */
-  async json<N extends ReplySchemaName>(reply: N, method: string, path: string, body?: unknown): Promise<z.infer<(typeof REPLY_SCHEMAS)[N]>> {
-    const res = await this.request(method, path, body);
+  async json<N extends ReplySchemaName>(reply: N, method: string, path: string, body?: unknown, init: { headers?: Record<string, string> } = {}): Promise<z.infer<(typeof REPLY_SCHEMAS)[N]>> {
+    const res = await this.request(method, path, body, init);
     return readReply(reply, await res.json());
   }
 
@@ -43,12 +43,12 @@ export class RemoteServer {
   }
 
   /** Any request; a reply that is not 2xx is a RemoteError with the server's sentence. */
-  async request(method: string, path: string, body?: unknown, init: { signal?: AbortSignal } = {}): Promise<Response> {
+  async request(method: string, path: string, body?: unknown, init: { signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(`${this.url}${path}`, {
         method,
-        headers: { Authorization: this.authorization, ...(body !== undefined && { "Content-Type": "application/json" }) },
+        headers: { Authorization: this.authorization, ...(body !== undefined && { "Content-Type": "application/json" }), ...init.headers },
         ...(body !== undefined && { body: JSON.stringify(body) }),
         ...(init.signal && { signal: init.signal }),
       });

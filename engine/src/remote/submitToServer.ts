@@ -1,3 +1,6 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
+import type { RunSubmitted } from "../contract/rest.js";
 import type { RunView } from "../contract/runView.js";
 import type { Pipeline } from "../dsl/Pipeline.js";
 import { ModuleStep } from "../dsl/ModuleStep.js";
@@ -48,7 +51,7 @@ export async function submitToServer(server: RemoteServer, experiment: string, p
   const moved = await uploadCode(server, ws.blobs.pathOf.bind(ws.blobs), spec).catch((err: unknown) => {
     throw server.transferError(err, "uploading the run's code");
   });
-  const submitted = await server.json("RunSubmitted", "POST", "/runs", {
+  const submitted = await postRun(server, {
     experiment,
     spec,
     ...(options.parameterAssignments !== undefined && { parameterAssignments: options.parameterAssignments }),
@@ -60,6 +63,28 @@ export async function submitToServer(server: RemoteServer, experiment: string, p
   const run = new RemoteRun(server, initial, moved);
   notifySubmission(run);
   return run;
+}
+
+/** Tries of POST /runs when its reply is lost (a dropped connection), and the first wait between them. */
+const POST_TRIES = 5;
+const POST_RETRY_MS = 200;
+
+/**
+ * `POST /runs` with one Idempotency-Key for this submit: a reply lost to a dropped connection (or
+ * a 409 while another server process still makes the run for the key) is asked again with the
+ * same key, and the server answers with the run the first request made, never a second run.
+ */
+async function postRun(server: RemoteServer, body: Record<string, unknown>): Promise<RunSubmitted> {
+  const headers = { "Idempotency-Key": `submit-${randomUUID()}` };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await server.json("RunSubmitted", "POST", "/runs", body, { headers });
+    } catch (err) {
+      const again = err instanceof RemoteError && (err.failure.reason === "unreachable" || (err.failure.reason === "refused" && err.failure.status === 409 && /Idempotency-Key/.test(err.failure.detail)));
+      if (!again || attempt >= POST_TRIES) throw err;
+      await delay(POST_RETRY_MS * 2 ** (attempt - 1));
+    }
+  }
 }
 
 /** Every blob of the spec's code that the server lacks, uploaded from the local store. */

@@ -62,15 +62,23 @@ export class RunSubmitter {
 
   async submit(request: SubmitRequest, idempotency?: { readonly key: string; readonly caller: string }): Promise<Submitted> {
     if (!idempotency) return this.start(request);
+    return this.once(idempotency, requestHash(request), (runId) => this.start(request, runId));
+  }
+
+  /**
+   * Any submit made safe to retry by its Idempotency-Key (POST /runs's unpublished runs too):
+   * `start` makes the run with the id claimed for the key; a retry with the same key and request
+   * hash gets that run back, with another request 422.
+   */
+  async once(idempotency: { readonly key: string; readonly caller: string }, hash: string, start: (runId: string) => Promise<Submitted>): Promise<Submitted> {
     if (!KEY_PATTERN.test(idempotency.key)) throw new HttpError(400, "header Idempotency-Key must be 1–200 printable ASCII characters", { fields: ["Idempotency-Key"] });
     const key = `${idempotency.caller}\u0000${idempotency.key}`;
-    const hash = requestHash(request);
     const inFlight = this.pending.get(key);
     if (inFlight) {
       const first = await inFlight;
       return this.replay(first.hash, hash, first.submitted.runId);
     }
-    const attempt = this.claimAndStart(key, hash, request);
+    const attempt = this.claimAndStart(key, hash, start);
     this.pending.set(key, attempt);
     try {
       return (await attempt).submitted;
@@ -86,7 +94,7 @@ export class RunSubmitter {
    * recorded is taken over and the run made with the claimed id; one that died after finds its
    * run. So a retry after a crash at any point answers the same run.
    */
-  private async claimAndStart(key: string, hash: string, request: SubmitRequest): Promise<{ submitted: Submitted; hash: string }> {
+  private async claimAndStart(key: string, hash: string, start: (runId: string) => Promise<Submitted>): Promise<{ submitted: Submitted; hash: string }> {
     const me = currentOwner();
     const giveUpAt = Date.now() + CLAIM_WAIT_MS;
     for (;;) {
@@ -107,7 +115,7 @@ export class RunSubmitter {
       if (runId !== undefined) {
         let submitted: Submitted;
         try {
-          submitted = await this.start(request, runId);
+          submitted = await start(runId);
         } catch (err) {
           this.store.releaseIdempotencyKey(key, me);
           throw err;

@@ -4,11 +4,13 @@ import { realpath } from "node:fs/promises";
 import { join, sep } from "node:path";
 import type { OutputFiles, RunSubmitted, StepWhy } from "../contract/rest.js";
 import { hashTree } from "../fingerprint/hashTree.js";
+import { callerKey, callerOf } from "./Authenticator.js";
+import type { Submitted } from "./RunSubmitter.js";
 import { listOutputFiles } from "../runner/downloadRunOutputs.js";
 import { EXPERIMENT_PATTERN } from "../contract/names.js";
 import { explainDecision } from "../explain/formatDecision.js";
 import { isBlobDigest } from "../blobs/blobProtocol.js";
-import type { Digest } from "../fingerprint/digest.js";
+import { digestOfJson, type Digest } from "../fingerprint/digest.js";
 import { PublishError } from "../publish/PublishError.js";
 import { PipelineRun } from "../runner/PipelineRun.js";
 import { resolveParameters } from "../runner/resolveParameters.js";
@@ -57,17 +59,26 @@ export function specRunRoutes(ctx: ServerContext): Router {
     await checkSnapshots(ctx, spec);
     // Checked before a queue slot is taken, as for published pipelines.
     const parameters = resolveParameters(spec.parameters.map((p) => new PipelineParameter(p.name, p.defaultValue)), body.parameterAssignments ?? {});
-    const run = await queue.submit((startWhen) =>
-      PipelineRun.submitSpec(ws, body.experiment, spec, {
-        source: body.source ?? "sdk",
-        startWhen,
-        git: body.git ?? null,
-        onPrepare: () => undefined,
-        ...(body.parameterAssignments !== undefined && { parameterAssignments: body.parameterAssignments }),
-        ...(body.regenerateOutputs !== undefined && { regenerateOutputs: body.regenerateOutputs }),
-      }),
-    );
-    res.status(201).json({ Id: run.id, Status: run.status, ExperimentName: body.experiment, ParameterAssignments: parameters, RunUrl: `/runs/${encodeURIComponent(run.id)}` } satisfies RunSubmitted);
+    const start = async (runId?: string): Promise<Submitted> => {
+      const run = await queue.submit((startWhen) =>
+        PipelineRun.submitSpec(ws, body.experiment, spec, {
+          source: body.source ?? "sdk",
+          startWhen,
+          git: body.git ?? null,
+          onPrepare: () => undefined,
+          ...(runId !== undefined && { runId }),
+          ...(body.parameterAssignments !== undefined && { parameterAssignments: body.parameterAssignments }),
+          ...(body.regenerateOutputs !== undefined && { regenerateOutputs: body.regenerateOutputs }),
+        }),
+      );
+      return { runId: run.id, experiment: body.experiment, status: run.status, parameters, replayed: false };
+    };
+    // With an Idempotency-Key (a remote workspace sends one per submit), a retried request gets the
+    // run the first one made, claimed in the store as for published pipelines' runs.
+    const key = req.get("Idempotency-Key");
+    const submitted = key === undefined ? await start() : await ctx.submitter.once({ key, caller: callerKey(callerOf(req)) }, digestOfJson(["POST /runs", body]), start);
+    if (submitted.replayed) res.set("Idempotent-Replayed", "true");
+    res.status(201).json({ Id: submitted.runId, Status: submitted.status, ExperimentName: submitted.experiment, ParameterAssignments: submitted.parameters, RunUrl: `/runs/${encodeURIComponent(submitted.runId)}` } satisfies RunSubmitted);
   });
 
   r.get("/runs/:id/steps/:step/why", auth.require("read"), (req, res) => {
