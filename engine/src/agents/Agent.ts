@@ -48,12 +48,15 @@ export class Agent {
   private settleStop: ((err?: Error) => void) | undefined;
 
   constructor(private readonly o: AgentOptions) {
-    mkdirSync(join(o.dir, "work"), { recursive: true });
     // Jobs of an earlier life of this agent are gone with it.
-    for (const e of readdirSync(join(o.dir, "work"))) rmSync(join(o.dir, "work", e), { recursive: true, force: true });
+    for (const sub of ["work", "data"]) {
+      mkdirSync(join(o.dir, sub), { recursive: true });
+      for (const e of readdirSync(join(o.dir, sub))) rmSync(join(o.dir, sub, e), { recursive: true, force: true });
+    }
     this.cache = new BlobStore(join(o.dir, "cache"));
     this.transfer = new BlobClient(o.server, o.token);
-    this.compute = new LocalCompute("agent", { envsDir: join(o.dir, "envs") });
+    // Its folder stands where a workspace's store does: data/ read-only to steps (as root), as locally.
+    this.compute = new LocalCompute("agent", { envsDir: join(o.dir, "envs"), workspaceDir: o.dir });
   }
 
   /** Runs until `stop()` (resolves) or the server refuses the token (rejects with its sentence). */
@@ -138,7 +141,7 @@ export class Agent {
         this.running.set(id, controller);
         this.o.log(`step ${id}: started${m.gpus.length > 0 ? ` on GPU ${m.gpus.join(",")}` : ""}`);
         void runAgentJob(m, {
-          agentName: this.o.name, cache: this.cache, transfer: this.transfer, workRoot: join(this.o.dir, "work"), compute: this.compute,
+          agentName: this.o.name, cache: this.cache, transfer: this.transfer, workRoot: join(this.o.dir, "work"), dataRoot: join(this.o.dir, "data"), compute: this.compute,
           machineGpus: this.o.inventory.gpus.length, send: (msg) => this.send(msg),
         }, controller.signal)
           .catch((err: unknown): AgentMessage => ({

@@ -16,8 +16,14 @@ export interface AgentJobDeps {
   /** The agent's blob cache: what it holds is never fetched again. */
   readonly cache: BlobStore;
   readonly transfer: BlobClient;
-  /** Each job's folder is made under it and removed when the job has reported. */
+  /** Each job's folder (code, logs) is made under it and removed when the job has reported. */
   readonly workRoot: string;
+  /**
+   * Each job's data (inputs, outputs) is made under it and removed with it: the local launcher
+   * shows steps this folder read-only (as root), with their outputs through a writable view, as
+   * it does a workspace's data folder, so a step cannot write into its inputs or the cache.
+   */
+  readonly dataRoot: string;
   readonly compute: LocalCompute;
   readonly machineGpus: number;
   readonly send: (m: AgentMessage) => void;
@@ -43,19 +49,22 @@ export async function runAgentJob(m: Extract<ServerMessage, { type: "job" }>, de
   if (problem) return ended({ reason: "spawn-failed", message: `the agent refused the job: ${problem}` });
   const note = (text: string): void => deps.send({ type: "note", id, text });
   const stepDir = join(deps.workRoot, id);
-  rmSync(stepDir, { recursive: true, force: true });
-  mkdirSync(stepDir, { recursive: true });
+  const dataDir = join(deps.dataRoot, id);
+  for (const d of [stepDir, dataDir]) {
+    rmSync(d, { recursive: true, force: true });
+    mkdirSync(d, { recursive: true });
+  }
   try {
     const fetched = await fetchMissing(m, deps, note, signal);
     transfer.inputBytesMoved = fetched.moved;
     transfer.inputBytesCached = fetched.cached;
     if (signal.aborted) return ended({ reason: "canceled" });
-    const inputs = job.inputs.map((input) => ({ ...input, source: layOut(m.inputs[input.name]!, join(stepDir, "inputs", input.name), deps.cache) }));
+    const inputs = job.inputs.map((input) => ({ ...input, source: layOut(m.inputs[input.name]!, join(dataDir, "inputs", input.name), deps.cache) }));
     // On the agent the step runs under its own id: a server on the same machine recovering its
     // runs stops the processes and cgroups of its own step ids, never those of an agent's job.
     const localId = `agent-${deps.agentName}.${id}`;
     const local: StepJob = { ...job, stepRunId: localId, inputs, env: { ...job.env, PIPEBOOK_STEP_RUN_ID: localId } };
-    const outputs = new Map(job.outputs.map((name) => [name, join(stepDir, "outputs", name)]));
+    const outputs = new Map(job.outputs.map((name) => [name, join(dataDir, "outputs", name)]));
     for (const dir of outputs.values()) mkdirSync(dir, { recursive: true });
     const io = new AgentJobIO(id, stepDir, outputs, m.snapshot, deps);
     const outcome = await deps.compute.execute(local, io, signal, { gpus: m.gpus, machineGpus: deps.machineGpus });
@@ -91,6 +100,7 @@ export async function runAgentJob(m: Extract<ServerMessage, { type: "job" }>, de
     return ended({ reason: "lost", message: `the agent could not move the step's data: ${err instanceof Error ? err.message : String(err)}` });
   } finally {
     rmSync(stepDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
