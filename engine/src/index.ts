@@ -48,7 +48,31 @@ export type { Compute, Capacity, JobIO, LaunchOutcome, RunningHandle, StepRequir
 export type { StepJob, JobArg, JobInput, JobProgram, InputLayout, Resources, ResolvedEnvironment } from "./compute/StepJob.js";
 export { LocalCompute } from "./compute/LocalCompute.js";
 export type { RunRow, StepRunRow, OutputRow, MetricRow, GitInfo } from "./store/RunStore.js";
-export * from "./contract/index.js";
+// The contract, less the run graph's layout and drawing (runGraphShape, layoutRunGraph,
+// renderRunGraph, svgTree): those are `pipebook/contract`'s, where the page, the kernel and the
+// extension import them; here they would load dagre into every pipeline file and `pipebook run`.
+export { formatDuration } from "./contract/formatDuration.js";
+export { RUN_MIME_TYPE, RUN_STATUSES, RUN_VIEW_VERSION, isTerminalRunStatus, isTerminalStepStatus } from "./contract/runView.js";
+export type {
+  DataNodeView, EdgeView, MetricPoint, MetricView, OutputPreview, OutputView, ParameterValue, ReusedFrom,
+  RunStatus, RunView, StepKind, StepStatus, StepView,
+} from "./contract/runView.js";
+export {
+  MAX_PARAMETER_BYTES, checkAssignments, inferParameterValue, parameterNameProblem, parameterValueProblem, parseAssignments, readParameterValue,
+} from "./contract/parameters.js";
+export type { DeclaredParameter, ParsedParameters } from "./contract/parameters.js";
+export { STATUS_TABLE } from "./contract/statusTable.js";
+export type { StatusStyle } from "./contract/statusTable.js";
+export { shortRunId } from "./contract/shortRunId.js";
+export { formatMetric, formatMetricValue } from "./contract/formatMetric.js";
+export { detailLine, fitText, statusLine, statusWord, untranslated } from "./contract/stepText.js";
+export type { Translate } from "./contract/stepText.js";
+export { EXPERIMENT_PATTERN, NAME_PATTERN, NAME_RULE, VERSION_PATTERN, VERSION_RULE, nameProblem, versionProblem } from "./contract/names.js";
+export { PUBLISH_COMM_TARGET, describePublished } from "./contract/publishComm.js";
+export type { PublishCommReply, PublishCommRequest } from "./contract/publishComm.js";
+export { MIME_BUNDLE, RUN_HANDLE, isRunHandle, notifySubmission } from "./contract/runHandle.js";
+export type { RunHandle } from "./contract/runHandle.js";
+export { EXPECTED_FAILURE, isExpectedFailure } from "./contract/expectedFailure.js";
 export { PublishedPipeline, type PublishOptions, type PublishedSubmitOptions } from "./publish/PublishedPipeline.js";
 export { PipelineEndpoint, type EndpointSubmitOptions } from "./publish/PipelineEndpoint.js";
 export { RecordedRun } from "./publish/RecordedRun.js";

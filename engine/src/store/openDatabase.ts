@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import Database from "better-sqlite3";
 
 /** The one place the native SQLite binding is touched; everything else sees `Db`. */
@@ -258,8 +259,21 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/**
+ * The compiled SQLite addon, named to better-sqlite3 directly: without it, its `bindings` helper
+ * looks for the file by walking the stack and trying a dozen folders (~8 ms of every command that
+ * opens a store). A build elsewhere (a Debug build) is still found by that search.
+ */
+const NATIVE_BINDING = ((): string | undefined => {
+  try {
+    return createRequire(import.meta.url).resolve("better-sqlite3/build/Release/better_sqlite3.node");
+  } catch {
+    return undefined;
+  }
+})();
+
 export function openDatabase(file: string): Db {
-  const db = new Database(file);
+  const db = new Database(file, NATIVE_BINDING === undefined ? {} : { nativeBinding: NATIVE_BINDING });
   db.pragma("journal_mode = WAL");
   // NORMAL under WAL is durable against process crashes (what a killed engine is);
   // only an OS crash can lose the last transactions, never corrupt the file.
