@@ -31,6 +31,9 @@ export default new Pipeline(ws, { steps: [hello, show] });
 const SLOW = `import { CommandStep, Pipeline, Workspace } from "pipebook";
 export default new Pipeline(await Workspace.fromConfig(), { steps: [new CommandStep({ name: "nap", command: "echo napping; sleep 60" })] });
 `;
+const SPAM = `import { CommandStep, Pipeline, Workspace } from "pipebook";
+export default new Pipeline(await Workspace.fromConfig(), { steps: [new CommandStep({ name: "spam", command: "seq 1 3000 | sed 's/^/line /'" })] });
+`;
 
 interface Result { code: number; stdout: string; stderr: string }
 
@@ -59,6 +62,7 @@ async function project(root: string, name: string, config: Record<string, unknow
   await writeFile(join(dir, "src", "hello.mjs"), HELLO);
   await writeFile(join(dir, "pipeline.ts"), PIPELINE);
   await writeFile(join(dir, "slow.ts"), SLOW);
+  await writeFile(join(dir, "spam.ts"), SPAM);
   return dir;
 }
 
@@ -259,6 +263,45 @@ console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.
     expect(ended.stdout).toContain(`run ${runId} canceled`);
     const again = await cli(alice, env, "cancel", runId!);
     expect(again.stderr).toBe(`pipebook: run ${runId} already ended canceled; there is nothing to cancel\n`);
+  });
+
+  it("pipebook run against a server prints every line a fast-printing step wrote, as a local run does; a reconnect goes on from Last-Event-ID", async () => {
+    const r = await cli(alice, env, "run", "spam.ts");
+    expect(r.code, r.stderr).toBe(0);
+    const printed = r.stdout.split("\n").filter((l) => l.startsWith("  [spam] "));
+    expect(printed).toEqual(Array.from({ length: 3000 }, (_, i) => `  [spam] line ${i + 1}`));
+    // The feed's log frames on their own: all of the log, and from a position only the rest.
+    const id = runIdOf(r.stdout);
+    const frames = async (lastEventId?: string): Promise<string> => {
+      const res = await fetch(`${server.url}/runs/${id}/events?logs=1`, { headers: { Authorization: `Bearer ${token}`, ...(lastEventId && { "Last-Event-ID": lastEventId }) } });
+      const events = (await res.text()).split("\n\n").filter((e) => e.startsWith("event: log"));
+      return events.map((e) => (JSON.parse(e.split("\n").find((l) => l.startsWith("data: "))!.slice(6)) as { text: string }).text).join("");
+    };
+    const whole = Array.from({ length: 3000 }, (_, i) => `line ${i + 1}\n`).join("");
+    expect(await frames()).toBe(whole);
+    expect(await frames(JSON.stringify({ spam: 7 }))).toBe(whole.slice(7));
+  });
+
+  it("Ctrl-C on pipebook run against a server cancels the run there", async () => {
+    const child = spawn(process.execPath, [CLI, "run", "slow.ts", "-e", "interrupted"], { cwd: alice, env: { ...process.env, PIPEBOOK_SERVER: "", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    // Interrupted once the server runs the step (an event in its store, not a time).
+    let runId: string | undefined;
+    for (let i = 0; i < 600 && runId === undefined; i++) {
+      runId = sb.ws.runs.listRuns({ experiment: "interrupted", limit: 1 }).find((x) => sb.ws.runs.getSteps(x.id)[0]?.status === "running")?.id;
+      if (runId === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(runId).toBeDefined();
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(stderr).toContain(`SIGINT: canceling run ${runId} on ${server.url}`);
+    expect(stdout).toContain(`run ${runId} canceled`);
+    expect(sb.ws.runs.getRun(runId!)?.status).toBe("canceled");
+    expect(sb.ws.runs.getSteps(runId!)[0]?.status).toBe("canceled");
   });
 
   it("says in one sentence: a bad token, a server that is down, no token, and what only a local workspace can do", async () => {

@@ -200,6 +200,12 @@ export const RunViewSchema = z.looseObject({
 /** `GET /runs/{id}/live` (WebSocket): one frame per change, the last one terminal. */
 export const LiveFrameSchema = z.object({ type: z.literal("view"), view: RunViewSchema });
 
+/**
+ * `GET /runs/{id}/events?logs=1`: besides each view, an SSE `event: log` frame per piece of a
+ * step's output (whole lines while it runs), its `id:` the position to resume from (Last-Event-ID).
+ */
+export const LogFrameSchema = z.object({ step: z.string(), text: z.string() });
+
 /** `POST /blobs/missing`: which of the asked digests this server's store lacks. */
 export const BlobMissingSchema = z.object({ missing: z.array(z.string()) });
 
@@ -255,6 +261,7 @@ export type RunMetrics = Frozen<z.infer<typeof RunMetricsSchema>>;
 export type StepOutputs = Frozen<z.infer<typeof StepOutputsSchema>>;
 export type StepSnapshot = Frozen<z.infer<typeof StepSnapshotSchema>>;
 export type OutputFiles = Frozen<z.infer<typeof OutputFilesSchema>>;
+export type LogFrame = Frozen<z.infer<typeof LogFrameSchema>>;
 export type ModuleReply = Frozen<z.infer<typeof ModuleSchema>>;
 export type DatasetVersionReply = Frozen<z.infer<typeof DatasetVersionSchema>>;
 export type BlobMissing = Frozen<z.infer<typeof BlobMissingSchema>>;
@@ -274,7 +281,7 @@ export const REPLY_SCHEMAS = {
   RunMetrics: RunMetricsSchema, StepOutputs: StepOutputsSchema, RunView: RunViewSchema, LiveFrame: LiveFrameSchema,
   StepSnapshot: StepSnapshotSchema, Module: ModuleSchema, ModuleList: z.array(ModuleSchema), DatasetVersion: DatasetVersionSchema,
   BlobMissing: BlobMissingSchema, BlobStored: BlobStoredSchema, StepWhy: StepWhySchema, AgentList: AgentListSchema,
-  OutputFiles: OutputFilesSchema,
+  OutputFiles: OutputFilesSchema, LogFrame: LogFrameSchema,
 } as const;
 export type ReplySchemaName = keyof typeof REPLY_SCHEMAS;
 

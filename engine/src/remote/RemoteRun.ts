@@ -1,5 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { RUN_HANDLE } from "../contract/runHandle.js";
+import type { LogFrame } from "../contract/rest.js";
 import { isTerminalRunStatus, type RunStatus, type RunView, type StepView } from "../contract/runView.js";
 import type { PublishedPipeline } from "../publish/PublishedPipeline.js";
 import type { RunEvent } from "../runner/RunEvent.js";
@@ -27,6 +28,10 @@ export class RemoteRun implements SubmittedRun {
   private readonly eventListeners = new Set<(e: RunEvent) => void>();
   private readonly stop = new AbortController();
   private readonly finished: Promise<RunView>;
+  /** The server sends every log line (`event: log`); else they are read off the views' tails. */
+  private logFrames = false;
+  /** The last log frame's id: where a reopened feed goes on. */
+  private logPosition: string | undefined;
 
   constructor(
     private readonly server: RemoteServer,
@@ -109,10 +114,16 @@ export class RemoteRun implements SubmittedRun {
     while (!isTerminalRunStatus(this.latest.status)) {
       let frames = 0;
       try {
-        const res = await this.server.request("GET", `/runs/${encodeURIComponent(this.id)}/events`, undefined, { signal: this.stop.signal });
-        for await (const view of serverSentViews(res)) {
+        const res = await this.server.request("GET", `/runs/${encodeURIComponent(this.id)}/events?logs=1`, undefined, {
+          signal: this.stop.signal,
+          ...(this.logPosition !== undefined && { headers: { "Last-Event-ID": this.logPosition } }),
+        });
+        // A server that sends the log lines themselves: the views' tails are not read for them.
+        this.logFrames ||= res.headers.get("X-Pipebook-Log-Frames") === "1";
+        for await (const event of serverSentEvents(res)) {
           frames++;
-          this.apply(view);
+          if (event.type === "log") this.log(event.frame, event.id);
+          else this.apply(event.view);
         }
       } catch (err) {
         if (this.stop.signal.aborted) return this.latest;
@@ -130,18 +141,25 @@ export class RemoteRun implements SubmittedRun {
     return this.latest;
   }
 
+  private log(frame: LogFrame, id: string | undefined): void {
+    if (id !== undefined) this.logPosition = id;
+    this.emit({ type: "step-log", runId: this.id, step: frame.step, stream: "stdout", text: frame.text });
+  }
+
+  private emit(e: RunEvent): void {
+    for (const l of this.eventListeners) {
+      try {
+        l(e);
+      } catch {
+        // A listener's failure must not stop the feed.
+      }
+    }
+  }
+
   private apply(view: RunView): void {
     const before = this.latest;
     this.latest = view;
-    for (const e of eventsBetween(before, view)) {
-      for (const l of this.eventListeners) {
-        try {
-          l(e);
-        } catch {
-          // A listener's failure must not stop the feed.
-        }
-      }
-    }
+    for (const e of eventsBetween(before, view, !this.logFrames)) this.emit(e);
     for (const l of this.viewListeners) {
       try {
         l(view);
@@ -152,8 +170,10 @@ export class RemoteRun implements SubmittedRun {
   }
 }
 
-/** The views of an SSE reply (`data: <json>` lines, a blank line after each event). */
-async function* serverSentViews(res: Response): AsyncGenerator<RunView> {
+type FeedEvent = { readonly type: "view"; readonly view: RunView } | { readonly type: "log"; readonly frame: LogFrame; readonly id: string | undefined };
+
+/** The events of an SSE reply (`event:`, `id:` and `data:` lines, a blank line after each): views, and log frames. */
+async function* serverSentEvents(res: Response): AsyncGenerator<FeedEvent> {
   if (!res.body) return;
   const decoder = new TextDecoder();
   let buffer = "";
@@ -161,26 +181,25 @@ async function* serverSentViews(res: Response): AsyncGenerator<RunView> {
     buffer += decoder.decode(chunk, { stream: true });
     let end: number;
     while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const event = buffer.slice(0, end);
+      const lines = buffer.slice(0, end).split("\n");
       buffer = buffer.slice(end + 2);
-      const data = event
-        .split("\n")
-        .filter((l) => l.startsWith("data:"))
-        .map((l) => l.slice(5).trimStart())
-        .join("\n");
-      if (data !== "") yield JSON.parse(data) as RunView;
+      const field = (name: string): string[] => lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).trimStart());
+      const data = field("data").join("\n");
+      if (data === "") continue;
+      if (field("event")[0] === "log") yield { type: "log", frame: JSON.parse(data) as LogFrame, id: field("id")[0] };
+      else yield { type: "view", view: JSON.parse(data) as RunView };
     }
   }
 }
 
 /** What changed from one view to the next, as the events a local run would have sent. */
-function eventsBetween(before: RunView, after: RunView): RunEvent[] {
+function eventsBetween(before: RunView, after: RunView, logsFromTails: boolean): RunEvent[] {
   const out: RunEvent[] = [];
   const runId = after.runId;
   const old = new Map(before.steps.map((s) => [s.name, s]));
   for (const s of after.steps) {
     const prev = old.get(s.name);
-    const fresh = newLines(prev?.logTail ?? "", s.logTail ?? "");
+    const fresh = logsFromTails ? newLines(prev?.logTail ?? "", s.logTail ?? "") : "";
     if (fresh !== "") out.push({ type: "step-log", runId, step: s.name, stream: "stdout", text: fresh });
     if (prev?.status !== s.status && !(prev === undefined && s.status === "queued")) {
       const detail = s.error ?? s.why;

@@ -23,7 +23,7 @@ const ROUTES: Record<string, Record<string, Op>> = {
   },
   "/runs/{id}/steps/{step}/why": { get: { summary: "why the step ran or was reused (pipebook why)", scope: "read", reply: "StepWhy", params: ["id", "step"], responses: { "200": "{runId, step, status, lines, key?}", "404": "no such run or step" } } },
   "/runs/{id}": { get: { summary: "a run as a RunView (steps, status, reuse, metrics, outputs, log tails)", scope: "read", reply: "RunView", params: ["id"], responses: { "200": "RunView", "404": "no such run" } } },
-  "/runs/{id}/events": { get: { summary: "server-sent events: one `data: <RunView>` per change, closed after the terminal view (token also as ?access_token=)", scope: "read", params: ["id"], responses: { "200": "text/event-stream" } } },
+  "/runs/{id}/events": { get: { summary: "server-sent events: one `data: <RunView>` per change, closed after the terminal view (token also as ?access_token=); with ?logs=1 also `event: log` frames (LogFrame: every line of the steps' output, `id:` the position a reconnect sends back as Last-Event-ID)", scope: "read", params: ["id"], responses: { "200": "text/event-stream" } } },
   "/runs/{id}/live": { get: { summary: "WebSocket: messages {type: \"view\", view: RunView} until the run ends (token as Authorization header or ?access_token=)", scope: "read", reply: "LiveFrame", params: ["id"], responses: { "101": "switching protocols" } } },
   "/runs/{id}/metrics": { get: { summary: "metrics per step", scope: "read", reply: "RunMetrics", params: ["id"], responses: { "200": "{runId, steps: [{name, metrics}]}" } } },
   "/runs/{id}/steps/{step}/logs": { get: { summary: "a step's full stdout+stderr", scope: "read", params: ["id", "step"], responses: { "200": "text/plain" } } },

@@ -11,6 +11,7 @@ import { PublishedPipeline } from "../publish/PublishedPipeline.js";
 import { PublishError } from "../publish/PublishError.js";
 import { buildRunView } from "../runner/buildRunView.js";
 import type { StepRunRow } from "../store/RunStore.js";
+import { StepLogReader } from "./StepLogReader.js";
 import { HttpError } from "./HttpError.js";
 import { ListRunsQuerySchema, parseWith, PublishRequestSchema } from "./schemas.js";
 import type { ServerContext } from "./ServerContext.js";
@@ -51,15 +52,20 @@ export function runRoutes(ctx: ServerContext): Router {
   r.get("/runs/:id/events", auth.require("read", { allowQueryToken: true }), (req, res) => {
     const runId = runOf(req);
     let keepAlive: NodeJS.Timeout | undefined;
+    // With ?logs=1, every line of the steps' output too (event: log), from Last-Event-ID's position.
+    const logs = req.query["logs"] === "1" ? new StepLogReader(ws, runId, req.get("Last-Event-ID")) : undefined;
     const unsubscribe = ctx.feeds.subscribe(
       runId,
-      (view) => res.write(`data: ${JSON.stringify(view)}\n\n`),
+      (view) => {
+        for (const { frame, position } of logs?.read(view) ?? []) res.write(`event: log\nid: ${position}\ndata: ${JSON.stringify(frame)}\n\n`);
+        res.write(`data: ${JSON.stringify(view)}\n\n`);
+      },
       () => {
         clearInterval(keepAlive);
         res.end();
       },
     );
-    res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no" });
+    res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no", ...(logs && { "X-Pipebook-Log-Frames": "1" }) });
     res.flushHeaders();
     keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
     res.on("close", () => {
