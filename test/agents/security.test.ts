@@ -41,6 +41,18 @@ describe("the agent scope", () => {
   });
 });
 
+describe("agent names", () => {
+  it("refuses a second live agent under a name taken, and the first keeps its place", async () => {
+    as.agent("gpu-1");
+    await as.waitForAgent("gpu-1");
+    const since = as.server.agents.list()[0]!.connectedAt;
+    const twin = as.agent("gpu-1", { dir: `${as.sb.dir}/twin` });
+    while (!twin.log().includes("already connected")) await new Promise((r) => setTimeout(r, 20));
+    expect(twin.log()).toContain("the server refused this agent: an agent named gpu-1 is already connected (host ");
+    expect(as.server.agents.list()).toMatchObject([{ name: "gpu-1", status: "online", connectedAt: since }]);
+  });
+});
+
 describe("paths from the wire", () => {
   it("accepts only relative paths that stay inside their folder", async () => {
     const { safeRelativePath } = await import("../../engine/dist/compute/remote/treePaths.js");

@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { BlobStore } from "../artifacts/BlobStore.js";
 import { BlobClient } from "../blobs/BlobClient.js";
@@ -46,6 +47,8 @@ export class Agent {
   private stopped = false;
   private welcomed = false;
   private settleStop: ((err?: Error) => void) | undefined;
+  private lastRefusal: string | undefined;
+  private readonly instance = randomUUID();
 
   constructor(private readonly o: AgentOptions) {
     // Jobs of an earlier life of this agent are gone with it.
@@ -84,7 +87,7 @@ export class Agent {
     this.welcomed = false;
     const connection = new AgentConnection(this.o.server, this.o.token, {
       opened: () => {
-        connection.send({ type: "hello", name: this.o.name, labels: this.o.labels, inventory: this.o.inventory, running: this.inFlight() });
+        connection.send({ type: "hello", name: this.o.name, instance: this.instance, labels: this.o.labels, inventory: this.o.inventory, running: this.inFlight() });
       },
       message: (m) => this.handle(connection, m),
       closed: (reason, refused) => {
@@ -122,6 +125,7 @@ export class Agent {
     switch (m.type) {
       case "welcome":
         this.welcomed = true;
+        this.lastRefusal = undefined;
         this.graceMs = m.graceMs;
         clearTimeout(this.fence);
         this.fence = undefined;
@@ -132,7 +136,10 @@ export class Agent {
         for (const queued of this.outbox.splice(0)) connection.send(queued);
         return;
       case "refused":
-        this.o.log(`the server refused this agent: ${m.reason}`);
+        // Said once per refusal streak; the agent keeps dialing (a restarted agent is let in once
+        // the server finds its old connection dead).
+        if (this.lastRefusal !== m.reason) this.o.log(`the server refused this agent: ${m.reason}; dialing again`);
+        this.lastRefusal = m.reason;
         return;
       case "job": {
         const id = m.job.stepRunId;

@@ -77,13 +77,13 @@ export function attachAgentHub(ws: Workspace, auth: Authenticator, options: Agen
         return client.close(4002, "frames are JSON");
       }
       if (name === undefined) {
-        if (m.type !== "hello" || typeof m.name !== "string" || !AGENT_NAME.test(m.name)) {
+        if (m.type !== "hello" || typeof m.name !== "string" || !AGENT_NAME.test(m.name) || typeof m.instance !== "string") {
           link.send({ type: "refused", reason: "the first frame must be hello with a name of letters, digits, '_', '.' or '-'" });
           return client.close(4003, "bad hello");
         }
         clearTimeout(hello);
-        name = m.name;
-        return pool.connect(m, link);
+        if (pool.connect(m, link)) name = m.name;
+        return;
       }
       pool.message(name, link, m);
     });

@@ -67,6 +67,8 @@ interface Job {
 
 interface Agent {
   name: string;
+  /** The agent process's random id: its own reconnect replaces a half-open connection at once. */
+  instance: string;
   labels: Readonly<Record<string, string>>;
   inventory: AgentInventory;
   link: AgentLink | undefined;
@@ -138,15 +140,25 @@ export class AgentPool {
    * longer runs fail as lost; steps it runs that the pool does not know (given by a server
    * before a restart, or ended while it was away) are canceled on it.
    */
-  connect(hello: Extract<AgentMessage, { type: "hello" }>, link: AgentLink): void {
+  connect(hello: Extract<AgentMessage, { type: "hello" }>, link: AgentLink): boolean {
     const now = Date.now();
     let agent = this.agents.get(hello.name);
-    if (agent?.link && agent.link !== link) agent.link.close(`agent ${hello.name} connected again`);
+    if (agent?.link && agent.link !== link) {
+      // Two live agents under one name would take each other's place forever, each failing the
+      // other's steps: the one heard from within the grace keeps it; a restarted one gets in once
+      // its old connection is found dead (closed, or silent for the grace).
+      if (agent.instance !== hello.instance && now - agent.lastSeen < this.options.graceMs) {
+        link.send({ type: "refused", reason: `an agent named ${hello.name} is already connected (host ${agent.inventory.host}); give this one another --name` });
+        link.close("name taken");
+        return false;
+      }
+      agent.link.close(`agent ${hello.name} connected again`);
+    }
     if (!agent) {
-      agent = { name: hello.name, labels: hello.labels, inventory: hello.inventory, link, connectedAt: now, lastSeen: now, awaySince: undefined, offline: false, busy: new Map(), jobs: new Map() };
+      agent = { name: hello.name, instance: hello.instance, labels: hello.labels, inventory: hello.inventory, link, connectedAt: now, lastSeen: now, awaySince: undefined, offline: false, busy: new Map(), jobs: new Map() };
       this.agents.set(hello.name, agent);
     }
-    Object.assign(agent, { labels: hello.labels, inventory: hello.inventory, link, connectedAt: now, lastSeen: now, awaySince: undefined, offline: false });
+    Object.assign(agent, { instance: hello.instance, labels: hello.labels, inventory: hello.inventory, link, connectedAt: now, lastSeen: now, awaySince: undefined, offline: false });
     link.send({ type: "welcome", heartbeatMs: this.options.heartbeatMs, graceMs: this.options.graceMs });
     const running = new Set(hello.running);
     for (const [id, job] of agent.jobs) {
@@ -156,6 +168,7 @@ export class AgentPool {
     for (const id of running) if (!agent.jobs.has(id)) link.send({ type: "cancel", id, reason: "this server does not know the step (it ended while the agent was away, or the server restarted)" });
     this.options.log?.(`agent ${agent.name} connected (${agent.inventory.gpus.length} GPUs, ${agent.inventory.cpus} CPUs)`);
     this.changed();
+    return true;
   }
 
   /** The agent's connection closed; its steps wait for it to come back until the grace ends. */

@@ -44,7 +44,8 @@ export interface TransferReport {
 
 /** Agent → server, one JSON text frame each. */
 export type AgentMessage =
-  | { readonly type: "hello"; readonly name: string; readonly labels: Readonly<Record<string, string>>; readonly inventory: AgentInventory; readonly running: readonly string[] }
+  /** `instance`: random per agent process: the same process dialing again is told from another one under its name. */
+  | { readonly type: "hello"; readonly name: string; readonly instance: string; readonly labels: Readonly<Record<string, string>>; readonly inventory: AgentInventory; readonly running: readonly string[] }
   | { readonly type: "heartbeat" }
   | { readonly type: "started"; readonly id: string; readonly pid: number }
   | { readonly type: "output"; readonly id: string; readonly stream: "stdout" | "stderr"; readonly text: string }
