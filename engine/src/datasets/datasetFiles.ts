@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import type { AnyDatastore } from "../dsl/Datastore.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
+import { DatasetError } from "./DatasetFailure.js";
 import { asDigest, digestOfJson, type Digest } from "../fingerprint/digest.js";
 import { hashEntries, walk, type Entry } from "../fingerprint/hashTree.js";
 import type { DatasetDefinition, DatasetVersion } from "./DatasetDefinition.js";
@@ -56,35 +57,35 @@ export async function listDatasetFiles(datastores: (name: string) => AnyDatastor
   const out: DatasetFile[] = [];
   for (const p of def.paths) {
     const store = datastores(p.datastore);
-    if (!store) throw new PipebookError("dataset-invalid", `dataset path "${p.path}" names datastore "${p.datastore}", which this workspace does not have`);
+    if (!store) throw new DatasetError({ reason: "datastore-unknown", path: p.path, datastore: p.datastore });
     const label = `"${p.path}" on datastore ${p.datastore}`;
     const glob = splitGlob(p.path);
     if (glob) {
-      if (/^[!#]/.test(glob.pattern)) throw new PipebookError("dataset-invalid", `dataset path ${label}: a glob may not start with ! or #`);
+      if (/^[!#]/.test(glob.pattern)) throw new DatasetError({ reason: "glob-invalid", where: label });
       const base = glob.base === "" ? "." : glob.base;
       const baseLabel = `"${glob.base === "" ? "/" : glob.base}" on datastore ${p.datastore}`;
       const root = store.kind === "local" ? store.resolve(base) : await store.localCopy(base).catch((err: unknown) => {
-        if (err instanceof PipebookError && err.code === "source-missing") throw new PipebookError("dataset-invalid", `dataset path ${label}: its folder ${baseLabel} does not exist`);
+        if (err instanceof PipebookError && err.code === "source-missing") throw new DatasetError({ reason: "glob-folder-missing", where: label, folder: baseLabel });
         throw err;
       });
-      if (!(await stat(root).catch(() => undefined))?.isDirectory()) throw new PipebookError("dataset-invalid", `dataset path ${label}: its folder ${baseLabel} does not exist`);
+      if (!(await stat(root).catch(() => undefined))?.isDirectory()) throw new DatasetError({ reason: "glob-folder-missing", where: label, folder: baseLabel });
       const matcher = ignore().add(`/${glob.pattern}`);
       const entries = (await walk(root)).filter((e) => matcher.ignores(e.rel)).sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-      if (entries.length === 0) throw new PipebookError("dataset-invalid", `dataset path ${label} matches no files`);
+      if (entries.length === 0) throw new DatasetError({ reason: "glob-matches-nothing", where: label });
       const prefix = glob.base === "" ? "" : `${glob.base}/`;
       for (const e of entries) out.push({ rel: e.rel, abs: e.abs, label: `"${prefix}${e.rel}" on datastore ${p.datastore}` });
       continue;
     }
     // A blob datastore's path is read from a local copy, downloaded once per content (by Content-MD5).
     const abs = store.kind === "local" ? store.resolve(p.path) : await store.localCopy(p.path).catch((err: unknown) => {
-      if (err instanceof PipebookError && err.code === "source-missing") throw new PipebookError("dataset-invalid", `dataset path ${label} does not exist`);
+      if (err instanceof PipebookError && err.code === "source-missing") throw new DatasetError({ reason: "path-missing", where: label });
       throw err;
     });
     const st = await stat(abs).catch(() => undefined);
-    if (!st) throw new PipebookError("dataset-invalid", `dataset path ${label} does not exist`);
+    if (!st) throw new DatasetError({ reason: "path-missing", where: label });
     if (st.isDirectory()) {
       const entries = (await walk(abs)).sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-      if (entries.length === 0) throw new PipebookError("dataset-invalid", `dataset folder ${label} holds no files`);
+      if (entries.length === 0) throw new DatasetError({ reason: "folder-empty", where: label });
       for (const e of entries) out.push({ rel: `${basename(abs)}/${e.rel}`, abs: e.abs, label: `"${p.path}/${e.rel}" on datastore ${p.datastore}` });
     } else {
       out.push({ rel: basename(abs), abs, label });
@@ -92,7 +93,7 @@ export async function listDatasetFiles(datastores: (name: string) => AnyDatastor
   }
   const seen = new Set<string>();
   for (const f of out) {
-    if (seen.has(f.rel)) throw new PipebookError("dataset-invalid", `two dataset paths both hold a file named "${f.rel}"; give them different names or folders`);
+    if (seen.has(f.rel)) throw new DatasetError({ reason: "file-name-clash", rel: f.rel });
     seen.add(f.rel);
   }
   return out;

@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { PipebookError, unreachable } from "../errors/PipebookError.js";
+import { DatasetError } from "./DatasetFailure.js";
 import type { FilterOp, TableFormat, TableTransform } from "./DatasetDefinition.js";
 
 export type Row = Readonly<Record<string, string>>;
@@ -31,7 +32,7 @@ export async function* readTable(files: readonly TableFile[], format: TableForma
             columns = record.map((c) => c.trim());
             yield { columns: pipeline.start(columns) };
           } else if (record.map((c) => c.trim()).join("\u0000") !== columns.join("\u0000")) {
-            throw new PipebookError("dataset-invalid", `${file.label} has columns ${record.join(", ")}; the dataset's first file has ${columns.join(", ")}`);
+            throw new DatasetError({ reason: "columns-differ", where: file.label, columns: record, first: columns });
           }
           continue;
         }
@@ -41,7 +42,7 @@ export async function* readTable(files: readonly TableFile[], format: TableForma
           yield { columns: pipeline.start(columns) };
         }
         if (record.length !== columns.length) {
-          throw new PipebookError("dataset-invalid", `${file.label}: a row has ${record.length} fields where the dataset has ${columns.length} columns`);
+          throw new DatasetError({ reason: "row-width", where: file.label, fields: record.length, columns: columns.length });
         }
         const out = pipeline.push(Object.fromEntries(columns.map((c, i) => [c, record[i]!])));
         if (out === STOP) return;
@@ -49,7 +50,7 @@ export async function* readTable(files: readonly TableFile[], format: TableForma
       }
     } catch (err) {
       if (err instanceof PipebookError) throw err;
-      throw new PipebookError("dataset-invalid", `cannot read ${file.label}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new DatasetError({ reason: "unreadable", where: file.label, message: err instanceof Error ? err.message : String(err) });
     } finally {
       parser.destroy();
     }
@@ -73,7 +74,7 @@ class TransformChain {
       const named = t.op === "keep-columns" || t.op === "drop-columns" ? t.columns : t.op === "filter" ? [t.column] : [];
       const missing = named.filter((c) => !current.includes(c));
       if (missing.length > 0) {
-        throw new PipebookError("dataset-invalid", `${t.op} names column${missing.length > 1 ? "s" : ""} ${missing.map((c) => `"${c}"`).join(", ")}, which the dataset does not have (it has ${current.map((c) => `"${c}"`).join(", ")})`);
+        throw new DatasetError({ reason: "column-unknown", op: t.op, missing, columns: current });
       }
       if (t.op === "keep-columns") current = current.filter((c) => t.columns.includes(c));
       if (t.op === "drop-columns") current = current.filter((c) => !t.columns.includes(c));

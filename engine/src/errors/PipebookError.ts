@@ -4,6 +4,11 @@ import { EXPECTED_FAILURE } from "../contract/expectedFailure.js";
  * Expected failures that reach a user (bad graph, unknown parameter, missing script...).
  * `code` is stable so that callers (CLI, REST mapper, notebook renderer) can switch on it;
  * the message already names the thing that is wrong.
+ *
+ * The failure model (issue 9): each subsystem states its expected failures as a tagged union of
+ * data (`{ reason: "...", ...fields }`, see `Failure`) with ONE describer that words every case,
+ * and throws a subclass of `PipebookError` carrying that data (`failure`). The code is derived
+ * from the reason, never from the sentence, so surfaces switch on data.
  */
 export type PipebookErrorCode =
   | "graph-invalid"
@@ -20,9 +25,16 @@ export type PipebookErrorCode =
   | "not-found"
   | "step-invalid";
 
+/** The shape every subsystem's failure union shares: a reason tag, then the facts. */
+export interface Failure {
+  readonly reason: string;
+}
+
 export class PipebookError extends Error {
   override readonly name = "PipebookError";
   readonly [EXPECTED_FAILURE] = true;
+  /** The failure as data, where the throwing subsystem states one (see `FailureError`). */
+  readonly failure: Failure | undefined = undefined;
   constructor(
     readonly code: PipebookErrorCode,
     message: string,
@@ -33,6 +45,20 @@ export class PipebookError extends Error {
   }
 }
 
+/**
+ * A subsystem's expected failure as an error: the data (`failure`), the code its reason maps to,
+ * and the sentence its one describer makes. Subsystems subclass it (`DatasetError`, ...), so
+ * `instanceof PipebookError` and `code` keep working for every surface.
+ */
+export abstract class FailureError<F extends Failure> extends PipebookError {
+  declare readonly failure: F;
+  constructor(code: PipebookErrorCode, failure: F, sentence: string, details: readonly string[] = [], options?: { cause?: unknown }) {
+    super(code, sentence, details, options);
+    Object.defineProperty(this, "failure", { value: failure, enumerable: true });
+  }
+}
+
+/** The one exhaustiveness guard of the engine: a switch on a union reached a case it does not name. */
 export function unreachable(x: never): never {
   throw new Error(`unreachable: ${JSON.stringify(x)}`);
 }

@@ -1,4 +1,4 @@
-import { PipebookError } from "../errors/PipebookError.js";
+import { GraphError, type GraphProblem } from "./GraphFailure.js";
 import { DataReference, type StepData } from "../dsl/data.js";
 import { DatasetInput } from "../dsl/Dataset.js";
 import type { PipelineStep } from "../dsl/steps.js";
@@ -39,8 +39,8 @@ export function flattenSteps(steps: StepList): PipelineStep[] {
  */
 export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<string>): PipelineGraph {
   const list = flattenSteps(input);
-  const problems: string[] = [];
-  if (list.length === 0) problems.push("the pipeline has no steps");
+  const problems: GraphProblem[] = [];
+  if (list.length === 0) problems.push({ reason: "no-steps" });
 
   const byName = new Map<string, PipelineStep>();
   // Data made by a step that a namesake replaced: reading it is not also "produced by no step".
@@ -49,11 +49,7 @@ export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<str
     const prev = byName.get(s.name);
     if (prev && prev !== s) for (const o of prev.outputs) shadowed.add(o.name);
     if (byName.has(s.name)) {
-      problems.push(
-        byName.get(s.name) === s
-          ? `step "${s.name}" is listed twice`
-          : `two steps are named "${s.name}"; step names must be unique`,
-      );
+      problems.push({ reason: byName.get(s.name) === s ? "step-listed-twice" : "step-name-taken", step: s.name });
     }
     byName.set(s.name, s);
   }
@@ -65,7 +61,7 @@ export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<str
     for (const out of s.outputs) {
       const prev = producers.get(out.name);
       if (prev !== undefined && prev !== i) {
-        problems.push(`data "${out.name}" has two producers: steps "${steps[prev]!.name}" and "${s.name}"`);
+        problems.push({ reason: "two-producers", data: out.name, steps: [steps[prev]!.name, s.name] });
       } else producers.set(out.name, i);
     }
   });
@@ -73,14 +69,12 @@ export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<str
     for (const d of [...s.inputs, ...s.outputs]) {
       const seen = dataObjects.get(d.name);
       if (seen && seen.kind !== d.kind) {
-        problems.push(`the name "${d.name}" is used both for a ${KIND_WORD[seen.kind]} and a ${KIND_WORD[d.kind]} (step "${s.name}")`);
+        problems.push({ reason: "data-kind-clash", data: d.name, kinds: [KIND_WORD[seen.kind], KIND_WORD[d.kind]], step: s.name });
       }
       dataObjects.set(d.name, d);
     }
     if (!knownComputeTargets.has(s.computeTarget)) {
-      problems.push(
-        `step "${s.name}" names compute target "${s.computeTarget}", which the workspace does not have (known: ${[...knownComputeTargets].sort().join(", ")})`,
-      );
+      problems.push({ reason: "compute-unknown", step: s.name, computeTarget: s.computeTarget, known: [...knownComputeTargets].sort() });
     }
   });
 
@@ -92,12 +86,12 @@ export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<str
       // Data that exists before the run: nothing produces it.
       if (input instanceof DataReference || input instanceof DatasetInput) continue;
       if (s.outputs.some((o) => o.name === input.name)) {
-        problems.push(`step "${s.name}" reads data "${input.name}" that it produces itself`);
+        problems.push({ reason: "reads-own-output", step: s.name, data: input.name });
         continue;
       }
       const p = producers.get(input.name);
       if (p === undefined) {
-        if (!shadowed.has(input.name)) problems.push(`step "${s.name}" reads data "${input.name}", but no step produces it (add it to some step's outputs)`);
+        if (!shadowed.has(input.name)) problems.push({ reason: "no-producer", step: s.name, data: input.name });
         continue;
       }
       if (!upstream[i]!.includes(p)) {
@@ -110,11 +104,10 @@ export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<str
 
   const cycle = detectCycle(downstream);
   if (cycle.hasCycle) {
-    const path = cycle.cycle.map((i) => `"${steps[i]!.name}"`).join(" → ");
-    problems.push(`the steps form a cycle: ${path}`);
+    problems.push({ reason: "cycle", steps: cycle.cycle.map((i) => steps[i]!.name) });
   }
   if (problems.length > 0) {
-    throw new PipebookError("graph-invalid", `the pipeline is invalid (${problems.length} problem${problems.length > 1 ? "s" : ""}):`, problems);
+    throw new GraphError({ reason: "graph-invalid", problems });
   }
 
   // Kahn's order, stable in declaration order, then re-index everything to that order.
