@@ -1,7 +1,7 @@
 import { readFile, readdir, realpath, stat } from "node:fs/promises";
 import { join, posix, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
-import { PipebookError } from "../errors/PipebookError.js";
+import { SourceError } from "./SourceFailure.js";
 import type { BlobStore } from "../artifacts/BlobStore.js";
 import type { Digest } from "./digest.js";
 import { hashEntries, type Entry, type TreeHash, type TreeHasherDeps } from "./hashTree.js";
@@ -28,7 +28,7 @@ interface Rules {
 export async function listSource(root: string): Promise<Entry[]> {
   const top = await stat(root, { bigint: true }).catch(() => undefined);
   if (!top?.isDirectory()) {
-    throw new PipebookError("source-missing", `source directory ${root} does not exist or is not a folder`);
+    throw new SourceError({ reason: "source-missing", root });
   }
   const out: Entry[] = [];
   const realRoot = await realpath(root);
@@ -50,13 +50,13 @@ export async function listSource(root: string): Promise<Entry[]> {
         if (st) {
           childReal = await realpath(abs);
           if (!inside(childReal)) {
-            throw new PipebookError("source-invalid", `source directory ${root}: "${childRel}" links to ${childReal}, outside the folder; copy it in, or list it in .amlignore and give the step its data as an input`);
+            throw new SourceError({ reason: "link-outside", root, rel: childRel, target: childReal });
           }
         }
         if (isDir) {
           const chain = [...above, real];
           if (chain.includes(childReal)) {
-            throw new PipebookError("source-invalid", `source directory ${root}: "${childRel}" links back to a folder that contains it (a loop); remove the link or list it in .amlignore`);
+            throw new SourceError({ reason: "link-loop", root, rel: childRel });
           }
           return visit(abs, childRel, rules, childReal, chain);
         }

@@ -9,7 +9,8 @@ import { Module } from "../dsl/Module.js";
 import { ModuleStep } from "../dsl/ModuleStep.js";
 import { DataTransferStep } from "../dsl/DataTransferStep.js";
 import type { Workspace } from "../workspace/Workspace.js";
-import { PipebookError, unreachable } from "../errors/PipebookError.js";
+import { unreachable } from "../errors/PipebookError.js";
+import { SpecError } from "./SpecFailure.js";
 import { asDigest } from "../fingerprint/digest.js";
 import { checkInputs, checkModuleVersion, prepareEnvironment, type PrepareProgress, type PreparedStep, type SnapshottedStep } from "../runner/prepareStep.js";
 import type { ArgumentSpec, DataSpec, OutputDeliverySpec, PipelineSpec, StepSpec } from "./PipelineSpec.js";
@@ -33,7 +34,7 @@ function outputConfigOf(ws: Workspace, name: string, d: OutputDeliverySpec): Out
   let destination: readonly [AnyDatastore, string] | undefined;
   if (d.destination) {
     const store = ws.getDatastore(d.destination.datastore);
-    if (!store) throw new PipebookError("not-found", `the pipeline writes output "${name}" to datastore "${d.destination.datastore}", which this workspace does not have`);
+    if (!store) throw new SpecError({ reason: "output-datastore-unknown", output: name, datastore: d.destination.datastore });
     destination = [store, d.destination.path];
   }
   const o = new OutputFileDatasetConfig({ name, ...(destination && { destination }) }).asUpload({ overwrite: d.overwrite });
@@ -47,9 +48,9 @@ function transferStepOf(ws: Workspace, s: StepSpec, inputs: readonly StepData[])
   const to = s.arguments[1]?.kind === "text" ? s.arguments[1].value : "";
   const colon = to.indexOf(":");
   const datastore = ws.getDatastore(to.slice(0, colon));
-  if (!datastore) throw new PipebookError("not-found", `step "${s.name}" transfers to datastore "${to.slice(0, colon)}", which this workspace does not have`);
+  if (!datastore) throw new SpecError({ reason: "transfer-datastore-unknown", step: s.name, datastore: to.slice(0, colon) });
   const source = inputs[0];
-  if (!(source instanceof DataReference)) throw new PipebookError("step-invalid", `step "${s.name}": a transfer's source must be a DataReference`);
+  if (!(source instanceof DataReference)) throw new SpecError({ reason: "transfer-source-invalid", step: s.name });
   const destination = new DataReference({ datastore, dataReferenceName: "destination", pathOnDatastore: to.slice(colon + 1) });
   return new DataTransferStep({ name: s.name, sourceDataReference: source, destinationDataReference: destination, allowReuse: s.allowReuse });
 }
@@ -106,7 +107,7 @@ function dataSpec(d: StepData): DataSpec {
 function datasetInputOf(ws: Workspace, d: Extract<DataSpec, { kind: "dataset" }>): DatasetInput {
   if (d.basedOn) {
     const version = ws.datasets.get(d.basedOn.name, d.basedOn.version);
-    if (!version) throw new PipebookError("not-found", `the pipeline reads dataset "${d.basedOn.name}" version ${d.basedOn.version}, which this workspace does not have`);
+    if (!version) throw new SpecError({ reason: "dataset-version-unknown", dataset: d.basedOn.name, version: d.basedOn.version });
     return new DatasetInput(d.name, fromVersion(ws, version, d.definition), d.mode);
   }
   return new DatasetInput(d.name, fromDefinition(ws, d.definition), d.mode);
@@ -121,7 +122,7 @@ export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec, progre
     if (!found) {
       if (d.kind === "data-reference") {
         const datastore = ws.getDatastore(d.datastore);
-        if (!datastore) throw new PipebookError("not-found", `the pipeline reads datastore "${d.datastore}", which this workspace does not have`);
+        if (!datastore) throw new SpecError({ reason: "input-datastore-unknown", datastore: d.datastore });
         found = new DataReference({ datastore, dataReferenceName: d.name, pathOnDatastore: d.path });
       } else if (d.kind === "dataset") {
         found = datasetInputOf(ws, d);
@@ -138,7 +139,7 @@ export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec, progre
     const outputs = s.outputs.map((name) => dataOf({ kind: "pipeline-data", name }) as PipelineData);
     const paramOf = (name: string): PipelineParameter => {
       const p = params.get(name);
-      if (!p) throw new PipebookError("parameter-invalid", `step "${s.name}" reads parameter "${name}", which the pipeline does not declare`);
+      if (!p) throw new SpecError({ reason: "parameter-undeclared", step: s.name, parameter: name });
       return p;
     };
     const args: StepArgument[] = s.arguments.map((a) => (a.kind === "text" ? a.value : a.kind === "param" ? paramOf(a.name) : data.get(a.name) ?? dataOf({ kind: "pipeline-data", name: a.name })));
