@@ -4,6 +4,7 @@ import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { ContainerClient, StoragePipelineOptions } from "@azure/storage-blob";
 import { PipebookError } from "../errors/PipebookError.js";
+import { DatastoreError, type BlobService } from "../dsl/DatastoreFailure.js";
 import { digestOfJson, type Digest } from "../fingerprint/digest.js";
 import type { StatCache } from "../store/StatCache.js";
 import { removeLayout } from "../datasets/datasetFiles.js";
@@ -76,7 +77,7 @@ export class AzureBlobDatastore {
     const exists = await this.call("reach", () => c.exists());
     if (exists) return;
     if (!options.createIfNotExists) {
-      throw new PipebookError("datastore-error", `datastore ${this.name}: account ${this.accountName} has no container "${this.containerName}" (pass createIfNotExists: true to make it)`);
+      throw new DatastoreError({ reason: "container-missing", service: this.service });
     }
     await this.call("create the container", () => c.createIfNotExists());
   }
@@ -90,7 +91,7 @@ export class AzureBlobDatastore {
     const target = clean(options.targetPath ?? "", this.name);
     for (const file of files) {
       const st = await stat(file).catch(() => undefined);
-      if (!st?.isFile()) throw new PipebookError("datastore-error", `cannot upload ${file}: no such file`);
+      if (!st?.isFile()) throw new DatastoreError({ reason: "upload-file-missing", file });
     }
     const written: string[] = [];
     try {
@@ -113,12 +114,12 @@ export class AzureBlobDatastore {
    */
   async uploadDirectory(srcDir: string, options: UploadOptions = {}): Promise<string> {
     const st = await stat(srcDir).catch(() => undefined);
-    if (!st?.isDirectory()) throw new PipebookError("datastore-error", `cannot upload ${srcDir}: no such folder`);
+    if (!st?.isDirectory()) throw new DatastoreError({ reason: "upload-folder-missing", dir: srcDir });
     const dest = clean(options.targetPath ?? basename(srcDir), this.name);
-    if (dest === "") throw new PipebookError("datastore-error", `cannot upload ${srcDir} to the root of datastore ${this.name}: that would replace everything on it; give a targetPath folder`);
+    if (dest === "") throw new DatastoreError({ reason: "upload-to-root", store: this.name, dir: srcDir });
     const before = await this.list(dest);
     if (before.length > 0 && !options.overwrite) {
-      throw new PipebookError("datastore-error", `datastore ${this.name} already has "${dest}"; pass overwrite: true to replace it`);
+      throw new DatastoreError({ reason: "already-has", store: this.name, path: dest });
     }
     const files = await listFiles(srcDir);
     const written: string[] = [];
@@ -140,10 +141,10 @@ export class AzureBlobDatastore {
   async download(targetDir: string, options: { prefix?: string; overwrite?: boolean; onProgress?: (p: TransferProgress) => void; showProgress?: boolean } = {}): Promise<string> {
     const prefix = clean(options.prefix ?? "", this.name);
     const entries = await this.list(prefix);
-    if (entries.length === 0) throw new PipebookError("datastore-error", `datastore ${this.name} has nothing at "${prefix}"`);
+    if (entries.length === 0) throw new DatastoreError({ reason: "nothing-at", store: this.name, path: prefix });
     const dest = join(targetDir, prefix);
     if (!options.overwrite && (await stat(dest).then(() => true, () => false))) {
-      throw new PipebookError("datastore-error", `${dest} exists; pass overwrite: true to replace it`);
+      throw new DatastoreError({ reason: "download-target-exists", dest });
     }
     const tmp = join(dirname(dest), `.${basename(dest) || "download"}.${randomUUID()}.download`);
     try {
@@ -183,7 +184,7 @@ export class AzureBlobDatastore {
    */
   async content(pathOnDatastore: string): Promise<RemoteContent> {
     const entries = await this.list(pathOnDatastore);
-    if (entries.length === 0) throw new PipebookError("source-missing", `datastore ${this.name} has nothing at "${clean(pathOnDatastore, this.name)}"`);
+    if (entries.length === 0) throw new DatastoreError({ reason: "nothing-at", store: this.name, path: clean(pathOnDatastore, this.name) });
     const files: [string, string][] = [];
     const withMd5: RemoteEntry[] = [];
     for (const e of entries) {
@@ -275,7 +276,7 @@ export class AzureBlobDatastore {
         }),
       );
       if (e.md5 && (await md5File(file)).toString("hex") !== e.md5) {
-        throw new PipebookError("datastore-error", `datastore ${this.name}: "${e.blobName}" arrived with content other than its Content-MD5 says (changed while being read?); run again`);
+        throw new DatastoreError({ reason: "content-changed", store: this.name, blob: e.blobName });
       }
     });
   }
@@ -301,7 +302,7 @@ export class AzureBlobDatastore {
       const options: StoragePipelineOptions = { retryOptions: RETRIES };
       const secret = (env: string, what: string): string => {
         const v = process.env[env];
-        if (!v) throw new PipebookError("datastore-error", `datastore ${this.name} reads its ${what} from the environment variable ${env}, which is not set`);
+        if (!v) throw new DatastoreError({ reason: "env-unset", store: this.name, what, env });
         return v;
       };
       const endpoint = cfg.endpoint ?? `https://${cfg.accountName}.blob.core.windows.net`;
@@ -314,7 +315,7 @@ export class AzureBlobDatastore {
           service = BlobServiceClient.fromConnectionString(secret(env, "connection string"), options);
         } catch (err) {
           if (err instanceof PipebookError) throw err;
-          throw new PipebookError("datastore-error", `datastore ${this.name}: the connection string in ${env} is not one (${(err as Error).message})`);
+          throw new DatastoreError({ reason: "connection-string-invalid", store: this.name, env, message: (err as Error).message });
         }
       }
       return service.getContainerClient(cfg.containerName);
@@ -333,29 +334,33 @@ export class AzureBlobDatastore {
     }
   }
 
+  private get service(): BlobService {
+    return { store: this.name, account: this.accountName, container: this.containerName };
+  }
+
   private explain(what: string, err: unknown): Error {
     if (err instanceof PipebookError) return err;
     const e = err as { statusCode?: number; code?: string; details?: { errorCode?: string }; message?: string };
     const code = e.details?.errorCode ?? e.code;
-    const where = `datastore ${this.name} (account ${this.accountName}, container ${this.containerName})`;
+    const service = this.service;
     if (e.statusCode === 403 || code === "AuthenticationFailed" || code === "AuthorizationFailure") {
-      return new PipebookError("datastore-error", `${where} refused the credentials: could not ${what} (${code ?? "403"}); check the key or connection string in the environment`, [], { cause: err });
+      return new DatastoreError({ reason: "credentials-refused", service, action: what, code: code ?? "403" }, { cause: err });
     }
     if (code === "BlobAlreadyExists" || e.statusCode === 409 || (e.statusCode === 412 && code === "ConditionNotMet")) {
-      return new PipebookError("datastore-error", `datastore ${this.name} already has "${what.replace(/^upload "|"$/g, "")}"; pass overwrite: true to replace it`, [], { cause: err });
+      return new DatastoreError({ reason: "already-has", store: this.name, path: what.replace(/^upload "|"$/g, "") }, { cause: err });
     }
-    if (code === "ContainerNotFound") return new PipebookError("datastore-error", `${where}: the container does not exist`, [], { cause: err });
+    if (code === "ContainerNotFound") return new DatastoreError({ reason: "container-gone", service }, { cause: err });
     if (e.statusCode === undefined || e.statusCode === 0 || ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "REQUEST_SEND_ERROR"].includes(code ?? "")) {
-      return new PipebookError("datastore-error", `${where} cannot be reached: could not ${what} (${e.message ?? code})`, [], { cause: err });
+      return new DatastoreError({ reason: "service-unreachable", service, action: what, message: e.message ?? code ?? "" }, { cause: err });
     }
-    return new PipebookError("datastore-error", `${where}: could not ${what}: ${e.message ?? String(err)}`, [], { cause: err });
+    return new DatastoreError({ reason: "service-failed", service, action: what, message: e.message ?? String(err) }, { cause: err });
   }
 }
 
 /** A datastore path without leading or trailing slashes; one that climbs out (`..`) is refused. */
 export function clean(path: string, store: string): string {
   const parts = path.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) throw new PipebookError("datastore-error", `path "${path}" leaves datastore ${store}`);
+  if (parts.includes("..")) throw new DatastoreError({ reason: "path-leaves", store, path });
   return parts.join("/");
 }
 
@@ -391,7 +396,7 @@ async function listFiles(dir: string, rel = ""): Promise<string[]> {
   const out: string[] = [];
   for (const d of await readdir(join(dir, rel), { withFileTypes: true })) {
     const childRel = rel === "" ? d.name : `${rel}/${d.name}`;
-    if (d.isSymbolicLink()) throw new PipebookError("datastore-error", `cannot upload ${dir}: "${childRel}" is a symbolic link; uploads copy files, not links (copy what it points to into the folder)`);
+    if (d.isSymbolicLink()) throw new DatastoreError({ reason: "upload-link", dir, link: childRel });
     if (d.isDirectory()) out.push(...(await listFiles(dir, childRel)));
     else if (d.isFile()) out.push(childRel);
   }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { AnyDatastore } from "../dsl/Datastore.js";
 import type { AzureBlobDatastore } from "./AzureBlobDatastore.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { DatastoreError } from "../dsl/DatastoreFailure.js";
 import { digestOfJson } from "../fingerprint/digest.js";
 import { walk } from "../fingerprint/hashTree.js";
 import { unsealTree } from "../datasets/readOnlyTree.js";
@@ -51,9 +51,9 @@ export async function transfer(from: DatastorePath, to: DatastorePath): Promise<
   }
   const source = from.store.kind === "local" ? from.store.resolve(from.path) : await from.store.localCopy(from.path);
   const st = await stat(source).catch(() => undefined);
-  if (!st) throw new PipebookError("source-missing", `datastore ${from.store.name} has nothing at "${from.path}"`);
+  if (!st) throw new DatastoreError({ reason: "nothing-at", store: from.store.name, path: from.path });
   const dest = to.path.replace(/^\/+|\/+$/g, "");
-  if (dest === "") throw new PipebookError("datastore-error", `cannot transfer to the root of datastore ${to.store.name}: give a destination path`);
+  if (dest === "") throw new DatastoreError({ reason: "transfer-to-root", store: to.store.name });
   if (st.isDirectory()) {
     await to.store.uploadDirectory(source, { targetPath: dest, overwrite: true });
     // A blob source's local copy is sealed (read-only) and a copy keeps its modes: give the owner
@@ -77,9 +77,9 @@ export async function transfer(from: DatastorePath, to: DatastorePath): Promise<
 /** Blob to blob on one account: the service copies each blob; blobs the destination folder no longer has are removed. */
 async function copyWithinAccount(from: AzureBlobDatastore, fromPath: string, to: AzureBlobDatastore, toPath: string): Promise<void> {
   const entries = await from.list(fromPath);
-  if (entries.length === 0) throw new PipebookError("source-missing", `datastore ${from.name} has nothing at "${fromPath}"`);
+  if (entries.length === 0) throw new DatastoreError({ reason: "nothing-at", store: from.name, path: fromPath });
   const dest = toPath.replace(/^\/+|\/+$/g, "");
-  if (dest === "") throw new PipebookError("datastore-error", `cannot transfer to the root of datastore ${to.name}: give a destination path`);
+  if (dest === "") throw new DatastoreError({ reason: "transfer-to-root", store: to.name });
   const pairs = entries.map((e) => [e.blobName, e.rel === "" ? dest : `${dest}/${e.rel}`] as const);
   const before = await to.list(dest);
   await to.copyFromSameAccount(from, pairs);

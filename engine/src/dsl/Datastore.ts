@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { constants } from "node:fs";
 import { copyFile, cp, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
-import { PipebookError } from "../errors/PipebookError.js";
+import { DatastoreError } from "./DatastoreFailure.js";
 import type { AzureBlobDatastore } from "../datastores/AzureBlobDatastore.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import type { AzureBlobDatastoreConfig } from "./datastoreConfig.js";
@@ -61,7 +61,7 @@ export class Datastore {
   /** A datastore of the workspace by name; an unknown name is an error naming the ones there are. */
   static get(ws: Workspace, name: string): AnyDatastore {
     const store = ws.getDatastore(name);
-    if (!store) throw new PipebookError("not-found", `this workspace has no datastore named "${name}" (it has ${[...ws.datastores.keys()].join(", ")})`);
+    if (!store) throw new DatastoreError({ reason: "datastore-unknown", name, known: [...ws.datastores.keys()] });
     return store;
   }
 
@@ -75,11 +75,11 @@ export class Datastore {
   resolve(pathOnDatastore: string): string {
     const clean = normalize(pathOnDatastore.replace(/^\/+/, ""));
     if (isAbsolute(pathOnDatastore) && !pathOnDatastore.startsWith("/")) {
-      throw new PipebookError("datastore-error", `path "${pathOnDatastore}" on datastore ${this.name} must be relative`);
+      throw new DatastoreError({ reason: "path-absolute", store: this.name, path: pathOnDatastore });
     }
     const abs = resolve(this.root, clean);
     if (abs !== this.root && !abs.startsWith(this.root + sep)) {
-      throw new PipebookError("datastore-error", `path "${pathOnDatastore}" leaves datastore ${this.name}`);
+      throw new DatastoreError({ reason: "path-leaves", store: this.name, path: pathOnDatastore });
     }
     return abs;
   }
@@ -94,7 +94,7 @@ export class Datastore {
     const written: string[] = [];
     for (const file of files) {
       const st = await stat(file).catch(() => undefined);
-      if (!st?.isFile()) throw new PipebookError("datastore-error", `cannot upload ${file}: no such file`);
+      if (!st?.isFile()) throw new DatastoreError({ reason: "upload-file-missing", file });
       const dest = join(target, basename(file));
       await this.writeAtomically(dest, options.overwrite ?? false, (tmp) => copyFile(file, tmp, constants.COPYFILE_FICLONE));
       written.push(dest.split(sep).join("/"));
@@ -110,13 +110,13 @@ export class Datastore {
    */
   async uploadDirectory(srcDir: string, options: UploadOptions = {}): Promise<string> {
     const st = await stat(srcDir).catch(() => undefined);
-    if (!st?.isDirectory()) throw new PipebookError("datastore-error", `cannot upload ${srcDir}: no such folder`);
+    if (!st?.isDirectory()) throw new DatastoreError({ reason: "upload-folder-missing", dir: srcDir });
     const dest = options.targetPath ?? basename(srcDir);
     if (dest.replace(/^[/.]+|\/+$/g, "") === "") {
-      throw new PipebookError("datastore-error", `cannot upload ${srcDir} to the root of datastore ${this.name}: that would replace everything on it; give a targetPath folder`);
+      throw new DatastoreError({ reason: "upload-to-root", store: this.name, dir: srcDir });
     }
     const link = await firstLink(srcDir);
-    if (link) throw new PipebookError("datastore-error", `cannot upload ${srcDir}: "${link}" is a symbolic link; uploads copy files, not links (copy what it points to into the folder)`);
+    if (link) throw new DatastoreError({ reason: "upload-link", dir: srcDir, link });
     await this.writeAtomically(dest, options.overwrite ?? false, (tmp) => cp(srcDir, tmp, { recursive: true }));
     if (options.onProgress || options.showProgress) {
       for (const rel of (await readdir(srcDir, { recursive: true })).sort()) {
@@ -132,11 +132,11 @@ export class Datastore {
     const prefix = options.prefix ?? "";
     const src = this.resolve(prefix);
     if (!(await this.exists(prefix))) {
-      throw new PipebookError("datastore-error", `datastore ${this.name} has nothing at "${prefix}"`);
+      throw new DatastoreError({ reason: "nothing-at", store: this.name, path: prefix });
     }
     const dest = join(targetDir, prefix);
     if (!options.overwrite && (await stat(dest).then(() => true, () => false))) {
-      throw new PipebookError("datastore-error", `${dest} exists; pass overwrite: true to replace it`);
+      throw new DatastoreError({ reason: "download-target-exists", dest });
     }
     await mkdir(dirname(dest), { recursive: true });
     await cp(src, dest, { recursive: true, force: true });
@@ -148,10 +148,7 @@ export class Datastore {
     const dest = this.resolve(pathOnDatastore);
     await this.refuseLinkOut(pathOnDatastore, dest);
     if (!overwrite && (await stat(dest).then(() => true, () => false))) {
-      throw new PipebookError(
-        "datastore-error",
-        `datastore ${this.name} already has "${relative(this.root, dest)}"; pass overwrite: true to replace it`,
-      );
+      throw new DatastoreError({ reason: "already-has", store: this.name, path: relative(this.root, dest) });
     }
     await mkdir(dirname(dest), { recursive: true });
     const tmp = join(dirname(dest), `.${basename(dest)}.${randomUUID()}.upload`);
@@ -172,7 +169,7 @@ export class Datastore {
     while (!(await stat(existing).then(() => true, () => false))) existing = dirname(existing);
     const real = await realpath(existing);
     if (real !== realRoot && !real.startsWith(realRoot + sep)) {
-      throw new PipebookError("datastore-error", `cannot write "${pathOnDatastore}" on datastore ${this.name}: the path goes through a link that leads out of the datastore`);
+      throw new DatastoreError({ reason: "write-through-link", store: this.name, path: pathOnDatastore });
     }
   }
 }
@@ -187,7 +184,7 @@ function reportCopied(store: string, path: string, bytes: number, options: Uploa
 function refuseSecrets(options: object): void {
   for (const key of ["accountKey", "sasToken", "connectionString"]) {
     if (key in options) {
-      throw new PipebookError("datastore-error", `datastore ${String((options as { name?: unknown }).name)}: pass ${key}Env, the name of an environment variable holding the ${key}, not the secret itself (pipebook never stores a secret)`);
+      throw new DatastoreError({ reason: "secret-passed", store: String((options as { name?: unknown }).name), key });
     }
   }
 }

@@ -1,0 +1,99 @@
+import { FailureError, unreachable, type PipebookErrorCode } from "../errors/PipebookError.js";
+
+/** An Azure blob container as failures name it. */
+export interface BlobService {
+  readonly store: string;
+  readonly account: string;
+  readonly container: string;
+}
+
+/**
+ * Expected failures of datastores (local folders and Azure blob containers) and transfers between
+ * them, as data; `describeDatastoreFailure` words them. The same failure reads the same on either
+ * kind of datastore.
+ */
+export type DatastoreFailure =
+  | { readonly reason: "datastore-unknown"; readonly name: string; readonly known: readonly string[] }
+  | { readonly reason: "path-absolute"; readonly store: string; readonly path: string }
+  | { readonly reason: "path-leaves"; readonly store: string; readonly path: string }
+  | { readonly reason: "nothing-at"; readonly store: string; readonly path: string }
+  | { readonly reason: "already-has"; readonly store: string; readonly path: string }
+  | { readonly reason: "write-through-link"; readonly store: string; readonly path: string }
+  | { readonly reason: "upload-file-missing"; readonly file: string }
+  | { readonly reason: "upload-folder-missing"; readonly dir: string }
+  | { readonly reason: "upload-to-root"; readonly store: string; readonly dir: string }
+  | { readonly reason: "upload-link"; readonly dir: string; readonly link: string }
+  | { readonly reason: "download-target-exists"; readonly dest: string }
+  | { readonly reason: "transfer-to-root"; readonly store: string }
+  | { readonly reason: "secret-passed"; readonly store: string; readonly key: string }
+  | { readonly reason: "env-unset"; readonly store: string; readonly what: string; readonly env: string }
+  | { readonly reason: "connection-string-invalid"; readonly store: string; readonly env: string; readonly message: string }
+  | { readonly reason: "container-missing"; readonly service: BlobService }
+  | { readonly reason: "container-gone"; readonly service: BlobService }
+  | { readonly reason: "content-changed"; readonly store: string; readonly blob: string }
+  | { readonly reason: "credentials-refused"; readonly service: BlobService; readonly action: string; readonly code: string }
+  | { readonly reason: "service-unreachable"; readonly service: BlobService; readonly action: string; readonly message: string }
+  | { readonly reason: "service-failed"; readonly service: BlobService; readonly action: string; readonly message: string };
+
+export class DatastoreError extends FailureError<DatastoreFailure> {
+  constructor(failure: DatastoreFailure, options?: { cause?: unknown }) {
+    super(datastoreFailureCode(failure), failure, describeDatastoreFailure(failure), [], options);
+  }
+}
+
+function datastoreFailureCode(f: DatastoreFailure): PipebookErrorCode {
+  // Nothing at a path is what readers (datasets, steps' inputs) tell apart from other trouble.
+  if (f.reason === "datastore-unknown") return "not-found";
+  return f.reason === "nothing-at" ? "source-missing" : "datastore-error";
+}
+
+const where = (s: BlobService): string => `datastore ${s.store} (account ${s.account}, container ${s.container})`;
+
+export function describeDatastoreFailure(f: DatastoreFailure): string {
+  switch (f.reason) {
+    case "datastore-unknown":
+      return `this workspace has no datastore named "${f.name}" (it has ${f.known.join(", ")})`;
+    case "path-absolute":
+      return `path "${f.path}" on datastore ${f.store} must be relative`;
+    case "path-leaves":
+      return `path "${f.path}" leaves datastore ${f.store}`;
+    case "nothing-at":
+      return `datastore ${f.store} has nothing at "${f.path}"`;
+    case "already-has":
+      return `datastore ${f.store} already has "${f.path}"; pass overwrite: true to replace it`;
+    case "write-through-link":
+      return `cannot write "${f.path}" on datastore ${f.store}: the path goes through a link that leads out of the datastore`;
+    case "upload-file-missing":
+      return `cannot upload ${f.file}: no such file`;
+    case "upload-folder-missing":
+      return `cannot upload ${f.dir}: no such folder`;
+    case "upload-to-root":
+      return `cannot upload ${f.dir} to the root of datastore ${f.store}: that would replace everything on it; give a targetPath folder`;
+    case "upload-link":
+      return `cannot upload ${f.dir}: "${f.link}" is a symbolic link; uploads copy files, not links (copy what it points to into the folder)`;
+    case "download-target-exists":
+      return `${f.dest} exists; pass overwrite: true to replace it`;
+    case "transfer-to-root":
+      return `cannot transfer to the root of datastore ${f.store}: give a destination path`;
+    case "secret-passed":
+      return `datastore ${f.store}: pass ${f.key}Env, the name of an environment variable holding the ${f.key}, not the secret itself (pipebook never stores a secret)`;
+    case "env-unset":
+      return `datastore ${f.store} reads its ${f.what} from the environment variable ${f.env}, which is not set`;
+    case "connection-string-invalid":
+      return `datastore ${f.store}: the connection string in ${f.env} is not one (${f.message})`;
+    case "container-missing":
+      return `datastore ${f.service.store}: account ${f.service.account} has no container "${f.service.container}" (pass createIfNotExists: true to make it)`;
+    case "container-gone":
+      return `${where(f.service)}: the container does not exist`;
+    case "content-changed":
+      return `datastore ${f.store}: "${f.blob}" arrived with content other than its Content-MD5 says (changed while being read?); run again`;
+    case "credentials-refused":
+      return `${where(f.service)} refused the credentials: could not ${f.action} (${f.code}); check the key or connection string in the environment`;
+    case "service-unreachable":
+      return `${where(f.service)} cannot be reached: could not ${f.action} (${f.message})`;
+    case "service-failed":
+      return `${where(f.service)}: could not ${f.action}: ${f.message}`;
+    default:
+      return unreachable(f);
+  }
+}
