@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CommandStep, Experiment, PipelineData, Pipeline, RunConfiguration } from "pipebook";
+import { CommandStep, Experiment, PipelineData, Pipeline, PythonScriptStep, RunConfiguration } from "pipebook";
 import { agentSandbox, type AgentSandbox } from "./helpers.js";
 
 // Stand-in GPUs (PIPEBOOK_GPUS=0,1; see helpers.ts).
@@ -8,6 +8,19 @@ beforeEach(async () => (as = await agentSandbox()));
 afterEach(async () => as.close());
 
 describe("data by content between a server and its agents", () => {
+  it("runs a Python step's code snapshot on the agent, metrics streamed back", async () => {
+    as.agent("gpu-1");
+    await as.waitForAgent("gpu-1");
+    await as.sb.write("src/train.py", 'import os\nfrom pipebook_run import log\nfrom helper import answer\nprint("answer", answer(), "gpus", os.environ["CUDA_VISIBLE_DEVICES"])\nlog("accuracy", 0.93)\n');
+    await as.sb.write("src/helper.py", "def answer():\n    return 42\n");
+    const view = await (await new Experiment(as.ws, "transfer").submit(new Pipeline(as.ws, {
+      steps: [new PythonScriptStep({ name: "train", scriptName: "train.py", sourceDirectory: `${as.sb.dir}/src`, computeTarget: "a100", runconfig: new RunConfiguration({ gpus: 1 }) })],
+    }))).waitForCompletion();
+    expect(view.steps[0]!.status).toBe("completed");
+    expect(view.steps[0]!.logTail).toContain("answer 42 gpus 0\n");
+    expect(view.steps[0]!.metrics).toMatchObject([{ name: "accuracy", points: [{ value: 0.93 }] }]);
+  });
+
   it("moves an input once: the second run sends 0 input bytes; outputs come back verified and feed a local step", async () => {
     as.agent("gpu-1");
     await as.waitForAgent("gpu-1");
