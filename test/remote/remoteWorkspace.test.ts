@@ -74,6 +74,9 @@ describe("a project that submits to a pipebook server (pipebook.json \"server\")
   let bob: string;
   let token: string;
   let env: Record<string, string>;
+  /** The first test's run on the server, and Bob's run that reused it. */
+  let firstRun = "";
+  let reusedRun = "";
 
   beforeAll(async () => {
     sb = await sandbox();
@@ -135,7 +138,12 @@ describe("a project that submits to a pipebook server (pipebook.json \"server\")
     expect(show.stdout).toMatch(/hello\s+completed/);
     const logs = await cli(alice, env, "logs", id, "hello");
     expect(logs.stdout).toBe("hello from world\n");
+    firstRun = id;
+    reusedRun = runIdOf(other.stdout);
+  });
 
+  it("pipebook download brings a server run's outputs here by content: only files not already here move", async () => {
+    const id = firstRun;
     // Its outputs come to the laptop by content: only files not already here move.
     const dl = await cli(alice, env, "download", id.slice(0, 20), "--out", "got");
     expect(dl.stderr).toBe("");
@@ -149,7 +157,7 @@ describe("a project that submits to a pipebook server (pipebook.json \"server\")
     expect((await cli(alice, env, "download", id, "--out", "got")).stdout).toContain("downloaded 1 of 1 files (3 B)");
     expect(await readFile(join(alice, "got", "hello", "greeting", "g.txt"), "utf8")).toBe("hi\n");
     // A reused run's outputs are the ones it reused; a wrong step or output is one sentence.
-    const fromReuse = await cli(bob, {}, "download", runIdOf(other.stdout), "hello", "--out", "mine");
+    const fromReuse = await cli(bob, {}, "download", reusedRun, "hello", "--out", "mine");
     expect(fromReuse.stdout).toContain("downloaded 1 of 1 files (3 B)");
     expect(await readFile(join(bob, "mine", "hello", "greeting", "g.txt"), "utf8")).toBe("hi\n");
     const noStep = await cli(alice, env, "download", id, "nope");
@@ -289,10 +297,11 @@ console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    // Interrupted once the server runs the step (an event in its store, not a time).
+    // Interrupted once the server runs the step and the CLI follows it (events, not a time: the
+    // CLI says "submitted run" in the same turn as it starts listening for the signal).
     let runId: string | undefined;
     for (let i = 0; i < 600 && runId === undefined; i++) {
-      runId = sb.ws.runs.listRuns({ experiment: "interrupted", limit: 1 }).find((x) => sb.ws.runs.getSteps(x.id)[0]?.status === "running")?.id;
+      if (stdout.includes("submitted run")) runId = sb.ws.runs.listRuns({ experiment: "interrupted", limit: 1 }).find((x) => sb.ws.runs.getSteps(x.id)[0]?.status === "running")?.id;
       if (runId === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(runId).toBeDefined();
@@ -324,6 +333,20 @@ console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.
 
     const none = await cli(alice, {}, "runs");
     expect(none.stderr).toBe(`pipebook: submitting to the pipebook server at ${server.url} needs a token: set PIPEBOOK_TOKEN, or name a file holding it in pipebook.json "tokenFile"\n`);
+
+    // A ModuleStep: refused before anything is uploaded, saying why.
+    const erin = join(root, "erin");
+    await mkdir(join(erin, "node_modules"), { recursive: true });
+    await symlink(join(REPO, "engine"), join(erin, "node_modules", "pipebook"), "dir");
+    await writeFile(join(erin, "package.json"), JSON.stringify({ type: "module", private: true }));
+    await writeFile(join(erin, "m.mjs"), `import { Experiment, Module, ModuleStep, Pipeline, Workspace } from "pipebook";
+const ws = await Workspace.fromConfig({ server: process.argv[2] });
+const version = await (await Module.create(ws, { name: "greet" })).publishShellScript({ version: "1", command: "echo hi" });
+await new Experiment(ws, "mod").submit(new Pipeline(ws, { steps: [new ModuleStep({ module: version })] })).catch((e) => console.log(e.message));
+`);
+    const mod = await node(erin, env, "m.mjs", server.url);
+    expect(mod.stdout).toBe(`step "greet" is a ModuleStep (module "greet" version "1"), which a run submitted to ${server.url} cannot use yet: modules live in the server's store, but a ModuleStep is resolved in this workspace's own and a remote workspace does not look modules up on the server; run this pipeline on the server's workspace, where the module is published\n`);
+    expect(sb.ws.runs.listRuns({ experiment: "mod", limit: 1 })).toEqual([]);
 
     for (const [args, what] of [[["gc"], "pipebook gc"], [["datasets"], "pipebook datasets"], [["token", "list"], "pipebook token"]] as const) {
       const r = await cli(alice, env, ...args);

@@ -43,7 +43,13 @@ export async function submitToServer(server: RemoteServer, experiment: string, p
   // Checked here first: a typo should not cost snapshots and uploads.
   resolveParameters(pipeline.parameters, options.parameterAssignments);
   const moduleStep = graph.steps.find((s) => s instanceof ModuleStep);
-  if (moduleStep) throw new RemoteError({ reason: "config", detail: `step "${moduleStep.name}" is a ModuleStep: module steps cannot be submitted to a server from here yet; publish the pipeline on the server` });
+  if (moduleStep instanceof ModuleStep) {
+    const { name, version } = moduleStep.moduleRef;
+    throw new RemoteError({
+      reason: "config",
+      detail: `step "${moduleStep.name}" is a ModuleStep (module "${name}" version "${version}"), which a run submitted to ${server.url} cannot use yet: modules live in the server's store, but a ModuleStep is resolved in this workspace's own and a remote workspace does not look modules up on the server; run this pipeline on the server's workspace, where the module is published`,
+    });
+  }
   const ws = pipeline.workspace;
   const git = readGitInfo(ws.root).catch(() => undefined);
   const snapshots = await Promise.all(graph.steps.map((s) => snapshotStep(ws, s)));
