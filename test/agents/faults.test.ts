@@ -40,6 +40,20 @@ describe("agents lost and found", () => {
     expect(again.steps[0]!.logTail).toContain("cvd=[0,1]");
   });
 
+  it("stops a canceled run's step on its agent and frees its slot", async () => {
+    const agent = as.agent("gpu-1");
+    await as.waitForAgent("gpu-1");
+    const run = await new Experiment(as.ws, "faults").submit(new Pipeline(as.ws, { steps: [marked("stoppable", `sleep 60; touch ${join(as.sb.dir, "stoppable.finished")}`)] }));
+    await until(() => existsSync(join(as.sb.dir, "stoppable.started")));
+    run.cancel();
+    const view = await run.waitForCompletion();
+    expect(view.steps[0]!.status).toBe("canceled");
+    await until(() => as.server.agents.list()[0]!.jobs.length === 0);
+    expect(as.server.agents.list()[0]!.slots).toEqual([{ gpu: 0, step: null }, { gpu: 1, step: null }]);
+    // The agent stopped the step's process (it reports the job canceled once it is gone).
+    await until(() => /stoppable: stopping \(the run was canceled\)\n.*stoppable: canceled/s.test(agent.log()));
+  });
+
   it("runs a step that allows a retry again on another agent once its agent is lost", async () => {
     const first = as.agent("gpu-1");
     as.agent("gpu-2");
