@@ -7,7 +7,7 @@ import { isTerminalRunStatus, isTerminalStepStatus, type ParameterValue, type Ru
 import type { Capacity } from "../compute/Compute.js";
 import type { Pipeline } from "../dsl/Pipeline.js";
 import type { Workspace } from "../workspace/Workspace.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { SubmitError } from "./SubmitFailure.js";
 import type { PipelineGraph } from "../graph/buildGraph.js";
 import type { Decision } from "../explain/Decision.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
@@ -147,7 +147,7 @@ export class PipelineRun implements RunHandle {
     const ws = pipeline.workspace;
     const graph = pipeline.graph;
     if (options.concurrency !== undefined && !(Number.isInteger(options.concurrency) && options.concurrency > 0)) {
-      throw new PipebookError("step-invalid", `concurrency must be a whole number ≥ 1, got ${options.concurrency}`);
+      throw new SubmitError({ reason: "concurrency-invalid", concurrency: options.concurrency });
     }
     const record = (id: string): void =>
       ws.runs.createRun({

@@ -6,6 +6,7 @@ import { ScriptStep, type PipelineStep } from "../dsl/steps.js";
 import { ModuleStep } from "../dsl/ModuleStep.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
+import { SubmitError } from "./SubmitFailure.js";
 import { asDigest, type Digest } from "../fingerprint/digest.js";
 import { hashTree } from "../fingerprint/hashTree.js";
 import { snapshotSource } from "../fingerprint/snapshotSource.js";
@@ -61,17 +62,13 @@ export async function snapshotStep(ws: Workspace, step: PipelineStep): Promise<S
   const snapshot = sourceDir ? await snapshotSource(sourceDir, deps, ws.blobs) : undefined;
   const source = snapshot ? Object.fromEntries(snapshot.files) : {};
   if (step instanceof ScriptStep && !(step.scriptName in source)) {
-    throw new PipebookError(
-      "script-missing",
-      `step "${step.name}": script "${step.scriptName}" is not in its source directory ${sourceDir}` +
-        (snapshot && snapshot.files.size > 0 ? ` (or it is ignored by .amlignore/.gitignore)` : " (the folder is empty)"),
-    );
+    throw new SubmitError({ reason: "script-missing", step: step.name, script: step.scriptName, sourceDir, folderEmpty: !(snapshot && snapshot.files.size > 0) });
   }
   const hashPaths: Record<string, string> = {};
   for (const p of step.hashPaths) {
     const abs = isAbsolute(p) ? p : join(sourceDir ?? process.cwd(), p);
     const tree = await hashTree(abs, deps).catch(() => {
-      throw new PipebookError("source-missing", `step "${step.name}": hashPaths entry "${p}" (${abs}) does not exist`);
+      throw new SubmitError({ reason: "hash-path-missing", step: step.name, entry: p, path: abs });
     });
     for (const [rel, d] of tree.files) hashPaths[rel === "" ? p : `${p}/${rel}`] = d;
   }
@@ -87,14 +84,14 @@ export function checkModuleVersion(ws: Workspace, step: ModuleStep, progress: Pr
   const { name: module, version, digest } = step.moduleRef;
   const now = ws.modules.version(module, version);
   if (!now || now.digest !== digest) {
-    throw new PipebookError("not-found", `step "${step.name}" uses module "${module}" version "${version}", which this workspace does not have`);
+    throw new SubmitError({ reason: "module-version-unknown", step: step.name, module, version });
   }
   const whole = ws.modules.get(module)?.state;
   if (whole === "disabled") {
-    throw new PipebookError("step-invalid", `step "${step.name}" uses module "${module}", which is disabled (every version of it); enable it or use another module`);
+    throw new SubmitError({ reason: "module-disabled", step: step.name, module });
   }
   if (now.state === "disabled") {
-    throw new PipebookError("step-invalid", `step "${step.name}" uses module "${module}" version "${version}", which is disabled; use another version (pipebook modules ${module} lists them)`);
+    throw new SubmitError({ reason: "module-version-disabled", step: step.name, module, version });
   }
   if (whole === "deprecated") progress(step.name, `warning: module "${module}" is deprecated`);
   if (now.state === "deprecated") progress(step.name, `warning: module "${module}" version "${version}" is deprecated`);
@@ -109,17 +106,16 @@ export async function checkInputs(ws: Workspace, step: PipelineStep): Promise<vo
   for (const input of step.inputs) {
     if (input instanceof DatasetInput) {
       await input.dataset.check(ws).catch((err: unknown) => {
-        throw err instanceof PipebookError ? new PipebookError(err.code, `step "${step.name}": dataset input "${input.name}": ${err.message}`) : err;
+        throw err instanceof PipebookError
+          ? new SubmitError({ reason: "input-unavailable", step: step.name, input: input.name, what: "dataset input", code: err.code, problem: err.message, ...(err.failure && { failure: err.failure }) })
+          : err;
       });
     }
     // A blob datastore is asked (one listing): wrong credentials or an unreachable account fail the submit too.
     if (input instanceof DataReference && !(await (input.datastore.kind === "local" ? stat(input.path).then(() => true, () => false) : input.datastore.exists(input.pathOnDatastore).catch((err: unknown) => {
-      throw new PipebookError("datastore-error", `step "${step.name}": DataReference "${input.name}": ${err instanceof Error ? err.message : String(err)}`);
+      throw new SubmitError({ reason: "input-unavailable", step: step.name, input: input.name, what: "DataReference", code: "datastore-error", problem: err instanceof Error ? err.message : String(err), ...(err instanceof PipebookError && err.failure && { failure: err.failure }) });
     })))) {
-      throw new PipebookError(
-        "source-missing",
-        `step "${step.name}": DataReference "${input.name}" points at "${input.pathOnDatastore}" on datastore ${input.datastore.name}, which does not exist`,
-      );
+      throw new SubmitError({ reason: "data-reference-missing", step: step.name, input: input.name, path: input.pathOnDatastore, datastore: input.datastore.name });
     }
   }
 }
@@ -131,7 +127,7 @@ export async function checkInputs(ws: Workspace, step: PipelineStep): Promise<vo
  */
 export async function prepareEnvironment(ws: Workspace, step: PipelineStep, progress: PrepareProgress): Promise<{ compute: Compute; environment: ResolvedEnvironment }> {
   const compute = ws.getComputeTarget(step.computeTarget);
-  if (!compute) throw new PipebookError("compute-unknown", `step "${step.name}" names compute target "${step.computeTarget}", which the workspace does not have`);
+  if (!compute) throw new SubmitError({ reason: "compute-unknown", step: step.name, computeTarget: step.computeTarget });
   const { gpus, cpus, memoryMb } = step.runconfig;
   const environment = await compute.prepare(
     {

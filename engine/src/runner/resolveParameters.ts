@@ -1,6 +1,6 @@
 import { checkAssignments, parseAssignments, type DeclaredParameter, type ParsedParameters } from "../contract/parameters.js";
 import type { ParameterValue } from "../contract/runView.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { SubmitError } from "./SubmitFailure.js";
 
 /**
  * Applies typed assignments (REST, DSL, schedules) to a pipeline's parameters, with the
@@ -20,6 +20,5 @@ export function parseRunAssignments(declared: readonly DeclaredParameter[], text
 
 function valuesOrThrow(parsed: ParsedParameters): Record<string, ParameterValue> {
   if (parsed.ok) return parsed.values;
-  const [only, ...more] = parsed.problems;
-  throw more.length === 0 ? new PipebookError("parameter-invalid", only!) : new PipebookError("parameter-invalid", "invalid parameter assignments:", [...parsed.problems]);
+  throw new SubmitError({ reason: "parameters-invalid", problems: [...parsed.problems] });
 }
