@@ -234,8 +234,11 @@ export class AgentPool {
         resolve(end);
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      if (agent.link) agent.link.send(message);
-      else this.endJob(agent, grant.holder, job, { type: "lost", message: lostMessage(agent.name) });
+      if (agent.link) {
+        agent.link.send(message);
+        // Surfaces show the slot busy with this step from now on.
+        this.options.onChange?.(this.list());
+      } else this.endJob(agent, grant.holder, job, { type: "lost", message: lostMessage(agent.name) });
     });
   }
 
