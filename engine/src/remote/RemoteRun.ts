@@ -17,9 +17,10 @@ const MAX_FEED_FAILURES = 8;
 
 /**
  * A run that a `pipebook serve` executes, followed from here: its server-sent events feed
- * (`GET /runs/{id}/events`, one RunView per change) drives `onUpdate` — so a notebook's live
- * display draws it as it draws a local run — and `onEvent`, whose status and log events are
- * read off the differences between consecutive views. A dropped feed is opened again.
+ * (`GET /runs/{id}/events?logs=1`, one RunView per change and the steps' log lines) drives
+ * `onUpdate` — so a notebook's live display draws it as it draws a local run — and `onEvent`,
+ * whose status events are read off the differences between consecutive views and whose log
+ * events are the feed's log frames. A dropped feed is opened again, its log from where it was.
  */
 export class RemoteRun implements SubmittedRun {
   readonly [RUN_HANDLE] = true;
