@@ -1,7 +1,7 @@
-import { FailureError, unreachable } from "../errors/PipebookError.js";
+import { FailureError, unreachable, type PipebookErrorCode } from "../errors/PipebookError.js";
 
 /**
- * Expected failures of reading a dataset's files and rows, as data; `describeDatasetFailure`
+ * Expected failures of declaring, registering and reading datasets, as data; `describeDatasetFailure`
  * words them. `where` is a file or path as a person reads it (`"a.csv" on datastore store`).
  */
 export type DatasetFailure =
@@ -15,12 +15,25 @@ export type DatasetFailure =
   | { readonly reason: "columns-differ"; readonly where: string; readonly columns: readonly string[]; readonly first: readonly string[] }
   | { readonly reason: "row-width"; readonly where: string; readonly fields: number; readonly columns: number }
   | { readonly reason: "unreadable"; readonly where: string; readonly message: string }
-  | { readonly reason: "column-unknown"; readonly op: string; readonly missing: readonly string[]; readonly columns: readonly string[] };
+  | { readonly reason: "column-unknown"; readonly op: string; readonly missing: readonly string[]; readonly columns: readonly string[] }
+  | { readonly reason: "name-invalid"; readonly name: string }
+  | { readonly reason: "content-changed"; readonly name: string; readonly latest: number }
+  | { readonly reason: "filter-test-invalid"; readonly test: string }
+  | { readonly reason: "count-invalid"; readonly op: string; readonly n: number }
+  | { readonly reason: "no-paths" }
+  | { readonly reason: "separator-invalid"; readonly separator: string }
+  | { readonly reason: "version-unknown"; readonly name: string; readonly version: number | undefined; readonly latest: number }
+  | { readonly reason: "dataset-unknown"; readonly name: string }
+  | { readonly reason: "definition-datastore-unknown"; readonly datastore: string };
 
 export class DatasetError extends FailureError<DatasetFailure> {
   constructor(failure: DatasetFailure, options?: { cause?: unknown }) {
-    super("dataset-invalid", failure, describeDatasetFailure(failure), [], options);
+    super(datasetFailureCode(failure), failure, describeDatasetFailure(failure), [], options);
   }
+}
+
+function datasetFailureCode(f: DatasetFailure): PipebookErrorCode {
+  return f.reason === "version-unknown" || f.reason === "dataset-unknown" || f.reason === "definition-datastore-unknown" ? "not-found" : "dataset-invalid";
 }
 
 const quoted = (names: readonly string[]): string => names.map((c) => `"${c}"`).join(", ");
@@ -49,6 +62,24 @@ export function describeDatasetFailure(f: DatasetFailure): string {
       return `cannot read ${f.where}: ${f.message}`;
     case "column-unknown":
       return `${f.op} names column${f.missing.length > 1 ? "s" : ""} ${quoted(f.missing)}, which the dataset does not have (it has ${quoted(f.columns)})`;
+    case "name-invalid":
+      return `dataset name "${f.name}" must start with a letter or digit and hold only letters, digits, _ . - (at most 128)`;
+    case "content-changed":
+      return `dataset "${f.name}" is already registered (version ${f.latest}) with different content; pass createNewVersion: true to add version ${f.latest + 1}`;
+    case "filter-test-invalid":
+      return `filter test "${f.test}" must be one of == != < <= > >=`;
+    case "count-invalid":
+      return `${f.op}(${f.n}): the count must be a whole number ≥ 0`;
+    case "no-paths":
+      return "a dataset needs at least one [datastore, path]";
+    case "separator-invalid":
+      return `separator "${f.separator}" must be one character`;
+    case "version-unknown":
+      return `dataset "${f.name}" has no version ${f.version} (the latest is ${f.latest})`;
+    case "dataset-unknown":
+      return `no dataset named "${f.name}" is registered in this workspace`;
+    case "definition-datastore-unknown":
+      return `a dataset reads datastore "${f.datastore}", which this workspace does not have`;
     default:
       return unreachable(f);
   }

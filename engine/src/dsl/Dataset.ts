@@ -2,7 +2,8 @@ import type { DatasetDefinition, DatasetLineage, DatasetVersion, FilterOp, Table
 import { DatasetProfile } from "../datasets/DatasetProfile.js";
 import { hashDataset, listDatasetFiles, materializeDataset, snapshotDataset, versionFiles, type DatasetFile } from "../datasets/datasetFiles.js";
 import { readTable, type Row } from "../datasets/readTable.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { DatasetError } from "../datasets/DatasetFailure.js";
+import { DatastoreError } from "./DatastoreFailure.js";
 import { asDigest, canonicalJson, type Digest } from "../fingerprint/digest.js";
 import { checkDataName } from "./dataName.js";
 import type { AnyDatastore } from "./Datastore.js";
@@ -61,14 +62,14 @@ abstract class BaseDataset {
    */
   async register(ws: Workspace, options: RegisterOptions): Promise<this> {
     ws.requireLocal(`registering dataset "${options.name}"`);
-    if (!DATASET_NAME.test(options.name)) throw new PipebookError("dataset-invalid", `dataset name "${options.name}" must start with a letter or digit and hold only letters, digits, _ . - (at most 128)`);
+    if (!DATASET_NAME.test(options.name)) throw new DatasetError({ reason: "name-invalid", name: options.name });
     const files = await this.files(ws);
     const content = await hashDataset(ws, this.definition, files);
     const manifest = await snapshotDataset(ws, files, content);
     const version = ws.datasets.addVersion(options.name, (latest) => {
       if (latest && latest.digest === content.digest) return latest;
       if (latest && !options.createNewVersion) {
-        throw new PipebookError("dataset-invalid", `dataset "${options.name}" is already registered (version ${latest.version}) with different content; pass createNewVersion: true to add version ${latest.version + 1}`);
+        throw new DatasetError({ reason: "content-changed", name: options.name, latest: latest.version });
       }
       return {
         name: options.name, description: options.description ?? "", definition: this.definition, manifest, digest: content.digest,
@@ -150,7 +151,7 @@ export class TabularDataset extends BaseDataset {
   }
   /** Rows where `column test value` holds; numbers compare as numbers. */
   filter(column: string, test: FilterOp, value: string | number): TabularDataset {
-    if (!["==", "!=", "<", "<=", ">", ">="].includes(test)) throw new PipebookError("dataset-invalid", `filter test "${test}" must be one of == != < <= > >=`);
+    if (!["==", "!=", "<", "<=", ">", ">="].includes(test)) throw new DatasetError({ reason: "filter-test-invalid", test });
     return this.with({ op: "filter", column, test, value });
   }
 
@@ -202,18 +203,18 @@ export class DatasetInput {
 }
 
 function count(what: string, n: number): number {
-  if (!Number.isInteger(n) || n < 0) throw new PipebookError("dataset-invalid", `${what}(${n}): the count must be a whole number ≥ 0`);
+  if (!Number.isInteger(n) || n < 0) throw new DatasetError({ reason: "count-invalid", op: what, n });
   return n;
 }
 
 function definitionOf(kind: "file" | "tabular", paths: DatasetPath | readonly DatasetPath[], format?: TableFormat): { definition: DatasetDefinition; origin: Origin } {
   const list = (isPath(paths) ? [paths] : paths) as readonly DatasetPath[];
-  if (list.length === 0) throw new PipebookError("dataset-invalid", "a dataset needs at least one [datastore, path]");
+  if (list.length === 0) throw new DatasetError({ reason: "no-paths" });
   const stores = new Map<string, AnyDatastore>();
   for (const [store, path] of list) {
     // Refuses paths that leave the datastore, now rather than at the run.
     if (store.kind === "local") store.resolve(path);
-    else if (path.split("/").includes("..")) throw new PipebookError("datastore-error", `path "${path}" leaves datastore ${store.name}`);
+    else if (path.split("/").includes("..")) throw new DatastoreError({ reason: "path-leaves", store: store.name, path });
     stores.set(store.name, store);
   }
   return {
@@ -237,7 +238,7 @@ export const Dataset = {
   Tabular: {
     fromDelimitedFiles(paths: DatasetPath | readonly DatasetPath[], options: { separator?: string; header?: boolean } = {}): TabularDataset {
       const separator = options.separator ?? ",";
-      if (separator.length !== 1) throw new PipebookError("dataset-invalid", `separator "${separator}" must be one character`);
+      if (separator.length !== 1) throw new DatasetError({ reason: "separator-invalid", separator });
       const { definition, origin } = definitionOf("tabular", paths, { separator, header: options.header ?? true });
       return new TabularDataset(definition, origin);
     },
@@ -249,7 +250,7 @@ export const Dataset = {
     const v = options.version === undefined ? store.latest(name) : store.get(name, options.version);
     if (!v) {
       const latest = store.latest(name);
-      throw new PipebookError("not-found", latest ? `dataset "${name}" has no version ${options.version} (the latest is ${latest.version})` : `no dataset named "${name}" is registered in this workspace`);
+      throw new DatasetError(latest ? { reason: "version-unknown", name, version: options.version, latest: latest.version } : { reason: "dataset-unknown", name });
     }
     return fromVersion(ws, v, v.definition);
   },
@@ -271,7 +272,7 @@ export function fromDefinition(ws: Workspace, definition: DatasetDefinition): Fi
   const stores = new Map<string, AnyDatastore>();
   for (const p of definition.paths) {
     const store = ws.getDatastore(p.datastore);
-    if (!store) throw new PipebookError("not-found", `a dataset reads datastore "${p.datastore}", which this workspace does not have`);
+    if (!store) throw new DatasetError({ reason: "definition-datastore-unknown", datastore: p.datastore });
     stores.set(store.name, store);
   }
   const origin: Origin = { kind: "datastores", stores };

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { StepKind } from "../contract/runView.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { ModuleError } from "./ModuleFailure.js";
 import { digestOfJson } from "../fingerprint/digest.js";
 import { snapshotSource } from "../fingerprint/snapshotSource.js";
 import type { ModuleDefinition, ModuleRecord, ModuleState, ModuleVersionRecord } from "../store/ModuleStore.js";
@@ -49,17 +49,17 @@ export class Module {
   /** Creates a module; a name already taken is refused (use Module.get). */
   static async create(ws: Workspace, options: { name: string; description?: string }): Promise<Module> {
     if (!MODULE_NAME.test(options.name ?? "")) {
-      throw new PipebookError("step-invalid", `module name "${options.name}" must start with a letter or digit and hold only letters, digits, _ . - (at most 128)`);
+      throw new ModuleError({ reason: "name-invalid", name: options.name });
     }
     if (!ws.modules.create(options.name, options.description ?? "", new Date().toISOString())) {
-      throw new PipebookError("step-invalid", `module "${options.name}" already exists in this workspace; use Module.get(ws, "${options.name}") to publish a new version of it`);
+      throw new ModuleError({ reason: "name-taken", name: options.name });
     }
     return new Module(ws, options.name, undefined);
   }
 
   /** A module of the workspace, optionally pinned to one of its versions (checked now). */
   static async get(ws: Workspace, name: string, options: { version?: string } = {}): Promise<Module> {
-    if (!ws.modules.get(name)) throw new PipebookError("not-found", `no module named "${name}" exists in this workspace`);
+    if (!ws.modules.get(name)) throw new ModuleError({ reason: "module-unknown", name });
     const m = new Module(ws, name, options.version);
     if (options.version !== undefined) m.resolve(options.version);
     return m;
@@ -110,11 +110,11 @@ export class Module {
   /** The version asked for, else the pinned one, else the default; an unknown one is one sentence. */
   resolve(version?: string): ModuleVersion {
     const wanted = version ?? this.pinned ?? this.defaultVersion;
-    if (wanted === undefined) throw new PipebookError("not-found", `module "${this.name}" has no versions yet; publish one first`);
+    if (wanted === undefined) throw new ModuleError({ reason: "no-versions", module: this.name });
     const r = this.ws.modules.version(this.name, wanted);
     if (!r) {
       const known = this.ws.modules.versions(this.name).map((v) => v.version);
-      throw new PipebookError("not-found", `module "${this.name}" has no version "${wanted}" (it has ${known.length > 0 ? known.map((v) => `"${v}"`).join(", ") : "none"})`);
+      throw new ModuleError({ reason: "version-unknown", module: this.name, version: wanted, known });
     }
     return new ModuleVersion(this.ws, r);
   }
@@ -129,7 +129,7 @@ export class Module {
 
   async publishShellScript(options: PublishShellOptions): Promise<ModuleVersion> {
     const empty = typeof options.command === "string" ? options.command.trim() === "" : !Array.isArray(options.command) || options.command.length === 0;
-    if (empty) throw new PipebookError("step-invalid", `module "${this.name}": command is empty`);
+    if (empty) throw new ModuleError({ reason: "command-empty", module: this.name });
     const command = typeof options.command === "string" ? options.command : [...options.command];
     return this.publish(options, { kind: "command", command }, options.sourceDirectory);
   }
@@ -137,32 +137,32 @@ export class Module {
   /** Makes `version` the one a ModuleStep without `version` uses. A disabled version cannot be. */
   async setDefaultVersion(version: string): Promise<void> {
     const v = this.resolve(version);
-    if (v.state === "disabled") throw new PipebookError("step-invalid", `module "${this.name}" version "${version}" is disabled and cannot be the default; enable it first`);
+    if (v.state === "disabled") throw new ModuleError({ reason: "default-disabled", module: this.name, version });
     this.ws.modules.setDefault(this.name, version);
   }
 
   private async publishScript(kind: "python" | "node", options: PublishScriptOptions): Promise<ModuleVersion> {
-    if (!options.scriptName) throw new PipebookError("step-invalid", `module "${this.name}": scriptName is required`);
-    if (options.sourceDirectory === undefined) throw new PipebookError("step-invalid", `module "${this.name}": sourceDirectory is required`);
+    if (!options.scriptName) throw new ModuleError({ reason: "option-required", module: this.name, option: "scriptName" });
+    if (options.sourceDirectory === undefined) throw new ModuleError({ reason: "option-required", module: this.name, option: "sourceDirectory" });
     return this.publish(options, { kind, scriptName: options.scriptName }, options.sourceDirectory);
   }
 
   private async publish(options: PublishCommon, program: Pick<ModuleDefinition, "kind" | "scriptName" | "command">, sourceDirectory: string | URL | undefined): Promise<ModuleVersion> {
     if (options.version !== undefined && !VERSION_NAME.test(options.version)) {
-      throw new PipebookError("step-invalid", `module "${this.name}": version "${options.version}" must start with a letter or digit and hold only letters, digits, _ . - (at most 64)`);
+      throw new ModuleError({ reason: "version-name-invalid", module: this.name, version: options.version });
     }
     const inputs = [...(options.inputs ?? [])];
     const outputs = [...(options.outputs ?? [])];
     const ports = [...inputs, ...outputs];
     const badPort = ports.find((p) => !PORT_NAME.test(p));
-    if (badPort !== undefined) throw new PipebookError("step-invalid", `module "${this.name}": port name "${badPort}" must start with a letter or _ and hold only letters, digits and _`);
+    if (badPort !== undefined) throw new ModuleError({ reason: "port-name-invalid", module: this.name, port: badPort });
     const twice = ports.find((p, i) => ports.indexOf(p) !== i);
-    if (twice !== undefined) throw new PipebookError("step-invalid", `module "${this.name}": port "${twice}" is declared twice`);
+    if (twice !== undefined) throw new ModuleError({ reason: "port-twice", module: this.name, port: twice });
     const dir = sourceDirectory === undefined ? undefined : resolve(sourceDirectory instanceof URL ? sourceDirectory.pathname : sourceDirectory);
     const snapshot = dir === undefined ? undefined : await snapshotSource(dir, { cache: this.ws.statCache, pool: this.ws.hashPool }, this.ws.blobs);
     const source = snapshot ? Object.fromEntries(snapshot.files) : {};
     if (program.scriptName !== undefined && !(program.scriptName in source)) {
-      throw new PipebookError("script-missing", `module "${this.name}": script "${program.scriptName}" is not in its source directory ${dir} (or it is ignored by .amlignore/.gitignore)`);
+      throw new ModuleError({ reason: "script-missing", module: this.name, script: program.scriptName, sourceDir: dir });
     }
     const definition: ModuleDefinition = { ...program, ...(snapshot && { manifest: snapshot.manifest }), source, inputs, outputs };
     const digest = digestOfJson(definition);
@@ -172,7 +172,7 @@ export class Module {
         const named = options.version === undefined ? undefined : existing.find((v) => v.version === options.version);
         if (named) {
           if (named.digest === digest) return named;
-          throw new PipebookError("step-invalid", `module "${this.name}" version "${named.version}" already exists with other content; a version never changes: publish it under a new version`);
+          throw new ModuleError({ reason: "version-changed", module: this.name, version: named.version });
         }
         const latest = existing.at(-1);
         if (options.version === undefined && latest?.digest === digest) return latest;

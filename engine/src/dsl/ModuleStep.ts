@@ -1,4 +1,4 @@
-import { PipebookError } from "../errors/PipebookError.js";
+import { ModuleError } from "./ModuleFailure.js";
 import type { StepKind } from "../contract/runView.js";
 import { isStepData, PipelineData, type StepData } from "./data.js";
 import { Environment } from "./Environment.js";
@@ -65,20 +65,20 @@ export class ModuleStep extends PipelineStep {
 
 /** Every declared port gets data and nothing else does; the program's command line starts with `--PORT PATH` per port. */
 function mapPorts(name: string, mv: ModuleVersion, options: ModuleStepOptions): { inputs: StepData[]; outputs: PipelineData[]; args: StepArgument[] } {
-  const where = `step ${name} (module "${mv.module}" version "${mv.version}")`;
+  const step = { name, module: mv.module, version: mv.version };
   const givenIn = options.inputs ?? {};
   const givenOut = options.outputs ?? {};
   const { inputs: inPorts, outputs: outPorts } = mv.definition;
   for (const port of Object.keys(givenIn)) {
-    if (!inPorts.includes(port)) throw new PipebookError("step-invalid", `${where}: it has no input port "${port}" (its inputs: ${list(inPorts)})`);
-    if (!isStepData(givenIn[port])) throw new PipebookError("step-invalid", `${where}: input port "${port}" must be given data (PipelineData, DataReference or a dataset input)`);
+    if (!inPorts.includes(port)) throw new ModuleError({ reason: "port-unknown", step, direction: "input", port, ports: inPorts });
+    if (!isStepData(givenIn[port])) throw new ModuleError({ reason: "port-data-invalid", step, direction: "input", port });
   }
   for (const port of Object.keys(givenOut)) {
-    if (!outPorts.includes(port)) throw new PipebookError("step-invalid", `${where}: it has no output port "${port}" (its outputs: ${list(outPorts)})`);
-    if (!(givenOut[port] instanceof PipelineData)) throw new PipebookError("step-invalid", `${where}: output port "${port}" must be given a PipelineData`);
+    if (!outPorts.includes(port)) throw new ModuleError({ reason: "port-unknown", step, direction: "output", port, ports: outPorts });
+    if (!(givenOut[port] instanceof PipelineData)) throw new ModuleError({ reason: "port-data-invalid", step, direction: "output", port });
   }
   const missing = [...inPorts.filter((p) => !(p in givenIn)), ...outPorts.filter((p) => !(p in givenOut))];
-  if (missing.length > 0) throw new PipebookError("step-invalid", `${where}: no data given for port${missing.length > 1 ? "s" : ""} ${missing.map((p) => `"${p}"`).join(", ")}`);
+  if (missing.length > 0) throw new ModuleError({ reason: "ports-unfed", step, ports: missing });
   const inputs = inPorts.map((p) => givenIn[p]!);
   const outputs = outPorts.map((p) => givenOut[p]!);
   const args: StepArgument[] = [];
@@ -88,6 +88,3 @@ function mapPorts(name: string, mv: ModuleVersion, options: ModuleStepOptions): 
   return { inputs, outputs, args };
 }
 
-function list(ports: readonly string[]): string {
-  return ports.length > 0 ? ports.map((p) => `"${p}"`).join(", ") : "none";
-}
