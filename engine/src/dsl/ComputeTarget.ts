@@ -1,5 +1,5 @@
 import type { Compute } from "../compute/Compute.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { DeclarationError } from "./DeclarationFailure.js";
 import type { ComputeTargetConfig } from "./workspaceConfig.js";
 import type { Workspace } from "../workspace/Workspace.js";
 
@@ -20,11 +20,11 @@ export class ComputeTarget {
 
   /** Adds (or replaces) a target of the workspace for this process; its leftovers from a killed engine are removed now. */
   static async attach(ws: Workspace, name: string, config: ComputeTargetConfig): Promise<ComputeTarget> {
-    if (!TARGET_NAME.test(name)) throw new PipebookError("config-invalid", `compute target name "${name}" must start with a letter or _ and hold only letters, digits, _ and -`);
+    if (!TARGET_NAME.test(name)) throw new DeclarationError({ reason: "compute-name-invalid", name });
     const { WorkspaceConfigSchema } = await import("./workspaceConfigSchema.js");
     const parsed = WorkspaceConfigSchema.shape.computeTargets.safeParse({ [name]: config });
     if (!parsed.success) {
-      throw new PipebookError("config-invalid", `compute target "${name}" is not valid:`, parsed.error.issues.map((i) => `${i.path.slice(1).join(".") || "(settings)"}: ${i.message}`));
+      throw new DeclarationError({ reason: "compute-config-invalid", name, problems: parsed.error.issues.map((i) => `${i.path.slice(1).join(".") || "(settings)"}: ${i.message}`) });
     }
     const compute = ws.attachCompute(name, parsed.data![name]!);
     await ws.recoverTargets();
@@ -36,7 +36,7 @@ export class ComputeTarget {
     const config = ws.computeTargets.get(name);
     const compute = ws.getComputeTarget(name);
     if (!config || !compute) {
-      throw new PipebookError("compute-unknown", `the workspace has no compute target "${name}" (known: ${[...ws.computeTargetNames].sort().join(", ")})`);
+      throw new DeclarationError({ reason: "compute-unknown", name, known: [...ws.computeTargetNames].sort() });
     }
     return new ComputeTarget(name, config, compute);
   }

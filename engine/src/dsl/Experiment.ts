@@ -1,5 +1,5 @@
 import { EXPERIMENT_PATTERN } from "../contract/names.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { DeclarationError } from "./DeclarationFailure.js";
 import type { SubmitOptions } from "../runner/PipelineRun.js";
 import type { SubmittedRun } from "../runner/SubmittedRun.js";
 import type { RunRow } from "../store/RunStore.js";
@@ -13,14 +13,14 @@ export class Experiment {
     readonly name: string,
   ) {
     if (!EXPERIMENT_PATTERN.test(name)) {
-      throw new PipebookError("step-invalid", `experiment name "${name}" must start with a letter or digit and hold only letters, digits, _ . -`);
+      throw new DeclarationError({ reason: "experiment-name-invalid", name });
     }
   }
 
   /** Validates, snapshots and records the run, then returns while the steps run. */
   submit(pipeline: Pipeline, options: SubmitOptions = {}): Promise<SubmittedRun> {
     if (pipeline.workspace !== this.workspace) {
-      throw new PipebookError("step-invalid", `the pipeline belongs to workspace ${pipeline.workspace.name}, the experiment to ${this.workspace.name}`);
+      throw new DeclarationError({ reason: "workspace-mismatch", pipelineWorkspace: pipeline.workspace.name, experimentWorkspace: this.workspace.name });
     }
     return this.workspace.services.submit(this.name, pipeline, options);
   }

@@ -1,4 +1,4 @@
-import { PipebookError } from "../errors/PipebookError.js";
+import { DeclarationError } from "./DeclarationFailure.js";
 import { buildGraph, flattenSteps, type PipelineGraph, type StepList } from "../graph/buildGraph.js";
 import type { PipelineStep } from "./steps.js";
 import type { PipelineParameter } from "./PipelineParameter.js";
@@ -45,10 +45,7 @@ export class Pipeline {
       for (const p of step.parameters) {
         const seen = byName.get(p.name);
         if (seen && (seen.defaultValue !== p.defaultValue || seen.type !== p.type)) {
-          throw new PipebookError(
-            "parameter-invalid",
-            `two different parameters are named "${p.name}" (defaults ${JSON.stringify(seen.defaultValue)} and ${JSON.stringify(p.defaultValue)}); use one PipelineParameter object`,
-          );
+          throw new DeclarationError({ reason: "parameter-clash", name: p.name, defaults: [seen.defaultValue, p.defaultValue] });
         }
         byName.set(p.name, p);
       }

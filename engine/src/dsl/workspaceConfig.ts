@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { PipebookError } from "../errors/PipebookError.js";
+import { DeclarationError } from "./DeclarationFailure.js";
 import type { WorkspaceConfig } from "./workspaceConfigSchema.js";
 
 export type { ComputeTargetConfig, DockerTargetConfig, SlurmTargetConfig, WorkspaceConfig } from "./workspaceConfigSchema.js";
@@ -9,17 +9,17 @@ export async function readWorkspaceConfig(file: string): Promise<WorkspaceConfig
   try {
     raw = JSON.parse(await readFile(file, "utf8"));
   } catch (err) {
-    throw new PipebookError("config-invalid", `cannot read ${file}: ${(err as Error).message}`);
+    throw new DeclarationError({ reason: "config-unreadable", file, message: (err as Error).message });
   }
   if (isPlainConfig(raw)) return raw;
   const { WorkspaceConfigSchema } = await import("./workspaceConfigSchema.js");
   const parsed = WorkspaceConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new PipebookError(
-      "config-invalid",
-      `${file} is not a valid pipebook.json:`,
-      parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`),
-    );
+    throw new DeclarationError({
+      reason: "config-invalid",
+      file,
+      problems: parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`),
+    });
   }
   return parsed.data;
 }
