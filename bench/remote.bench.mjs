@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pipeline } from "node:stream/promises";
-import { ApiTokens, BlobClient, CommandStep, Experiment, Pipeline, Workspace } from "../engine/dist/index.js";
+import { ApiTokens, BlobClient, CommandStep, Experiment, Pipeline, PipelineData, Workspace } from "../engine/dist/index.js";
 import { startServer } from "../engine/dist/server/startServer.js";
 
 const MB = Number(process.env.PIPEBOOK_BENCH_REMOTE_MB ?? 64);
@@ -94,6 +94,27 @@ try {
   results.trivialStepRemoteVsLocal = round1((median(remoteFresh) / median(localFresh)) * 100) / 100;
   results.reusedLocalMs = round1(median(localReused));
   results.reusedRemoteMs = round1(median(remoteReused));
+
+  // A run's output to the laptop: a step on the server writes MB MiB; run.downloadOutputs fetches
+  // it (the server hashes the output and keeps its files in its blob store, the client downloads
+  // them by content), then again (0 bytes: the file is here with the same SHA-256).
+  const outFresh = [], outAgain = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const data = new PipelineData("data");
+    const make = new CommandStep({ name: "make", outputs: [data], command: `head -c ${MB << 20} /dev/urandom > "$PIPEBOOK_OUTPUT_DATA/d.bin"` });
+    const run = await new Experiment(remote, "bench-out").submit(new Pipeline(remote, { steps: [make] }), { regenerateOutputs: true, onPrepare: () => undefined });
+    if ((await run.waitForCompletion()).status !== "completed") throw new Error(`run ${run.id} did not complete`);
+    const dest = join(root, `dl-${i}`);
+    let report;
+    outFresh.push(await time(async () => { report = await run.downloadOutputs(dest); }));
+    if (report.bytes !== MB << 20) throw new Error(`output download moved ${report.bytes} bytes`);
+    outAgain.push(await time(async () => { report = await run.downloadOutputs(dest); }));
+    results.secondOutputDownloadBytes = report.bytes;
+    log(`round ${i}: output download ${outFresh.at(-1).toFixed(0)} ms, again ${outAgain.at(-1).toFixed(0)} ms (${report.bytes} bytes)`);
+  }
+  results.outputDownloadMs = round1(median(outFresh));
+  results.outputDownloadVsRawGet = round1((median(rawDown) / median(outFresh)) * 100) / 100;
+  results.secondOutputDownloadMs = round1(median(outAgain));
   await local.close();
   await remote.close();
 } finally {

@@ -209,8 +209,8 @@ console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.
   it("POST /runs refuses code that is not on the server, a manifest that lists other files, and a path out of the step's folder", async () => {
     const sha = (t: string): string => createHash("sha256").update(t).digest("hex");
     const put = (text: string) => fetch(`${server.url}/blobs/${sha(text)}`, { method: "PUT", headers: { Authorization: `Bearer ${token}` }, body: text });
-    const post = async (source: Record<string, string>, manifest: string, experiment = "forged", key?: string) => {
-      const step = { name: "s", kind: "command", command: "true", source, manifest: sha(manifest), hashPaths: {}, arguments: [], inputs: [], outputs: [], parameters: [], computeTarget: "local", environment: { kind: "system", envVars: {} }, gpus: 0, allowReuse: true, excludeFromKey: [] };
+    const post = async (source: Record<string, string>, manifest: string, experiment = "forged", key?: string, environment: unknown = { kind: "system", envVars: {} }) => {
+      const step = { name: "s", kind: "command", command: "true", source, manifest: sha(manifest), hashPaths: {}, arguments: [], inputs: [], outputs: [], parameters: [], computeTarget: "local", environment, gpus: 0, allowReuse: true, excludeFromKey: [] };
       const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...(key !== undefined && { "Idempotency-Key": key }) };
       const r = await fetch(`${server.url}/runs`, { method: "POST", headers, body: JSON.stringify({ experiment, spec: { version: 1, description: "", parameters: [], steps: [step] } }) });
       return { status: r.status, replayed: r.headers.get("Idempotent-Replayed"), body: (await r.json()) as { error: string; Id: string } };
@@ -227,6 +227,9 @@ console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.
     expect((await put(other)).status).toBe(201);
     expect(await submit({ "run.sh": sha(file) }, other)).toEqual({ status: 400, error: 'the snapshot manifest of step "s" does not list the files its spec names' });
     expect(await submit({ "../../escape.sh": sha(file) }, manifest)).toEqual({ status: 400, error: 'step "s" names source file "../../escape.sh", which is not a relative path inside its folder' });
+    const badEnvironment = await post({ "run.sh": sha(file) }, manifest, "forged", undefined, { kind: "nope", envVars: {} });
+    expect(badEnvironment.status).toBe(400);
+    expect(badEnvironment.body.error).toBe('invalid body: field "spec.steps.0.environment.kind": Invalid option: expected one of "system"|"python"|"node"|"docker"');
     expect(sb.ws.runs.listRuns({ experiment: "forged", limit: 5 })).toEqual([]);
 
     // With an Idempotency-Key, the same request again is the same run; another request with that key is refused.

@@ -39,7 +39,17 @@ export const SpecRunRequestSchema = z
       version: z.literal(1),
       description: z.string(),
       parameters: z.array(z.object({ name: z.string(), defaultValue: ParameterValueSchema })),
-      steps: z.array(z.looseObject({ name: z.string(), manifest: DigestSchema.optional(), source: z.record(z.string(), DigestSchema) })).min(1),
+      steps: z
+        .array(
+          z.looseObject({
+            name: z.string(),
+            manifest: DigestSchema.optional(),
+            source: z.record(z.string(), DigestSchema),
+            // Every kind carries its variables; a forged kind would otherwise fail deep in the engine.
+            environment: z.looseObject({ kind: z.enum(["system", "python", "node", "docker"]), envVars: z.record(z.string(), z.string()) }),
+          }),
+        )
+        .min(1),
     }),
     parameterAssignments: z.record(z.string(), ParameterValueSchema).optional(),
     regenerateOutputs: z.boolean().optional(),
