@@ -100,3 +100,49 @@ export async function replyDroppingProxy(target: string, drop: (method: string, 
     },
   };
 }
+
+/**
+ * An HTTP proxy in front of a real server that holds the reply to the first request `hold`
+ * matches (the server has answered; the client waits) until `release()`; everything else passes.
+ */
+export interface ReplyHoldingProxy {
+  readonly url: string;
+  /** Resolves once a matching request's reply is held. */
+  readonly holding: Promise<void>;
+  release(): void;
+  close(): Promise<void>;
+}
+
+export async function replyHoldingProxy(target: string, hold: (method: string, url: string) => boolean): Promise<ReplyHoldingProxy> {
+  let held = false;
+  let nowHolding: () => void = () => undefined;
+  const holding = new Promise<void>((resolve) => (nowHolding = resolve));
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const server = createHttpServer((req, res) => {
+    const up = httpRequest(`${target}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (reply) => {
+      const send = (): void => {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+      };
+      if (!held && hold(req.method ?? "", req.url ?? "")) {
+        held = true;
+        reply.pause();
+        nowHolding();
+        void released.then(send);
+      } else send();
+    });
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    holding,
+    release: () => release(),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

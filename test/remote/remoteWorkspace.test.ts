@@ -9,7 +9,7 @@ import { ApiTokens } from "pipebook";
 import { openRunHistory } from "../../engine/dist/workspace/openRunHistory.js";
 import { startServer, type RunningServer } from "pipebook/server";
 import { CLI, REPO, sandbox, type Sandbox } from "../engine/helpers.js";
-import { replyDroppingProxy } from "./proxy.js";
+import { replyDroppingProxy, replyHoldingProxy } from "./proxy.js";
 
 /**
  * A project whose pipebook.json names a real `pipebook serve` (started in this process, on
@@ -314,6 +314,31 @@ console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.
     expect(stdout).toContain(`run ${runId} canceled`);
     expect(sb.ws.runs.getRun(runId!)?.status).toBe("canceled");
     expect(sb.ws.runs.getSteps(runId!)[0]?.status).toBe("canceled");
+  });
+
+  it("a Ctrl-C while pipebook run is still submitting cancels the run on the server once it has an id", async () => {
+    // The server's reply to POST /runs is held: the run exists there, the CLI does not know its id yet.
+    const proxy = await replyHoldingProxy(server.url, (method, url) => method === "POST" && url === "/runs");
+    try {
+      const child = spawn(process.execPath, [CLI, "run", "slow.ts", "-e", "interrupted-early"], { cwd: alice, env: { ...process.env, ...env, PIPEBOOK_SERVER: proxy.url } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      await proxy.holding;
+      child.kill("SIGINT");
+      // Released once the CLI said it heard the signal (an event, not a time).
+      for (let i = 0; i < 600 && !stderr.includes("SIGINT"); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(stderr).toContain("SIGINT: the run is canceled on the server as soon as it is submitted");
+      proxy.release();
+      expect(await exited).toBe(130);
+      const runs = sb.ws.runs.listRuns({ experiment: "interrupted-early", limit: 5 });
+      expect(runs.map((x) => x.status)).toEqual(["canceled"]);
+      expect(stdout).toContain(`run ${runs[0]!.id} canceled`);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("says in one sentence: a bad token, a server that is down, no token, and what only a local workspace can do", async () => {

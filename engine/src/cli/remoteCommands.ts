@@ -33,8 +33,11 @@ function stepRow(s: StepView): string[] {
   return [s.name, s.status, s.startedAt ? duration(s.startedAt, s.endedAt ?? null) : "", s.compute, s.status === "failed" || s.status === "skipped" || s.status === "canceled" ? (s.error ?? s.why ?? "") : (s.why ?? "")];
 }
 
-/** Follows a run submitted by `pipebook run` to its end: progress lines, then the summary. */
-export async function followRemoteRun(run: RemoteRun, name: string, quiet: boolean): Promise<void> {
+/**
+ * Follows a run submitted by `pipebook run` to its end: progress lines, then the summary. A
+ * signal (Ctrl-C) cancels it on the server; `interruptedBy` is one received during the submit.
+ */
+export async function followRemoteRun(run: RemoteRun, name: string, quiet: boolean, interruptedBy?: NodeJS.Signals): Promise<void> {
   const total = run.view().steps.length;
   let done = 0;
   const up = run.uploaded;
@@ -53,6 +56,8 @@ export async function followRemoteRun(run: RemoteRun, name: string, quiet: boole
     run.cancel();
   };
   for (const signal of CANCEL_SIGNALS) process.on(signal, onSignal);
+  // Interrupted while it was being submitted: canceled now that it has an id.
+  if (interruptedBy) onSignal(interruptedBy);
   const view = await run.waitForCompletion().finally(() => CANCEL_SIGNALS.forEach((signal) => process.off(signal, onSignal)));
   process.stdout.write(`\n${table(["step", "status", "time", "compute", "why"], view.steps.map(stepRow))}\n`);
   const reused = view.steps.filter((s) => s.status === "reused").length;

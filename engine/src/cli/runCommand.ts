@@ -31,13 +31,17 @@ export async function runCommand(file: string, options: RunOptions): Promise<voi
   const ws = pipeline.workspace;
   const assignments = parseRunAssignments(pipeline.parameters, options.param ?? []);
   const name = options.experiment ?? experiment ?? basename(file, extname(file)).replace(/[^A-Za-z0-9_.-]/g, "_");
-  const run = await new Experiment(ws, name).submit(pipeline, {
-    source: "cli",
-    parameterAssignments: assignments,
-    ...(options.regenerate && { regenerateOutputs: true }),
-    ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
-  });
-  if (run instanceof RemoteRun) return followRemoteRun(run, name, options.quiet ?? false);
+  // A Ctrl-C while a remote submit uploads and posts: the run is canceled as soon as it has an id.
+  const early = ws.remote ? signalsDuringSubmit() : undefined;
+  const run = await new Experiment(ws, name)
+    .submit(pipeline, {
+      source: "cli",
+      parameterAssignments: assignments,
+      ...(options.regenerate && { regenerateOutputs: true }),
+      ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
+    })
+    .finally(() => early?.off());
+  if (run instanceof RemoteRun) return followRemoteRun(run, name, options.quiet ?? false, early?.received());
   const total = pipeline.graph.steps.length;
   let done = 0;
   process.stdout.write(`submitted run ${run.id} (experiment ${name}, ${total} steps) in workspace ${ws.dir}\n`);
@@ -72,4 +76,16 @@ export async function runCommand(file: string, options: RunOptions): Promise<voi
   process.stdout.write(`\nrun ${run.id} ${view.status} in ${duration(runRow.startedAt, runRow.endedAt)}: ${ran} ran, ${reused} reused${view.error ? ` — ${view.error}` : ""}\n`);
   process.stdout.write(`details: pipebook show ${run.id}   logs: pipebook logs ${run.id} STEP   why: pipebook why ${run.id} STEP\n`);
   process.exitCode = view.status === "completed" ? 0 : stoppedBy ? 128 + constants.signals[stoppedBy] : 1;
+}
+
+/** Signals received while a remote submit is under way (a second one leaves at once). */
+function signalsDuringSubmit(): { off: () => void; received: () => NodeJS.Signals | undefined } {
+  let got: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (got) process.exit(128 + constants.signals[signal]);
+    got = signal;
+    process.stderr.write(`\n${signal}: the run is canceled on the server as soon as it is submitted (send it again to leave at once)\n`);
+  };
+  for (const signal of CANCEL_SIGNALS) process.on(signal, onSignal);
+  return { off: () => CANCEL_SIGNALS.forEach((signal) => process.off(signal, onSignal)), received: () => got };
 }
