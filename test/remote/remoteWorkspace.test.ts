@@ -203,9 +203,14 @@ console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.
     // run.downloadOutputs on a RemoteRun: both files by content, each reporting its progress to the end.
     expect(out).toMatchObject({ status: "completed", steps: ["completed"], tail: "from a script\n", got: { files: 2, fetched: 2, bytes: 9_000_005 }, progress: 2 });
     expect(await readFile(join(carol, "dl", "echo", "out", "sub", "d.txt"), "utf8")).toBe("deep\n");
-    // The CLI shows a file of 8 MiB or more arriving, on stderr.
+    // A download cut off earlier left big.bin's first 4 MB: the CLI fetches only the rest, and
+    // shows a file of 8 MiB or more arriving, on stderr.
+    const bigDigest = createHash("sha256").update(Buffer.alloc(9_000_000)).digest("hex");
+    await mkdir(join(alice, "from-carol", "echo", "out"), { recursive: true });
+    await writeFile(join(alice, "from-carol", "echo", "out", `big.bin.${bigDigest.slice(0, 16)}.part`), Buffer.alloc(4_000_000));
     const dl = await cli(alice, env, "download", out.id, "--out", "from-carol");
-    expect(dl.stdout).toContain("downloaded 2 of 2 files (8.6 MiB)");
+    expect(dl.stdout).toContain("downloaded 2 of 2 files (4.8 MiB)");
+    expect((await readFile(join(alice, "from-carol", "echo", "out", "big.bin"))).equals(Buffer.alloc(9_000_000))).toBe(true);
     expect(dl.stderr.endsWith("\recho/out/big.bin: 100% of 8.6 MiB\n")).toBe(true);
     expect(dl.stderr.split("\r").filter(Boolean).every((l) => /^echo\/out\/big\.bin: \d+% of 8\.6 MiB\n?$/.test(l))).toBe(true);
     expect(sb.ws.runs.getRun(out.id)?.source).toBe("sdk");
