@@ -4,6 +4,7 @@ import { GraphError, describeGraphProblem } from "../../engine/dist/graph/GraphF
 import { DatastoreError, describeDatastoreFailure } from "../../engine/dist/dsl/DatastoreFailure.js";
 import { DatasetError } from "../../engine/dist/datasets/DatasetFailure.js";
 import { SubmitError } from "../../engine/dist/runner/SubmitFailure.js";
+import { StepError } from "../../engine/dist/dsl/StepFailure.js";
 import { resolveParameters } from "../../engine/dist/runner/resolveParameters.js";
 import { toHttpError } from "../../engine/dist/server/toHttpError.js";
 import { EXPECTED_FAILURE } from "../../engine/dist/contract/expectedFailure.js";
@@ -60,6 +61,15 @@ describe("one failure model", () => {
     const two = caught(() => resolveParameters(declared, { lr: "fast", other: 1 })) as SubmitError;
     expect(two.message.split("\n")[0]).toBe("invalid parameter assignments:");
     expect(two.details).toHaveLength(2);
+  });
+
+  it("a bad step declaration is an expected failure (it was a plain TypeError), its facts kept", () => {
+    const err = caught(() => new CommandStep({ name: "s", command: "true", maxRetries: 9 })) as StepError;
+    expect(err).toBeInstanceOf(StepError);
+    expect(err.failure).toEqual({ reason: "retries-invalid", step: "s" });
+    expect(err.message).toBe("step s: maxRetries must be a whole number from 0 to 5");
+    expect(err.code).toBe("step-invalid");
+    expect(err[EXPECTED_FAILURE]).toBe(true);
   });
 
   it("the REST mapper takes the status from the failure's reason, not from its words", () => {

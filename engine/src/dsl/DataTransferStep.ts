@@ -1,6 +1,7 @@
 import { DataReference } from "./data.js";
 import { Environment } from "./Environment.js";
 import { PipelineStep } from "./steps.js";
+import { StepError } from "./StepFailure.js";
 
 export interface DataTransferStepOptions {
   readonly name: string;
@@ -27,9 +28,9 @@ export class DataTransferStep extends PipelineStep {
 
   constructor(options: DataTransferStepOptions) {
     const unknown = Object.keys(options).filter((k) => !OWN.includes(k));
-    if (unknown.length > 0) throw new TypeError(`step ${String(options.name)}: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")} (a DataTransferStep takes ${OWN.join(", ")})`);
+    if (unknown.length > 0) throw new StepError({ reason: "options-unknown", step: String(options.name), unknown, stepKind: "DataTransferStep", takes: OWN });
     if (!(options.sourceDataReference instanceof DataReference) || !(options.destinationDataReference instanceof DataReference)) {
-      throw new TypeError(`step ${String(options.name)}: sourceDataReference and destinationDataReference must be DataReferences`);
+      throw new StepError({ reason: "transfer-references-invalid", step: String(options.name) });
     }
     const to = options.destinationDataReference;
     super(
@@ -43,7 +44,7 @@ export class DataTransferStep extends PipelineStep {
       undefined,
       [],
     );
-    if (to.pathOnDatastore.replace(/[/.]+/g, "") === "") throw new TypeError(`step ${options.name}: the destination must be a path on datastore ${to.datastore.name}, not its root`);
+    if (to.pathOnDatastore.replace(/[/.]+/g, "") === "") throw new StepError({ reason: "transfer-to-root", step: options.name, datastore: to.datastore.name });
     this.source = options.sourceDataReference;
     this.destination = to;
   }

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { StepError } from "./StepFailure.js";
 
 /**
  * Where pip finds packages: folders of wheels (`--find-links`, with no index) or an index URL.
@@ -59,7 +60,7 @@ function packageSource(options: PackageOptions): PackageSource {
 function packages(list: readonly string[] | undefined): string[] {
   const out = [...(list ?? [])].map((p) => p.trim()).sort();
   for (const p of out) {
-    if (p === "" || p.startsWith("-")) throw new TypeError(`pip package "${p}" is not a requirement (options such as --index-url go in findLinks/indexUrl)`);
+    if (p === "" || p.startsWith("-")) throw new StepError({ reason: "pip-package-invalid", package: p });
   }
   return out;
 }
@@ -95,7 +96,7 @@ export class Environment {
   static docker(
     options: { image: string; interpreter?: string; dockerfileLines?: readonly string[]; envVars?: Record<string, string> } & PackageOptions,
   ): Environment {
-    if (!options.image || /\s/.test(options.image)) throw new TypeError(`docker image "${options.image}" is not an image name`);
+    if (!options.image || /\s/.test(options.image)) throw new StepError({ reason: "image-invalid", image: options.image });
     return new Environment({
       kind: "docker",
       image: options.image,
@@ -140,12 +141,12 @@ export class RunConfiguration {
   constructor(options: { environment?: Environment; gpus?: number; cpus?: number; memoryMb?: number } = {}) {
     this.environment = options.environment;
     this.gpus = options.gpus ?? 0;
-    if (!Number.isInteger(this.gpus) || this.gpus < 0) throw new TypeError(`RunConfiguration gpus must be a whole number ≥ 0, got ${options.gpus}`);
+    if (!Number.isInteger(this.gpus) || this.gpus < 0) throw new StepError({ reason: "resource-invalid", resource: "gpus", value: options.gpus });
     if (options.cpus !== undefined && !(typeof options.cpus === "number" && options.cpus > 0 && Number.isFinite(options.cpus))) {
-      throw new TypeError(`RunConfiguration cpus must be a number > 0, got ${options.cpus}`);
+      throw new StepError({ reason: "resource-invalid", resource: "cpus", value: options.cpus });
     }
     if (options.memoryMb !== undefined && !(Number.isInteger(options.memoryMb) && options.memoryMb >= 6)) {
-      throw new TypeError(`RunConfiguration memoryMb must be a whole number of MiB ≥ 6, got ${options.memoryMb}`);
+      throw new StepError({ reason: "resource-invalid", resource: "memoryMb", value: options.memoryMb });
     }
     this.cpus = options.cpus;
     this.memoryMb = options.memoryMb;

@@ -4,6 +4,7 @@ import { isStepData, PipelineData, type StepData } from "./data.js";
 import { Environment } from "./Environment.js";
 import { Module, ModuleVersion } from "./Module.js";
 import { PipelineStep, type CommonStepOptions, type StepArgument } from "./steps.js";
+import { StepError } from "./StepFailure.js";
 
 export interface ModuleStepOptions extends Omit<CommonStepOptions, "name" | "inputs" | "outputs" | "hashPaths"> {
   /** The step's name in the pipeline; by default the module's name. */
@@ -36,14 +37,14 @@ export class ModuleStep extends PipelineStep {
     const unknown = Object.keys(options).filter((k) => !OWN_OPTIONS.includes(k));
     const label = options.name ?? (options.module instanceof Module ? options.module.name : options.module?.module);
     if (unknown.length > 0) {
-      throw new TypeError(`step ${String(label)}: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")} (a ModuleStep takes ${OWN_OPTIONS.join(", ")})`);
+      throw new StepError({ reason: "options-unknown", step: String(label), unknown, stepKind: "ModuleStep", takes: OWN_OPTIONS });
     }
     if (!(options.module instanceof Module) && !(options.module instanceof ModuleVersion)) {
-      throw new TypeError(`step ${String(label)}: module must be a Module (Module.get or Module.create) or one of its versions`);
+      throw new StepError({ reason: "module-invalid", step: String(label) });
     }
     const mv = options.module instanceof Module ? options.module.resolve(options.version) : options.module;
     if (options.module instanceof ModuleVersion && options.version !== undefined && options.version !== mv.version) {
-      throw new TypeError(`step ${String(label)}: module is version "${mv.version}" of "${mv.module}" but version says "${options.version}"; give one of them`);
+      throw new StepError({ reason: "module-version-clash", step: String(label), module: mv.module, version: mv.version, asked: options.version });
     }
     const name = options.name ?? mv.module;
     const { inputs, outputs, args } = recorded ? { inputs: [...recorded.inputs], outputs: [...recorded.outputs], args: [...recorded.arguments] } : mapPorts(name, mv, options);

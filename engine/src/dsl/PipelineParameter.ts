@@ -1,5 +1,6 @@
 import { parameterNameProblem, parameterValueProblem, type ParameterType } from "../contract/parameters.js";
 import type { ParameterValue } from "../contract/runView.js";
+import { StepError } from "./StepFailure.js";
 
 export type { ParameterType };
 
@@ -15,13 +16,13 @@ export class PipelineParameter<T extends ParameterValue = ParameterValue> {
     readonly defaultValue: T,
   ) {
     const nameProblem = parameterNameProblem(name);
-    if (nameProblem) throw new TypeError(`PipelineParameter: ${nameProblem}`);
+    if (nameProblem) throw new StepError({ reason: "parameter-name-invalid", problem: nameProblem });
     const t = typeof defaultValue;
     if (t !== "string" && t !== "number" && t !== "boolean") {
-      throw new TypeError(`PipelineParameter "${name}": default value must be a string, number or boolean, got ${t}`);
+      throw new StepError({ reason: "parameter-default-type", name, type: t });
     }
     const valueProblem = parameterValueProblem(name, defaultValue);
-    if (valueProblem) throw new TypeError(`PipelineParameter default: ${valueProblem}`);
+    if (valueProblem) throw new StepError({ reason: "parameter-default-invalid", problem: valueProblem });
     this.type = t;
   }
 }

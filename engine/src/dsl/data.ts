@@ -1,6 +1,8 @@
 import { checkDataName } from "./dataName.js";
 import { DatasetInput } from "./Dataset.js";
 import type { AnyDatastore } from "./Datastore.js";
+import { StepError } from "./StepFailure.js";
+import { DatasetError } from "../datasets/DatasetFailure.js";
 
 /**
  * Intermediate data between steps: the step listing it in `outputs` produces it, steps
@@ -46,9 +48,9 @@ export class OutputFileDatasetConfig extends PipelineData {
     super(options.name);
     const dest = options.destination;
     if (dest !== undefined && (typeof dest[1] !== "string" || dest[1].replace(/[/.]+/g, "").trim() === "")) {
-      throw new TypeError(`OutputFileDatasetConfig ${options.name}: destination must be [datastore, "path/on/datastore"] with a path that is not the datastore's root`);
+      throw new StepError({ reason: "output-destination-invalid", output: options.name });
     }
-    if (dest !== undefined && dest[1].split("/").includes("..")) throw new TypeError(`OutputFileDatasetConfig ${options.name}: destination path "${dest[1]}" leaves datastore ${dest[0].name}`);
+    if (dest !== undefined && dest[1].split("/").includes("..")) throw new StepError({ reason: "output-destination-leaves", output: options.name, path: dest[1], datastore: dest[0].name });
     this.settings = { destination: dest, overwrite: false };
   }
 
@@ -58,7 +60,7 @@ export class OutputFileDatasetConfig extends PipelineData {
 
   /** Registers the output as dataset `name` (a new version each time its content differs) when the step completes. */
   registerOnComplete(name: string, options: { description?: string } = {}): this {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(name)) throw new TypeError(`dataset name "${name}" must start with a letter or digit and hold only letters, digits, _ . - (at most 128)`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(name)) throw new DatasetError({ reason: "name-invalid", name });
     this.settings = { ...this.settings, registration: { name, description: options.description ?? "" } };
     return this;
   }
@@ -72,7 +74,7 @@ export class OutputFileDatasetConfig extends PipelineData {
   /** Registered as a tabular dataset: the output's delimited files read as one table. */
   readDelimitedFiles(options: { separator?: string; header?: boolean } = {}): this {
     const separator = options.separator ?? ",";
-    if (separator.length !== 1) throw new TypeError(`separator "${separator}" must be one character`);
+    if (separator.length !== 1) throw new DatasetError({ reason: "separator-invalid", separator });
     this.settings = { ...this.settings, tabular: { separator, header: options.header ?? true } };
     return this;
   }

@@ -2,6 +2,7 @@ import type { StepKind } from "../contract/runView.js";
 import { isStepData, type StepData, PipelineData } from "./data.js";
 import { RunConfiguration, Environment } from "./Environment.js";
 import { PipelineParameter } from "./PipelineParameter.js";
+import { StepError } from "./StepFailure.js";
 
 /** One element of a step's command line: text, data (replaced by its path) or a parameter (by its value). */
 export type StepArgument = string | number | boolean | StepData | PipelineParameter;
@@ -58,7 +59,7 @@ function refuseUnknownOptions(options: object, known: readonly string[]): void {
   const name = (options as { name?: unknown }).name;
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
-    throw new TypeError(`step ${String(name)}: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")} (a step takes ${known.join(", ")})`);
+    throw new StepError({ reason: "options-unknown", step: String(name), unknown, stepKind: "step", takes: known });
   }
 }
 
@@ -82,7 +83,7 @@ export abstract class PipelineStep {
   protected constructor(options: CommonStepOptions, sourceDirectory: string | URL | undefined, ownOptions: readonly string[]) {
     refuseUnknownOptions(options, [...COMMON_OPTIONS, ...ownOptions]);
     if (!STEP_NAME.test(options.name ?? "")) {
-      throw new TypeError(`step name "${options.name}" must start with a letter or _ and hold only letters, digits, _ . -`);
+      throw new StepError({ reason: "step-name-invalid", name: String(options.name) });
     }
     this.name = options.name;
     this.arguments = [...(options.arguments ?? [])];
@@ -100,11 +101,11 @@ export abstract class PipelineStep {
     this.excludeFromKey = [...(options.excludeFromKey ?? [])];
     this.declaredParameters = [...(options.parameters ?? [])];
     if (options.timeoutSeconds !== undefined && !(options.timeoutSeconds > 0)) {
-      throw new TypeError(`step ${options.name}: timeoutSeconds must be a positive number`);
+      throw new StepError({ reason: "timeout-invalid", step: options.name });
     }
     this.timeoutSeconds = options.timeoutSeconds;
     if (options.maxRetries !== undefined && !(Number.isInteger(options.maxRetries) && options.maxRetries >= 0 && options.maxRetries <= 5)) {
-      throw new TypeError(`step ${options.name}: maxRetries must be a whole number from 0 to 5`);
+      throw new StepError({ reason: "retries-invalid", step: options.name });
     }
     this.maxRetries = options.maxRetries ?? 0;
     this.sourceDirectory = sourceDirectory === undefined ? undefined : sourceDirectory instanceof URL ? sourceDirectory.pathname : sourceDirectory;
@@ -126,7 +127,7 @@ export abstract class ScriptStep extends PipelineStep {
 
   constructor(options: ScriptStepOptions) {
     super(options, options.sourceDirectory, ["scriptName", "sourceDirectory"]);
-    if (!options.scriptName) throw new TypeError(`step ${options.name}: scriptName is required`);
+    if (!options.scriptName) throw new StepError({ reason: "script-name-missing", step: options.name });
     this.scriptName = options.scriptName;
   }
 }
@@ -157,7 +158,7 @@ export class CommandStep extends PipelineStep {
   constructor(options: CommandStepOptions) {
     super(options, options.sourceDirectory, ["command", "sourceDirectory"]);
     if (typeof options.command === "string" ? options.command.trim() === "" : options.command.length === 0) {
-      throw new TypeError(`step ${options.name}: command is empty`);
+      throw new StepError({ reason: "command-empty", step: options.name });
     }
     this.command = typeof options.command === "string" ? options.command : [...options.command];
   }
