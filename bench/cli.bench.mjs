@@ -31,13 +31,24 @@ const log = (s) => process.stderr.write(`[cli.bench] ${s}\n`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-/** Wall time of one process, from spawn to exit, in ms; throws on a non-zero exit. */
+/**
+ * GNU time, where installed: the CPU time (user + system) of each process besides its wall time.
+ * On a loaded shared machine wall time mostly measures the queue for the two cores; CPU time
+ * drifts less.
+ */
+const GNU_TIME = existsSync("/usr/bin/time") && spawnSync("/usr/bin/time", ["-f", "%U %S", "true"], { encoding: "utf8" }).status === 0 ? "/usr/bin/time" : undefined;
+const CPU_MARK = "@@cpu";
+
+/** Wall time (and CPU time, with GNU time) of one process, from spawn to exit, in ms; throws on a non-zero exit. */
 function timed(argv, cwd, env = process.env) {
+  const full = GNU_TIME ? [GNU_TIME, "-f", `${CPU_MARK} %U %S`, ...argv] : argv;
   const t = performance.now();
-  const r = spawnSync(argv[0], argv.slice(1), { cwd, env, encoding: "utf8", maxBuffer: 64 << 20 });
+  const r = spawnSync(full[0], full.slice(1), { cwd, env, encoding: "utf8", maxBuffer: 64 << 20 });
   const ms = performance.now() - t;
-  if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}: ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" | ")}`);
-  return { ms, stdout: r.stdout };
+  const mark = GNU_TIME ? new RegExp(`^${CPU_MARK} ([\\d.]+) ([\\d.]+)$`, "m").exec(r.stderr) : null;
+  const stderr = GNU_TIME ? r.stderr.replace(new RegExp(`^${CPU_MARK} .*$`, "m"), "") : r.stderr;
+  if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}: ${(stderr || r.stdout).trim().split("\n").slice(-3).join(" | ")}`);
+  return { ms, cpuMs: mark ? (Number(mark[1]) + Number(mark[2])) * 1000 : undefined, stdout: r.stdout };
 }
 
 /** A chain of CHAIN Python steps, each reading its predecessor's output and writing its own. */
@@ -151,16 +162,22 @@ if (hasSnakemake) {
   snakemake = { rerun: snakemakeIris(work), times: [] };
 }
 
-const samples = new Map(subjects.map((s) => [s.name, { node: [], help: [], runs: [], why: [], irisNoop: [], chainFresh: [], chainFreshRunMs: [], chainGapMs: [], chainNoop: [], python: [] }]));
+const samples = new Map(subjects.map((s) => [s.name, { cpu: { node: [], help: [], runs: [], why: [], irisNoop: [] }, node: [], help: [], runs: [], why: [], irisNoop: [], chainFresh: [], chainFreshRunMs: [], chainGapMs: [], chainNoop: [], python: [] }]));
 for (let r = 0; r < ROUNDS; r++) {
   log(`round ${r + 1}/${ROUNDS}`);
-  for (const s of subjects) {
+  // Each round starts with the other subject: a process's end (its launcher, threads, the disk
+  // writes it leaves) spills into the next command's time, so a fixed order biases one side.
+  for (const s of r % 2 === 0 ? subjects : [...subjects].reverse()) {
     const m = samples.get(s.name);
-    m.node.push(timed([process.execPath, "-e", "0"], s.work).ms);
-    m.help.push(timed(s.cli("--help"), s.work).ms);
-    m.runs.push(timed(s.cli("runs"), s.work).ms);
-    m.why.push(timed(s.cli("why", s.runId, "train"), s.work).ms);
-    m.irisNoop.push(timed(s.cli("run", s.iris, "-q"), s.work).ms);
+    const take = (key, r) => {
+      m[key].push(r.ms);
+      if (r.cpuMs !== undefined) m.cpu[key].push(r.cpuMs);
+    };
+    take("node", timed([process.execPath, "-e", "0"], s.work));
+    take("help", timed(s.cli("--help"), s.work));
+    take("runs", timed(s.cli("runs"), s.work));
+    take("why", timed(s.cli("why", s.runId, "train"), s.work));
+    take("irisNoop", timed(s.cli("run", s.iris, "-q"), s.work));
     if (snakemake && s.name === "after") snakemake.times.push(snakemake.rerun());
     // The chain is slow; three of each are enough for a median.
     if (r < CHAIN_ROUNDS) {
@@ -189,6 +206,9 @@ function fixedCosts(m) {
     runsMs: round(median(m.runs)),
     whyMs: round(median(m.why)),
     irisNoopRerunMs: round(median(m.irisNoop)),
+    ...(m.cpu.node.length > 0 && {
+      cpuMs: Object.fromEntries(Object.entries(m.cpu).map(([k, xs]) => [k, Math.round(median(xs))])),
+    }),
   };
 }
 
@@ -209,7 +229,7 @@ function chainFigures(m) {
 const after = figures(samples.get("after"));
 const out = {
   rounds: ROUNDS,
-  method: "wall time of whole processes (spawn to exit), median of interleaved rounds; chain50.engineMsPerStep = (fresh `pipebook run --regenerate` − no-op rerun of the same file − 50 direct runs of step.py by the interpreter the engine resolves) / 50; engineMsPerStepInRun = (the run's own recorded time − the direct runs) / 50; gapMsPerStep = mean time from a step's end to the next one's start, from the store",
+  method: "wall time of whole processes (spawn to exit), median of interleaved rounds; cpuMs: the same processes' user + system CPU time (GNU time), medians; chain50.engineMsPerStep = (fresh `pipebook run --regenerate` − no-op rerun of the same file − 50 direct runs of step.py by the interpreter the engine resolves) / 50; engineMsPerStepInRun = (the run's own recorded time − the direct runs) / 50; gapMsPerStep = mean time from a step's end to the next one's start, from the store",
   load_average: loadavg().map((x) => round(x, 2)),
   ...after,
   ...(baseline && { before: { commit: baseline.sha, ...figures(samples.get("before")) } }),
