@@ -92,6 +92,9 @@ describe("the iris example through the CLI", () => {
     // A pipeline file that throws is the user's error: its file and line, exit 2, no engine stack.
     await writeFile(join(dir, "throws.ts"), 'const rows = 0;\nif (rows === 0) throw new Error("no rows to train on");\nexport default rows;\n');
     expect(await pipebook(dir, "run", "throws.ts")).toMatchObject({ code: 2, stderr: 'pipebook: pipeline file throws.ts failed while loading: Error: no rows to train on (at throws.ts:2)\n' });
+    // pipebook's own sentence for a bad declaration keeps the line that made it.
+    await writeFile(join(dir, "badstep.ts"), 'import { CommandStep } from "pipebook";\nexport default new CommandStep({ name: "s", command: ["true"], maxRetries: 9 });\n');
+    expect(await pipebook(dir, "run", "badstep.ts")).toMatchObject({ code: 2, stderr: expect.stringMatching(/^pipebook: step s: maxRetries must be a whole number from 0 to 5 \(at badstep\.ts:2\)\n$/) });
     // Publishing's expected failures are user errors too (exit 2, one sentence), not internal errors.
     expect(await pipebook(dir, "token", "revoke", "nope")).toMatchObject({ code: 2, stderr: 'pipebook: no token "nope"\n' });
     expect((await pipebook(dir, "show", "zzz")).stderr).toMatch(/no run zzz in workspace/);

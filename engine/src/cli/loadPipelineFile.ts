@@ -51,10 +51,10 @@ export async function loadPipelineFile(file: string): Promise<PipelineModule> {
 
 /**
  * What went wrong while a pipeline file ran, as a user error naming the file and line: its own
- * throw, an import that is not installed. pipebook's expected failures (a bad graph) pass as they are.
+ * throw, an import that is not installed. pipebook's expected failures (a bad step option) keep their
+ * sentence and gain the line that raised them.
  */
 function loadFailure(file: string, url: string, err: unknown): Error {
-  if (isExpectedFailure(err)) return err;
   const compiled = url.startsWith("file://") ? new URL(url).pathname : url;
   const text = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).split(compiled).join(file);
   const stack = err instanceof Error ? (err.stack ?? "") : "";
@@ -63,5 +63,10 @@ function loadFailure(file: string, url: string, err: unknown): Error {
   // The inline map names sources relative to the file's folder; Node resolves them against the compiled file's.
   const source = (p: string): string => (p.startsWith(dirname(compiled) + sep) ? resolve(dirname(resolve(file)), relative(dirname(compiled), p)) : p);
   const where = frame ? ` (at ${relative(process.cwd(), source(frame[1]!.replace(/^file:\/\//, "")))}:${frame[2]})` : "";
+  if (isExpectedFailure(err)) {
+    // pipebook's own sentence (a bad step option, an unknown compute target), with the line that declared it.
+    err.message += where;
+    return err;
+  }
   return new PipebookError("pipeline-file-invalid", `pipeline file ${file} failed while loading: ${text}${where}`, [], { cause: err });
 }
