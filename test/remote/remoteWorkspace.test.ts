@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type AddressInfo } from "node:net";
-import { ApiTokens } from "pipebook";
+import { ApiTokens, ComputeTarget } from "pipebook";
 import { openRunHistory } from "../../engine/dist/workspace/openRunHistory.js";
 import { startServer, type RunningServer } from "pipebook/server";
 import { CLI, REPO, sandbox, type Sandbox } from "../engine/helpers.js";
@@ -81,6 +81,8 @@ describe("a project that submits to a pipebook server (pipebook.json \"server\")
   beforeAll(async () => {
     sb = await sandbox();
     token = new ApiTokens(sb.ws).create("team", ["read", "runs:submit"]).token;
+    // A target only the server has: the projects below name it without declaring it.
+    await ComputeTarget.attach(sb.ws, "box", { kind: "local" });
     server = await startServer({ workspace: sb.ws, port: 0, log: () => undefined, schedules: false });
     root = await mkdtemp(join(tmpdir(), "pipebook-remote-"));
     alice = await project(root, "alice", { server: server.url });
@@ -214,6 +216,25 @@ console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.
     expect(dl.stderr.endsWith("\recho/out/big.bin: 100% of 8.6 MiB\n")).toBe(true);
     expect(dl.stderr.split("\r").filter(Boolean).every((l) => /^echo\/out\/big\.bin: \d+% of 8\.6 MiB\n?$/.test(l))).toBe(true);
     expect(sb.ws.runs.getRun(out.id)?.source).toBe("sdk");
+  });
+
+  it("a step names the server's compute targets, which the project does not declare; an unknown one is the server's one sentence", async () => {
+    const dave = join(root, "dave");
+    await mkdir(join(dave, "node_modules"), { recursive: true });
+    await symlink(join(REPO, "engine"), join(dave, "node_modules", "pipebook"), "dir");
+    await writeFile(join(dave, "package.json"), JSON.stringify({ type: "module", private: true }));
+    await writeFile(join(dave, "script.mjs"), `import { CommandStep, Experiment, Pipeline, Workspace } from "pipebook";
+const ws = await Workspace.fromConfig({ server: process.argv[2] });
+const step = new CommandStep({ name: "where", command: "echo on target " + process.argv[3], computeTarget: process.argv[3] });
+try {
+  const view = await (await new Experiment(ws, "targets").submit(new Pipeline(ws, { steps: [step] }))).waitForCompletion();
+  console.log(JSON.stringify({ status: view.status, tail: view.steps[0].logTail }));
+} catch (e) { console.log(JSON.stringify({ error: e.message })); }
+`);
+    const box = await node(dave, env, "script.mjs", server.url, "box");
+    expect(JSON.parse(box.stdout.trim()), box.stderr).toEqual({ status: "completed", tail: "on target box\n" });
+    const nowhere = await node(dave, env, "script.mjs", server.url, "nowhere");
+    expect(JSON.parse(nowhere.stdout.trim()), nowhere.stderr).toEqual({ error: 'step "where" names compute target "nowhere", which the workspace does not have (known: box, local)' });
   });
 
   it("POST /runs refuses code that is not on the server, a manifest that lists other files, and a path out of the step's folder", async () => {

@@ -36,7 +36,7 @@ export class ComputeTarget {
     const config = ws.computeTargets.get(name);
     const compute = ws.getComputeTarget(name);
     if (!config || !compute) {
-      throw new DeclarationError({ reason: "compute-unknown", name, known: [...ws.computeTargetNames].sort() });
+      throw new DeclarationError({ reason: "compute-unknown", name, known: [...(ws.computeTargetNames ?? [])].sort() });
     }
     return new ComputeTarget(name, config, compute);
   }

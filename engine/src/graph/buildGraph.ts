@@ -35,9 +35,10 @@ export function flattenSteps(steps: StepList): PipelineStep[] {
 
 /**
  * Derives the graph from data dependencies and rejects what cannot run, reporting every
- * problem at once, each naming the steps and data involved.
+ * problem at once, each naming the steps and data involved. Compute targets are checked against
+ * `knownComputeTargets` unless it is undefined (a remote workspace: its server checks them).
  */
-export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<string>): PipelineGraph {
+export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<string> | undefined): PipelineGraph {
   const list = flattenSteps(input);
   const problems: GraphProblem[] = [];
   if (list.length === 0) problems.push({ reason: "no-steps" });
@@ -73,7 +74,7 @@ export function buildGraph(input: StepList, knownComputeTargets: ReadonlySet<str
       }
       dataObjects.set(d.name, d);
     }
-    if (!knownComputeTargets.has(s.computeTarget)) {
+    if (knownComputeTargets !== undefined && !knownComputeTargets.has(s.computeTarget)) {
       problems.push({ reason: "compute-unknown", step: s.name, computeTarget: s.computeTarget, known: [...knownComputeTargets].sort() });
     }
   });

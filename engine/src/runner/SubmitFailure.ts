@@ -14,7 +14,7 @@ export type SubmitFailure =
   /** A step's input cannot be read: `problem` is the sentence of what failed (`failure` its data, where it has some). */
   | { readonly reason: "input-unavailable"; readonly step: string; readonly input: string; readonly what: "dataset input" | "DataReference"; readonly code: PipebookErrorCode; readonly problem: string; readonly failure?: Failure }
   | { readonly reason: "data-reference-missing"; readonly step: string; readonly input: string; readonly path: string; readonly datastore: string }
-  | { readonly reason: "compute-unknown"; readonly step: string; readonly computeTarget: string }
+  | { readonly reason: "compute-unknown"; readonly step: string; readonly computeTarget: string; readonly known: readonly string[] }
   | { readonly reason: "concurrency-invalid"; readonly concurrency: unknown };
 
 export class SubmitError extends FailureError<SubmitFailure> {
@@ -68,7 +68,7 @@ export function describeSubmitFailure(f: SubmitFailure): string {
     case "data-reference-missing":
       return `step "${f.step}": DataReference "${f.input}" points at "${f.path}" on datastore ${f.datastore}, which does not exist`;
     case "compute-unknown":
-      return `step "${f.step}" names compute target "${f.computeTarget}", which the workspace does not have`;
+      return `step "${f.step}" names compute target "${f.computeTarget}", which the workspace does not have (known: ${f.known.join(", ")})`;
     case "concurrency-invalid":
       return `concurrency must be a whole number ≥ 1, got ${String(f.concurrency)}`;
     default:

@@ -5,8 +5,8 @@ import { DatasetInput, type DatasetContentRef } from "../dsl/Dataset.js";
 import { CommandStep, NodeScriptStep, PythonScriptStep, type PipelineStep } from "../dsl/steps.js";
 import { ModuleStep } from "../dsl/ModuleStep.js";
 import { envKey } from "../compute/resolveJob.js";
-import { hashTree } from "../fingerprint/hashTree.js";
 import type { AzureBlobDatastore, RemoteContent } from "../datastores/AzureBlobDatastore.js";
+import { hashTree } from "../fingerprint/hashTree.js";
 import type { PreparedStep } from "./prepareStep.js";
 import type { RunContext } from "./runStep.js";
 import { jobArgument } from "./stepKey.js";
@@ -19,9 +19,9 @@ export interface KnownInput {
   readonly path?: string;
   /** Which of the two, where the upstream step found out while hashing its output. */
   readonly layout?: "file" | "folder";
-  /** A dataset, laid out only for a step that runs. */
   /** A path on a blob datastore, with the content its digest was made from: copied here only for a step that runs. */
   readonly remote?: { readonly store: AzureBlobDatastore; readonly path: string; readonly content: RemoteContent };
+  /** A dataset, laid out only for a step that runs. */
   readonly dataset?: { readonly input: DatasetInput; readonly content: DatasetContentRef };
 }
 

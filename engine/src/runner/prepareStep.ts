@@ -127,7 +127,7 @@ export async function checkInputs(ws: Workspace, step: PipelineStep): Promise<vo
  */
 export async function prepareEnvironment(ws: Workspace, step: PipelineStep, progress: PrepareProgress): Promise<{ compute: Compute; environment: ResolvedEnvironment }> {
   const compute = ws.getComputeTarget(step.computeTarget);
-  if (!compute) throw new SubmitError({ reason: "compute-unknown", step: step.name, computeTarget: step.computeTarget });
+  if (!compute) throw new SubmitError({ reason: "compute-unknown", step: step.name, computeTarget: step.computeTarget, known: [...(ws.computeTargetNames ?? [])].sort() });
   const { gpus, cpus, memoryMb } = step.runconfig;
   const environment = await compute.prepare(
     {

@@ -217,8 +217,12 @@ export class Workspace {
     return this.targets.get(name)?.compute;
   }
 
-  get computeTargetNames(): ReadonlySet<string> {
-    return new Set(this.targets.keys());
+  /**
+   * The compute targets a step may name; undefined for a workspace that submits to a server,
+   * whose steps name the server's targets, checked there when the run is submitted.
+   */
+  get computeTargetNames(): ReadonlySet<string> | undefined {
+    return this.remote ? undefined : new Set(this.targets.keys());
   }
 
   /** The workspace's compute targets by name, with the settings each was made from. */
