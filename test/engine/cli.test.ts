@@ -149,6 +149,13 @@ describe("what a command loads", () => {
     // The server is its own entry point.
     const server = await exec(process.execPath, ["--input-type=module", "-e", 'const m = await import("pipebook/server"); console.log(typeof m.startServer)'], { cwd: dir });
     expect(server.stdout.trim()).toBe("function");
+    // The run graph's layout and drawing (dagre) are pipebook/contract's, not the index's: every
+    // pipeline file imports the index.
+    const graph = await exec(process.execPath, ["--input-type=module", "-e", [
+      'const index = await import("pipebook"), contract = await import("pipebook/contract");',
+      'console.log(JSON.stringify(["layoutRunGraph", "renderRunGraph", "svgToString"].map((k) => [k in index, typeof contract[k]])));',
+    ].join("\n")], { cwd: dir });
+    expect(JSON.parse(graph.stdout)).toEqual([[false, "function"], [false, "function"], [false, "function"]]);
   });
 });
 
