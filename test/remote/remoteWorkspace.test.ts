@@ -219,11 +219,11 @@ console.log(JSON.stringify({ id: run.id, status: view.status, steps: view.steps.
   });
 
   it("a step names the server's compute targets, which the project does not declare; an unknown one is the server's one sentence", async () => {
-    const dave = join(root, "dave");
-    await mkdir(join(dave, "node_modules"), { recursive: true });
-    await symlink(join(REPO, "engine"), join(dave, "node_modules", "pipebook"), "dir");
-    await writeFile(join(dave, "package.json"), JSON.stringify({ type: "module", private: true }));
-    await writeFile(join(dave, "script.mjs"), `import { CommandStep, Experiment, Pipeline, Workspace } from "pipebook";
+    const frank = join(root, "frank");
+    await mkdir(join(frank, "node_modules"), { recursive: true });
+    await symlink(join(REPO, "engine"), join(frank, "node_modules", "pipebook"), "dir");
+    await writeFile(join(frank, "package.json"), JSON.stringify({ type: "module", private: true }));
+    await writeFile(join(frank, "script.mjs"), `import { CommandStep, Experiment, Pipeline, Workspace } from "pipebook";
 const ws = await Workspace.fromConfig({ server: process.argv[2] });
 const step = new CommandStep({ name: "where", command: "echo on target " + process.argv[3], computeTarget: process.argv[3] });
 try {
@@ -231,9 +231,9 @@ try {
   console.log(JSON.stringify({ status: view.status, tail: view.steps[0].logTail }));
 } catch (e) { console.log(JSON.stringify({ error: e.message })); }
 `);
-    const box = await node(dave, env, "script.mjs", server.url, "box");
+    const box = await node(frank, env, "script.mjs", server.url, "box");
     expect(JSON.parse(box.stdout.trim()), box.stderr).toEqual({ status: "completed", tail: "on target box\n" });
-    const nowhere = await node(dave, env, "script.mjs", server.url, "nowhere");
+    const nowhere = await node(frank, env, "script.mjs", server.url, "nowhere");
     expect(JSON.parse(nowhere.stdout.trim()), nowhere.stderr).toEqual({ error: 'step "where" names compute target "nowhere", which the workspace does not have (known: box, local)' });
   });
 
