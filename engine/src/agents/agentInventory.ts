@@ -1,10 +1,7 @@
-import { execFile } from "node:child_process";
 import { statfsSync } from "node:fs";
 import { availableParallelism, hostname, totalmem } from "node:os";
-import { promisify } from "node:util";
+import { detectGpus } from "../compute/GpuInventory.js";
 import type { AgentGpu, AgentInventory } from "../compute/remote/agentProtocol.js";
-
-const run = promisify(execFile);
 
 /** `--gpus`: every GPU nvidia-smi lists, these indices of them, or none. */
 export type GpuChoice = "auto" | "none" | readonly number[];
@@ -15,8 +12,8 @@ export type GpuChoice = "auto" | "none" | readonly number[];
  * tests), its CPUs, memory and the free disk where it keeps its cache.
  */
 export async function agentInventory(choice: GpuChoice, dir: string, version: string): Promise<AgentInventory> {
-  const all = await listGpus();
-  let gpus: AgentGpu[];
+  const all = await detectGpus();
+  let gpus: readonly AgentGpu[];
   if (choice === "none") gpus = [];
   else if (choice === "auto") gpus = all;
   else {
@@ -29,25 +26,6 @@ export async function agentInventory(choice: GpuChoice, dir: string, version: st
     gpus, cpus: availableParallelism(), memoryMb: Math.floor(totalmem() / 2 ** 20),
     diskFreeMb: Math.floor((fs.bavail * fs.bsize) / 2 ** 20), host: hostname(), version,
   };
-}
-
-async function listGpus(): Promise<AgentGpu[]> {
-  const forced = process.env["PIPEBOOK_GPUS"];
-  if (forced !== undefined) {
-    if (forced.trim() === "" || forced.trim() === "none") return [];
-    return forced.split(",").map((s) => ({ index: Number(s.trim()), name: `GPU ${s.trim()} (stand-in from PIPEBOOK_GPUS)`, memoryMb: 0 }));
-  }
-  try {
-    const { stdout } = await run("nvidia-smi", ["--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"], { timeout: 15_000 });
-    return stdout.trim().split("\n").filter(Boolean).map((line) => {
-      const parts = line.split(",").map((s) => s.trim());
-      const memory = Number(parts.pop());
-      const index = Number(parts.shift());
-      return { index, name: parts.join(","), memoryMb: Number.isFinite(memory) ? memory : 0 };
-    });
-  } catch {
-    return [];
-  }
 }
 
 /** `--gpus auto|none|0,1` as a choice, or a sentence saying what is wrong. */

@@ -7,6 +7,8 @@ const run = promisify(execFile);
 export interface Gpu {
   readonly index: number;
   readonly name: string;
+  /** Its memory in MiB as nvidia-smi reports it; 0 for a PIPEBOOK_GPUS stand-in. */
+  readonly memoryMb: number;
 }
 
 let detected: Promise<readonly Gpu[]> | undefined;
@@ -20,20 +22,22 @@ export function detectGpus(): Promise<readonly Gpu[]> {
     const forced = process.env["PIPEBOOK_GPUS"];
     if (forced !== undefined) {
       if (forced.trim() === "" || forced.trim() === "none") return [];
-      return forced.split(",").map((s) => ({ index: Number(s.trim()), name: `GPU ${s.trim()} (from PIPEBOOK_GPUS)` }));
+      return forced.split(",").map((s) => ({ index: Number(s.trim()), name: `GPU ${s.trim()} (from PIPEBOOK_GPUS)`, memoryMb: 0 }));
     }
     // No NVIDIA driver loaded, no NVIDIA GPU: asking nvidia-smi would cost a process start per
     // CLI call for nothing.
     if (process.platform === "linux" && !existsSync("/proc/driver/nvidia")) return [];
     try {
-      const { stdout } = await run("nvidia-smi", ["--query-gpu=index,name", "--format=csv,noheader"], { timeout: 15_000 });
+      const { stdout } = await run("nvidia-smi", ["--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"], { timeout: 15_000 });
       return stdout
         .trim()
         .split("\n")
         .filter(Boolean)
         .map((line) => {
-          const [index = "", ...name] = line.split(",");
-          return { index: Number(index.trim()), name: name.join(",").trim() };
+          const parts = line.split(",").map((p) => p.trim());
+          const memory = Number(parts.pop());
+          const index = Number(parts.shift());
+          return { index, name: parts.join(","), memoryMb: Number.isFinite(memory) ? memory : 0 };
         });
     } catch {
       return [];

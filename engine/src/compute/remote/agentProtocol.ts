@@ -1,17 +1,13 @@
 import type { MetricRow } from "../../store/RunStore.js";
 import type { LaunchOutcome } from "../Compute.js";
 import type { StepJob } from "../StepJob.js";
+import type { Gpu } from "../GpuInventory.js";
 
 /** The WebSocket path an agent dials (`pipebook agent --server URL`). */
 export const AGENT_PATH = "/agents/connect";
 
-/** One GPU of an agent's machine, from nvidia-smi or a PIPEBOOK_GPUS stand-in. */
-export interface AgentGpu {
-  readonly index: number;
-  readonly name: string;
-  /** Total memory in MiB; 0 when unknown (a stand-in). */
-  readonly memoryMb: number;
-}
+/** One GPU of an agent's machine, from nvidia-smi or a PIPEBOOK_GPUS stand-in (as the local target reads them). */
+export type AgentGpu = Gpu;
 
 /** What an agent reports of its machine when it connects. */
 export interface AgentInventory {
