@@ -21,6 +21,7 @@ import { namespacedLauncher } from "./readOnlyBinds.js";
 import type { ResolvedEnvironment, StepJob } from "./StepJob.js";
 import { unsealTree } from "../datasets/readOnlyTree.js";
 import { waitForGpus } from "./waitForGpus.js";
+import { targetKeyFields } from "./targetKeyFields.js";
 
 /** Writable views made in this process (their folders exist). */
 const madeViews = new Set<string>();
@@ -71,7 +72,7 @@ export class LocalCompute implements Compute {
   }
 
   keyFields(): Record<string, unknown> {
-    return { kind: "local" };
+    return targetKeyFields({ kind: "local" });
   }
 
   async capacity(): Promise<Capacity> {

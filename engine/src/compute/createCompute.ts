@@ -2,12 +2,11 @@ import type { ComputeTargetConfig } from "../dsl/workspaceConfig.js";
 import type { BlobStore } from "../artifacts/BlobStore.js";
 import type { TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { unreachable } from "../errors/PipebookError.js";
-import type { Compute } from "./Compute.js";
+import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "./Compute.js";
 import type { GpuSlots } from "./GpuSlots.js";
-import { DockerCompute } from "./docker/DockerCompute.js";
 import { LocalCompute } from "./LocalCompute.js";
-import { RemoteCompute } from "./remote/RemoteCompute.js";
-import { SlurmCompute } from "./slurm/SlurmCompute.js";
+import type { ResolvedEnvironment, StepJob } from "./StepJob.js";
+import { targetKeyFields } from "./targetKeyFields.js";
 
 /** What the targets of one workspace share. */
 export interface ComputeContext {
@@ -23,18 +22,61 @@ export interface ComputeContext {
   readonly blobs: BlobStore;
 }
 
-/** A compute target from its settings (pipebook.json or ComputeTarget.attach). */
+/**
+ * A compute target from its settings (pipebook.json or ComputeTarget.attach). The docker, Slurm
+ * and agent adapters load when their target is first used, so a pipeline file or a rerun on a
+ * workspace that only names them does not load their code.
+ */
 export function createCompute(name: string, config: ComputeTargetConfig, context: ComputeContext): Compute {
   switch (config.kind) {
     case "local":
       return new LocalCompute(name, context);
     case "docker":
-      return new DockerCompute(name, config, context);
+      return new DeferredCompute(name, config, async () => new (await import("./docker/DockerCompute.js")).DockerCompute(name, config, context));
     case "slurm":
-      return new SlurmCompute(name, config, context);
+      return new DeferredCompute(name, config, async () => new (await import("./slurm/SlurmCompute.js")).SlurmCompute(name, config, context));
     case "remote":
-      return new RemoteCompute(name, config, context);
+      return new DeferredCompute(name, config, async () => new (await import("./remote/RemoteCompute.js")).RemoteCompute(name, config, context));
     default:
       return unreachable(config);
+  }
+}
+
+/** A target whose adapter is made on first use; its key fields come from its settings alone. */
+class DeferredCompute implements Compute {
+  readonly kind: string;
+  private adapter: Promise<Compute> | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly config: ComputeTargetConfig,
+    private readonly load: () => Promise<Compute>,
+  ) {
+    this.kind = config.kind;
+  }
+
+  keyFields(): Record<string, unknown> {
+    return targetKeyFields(this.config);
+  }
+
+  async capacity(): Promise<Capacity> {
+    return (await this.target()).capacity();
+  }
+
+  async prepare(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment> {
+    return (await this.target()).prepare(req, progress);
+  }
+
+  async run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
+    return (await this.target()).run(job, io, signal);
+  }
+
+  async recover(isActive: (stepRunId: string) => boolean): Promise<string[]> {
+    return (await (await this.target()).recover?.(isActive)) ?? [];
+  }
+
+  private target(): Promise<Compute> {
+    this.adapter ??= this.load();
+    return this.adapter;
   }
 }

@@ -15,6 +15,7 @@ import { waitForGpus } from "../waitForGpus.js";
 import { DockerEngine, type BindMount, type RunningContainer } from "./DockerEngine.js";
 import { unsealTree } from "../../datasets/readOnlyTree.js";
 import { ImageProblem, resolveImage } from "./dockerImages.js";
+import { targetKeyFields } from "../targetKeyFields.js";
 
 /** Seconds between SIGTERM and SIGKILL when a container is stopped. */
 const STOP_GRACE_S = 3;
@@ -45,7 +46,7 @@ export class DockerCompute implements Compute {
    * outputs show) and the engine's socket; the image is keyed by digest in the environment.
    */
   keyFields(): Record<string, unknown> {
-    return { kind: "docker" };
+    return targetKeyFields(this.config);
   }
 
   async capacity(): Promise<Capacity> {

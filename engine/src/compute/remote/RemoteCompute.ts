@@ -11,6 +11,7 @@ import type { ResolvedEnvironment, StepJob } from "../StepJob.js";
 import type { TreeFile, TreeListing, TransferReport } from "./agentProtocol.js";
 import { AgentPool } from "./AgentPool.js";
 import { formatBytes, safeRelativePath } from "./treePaths.js";
+import { targetKeyFields } from "../targetKeyFields.js";
 
 export interface RemoteComputeContext {
   /** Finds the server's agent pool, registered under this folder. */
@@ -35,8 +36,7 @@ export class RemoteCompute implements Compute {
   ) {}
 
   keyFields(): Record<string, unknown> {
-    // Agents of one pool are interchangeable by definition: the labels name what a step gets.
-    return { kind: "remote", labels: this.config.labels };
+    return targetKeyFields(this.config);
   }
 
   async capacity(): Promise<Capacity> {

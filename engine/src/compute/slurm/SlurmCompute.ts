@@ -20,6 +20,7 @@ import { SlurmJobWatcher, type JobReport } from "./SlurmJobWatcher.js";
 import { phaseOf, pendingNote, slurmOutcome, type AskedFor } from "./slurmOutcome.js";
 import { SLURM_FILES, SlurmStaging, type StagedJob } from "./SlurmStaging.js";
 import { readOnlyBindsOnNode } from "../readOnlyBinds.js";
+import { targetKeyFields } from "../targetKeyFields.js";
 
 /** How long a look at the cluster (partitions, nodes, the shared-folder check) serves submits. */
 const CLUSTER_TTL_MS = 30_000;
@@ -79,7 +80,7 @@ export class SlurmCompute implements Compute {
    * not what it computes (as a local step's machine is not keyed); the environment is.
    */
   keyFields(): Record<string, unknown> {
-    return { kind: "slurm" };
+    return targetKeyFields(this.config);
   }
 
   /** Slurm queues: pipebook holds nothing back, however many steps are ready. */
