@@ -1,5 +1,10 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommandStep, Experiment, Pipeline, RunConfiguration } from "pipebook";
+import { buildPage } from "../../engine/scripts/buildPage.mjs";
 import { pipebook } from "../engine/helpers.js";
 import { agentSandbox, type AgentSandbox } from "./helpers.js";
 
@@ -28,7 +33,7 @@ describe("GPU slots on a pool of agents", () => {
     expect(new Set(view.steps.filter((s) => !waited.includes(s)).map((s) => /cvd=\[(\d)\]/.exec(s.logTail ?? "")?.[1]))).toEqual(new Set(["0", "1"]));
   });
 
-  it("lists agents with their slots: pipebook agents (another process, from the store) and GET /agents", async () => {
+  it("lists agents with their slots: pipebook agents (another process, from the store), GET /agents and the studio page", async () => {
     as.agent("gpu-1");
     await as.waitForAgent("gpu-1");
     const gate = `${as.sb.dir}/gate`;
@@ -43,6 +48,25 @@ describe("GPU slots on a pool of agents", () => {
     const body = (await reply.json()) as { agents: { name: string; slots: unknown[] }[]; pools: { name: string; waiting: string[] }[] };
     expect(body.agents[0]!.slots).toEqual([{ gpu: 0, step: `${run.id}.hold` }, { gpu: 1, step: null }]);
     expect(body.pools).toEqual([{ name: "a100", labels: { gpu: "a100" }, waiting: [] }]);
+    // The studio page draws the same slots, in headless Chromium.
+    await buildPage();
+    const profile = await mkdtemp(join(tmpdir(), "pipebook-chromium-"));
+    const browser = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env["PIPEBOOK_CHROMIUM"] ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"],
+    });
+    try {
+      const page = browser.pages()[0] ?? (await browser.newPage());
+      await page.goto(`${as.server.url}/`);
+      await page.fill("#token", as.readToken);
+      await page.click("#token-form button");
+      const row = page.locator("#agents tbody tr", { hasText: "gpu-1" });
+      await expect.poll(() => row.textContent(), { timeout: 20_000 }).toContain(`GPU 0: busy (${run.id}.hold) · GPU 1: free`);
+      expect(await row.textContent()).toContain("online");
+      expect(await page.textContent("#agents-note")).toBe("pool a100: 0 waiting");
+    } finally {
+      await browser.close();
+      await rm(profile, { recursive: true, force: true });
+    }
     (await import("node:fs")).writeFileSync(gate, "");
     expect((await run.waitForCompletion()).status).toBe("completed");
   });
