@@ -117,14 +117,9 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   const error = describeOutcome(step.name, outcome, io.lastErrorLine());
   if (error) {
     const status = outcome.reason === "canceled" ? "canceled" : "failed";
-    ctx.emit({ type: "step-status", runId, step: step.name, status, detail: error, durationMs });
-    // The step's own failure is the news; a store that cannot take it (full disk) is reported
-    // by the run, which keeps going.
-    recorder.record({
-      type: "step", step: step.name,
-      update: { ...decided, status, endedAt, error, pid: null, ...(outcome.reason === "exit-non-zero" && outcome.code !== null && { exitCode: outcome.code }) },
+    return endUnfinished(ctx, step.name, status, error, durationMs, {
+      ...decided, endedAt, pid: null, ...(outcome.reason === "exit-non-zero" && outcome.code !== null && { exitCode: outcome.code }),
     });
-    return { status, error };
   }
 
   // Collect: the one hashing pass over what the step wrote; it is also the verification.
@@ -136,10 +131,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   try {
     await deliverOutputs(ctx, step, stepRunId, produced);
   } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
-    ctx.emit({ type: "step-status", runId, step: step.name, status: "failed", detail: error, durationMs });
-    recorder.record({ type: "step", step: step.name, update: { ...decided, status: "failed", endedAt, error, pid: null } });
-    return { status: "failed", error };
+    return endUnfinished(ctx, step.name, "failed", err instanceof Error ? err.message : String(err), durationMs, { ...decided, endedAt, pid: null });
   }
   recorder.strictly({ type: "step", step: step.name, outputs: produced.map(({ name, path, digest }) => ({ name, path, digest })), update: { status: "completed", endedAt, exitCode: 0, pid: null } });
   for (const o of produced) ctx.data.set(o.name, { path: o.path, digest: o.digest, ...(o.layout && { layout: o.layout }) });
@@ -162,14 +154,21 @@ async function runTransfer(ctx: RunContext, step: DataTransferStep, decided: Ste
   }
   const endedAt = new Date().toISOString();
   const durationMs = Date.parse(endedAt) - Date.parse(startedAt);
-  if (error) {
-    ctx.emit({ type: "step-status", runId: ctx.runId, step: step.name, status: "failed", detail: error, durationMs });
-    ctx.recorder.record({ type: "step", step: step.name, update: { ...decided, status: "failed", endedAt, error } });
-    return { status: "failed", error };
-  }
+  if (error) return endUnfinished(ctx, step.name, "failed", error, durationMs, { ...decided, endedAt });
   ctx.recorder.strictly({ type: "step", step: step.name, outputs: [], update: { status: "completed", endedAt, exitCode: 0 } });
   ctx.emit({ type: "step-status", runId: ctx.runId, step: step.name, status: "completed", durationMs });
   return { status: "completed" };
+}
+
+/**
+ * Ends a step that failed or was canceled: the event every viewer sees, then the store. The
+ * step's own failure is the news; a store that cannot take it (full disk) is reported by the
+ * run, which keeps going.
+ */
+function endUnfinished(ctx: RunContext, step: string, status: "failed" | "canceled", error: string, durationMs: number, update: StepUpdate): StepResult {
+  ctx.emit({ type: "step-status", runId: ctx.runId, step, status, detail: error, durationMs });
+  ctx.recorder.record({ type: "step", step, update: { ...update, status, error } });
+  return { status, error };
 }
 
 /** Why an earlier transfer's result cannot stand for this one, or undefined: its destination must still hold the source's content. */
