@@ -1,5 +1,5 @@
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { createServer as createHttpServer, request as httpRequest } from "node:http";
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage } from "node:http";
 
 /**
  * A TCP proxy in front of a real server that drops one connection once it has carried `bytes`
@@ -74,29 +74,17 @@ export interface ReplyDroppingProxy {
 
 export async function replyDroppingProxy(target: string, drop: (method: string, url: string) => boolean): Promise<ReplyDroppingProxy> {
   let dropped = 0;
-  const server = createHttpServer((req, res) => {
-    const up = httpRequest(`${target}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (reply) => {
-      if (dropped === 0 && drop(req.method ?? "", req.url ?? "")) {
-        dropped += 1;
-        reply.resume();
-        reply.on("end", () => req.socket.destroy());
-        return;
-      }
-      res.writeHead(reply.statusCode ?? 502, reply.headers);
-      reply.pipe(res);
-    });
-    up.on("error", () => res.destroy());
-    req.pipe(up);
+  const proxy = await forwardingProxy(target, (req, reply, send) => {
+    if (dropped === 0 && drop(req.method ?? "", req.url ?? "")) {
+      dropped += 1;
+      reply.resume();
+      reply.on("end", () => req.socket.destroy());
+    } else send();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ...proxy,
     get dropped() {
       return dropped;
-    },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
@@ -119,27 +107,38 @@ export async function replyHoldingProxy(target: string, hold: (method: string, u
   const holding = new Promise<void>((resolve) => (nowHolding = resolve));
   let release: () => void = () => undefined;
   const released = new Promise<void>((resolve) => (release = resolve));
+  const proxy = await forwardingProxy(target, (req, reply, send) => {
+    if (!held && hold(req.method ?? "", req.url ?? "")) {
+      held = true;
+      reply.pause();
+      nowHolding();
+      void released.then(send);
+    } else send();
+  });
+  return { ...proxy, holding, release: () => release() };
+}
+
+/**
+ * What the two proxies above share: every request goes on to `target`, and its reply to
+ * `answer`, which sends it back to the client (`send`), holds it or drops it.
+ */
+async function forwardingProxy(
+  target: string,
+  answer: (req: IncomingMessage, reply: IncomingMessage, send: () => void) => void,
+): Promise<{ readonly url: string; close(): Promise<void> }> {
   const server = createHttpServer((req, res) => {
-    const up = httpRequest(`${target}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (reply) => {
-      const send = (): void => {
+    const up = httpRequest(`${target}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (reply) =>
+      answer(req, reply, () => {
         res.writeHead(reply.statusCode ?? 502, reply.headers);
         reply.pipe(res);
-      };
-      if (!held && hold(req.method ?? "", req.url ?? "")) {
-        held = true;
-        reply.pause();
-        nowHolding();
-        void released.then(send);
-      } else send();
-    });
+      }),
+    );
     up.on("error", () => res.destroy());
     req.pipe(up);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    holding,
-    release: () => release(),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
