@@ -9,11 +9,6 @@ let sb: Sandbox;
 beforeEach(async () => (sb = await sandbox()));
 afterEach(async () => sb.close());
 
-async function put(rel: string, content: string): Promise<void> {
-  const local = await sb.write(`upload/${rel}`, content);
-  await sb.ws.getDefaultDatastore().uploadFiles([local], { targetPath: rel.split("/").slice(0, -1).join("/"), overwrite: true });
-}
-
 /** Every data node group of a drawing: its id, kind and texts. */
 function drawnData(svg: SvgNode): { id: string; kind: string; texts: string[] }[] {
   const out: { id: string; kind: string; texts: string[] }[] = [];
@@ -29,8 +24,8 @@ function drawnData(svg: SvgNode): { id: string; kind: string; texts: string[] }[
 
 describe("data in the run graph", () => {
   it("datasets, datastore inputs and registered outputs are nodes with their version, linked to the steps, in the stored and the live view", async () => {
-    await put("iris/iris.csv", "a,b\n1,2\n3,4\n");
-    await put("raw/part-1.csv", "a,b\n5,6\n");
+    await sb.upload("iris/iris.csv", "a,b\n1,2\n3,4\n");
+    await sb.upload("raw/part-1.csv", "a,b\n5,6\n");
     const store = sb.ws.getDefaultDatastore();
     await Dataset.Tabular.fromDelimitedFiles([[store, "iris/iris.csv"]]).register(sb.ws, { name: "iris" });
     const iris = Dataset.getByName(sb.ws, "iris", { version: 1 });

@@ -12,12 +12,6 @@ afterEach(async () => sb.close());
 
 const CSV = "sepal,petal,species\n5.1,1.4,setosa\n4.9,,setosa\n6.3,4.9,virginica\n5.8,5.1,virginica\n7.0,4.7,versicolor\n";
 
-async function upload(rel: string, content: string): Promise<void> {
-  const store = sb.ws.getDefaultDatastore();
-  const local = await sb.write(`upload/${rel.split("/").pop()}`, content);
-  await store.uploadFiles([local], { targetPath: rel.split("/").slice(0, -1).join("/"), overwrite: true });
-}
-
 const submit = async (steps: PipelineStep[]): Promise<RunView> => {
   const run = await new Experiment(sb.ws, "ds").submit(new Pipeline(sb.ws, { steps }));
   return run.waitForCompletion();
@@ -26,7 +20,7 @@ const stepOf = (view: RunView, name: string) => view.steps.find((s) => s.name ==
 
 describe("datasets", () => {
   it("reads a tabular dataset lazily: slices, filters, columns, and a profile", async () => {
-    await upload("iris/iris.csv", CSV);
+    await sb.upload("iris/iris.csv", CSV);
     const iris = Dataset.Tabular.fromDelimitedFiles([[sb.ws.getDefaultDatastore(), "iris/iris.csv"]]);
     expect(await iris.skip(1).take(2).toRecords()).toEqual([
       { sepal: "4.9", petal: "", species: "setosa" },
@@ -48,13 +42,13 @@ describe("datasets", () => {
   });
 
   it("registers immutable versions: same content returns the version, changed content needs createNewVersion", async () => {
-    await upload("iris/iris.csv", CSV);
+    await sb.upload("iris/iris.csv", CSV);
     const store = sb.ws.getDefaultDatastore();
     const v1 = await Dataset.Tabular.fromDelimitedFiles([[store, "iris/iris.csv"]]).register(sb.ws, { name: "iris", description: "the flowers" });
     expect(v1.basedOn).toEqual({ name: "iris", version: 1 });
     expect((await Dataset.Tabular.fromDelimitedFiles([[store, "iris/iris.csv"]]).register(sb.ws, { name: "iris" })).basedOn?.version).toBe(1);
 
-    await upload("iris/iris.csv", CSV + "6.0,4.5,versicolor\n");
+    await sb.upload("iris/iris.csv", CSV + "6.0,4.5,versicolor\n");
     await expect(Dataset.Tabular.fromDelimitedFiles([[store, "iris/iris.csv"]]).register(sb.ws, { name: "iris" })).rejects.toThrow(
       /dataset "iris" is already registered \(version 1\) with different content; pass createNewVersion: true to add version 2/,
     );
@@ -71,7 +65,7 @@ describe("datasets", () => {
   });
 
   it("feeds steps by name, keys them on content, and explains a changed dataset", async () => {
-    await upload("iris/iris.csv", CSV);
+    await sb.upload("iris/iris.csv", CSV);
     const store = sb.ws.getDefaultDatastore();
     const out = new PipelineData("out");
     const makeStep = (ds: ReturnType<typeof Dataset.Tabular.fromDelimitedFiles>) =>
@@ -112,8 +106,8 @@ describe("datasets", () => {
 
   it("gives a downloaded file dataset to the step as its own copy, and reruns a published pipeline on the pinned version", async () => {
     const store = sb.ws.getDefaultDatastore();
-    await upload("docs/a.txt", "alpha\n");
-    await upload("docs/b.txt", "beta\n");
+    await sb.upload("docs/a.txt", "alpha\n");
+    await sb.upload("docs/b.txt", "beta\n");
     const docs = await Dataset.File.fromFiles([[store, "docs"]]).register(sb.ws, { name: "docs" });
     const out = new PipelineData("out");
     const step = new CommandStep({
@@ -134,7 +128,7 @@ describe("datasets", () => {
 
     // Published and rerun from its spec after the datastore changed: version 1 is what it reads.
     const published = await run.publishPipeline({ name: "docs", version: "1" });
-    await upload("docs/a.txt", "changed\n");
+    await sb.upload("docs/a.txt", "changed\n");
     const rerun = await PipelineRun.submitSpec(sb.ws, "ds", (await PublishedPipeline.get(sb.ws, published.id)).spec, { regenerateOutputs: true });
     const rerunView = await rerun.waitForCompletion();
     const rerunDir = (await sb.ws.runs.getOutputs(`${rerunView.runId}.cat`))[0]!.path;
@@ -142,7 +136,7 @@ describe("datasets", () => {
   });
 
   it("gives a mounted dataset to steps read-only: a step's writes fail and the next step reads it intact", async () => {
-    await upload("shared/a.txt", "alpha\n");
+    await sb.upload("shared/a.txt", "alpha\n");
     const ds = Dataset.File.fromFiles([[sb.ws.getDefaultDatastore(), "shared"]]);
     const tried = new PipelineData("tried");
     const seen = new PipelineData("seen");
@@ -187,7 +181,7 @@ describe("datasets", () => {
     await expect(new Experiment(sb.ws, "ds").submit(new Pipeline(sb.ws, { steps: [step] }))).rejects.toThrow(
       'step "use": dataset input "x": dataset path "nowhere/x.bin" on datastore workspaceblobstore does not exist',
     );
-    await upload("iris/iris.csv", CSV);
+    await sb.upload("iris/iris.csv", CSV);
     const sliced = Dataset.Tabular.fromDelimitedFiles([[sb.ws.getDefaultDatastore(), "iris/iris.csv"]]).dropColumns(["colour"]);
     const reads = new CommandStep({ name: "read", command: "true", inputs: [sliced.asNamedInput("t")] });
     await expect(new Experiment(sb.ws, "ds").submit(new Pipeline(sb.ws, { steps: [reads] }))).rejects.toThrow(
@@ -197,7 +191,7 @@ describe("datasets", () => {
   });
 
   it("lists datasets and versions and prints a profile from the CLI; asking for what is not there exits 2", async () => {
-    await upload("iris/iris.csv", CSV);
+    await sb.upload("iris/iris.csv", CSV);
     await Dataset.Tabular.fromDelimitedFiles([[sb.ws.getDefaultDatastore(), "iris/iris.csv"]]).register(sb.ws, { name: "iris", description: "flowers" });
     const cli = (...args: string[]) => promisify(execFile)(process.execPath, [CLI, ...args], { cwd: sb.dir });
     expect((await cli("datasets")).stdout).toMatch(/^dataset +version +kind +files +size +registered +description\n[- ]+\niris +1 +tabular +1 +\d+ B +\S+ \S+ +flowers\n$/);

@@ -6,17 +6,12 @@ let sb: Sandbox;
 beforeEach(async () => (sb = await sandbox()));
 afterEach(async () => sb.close());
 
-async function put(rel: string, content: string): Promise<void> {
-  const local = await sb.write(`upload/${rel}`, content);
-  await sb.ws.getDefaultDatastore().uploadFiles([local], { targetPath: rel.split("/").slice(0, -1).join("/"), overwrite: true });
-}
-
 describe("globs in dataset paths", () => {
   it("reads the matching files in order, ** crosses folders, no match is one sentence; a new matching file reruns a step", async () => {
-    await put("data/b.csv", "x,y\n3,4\n");
-    await put("data/a.csv", "x,y\n1,2\n");
-    await put("data/notes.txt", "not a table\n");
-    await put("data/2024/c.csv", "x,y\n5,6\n");
+    await sb.upload("data/b.csv", "x,y\n3,4\n");
+    await sb.upload("data/a.csv", "x,y\n1,2\n");
+    await sb.upload("data/notes.txt", "not a table\n");
+    await sb.upload("data/2024/c.csv", "x,y\n5,6\n");
     const store = sb.ws.getDefaultDatastore();
 
     const flat = Dataset.Tabular.fromDelimitedFiles([[store, "data/*.csv"]]);
@@ -42,7 +37,7 @@ describe("globs in dataset paths", () => {
     expect((await submit()).status).toBe("completed");
     expect((await submit()).status).toBe("reused");
     await settle();
-    await put("data/d.csv", "x,y\n7,8\n");
+    await sb.upload("data/d.csv", "x,y\n7,8\n");
     const after = await submit();
     expect(after.status).toBe("completed");
     expect(explainDecision(after.decision!)[1]).toMatch(/^ {2}- input pairs changed content \([0-9a-f]{12} → [0-9a-f]{12}\)$/);

@@ -27,6 +27,8 @@ export interface Sandbox {
   readonly dir: string;
   readonly ws: Workspace;
   write(rel: string, content: string): Promise<string>;
+  /** Puts `content` at `rel` on the workspace's default datastore (written here first, then uploaded, replacing). */
+  upload(rel: string, content: string): Promise<void>;
   /** How many times a step ran: each run of a counted step appends one line. */
   count(name: string): Promise<number>;
   /** A shell snippet that records one execution of `name`. */
@@ -39,14 +41,19 @@ export async function sandbox(): Promise<Sandbox> {
   const ws = await Workspace.fromConfig({ path: dir });
   const counters = join(dir, "counters");
   await mkdir(counters);
+  const write = async (rel: string, content: string): Promise<string> => {
+    const path = join(dir, rel);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, content);
+    return path;
+  };
   return {
     dir,
     ws,
-    async write(rel, content) {
-      const path = join(dir, rel);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, content);
-      return path;
+    write,
+    async upload(rel, content) {
+      const local = await write(`upload/${rel}`, content);
+      await ws.getDefaultDatastore().uploadFiles([local], { targetPath: rel.split("/").slice(0, -1).join("/"), overwrite: true });
     },
     async count(name) {
       const text = await readFile(join(counters, name), "utf8").catch(() => "");
