@@ -238,6 +238,13 @@ describe("an Azure Blob datastore", () => {
     await expect(Datastore.registerAzureBlobContainer(sb.ws, { ...bad, connectionStringEnv: "PIPEBOOK_TEST_UNSET" })).rejects.toThrow(
       "datastore bad reads its connection string from the environment variable PIPEBOOK_TEST_UNSET, which is not set",
     );
+    // Settings the connection string decides are refused, not ignored: another account, an endpoint beside it.
+    await expect(Datastore.registerAzureBlobContainer(sb.ws, { ...bad, accountName: "otheraccount" })).rejects.toThrow(
+      `datastore bad: the connection string in ${CS_ENV} is for account devstoreaccount1, not accountName otheraccount`,
+    );
+    await expect(Datastore.registerAzureBlobContainer(sb.ws, { ...bad, endpoint: "http://127.0.0.1:9/devstoreaccount1" })).rejects.toThrow(
+      "datastore bad: endpoint is taken from the connection string; give endpoint only with accountKeyEnv or sasTokenEnv",
+    );
     await expect(Datastore.registerAzureBlobContainer(sb.ws, bad)).rejects.toThrow('datastore bad: account devstoreaccount1 has no container "never-made" (pass createIfNotExists: true to make it)');
     await expect(Datastore.registerAzureBlobContainer(sb.ws, { ...bad, accountKey: "secret" } as never)).rejects.toThrow(
       "datastore bad: pass accountKeyEnv, the name of an environment variable holding the accountKey, not the secret itself (pipebook never stores a secret)",

@@ -317,6 +317,10 @@ export class AzureBlobDatastore {
           if (err instanceof PipebookError) throw err;
           throw new DatastoreError({ reason: "connection-string-invalid", store: this.name, env, message: (err as Error).message });
         }
+        // The connection string names the account and its endpoint: accountName must agree, not be ignored.
+        if (service.accountName !== cfg.accountName) {
+          throw new DatastoreError({ reason: "connection-string-account", store: this.name, env, accountName: cfg.accountName, named: service.accountName });
+        }
       }
       return service.getContainerClient(cfg.containerName);
     })();

@@ -28,6 +28,7 @@ export type DatastoreFailure =
   | { readonly reason: "secret-passed"; readonly store: string; readonly key: string }
   | { readonly reason: "env-unset"; readonly store: string; readonly what: string; readonly env: string }
   | { readonly reason: "connection-string-invalid"; readonly store: string; readonly env: string; readonly message: string }
+  | { readonly reason: "connection-string-account"; readonly store: string; readonly env: string; readonly accountName: string; readonly named: string }
   | { readonly reason: "container-missing"; readonly service: BlobService }
   | { readonly reason: "container-gone"; readonly service: BlobService }
   | { readonly reason: "content-changed"; readonly store: string; readonly blob: string }
@@ -81,6 +82,8 @@ export function describeDatastoreFailure(f: DatastoreFailure): string {
       return `datastore ${f.store} reads its ${f.what} from the environment variable ${f.env}, which is not set`;
     case "connection-string-invalid":
       return `datastore ${f.store}: the connection string in ${f.env} is not one (${f.message})`;
+    case "connection-string-account":
+      return `datastore ${f.store}: the connection string in ${f.env} is for account ${f.named}, not accountName ${f.accountName}`;
     case "container-missing":
       return `datastore ${f.service.store}: account ${f.service.account} has no container "${f.service.container}" (pass createIfNotExists: true to make it)`;
     case "container-gone":

@@ -39,5 +39,9 @@ export function datastoreConfigProblem(name: string, c: DatastoreConfig): string
   const bad = envs.find((e) => !ENV_NAME.test(e));
   if (bad !== undefined) return `datastore ${name}: "${bad}" is not an environment variable name (give the variable's name, never the secret itself)`;
   if (c.endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(c.endpoint)) return `datastore ${name}: endpoint "${c.endpoint}" must be an http(s) URL`;
+  // A connection string (named, or AZURE_STORAGE_CONNECTION_STRING by default) carries its own endpoint.
+  if (c.endpoint !== undefined && c.accountKeyEnv === undefined && c.sasTokenEnv === undefined) {
+    return `datastore ${name}: endpoint is taken from the connection string; give endpoint only with accountKeyEnv or sasTokenEnv`;
+  }
   return undefined;
 }
