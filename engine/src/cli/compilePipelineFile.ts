@@ -4,7 +4,7 @@ import { isBuiltin } from "node:module";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { PipebookError } from "../errors/PipebookError.js";
+import { PipelineFileError } from "./PipelineFileFailure.js";
 
 /** What a compiled pipeline file was made from: valid while every input reads the same. */
 interface Manifest {
@@ -29,7 +29,7 @@ const FORMAT = 1;
  * naming each module's own source file.
  *
  * Returns the URL to import. Compile errors (a syntax error, a missing local module) are
- * PipebookErrors worded by esbuild with file, line and column.
+ * PipelineFileErrors worded by esbuild with file, line and column.
  */
 export async function compilePipelineFile(file: string): Promise<string> {
   const key = createHash("sha256").update(`${FORMAT}\0${file}`).digest("hex").slice(0, 24);
@@ -107,8 +107,8 @@ async function build(file: string, dir: string, output: string, manifestFile: st
     const failure = err as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] };
     const first = failure.errors?.[0];
     if (!first) throw err;
-    const where = first.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : "";
-    throw new PipebookError("not-found", `cannot compile ${file}: ${where}${first.text}`, [], { cause: err });
+    const at = first.location ? { file: first.location.file, line: first.location.line, column: first.location.column + 1 } : undefined;
+    throw new PipelineFileError({ reason: "compile-failed", file, at, problem: first.text }, { cause: err });
   }
   const code = result.outputFiles?.[0]?.contents;
   if (!code) throw new Error(`esbuild produced no output for ${file}`);
@@ -127,7 +127,7 @@ async function build(file: string, dir: string, output: string, manifestFile: st
     writeFileSync(`${manifestFile}.${process.pid}.tmp`, JSON.stringify(manifest));
     renameSync(`${manifestFile}.${process.pid}.tmp`, manifestFile);
   } catch (err) {
-    throw new PipebookError("config-invalid", `cannot write the compiled pipeline to ${dir} (${(err as Error).message}); set PIPEBOOK_CACHE_DIR to a writable folder`, [], { cause: err });
+    throw new PipelineFileError({ reason: "cache-unwritable", dir, message: (err as Error).message }, { cause: err });
   }
   return pathToFileURL(output).href;
 }

@@ -3,8 +3,8 @@ import { dirname, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Pipeline } from "../dsl/Pipeline.js";
 import { isExpectedFailure } from "../contract/expectedFailure.js";
-import { PipebookError } from "../errors/PipebookError.js";
 import { compilePipelineFile } from "./compilePipelineFile.js";
+import { PipelineFileError } from "./PipelineFileFailure.js";
 
 export interface PipelineModule {
   readonly pipeline: Pipeline;
@@ -19,7 +19,7 @@ export interface PipelineModule {
 export async function loadPipelineFile(file: string): Promise<PipelineModule> {
   const abs = resolve(file);
   if (!(await stat(abs).then((s) => s.isFile(), () => false))) {
-    throw new PipebookError("not-found", `pipeline file ${file} does not exist`);
+    throw new PipelineFileError({ reason: "file-missing", file });
   }
   // TypeScript through compilePipelineFile (no loader hooks); its `import "pipebook"` is this
   // engine's own index, so `instanceof Pipeline` below holds.
@@ -40,10 +40,7 @@ export async function loadPipelineFile(file: string): Promise<PipelineModule> {
     throw loadFailure(file, url, err);
   }
   if (!(candidate instanceof Pipeline)) {
-    throw new PipebookError(
-      "not-found",
-      `${file} does not export a Pipeline: add \`export default pipeline\` or \`export const pipeline = new Pipeline(ws, { steps })\``,
-    );
+    throw new PipelineFileError({ reason: "no-pipeline-export", file });
   }
   const experiment = typeof mod["experiment"] === "string" ? mod["experiment"] : undefined;
   return { pipeline: candidate, experiment };
@@ -62,11 +59,11 @@ function loadFailure(file: string, url: string, err: unknown): Error {
     .find((m) => m !== null && !m[1]!.includes("/node_modules/") && !m[1]!.includes("/engine/dist/") && !m[1]!.startsWith("node:") && m[1] !== compiled);
   // The inline map names sources relative to the file's folder; Node resolves them against the compiled file's.
   const source = (p: string): string => (p.startsWith(dirname(compiled) + sep) ? resolve(dirname(resolve(file)), relative(dirname(compiled), p)) : p);
-  const where = frame ? ` (at ${relative(process.cwd(), source(frame[1]!.replace(/^file:\/\//, "")))}:${frame[2]})` : "";
+  const at = frame ? `${relative(process.cwd(), source(frame[1]!.replace(/^file:\/\//, "")))}:${frame[2]}` : undefined;
   if (isExpectedFailure(err)) {
     // pipebook's own sentence (a bad step option, an unknown compute target), with the line that declared it.
-    err.message += where;
+    if (at !== undefined) err.message += ` (at ${at})`;
     return err;
   }
-  return new PipebookError("pipeline-file-invalid", `pipeline file ${file} failed while loading: ${text}${where}`, [], { cause: err });
+  return new PipelineFileError({ reason: "load-threw", file, error: text, at }, { cause: err });
 }
