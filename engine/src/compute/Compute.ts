@@ -84,7 +84,7 @@ export interface Compute {
   /**
    * At submit: checks the target can give what the step asks and resolves its environment
    * (resolving an image tag to its digest, building a venv or an image once per environment
-   * content). Throws a PipebookError ("compute-unavailable") otherwise. `progress` shows builds.
+   * content). Throws a ComputeError (ComputeFailure.ts) otherwise. `progress` shows builds.
    */
   prepare(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment>;
   /** Runs one job to its end; never throws for a step's own failure (that is the outcome). */

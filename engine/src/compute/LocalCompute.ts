@@ -2,8 +2,8 @@ import { mkdirSync, statSync, symlinkSync } from "node:fs";
 import { cp } from "node:fs/promises";
 import { availableParallelism, totalmem } from "node:os";
 import { basename, isAbsolute, join, relative } from "node:path";
-import { PipebookError } from "../errors/PipebookError.js";
 import type { TreeHasherDeps } from "../fingerprint/hashTree.js";
+import { ComputeError } from "./ComputeFailure.js";
 import { MetricsTail } from "./MetricsTail.js";
 import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "./Compute.js";
 import { resolveHostEnvironment } from "./environments/hostEnvironment.js";
@@ -81,15 +81,12 @@ export class LocalCompute implements Compute {
 
   async prepare(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment> {
     const gpus = await detectGpus();
-    checkResources(req, this.name, await this.capacity(), gpus.length > 0 ? gpus.map((g) => `${g.index}: ${g.name}`).join(", ") : undefined);
+    checkResources(req, this.name, await this.capacity(), { names: gpus.map((g) => `${g.index}: ${g.name}`) });
     return resolveHostEnvironment(req.environment, {
       stepName: req.stepName, targetName: this.name, envsDir: this.context.envsDir, progress,
       ...(this.context.hasher && { hasher: this.context.hasher }),
       refuseImage: (image) => {
-        throw new PipebookError(
-          "compute-unavailable",
-          `step "${req.stepName}" runs in docker image "${image}", but compute target "${this.name}" runs steps on this machine without containers: name a docker compute target (computeTarget) for it`,
-        );
+        throw new ComputeError({ reason: "image-unsupported", step: req.stepName, target: this.name, image, runsOn: "this-machine" });
       },
     });
   }

@@ -1,19 +1,23 @@
-import { PipebookError } from "../errors/PipebookError.js";
 import type { Capacity, StepRequirements } from "./Compute.js";
-
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+import { ComputeError, type ResourceShortfall } from "./ComputeFailure.js";
 
 /**
  * Refuses at submit a step that asks for more than its target has: a step that could never
- * start must not wait in a queue, nor fail inside the run. `gpuNames` lists the GPUs for the sentence.
+ * start must not wait in a queue, nor fail inside the run. `gpus` says which GPUs the target has
+ * (their names) or where it counted them (the largest node of a Slurm partition), for the sentence.
  */
-export function checkResources(req: StepRequirements, target: string, capacity: Capacity, gpuNames?: string): void {
-  const { gpus, cpus, memoryMb } = req.resources;
-  const problems: string[] = [];
-  if (gpus > capacity.gpus) {
-    problems.push(`needs ${plural(gpus, "GPU")} and compute target "${target}" has ${capacity.gpus === 0 ? "none" : `${capacity.gpus}${gpuNames ? ` (${gpuNames})` : ""}`}`);
+export function checkResources(
+  req: StepRequirements,
+  target: string,
+  capacity: Capacity,
+  gpus?: { readonly names: readonly string[] } | { readonly largestNodeOf: string },
+): void {
+  const { cpus, memoryMb } = req.resources;
+  const shortfalls: ResourceShortfall[] = [];
+  if (req.resources.gpus > capacity.gpus) {
+    shortfalls.push({ resource: "gpus", asked: req.resources.gpus, has: capacity.gpus, ...(gpus !== undefined && ("names" in gpus ? { gpuNames: gpus.names } : { largestNodeOf: gpus.largestNodeOf })) });
   }
-  if (cpus !== undefined && cpus > capacity.cpus) problems.push(`needs ${cpus} CPUs and compute target "${target}" has ${capacity.cpus}`);
-  if (memoryMb !== undefined && memoryMb > capacity.memoryMb) problems.push(`needs ${memoryMb} MiB of memory and compute target "${target}" has ${capacity.memoryMb} MiB`);
-  if (problems.length > 0) throw new PipebookError("compute-unavailable", `step "${req.stepName}" ${problems.join("; it ")}`);
+  if (cpus !== undefined && cpus > capacity.cpus) shortfalls.push({ resource: "cpus", asked: cpus, has: capacity.cpus });
+  if (memoryMb !== undefined && memoryMb > capacity.memoryMb) shortfalls.push({ resource: "memoryMb", asked: memoryMb, has: capacity.memoryMb });
+  if (shortfalls.length > 0) throw new ComputeError({ reason: "resources-exceeded", step: req.stepName, target, shortfalls });
 }

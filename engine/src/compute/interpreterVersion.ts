@@ -4,7 +4,7 @@ import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } f
 import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { PipebookError } from "../errors/PipebookError.js";
+import { ComputeError } from "./ComputeFailure.js";
 import { StatCache } from "../store/StatCache.js";
 
 const run = promisify(execFile);
@@ -26,7 +26,7 @@ export function resolveInterpreter(command: string, cacheKey: string = command):
       })
       .catch((err: Error) => {
         cache.delete(cacheKey);
-        throw new PipebookError("step-invalid", `cannot run the Python interpreter "${command}": ${err.message.split("\n")[0]}`);
+        throw new ComputeError({ reason: "interpreter-unrunnable", interpreter: command, message: err.message.split("\n")[0]! });
       });
     cache.set(cacheKey, hit);
   }

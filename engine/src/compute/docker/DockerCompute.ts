@@ -2,7 +2,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { cp } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { DockerTargetConfig } from "../../dsl/workspaceConfig.js";
-import { PipebookError } from "../../errors/PipebookError.js";
+import { ComputeError } from "../ComputeFailure.js";
 import { MetricsTail } from "../MetricsTail.js";
 import { checkResources } from "../checkResources.js";
 import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "../Compute.js";
@@ -55,26 +55,21 @@ export class DockerCompute implements Compute {
   }
 
   async prepare(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment> {
-    const refuse = (what: string): never => {
-      throw new PipebookError("compute-unavailable", `step "${req.stepName}": compute target "${this.name}" ${what}`);
-    };
+    const at = { step: req.stepName, target: this.name };
     try {
       await this.engine.ping();
     } catch (err) {
-      refuse(`cannot reach its docker engine at ${this.engine.host}: ${(err as Error).message.split("\n")[0]}`);
+      throw new ComputeError({ reason: "docker-unreachable", ...at, host: this.engine.host, message: (err as Error).message.split("\n")[0]! });
     }
     const info = await this.engine.info();
     if (req.resources.gpus > 0 && !info.runtimes.includes("nvidia")) {
-      throw new PipebookError(
-        "compute-unavailable",
-        `step "${req.stepName}" asks for ${req.resources.gpus} GPU${req.resources.gpus > 1 ? "s" : ""}, but the docker engine of compute target "${this.name}" has no NVIDIA runtime (runtimes: ${info.runtimes.join(", ") || "none"})`,
-      );
+      throw new ComputeError({ reason: "gpu-runtime-missing", ...at, gpus: req.resources.gpus, runtimes: info.runtimes });
     }
     checkResources(req, this.name, await this.capacity());
 
     const env = req.environment;
     const image = env.kind === "docker" ? env.image : this.config.image;
-    if (image === undefined) refuse(`names no image for it: give the step Environment.fromDockerImage(…) or set "image" on the target`);
+    if (image === undefined) throw new ComputeError({ reason: "image-missing", ...at });
     const interpreter = env.kind === "docker" || env.kind === "python" ? env.interpreter : "python3";
     const additions = {
       interpreter,
@@ -83,7 +78,7 @@ export class DockerCompute implements Compute {
       dockerfileLines: env.kind === "docker" ? env.dockerfileLines : [],
     };
     try {
-      const resolved = await resolveImage(this.engine, image!, additions, this.context.hasher, progress);
+      const resolved = await resolveImage(this.engine, image, additions, this.context.hasher, progress);
       return {
         key: {
           kind: "docker", image, imageId: resolved.baseId, interpreter, pipPackages: additions.pipPackages,
@@ -93,7 +88,7 @@ export class DockerCompute implements Compute {
         runtime: { interpreter, imageId: resolved.runId },
       };
     } catch (err) {
-      if (err instanceof ImageProblem) refuse(`cannot give it its image: ${err.message}`);
+      if (err instanceof ImageProblem) throw new ComputeError({ reason: "image-unavailable", ...at, problem: err.facts });
       throw err;
     }
   }

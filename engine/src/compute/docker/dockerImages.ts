@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { PackageSource } from "../../dsl/Environment.js";
 import { digestOfJson } from "../../fingerprint/digest.js";
 import { hashTree, type TreeHasherDeps } from "../../fingerprint/hashTree.js";
+import type { ImageProblemFacts } from "../ComputeFailure.js";
 import type { DockerEngine } from "./DockerEngine.js";
 
 /** What is installed on top of a base image; empty means the base image as it is. */
@@ -43,13 +44,13 @@ export async function resolveImage(
     try {
       await engine.pull(name, progress);
     } catch (err) {
-      throw new ImageProblem(`image ${name} is not on the engine and could not be pulled: ${(err as Error).message.split("\n")[0]}`);
+      throw new ImageProblem({ kind: "pull-failed", image: name, message: (err as Error).message.split("\n")[0]! });
     }
     baseId = await engine.imageId(name);
-    if (baseId === undefined) throw new ImageProblem(`image ${name} is not on the engine after pulling it`);
+    if (baseId === undefined) throw new ImageProblem({ kind: "missing-after-pull", image: name });
   }
   const findLinks = await Promise.all(additions.packageSource.findLinks.map((f) => hashTree(f, hasher).then((t) => t.digest as string, () => {
-    throw new ImageProblem(`its find-links folder ${f} does not exist`);
+    throw new ImageProblem({ kind: "find-links-missing", folder: f });
   })));
   if (additions.pipPackages.length === 0 && additions.dockerfileLines.length === 0) return { baseId, runId: baseId, findLinks, built: false };
 
@@ -84,18 +85,22 @@ export async function resolveImage(
     try {
       await engine.build(context, files, tag, { "pipebook.environment": hash }, progress);
     } catch (err) {
-      throw new ImageProblem(`building its image from ${name} failed: ${lastLine((err as Error).message)}`);
+      throw new ImageProblem({ kind: "build-failed", image: name, message: lastLine((err as Error).message) });
     }
     const runId = await engine.imageId(tag);
-    if (!runId) throw new ImageProblem(`the engine built ${tag} but does not list it`);
+    if (!runId) throw new ImageProblem({ kind: "build-unlisted", tag });
     return { baseId, runId, findLinks, built: true };
   } finally {
     await rm(context, { recursive: true, force: true });
   }
 }
 
-/** A reason an image cannot be had; the target turns it into its sentence. */
-export class ImageProblem extends Error {}
+/** A reason an image cannot be had, as data; the target turns it into its failure (ComputeFailure "image-unavailable"). */
+export class ImageProblem extends Error {
+  constructor(readonly facts: ImageProblemFacts) {
+    super(facts.kind);
+  }
+}
 
 function shellWord(s: string): string {
   return /^[A-Za-z0-9_./:=,+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;

@@ -1,6 +1,7 @@
 import type { EnvironmentSpec } from "../../dsl/Environment.js";
-import { PipebookError, unreachable } from "../../errors/PipebookError.js";
+import { unreachable } from "../../errors/PipebookError.js";
 import type { TreeHasherDeps } from "../../fingerprint/hashTree.js";
+import { ComputeError } from "../ComputeFailure.js";
 import { resolveInterpreter, resolveKnownInterpreter } from "../interpreterVersion.js";
 import type { ResolvedEnvironment } from "../StepJob.js";
 import { ensurePythonVenv } from "./pythonVenv.js";
@@ -34,7 +35,7 @@ export async function resolveHostEnvironment(env: EnvironmentSpec, o: HostEnviro
         return { key: { kind: "python", interpreter: env.interpreter, version: found.version, pipPackages: [] }, runtime: { interpreter: found.path } };
       }
       if (!o.envsDir) {
-        throw new PipebookError("compute-unavailable", `step "${o.stepName}": compute target "${o.targetName}" has no place to build Python environments, so it cannot install ${env.pipPackages.join(", ")}`);
+        throw new ComputeError({ reason: "environments-unplaced", step: o.stepName, target: o.targetName, pipPackages: env.pipPackages });
       }
       const venv = await ensurePythonVenv({
         root: o.envsDir, interpreter: env.interpreter, pipPackages: env.pipPackages, packageSource: env.packageSource,

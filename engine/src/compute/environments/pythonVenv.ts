@@ -6,6 +6,7 @@ import { devNull, hostname } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import type { PackageSource } from "../../dsl/Environment.js";
 import { PipebookError } from "../../errors/PipebookError.js";
+import { ComputeError, describeFindLinksChanged, describePackageSource, type EnvironmentProblem, type VenvRefusal } from "../ComputeFailure.js";
 import { digestOfJson, type Digest } from "../../fingerprint/digest.js";
 import { hashFile } from "../../fingerprint/hashFile.js";
 import { hashTree, walk, type TreeHasherDeps } from "../../fingerprint/hashTree.js";
@@ -101,7 +102,11 @@ const inFlight = new Map<string, Promise<PythonVenv>>();
 const memoryStatCache = new Map<string, { stamp: string; digest: Digest }>();
 
 /** Thrown when a find-links folder changed during a build: the venv may not match its key. */
-class SourceChanged extends Error {}
+class SourceChanged extends Error {
+  constructor(readonly folder: string) {
+    super(describeFindLinksChanged(folder));
+  }
+}
 
 /**
  * Returns a virtual environment holding exactly `pipPackages` from `packageSource`, built once
@@ -133,10 +138,10 @@ export async function ensurePythonVenv(options: PythonVenvOptions): Promise<Pyth
       if (err instanceof PipebookError) throw err;
       // A filesystem error (no space, no permission) is the environment's; anything else is a bug.
       if (!(err instanceof SourceChanged) && typeof (err as NodeJS.ErrnoException).code === "string") {
-        throw fail(options, `its folder ${plan.dir} cannot be written (${(err as Error).message})`, err);
+        throw fail(options, { kind: "folder-unwritable", dir: plan.dir, message: (err as Error).message }, err);
       }
       if (!(err instanceof SourceChanged)) throw err;
-      if (attempt >= 3) throw fail(options, err.message);
+      if (attempt >= 3) throw fail(options, { kind: "find-links-changed", folder: err.folder });
       options.progress?.(`${err.message}; building again`);
     }
   }
@@ -151,8 +156,8 @@ async function planVenv(options: PythonVenvOptions): Promise<Plan> {
     base = { path: found.path, version: found.version };
     if (found.entry) remember = { command: options.interpreter, entry: found.entry };
   } catch (err) {
-    const reason = (err as Error).message.replace(/^cannot run the Python interpreter "[^"]*": /, "");
-    throw fail(options, `the Python interpreter "${options.interpreter}" cannot be run (${reason})`, err as Error);
+    const message = err instanceof ComputeError && err.failure.reason === "interpreter-unrunnable" ? err.failure.message : (err as Error).message;
+    throw fail(options, { kind: "interpreter-unrunnable", interpreter: options.interpreter, message }, err);
   }
   const findLinks = await hashFindLinks(options);
   const { indexUrl } = options.packageSource;
@@ -183,7 +188,7 @@ async function hashFindLinks(options: PythonVenvOptions): Promise<Digest[]> {
   const out: Digest[] = [];
   for (const folder of options.packageSource.findLinks) {
     const st = await stat(folder).catch(() => undefined);
-    if (!st?.isDirectory()) throw fail(options, `its find-links folder ${folder} does not exist`);
+    if (!st?.isDirectory()) throw fail(options, { kind: "find-links-missing", folder });
     out.push(options.hasher ? (await hashTree(folder, options.hasher)).digest : await hashFolderInMemory(folder));
   }
   return out;
@@ -307,28 +312,28 @@ async function build(plan: Plan): Promise<PythonVenv> {
   const venvDir = join(plan.dir, name);
   const python = venvPython(venvDir);
   const what = options.pipPackages.length > 0 ? options.pipPackages.join(", ") : "no packages";
-  progress(`building environment ${plan.hash.slice(0, 12)}: Python ${base.version} with ${what} from ${describeSource(options.packageSource)}`);
+  progress(`building environment ${plan.hash.slice(0, 12)}: Python ${base.version} with ${what} from ${describePackageSource(options.packageSource)}`);
   let published = false;
   try {
     const created = await runLogged(base.path, ["-m", "venv", venvDir], progress);
-    if (created.code !== 0) throw fail(options, `${base.path} (Python ${base.version}) cannot create a virtual environment (${venvFailure(created)})`);
+    if (created.code !== 0) throw fail(options, { kind: "venv-refused", python: base.path, version: base.version, cause: venvRefusal(created) });
     // The venv's python must be its own: sys.prefix is the venv, so it sees the venv's site-packages.
     const probe = await runLogged(python, ["-c", "import sys; print(sys.prefix); print(sys.version.split()[0])"]);
     const [prefix, version] = probe.lines.slice(-2);
     if (probe.code !== 0 || !prefix || !version || realpathSync(venvDir) !== (tryRealpath(prefix) ?? prefix)) {
-      throw fail(options, `the virtual environment made by ${base.path} does not run as one (${lastLine(probe.lines) ?? `exit code ${probe.code}`})`);
+      throw fail(options, { kind: "venv-broken", python: base.path, output: lastLine(probe.lines) ?? `exit code ${probe.code}` });
     }
     if (options.pipPackages.length > 0) {
       const installed = await runLogged(python, ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", ...sourceArgs(options.packageSource), ...options.pipPackages], progress);
       if (installed.code !== 0) throw fail(options, pipFailure(options, installed));
     }
     const freeze = await runLogged(python, ["-m", "pip", "freeze", "--all", "--disable-pip-version-check"]);
-    if (freeze.code !== 0) throw fail(options, `pip cannot list what it installed (${lastLine(freeze.lines) ?? `exit code ${freeze.code}`})`);
+    if (freeze.code !== 0) throw fail(options, { kind: "freeze-failed", output: lastLine(freeze.lines) ?? `exit code ${freeze.code}` });
     const installed = freeze.lines.filter((l) => l.trim() !== "").sort();
     // The key was computed before pip read the folders: it must still describe what pip saw.
     const now = await hashFindLinks(options);
     const changed = options.packageSource.findLinks.find((_, i) => now[i] !== plan.findLinks[i]);
-    if (changed !== undefined) throw new SourceChanged(`its find-links folder ${changed} changed while the environment was being built`);
+    if (changed !== undefined) throw new SourceChanged(changed);
     const manifest: Manifest = { format: FORMAT, hash: plan.hash, dir: name, version, installed };
     const tmp = join(plan.dir, `${MANIFEST}.${name}`);
     await writeFile(tmp, JSON.stringify(manifest, null, 2));
@@ -344,7 +349,7 @@ async function build(plan: Plan): Promise<PythonVenv> {
       // Another build (whose lock we judged stale) published first: use its venv, drop ours.
       const winner = readManifest(plan);
       if (winner) return winner;
-      throw fail(options, `another build published a broken environment in ${plan.dir}`);
+      throw fail(options, { kind: "published-broken", dir: plan.dir });
     }
     progress(`built environment ${plan.hash.slice(0, 12)}: ${installed.join(" ") || "no packages"}`);
     return { python, version, key: plan.key, installed, built: true, env: venvEnv(venvDir) };
@@ -383,34 +388,29 @@ function sourceArgs(source: PackageSource): string[] {
   return links.length > 0 ? ["--no-index", ...links] : [];
 }
 
-function describeSource(source: PackageSource): string {
-  const links = source.findLinks.join(", ");
-  if (source.indexUrl !== undefined) return links ? `${source.indexUrl} and ${links}` : source.indexUrl;
-  return links || "pip's default index (https://pypi.org/simple)";
-}
-
-function pipFailure(options: PythonVenvOptions, result: Logged): string {
+/** What pip's output says went wrong, as data. */
+function pipFailure(options: PythonVenvOptions, result: Logged): EnvironmentProblem {
   const errors = result.lines.filter((l) => l.startsWith("ERROR: ")).map((l) => l.slice("ERROR: ".length).trim());
-  const source = describeSource(options.packageSource);
+  const source = options.packageSource;
   const missing = errors.map((e) => /^No matching distribution found for (.+)$/.exec(e)).find((m) => m);
   // pip reports an unreachable index as "no matching distribution" after its retries: say which it was.
   const broken = result.lines.map((l) => /after connection broken by '(\w+)\((.*)': /.exec(l)).filter((m) => m !== null).at(-1);
   if (missing && broken) {
-    const reason = /\[Errno [^\]]+\][^'")]*/.exec(broken[2] ?? "")?.[0] ?? broken[1];
-    return `pip could not reach ${source} to find ${missing[1]} (${reason})`;
+    const error = /\[Errno [^\]]+\][^'")]*/.exec(broken[2] ?? "")?.[0] ?? broken[1]!;
+    return { kind: "pip-unreachable", source, requirement: missing[1]!, error };
   }
-  if (missing) return `pip found no version of ${missing[1]} in ${source} (${missing[0]})`;
-  const reason = errors.at(-1) ?? lastLine(result.lines) ?? `exit code ${result.code}`;
-  return `pip could not install ${options.pipPackages.join(", ")} from ${source} (${reason})`;
+  if (missing) return { kind: "pip-no-version", source, requirement: missing[1]!, pipSays: missing[0] };
+  const output = errors.at(-1) ?? lastLine(result.lines) ?? `exit code ${result.code}`;
+  return { kind: "pip-failed", source, pipPackages: options.pipPackages, output };
 }
 
-/** Debian's Python without python3-venv fails with a long paragraph; say what to install. */
-function venvFailure(result: Logged): string {
+/** Debian's Python without python3-venv fails with a long paragraph; the describer says what to install. */
+function venvRefusal(result: Logged): VenvRefusal {
   const text = result.lines.join("\n");
-  if (/ensurepip is not\s+available/.test(text)) return "ensurepip is not available: on Debian/Ubuntu install python3-venv";
+  if (/ensurepip is not\s+available/.test(text)) return { kind: "ensurepip-missing" };
   const noModule = /No module named (\S+)/.exec(text);
-  if (noModule) return `no module named ${noModule[1]}`;
-  return lastLine(result.lines) ?? `exit code ${result.code}`;
+  if (noModule) return { kind: "module-missing", module: noModule[1]! };
+  return { kind: "output", output: lastLine(result.lines) ?? `exit code ${result.code}` };
 }
 
 function tryRealpath(path: string): string | undefined {
@@ -434,13 +434,8 @@ function venvEnv(venvDir: string): Record<string, string> {
   return { VIRTUAL_ENV: venvDir, PATH: `${bin}${delimiter}${process.env["PATH"] ?? ""}` };
 }
 
-function fail(options: PythonVenvOptions, what: string, cause?: unknown): PipebookError {
-  return new PipebookError(
-    "compute-unavailable",
-    `step "${options.stepName}": compute target "${options.targetName}" cannot build its Python environment: ${what}`,
-    [],
-    cause === undefined ? undefined : { cause },
-  );
+function fail(options: PythonVenvOptions, problem: EnvironmentProblem, cause?: unknown): ComputeError {
+  return new ComputeError({ reason: "environment-unbuildable", step: options.stepName, target: options.targetName, problem }, cause === undefined ? undefined : { cause });
 }
 
 interface Logged {

@@ -2,10 +2,11 @@ import { mkdirSync, rmSync, rmdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { BlobStore } from "../../artifacts/BlobStore.js";
 import type { RemoteTargetConfig } from "../../dsl/workspaceConfigSchema.js";
-import { PipebookError, unreachable } from "../../errors/PipebookError.js";
+import { unreachable } from "../../errors/PipebookError.js";
 import { asDigest } from "../../fingerprint/digest.js";
 import { hashTree, type TreeHasherDeps } from "../../fingerprint/hashTree.js";
 import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "../Compute.js";
+import { ComputeError } from "../ComputeFailure.js";
 import { describeSlotWait } from "../SlotQueue.js";
 import type { ResolvedEnvironment, StepJob } from "../StepJob.js";
 import type { TreeFile, TreeListing, TransferReport } from "./agentProtocol.js";
@@ -47,15 +48,15 @@ export class RemoteCompute implements Compute {
   async prepare(req: StepRequirements): Promise<ResolvedEnvironment> {
     const pool = AgentPool.of(this.context.workspaceDir);
     if (!pool) {
-      throw new PipebookError("compute-unavailable", `compute target ${this.name} is a pool of agents; only \`pipebook serve\` runs steps on it: submit to the server`);
+      throw new ComputeError({ reason: "agents-unserved", target: this.name });
     }
     const matching = pool.list().filter((a) => a.status !== "offline" && Object.entries(this.config.labels).every(([k, v]) => a.labels[k] === v));
     const most = Math.max(0, ...matching.map((a) => a.inventory.gpus.length));
     if (matching.length > 0 && req.resources.gpus > most) {
-      throw new PipebookError(
-        "compute-unavailable",
-        `step "${req.stepName}" needs ${req.resources.gpus} GPUs and no agent of pool ${this.name} has that many (${matching.map((a) => `${a.name}: ${a.inventory.gpus.length}`).join(", ")})`,
-      );
+      throw new ComputeError({
+        reason: "agents-too-small", step: req.stepName, target: this.name, gpus: req.resources.gpus,
+        agents: matching.map((a) => ({ name: a.name, gpus: a.inventory.gpus.length })),
+      });
     }
     const env = req.environment;
     switch (env.kind) {
@@ -66,9 +67,9 @@ export class RemoteCompute implements Compute {
         return { key: { kind: "node" }, runtime: {} };
       case "python":
         if (env.pipPackages.length === 0) return { key: { kind: "python", interpreter: env.interpreter, pipPackages: [] }, runtime: { interpreter: env.interpreter } };
-        throw new PipebookError("compute-unavailable", `step "${req.stepName}" installs ${env.pipPackages.join(", ")}, and compute target ${this.name} (agents) does not build Python environments yet: use the agent machine's own Python`);
+        throw new ComputeError({ reason: "agents-build-no-environments", step: req.stepName, target: this.name, pipPackages: env.pipPackages });
       case "docker":
-        throw new PipebookError("compute-unavailable", `step "${req.stepName}" runs in docker image "${env.image}", and compute target ${this.name} (agents) runs steps without containers`);
+        throw new ComputeError({ reason: "image-unsupported", step: req.stepName, target: this.name, image: env.image, runsOn: "agents" });
       default:
         return unreachable(env);
     }

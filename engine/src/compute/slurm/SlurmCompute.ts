@@ -3,10 +3,11 @@ import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { SlurmTargetConfig } from "../../dsl/workspaceConfig.js";
-import { PipebookError, unreachable } from "../../errors/PipebookError.js";
+import { unreachable } from "../../errors/PipebookError.js";
 import { MetricsTail } from "../MetricsTail.js";
 import { checkResources } from "../checkResources.js";
 import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "../Compute.js";
+import { ComputeError, type ComputeFailure, type UnseenStaging } from "../ComputeFailure.js";
 import type { ComputeContext } from "../createCompute.js";
 import { resolveHostEnvironment } from "../environments/hostEnvironment.js";
 import { launchSizeProblem } from "../launchSizeProblem.js";
@@ -42,7 +43,7 @@ interface ClusterView {
   readonly partition: SlurmPartition;
   readonly nodes: readonly SlurmNode[];
   /** Why the nodes cannot see the staging folder; undefined when they can. */
-  readonly unseen: string | undefined;
+  readonly unseen: UnseenStaging | undefined;
   /** The partition's nodes are all this machine: every folder here is theirs too. */
   readonly local: boolean;
 }
@@ -89,20 +90,21 @@ export class SlurmCompute implements Compute {
   }
 
   async prepare(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment> {
-    const refuse = (what: string): never => {
-      throw new PipebookError("compute-unavailable", `step "${req.stepName}": compute target "${this.name}" ${what}`);
+    const at = { step: req.stepName, target: this.name };
+    const refuse = (failure: ComputeFailure): never => {
+      throw new ComputeError(failure);
     };
-    const cluster = await this.cluster().catch((err: unknown) => refuse(clusterProblem(err, this.cli.where)));
-    if (cluster.unseen) refuse(cluster.unseen);
+    const cluster = await this.cluster().catch((err: unknown) => refuse(clusterProblem(err, at, this.cli.where)));
+    if (cluster.unseen) refuse({ reason: "staging-unseen", ...at, unseen: cluster.unseen });
 
     const { partition, nodes } = cluster;
     if (nodes.length > 0) {
       const most = (f: (n: SlurmNode) => number): number => Math.max(...nodes.map(f));
-      checkResources(req, this.name, { gpus: most((n) => n.gpus), cpus: most((n) => n.cpus), memoryMb: most((n) => n.memoryMb) }, `on its largest node in partition "${partition.name}"`);
+      checkResources(req, this.name, { gpus: most((n) => n.gpus), cpus: most((n) => n.cpus), memoryMb: most((n) => n.memoryMb) }, { largestNodeOf: partition.name });
     }
     const seconds = req.resources.timeoutSeconds;
     if (seconds !== undefined && partition.maxSeconds !== undefined && seconds > partition.maxSeconds) {
-      refuse(`cannot give it ${seconds} s: partition "${partition.name}" allows jobs ${partition.maxSeconds} s at most`);
+      refuse({ reason: "time-limit-exceeded", ...at, seconds, partition: partition.name, maxSeconds: partition.maxSeconds });
     }
     // Whatever else Slurm would refuse (an account, a qos, a constraint no node has), it says now.
     const args = resourceArgs(this.config, req.resources);
@@ -114,9 +116,9 @@ export class SlurmCompute implements Compute {
       tested.set(key, test);
       test.catch(() => tested.delete(key));
     }
-    await test.catch((err: unknown) => refuse(err instanceof SlurmCommandError && err.reason === "refused" ? `cannot run it as asked: Slurm says "${err.detail}"` : clusterProblem(err, this.cli.where)));
+    await test.catch((err: unknown) => refuse(err instanceof SlurmCommandError && err.reason === "refused" ? { reason: "slurm-job-refused", ...at, detail: err.detail } : clusterProblem(err, at, this.cli.where)));
 
-    return this.environment(req, progress, refuse);
+    return this.environment(req, progress);
   }
 
   async run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
@@ -311,13 +313,11 @@ export class SlurmCompute implements Compute {
       const here = shortHost(hostname());
       const local = nodes.length > 0 && nodes.every((n) => shortHost(n.hostname) === here);
       const folder = this.config.stagingDir ?? this.context.workspaceDir;
-      let unseen: string | undefined;
+      let unseen: UnseenStaging | undefined;
       if (!local && !this.config.sharedFileSystem) {
         const fs = fileSystemOf(folder);
         if (!fs.shared) {
-          const where = nodes.length > 0 ? `nodes ${nodes.slice(0, 5).map((n) => n.name).join(", ")}${nodes.length > 5 ? ", …" : ""}` : "nodes other than this machine";
-          unseen = `runs steps in partition "${partition.name}" on ${where}, which cannot see ${folder}: it is on ${fs.type} (mounted at ${fs.mountPoint}), a file system of this machine. `
-            + `Set "stagingDir" to a folder on a file system the nodes share (NFS, Lustre, GPFS, …)${this.config.stagingDir === undefined ? ", or put the workspace on one" : ""}`;
+          unseen = { partition: partition.name, nodes: nodes.map((n) => n.name), folder, fileSystem: fs.type, mountPoint: fs.mountPoint, stagingDirSet: this.config.stagingDir !== undefined };
         }
       }
       return { partition, nodes, unseen, local };
@@ -332,25 +332,27 @@ export class SlurmCompute implements Compute {
    * shared software tree). A venv must be where the nodes see it: beside the staged data, or in
    * the (shared) workspace.
    */
-  private environment(req: StepRequirements, progress: (line: string) => void, refuse: (what: string) => never): Promise<ResolvedEnvironment> {
+  private environment(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment> {
     return resolveHostEnvironment(req.environment, {
       stepName: req.stepName, targetName: this.name, progress, hasher: this.context.hasher,
       envsDir: this.config.stagingDir === undefined ? this.context.envsDir : join(this.config.stagingDir, "envs"),
-      refuseImage: (image) => refuse(`runs steps as Slurm batch jobs without containers, but the step runs in docker image "${image}": name a docker compute target (computeTarget) for it`),
+      refuseImage: (image) => {
+        throw new ComputeError({ reason: "image-unsupported", step: req.stepName, target: this.name, image, runsOn: "slurm" });
+      },
     });
   }
 }
 
-/** The sentence for a cluster that gave no answer. */
-function clusterProblem(err: unknown, where: string): string {
-  if (!(err instanceof SlurmCommandError)) return `cannot reach Slurm: ${(err as Error).message}`;
+/** The failure of a cluster that gave no answer. */
+function clusterProblem(err: unknown, at: { step: string; target: string }, where: string): ComputeFailure {
+  if (!(err instanceof SlurmCommandError)) return { reason: "slurm-unreachable", ...at, detail: (err as Error).message };
   switch (err.reason) {
     case "missing":
-      return `cannot reach Slurm: its commands (sbatch, squeue, sinfo) are not installed ${where}`;
+      return { reason: "slurm-missing", ...at, where };
     case "unreachable":
-      return `cannot reach Slurm: ${err.detail}`;
+      return { reason: "slurm-unreachable", ...at, detail: err.detail };
     case "refused":
-      return `cannot use Slurm: ${err.detail}`;
+      return { reason: "slurm-refused", ...at, detail: err.detail };
     default:
       return unreachable(err.reason);
   }
