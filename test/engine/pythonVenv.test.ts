@@ -132,7 +132,7 @@ describe("ensurePythonVenv", () => {
     const root = join(tmp, "envs-fail");
     const folder = await findLinks("links-fail", ["1.2.3"]);
     await expect(ensurePythonVenv(options(root, ["pbdemo==9.9"], [folder]))).rejects.toMatchObject({
-      name: "PipebookError",
+      name: "ComputeError",
       code: "compute-unavailable",
       message: `step "train": compute target "local" cannot build its Python environment: pip found no version of pbdemo==9.9 in ${folder} (No matching distribution found for pbdemo==9.9)`,
     });

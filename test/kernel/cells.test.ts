@@ -171,8 +171,8 @@ describe("step cells with an environment", () => {
     expect(r[3]!.reply.status).toBe("error");
     expect(textOf(r[3]!)).toMatch(/boxed/);
     expect(textOf(r[3]!)).toMatch(/image/);
-    // An expected failure is a sentence, not a crash: no frames from inside the engine.
-    expect(r[3]!.reply.ename).toBe("PipebookError");
+    // An expected failure is a sentence, not a crash: no frames from inside the engine; its name is its subsystem's error.
+    expect(r[3]!.reply.ename).toBe("ComputeError");
     expect(r[3]!.reply.traceback!.join("\n")).not.toMatch(/engine\/(dist|src)\//);
   });
 });

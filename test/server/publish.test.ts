@@ -57,12 +57,14 @@ describe("published pipelines over REST", () => {
     const unknown = await s.call("POST", `/pipelines/${s.published.id}/runs`, { body: { ExperimentName: "x", ParameterAssignments: { learning_rate: 0.1 } } });
     expect(unknown.status).toBe(400);
     expect((unknown.body as Json)["error"]).toContain('unknown parameter "learning_rate" (the pipeline has lr, mode)');
+    // An expected failure gives its data: clients switch on code and reason, never on the sentence.
+    expect(unknown.body).toMatchObject({ code: "parameter-invalid", reason: "parameters-invalid" });
     const wrongType = await s.call("POST", `/pipelines/${s.published.id}/runs`, { body: { ExperimentName: "x", ParameterAssignments: { lr: "0.1" } } });
     expect(wrongType.status).toBe(400);
     expect((wrongType.body as Json)["error"]).toContain('parameter "lr" must be a number');
     const missing = await s.call("POST", `/pipelines/${s.published.id}/runs`, { body: { ParameterAssignments: {} } });
     expect(missing.status).toBe(400);
-    expect(missing.body).toMatchObject({ fields: ["ExperimentName"] });
+    expect(missing.body).toMatchObject({ fields: ["ExperimentName"], code: "request-invalid", reason: "body-invalid" });
     expect((missing.body as Json)["error"]).toContain('field "ExperimentName"');
     const extra = await s.call("POST", `/pipelines/${s.published.id}/runs`, { body: { ExperimentName: "x", ParameterAssigments: {} } });
     expect(extra.status).toBe(400);
@@ -74,9 +76,9 @@ describe("published pipelines over REST", () => {
   });
 
   it("answers 404 for unknown pipelines, endpoints, versions, runs and routes", async () => {
-    expect((await s.call("POST", "/pipelines/nope/runs", { body: { ExperimentName: "x" } })).body).toEqual({ error: 'no published pipeline "nope"' });
+    expect((await s.call("POST", "/pipelines/nope/runs", { body: { ExperimentName: "x" } })).body).toEqual({ error: 'no published pipeline "nope"', code: "not-found", reason: "pipeline-not-found" });
     expect((await s.call("GET", "/endpoints/nope")).status).toBe(404);
-    expect((await s.call("GET", "/runs/nope")).body).toEqual({ error: 'no run "nope" in this workspace' });
+    expect((await s.call("GET", "/runs/nope")).body).toEqual({ error: 'no run "nope" in this workspace', code: "not-found", reason: "run-not-found" });
     expect((await s.call("GET", `/runs/${s.firstRunId}/steps/nope/logs`)).status).toBe(404);
     expect((await s.call("GET", `/runs/${s.firstRunId}/steps/train/outputs/model?path=../../../../etc/passwd`)).status).toBe(404);
     expect((await s.call("GET", "/no/such/route")).body).toEqual({ error: "no route GET /no/such/route" });
@@ -104,7 +106,7 @@ describe("versioned endpoints", () => {
     expect(await pipelineOf("?version=1")).toBe(v2.id);
     const missing = await s.call("POST", "/endpoints/TrainerEndpoint/runs?version=7", { body: { ExperimentName: "ep" } });
     expect(missing.status).toBe(404);
-    expect((missing.body as Json)["error"]).toBe('pipeline endpoint "TrainerEndpoint" has no version "7" (it has 0, 1)');
+    expect(missing.body).toEqual({ error: 'pipeline endpoint "TrainerEndpoint" has no version "7" (it has 0, 1)', code: "not-found", reason: "version-not-found" });
     const changed = await s.call("PUT", "/endpoints/TrainerEndpoint/default", { body: { version: "1" } });
     expect(changed.status).toBe(200);
     expect(await pipelineOf("")).toBe(v2.id);
@@ -132,7 +134,7 @@ describe("versioned endpoints", () => {
     expect((await PipelineEndpoint.get(s.sb.ws, "FromPanel")).defaultVersion).toBe("1");
     const bad = await s.call("POST", `/runs/${s.firstRunId}/publish`, { body: { name: "has space" } });
     expect(bad.status).toBe(400);
-    expect(bad.body).toMatchObject({ fields: ["name"] });
+    expect(bad.body).toMatchObject({ fields: ["name"], code: "request-invalid", reason: "body-invalid" });
     expect((await s.call("POST", `/runs/${s.firstRunId}/publish`, { token: s.tokens.submit, body: { name: "X" } })).status).toBe(403);
   });
 });
@@ -147,7 +149,7 @@ describe("disable and enable", () => {
     expect(all.find((x) => x["id"] === p.id)).toMatchObject({ enabled: false });
     const refused = await s.call("POST", `/pipelines/${p.id}/runs`, { body: { ExperimentName: "x" } });
     expect(refused.status).toBe(409);
-    expect(refused.body).toEqual({ error: `published pipeline "Trainer" (${p.id}) is disabled; enable it to run it` });
+    expect(refused.body).toEqual({ error: `published pipeline "Trainer" (${p.id}) is disabled; enable it to run it`, code: "disabled", reason: "pipeline-disabled" });
     await expect(p.submit("sdk")).rejects.toThrow(/is disabled/);
     const enabled = await s.call("POST", `/pipelines/${p.id}/enable`);
     expect(enabled.body).toMatchObject({ enabled: true });

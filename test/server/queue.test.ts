@@ -105,6 +105,7 @@ describe("run queue", () => {
     expect(over.status).toBe(429);
     expect(Number(over.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect((over.body as Json)["error"]).toMatch(/^the server's run queue is full \(2 waiting, 1 running\); retry in \d+s$/);
+    expect(over.body).toMatchObject({ code: "queue-full", reason: "full" });
     expect(runCount()).toBe(before);
     // Invalid requests are still answered as such when the queue is full.
     expect((await s.call("POST", `/pipelines/${gated.id}/runs`, { body: { ExperimentName: "queue", ParameterAssignments: { nope: 1 } } })).status).toBe(400);

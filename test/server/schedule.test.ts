@@ -67,6 +67,7 @@ describe("schedules", () => {
     const badCron = await post({ name: "x", pipelineId: s.published.id, experiment: "e", cron: "61 * * * *" });
     expect(badCron.status).toBe(400);
     expect((badCron.body as { error: string }).error).toMatch(/^cron: "61 \* \* \* \*" is not a cron expression/);
+    expect(badCron.body).toMatchObject({ code: "request-invalid", reason: "invalid", fields: ["cron"] });
     expect((await post({ name: "x", endpoint: "Nope", experiment: "e", cron: "* * * * *" })).status).toBe(404);
     expect((await post({ name: "x", pipelineId: s.published.id, experiment: "e", cron: "* * * * *" }, s.tokens.submit)).status).toBe(403);
     const created = await post({ name: "rest_made", pipelineId: s.published.id, experiment: "rest_sched", cron: "* * * * * *", ParameterAssignments: { lr: 0.0625 } });

@@ -9,3 +9,34 @@ export const EXPECTED_FAILURE: unique symbol = Symbol.for("pipebook.expectedFail
 export function isExpectedFailure(e: unknown): e is Error {
   return e instanceof Error && (e as unknown as Record<symbol, unknown>)[EXPECTED_FAILURE] === true;
 }
+
+/**
+ * The stable code of every expected failure: the engine's `PipebookError.code`, and the `code`
+ * of the REST server's error reply (`ErrorReply`), so a client switches on it (and on the
+ * failure's `reason`, finer), never on the sentence. Each subsystem derives it from its
+ * failure's reason.
+ */
+export const FAILURE_CODES = [
+  "graph-invalid",
+  "parameter-invalid",
+  "compute-unknown",
+  "compute-unavailable",
+  "script-missing",
+  "source-missing",
+  "source-invalid",
+  "pipeline-file-invalid",
+  "config-invalid",
+  "datastore-error",
+  "dataset-invalid",
+  "not-found",
+  "step-invalid",
+  /** A request's field is not valid (a published name, a cron expression, a token's scopes). */
+  "request-invalid",
+  /** The thing exists but is disabled (a published pipeline). */
+  "disabled",
+  /** The server's run queue is full: retry after the reply's Retry-After. */
+  "queue-full",
+  "shutting-down",
+] as const;
+
+export type FailureCode = (typeof FAILURE_CODES)[number];

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FAILURE_CODES } from "./expectedFailure.js";
 import type { RunStatus, RunView } from "./runView.js";
 
 /**
@@ -16,8 +17,14 @@ const RUN_STATUSES = ["queued", "running", "completed", "failed", "canceled"] as
 const ParameterValueSchema = z.union([z.string(), z.number(), z.boolean()]);
 const ParametersSchema = z.record(z.string(), ParameterValueSchema);
 
+/**
+ * Every 4xx/5xx reply. An expected failure of the engine (a bad parameter, a missing pipeline,
+ * a full queue) also carries its `code` and `reason`: switch on those, not on the sentence.
+ */
 export const ErrorReplySchema = z.object({
-  error: z.string().describe("one sentence naming what is wrong"),
+  error: z.string().describe("one sentence naming what is wrong (with a list of problems under it, one per line, where there are several)"),
+  code: z.enum(FAILURE_CODES).optional().describe("an expected failure's stable code; the status follows it"),
+  reason: z.string().optional().describe("an expected failure's reason within its subsystem (e.g. pipeline-not-found, parameters-invalid, full)"),
   fields: z.array(z.string()).optional().describe("for invalid bodies: one line per field"),
 });
 

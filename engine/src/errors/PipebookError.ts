@@ -1,4 +1,4 @@
-import { EXPECTED_FAILURE } from "../contract/expectedFailure.js";
+import { EXPECTED_FAILURE, type FailureCode } from "../contract/expectedFailure.js";
 
 /**
  * Expected failures that reach a user (bad graph, unknown parameter, missing script...).
@@ -10,20 +10,7 @@ import { EXPECTED_FAILURE } from "../contract/expectedFailure.js";
  * and throws a subclass of `PipebookError` carrying that data (`failure`). The code is derived
  * from the reason, never from the sentence, so surfaces switch on data.
  */
-export type PipebookErrorCode =
-  | "graph-invalid"
-  | "parameter-invalid"
-  | "compute-unknown"
-  | "compute-unavailable"
-  | "script-missing"
-  | "source-missing"
-  | "source-invalid"
-  | "pipeline-file-invalid"
-  | "config-invalid"
-  | "datastore-error"
-  | "dataset-invalid"
-  | "not-found"
-  | "step-invalid";
+export type PipebookErrorCode = FailureCode;
 
 /** The shape every subsystem's failure union shares: a reason tag, then the facts. */
 export interface Failure {
@@ -31,7 +18,8 @@ export interface Failure {
 }
 
 export class PipebookError extends Error {
-  override readonly name = "PipebookError";
+  /** A subsystem's error is named after its class (`SubmitError`, `StepError`...): the notebook shows it as the error's name. */
+  override readonly name: string = "PipebookError";
   readonly [EXPECTED_FAILURE] = true;
   /** The failure as data, where the throwing subsystem states one (see `FailureError`). */
   readonly failure: Failure | undefined = undefined;
@@ -55,6 +43,7 @@ export abstract class FailureError<F extends Failure> extends PipebookError {
   constructor(code: PipebookErrorCode, failure: F, sentence: string, details: readonly string[] = [], options?: { cause?: unknown }) {
     super(code, sentence, details, options);
     Object.defineProperty(this, "failure", { value: failure, enumerable: true });
+    Object.defineProperty(this, "name", { value: new.target.name, enumerable: true, writable: false, configurable: true });
   }
 }
 

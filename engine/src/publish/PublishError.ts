@@ -1,9 +1,8 @@
-import { EXPECTED_FAILURE } from "../contract/expectedFailure.js";
-import { unreachable } from "../errors/PipebookError.js";
+import { FailureError, unreachable, type PipebookErrorCode } from "../errors/PipebookError.js";
 /**
  * Expected failures of publishing, endpoints, tokens and schedules, as data. The sentence a
- * person reads is made in one place (`describePublishFailure`); the REST mapper turns the
- * reason into a status code, the CLI prints the sentence.
+ * person reads is made in one place (`describePublishFailure`); the code follows the reason, the
+ * REST mapper turns the code into a status, the CLI prints the sentence.
  */
 export type PublishFailure =
   | { readonly reason: "run-not-found"; readonly runId: string }
@@ -15,14 +14,27 @@ export type PublishFailure =
   | { readonly reason: "token-not-found"; readonly id: string }
   | { readonly reason: "invalid"; readonly field: string; readonly message: string };
 
-export class PublishError extends Error {
-  override readonly name = "PublishError";
-  readonly [EXPECTED_FAILURE] = true;
-  constructor(
-    readonly failure: PublishFailure,
-    options?: { cause?: unknown },
-  ) {
-    super(describePublishFailure(failure), options);
+export class PublishError extends FailureError<PublishFailure> {
+  constructor(failure: PublishFailure, options?: { cause?: unknown }) {
+    super(publishFailureCode(failure), failure, describePublishFailure(failure), [], options);
+  }
+}
+
+function publishFailureCode(f: PublishFailure): PipebookErrorCode {
+  switch (f.reason) {
+    case "run-not-found":
+    case "pipeline-not-found":
+    case "endpoint-not-found":
+    case "version-not-found":
+    case "schedule-not-found":
+    case "token-not-found":
+      return "not-found";
+    case "pipeline-disabled":
+      return "disabled";
+    case "invalid":
+      return "request-invalid";
+    default:
+      return unreachable(f);
   }
 }
 

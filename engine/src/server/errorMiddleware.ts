@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response } from "express";
+import type { ErrorReply } from "../contract/rest.js";
 import { toHttpError } from "./toHttpError.js";
 
-/** Writes every failure as `{"error": "sentence", "fields"?: [...]}`; internal errors are logged, never sent. */
+/** Writes every failure as `ErrorReply` (`{"error": "sentence", "code"?, "reason"?, "fields"?: [...]}`); internal errors are logged, never sent. */
 export function errorMiddleware(log: (line: string) => void) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const { error, internal } = toHttpError(err);
@@ -11,7 +12,8 @@ export function errorMiddleware(log: (line: string) => void) {
       return;
     }
     for (const [k, v] of Object.entries(error.extra.headers ?? {})) res.set(k, v);
-    const fields = error.extra.fields ?? [];
-    res.status(error.status).json({ error: error.message, ...(fields.length > 0 && { fields }) });
+    const { fields = [], code, reason } = error.extra;
+    const reply: ErrorReply = { error: error.message, ...(code !== undefined && { code }), ...(reason !== undefined && { reason }), ...(fields.length > 0 && { fields }) };
+    res.status(error.status).json(reply);
   };
 }

@@ -78,7 +78,7 @@ function fieldOf(path: readonly PropertyKey[]): string {
 /** Parses with a schema; on failure, a 400 whose message names every wrong field. */
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: "body" | "query"): T {
   if (what === "body" && (value === undefined || value === null || typeof value !== "object" || Array.isArray(value))) {
-    throw new HttpError(400, "the request body must be a JSON object (Content-Type: application/json)", { fields: ["body"] });
+    throw new HttpError(400, "the request body must be a JSON object (Content-Type: application/json)", { fields: ["body"], code: "request-invalid", reason: "body-invalid" });
   }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
@@ -93,5 +93,5 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: "body" 
     fields.push(field);
     return `field "${field}": ${issue.message}`;
   });
-  throw new HttpError(400, `invalid ${what}: ${sentences.join("; ")}`, { fields });
+  throw new HttpError(400, `invalid ${what}: ${sentences.join("; ")}`, { fields, code: "request-invalid", reason: "body-invalid" });
 }

@@ -1,7 +1,7 @@
 import { PipebookError, unreachable, type PipebookErrorCode } from "../errors/PipebookError.js";
-import { PublishError, type PublishFailure } from "../publish/PublishError.js";
+import { PublishError } from "../publish/PublishError.js";
 import { HttpError } from "./HttpError.js";
-import { QueueError, type QueueFailure } from "./QueueError.js";
+import { QueueError } from "./QueueError.js";
 
 /** Errors thrown by express's body parser carry a `type` and a status. */
 interface BodyParserError {
@@ -13,37 +13,8 @@ function isBodyParserError(err: unknown): err is BodyParserError {
   return typeof err === "object" && err !== null && typeof (err as { type?: unknown }).type === "string" && typeof (err as { status?: unknown }).status === "number";
 }
 
-function publishStatus(f: PublishFailure): number {
-  switch (f.reason) {
-    case "run-not-found":
-    case "pipeline-not-found":
-    case "endpoint-not-found":
-    case "version-not-found":
-    case "schedule-not-found":
-    case "token-not-found":
-      return 404;
-    case "pipeline-disabled":
-      return 409;
-    case "invalid":
-      return 400;
-    default:
-      return unreachable(f);
-  }
-}
-
-function queueReply(err: QueueError): HttpError {
-  const f: QueueFailure = err.failure;
-  switch (f.reason) {
-    case "shutting-down":
-      return new HttpError(503, err.message);
-    case "full":
-      return new HttpError(429, err.message, { headers: { "Retry-After": String(f.retryAfterSeconds) } });
-    default:
-      return unreachable(f);
-  }
-}
-
-function pipebookStatus(code: PipebookErrorCode): number {
+/** The one status table: an expected failure's status follows its code. */
+function statusOf(code: PipebookErrorCode): number {
   switch (code) {
     case "parameter-invalid":
     case "graph-invalid":
@@ -51,9 +22,11 @@ function pipebookStatus(code: PipebookErrorCode): number {
     case "source-invalid":
     case "pipeline-file-invalid":
     case "config-invalid":
+    case "request-invalid":
       return 400;
     case "not-found":
       return 404;
+    case "disabled":
     case "compute-unknown":
     case "compute-unavailable":
     case "script-missing":
@@ -62,24 +35,35 @@ function pipebookStatus(code: PipebookErrorCode): number {
     case "dataset-invalid":
       // The stored pipeline cannot run in this workspace as it is now: a conflict with its state.
       return 409;
+    case "queue-full":
+      return 429;
+    case "shutting-down":
+      return 503;
     default:
       return unreachable(code);
   }
 }
 
+/** The reply of an expected failure: its sentence, its code and reason, and what its data says of fields and retrying. */
+function failureReply(err: PipebookError): HttpError {
+  const f = err.failure;
+  return new HttpError(statusOf(err.code), err.message, {
+    code: err.code,
+    ...(f && { reason: f.reason }),
+    ...(err instanceof PublishError && err.failure.reason === "invalid" && { fields: [err.failure.field] }),
+    ...(err instanceof QueueError && err.failure.reason === "full" && { headers: { "Retry-After": String(err.failure.retryAfterSeconds) } }),
+  });
+}
+
 /**
- * The one place where failures become HTTP statuses and sentences. Expected failures keep their
- * message (it names the field, parameter or thing); anything else is a bug and becomes a bare
- * 500 whose detail goes to the server log only (`internal: true`).
+ * The one place where failures become HTTP statuses and sentences. An expected failure keeps its
+ * describer's sentence and gives its data: `code` (the status follows it) and `reason` (its
+ * union's tag), so clients switch on those, never on wording; anything else is a bug and
+ * becomes a bare 500 whose detail goes to the server log only (`internal: true`).
  */
 export function toHttpError(err: unknown): { error: HttpError; internal: boolean } {
   if (err instanceof HttpError) return { error: err, internal: false };
-  if (err instanceof PublishError) {
-    const fields = err.failure.reason === "invalid" ? [err.failure.field] : [];
-    return { error: new HttpError(publishStatus(err.failure), err.message, { fields }), internal: false };
-  }
-  if (err instanceof QueueError) return { error: queueReply(err), internal: false };
-  if (err instanceof PipebookError) return { error: new HttpError(pipebookStatus(err.code), err.message), internal: false };
+  if (err instanceof PipebookError) return { error: failureReply(err), internal: false };
   if (isBodyParserError(err)) {
     switch (err.type) {
       case "entity.parse.failed":
