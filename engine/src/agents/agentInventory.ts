@@ -28,10 +28,10 @@ export async function agentInventory(choice: GpuChoice, dir: string, version: st
   };
 }
 
-/** `--gpus auto|none|0,1` as a choice, or a sentence saying what is wrong. */
-export function parseGpuChoice(text: string): { readonly choice: GpuChoice } | { readonly error: string } {
-  if (text === "auto" || text === "none") return { choice: text };
+/** `--gpus auto|none|0,1` as a choice, or undefined for text that is none of these (the CLI words it: CliFailure). */
+export function parseGpuChoice(text: string): GpuChoice | undefined {
+  if (text === "auto" || text === "none") return text;
   const parts = text.split(",").map((s) => s.trim());
-  if (parts.some((p) => !/^\d+$/.test(p))) return { error: `--gpus takes auto, none or GPU indices such as 0,1 (got "${text}")` };
-  return { choice: [...new Set(parts.map(Number))] };
+  if (parts.some((p) => !/^\d+$/.test(p))) return undefined;
+  return [...new Set(parts.map(Number))];
 }

@@ -3,8 +3,8 @@ import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { Agent } from "../agents/Agent.js";
 import { agentInventory, parseGpuChoice } from "../agents/agentInventory.js";
-import { PipebookError } from "../errors/PipebookError.js";
 import { openRunHistory } from "../workspace/openRunHistory.js";
+import { CliError } from "./CliFailure.js";
 import { table } from "./format.js";
 
 /** A row older than this is from a server that stopped writing (stopped, or killed). */
@@ -12,24 +12,19 @@ const STALE_MS = 15_000;
 
 export async function agentCommand(o: { server: string; token?: string; name?: string; labels: string[]; gpus: string; dir?: string }): Promise<void> {
   const token = o.token ?? process.env["PIPEBOOK_AGENT_TOKEN"];
-  if (!token) throw new PipebookError("config-invalid", "pipebook agent needs a token with the agent scope: --token T or PIPEBOOK_AGENT_TOKEN (made by pipebook token create NAME --scope agent on the server's workspace)");
-  try {
-    const url = new URL(o.server);
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http");
-  } catch {
-    throw new PipebookError("config-invalid", `--server ${o.server} is not an http(s) URL such as http://trainer:8123`);
-  }
+  if (!token) throw new CliError({ reason: "agent-token-missing" });
+  const protocol = URL.canParse(o.server) ? new URL(o.server).protocol : undefined;
+  if (protocol !== "http:" && protocol !== "https:") throw new CliError({ reason: "agent-server-invalid", server: o.server });
   const name = o.name ?? hostname().split(".")[0]!;
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(name)) throw new PipebookError("config-invalid", `agent name "${name}" must be letters, digits, '_', '.' or '-' (at most 64)`);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(name)) throw new CliError({ reason: "agent-name-invalid", name });
   const labels: Record<string, string> = {};
   for (const l of o.labels) {
     const m = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(l);
-    if (!m) throw new PipebookError("config-invalid", `--labels ${l} is not key=value (e.g. gpu=a100)`);
+    if (!m) throw new CliError({ reason: "agent-label-invalid", label: l });
     labels[m[1]!] = m[2]!;
   }
-  const parsed = parseGpuChoice(o.gpus);
-  if ("error" in parsed) throw new PipebookError("config-invalid", parsed.error);
-  const choice = parsed.choice;
+  const choice = parseGpuChoice(o.gpus);
+  if (choice === undefined) throw new CliError({ reason: "agent-gpus-invalid", gpus: o.gpus });
   const dir = resolve(o.dir ?? join(homedir(), ".pipebook-agent", name));
   const { mkdirSync } = await import("node:fs");
   mkdirSync(dir, { recursive: true });
@@ -37,7 +32,7 @@ export async function agentCommand(o: { server: string; token?: string; name?: s
   try {
     inventory = await agentInventory(choice, dir, version());
   } catch (err) {
-    throw new PipebookError("config-invalid", (err as Error).message);
+    throw new CliError({ reason: "agent-failed", problem: (err as Error).message });
   }
   const log = (line: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   log(`agent ${name}: ${inventory.gpus.length > 0 ? inventory.gpus.map((g) => `GPU ${g.index} ${g.name}`).join(", ") : "no GPUs"}; ${inventory.cpus} CPUs; cache ${dir}`);
@@ -46,7 +41,7 @@ export async function agentCommand(o: { server: string; token?: string; name?: s
   try {
     await agent.run();
   } catch (err) {
-    throw new PipebookError("config-invalid", (err as Error).message);
+    throw new CliError({ reason: "agent-failed", problem: (err as Error).message });
   }
 }
 

@@ -1,7 +1,7 @@
 import { isTerminalRunStatus } from "../contract/runView.js";
-import { PipebookError } from "../errors/PipebookError.js";
 import { openRunHistory } from "../workspace/openRunHistory.js";
-import { findRun } from "./inspectCommands.js";
+import { CliError } from "./CliFailure.js";
+import { findRun } from "./findRun.js";
 import { projectServer } from "../remote/projectServer.js";
 
 /** How long `pipebook cancel` waits for the run's process to stop its steps and end the run. */
@@ -23,7 +23,7 @@ export async function cancelCommand(id: string): Promise<void> {
     return isTerminalRunStatus(status) ? status : undefined;
   };
   if (!ws.runs.requestCancel(runId, new Date().toISOString())) {
-    throw new PipebookError("not-found", `run ${runId} already ended ${ended() ?? "?"}; there is nothing to cancel`);
+    throw new CliError({ reason: "run-ended", runId, status: ended() });
   }
   for (let waited = 0; waited < WAIT_MS && ended() === undefined; waited += POLL_MS) await new Promise((r) => setTimeout(r, POLL_MS));
   const status = ended();

@@ -1,6 +1,6 @@
 import { Dataset, TabularDataset } from "../dsl/Dataset.js";
 import { Workspace } from "../workspace/Workspace.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { CliError } from "./CliFailure.js";
 import { bytes, table } from "./format.js";
 
 /** `pipebook datasets [NAME] [--version N] [--profile]`: registered datasets, their versions, a profile. */
@@ -8,9 +8,9 @@ export async function datasetsCommand(name: string | undefined, options: { versi
   const ws = await Workspace.fromConfig();
   try {
     if (options.profile) {
-      if (name === undefined) throw new PipebookError("dataset-invalid", "--profile needs a dataset name");
+      if (name === undefined) throw new CliError({ reason: "profile-needs-name" });
       const ds = Dataset.getByName(ws, name, options.version === undefined ? {} : { version: options.version });
-      if (!(ds instanceof TabularDataset)) throw new PipebookError("dataset-invalid", `dataset "${name}" holds files, not a table: only tabular datasets have a profile`);
+      if (!(ds instanceof TabularDataset)) throw new CliError({ reason: "dataset-not-tabular", name });
       process.stdout.write(`${(await ds.profile()).toString()}\n`);
       return;
     }

@@ -29,7 +29,7 @@ export async function downloadCommand(id: string, step: string | undefined, opti
   } else {
     const [{ openRunHistory }, { findRun }, { downloadRunOutputs }] = await Promise.all([
       import("../workspace/openRunHistory.js"),
-      import("./inspectCommands.js"),
+      import("./findRun.js"),
       import("../runner/downloadRunOutputs.js"),
     ]);
     const ws = await openRunHistory();

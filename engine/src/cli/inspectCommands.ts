@@ -1,25 +1,18 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openRunHistory, type RunHistory } from "../workspace/openRunHistory.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { CliError } from "./CliFailure.js";
+import { findRun } from "./findRun.js";
 import { explainDecision, summarizeDecision } from "../explain/formatDecision.js";
 import { runLine, stepLine, table } from "./format.js";
 import { projectServer } from "../remote/projectServer.js";
 
 const remote = (): Promise<typeof import("./remoteCommands.js")> => import("./remoteCommands.js");
 
-/** A run's full id from what a person typed (an id or a unique prefix), or a not-found sentence. */
-export async function findRun(ws: RunHistory, idOrPrefix: string): Promise<string> {
-  const ids = ws.runs.resolveRunId(idOrPrefix);
-  if (ids.length === 1) return ids[0]!;
-  if (ids.length === 0) throw new PipebookError("not-found", `no run ${idOrPrefix} in workspace ${ws.dir} (see: pipebook runs)`);
-  throw new PipebookError("not-found", `"${idOrPrefix}" matches several runs: ${ids.join(", ")}`);
-}
-
 function findStep(ws: RunHistory, runId: string, name: string) {
   const steps = ws.runs.getSteps(runId);
   const step = steps.find((s) => s.name === name);
-  if (!step) throw new PipebookError("not-found", `run ${runId} has no step "${name}" (steps: ${steps.map((s) => s.name).join(", ")})`);
+  if (!step) throw new CliError({ reason: "step-unknown", runId, step: name, steps: steps.map((s) => s.name) });
   return step;
 }
 

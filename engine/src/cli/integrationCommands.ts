@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { PipebookError } from "../errors/PipebookError.js";
+import { CliError } from "./CliFailure.js";
 
 /**
  * The kernel and the JupyterLab extension are packages of their own that depend on pipebook,
@@ -12,7 +12,7 @@ async function load<T>(specifier: string, what: string): Promise<T> {
   try {
     return (await import(specifier)) as T;
   } catch (err) {
-    throw new PipebookError("not-found", `${what} is not installed or not built (${specifier}): ${(err as Error).message.split("\n")[0]}`);
+    throw new CliError({ reason: "integration-missing", what, specifier, problem: (err as Error).message.split("\n")[0]! });
   }
 }
 

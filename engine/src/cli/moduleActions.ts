@@ -3,9 +3,9 @@ import { Module } from "../dsl/Module.js";
 import { Workspace } from "../workspace/Workspace.js";
 import { openRunHistory } from "../workspace/openRunHistory.js";
 import { readStepSnapshot, writeStepSnapshot } from "../artifacts/stepSnapshot.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { CliError } from "./CliFailure.js";
 import { bytes, table } from "./format.js";
-import { findRun } from "./inspectCommands.js";
+import { findRun } from "./findRun.js";
 
 /** `pipebook modules [NAME]`: modules with their default and latest versions, or one module's versions. */
 export async function modulesCommand(name: string | undefined): Promise<void> {
@@ -47,7 +47,7 @@ export async function snapshotCommand(id: string, step: string, options: { out?:
       return;
     }
     if (snapshot.files.length === 0) {
-      if (snapshot.manifest === undefined) throw new PipebookError("not-found", `step "${step}" of run ${runId} has no source folder, so no snapshot (its command line is its code)`);
+      if (snapshot.manifest === undefined) throw new CliError({ reason: "snapshot-none", runId, step });
       return void process.stdout.write(`the snapshot of step ${step} (run ${runId}) holds no files\n`);
     }
     const from = snapshot.module ? ` (module ${snapshot.module.name} version "${snapshot.module.version}")` : "";

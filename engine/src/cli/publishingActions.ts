@@ -1,6 +1,5 @@
 import { PipelineParameter } from "../dsl/PipelineParameter.js";
 import { Workspace } from "../workspace/Workspace.js";
-import { PipebookError } from "../errors/PipebookError.js";
 import { ApiTokens, isScope, SCOPES, type Scope } from "../auth/ApiTokens.js";
 import { PipelineEndpoint } from "../publish/PipelineEndpoint.js";
 import { PublishedPipeline } from "../publish/PublishedPipeline.js";
@@ -9,7 +8,9 @@ import { Schedule } from "../schedules/Schedule.js";
 import type { ScheduleTarget, ScheduleTrigger } from "../store/ScheduleStore.js";
 import { parseRunAssignments } from "../runner/resolveParameters.js";
 import type { PipelineRun } from "../runner/PipelineRun.js";
+import { CliError } from "./CliFailure.js";
 import { table } from "./format.js";
+import { findRun } from "./findRun.js";
 
 /**
  * What the publishing, endpoint, token, schedule and serve commands do (their grammar is in
@@ -34,9 +35,9 @@ async function followRun(run: PipelineRun): Promise<void> {
 }
 
 export const serve = async (opts: { host: string; port: number; token: string[]; corsOrigin: string[]; maxRunningRuns: number; maxQueuedRuns: number; schedules: boolean }) => {
-  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new PipebookError("config-invalid", `--port must be 0–65535, got ${opts.port}`);
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new CliError({ reason: "port-invalid", port: opts.port });
   for (const [flag, n] of [["--max-running-runs", opts.maxRunningRuns], ["--max-queued-runs", opts.maxQueuedRuns]] as const) {
-    if (!Number.isInteger(n) || n < 1) throw new PipebookError("config-invalid", `${flag} must be a whole number ≥ 1`);
+    if (!Number.isInteger(n) || n < 1) throw new CliError({ reason: "count-invalid", flag });
   }
   const ws = await Workspace.fromConfig();
   if (!isLoopback(opts.host)) process.stderr.write(`pipebook serve: warning: listening on ${opts.host}, reachable from other machines; every API call still needs a token\n`);
@@ -46,8 +47,8 @@ export const serve = async (opts: { host: string; port: number; token: string[];
     maxRunningRuns: opts.maxRunningRuns, maxQueuedRuns: opts.maxQueuedRuns, schedules: opts.schedules,
   }).catch((err: unknown) => {
     const code = (err as { code?: unknown }).code;
-    if (code === "EADDRINUSE") throw new PipebookError("config-invalid", `port ${opts.port} on ${opts.host} is in use; choose another with --port`);
-    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") throw new PipebookError("config-invalid", `cannot listen on ${opts.host}: no such address on this machine`);
+    if (code === "EADDRINUSE") throw new CliError({ reason: "port-in-use", port: opts.port, host: opts.host });
+    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") throw new CliError({ reason: "host-unknown", host: opts.host });
     throw err;
   });
   out(`pipebook serve: listening on ${server.url} (workspace ${ws.name}, ${ws.dir})`);
@@ -69,9 +70,7 @@ export const serve = async (opts: { host: string; port: number; token: string[];
 
 export const publish = async (runArg: string, opts: { name: string; version: string; description: string; endpoint?: string }) => {
   const ws = await Workspace.fromConfig();
-  const ids = ws.runs.resolveRunId(runArg);
-  if (ids.length !== 1) throw new PipebookError("not-found", ids.length === 0 ? `no run ${runArg} (see: pipebook runs)` : `"${runArg}" matches several runs: ${ids.join(", ")}`);
-  const published = await PublishedPipeline.fromRun(ws, ids[0]!, opts);
+  const published = await PublishedPipeline.fromRun(ws, await findRun(ws, runArg), opts);
   out(`published pipeline ${published.id} (${published.name} ${published.version})  POST ${published.endpoint}`);
   if (opts.endpoint) {
     const endpoint = await PipelineEndpoint.publish(ws, { name: opts.endpoint, pipeline: published, description: opts.description });
@@ -128,7 +127,7 @@ export const runEndpoint = async (name: string, opts: { experiment: string; vers
 
 export const createToken = async (opts: { name: string; scope: string[] }) => {
   const bad = opts.scope.filter((s) => !isScope(s));
-  if (bad.length > 0) throw new PipebookError("config-invalid", `unknown scope ${bad.join(", ")} (scopes: ${SCOPES.join(", ")})`);
+  if (bad.length > 0) throw new CliError({ reason: "scope-unknown", scopes: bad, known: SCOPES });
   const scopes: Scope[] = opts.scope.length > 0 ? opts.scope.filter(isScope) : ["read", "runs:submit"];
   const { token: secret, info } = new ApiTokens(await Workspace.fromConfig()).create(opts.name, scopes);
   out(secret);
@@ -147,14 +146,14 @@ export const revokeToken = async (id: string) => {
 };
 
 export const createSchedule = async (opts: { name: string; pipeline?: string; endpoint?: string; version?: string; experiment: string; cron?: string; timezone?: string; watch?: string; poll: number; param: string[] }) => {
-  if ((opts.pipeline === undefined) === (opts.endpoint === undefined)) throw new PipebookError("config-invalid", "give exactly one of --pipeline ID or --endpoint NAME");
-  if ((opts.cron === undefined) === (opts.watch === undefined)) throw new PipebookError("config-invalid", "give exactly one of --cron EXPRESSION or --watch DATASTORE:PATH");
+  if ((opts.pipeline === undefined) === (opts.endpoint === undefined)) throw new CliError({ reason: "one-of", options: ["--pipeline ID", "--endpoint NAME"] });
+  if ((opts.cron === undefined) === (opts.watch === undefined)) throw new CliError({ reason: "one-of", options: ["--cron EXPRESSION", "--watch DATASTORE:PATH"] });
   const target: ScheduleTarget = opts.pipeline !== undefined ? { kind: "pipeline", id: opts.pipeline } : { kind: "endpoint", name: opts.endpoint!, ...(opts.version !== undefined && { version: opts.version }) };
   let trigger: ScheduleTrigger;
   if (opts.cron !== undefined) trigger = { kind: "cron", cron: opts.cron, ...(opts.timezone !== undefined && { timezone: opts.timezone }) };
   else {
     const colon = opts.watch!.indexOf(":");
-    if (colon <= 0) throw new PipebookError("config-invalid", `--watch must look like DATASTORE:PATH, e.g. workspaceblobstore:incoming`);
+    if (colon <= 0) throw new CliError({ reason: "watch-invalid", watch: opts.watch! });
     trigger = { kind: "datastore", datastore: opts.watch!.slice(0, colon), path: opts.watch!.slice(colon + 1), pollSeconds: opts.poll };
   }
   const ws = await Workspace.fromConfig();
