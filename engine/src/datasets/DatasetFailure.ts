@@ -22,7 +22,8 @@ export type DatasetFailure =
   | { readonly reason: "count-invalid"; readonly op: string; readonly n: number }
   | { readonly reason: "no-paths" }
   | { readonly reason: "separator-invalid"; readonly separator: string }
-  | { readonly reason: "version-unknown"; readonly name: string; readonly version: number | undefined; readonly latest: number }
+  /** `version` as it was asked for: a number from the SDK and the CLI, the text of a URL from the REST API. */
+  | { readonly reason: "version-unknown"; readonly name: string; readonly version: number | string | undefined; readonly latest: number }
   | { readonly reason: "dataset-unknown"; readonly name: string }
   | { readonly reason: "definition-datastore-unknown"; readonly datastore: string };
 

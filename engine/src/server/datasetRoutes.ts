@@ -1,7 +1,7 @@
 import { Router } from "express";
 import type { DatasetVersionReply } from "../contract/rest.js";
 import { Dataset, TabularDataset } from "../dsl/Dataset.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { DatasetError } from "../datasets/DatasetFailure.js";
 import { param } from "./param.js";
 import type { ServerContext } from "./ServerContext.js";
 
@@ -18,7 +18,7 @@ export function datasetRoutes(ctx: ServerContext): Router {
     const v = Number.isInteger(version) ? ws.datasets.get(name, version) : undefined;
     if (!v) {
       const latest = ws.datasets.latest(name);
-      throw new PipebookError("not-found", latest ? `dataset "${name}" has no version ${param(req, "version")} (the latest is ${latest.version})` : `no dataset named "${name}" is registered in this workspace`);
+      throw new DatasetError(latest ? { reason: "version-unknown", name, version: param(req, "version"), latest: latest.version } : { reason: "dataset-unknown", name });
     }
     let profile = profiles.get(v.digest);
     const ds = Dataset.getByName(ws, name, { version });

@@ -1,6 +1,6 @@
 import { Router } from "express";
 import type { ModuleReply } from "../contract/rest.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { ModuleError } from "../dsl/ModuleFailure.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { param } from "./param.js";
 import type { ServerContext } from "./ServerContext.js";
@@ -14,7 +14,7 @@ export function moduleRoutes(ctx: ServerContext): Router {
   });
   r.get("/modules/:name", auth.require("read"), (req, res) => {
     const name = param(req, "name");
-    if (!ws.modules.get(name)) throw new PipebookError("not-found", `no module named "${name}" exists in this workspace`);
+    if (!ws.modules.get(name)) throw new ModuleError({ reason: "module-unknown", name });
     res.json(moduleReply(ws, name) satisfies ModuleReply);
   });
   return r;

@@ -22,9 +22,10 @@ import { Datastore, type AnyDatastore } from "../dsl/Datastore.js";
 import { datastoreConfigProblem, type DatastoreConfig } from "../dsl/datastoreConfig.js";
 import { AzureBlobDatastore } from "../datastores/AzureBlobDatastore.js";
 import { DatastoreStore } from "../store/DatastoreStore.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { DatastoreError } from "../dsl/DatastoreFailure.js";
 import { readWorkspaceConfig, type ComputeTargetConfig, type WorkspaceConfig } from "../dsl/workspaceConfig.js";
 import { DEFAULT_STORE_DIR, locateWorkspace } from "./locateWorkspace.js";
+import { WorkspaceError } from "./WorkspaceFailure.js";
 
 export { CONFIG_FILE } from "./locateWorkspace.js";
 export const DEFAULT_DATASTORE = "workspaceblobstore";
@@ -120,20 +121,17 @@ export class Workspace {
     this.stores.set(DEFAULT_DATASTORE, new Datastore(DEFAULT_DATASTORE, join(dir, "datastores", DEFAULT_DATASTORE)));
     for (const { name, config: c } of DatastoreStore.of(this).list()) this.stores.set(name, this.makeDatastore(name, c));
     this.configuredDefault = config.defaultDatastore;
-    const problem = (name: string): string | undefined =>
-      name === DEFAULT_DATASTORE ? `pipebook.json cannot redefine datastore ${DEFAULT_DATASTORE}, the workspace's own` : undefined;
     for (const [name, c] of Object.entries(config.datastores ?? {})) {
-      const why = problem(name);
-      if (why) {
+      if (name === DEFAULT_DATASTORE) {
         this.db.close();
-        throw new PipebookError("config-invalid", why);
+        throw new WorkspaceError({ reason: "datastore-redefined", name });
       }
       this.stores.set(name, this.makeDatastore(name, c));
       this.configuredStores.add(name);
     }
     if (this.configuredDefault !== undefined && !this.stores.has(this.configuredDefault)) {
       this.db.close();
-      throw new PipebookError("config-invalid", `pipebook.json names defaultDatastore "${this.configuredDefault}", which is not among its datastores (${[...this.stores.keys()].join(", ")})`);
+      throw new WorkspaceError({ reason: "default-datastore-unknown", name: this.configuredDefault, known: [...this.stores.keys()] });
     }
   }
 
@@ -191,9 +189,9 @@ export class Workspace {
   async registerDatastore(name: string, config: DatastoreConfig, options: { createIfNotExists?: boolean } = {}): Promise<AnyDatastore> {
     this.requireLocal(`registering datastore ${name}`);
     const problem = datastoreConfigProblem(name, config);
-    if (problem) throw new PipebookError("datastore-error", problem);
+    if (problem) throw new WorkspaceError({ reason: "datastore-config-invalid", problem });
     if (name === DEFAULT_DATASTORE || this.configuredStores.has(name)) {
-      throw new PipebookError("datastore-error", `datastore ${name} is ${name === DEFAULT_DATASTORE ? "the workspace's own" : "defined by pipebook.json"}; register another name`);
+      throw new WorkspaceError({ reason: "datastore-name-taken", name, by: name === DEFAULT_DATASTORE ? "workspace" : "config" });
     }
     const store = this.makeDatastore(name, config);
     if (store instanceof AzureBlobDatastore) await store.verify(options);
@@ -204,7 +202,7 @@ export class Workspace {
 
   /** Makes `name` the default datastore of this workspace (kept in the store). */
   setDefaultDatastore(name: string): void {
-    if (!this.stores.has(name)) throw new PipebookError("not-found", `this workspace has no datastore named "${name}" (it has ${[...this.stores.keys()].join(", ")})`);
+    if (!this.stores.has(name)) throw new DatastoreError({ reason: "datastore-unknown", name, known: [...this.stores.keys()] });
     DatastoreStore.of(this).setDefaultName(name);
   }
 
