@@ -1,5 +1,6 @@
 import { PageConfig, URLExt } from "@jupyterlab/coreutils";
 import { ServerConnection } from "@jupyterlab/services";
+import { unreachable } from "./unreachable.js";
 
 /**
  * Where the pipebook REST server (`pipebook serve`) is reached from the browser.
@@ -43,10 +44,6 @@ function describeFailure(failure: RequestFailure): string {
     default:
       return unreachable(failure);
   }
-}
-
-export function unreachable(value: never): never {
-  throw new Error(`unreachable: ${JSON.stringify(value)}`);
 }
 
 let configured: PipebookServer | undefined;

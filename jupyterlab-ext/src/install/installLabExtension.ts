@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { tryLockFolder, unlockFolder } from "../../app/lockFolder.mjs";
+import { unreachable } from "../unreachable.js";
 
 /**
  * `pipebook lab install`: puts the prebuilt (federated) extension and, when given, the pipebook
@@ -62,10 +63,8 @@ function describe(failure: InstallFailure): string {
       return `The prebuilt JupyterLab extension is missing at ${failure.path}.`;
     case "no-data-dir":
       return "No Jupyter data directory could be found; pass one (--data-dir).";
-    default: {
-      const never: never = failure;
-      return String(never);
-    }
+    default:
+      return unreachable(failure);
   }
 }
 

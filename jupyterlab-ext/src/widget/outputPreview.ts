@@ -1,5 +1,6 @@
 import type { TranslationBundle } from "@jupyterlab/translation";
 import type { OutputPreview, OutputView } from "pipebook/contract";
+import { unreachable } from "../unreachable.js";
 import { html } from "./svg.js";
 
 /** Image types drawn from base64; anything else (SVG included: it can carry script) is listed, not drawn. */
@@ -76,10 +77,8 @@ function previewNode(preview: OutputPreview, trans: TranslationBundle): HTMLElem
       }
       return list;
     }
-    default: {
-      const never: never = preview;
-      return html("div", "pb-Muted", JSON.stringify(never));
-    }
+    default:
+      return unreachable(preview);
   }
 }
 

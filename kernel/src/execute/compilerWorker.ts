@@ -5,7 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { CellCompiler } from "./cellCompiler.js";
 import type { FromCompiler, ToCompiler } from "./compilerMessages.js";
-import { unreachable } from "../protocol/wire.js";
+import { unreachable } from "../unreachable.js";
 import { log } from "../log.js";
 import { saveCompileCache } from "./typescript.js";
 

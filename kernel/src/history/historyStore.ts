@@ -1,6 +1,7 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { unreachable } from "../unreachable.js";
 
 /** One executed cell as the history keeps it. `output` is the text/plain of its result, if any. */
 export interface HistoryEntry {
@@ -87,7 +88,7 @@ export class HistoryStore {
         }
         return q.n !== undefined && q.n > 0 ? found.slice(-q.n) : found;
       }
-      default: { const never: never = q; return never; }
+      default: return unreachable(q);
     }
   }
 }

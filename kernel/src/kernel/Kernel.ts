@@ -6,7 +6,7 @@ import {
 } from "../protocol/messages.js";
 import { makeMessage } from "../protocol/header.js";
 import { codePointsToUnits, unitsToCodePoints } from "../protocol/codePoints.js";
-import { unreachable } from "../protocol/wire.js";
+import { unreachable } from "../unreachable.js";
 import type { KernelIo } from "../transport/ioClient.js";
 import { CompilerClient } from "../execute/compilerClient.js";
 import { CellRunner, type RunOutcome } from "../execute/cellRunner.js";

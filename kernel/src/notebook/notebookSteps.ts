@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import type * as Pipebook from "pipebook";
 import { MagicError } from "../magics/magicError.js";
 import { SCRIPT_NAME, type StepCellSpec } from "./stepCellSpec.js";
+import { unreachable } from "../unreachable.js";
 
 type PipebookModule = typeof Pipebook;
 
@@ -96,7 +97,7 @@ export class NotebookSteps {
         case "python": steps.push(new pb.PythonScriptStep({ ...common, scriptName: SCRIPT_NAME.python })); break;
         case "ts": steps.push(new pb.NodeScriptStep({ ...common, scriptName: SCRIPT_NAME.ts })); break;
         case "shell": steps.push(new pb.CommandStep({ ...common, command: ["bash", SCRIPT_NAME.shell] })); break;
-        default: { const never: never = s.lang; throw new Error(`unknown language ${String(never)}`); }
+        default: unreachable(s.lang);
       }
     }
     return new pb.Pipeline(ws, { steps });

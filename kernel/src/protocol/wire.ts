@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Header, JsonObject, Message, MsgType } from "./messages.js";
+import { unreachable } from "../unreachable.js";
 
 const DELIM = Buffer.from("<IDS|MSG>");
 
@@ -80,8 +81,4 @@ export function describeFailure(f: WireFailure): string {
     case "bad-json": return `message with unparsable JSON: ${f.detail}`;
     default: return unreachable(f);
   }
-}
-
-export function unreachable(x: never): never {
-  throw new Error(`unreachable: ${JSON.stringify(x)}`);
 }

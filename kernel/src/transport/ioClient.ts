@@ -5,6 +5,7 @@ import { decode, describeFailure, encode, Signer } from "../protocol/wire.js";
 import { bindSocket, type FrameSocket } from "./zmqAdapter.js";
 import type { FromIo, IoWorkerData, ToIo } from "./bridgeMessages.js";
 import { log } from "../log.js";
+import { describeUnreachable } from "../unreachable.js";
 
 /** What the kernel needs from its transport; tests can supply their own. */
 export interface KernelIo {
@@ -78,7 +79,7 @@ function startControlThread(data: IoWorkerData, events: IoEvents): ControlThread
       case "message": events.onMessage("control", m.identities, m.msg); break;
       case "interrupt": events.onInterrupt(m.request); break;
       case "fatal": events.onFatal(m.error); break;
-      default: { const never: never = m; events.onFatal(`unknown message from the control thread: ${JSON.stringify(never)}`); }
+      default: events.onFatal(`unknown message from the control thread (${describeUnreachable(m)})`);
     }
   });
   return {

@@ -12,6 +12,7 @@ import { makeMessage } from "../protocol/header.js";
 import { bindSocket } from "./zmqAdapter.js";
 import { RunState } from "../execute/runState.js";
 import type { FromIo, IoWorkerData, ToIo } from "./bridgeMessages.js";
+import { describeUnreachable } from "../unreachable.js";
 
 /** How often the control thread looks whether the main thread acknowledged an interrupt or is stuck. */
 const CHECK_EVERY_MS = 150;
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
           // Let a queued shutdown_reply leave before the sockets go.
           void control.drain().then(() => { control.close(); hb.close(); process.exit(0); });
           break;
-        default: { const never: never = m; log(`unknown bridge message ${JSON.stringify(never)}`); }
+        default: log(`unknown bridge message (${describeUnreachable(m)})`);
       }
     }
   });
