@@ -36,6 +36,9 @@ export function baselineCheckout(rev = process.env.PIPEBOOK_BENCH_BASELINE) {
   symlinkSync("../../kernel", join(modules, "@pipebook", "kernel"));
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   execFileSync(process.execPath, [tsc, "-b", join(dir, "engine"), join(dir, "kernel")], { stdio: "inherit", cwd: dir });
+  // A commit whose CLI is bundled after tsc (engine/scripts/buildCli.mjs) is measured bundled, as `npm run build` leaves it.
+  const buildCli = join(dir, "engine", "scripts", "buildCli.mjs");
+  if (existsSync(buildCli)) execFileSync(process.execPath, [buildCli], { stdio: "inherit", cwd: dir });
   writeFileSync(done, `${sha}\n`);
   return { dir, sha };
 }

@@ -27,6 +27,9 @@ export async function buildPage() {
   });
 }
 
+// Run as the build's last step (npm run build, test, start, bench: after `tsc -b`), it also
+// bundles the CLI's grammar from what tsc emitted (buildCli.mjs).
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   await buildPage();
+  await (await import("./buildCli.mjs")).buildCli();
 }
