@@ -1,6 +1,6 @@
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { PipebookError } from "../errors/PipebookError.js";
+import { ArtifactError } from "./ArtifactFailure.js";
 import { hashFile } from "../fingerprint/hashFile.js";
 
 /** Which outputs of a run to download (every output of every step when neither is given). */
@@ -75,14 +75,14 @@ export function selectOutputs(
   let chosen = steps;
   if (options.step !== undefined) {
     chosen = steps.filter((s) => s.name === options.step);
-    if (chosen.length === 0) throw new PipebookError("not-found", `run ${runId} has no step "${options.step}" (steps: ${steps.map((s) => s.name).join(", ")})`);
-    if (chosen[0]!.outputs.length === 0) throw new PipebookError("not-found", `step "${options.step}" of run ${runId} has no outputs to download (it is ${chosen[0]!.status}${chosen[0]!.status === "completed" || chosen[0]!.status === "reused" ? " and declares none" : ""})`);
+    if (chosen.length === 0) throw new ArtifactError({ reason: "step-unknown", runId, step: options.step, steps: steps.map((s) => s.name) });
+    if (chosen[0]!.outputs.length === 0) throw new ArtifactError({ reason: "step-without-outputs", runId, step: options.step, status: chosen[0]!.status });
   }
   const pairs = chosen.flatMap((s) => s.outputs.filter((o) => options.output === undefined || o === options.output).map((o) => ({ step: s.name, output: o })));
   if (pairs.length > 0) return pairs;
   if (options.output !== undefined) {
     const names = [...new Set(chosen.flatMap((s) => s.outputs))];
-    throw new PipebookError("not-found", `${options.step !== undefined ? `step "${options.step}"` : `no step of run ${runId}`} has no output "${options.output}"${names.length > 0 ? ` (outputs: ${names.join(", ")})` : ""}`);
+    throw new ArtifactError({ reason: "output-unknown", runId, step: options.step, output: options.output, outputs: names });
   }
-  throw new PipebookError("not-found", `run ${runId} has no outputs to download yet (status: ${steps.map((s) => `${s.name} ${s.status}`).join(", ")})`);
+  throw new ArtifactError({ reason: "outputs-not-yet", runId, steps: steps.map((s) => ({ name: s.name, status: s.status })) });
 }

@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { copyFile, mkdir, rename, stat } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { dirname, join, resolve, sep } from "node:path";
-import { PipebookError } from "../errors/PipebookError.js";
+import { ArtifactError } from "./ArtifactFailure.js";
 import type { RunStore } from "../store/RunStore.js";
 
 /** One file of a step's snapshot: its path in the source folder, its content digest and size. */
@@ -29,23 +29,23 @@ export interface StepSnapshot {
  */
 export async function readStepSnapshot(runs: RunStore, blobsDir: string, runId: string, stepName: string): Promise<StepSnapshot> {
   const run = runs.getRun(runId);
-  if (!run) throw new PipebookError("not-found", `no run ${runId} in this workspace`);
+  if (!run) throw new ArtifactError({ reason: "run-unknown", runId });
   const spec = run.graph.spec.steps.find((s) => s.name === stepName);
-  if (!spec) throw new PipebookError("not-found", `run ${runId} has no step "${stepName}" (steps: ${run.graph.spec.steps.map((s) => s.name).join(", ")})`);
+  if (!spec) throw new ArtifactError({ reason: "step-unknown", runId, step: stepName, steps: run.graph.spec.steps.map((s) => s.name) });
   const files = await Promise.all(
     Object.entries(spec.source)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(async ([path, digest]) => ({ path, digest, size: Number((await stat(blobPath(blobsDir, digest)).catch(() => undefined))?.size ?? -1) })),
   );
   const gone = files.find((f) => f.size < 0);
-  if (gone) throw new PipebookError("not-found", `the snapshot of step "${stepName}" in run ${runId} lacks file ${gone.path} (blob ${gone.digest.slice(0, 12)} is gone from the workspace)`);
+  if (gone) throw new ArtifactError({ reason: "snapshot-blob-gone", runId, step: stepName, path: gone.path, digest: gone.digest });
   return { runId, step: stepName, manifest: spec.manifest, ...(spec.module && { module: { name: spec.module.name, version: spec.module.version } }), files };
 }
 
 /** Where a snapshot file's content is; `path` must be one of the snapshot's files (nothing else is served). */
 export function snapshotFilePath(blobsDir: string, snapshot: StepSnapshot, path: string): string {
   const entry = snapshot.files.find((f) => f.path === path);
-  if (!entry) throw new PipebookError("not-found", `the snapshot of step "${snapshot.step}" in run ${snapshot.runId} has no file ${path}`);
+  if (!entry) throw new ArtifactError({ reason: "snapshot-file-unknown", runId: snapshot.runId, step: snapshot.step, path });
   return blobPath(blobsDir, entry.digest);
 }
 
@@ -62,7 +62,7 @@ export async function writeStepSnapshot(blobsDir: string, snapshot: StepSnapshot
   });
   for (const { dest } of targets) {
     if (await stat(dest).then(() => true, () => false)) {
-      throw new PipebookError("source-invalid", `${dest} already exists; give --out an empty or new folder (nothing was written)`);
+      throw new ArtifactError({ reason: "destination-exists", path: dest });
     }
   }
   for (const { f, dest } of targets) {

@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
+import { ArtifactError } from "./ArtifactFailure.js";
 
 /** One regular file of an archive: its path inside, its size and where its bytes are. */
 export interface TarEntry {
@@ -19,7 +20,7 @@ const BLOCK = 512;
 export function tarArchive(entries: readonly TarEntry[], mtime: Date): Readable {
   for (const e of entries) {
     splitPath(e.path);
-    if (e.size >= 8 ** 11) throw new Error(`${e.path} is too large for a ustar archive (8 GiB at most)`);
+    if (e.size >= 8 ** 11) throw new ArtifactError({ reason: "archive-file-too-large", path: e.path });
   }
   return Readable.from(
     (async function* () {
@@ -71,5 +72,5 @@ function splitPath(path: string): { name: string; prefix: string } {
     const name = parts.slice(i).join("/");
     if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100) return { name, prefix };
   }
-  throw new Error(`path too long for a tar archive: ${path}`);
+  throw new ArtifactError({ reason: "archive-path-too-long", path });
 }

@@ -3,6 +3,7 @@ import { OutputFileDatasetConfig } from "../dsl/data.js";
 import { Dataset, TabularDataset } from "../dsl/Dataset.js";
 import type { AnyDatastore } from "../dsl/Datastore.js";
 import type { PipelineStep } from "../dsl/steps.js";
+import { ArtifactError } from "../artifacts/ArtifactFailure.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import type { RunContext } from "./runStep.js";
 
@@ -23,8 +24,13 @@ export async function deliverOutputs(ctx: RunContext, step: PipelineStep, stepRu
     const d = o.delivery;
     const [store, template] = d.destination ?? [ctx.ws.getDefaultDatastore(), DEFAULT_OUTPUT_DESTINATION];
     const path = template.replaceAll("{run-id}", ctx.runId).replaceAll("{output-name}", o.name).replace(/^\/+|\/+$/g, "");
-    const fail = (err: unknown): PipebookError =>
-      new PipebookError(err instanceof PipebookError ? err.code : "datastore-error", `step "${step.name}": output "${o.name}": ${err instanceof Error ? err.message : String(err)}`);
+    const fail = (err: unknown): ArtifactError =>
+      new ArtifactError({
+        reason: "output-undelivered", step: step.name, output: o.name,
+        code: err instanceof PipebookError ? err.code : "datastore-error",
+        problem: err instanceof Error ? err.message : String(err),
+        ...(err instanceof PipebookError && err.failure !== undefined && { failure: err.failure }),
+      }, { cause: err });
     await store.uploadDirectory(local, { targetPath: path, overwrite: d.overwrite }).catch((err: unknown) => {
       throw fail(err);
     });

@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { copyFile, readdir, realpath, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { fetchMissing, outputFileDest, selectOutputs, type DownloadOutputsOptions, type DownloadReport, type OutputFileEntry } from "../artifacts/outputDownload.js";
-import { PipebookError } from "../errors/PipebookError.js";
+import { ArtifactError } from "../artifacts/ArtifactFailure.js";
 import { hashFile } from "../fingerprint/hashFile.js";
 import type { RunStore } from "../store/RunStore.js";
 
@@ -21,7 +21,7 @@ export async function downloadRunOutputs(ws: { readonly runs: RunStore }, runId:
   for (const { step, output } of pairs) {
     const root = steps.find((s) => s.name === step)!.outputs.find((o) => o.name === output)!.path;
     const files = await listOutputFiles(root).catch((err: unknown) => {
-      throw new PipebookError("not-found", `output "${output}" of step "${step}" in run ${runId} is gone from the workspace (${root}): ${err instanceof Error ? err.message : String(err)}`);
+      throw new ArtifactError({ reason: "output-gone", runId, step, output, root, message: err instanceof Error ? err.message : String(err) });
     });
     const moved = await fetchMissing(files, (p) => outputFileDest(dest, step, output, p), async (f, to) => {
       await copyFile(sourceOf(root, f.path), to, constants.COPYFILE_FICLONE);
