@@ -7,7 +7,7 @@ import { pipeline } from "node:stream/promises";
 import type { BlobStore } from "../artifacts/BlobStore.js";
 import type { Digest } from "../fingerprint/digest.js";
 
-/** How an upload request ended; `blobRoutes` turns each into one HTTP reply. */
+/** How an upload request ended; `server/blobRoutes.ts` turns each into one HTTP reply. */
 export type UploadOutcome =
   | { readonly reason: "stored"; readonly size: number; readonly received: number }
   | { readonly reason: "present"; readonly size: number }

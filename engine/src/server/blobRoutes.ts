@@ -5,13 +5,13 @@ import { AgentPool } from "../compute/remote/AgentPool.js";
 import { unreachable } from "../errors/PipebookError.js";
 import type { BlobMissing, BlobStored } from "../contract/rest.js";
 import type { Digest } from "../fingerprint/digest.js";
-import { callerOf } from "../server/Authenticator.js";
-import { HttpError } from "../server/HttpError.js";
-import { param } from "../server/param.js";
-import { parseWith } from "../server/schemas.js";
-import type { ServerContext } from "../server/ServerContext.js";
-import { isBlobDigest, MAX_DIGESTS_PER_QUERY } from "./blobProtocol.js";
-import { BlobUploads, type UploadOutcome } from "./BlobUploads.js";
+import { callerOf } from "./Authenticator.js";
+import { HttpError } from "./HttpError.js";
+import { param } from "./param.js";
+import { parseWith } from "./schemas.js";
+import type { ServerContext } from "./ServerContext.js";
+import { isBlobDigest, MAX_DIGESTS_PER_QUERY } from "../blobs/blobProtocol.js";
+import { BlobUploads, type UploadOutcome } from "../blobs/BlobUploads.js";
 
 /**
  * Who may move blobs. Uploading (and asking what is missing, and where a partial upload

@@ -6,7 +6,7 @@ import express from "express";
 import type { Workspace } from "../workspace/Workspace.js";
 import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
 import { Scheduler, type SchedulerOptions } from "../schedules/Scheduler.js";
-import { blobRoutes } from "../blobs/blobRoutes.js";
+import { blobRoutes } from "./blobRoutes.js";
 import type { AgentPool } from "../compute/remote/AgentPool.js";
 import { attachAgentHub, type AgentHubOptions } from "./agentHub.js";
 import { agentRoutes } from "./agentRoutes.js";
