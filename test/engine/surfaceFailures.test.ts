@@ -49,7 +49,7 @@ describe("failures of the CLI, the workspace and the server routes are data", ()
     expect(server).toMatchObject({ code: 2, stderr: "pipebook: --server ftp://trainer is not an http(s) URL such as http://trainer:8123\n" });
   });
 
-  it("a workspace's pipebook.json and datastore registration failures are WorkspaceErrors; an unknown default is the datastore's own failure", async () => {
+  it("a workspace's pipebook.json and datastore registration failures are WorkspaceErrors; bad datastore settings and an unknown default are the datastore's own failures", async () => {
     const root = await mkdtemp(join(tmpdir(), "pipebook-wsfail-"));
     try {
       await writeFile(join(root, "pipebook.json"), JSON.stringify({ defaultDatastore: "lake" }));
@@ -64,6 +64,11 @@ describe("failures of the CLI, the workspace and the server routes are data", ()
     const taken = (await rejection(sb.ws.registerDatastore("workspaceblobstore", { kind: "local", path: "x" }))) as WorkspaceError;
     expect(taken.failure).toEqual({ reason: "datastore-name-taken", name: "workspaceblobstore", by: "workspace" });
     expect(taken.code).toBe("datastore-error");
+    const misnamed = (await rejection(sb.ws.registerDatastore("my-lake", { kind: "local", path: "x" }))) as DatastoreError;
+    expect(misnamed).toBeInstanceOf(DatastoreError);
+    expect(misnamed.failure).toEqual({ reason: "name-invalid", store: "my-lake" });
+    expect(misnamed.message).toBe('datastore name "my-lake" must start with a letter or _ and hold only letters, digits and _');
+    expect(misnamed.code).toBe("datastore-error");
     const unknown = (() => {
       try {
         sb.ws.setDefaultDatastore("lake");

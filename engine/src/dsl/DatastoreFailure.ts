@@ -13,6 +13,7 @@ export interface BlobService {
  * kind of datastore.
  */
 export type DatastoreFailure =
+  | DatastoreConfigFailure
   | { readonly reason: "datastore-unknown"; readonly name: string; readonly known: readonly string[] }
   | { readonly reason: "path-absolute"; readonly store: string; readonly path: string }
   | { readonly reason: "path-leaves"; readonly store: string; readonly path: string }
@@ -36,6 +37,17 @@ export type DatastoreFailure =
   | { readonly reason: "service-unreachable"; readonly service: BlobService; readonly action: string; readonly message: string }
   | { readonly reason: "service-failed"; readonly service: BlobService; readonly action: string; readonly message: string };
 
+/** What is wrong with a datastore's settings (`datastoreConfigProblem`), refused before anything is reached. */
+export type DatastoreConfigFailure =
+  | { readonly reason: "name-invalid"; readonly store: string }
+  | { readonly reason: "path-empty"; readonly store: string }
+  | { readonly reason: "account-name-invalid"; readonly store: string; readonly accountName: string | undefined }
+  | { readonly reason: "container-name-invalid"; readonly store: string; readonly containerName: string | undefined }
+  | { readonly reason: "credential-envs-several"; readonly store: string }
+  | { readonly reason: "env-name-invalid"; readonly store: string; readonly env: string }
+  | { readonly reason: "endpoint-invalid"; readonly store: string; readonly endpoint: string }
+  | { readonly reason: "endpoint-beside-connection-string"; readonly store: string };
+
 export class DatastoreError extends FailureError<DatastoreFailure> {
   constructor(failure: DatastoreFailure, options?: { cause?: unknown }) {
     super(datastoreFailureCode(failure), failure, describeDatastoreFailure(failure), [], options);
@@ -52,6 +64,22 @@ const where = (s: BlobService): string => `datastore ${s.store} (account ${s.acc
 
 export function describeDatastoreFailure(f: DatastoreFailure): string {
   switch (f.reason) {
+    case "name-invalid":
+      return `datastore name "${f.store}" must start with a letter or _ and hold only letters, digits and _`;
+    case "path-empty":
+      return `datastore ${f.store}: path is empty`;
+    case "account-name-invalid":
+      return `datastore ${f.store}: accountName "${f.accountName}" must be 3–24 lowercase letters and digits`;
+    case "container-name-invalid":
+      return `datastore ${f.store}: containerName "${f.containerName}" must be 3–63 lowercase letters, digits and single hyphens`;
+    case "credential-envs-several":
+      return `datastore ${f.store}: give one of connectionStringEnv, accountKeyEnv, sasTokenEnv`;
+    case "env-name-invalid":
+      return `datastore ${f.store}: "${f.env}" is not an environment variable name (give the variable's name, never the secret itself)`;
+    case "endpoint-invalid":
+      return `datastore ${f.store}: endpoint "${f.endpoint}" must be an http(s) URL`;
+    case "endpoint-beside-connection-string":
+      return `datastore ${f.store}: endpoint is taken from the connection string; give endpoint only with accountKeyEnv or sasTokenEnv`;
     case "datastore-unknown":
       return `this workspace has no datastore named "${f.name}" (it has ${f.known.join(", ")})`;
     case "path-absolute":

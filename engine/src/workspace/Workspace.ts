@@ -189,7 +189,7 @@ export class Workspace {
   async registerDatastore(name: string, config: DatastoreConfig, options: { createIfNotExists?: boolean } = {}): Promise<AnyDatastore> {
     this.requireLocal(`registering datastore ${name}`);
     const problem = datastoreConfigProblem(name, config);
-    if (problem) throw new WorkspaceError({ reason: "datastore-config-invalid", problem });
+    if (problem) throw new DatastoreError(problem);
     if (name === DEFAULT_DATASTORE || this.configuredStores.has(name)) {
       throw new WorkspaceError({ reason: "datastore-name-taken", name, by: name === DEFAULT_DATASTORE ? "workspace" : "config" });
     }

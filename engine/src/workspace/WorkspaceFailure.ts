@@ -8,8 +8,6 @@ export type WorkspaceFailure =
   /** pipebook.json defines a datastore under the workspace's own datastore's name. */
   | { readonly reason: "datastore-redefined"; readonly name: string }
   | { readonly reason: "default-datastore-unknown"; readonly name: string; readonly known: readonly string[] }
-  /** A datastore's settings are wrong: `problem` is datastoreConfigProblem's sentence. */
-  | { readonly reason: "datastore-config-invalid"; readonly problem: string }
   /** Registering a datastore under a name the workspace itself or pipebook.json already gives one. */
   | { readonly reason: "datastore-name-taken"; readonly name: string; readonly by: "workspace" | "config" };
 
@@ -24,7 +22,6 @@ function workspaceFailureCode(f: WorkspaceFailure): PipebookErrorCode {
     case "datastore-redefined":
     case "default-datastore-unknown":
       return "config-invalid";
-    case "datastore-config-invalid":
     case "datastore-name-taken":
       return "datastore-error";
     default:
@@ -38,8 +35,6 @@ export function describeWorkspaceFailure(f: WorkspaceFailure): string {
       return `pipebook.json cannot redefine datastore ${f.name}, the workspace's own`;
     case "default-datastore-unknown":
       return `pipebook.json names defaultDatastore "${f.name}", which is not among its datastores (${f.known.join(", ")})`;
-    case "datastore-config-invalid":
-      return f.problem;
     case "datastore-name-taken":
       return `datastore ${f.name} is ${f.by === "workspace" ? "the workspace's own" : "defined by pipebook.json"}; register another name`;
     default:
