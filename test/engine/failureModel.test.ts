@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandStep, Datastore, Pipeline, PipelineData, PipebookError } from "pipebook";
 import { GraphError, describeGraphProblem } from "../../engine/dist/graph/GraphFailure.js";
@@ -8,6 +9,8 @@ import { StepError } from "../../engine/dist/dsl/StepFailure.js";
 import { resolveParameters } from "../../engine/dist/runner/resolveParameters.js";
 import { toHttpError } from "../../engine/dist/server/toHttpError.js";
 import { EXPECTED_FAILURE } from "../../engine/dist/contract/expectedFailure.js";
+import { openDatabase, SCHEMA_VERSION } from "../../engine/dist/store/openDatabase.js";
+import { StoreError } from "../../engine/dist/store/StoreFailure.js";
 import { sandbox, type Sandbox } from "./helpers.js";
 
 // Issue 9 item 4: an expected failure is data (a reason and its facts) worded by one describer;
@@ -77,5 +80,19 @@ describe("one failure model", () => {
     expect(toHttpError(new DatasetError({ reason: "no-paths" })).error.status).toBe(409);
     expect(toHttpError(new DatastoreError({ reason: "nothing-at", store: "s", path: "p" })).error.status).toBe(409);
     expect(toHttpError(new SubmitError({ reason: "concurrency-invalid", concurrency: 0 })).error).toMatchObject({ status: 400, message: "concurrency must be a whole number ≥ 1, got 0" });
+  });
+
+  it("a workspace written by a newer pipebook is an expected failure of the store (it was a plain Error), named after its subsystem", () => {
+    const file = join(sb.dir, "newer.sqlite");
+    const db = openDatabase(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    const err = caught(() => openDatabase(file)) as StoreError;
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err.failure).toEqual({ reason: "schema-newer", file, schema: SCHEMA_VERSION + 1, known: SCHEMA_VERSION });
+    expect(err.code).toBe("workspace-incompatible");
+    expect(err.name).toBe("StoreError");
+    expect(err.message).toBe(`this workspace was written by a newer pipebook (schema ${SCHEMA_VERSION + 1}, this one knows ${SCHEMA_VERSION}); upgrade pipebook`);
+    expect(err[EXPECTED_FAILURE]).toBe(true);
   });
 });

@@ -37,6 +37,8 @@ export const FAILURE_CODES = [
   /** The server's run queue is full: retry after the reply's Retry-After. */
   "queue-full",
   "shutting-down",
+  /** The workspace was written by a newer pipebook. */
+  "workspace-incompatible",
 ] as const;
 
 export type FailureCode = (typeof FAILURE_CODES)[number];

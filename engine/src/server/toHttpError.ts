@@ -27,6 +27,7 @@ function statusOf(code: PipebookErrorCode): number {
     case "not-found":
       return 404;
     case "disabled":
+    case "workspace-incompatible":
     case "compute-unknown":
     case "compute-unavailable":
     case "script-missing":

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import Database from "better-sqlite3";
+import { StoreError } from "./StoreFailure.js";
 
 /** The one place the native SQLite binding is touched; everything else sees `Db`. */
 export type Db = Database.Database;
@@ -280,17 +281,18 @@ export function openDatabase(file: string): Db {
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 10000");
   db.pragma("foreign_keys = ON");
-  migrate(db);
+  try {
+    migrate(db, file);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return db;
 }
 
-function migrate(db: Db): void {
+function migrate(db: Db, file: string): void {
   const current = db.pragma("user_version", { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new Error(
-      `this workspace was written by a newer pipebook (schema ${current}, this one knows ${MIGRATIONS.length}); upgrade pipebook`,
-    );
-  }
+  if (current > MIGRATIONS.length) throw new StoreError({ reason: "schema-newer", file, schema: current, known: MIGRATIONS.length });
   for (let v = current; v < MIGRATIONS.length; v++) {
     const sql = MIGRATIONS[v]!;
     db.transaction(() => {
