@@ -49,6 +49,27 @@ describe("failures of the CLI, the workspace and the server routes are data", ()
     expect(server).toMatchObject({ code: 2, stderr: "pipebook: --server ftp://trainer is not an http(s) URL such as http://trainer:8123\n" });
   });
 
+  it("an agent's own failures are AgentErrors: GPUs the machine lacks, a server that refuses its token (exit 2, one sentence)", async () => {
+    // PIPEBOOK_GPUS stands in two GPUs (this machine may have none).
+    const before = process.env["PIPEBOOK_GPUS"];
+    process.env["PIPEBOOK_GPUS"] = "0,1";
+    try {
+      const gpus = await pipebook(sb.dir, "agent", "--server", "http://127.0.0.1:9", "--token", "t", "--gpus", "1,7", "--dir", join(sb.dir, "agent-a"));
+      expect(gpus).toMatchObject({ code: 2, stderr: "pipebook: --gpus names GPU 7, which this machine does not have (it has 0, 1; PIPEBOOK_GPUS=0,1 stands in GPUs for a test)\n" });
+    } finally {
+      if (before === undefined) delete process.env["PIPEBOOK_GPUS"];
+      else process.env["PIPEBOOK_GPUS"] = before;
+    }
+    const server = await startServer({ workspace: sb.ws, port: 0, log: () => undefined });
+    try {
+      const refused = await pipebook(sb.dir, "agent", "--server", server.url, "--token", "not-a-token", "--name", "a1", "--gpus", "none", "--dir", join(sb.dir, "agent-b"));
+      expect(refused.code).toBe(2);
+      expect(refused.stderr.split("\n").filter((l) => l.startsWith("pipebook: "))).toEqual([`pipebook: ${server.url} refused agent a1: the server answered 401 (the token is not an agent token of this server)`]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("a workspace's pipebook.json and datastore registration failures are WorkspaceErrors; bad datastore settings and an unknown default are the datastore's own failures", async () => {
     const root = await mkdtemp(join(tmpdir(), "pipebook-wsfail-"));
     try {

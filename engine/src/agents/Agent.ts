@@ -5,6 +5,7 @@ import { BlobStore } from "../artifacts/BlobStore.js";
 import { BlobClient } from "../blobs/BlobClient.js";
 import { LocalCompute } from "../compute/LocalCompute.js";
 import type { AgentInventory, AgentMessage, ServerMessage } from "../compute/remote/agentProtocol.js";
+import { AgentError } from "./AgentFailure.js";
 import { AgentConnection } from "./AgentConnection.js";
 import { runAgentJob } from "./runAgentJob.js";
 
@@ -62,7 +63,7 @@ export class Agent {
     this.compute = new LocalCompute("agent", { envsDir: join(o.dir, "envs"), workspaceDir: o.dir });
   }
 
-  /** Runs until `stop()` (resolves) or the server refuses the token (rejects with its sentence). */
+  /** Runs until `stop()` (resolves) or the server refuses the agent for good (rejects with an AgentError). */
   run(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.settleStop = (err) => (err ? reject(err) : resolve());
@@ -98,7 +99,7 @@ export class Agent {
         if (refused) {
           this.stopped = true;
           for (const c of this.running.values()) c.abort();
-          this.settleStop?.(new Error(`${this.o.server} refused agent ${this.o.name}: ${reason}`));
+          this.settleStop?.(new AgentError({ reason: "refused", server: this.o.server, agent: this.o.name, why: reason }));
           return;
         }
         if (this.welcomed) this.o.log(`disconnected from ${this.o.server} (${reason}); dialing again`);

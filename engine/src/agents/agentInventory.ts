@@ -1,6 +1,7 @@
 import { statfsSync } from "node:fs";
 import { availableParallelism, hostname, totalmem } from "node:os";
 import { detectGpus } from "../compute/GpuInventory.js";
+import { AgentError } from "./AgentFailure.js";
 import type { AgentGpu, AgentInventory } from "../compute/remote/agentProtocol.js";
 
 /** `--gpus`: every GPU nvidia-smi lists, these indices of them, or none. */
@@ -18,7 +19,7 @@ export async function agentInventory(choice: GpuChoice, dir: string, version: st
   else if (choice === "auto") gpus = all;
   else {
     const unknown = choice.filter((i) => !all.some((g) => g.index === i));
-    if (unknown.length > 0) throw new Error(`--gpus names GPU ${unknown.join(", ")}, which this machine does not have (it has ${all.length === 0 ? "none" : all.map((g) => g.index).join(", ")}; PIPEBOOK_GPUS=0,1 stands in GPUs for a test)`);
+    if (unknown.length > 0) throw new AgentError({ reason: "gpus-unknown", unknown, has: all.map((g) => g.index) });
     gpus = all.filter((g) => choice.includes(g.index));
   }
   const fs = statfsSync(dir);

@@ -24,8 +24,6 @@ export type CliFailure =
   | { readonly reason: "agent-name-invalid"; readonly name: string }
   | { readonly reason: "agent-label-invalid"; readonly label: string }
   | { readonly reason: "agent-gpus-invalid"; readonly gpus: string }
-  /** The agent could not start or was refused by its server: `problem` is the agent's own sentence. */
-  | { readonly reason: "agent-failed"; readonly problem: string }
   // `pipebook serve`, `token`, `schedule`.
   | { readonly reason: "port-invalid"; readonly port: number }
   | { readonly reason: "count-invalid"; readonly flag: string }
@@ -59,7 +57,6 @@ function cliFailureCode(f: CliFailure): PipebookErrorCode {
     case "agent-name-invalid":
     case "agent-label-invalid":
     case "agent-gpus-invalid":
-    case "agent-failed":
     case "port-invalid":
     case "count-invalid":
     case "port-in-use":
@@ -101,8 +98,6 @@ export function describeCliFailure(f: CliFailure): string {
       return `--labels ${f.label} is not key=value (e.g. gpu=a100)`;
     case "agent-gpus-invalid":
       return `--gpus takes auto, none or GPU indices such as 0,1 (got "${f.gpus}")`;
-    case "agent-failed":
-      return f.problem;
     case "port-invalid":
       return `--port must be 0–65535, got ${f.port}`;
     case "count-invalid":

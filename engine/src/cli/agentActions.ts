@@ -28,21 +28,12 @@ export async function agentCommand(o: { server: string; token?: string; name?: s
   const dir = resolve(o.dir ?? join(homedir(), ".pipebook-agent", name));
   const { mkdirSync } = await import("node:fs");
   mkdirSync(dir, { recursive: true });
-  let inventory;
-  try {
-    inventory = await agentInventory(choice, dir, version());
-  } catch (err) {
-    throw new CliError({ reason: "agent-failed", problem: (err as Error).message });
-  }
+  const inventory = await agentInventory(choice, dir, version());
   const log = (line: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   log(`agent ${name}: ${inventory.gpus.length > 0 ? inventory.gpus.map((g) => `GPU ${g.index} ${g.name}`).join(", ") : "no GPUs"}; ${inventory.cpus} CPUs; cache ${dir}`);
   const agent = new Agent({ server: o.server, token, name, labels, inventory, dir, log });
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => agent.stop());
-  try {
-    await agent.run();
-  } catch (err) {
-    throw new CliError({ reason: "agent-failed", problem: (err as Error).message });
-  }
+  await agent.run();
 }
 
 export async function agentsCommand(): Promise<void> {
