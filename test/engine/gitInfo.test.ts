@@ -16,11 +16,10 @@ async function gitCalls(): Promise<string[]> {
   return (await readFile(calls, "utf8").catch(() => "")).split("\n").filter(Boolean);
 }
 
-async function runOnce(ws: Workspace, inRepository: boolean): Promise<string> {
+async function runOnce(ws: Workspace): Promise<string> {
   const run = await new Experiment(ws, "git").submit(new Pipeline(ws, { steps: [new CommandStep({ name: "noop", command: ["true"] })] }), { regenerateOutputs: true });
   expect((await run.waitForCompletion()).status).toBe("completed");
-  // The facts are written when git answers, which may come after the run's end.
-  for (let i = 0; inRepository && i < 400 && ws.runs.getRun(run.id)?.git == null; i++) await new Promise((r) => setTimeout(r, 25));
+  // No waiting here: the facts are written before the run's end is (the CLI exits at the end).
   return run.id;
 }
 
@@ -30,7 +29,8 @@ beforeAll(async () => {
   shimDir = join(sb.dir, "shim");
   calls = join(sb.dir, "git-calls.log");
   await mkdir(shimDir);
-  await writeFile(join(shimDir, "git"), `#!/bin/sh\necho "$*" >> ${calls}\nexec ${realGit} "$@"\n`);
+  // With GIT_SLOW set, git answers a second late: later than a trivial run takes.
+  await writeFile(join(shimDir, "git"), `#!/bin/sh\necho "$*" >> ${calls}\n[ -n "$GIT_SLOW" ] && sleep 1\nexec ${realGit} "$@"\n`);
   await chmod(join(shimDir, "git"), 0o755);
   savedPath = process.env["PATH"];
   process.env["PATH"] = `${shimDir}:${savedPath}`;
@@ -43,7 +43,7 @@ afterAll(async () => {
 describe("git facts of a run", () => {
   it("outside a repository: none stored, and git is never started", async () => {
     // The sandbox lives under the system temp folder, which is in no repository.
-    const id = await runOnce(sb.ws, false);
+    const id = await runOnce(sb.ws);
     expect(sb.ws.runs.getRun(id)!.git).toBeNull();
     expect(await gitCalls()).toEqual([]);
   });
@@ -61,15 +61,17 @@ describe("git facts of a run", () => {
     const ws = await Workspace.fromConfig({ path: repo });
     try {
       await rm(calls, { force: true });
-      const clean = ws.runs.getRun(await runOnce(ws, true))!;
+      const clean = ws.runs.getRun(await runOnce(ws))!;
       expect(clean.git).toEqual({ repo: git("rev-parse", "--show-toplevel"), branch: "feature/x", commit: head, dirty: false });
       expect(clean.git!.commit).toMatch(/^[0-9a-f]{40}$/);
       expect(await gitCalls()).toHaveLength(1);
 
-      // Past the memo window (a burst of submits shares one answer), a change is seen.
+      // Past the memo window (a burst of submits shares one answer), a change is seen; a git
+      // slower than the run delays the run's end, which is recorded with the facts.
       await new Promise((r) => setTimeout(r, 2100));
       await writeFile(join(repo, "README"), "changed\n");
-      const dirty = ws.runs.getRun(await runOnce(ws, true))!;
+      process.env["GIT_SLOW"] = "1";
+      const dirty = ws.runs.getRun(await runOnce(ws).finally(() => delete process.env["GIT_SLOW"]))!;
       expect(dirty.git).toMatchObject({ branch: "feature/x", commit: head, dirty: true });
       expect(await gitCalls()).toHaveLength(2);
 

@@ -321,10 +321,18 @@ export class PipelineRun implements RunHandle {
     }
     recorder.record({ type: "run", status: "running", at: new Date().toISOString() });
     this.emit({ type: "run-status", runId: this.id, status: "running" });
+    // The git facts are written before the run's end is: a run that has ended is completely
+    // recorded, so a process may exit as soon as it sees the end (the CLI does), and git, asked on
+    // its worker thread as the run starts, answers while the steps run or decide reuse.
+    let gitRecorded: Promise<void> = Promise.resolve();
     if (this.options.git !== undefined) {
       if (this.options.git) ws.runs.setGit(this.id, this.options.git);
     } else {
-      void readGitInfo(ws.root).then((git) => git && ws.runs.setGit(this.id, git), () => undefined);
+      const id = this.id;
+      // A store that refuses the write (full disk) loses the facts, not the run.
+      gitRecorded = readGitInfo(ws.root)
+        .then((git) => git && ws.runs.setGit(id, git))
+        .catch(() => undefined);
     }
 
     const ctx: RunContext = {
@@ -386,6 +394,7 @@ export class PipelineRun implements RunHandle {
       pump();
     });
 
+    await gitRecorded;
     const canceled = this.abort.signal.aborted;
     // Statuses only: a whole view would read every output's preview, which nobody may ask for.
     const ok = this.live.stepStatuses().every((s) => s === "completed" || s === "reused") && recorder.storeError === undefined;
