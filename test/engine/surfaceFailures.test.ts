@@ -8,6 +8,7 @@ import { CliError, describeCliFailure } from "../../engine/dist/cli/CliFailure.j
 import { PipelineFileError } from "../../engine/dist/cli/PipelineFileFailure.js";
 import { loadPipelineFile } from "../../engine/dist/cli/loadPipelineFile.js";
 import { DatastoreError } from "../../engine/dist/dsl/DatastoreFailure.js";
+import { QueueError } from "../../engine/dist/server/QueueError.js";
 import { WorkspaceError, describeWorkspaceFailure } from "../../engine/dist/workspace/WorkspaceFailure.js";
 import { pipebook, sandbox, type Sandbox } from "./helpers.js";
 
@@ -103,9 +104,14 @@ describe("failures of the CLI, the workspace and the server routes are data", ()
     expect(unknown.message).toBe('this workspace has no datastore named "lake" (it has workspaceblobstore)');
   });
 
-  it("GET /datasets and /modules name what is missing with the dataset's and the module's own failures, 404", async () => {
+  it("GET /datasets and /modules name what is missing with the dataset's and the module's own failures, 404; a bad queue limit is a QueueError", async () => {
     await sb.upload("rows/a.csv", "x,y\n1,2\n");
     await Dataset.Tabular.fromDelimitedFiles([[sb.ws.getDefaultDatastore(), "rows/a.csv"]]).register(sb.ws, { name: "rows" });
+    const limit = (await rejection(startServer({ workspace: sb.ws, port: 0, maxRunningRuns: 0, log: () => undefined }))) as QueueError;
+    expect(limit).toBeInstanceOf(QueueError);
+    expect(limit.failure).toEqual({ reason: "limit-invalid", limit: "maxRunning", value: 0 });
+    expect(limit.message).toBe("run queue maxRunning must be a whole number ≥ 1, got 0");
+    expect(limit.code).toBe("config-invalid");
     const server = await startServer({ workspace: sb.ws, port: 0, log: () => undefined });
     try {
       const token = new ApiTokens(sb.ws).create("reader", ["read"]).token;

@@ -29,8 +29,8 @@ export class RunQueue {
     readonly maxRunning: number,
     readonly maxQueued: number,
   ) {
-    for (const [name, n] of [["maxRunning", maxRunning], ["maxQueued", maxQueued]] as const) {
-      if (!(Number.isInteger(n) && n >= 1)) throw new Error(`run queue ${name} must be a whole number ≥ 1, got ${n}`);
+    for (const [limit, value] of [["maxRunning", maxRunning], ["maxQueued", maxQueued]] as const) {
+      if (!(Number.isInteger(value) && value >= 1)) throw new QueueError({ reason: "limit-invalid", limit, value });
     }
   }
 
