@@ -17,14 +17,19 @@ export interface Failure {
   readonly reason: string;
 }
 
-export class PipebookError extends Error {
+/**
+ * Every expected failure: its `code`, its data (`failure`) and the sentence its subsystem's
+ * describer made. Abstract, and built only with a failure: a bare code and sentence cannot be
+ * thrown; a subsystem throws its `FailureError` subclass.
+ */
+export abstract class PipebookError extends Error {
   /** A subsystem's error is named after its class (`SubmitError`, `StepError`...): the notebook shows it as the error's name. */
   override readonly name: string = "PipebookError";
   readonly [EXPECTED_FAILURE] = true;
-  /** The failure as data, where the throwing subsystem states one (see `FailureError`). */
-  readonly failure: Failure | undefined = undefined;
-  constructor(
+  protected constructor(
     readonly code: PipebookErrorCode,
+    /** The failure as data: surfaces switch on its `reason`. */
+    readonly failure: Failure,
     message: string,
     readonly details: readonly string[] = [],
     options?: { cause?: unknown },
@@ -41,8 +46,7 @@ export class PipebookError extends Error {
 export abstract class FailureError<F extends Failure> extends PipebookError {
   declare readonly failure: F;
   constructor(code: PipebookErrorCode, failure: F, sentence: string, details: readonly string[] = [], options?: { cause?: unknown }) {
-    super(code, sentence, details, options);
-    Object.defineProperty(this, "failure", { value: failure, enumerable: true });
+    super(code, failure, sentence, details, options);
     Object.defineProperty(this, "name", { value: new.target.name, enumerable: true, writable: false, configurable: true });
   }
 }

@@ -47,10 +47,9 @@ function statusOf(code: PipebookErrorCode): number {
 
 /** The reply of an expected failure: its sentence, its code and reason, and what its data says of fields and retrying. */
 function failureReply(err: PipebookError): HttpError {
-  const f = err.failure;
   return new HttpError(statusOf(err.code), err.message, {
     code: err.code,
-    ...(f && { reason: f.reason }),
+    reason: err.failure.reason,
     ...(err instanceof PublishError && err.failure.reason === "invalid" && { fields: [err.failure.field] }),
     ...(err instanceof QueueError && err.failure.reason === "full" && { headers: { "Retry-After": String(err.failure.retryAfterSeconds) } }),
   });
