@@ -3,9 +3,9 @@ import { copyFile, mkdir, rename, rm, stat } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import ignore from "ignore";
 import { Readable } from "node:stream";
 import type { AnyDatastore } from "../dsl/Datastore.js";
+import { createRequire } from "node:module";
 import type { Workspace } from "../workspace/Workspace.js";
 import { PipebookError } from "../errors/PipebookError.js";
 import { DatasetError } from "./DatasetFailure.js";
@@ -14,6 +14,9 @@ import { hashEntries, walk, type Entry } from "../fingerprint/hashTree.js";
 import type { DatasetDefinition, DatasetVersion } from "./DatasetDefinition.js";
 import { readTable, type TableFile } from "./readTable.js";
 import { isWritable, sealTree, unsealTree } from "./readOnlyTree.js";
+
+/** CommonJS, required: an `import` runs Node's export lexer over it (see fingerprint/snapshotSource.ts). */
+const ignore = createRequire(import.meta.url)("ignore") as typeof import("ignore");
 
 /** One file of a dataset: its name inside the dataset, where it is now, and how to name it in errors. */
 export interface DatasetFile {

@@ -1,10 +1,17 @@
 import { readFile, readdir, realpath, stat } from "node:fs/promises";
 import { join, posix, sep } from "node:path";
-import ignore, { type Ignore } from "ignore";
+import { createRequire } from "node:module";
+import type { Ignore } from "ignore";
 import { SourceError } from "./SourceFailure.js";
 import type { BlobStore } from "../artifacts/BlobStore.js";
 import type { Digest } from "./digest.js";
 import { hashEntries, type Entry, type TreeHash, type TreeHasherDeps } from "./hashTree.js";
+
+/**
+ * `ignore` is CommonJS: required rather than imported, since an `import` runs Node's export
+ * lexer over its 20 kB first (~25 ms CPU of every `pipebook run`, docs/startup.md).
+ */
+const ignore = createRequire(import.meta.url)("ignore") as typeof import("ignore");
 
 /** Folders never part of a snapshot: version-control internals are not source. */
 const ALWAYS_EXCLUDED = new Set([".git", ".hg", ".svn"]);

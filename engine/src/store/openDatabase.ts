@@ -1,9 +1,16 @@
 import { createRequire } from "node:module";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import { StoreError } from "./StoreFailure.js";
 
+/**
+ * better-sqlite3 is CommonJS: required rather than imported, since an `import` of a CommonJS
+ * package runs Node's export lexer over its files first (~7 ms CPU of every command that opens a
+ * store, docs/startup.md).
+ */
+const Database = createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
+
 /** The one place the native SQLite binding is touched; everything else sees `Db`. */
-export type Db = Database.Database;
+export type Db = BetterSqlite3.Database;
 
 /**
  * Ordered schema migrations. A workspace written by an older pipebook is upgraded in place,
