@@ -20,6 +20,8 @@ export type ComputeFailure =
   | { readonly reason: "slurm-missing"; readonly step: string; readonly target: string; readonly where: string }
   | { readonly reason: "slurm-unreachable"; readonly step: string; readonly target: string; readonly detail: string }
   | { readonly reason: "slurm-refused"; readonly step: string; readonly target: string; readonly detail: string }
+  /** `partition` undefined: the target names none and the cluster has no default one. */
+  | { readonly reason: "partition-unknown"; readonly step: string; readonly target: string; readonly partition: string | undefined; readonly partitions: readonly string[] }
   | { readonly reason: "slurm-job-refused"; readonly step: string; readonly target: string; readonly detail: string }
   | { readonly reason: "staging-unseen"; readonly step: string; readonly target: string; readonly unseen: UnseenStaging }
   | { readonly reason: "time-limit-exceeded"; readonly step: string; readonly target: string; readonly seconds: number; readonly partition: string; readonly maxSeconds: number }
@@ -117,6 +119,12 @@ export function describeComputeFailure(f: ComputeFailure): string {
       return `step "${f.step}": compute target "${f.target}" cannot reach Slurm: ${f.detail}`;
     case "slurm-refused":
       return `step "${f.step}": compute target "${f.target}" cannot use Slurm: ${f.detail}`;
+    case "partition-unknown": {
+      const names = f.partitions.join(", ") || "none";
+      return f.partition === undefined
+        ? `step "${f.step}": compute target "${f.target}" cannot use Slurm: the cluster has no default partition: name one in "partition" (partitions: ${names})`
+        : `step "${f.step}": compute target "${f.target}" cannot use Slurm: the cluster has no partition "${f.partition}" (partitions: ${names})`;
+    }
     case "slurm-job-refused":
       return `step "${f.step}": compute target "${f.target}" cannot run it as asked: Slurm says "${f.detail}"`;
     case "staging-unseen": {

@@ -301,14 +301,8 @@ export class SlurmCompute implements Compute {
     if (this.view && Date.now() - this.view.at < CLUSTER_TTL_MS) return this.view.promise;
     const promise = (async (): Promise<ClusterView> => {
       const partitions = await this.cli.partitions();
-      const names = partitions.map((p) => p.name).join(", ") || "none";
       const partition = this.config.partition === undefined ? partitions.find((p) => p.isDefault) : partitions.find((p) => p.name === this.config.partition);
-      if (!partition) {
-        throw new SlurmCommandError(
-          "refused", "sinfo",
-          this.config.partition === undefined ? `the cluster has no default partition: name one in "partition" (partitions: ${names})` : `the cluster has no partition "${this.config.partition}" (partitions: ${names})`,
-        );
-      }
+      if (!partition) throw new PartitionUnknown(this.config.partition, partitions.map((p) => p.name));
       const nodes = await this.cli.nodes(partition.name);
       const here = shortHost(hostname());
       const local = nodes.length > 0 && nodes.every((n) => shortHost(n.hostname) === here);
@@ -343,8 +337,16 @@ export class SlurmCompute implements Compute {
   }
 }
 
-/** The failure of a cluster that gave no answer. */
+/** The cluster has no partition of that name (or, none named, no default one). */
+class PartitionUnknown extends Error {
+  constructor(readonly partition: string | undefined, readonly partitions: readonly string[]) {
+    super(`no partition ${partition ?? "(default)"}`);
+  }
+}
+
+/** The failure of a cluster that gave no answer, or no partition to use. */
 function clusterProblem(err: unknown, at: { step: string; target: string }, where: string): ComputeFailure {
+  if (err instanceof PartitionUnknown) return { reason: "partition-unknown", ...at, partition: err.partition, partitions: err.partitions };
   if (!(err instanceof SlurmCommandError)) return { reason: "slurm-unreachable", ...at, detail: (err as Error).message };
   switch (err.reason) {
     case "missing":
