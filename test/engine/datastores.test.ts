@@ -256,6 +256,12 @@ describe("an Azure Blob datastore", () => {
     await expect(store.uploadFiles([join(sb.dir, "missing.csv")])).rejects.toThrow(/cannot upload .*missing.csv: no such file/);
     expect(await store.list("")).toEqual([]);
     const ref = new DataReference({ datastore: store, dataReferenceName: "raw", pathOnDatastore: "not/there.csv" });
+    // A blob datastore's reference has no path on this machine: an expected failure (it was a plain Error), not a crash.
+    const noPath = (() => { try { return ref.path; } catch (err) { return err; } })();
+    expect(noPath).toMatchObject({
+      name: "DatastoreError", code: "datastore-error", failure: { reason: "no-local-path", store: "shared", reference: "raw" },
+      message: 'DataReference "raw" is on blob datastore shared, which has no path on this machine; give it to a step as an input (the step reads a copy) or download it',
+    });
     await expect(submit([new CommandStep({ name: "r", command: "true", arguments: [ref] })])).rejects.toThrow(
       'step "r": DataReference "raw" points at "not/there.csv" on datastore shared, which does not exist',
     );

@@ -26,6 +26,7 @@ export type DatastoreFailure =
   | { readonly reason: "upload-link"; readonly dir: string; readonly link: string }
   | { readonly reason: "download-target-exists"; readonly dest: string }
   | { readonly reason: "transfer-to-root"; readonly store: string }
+  | { readonly reason: "no-local-path"; readonly store: string; readonly reference: string }
   | { readonly reason: "secret-passed"; readonly store: string; readonly key: string }
   | { readonly reason: "env-unset"; readonly store: string; readonly what: string; readonly env: string }
   | { readonly reason: "connection-string-invalid"; readonly store: string; readonly env: string; readonly message: string }
@@ -104,6 +105,8 @@ export function describeDatastoreFailure(f: DatastoreFailure): string {
       return `${f.dest} exists; pass overwrite: true to replace it`;
     case "transfer-to-root":
       return `cannot transfer to the root of datastore ${f.store}: give a destination path`;
+    case "no-local-path":
+      return `DataReference "${f.reference}" is on blob datastore ${f.store}, which has no path on this machine; give it to a step as an input (the step reads a copy) or download it`;
     case "secret-passed":
       return `datastore ${f.store}: pass ${f.key}Env, the name of an environment variable holding the ${f.key}, not the secret itself (pipebook never stores a secret)`;
     case "env-unset":

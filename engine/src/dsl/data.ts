@@ -3,6 +3,7 @@ import { DatasetInput } from "./Dataset.js";
 import type { AnyDatastore } from "./Datastore.js";
 import { StepError } from "./StepFailure.js";
 import { DatasetError } from "../datasets/DatasetFailure.js";
+import { DatastoreError } from "./DatastoreFailure.js";
 
 /**
  * Intermediate data between steps: the step listing it in `outputs` produces it, steps
@@ -96,7 +97,7 @@ export class DataReference {
 
   /** The file or folder on this machine (a local datastore's); a blob datastore's is copied for the step that reads it. */
   get path(): string {
-    if (this.datastore.kind !== "local") throw new Error(`bug: DataReference ${this.name} is on blob datastore ${this.datastore.name}, which has no local path`);
+    if (this.datastore.kind !== "local") throw new DatastoreError({ reason: "no-local-path", store: this.datastore.name, reference: this.name });
     return this.datastore.resolve(this.pathOnDatastore);
   }
 }
