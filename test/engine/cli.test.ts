@@ -31,6 +31,8 @@ describe("the iris example through the CLI", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/completed in .*: 4 ran, 0 reused/);
+    // Durations are worded as on every surface (pipebook/contract formatDuration): "840 ms", "3.2 s", "1 m 02 s".
+    expect(r.stdout).toMatch(/completed in (\d+ ms|\d+\.\d s|\d+ m \d\d s): /);
     expect(r.stdout).toContain("[compare] best model:");
     first = runIdOf(r.stdout);
   });

@@ -1,10 +1,11 @@
+import { formatDuration } from "../contract/formatDuration.js";
 import type { RunRow, StepRunRow } from "../store/RunStore.js";
 
 /** Formatting helpers for the CLI printer: the one place its wording and layout live. */
 export function duration(startedAt: string | null, endedAt: string | null): string {
   if (!startedAt) return "";
-  const ms = (endedAt ? Date.parse(endedAt) : Date.now()) - Date.parse(startedAt);
-  return ms < 1000 ? `${ms}ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+  // Worded as every other surface words durations (pipebook/contract's formatDuration).
+  return formatDuration((endedAt ? Date.parse(endedAt) : Date.now()) - Date.parse(startedAt));
 }
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {

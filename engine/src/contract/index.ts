@@ -22,7 +22,7 @@ export { renderDataNode, renderRunGraph, renderStepNode } from "./renderRunGraph
 export type { RenderRunGraphOptions } from "./renderRunGraph.js";
 export { escapeXml, SVG_NS, svgToDom, svgToString } from "./svgTree.js";
 export type { ElementLike, SvgNode } from "./svgTree.js";
-export { EXPERIMENT_PATTERN, NAME_PATTERN, NAME_RULE, VERSION_PATTERN, VERSION_RULE, nameProblem, versionProblem } from "./names.js";
+export { EXPERIMENT_PATTERN, NAME_PATTERN, NAME_RULE, STEP_NAME_PATTERN, STEP_NAME_RULE, VERSION_PATTERN, VERSION_RULE, nameProblem, versionProblem } from "./names.js";
 export { PUBLISH_COMM_TARGET, describePublished } from "./publishComm.js";
 export type { PublishCommReply, PublishCommRequest } from "./publishComm.js";
 export { MIME_BUNDLE, RUN_HANDLE, isRunHandle, notifySubmission, observeSubmissions } from "./runHandle.js";

@@ -1,3 +1,4 @@
+import { STEP_NAME_RULE } from "../contract/names.js";
 import { FailureError, unreachable, type PipebookErrorCode } from "../errors/PipebookError.js";
 
 /**
@@ -40,7 +41,7 @@ export function describeStepFailure(f: StepFailure): string {
     case "options-unknown":
       return `step ${f.step}: unknown option${f.unknown.length > 1 ? "s" : ""} ${f.unknown.map((k) => `"${k}"`).join(", ")} (a ${f.stepKind} takes ${f.takes.join(", ")})`;
     case "step-name-invalid":
-      return `step name "${f.name}" must start with a letter or _ and hold only letters, digits, _ . -`;
+      return `step name "${f.name}" ${STEP_NAME_RULE}`;
     case "timeout-invalid":
       return `step ${f.step}: timeoutSeconds must be a positive number`;
     case "retries-invalid":

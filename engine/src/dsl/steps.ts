@@ -1,3 +1,4 @@
+import { STEP_NAME_PATTERN } from "../contract/names.js";
 import type { StepKind } from "../contract/runView.js";
 import { isStepData, type StepData, PipelineData } from "./data.js";
 import { RunConfiguration, Environment } from "./Environment.js";
@@ -47,8 +48,6 @@ export interface CommandStepOptions extends CommonStepOptions {
   readonly sourceDirectory?: string | URL;
 }
 
-const STEP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-
 const COMMON_OPTIONS = ["name", "arguments", "inputs", "outputs", "computeTarget", "runconfig", "allowReuse", "hashPaths", "timeoutSeconds", "maxRetries", "excludeFromKey", "parameters"];
 
 /**
@@ -82,7 +81,7 @@ export abstract class PipelineStep {
 
   protected constructor(options: CommonStepOptions, sourceDirectory: string | URL | undefined, ownOptions: readonly string[]) {
     refuseUnknownOptions(options, [...COMMON_OPTIONS, ...ownOptions]);
-    if (!STEP_NAME.test(options.name ?? "")) {
+    if (!STEP_NAME_PATTERN.test(options.name ?? "")) {
       throw new StepError({ reason: "step-name-invalid", name: String(options.name) });
     }
     this.name = options.name;

@@ -1,4 +1,4 @@
-import { parseAssignments, type ParameterValue } from "pipebook/contract";
+import { parseAssignments, STEP_NAME_PATTERN, STEP_NAME_RULE, type ParameterValue } from "pipebook/contract";
 import { splitArgs } from "../magics/parseMagics.js";
 import { MagicError } from "../magics/magicError.js";
 
@@ -48,7 +48,7 @@ const MIN_MEMORY_MB = 6;
 export function parseStepCell(args: readonly string[], body: string): StepCellSpec {
   const [name, ...rest] = args;
   if (!name || name.startsWith("-")) throw new MagicError("step", `%%step needs a step name first: ${USAGE}`);
-  if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) throw new MagicError("step", `step name "${name}" must start with a letter or _ and hold only letters, digits, _ . -`);
+  if (!STEP_NAME_PATTERN.test(name)) throw new MagicError("step", `step name "${name}" ${STEP_NAME_RULE}`);
   let lang: StepLanguage = "python";
   let compute = "local";
   let allowReuse = true;
