@@ -163,8 +163,19 @@ if (hasSnakemake) {
 }
 
 const samples = new Map(subjects.map((s) => [s.name, { cpu: { node: [], help: [], runs: [], why: [], irisNoop: [] }, node: [], help: [], runs: [], why: [], irisNoop: [], chainFresh: [], chainFreshRunMs: [], chainGapMs: [], chainNoop: [], python: [] }]));
+/**
+ * The CLI's grammar bundle (engine/scripts/buildCli.mjs), rebuilt before each round where the
+ * checkout has one: the bin falls back to the separate files when a `tsc -b` since the last build
+ * changed what it was built from, and on a shared checkout that happens mid-bench.
+ */
+function buildCliBundle(dir) {
+  const script = join(dir, "engine", "scripts", "buildCli.mjs");
+  if (existsSync(script)) spawnSync(process.execPath, [script], { cwd: dir, stdio: "inherit" });
+}
+
 for (let r = 0; r < ROUNDS; r++) {
   log(`round ${r + 1}/${ROUNDS}`);
+  for (const s of subjects) buildCliBundle(s.dir);
   // Each round starts with the other subject: a process's end (its launcher, threads, the disk
   // writes it leaves) spills into the next command's time, so a fixed order biases one side.
   for (const s of r % 2 === 0 ? subjects : [...subjects].reverse()) {
@@ -231,6 +242,7 @@ const out = {
   rounds: ROUNDS,
   method: "wall time of whole processes (spawn to exit), median of interleaved rounds; cpuMs: the same processes' user + system CPU time (GNU time), medians; chain50.engineMsPerStep = (fresh `pipebook run --regenerate` − no-op rerun of the same file − 50 direct runs of step.py by the interpreter the engine resolves) / 50; engineMsPerStepInRun = (the run's own recorded time − the direct runs) / 50; gapMsPerStep = mean time from a step's end to the next one's start, from the store",
   load_average: loadavg().map((x) => round(x, 2)),
+  cliBundle: "engine/scripts/buildCli.mjs run before each round, for each subject that has it",
   ...after,
   ...(baseline && { before: { commit: baseline.sha, ...figures(samples.get("before")) } }),
   snakemake: snakemake

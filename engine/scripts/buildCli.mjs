@@ -19,7 +19,7 @@
  * `npm run build`, `npm test`, `npm start` and `npm run bench` run this (through buildPage.mjs).
  */
 import { build } from "esbuild";
-import { statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -43,7 +43,28 @@ async function lazyChildProcess() {
   return `const load = () => require("node:child_process");\nmodule.exports = {\n${names.map((n) => `  get ${n}() { return load().${n}; },`).join("\n")}\n};\n`;
 }
 
+/**
+ * The dist/ modules outside the bundle that import a grammar module: each would load a second
+ * copy of it beside the bundle's. Their specifiers are as tsc emitted them (`./x.js`, `../cli/x.js`).
+ */
+function grammarImportersOutside() {
+  const dist = path.join(engine, "dist");
+  const found = [];
+  for (const rel of readdirSync(dist, { recursive: true })) {
+    if (!rel.endsWith(".js") || rel.endsWith(".bundle.js")) continue;
+    const file = path.join(dist, rel);
+    if (path.dirname(file) === cliDir && GRAMMAR.has(path.basename(file))) continue;
+    for (const m of readFileSync(file, "utf8").matchAll(/(?:from\s*|import\s*\(\s*)["'](\.{1,2}\/[^"']+)["']/g)) {
+      const target = path.resolve(path.dirname(file), m[1]);
+      if (path.dirname(target) === cliDir && GRAMMAR.has(path.basename(target))) found.push(`${path.relative(engine, file)} imports ${m[1]}`);
+    }
+  }
+  return found;
+}
+
 export async function buildCli() {
+  const outside = grammarImportersOutside();
+  if (outside.length > 0) throw new Error(`the CLI bundle's grammar modules are imported from outside it (they would load twice): ${outside.join("; ")}`);
   const lazyCp = await lazyChildProcess();
   const result = await build({
     entryPoints: [path.join(cliDir, "main.js")],
