@@ -161,7 +161,8 @@ function describeShortfall(s: ResourceShortfall, target: string): string {
   }
 }
 
-function describeImageProblem(p: ImageProblemFacts): string {
+/** Why an image cannot be had, as the docker target's sentence ends. */
+export function describeImageProblem(p: ImageProblemFacts): string {
   switch (p.kind) {
     case "pull-failed":
       return `image ${p.image} is not on the engine and could not be pulled: ${p.message}`;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { PackageSource } from "../../dsl/Environment.js";
 import { digestOfJson } from "../../fingerprint/digest.js";
 import { hashTree, type TreeHasherDeps } from "../../fingerprint/hashTree.js";
-import type { ImageProblemFacts } from "../ComputeFailure.js";
+import { describeImageProblem, type ImageProblemFacts } from "../ComputeFailure.js";
 import type { DockerEngine } from "./DockerEngine.js";
 
 /** What is installed on top of a base image; empty means the base image as it is. */
@@ -98,7 +98,7 @@ export async function resolveImage(
 /** A reason an image cannot be had, as data; the target turns it into its failure (ComputeFailure "image-unavailable"). */
 export class ImageProblem extends Error {
   constructor(readonly facts: ImageProblemFacts) {
-    super(facts.kind);
+    super(describeImageProblem(facts));
   }
 }
 
