@@ -54,6 +54,8 @@ describe("publishing over the kernel's publish comm (the lab's path without a se
   it("answers a bad name, an unknown run and a malformed request with a sentence, not an exception", () => {
     expect(r.bad_name).toEqual({ ok: false, error: 'cannot publish: "1bad" must be 1–64 letters, digits, _ . - starting with a letter' });
     expect(r.no_run).toMatchObject({ ok: false, error: expect.stringMatching(/nope/) });
+    // An expected failure's data travels as in the REST error reply: clients switch on code and reason.
+    expect(r.no_run).toEqual({ ok: false, error: 'no run "nope" in this workspace', code: "not-found", reason: "run-not-found" });
     expect(r.not_strings).toEqual({ ok: false, error: "the publish request's name must be a string, got number" });
   });
 });

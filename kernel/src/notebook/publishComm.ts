@@ -1,5 +1,5 @@
 import type * as Pipebook from "pipebook";
-import { nameProblem, PUBLISH_COMM_TARGET, versionProblem, type PublishCommReply, type PublishCommRequest } from "pipebook/contract";
+import { isExpectedFailure, nameProblem, PUBLISH_COMM_TARGET, versionProblem, type FailureCode, type PublishCommReply, type PublishCommRequest } from "pipebook/contract";
 import type { CommManager } from "../comm/commManager.js";
 import type { JsonObject } from "../protocol/messages.js";
 
@@ -31,7 +31,10 @@ async function publish(data: JsonObject, loadPipebook: () => Promise<typeof Pipe
       endpoint: endpoint.name, endpointVersion: endpoint.defaultVersion, endpointUrl: endpoint.endpoint, version: endpoint.defaultVersion,
     };
   } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    if (!isExpectedFailure(err)) return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    // An expected failure of the engine's (maybe another copy's): its sentence, code and reason, as the REST reply gives them.
+    const { code, failure } = err as { code?: FailureCode; failure?: { reason?: unknown } };
+    return { ok: false, error: err.message, ...(code !== undefined && { code }), ...(typeof failure?.reason === "string" && { reason: failure.reason }) };
   }
 }
 
