@@ -90,6 +90,12 @@ export interface Compute {
   /** Runs one job to its end; never throws for a step's own failure (that is the outcome). */
   run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome>;
   /**
+   * Steps will run here soon (a run that regenerates its outputs is being submitted): start what
+   * the first one waits for (a local target's launcher process) now, while the run is prepared.
+   * Never throws; a failure shows when the step runs.
+   */
+  warm?(): void;
+  /**
    * Removes what steps of dead engines left behind (containers, jobs): called when a workspace
    * opens, after orphaned runs were marked failed. `isActive` says whether a step run is still
    * in flight in a live process.

@@ -17,7 +17,7 @@ import { resolveJob, RUNTIME_DIR } from "./resolveJob.js";
 import { launchSizeProblem } from "./launchSizeProblem.js";
 import { StepLauncher } from "./StepLauncher.js";
 import type { LaunchRequest } from "./launcherProtocol.js";
-import { namespacedLauncher } from "./readOnlyBinds.js";
+import { namespacedLauncher, probeNamespace } from "./readOnlyBinds.js";
 import type { ResolvedEnvironment, StepJob } from "./StepJob.js";
 import { unsealTree } from "../datasets/readOnlyTree.js";
 import { waitForGpus } from "./waitForGpus.js";
@@ -93,6 +93,21 @@ export class LocalCompute implements Compute {
 
   run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
     return this.execute(job, io, signal, undefined);
+  }
+
+  /**
+   * The launcher started and the workspace's folders sealed in its namespace while a run is
+   * submitted (the namespace probe runs without blocking this thread): on a fresh run the
+   * launcher's boot and mounts were most of the wait before the first step.
+   */
+  warm(): void {
+    void probeNamespace().then(() => {
+      try {
+        this.launcher.warm(this.views());
+      } catch {
+        // Shows, with its sentence, when a step runs.
+      }
+    });
   }
 
   /**

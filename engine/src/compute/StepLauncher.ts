@@ -1,7 +1,7 @@
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { unreachable } from "../errors/PipebookError.js";
-import type { LaunchReport, LaunchRequest } from "./launcherProtocol.js";
+import type { LaunchReport, LaunchRequest, PrepareRequest } from "./launcherProtocol.js";
 import { namespacedLauncher } from "./readOnlyBinds.js";
 
 /** How a launched process ended, as far as the launcher saw it. */
@@ -38,12 +38,22 @@ export class StepLauncher {
     return (StepLauncher.instance ??= new StepLauncher());
   }
 
-  launch(request: Omit<LaunchRequest, "id">, handlers: LaunchHandlers): void {
+  launch(request: Omit<LaunchRequest, "id" | "type">, handlers: LaunchHandlers): void {
     const child = this.ensureChild();
     const id = this.nextId++;
     this.active.set(id, { ...handlers });
     if (this.active.size === 1) setHeld(child, true);
-    child.send({ id, ...request } satisfies LaunchRequest);
+    child.send({ type: "launch", id, ...request } satisfies LaunchRequest);
+  }
+
+  /**
+   * Starts the launcher now, and has it make `views` ready, so that the first step does not wait
+   * for a process to boot and for its mounts: a run whose steps will run is being submitted.
+   * Like the launcher of a finished step, it never holds this process open.
+   */
+  warm(views: PrepareRequest["views"] | undefined): void {
+    const child = this.ensureChild();
+    if (views) child.send({ type: "prepare", views } satisfies PrepareRequest);
   }
 
   private ensureChild(): ChildProcess {

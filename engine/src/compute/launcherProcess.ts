@@ -7,7 +7,7 @@ import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { enterCgroup, killCgroup, removeCgroup, removeCgroupNow } from "./cgroups.js";
-import type { LaunchReport, LaunchRequest } from "./launcherProtocol.js";
+import type { LaunchReport, LaunchRequest, LauncherMessage } from "./launcherProtocol.js";
 import { stopStepProcesses } from "./stopStepProcesses.js";
 
 /** How long the output pipes of a step whose process exited are read before its end is reported without them. */
@@ -61,7 +61,12 @@ const reading = new Map<number, readonly string[]>();
 const sealed = new Map<string, Promise<void>>();
 const DONE = Promise.resolve();
 
-process.on("message", (m: LaunchRequest) => {
+process.on("message", (m: LauncherMessage) => {
+  if (m.type === "prepare") {
+    // A failure here is left for the first step, whose own request seals again and reports it.
+    if (MOUNT) sealWorkspace(m.views)?.catch(() => undefined);
+    return;
+  }
   const binding = MOUNT ? prepareViews(m) : undefined;
   if (!binding) return start(m);
   binding.then(

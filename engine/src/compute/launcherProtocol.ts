@@ -7,6 +7,7 @@
 
 /** Engine → launcher: start one process. */
 export interface LaunchRequest {
+  readonly type: "launch";
   readonly id: number;
   readonly argv: readonly string[];
   readonly cwd: string;
@@ -28,6 +29,19 @@ export interface LaunchRequest {
    */
   readonly views?: { readonly data: string; readonly writable: string; readonly readOnly: readonly string[] };
 }
+
+/**
+ * Engine → launcher: make a workspace's folders ready (`views`, sealed as for a step) now, before
+ * its first step asks: a run whose steps will run is being submitted, and the mounts take longer
+ * than the submit has left.
+ */
+export interface PrepareRequest {
+  readonly type: "prepare";
+  readonly views: NonNullable<LaunchRequest["views"]>;
+}
+
+/** What the engine sends its launcher. */
+export type LauncherMessage = LaunchRequest | PrepareRequest;
 
 /** Launcher → engine: what happened to a started process, in order; `closed` is always last. */
 export type LaunchReport =

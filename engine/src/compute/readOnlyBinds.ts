@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -53,18 +53,50 @@ function bindScript(mount: string): string {
 }
 
 let probed: { unshare: string; mount: string } | null | undefined;
+let probing: Promise<unknown> | undefined;
 
 /** unshare and mount by absolute path, once a read-only bind in a new mount namespace worked; null where it does not. */
 function bindTools(): { unshare: string; mount: string } | null {
   if (probed !== undefined) return probed;
+  const tools = candidateTools();
+  probed = null;
+  if (tools === undefined) return probed;
+  if (spawnSync(tools.unshare, probeArgs(tools), { stdio: "ignore", timeout: 10_000 }).status === 0) probed = tools;
+  return probed;
+}
+
+/**
+ * The same probe without blocking this thread for it (the process is started, not waited for):
+ * resolves once namespacedLauncher() answers at once. Asked while a run is submitted, so its first
+ * step does not wait for the probe.
+ */
+export function probeNamespace(): Promise<unknown> {
+  if (probed !== undefined || process.getuid?.() !== 0) return Promise.resolve();
+  return (probing ??= new Promise<void>((resolve) => {
+    const tools = candidateTools();
+    if (tools === undefined) {
+      probed = null;
+      return resolve();
+    }
+    const settle = (works: boolean): void => {
+      probed ??= works ? tools : null;
+      resolve();
+    };
+    const child = spawn(tools.unshare, probeArgs(tools), { stdio: "ignore", timeout: 10_000 });
+    child.once("error", () => settle(false));
+    child.once("exit", (code) => settle(code === 0));
+  }));
+}
+
+function candidateTools(): { unshare: string; mount: string } | undefined {
   const unshare = onPath("unshare");
   const mount = onPath("mount");
-  probed = null;
-  if (unshare === undefined || mount === undefined) return probed;
+  return unshare === undefined || mount === undefined ? undefined : { unshare, mount };
+}
+
+function probeArgs(tools: { unshare: string; mount: string }): string[] {
   const dir = tmpdir();
-  const works = spawnSync(unshare, [...NAMESPACE, "--", mount, "--bind", "-o", "ro", dir, dir], { stdio: "ignore", timeout: 10_000 }).status === 0;
-  if (works) probed = { unshare, mount };
-  return probed;
+  return [...NAMESPACE, "--", tools.mount, "--bind", "-o", "ro", dir, dir];
 }
 
 function onPath(name: string): string | undefined {

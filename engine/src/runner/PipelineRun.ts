@@ -16,6 +16,7 @@ import { fromPipelineSpec, toPipelineSpec } from "../spec/specCodec.js";
 import type { PublishedPipeline, PublishOptions } from "../publish/PublishedPipeline.js";
 import type { RecordedRun } from "../publish/RecordedRun.js";
 import { buildRunView } from "./buildRunView.js";
+import { DataTransferStep } from "../dsl/DataTransferStep.js";
 import { LiveView } from "./LiveView.js";
 import { isIdCollision, newRunId } from "./newRunId.js";
 import { notifySubmission, RUN_HANDLE, type RunHandle } from "../contract/runHandle.js";
@@ -121,6 +122,9 @@ export class PipelineRun implements RunHandle {
     const graph = pipeline.validate();
     // Parameters are checked before snapshotting: a typo should not cost a hash of the sources.
     const parameters = resolveParameters(pipeline.parameters, options.parameterAssignments);
+    // Steps that will run whatever the store holds: their targets get ready while this run is prepared.
+    const running = new Set(graph.steps.filter((s) => (options.regenerateOutputs || !s.allowReuse) && !(s instanceof DataTransferStep)).map((s) => s.computeTarget));
+    for (const target of running) pipeline.workspace.getComputeTarget(target)?.warm?.();
     const progress = options.onPrepare ?? printPrepareProgress;
     const prepared = await Promise.all(graph.steps.map((s) => prepareStep(pipeline.workspace, s, progress)));
     return PipelineRun.start(experiment, pipeline, parameters, toPipelineSpec(pipeline, prepared), prepared, options);
