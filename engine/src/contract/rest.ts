@@ -28,6 +28,15 @@ export const ErrorReplySchema = z.object({
   fields: z.array(z.string()).optional().describe("for invalid bodies: one line per field"),
 });
 
+/** `GET /health` (no token): the page shows the workspace and the scheduler's state from it. */
+export const HealthSchema = z.object({
+  status: z.literal("ok"),
+  workspace: z.string(),
+  queue: z.object({ waiting: z.number(), running: z.number(), maxQueued: z.number(), maxRunning: z.number(), accepted: z.number(), refused: z.number() }),
+  liveStreams: z.number().describe("live run views streamed now"),
+  scheduler: z.enum(["active", "standby", "stopped", "off"]).describe("active: this server fires the workspace's schedules; standby: another does; off: started without schedules"),
+});
+
 /** One run in a list: `GET /runs`, a pipeline's or an endpoint's runs. */
 export const RunSummarySchema = z.object({
   runId: z.string(),
@@ -254,6 +263,7 @@ export const StepWhySchema = z.object({
 type Frozen<T> = T extends readonly (infer U)[] ? readonly Frozen<U>[] : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
 
 export type ErrorReply = Frozen<z.infer<typeof ErrorReplySchema>>;
+export type Health = Frozen<z.infer<typeof HealthSchema>>;
 export type RunSummary = Frozen<z.infer<typeof RunSummarySchema>>;
 export type RunList = Frozen<z.infer<typeof RunListSchema>>;
 export type EndpointRunList = Frozen<z.infer<typeof EndpointRunListSchema>>;
@@ -280,7 +290,7 @@ export interface LiveFrame { readonly type: "view"; readonly view: RunView }
 
 /** Every reply schema by its name in the OpenAPI document. */
 export const REPLY_SCHEMAS = {
-  ErrorReply: ErrorReplySchema, RunSummary: RunSummarySchema, RunList: RunListSchema, EndpointRunList: EndpointRunListSchema,
+  ErrorReply: ErrorReplySchema, Health: HealthSchema, RunSummary: RunSummarySchema, RunList: RunListSchema, EndpointRunList: EndpointRunListSchema,
   PublishedPipeline: PublishedPipelineSchema, PublishedPipelineList: z.array(PublishedPipelineSchema),
   PipelineEndpoint: PipelineEndpointSchema, PipelineEndpointList: z.array(PipelineEndpointSchema),
   Schedule: ScheduleSchema, ScheduleList: z.array(ScheduleSchema), ScheduleEventList: z.array(ScheduleEventSchema),

@@ -15,7 +15,7 @@ type Op = { summary: string; scope?: (typeof SCOPES)[number]; body?: string; par
 
 /** Every route the server has, with its scope; the request bodies come from the zod schemas that validate them. */
 const ROUTES: Record<string, Record<string, Op>> = {
-  "/health": { get: { summary: "liveness (no token)", responses: { "200": "ok" } } },
+  "/health": { get: { summary: "liveness, the run queue and the scheduler's state (no token)", reply: "Health", responses: { "200": "{status: \"ok\", workspace, queue, liveStreams, scheduler}" } } },
   "/openapi.json": { get: { summary: "this document (no token)", responses: { "200": "OpenAPI 3.1 document" } } },
   "/runs": {
     get: { summary: "recent runs, newest first", scope: "read", reply: "RunList", query: { limit: "1–500, default 50", experiment: "only this experiment" }, responses: { "200": "{runs: [{runId, experiment, status, source, createdAt, endedAt?, parameters}]}" } },

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import express from "express";
+import type { Health } from "../contract/rest.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
 import { Scheduler, type SchedulerOptions } from "../schedules/Scheduler.js";
@@ -97,7 +98,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   app.use(specRunRoutes(ctx));
   app.use(express.json({ limit: "256kb" }));
   app.get("/health", (_req, res) => {
-    res.json({ status: "ok", workspace: ws.name, queue: queue.stats, liveStreams: feeds.streams, scheduler: scheduler?.state ?? "off" });
+    res.json({ status: "ok", workspace: ws.name, queue: queue.stats, liveStreams: feeds.streams, scheduler: scheduler?.state ?? "off" } satisfies Health);
   });
   app.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument(API_VERSION));

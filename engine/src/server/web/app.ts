@@ -3,10 +3,8 @@
 // the run graph is the contract's drawing (the notebook fallback and the lab draw the same).
 import { formatMetric, isTerminalRunStatus, renderRunGraph, STATUS_TABLE, statusWord, svgToDom, type DataNodeView, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
 
-import type { AgentList, DatasetVersionReply, EndpointRunList, LiveFrame, PipelineEndpointReply, PublishedPipelineReply, RunList, RunSubmitted, ScheduleReply } from "pipebook/contract/rest";
+import type { AgentList, DatasetVersionReply, EndpointRunList, Health, LiveFrame, PipelineEndpointReply, PublishedPipelineReply, RunList, RunSubmitted, ScheduleReply } from "pipebook/contract/rest";
 
-/** GET /health (not part of the API's documented replies). */
-interface Health { readonly workspace: string; readonly scheduler: string }
 type ParameterSummary = PublishedPipelineReply["parameters"][number];
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
