@@ -7,6 +7,7 @@ import {
 } from "pipebook";
 import type { SlurmClusterStatus } from "../support/slurmCluster.js";
 import { slurmCluster } from "../support/slurm.js";
+import { agentSandbox } from "../agents/helpers.js";
 import { pipebook, sandbox, type Sandbox } from "./helpers.js";
 
 // Expected failures of compute targets and artifacts that no other test reaches, through the
@@ -71,6 +72,33 @@ describe("compute failures", () => {
     await expect(refused).rejects.toMatchObject({ code: "compute-unavailable", failure: { reason: "slurm-job-refused", step: "picky", target: "picky" } });
     await expect(refused).rejects.toThrow(/^step "picky": compute target "picky" cannot run it as asked: Slurm says ".*Invalid feature specification"$/);
     expect(sb.ws.runs.listRuns({ experiment: "slurm" })).toEqual([]);
+  }, 60_000);
+
+  it("refuses on a pool of agents more GPUs than any agent has, pip packages and a docker image (stand-in GPUs: PIPEBOOK_GPUS=0,1)", async () => {
+    const as = await agentSandbox();
+    try {
+      as.agent("gpu-1");
+      await as.waitForAgent("gpu-1");
+      const onPool = (name: string, runconfig: RunConfiguration) => new Experiment(as.ws, "pool").submit(new Pipeline(as.ws, { steps: [new CommandStep({ name, command: "true", computeTarget: "a100", runconfig })] }));
+      await expect(onPool("big", new RunConfiguration({ gpus: 3 }))).rejects.toMatchObject({
+        code: "compute-unavailable",
+        message: 'step "big" needs 3 GPUs and no agent of pool a100 has that many (gpu-1: 2)',
+        failure: { reason: "agents-too-small", gpus: 3, agents: [{ name: "gpu-1", gpus: 2 }] },
+      });
+      await expect(onPool("pip", new RunConfiguration({ environment: Environment.python({ pipPackages: ["pbdemo==1.2.3"] }) }))).rejects.toMatchObject({
+        code: "compute-unavailable",
+        message: 'step "pip" installs pbdemo==1.2.3, and compute target a100 (agents) does not build Python environments yet: use the agent machine\'s own Python',
+        failure: { reason: "agents-build-no-environments", pipPackages: ["pbdemo==1.2.3"] },
+      });
+      await expect(onPool("boxed", new RunConfiguration({ environment: Environment.fromDockerImage("python:3.12-slim") }))).rejects.toMatchObject({
+        code: "compute-unavailable",
+        message: 'step "boxed" runs in docker image "python:3.12-slim", and compute target a100 (agents) runs steps without containers',
+        failure: { reason: "image-unsupported", runsOn: "agents" },
+      });
+      expect(as.ws.runs.listRuns({ experiment: "pool" })).toEqual([]);
+    } finally {
+      await as.close();
+    }
   }, 60_000);
 });
 
