@@ -123,4 +123,21 @@ describe("artifact failures", () => {
       failure: { reason: "output-gone", runId: run.id, step: "keep", output: "out", root: folder },
     });
   }, 60_000);
+
+  it("a snapshot file path too long for a tar archive is refused over REST with its sentence (400), before any byte is sent", async () => {
+    const as = await agentSandbox();
+    try {
+      // 405 bytes: no split into ustar's 155-byte prefix and 100-byte name fields fits it.
+      const deep = `${"a".repeat(200)}/${"b".repeat(200)}.txt`;
+      await as.sb.write(`long/${deep}`, "deep\n");
+      await as.sb.write("long/go.py", "print('go')\n");
+      const run = await new Experiment(as.ws, "tar").submit(new Pipeline(as.ws, { steps: [new PythonScriptStep({ name: "go", scriptName: "go.py", sourceDirectory: join(as.sb.dir, "long") })] }));
+      expect((await run.waitForCompletion()).status).toBe("completed");
+      const reply = await fetch(`${as.server.url}/runs/${run.id}/steps/go/snapshot/archive`, { headers: { Authorization: `Bearer ${as.readToken}` } });
+      expect(reply.status).toBe(400);
+      expect(await reply.json()).toEqual({ error: `path too long for a tar archive: ${deep}`, code: "source-invalid", reason: "archive-path-too-long" });
+    } finally {
+      await as.close();
+    }
+  }, 60_000);
 });
