@@ -8,6 +8,7 @@ import {
 import type { SlurmClusterStatus } from "../support/slurmCluster.js";
 import { slurmCluster } from "../support/slurm.js";
 import { agentSandbox } from "../agents/helpers.js";
+import { dockerHost, testImage } from "../support/docker.js";
 import { pipebook, sandbox, type Sandbox } from "./helpers.js";
 
 // Expected failures of compute targets and artifacts that no other test reaches, through the
@@ -100,6 +101,26 @@ describe("compute failures", () => {
       await as.close();
     }
   }, 60_000);
+});
+
+describe("docker image failures", () => {
+  it("an image the engine lacks and cannot pull, and a find-links folder that is gone, are refused at submit as the target's image problem", async () => {
+    const busybox = await testImage("busybox");
+    await ComputeTarget.attach(sb.ws, "box", { kind: "docker", host: dockerHost(), network: "none" });
+    const onBox = (name: string, environment: Environment) => submit("box", [new CommandStep({ name, command: "true", computeTarget: "box", runconfig: new RunConfiguration({ environment }) })]);
+    const gone = join(sb.dir, "no-such-wheels");
+    await expect(onBox("wheels", Environment.docker({ image: busybox, pipPackages: ["pbdemo==1.2.3"], findLinks: [gone] }))).rejects.toMatchObject({
+      code: "compute-unavailable",
+      message: `step "wheels": compute target "box" cannot give it its image: its find-links folder ${gone} does not exist`,
+      failure: { reason: "image-unavailable", problem: { kind: "find-links-missing", folder: gone } },
+    });
+    // The test engine reaches no registry: nothing can be pulled.
+    const absent = "pipebook-test/absent:1";
+    const refused = onBox("absent", Environment.fromDockerImage(absent));
+    await expect(refused).rejects.toMatchObject({ code: "compute-unavailable", failure: { reason: "image-unavailable", problem: { kind: "pull-failed", image: absent } } });
+    await expect(refused).rejects.toThrow(new RegExp(`^step "absent": compute target "box" cannot give it its image: image ${absent} is not on the engine and could not be pulled: .+`));
+    expect(sb.ws.runs.listRuns({ experiment: "box" })).toEqual([]);
+  }, 120_000);
 });
 
 describe("artifact failures", () => {
