@@ -229,12 +229,15 @@ const step = new CommandStep({ name: "where", command: "echo on target " + proce
 try {
   const view = await (await new Experiment(ws, "targets").submit(new Pipeline(ws, { steps: [step] }))).waitForCompletion();
   console.log(JSON.stringify({ status: view.status, tail: view.steps[0].logTail }));
-} catch (e) { console.log(JSON.stringify({ error: e.message })); }
+} catch (e) { console.log(JSON.stringify({ error: e.message, name: e.name, code: e.code, reason: e.failure?.serverReason })); }
 `);
     const box = await node(frank, env, "script.mjs", server.url, "box");
     expect(JSON.parse(box.stdout.trim()), box.stderr).toEqual({ status: "completed", tail: "on target box\n" });
     const nowhere = await node(frank, env, "script.mjs", server.url, "nowhere");
-    expect(JSON.parse(nowhere.stdout.trim()), nowhere.stderr).toEqual({ error: 'step "where" names compute target "nowhere", which the workspace does not have (known: box, local)' });
+    // The server's failure data comes along: the remote workspace's error has the code a local one would, and the server's reason.
+    expect(JSON.parse(nowhere.stdout.trim()), nowhere.stderr).toEqual({
+      error: 'step "where" names compute target "nowhere", which the workspace does not have (known: box, local)', name: "RemoteError", code: "compute-unknown", reason: "compute-unknown",
+    });
   });
 
   it("POST /runs refuses code that is not on the server, a manifest that lists other files, and a path out of the step's folder", async () => {

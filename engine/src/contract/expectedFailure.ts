@@ -39,6 +39,12 @@ export const FAILURE_CODES = [
   "shutting-down",
   /** The workspace was written by a newer pipebook. */
   "workspace-incompatible",
+  /** A remote workspace's server: cannot be reached, refused the token, refused without a code of its own. */
+  "server-unreachable",
+  "unauthorized",
+  "server-refused",
+  /** Only a workspace on this machine can do it; this one submits to a server. */
+  "local-only",
 ] as const;
 
 export type FailureCode = (typeof FAILURE_CODES)[number];

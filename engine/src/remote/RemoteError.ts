@@ -1,4 +1,5 @@
-import { EXPECTED_FAILURE } from "../contract/expectedFailure.js";
+import type { FailureCode } from "../contract/expectedFailure.js";
+import { FailureError, unreachable, type PipebookErrorCode } from "../errors/PipebookError.js";
 
 /** Why talking to a pipebook server failed, as data; the message is its one sentence. */
 export type RemoteFailure =
@@ -6,13 +7,35 @@ export type RemoteFailure =
   | { readonly reason: "unreachable"; readonly server: string; readonly detail: string }
   /** 401: no token, or one the server does not know. */
   | { readonly reason: "unauthorized"; readonly server: string; readonly detail: string }
-  /** Any other refusal: the server's own sentence. */
-  | { readonly reason: "refused"; readonly server: string; readonly status: number; readonly detail: string }
+  /**
+   * Any other refusal: the server's own sentence, and the data its error reply gave (`code` and
+   * `serverReason`, the failure's reason on the server), so a caller switches on those as it
+   * would on a local workspace's failure.
+   */
+  | { readonly reason: "refused"; readonly server: string; readonly status: number; readonly detail: string; readonly code?: FailureCode; readonly serverReason?: string }
   /** Something only a workspace on this machine can do, tried on one that submits to a server. */
   | { readonly reason: "local-only"; readonly server: string; readonly action: string }
   | { readonly reason: "config"; readonly detail: string };
 
-function sentence(f: RemoteFailure): string {
+function remoteFailureCode(f: RemoteFailure): PipebookErrorCode {
+  switch (f.reason) {
+    case "unreachable":
+      return "server-unreachable";
+    case "unauthorized":
+      return "unauthorized";
+    case "refused":
+      // The server's code where it gave one: a remote workspace's failure reads as a local one's.
+      return f.code ?? "server-refused";
+    case "local-only":
+      return "local-only";
+    case "config":
+      return "config-invalid";
+    default:
+      return unreachable(f);
+  }
+}
+
+export function describeRemoteFailure(f: RemoteFailure): string {
   switch (f.reason) {
     case "unreachable":
       return `cannot reach the pipebook server at ${f.server} (${f.detail}): is \`pipebook serve\` running there?`;
@@ -24,14 +47,14 @@ function sentence(f: RemoteFailure): string {
       return `${f.action} needs a local workspace; this one submits to the pipebook server at ${f.server} (do it on the server, or without "server" in pipebook.json and PIPEBOOK_SERVER)`;
     case "config":
       return f.detail;
+    default:
+      return unreachable(f);
   }
 }
 
-export class RemoteError extends Error {
-  override readonly name = "RemoteError";
-  /** Worded for a person: the CLI prints it, the notebook shows it without the engine's stack. */
-  readonly [EXPECTED_FAILURE] = true;
-  constructor(readonly failure: RemoteFailure, options?: { cause?: unknown }) {
-    super(sentence(failure), options);
+/** Worded for a person: the CLI prints it, the notebook shows it without the engine's stack. */
+export class RemoteError extends FailureError<RemoteFailure> {
+  constructor(failure: RemoteFailure, options?: { cause?: unknown }) {
+    super(remoteFailureCode(failure), failure, describeRemoteFailure(failure), [], options);
   }
 }

@@ -1,5 +1,6 @@
 import { BlobClient } from "../blobs/BlobClient.js";
 import { BlobTransferError } from "../blobs/BlobTransferError.js";
+import { FAILURE_CODES, type FailureCode } from "../contract/expectedFailure.js";
 import { readReply, type ReplySchemaName } from "../contract/rest.js";
 import type { z } from "zod";
 import { REPLY_SCHEMAS } from "../contract/rest.js";
@@ -59,14 +60,20 @@ export class RemoteServer {
     if (res.ok) return res;
     const text = await res.text().catch(() => "");
     let sentence = text.slice(0, 300) || `HTTP ${res.status}`;
+    let data: { code?: FailureCode; serverReason?: string } = {};
     try {
-      const parsed = JSON.parse(text) as { error?: unknown };
+      // The server's ErrorReply: its sentence, and an expected failure's code and reason.
+      const parsed = JSON.parse(text) as { error?: unknown; code?: unknown; reason?: unknown };
       if (typeof parsed.error === "string") sentence = parsed.error;
+      data = {
+        ...(FAILURE_CODES.includes(parsed.code as FailureCode) && { code: parsed.code as FailureCode }),
+        ...(typeof parsed.reason === "string" && { serverReason: parsed.reason }),
+      };
     } catch {
       // not JSON (a proxy's page): its first characters
     }
     if (res.status === 401) throw new RemoteError({ reason: "unauthorized", server: this.url, detail: `from ${this.tokenSource}` });
-    throw new RemoteError({ reason: "refused", server: this.url, status: res.status, detail: sentence });
+    throw new RemoteError({ reason: "refused", server: this.url, status: res.status, detail: sentence, ...data });
   }
 
   /** A blob transfer's failure in the remote workspace's words (the same as its REST calls'); other errors as they are. */

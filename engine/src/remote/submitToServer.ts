@@ -86,7 +86,7 @@ async function postRun(server: RemoteServer, body: Record<string, unknown>): Pro
     try {
       return await server.json("RunSubmitted", "POST", "/runs", body, { headers });
     } catch (err) {
-      const again = err instanceof RemoteError && (err.failure.reason === "unreachable" || (err.failure.reason === "refused" && err.failure.status === 409 && /Idempotency-Key/.test(err.failure.detail)));
+      const again = err instanceof RemoteError && (err.failure.reason === "unreachable" || (err.failure.reason === "refused" && err.failure.serverReason === "idempotency-key-busy"));
       if (!again || attempt >= POST_TRIES) throw err;
       await delay(POST_RETRY_MS * 2 ** (attempt - 1));
     }

@@ -71,7 +71,7 @@ export class RunSubmitter {
    * hash gets that run back, with another request 422.
    */
   async once(idempotency: { readonly key: string; readonly caller: string }, hash: string, start: (runId: string) => Promise<Submitted>): Promise<Submitted> {
-    if (!KEY_PATTERN.test(idempotency.key)) throw new HttpError(400, "header Idempotency-Key must be 1–200 printable ASCII characters", { fields: ["Idempotency-Key"] });
+    if (!KEY_PATTERN.test(idempotency.key)) throw new HttpError(400, "header Idempotency-Key must be 1–200 printable ASCII characters", { fields: ["Idempotency-Key"], code: "request-invalid", reason: "idempotency-key-invalid" });
     const key = `${idempotency.caller}\u0000${idempotency.key}`;
     const inFlight = this.pending.get(key);
     if (inFlight) {
@@ -124,7 +124,7 @@ export class RunSubmitter {
         return { submitted, hash };
       }
       if (Date.now() > giveUpAt) {
-        throw new HttpError(409, "another pipebook server is still making the run for this Idempotency-Key; retry the request", { fields: ["Idempotency-Key"] });
+        throw new HttpError(409, "another pipebook server is still making the run for this Idempotency-Key; retry the request", { fields: ["Idempotency-Key"], reason: "idempotency-key-busy" });
       }
       await new Promise((r) => setTimeout(r, CLAIM_POLL_MS));
     }
@@ -167,7 +167,7 @@ function crashPoint(point: "idempotency-claimed" | "run-created"): void {
 }
 
 function keyReused(): HttpError {
-  return new HttpError(422, "this Idempotency-Key was already used for a different request", { fields: ["Idempotency-Key"] });
+  return new HttpError(422, "this Idempotency-Key was already used for a different request", { fields: ["Idempotency-Key"], code: "request-invalid", reason: "idempotency-key-reused" });
 }
 
 function requestHash(r: SubmitRequest): string {

@@ -23,7 +23,10 @@ function statusOf(code: PipebookErrorCode): number {
     case "pipeline-file-invalid":
     case "config-invalid":
     case "request-invalid":
+    case "local-only":
       return 400;
+    case "unauthorized":
+      return 401;
     case "not-found":
       return 404;
     case "disabled":
@@ -40,6 +43,10 @@ function statusOf(code: PipebookErrorCode): number {
       return 429;
     case "shutting-down":
       return 503;
+    // A server that is itself a remote workspace's client: the server behind it failed.
+    case "server-unreachable":
+    case "server-refused":
+      return 502;
     default:
       return unreachable(code);
   }
