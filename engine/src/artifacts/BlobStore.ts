@@ -1,5 +1,5 @@
-import { constants, copyFileSync } from "node:fs";
-import { copyFile, mkdir, rename, stat, writeFile, readFile } from "node:fs/promises";
+import { constants, copyFileSync, existsSync } from "node:fs";
+import { copyFile, mkdir, rename, writeFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { sha256Hex, type Digest } from "../fingerprint/digest.js";
@@ -17,7 +17,9 @@ export class BlobStore {
   }
 
   async has(digest: Digest): Promise<boolean> {
-    return stat(this.pathOf(digest)).then(() => true, () => false);
+    // One stat on this thread: the asynchronous one was a thread-pool round trip per source file
+    // of every submit, where the blob is there but for new code.
+    return existsSync(this.pathOf(digest));
   }
 
   /** Stores a file whose digest the caller already knows (from the stat cache). */

@@ -1,6 +1,6 @@
 import { readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import type { BigIntStats } from "node:fs";
+import { readdirSync, statSync, type BigIntStats } from "node:fs";
 import { digestOfJson, type Digest } from "./digest.js";
 import type { HashPool } from "./HashPool.js";
 import { StatCache } from "../store/StatCache.js";
@@ -29,9 +29,47 @@ export interface Entry {
  * contents only (no mtimes, no absolute paths), so the same data anywhere hashes the same.
  */
 export async function hashTree(root: string, deps: TreeHasherDeps): Promise<TreeHash> {
-  const top = await stat(root, { bigint: true });
-  const entries: Entry[] = top.isDirectory() ? await walk(root) : [{ abs: root, rel: "", st: top }];
+  // Metadata of a small tree is read synchronously (see walkSmall); its files are only read
+  // where the stat cache has no digest for them.
+  const top = statSync(root, { bigint: true });
+  const entries: Entry[] = top.isDirectory() ? (walkSmall(root) ?? (await walk(root))) : [{ abs: root, rel: "", st: top }];
   return hashEntries(entries, top.isDirectory() ? "dir" : "file", deps);
+}
+
+/** Above this many names in all, a tree is listed asynchronously (walk). */
+const SMALL_TREE = 64;
+
+/**
+ * walk's answer for a tree of at most SMALL_TREE names, with synchronous calls: each
+ * asynchronous readdir or stat is a round trip through libuv's thread pool that the caller waits
+ * for, and a reuse check or an output of a few files (every step of a no-op rerun) paid several
+ * in series. undefined for a larger tree, which walk lists without holding the event loop.
+ */
+function walkSmall(root: string): Entry[] | undefined {
+  const out: Entry[] = [];
+  let budget = SMALL_TREE;
+  const visit = (dir: string): boolean => {
+    const names = readdirSync(dir, { withFileTypes: true });
+    budget -= names.length;
+    if (budget < 0) return false;
+    for (const d of names) {
+      const abs = join(dir, d.name);
+      if (d.isDirectory()) {
+        if (!visit(abs)) return false;
+      } else if (d.isFile() || d.isSymbolicLink()) {
+        // As walk: symlinks are followed to their content, a dangling one is skipped.
+        let st: BigIntStats | undefined;
+        try {
+          st = statSync(abs, { bigint: true });
+        } catch {
+          // Dangling, a loop, unreadable: skipped.
+        }
+        if (st?.isFile()) out.push({ abs, rel: relative(root, abs).split(sep).join("/"), st });
+      }
+    }
+    return true;
+  };
+  return visit(root) ? out : undefined;
 }
 
 /** Hashes listed files (through the stat cache) into a tree digest. */

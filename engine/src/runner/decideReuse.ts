@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import type { Workspace } from "../workspace/Workspace.js";
 import type { Decision, StepRef } from "../explain/Decision.js";
 import { diffKeys } from "../fingerprint/diffKeys.js";
@@ -51,7 +51,8 @@ export async function decideReuse(q: ReuseQuery): Promise<ReuseVerdict> {
 async function verifyOutputs(ws: Workspace, outputs: readonly OutputRow[]): Promise<string[]> {
   const problems: string[] = [];
   for (const o of outputs) {
-    if (!(await stat(o.path).then(() => true, () => false))) {
+    // One stat, synchronously: an asynchronous one is a thread-pool round trip per output.
+    if (!existsSync(o.path)) {
       problems.push(`output "${o.name}" no longer exists at ${o.path}`);
       continue;
     }
