@@ -196,8 +196,9 @@ for (let r = 0; r < ROUNDS; r++) {
       const fresh = timed(s.cli("run", "chain.ts", "-q", "--regenerate"), s.work);
       m.chainFresh.push(fresh.ms);
       // The run's own time as the engine records it (submit to end), printed in its summary line.
-      const inRun = /completed in ([\d.]+)(ms|s)/.exec(fresh.stdout);
-      if (inRun) m.chainFreshRunMs.push(Number(inRun[1]) * (inRun[2] === "s" ? 1000 : 1));
+      // "850ms" / "1.2s" (older builds), "850 ms" / "1.2 s" / "2 m 05 s" (formatDuration).
+      const inRun = /completed in (?:(\d+) m )?([\d.]+) ?(ms|s)\b/.exec(fresh.stdout);
+      if (inRun) m.chainFreshRunMs.push(Number(inRun[1] ?? 0) * 60_000 + Number(inRun[2]) * (inRun[3] === "s" ? 1000 : 1));
       const id = /run (\S+) completed/.exec(fresh.stdout)?.[1];
       if (id) m.chainGapMs.push(gapPerStep(s.work, id));
       m.chainNoop.push(timed(s.cli("run", "chain.ts", "-q"), s.work).ms);
