@@ -152,6 +152,9 @@ describe("content-addressed blob transfers (/blobs, BlobClient)", () => {
     const failure = await new BlobClient(server.url, tokens.read).download(blob.digest, dest).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(BlobTransferError);
     expect((failure as BlobTransferError).failure.reason).toBe("digest-mismatch");
+    // The failure is data worded by one describer: the digest, the bytes received, their sha256.
+    expect(failure).toMatchObject({ name: "BlobTransferError", code: "source-invalid", failure: { digest: blob.digest, bytes: blob.data.length } });
+    expect((failure as BlobTransferError).message).toBe(`the bytes received for blob ${blob.digest} (${blob.data.length}) have sha256 ${(failure as BlobTransferError & { failure: { actual: string } }).failure.actual}; nothing was kept`);
     await expect(stat(dest)).rejects.toThrow(/ENOENT/);
   });
 

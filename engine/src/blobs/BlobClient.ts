@@ -80,9 +80,9 @@ export class BlobClient {
       if (reply.status !== 200) throw this.refused(reply, "ask which blobs are missing");
       // Read by hand, not through the contract's schemas: an agent or a script loads no zod for this.
       const missing: unknown = (parseJson(reply.text) as { missing?: unknown } | null)?.missing;
-      if (!Array.isArray(missing)) throw new BlobTransferError({ reason: "protocol", detail: `the server's reply to POST /blobs/missing has no "missing" list (is it a pipebook server of this version?)` });
+      if (!Array.isArray(missing)) throw new BlobTransferError({ reason: "missing-list-absent" });
       for (const d of missing as unknown[]) {
-        if (typeof d !== "string" || !isBlobDigest(d)) throw new BlobTransferError({ reason: "protocol", detail: `the server named "${String(d).slice(0, 80)}" as missing, which is not a digest` });
+        if (typeof d !== "string" || !isBlobDigest(d)) throw new BlobTransferError({ reason: "missing-not-digest", named: String(d).slice(0, 80) });
         out.push(d);
       }
     }
@@ -102,7 +102,7 @@ export class BlobClient {
         if (head.status === 200) return { bytes, size, attempts, resumedFrom };
         if (head.status !== 404) throw this.refused(head, `look up blob ${digest}`);
         const offset = Number(head.headers[UPLOAD_OFFSET_HEADER] ?? 0);
-        if (offset > size) throw new BlobTransferError({ reason: "conflict", detail: `the server holds ${offset} bytes of an upload of ${digest}, more than the ${size} of ${file}` });
+        if (offset > size) throw new BlobTransferError({ reason: "conflict", digest, file, offset, size });
         if (offset > 0) resumedFrom.push(offset);
         options.onProgress?.({ digest, done: offset, total: size });
         const reply = await this.put(digest, file, offset, size, (n, done) => {
@@ -115,7 +115,7 @@ export class BlobClient {
           await delay(Number(reply.headers["retry-after"] ?? 0) * 1000 || this.retryDelayMs);
           continue;
         }
-        if (reply.status === 422) throw new BlobTransferError({ reason: "digest-mismatch", detail: `${file} is not blob ${digest}: ${errorOf(reply)}` });
+        if (reply.status === 422) throw new BlobTransferError({ reason: "upload-not-digest", digest, file, said: errorOf(reply) });
         throw this.refused(reply, `upload ${file}`);
       } catch (err) {
         if (!(err instanceof Dropped) || ++failures > this.retries) throw this.final(err, `upload ${file}`);
@@ -187,7 +187,7 @@ export class BlobClient {
     }
     if (res.statusCode !== 200 && res.statusCode !== 206) {
       const reply = { status: res.statusCode ?? 0, headers: res.headers, text: await readBody(res) };
-      if (reply.status === 404) throw new BlobTransferError({ reason: "not-found", detail: `the server has no blob ${digest}` });
+      if (reply.status === 404) throw new BlobTransferError({ reason: "not-found", digest });
       throw this.refused(reply, `download blob ${digest}`);
     }
     const start = res.statusCode === 206 ? offset : 0;
@@ -210,7 +210,7 @@ export class BlobClient {
     }
     if (Number.isFinite(total) && done < total) throw new Dropped(`the download of ${digest} ended at byte ${done} of ${total}`);
     const actual = hash.digest("hex");
-    if (actual !== digest) throw new BlobTransferError({ reason: "digest-mismatch", detail: `the bytes received for blob ${digest} (${done}) have sha256 ${actual}; nothing was kept` });
+    if (actual !== digest) throw new BlobTransferError({ reason: "digest-mismatch", digest, bytes: done, actual });
     return { size: done };
   }
 
@@ -249,13 +249,13 @@ export class BlobClient {
   }
 
   private refused(reply: Reply, what: string): BlobTransferError {
-    if (reply.status === 401) return new BlobTransferError({ reason: "unauthorized", detail: `the server at ${this.base.origin} refused the token: ${errorOf(reply)}` });
-    if (reply.status === 403) return new BlobTransferError({ reason: "forbidden", detail: errorOf(reply) });
-    return new BlobTransferError({ reason: "refused", detail: `could not ${what}: the server answered ${reply.status}: ${errorOf(reply)}` });
+    if (reply.status === 401) return new BlobTransferError({ reason: "unauthorized", server: this.base.origin, said: errorOf(reply) });
+    if (reply.status === 403) return new BlobTransferError({ reason: "forbidden", said: errorOf(reply) });
+    return new BlobTransferError({ reason: "refused", doing: what, status: reply.status, said: errorOf(reply) });
   }
 
   private final(err: unknown, what: string): unknown {
-    if (err instanceof Dropped) return new BlobTransferError({ reason: "unreachable", detail: `could not ${what}: the connection to ${this.base.origin} failed ${this.retries + 1} times (last: ${err.message})` });
+    if (err instanceof Dropped) return new BlobTransferError({ reason: "unreachable", doing: what, server: this.base.origin, attempts: this.retries + 1, last: err.message });
     return err;
   }
 }

@@ -80,9 +80,9 @@ export class RemoteServer {
   transferError(err: unknown, doing: string): unknown {
     if (!(err instanceof BlobTransferError)) return err;
     const f = err.failure;
-    if (f.reason === "unreachable") return new RemoteError({ reason: "unreachable", server: this.url, detail: f.detail.replace(/^.*\(last: (.*)\)$/, "$1") }, { cause: err });
+    if (f.reason === "unreachable") return new RemoteError({ reason: "unreachable", server: this.url, detail: f.last }, { cause: err });
     if (f.reason === "unauthorized") return new RemoteError({ reason: "unauthorized", server: this.url, detail: `from ${this.tokenSource}` }, { cause: err });
-    return new RemoteError({ reason: "refused", server: this.url, status: 0, detail: `${doing} ${doing.startsWith("uploading") ? "to" : "from"} ${this.url} failed: ${f.detail}` }, { cause: err });
+    return new RemoteError({ reason: "refused", server: this.url, status: 0, detail: `${doing} ${doing.startsWith("uploading") ? "to" : "from"} ${this.url} failed: ${err.message}` }, { cause: err });
   }
 
   /** What only a local workspace can do: one sentence saying so. */
