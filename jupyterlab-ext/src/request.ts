@@ -1,5 +1,6 @@
 import { PageConfig, URLExt } from "@jupyterlab/coreutils";
 import { ServerConnection } from "@jupyterlab/services";
+import { FAILURE_CODES, type FailureCode } from "pipebook/contract";
 import { unreachable } from "./unreachable.js";
 
 /**
@@ -21,7 +22,8 @@ export type PipebookServer =
 export type RequestFailure =
   | { readonly reason: "not-configured" }
   | { readonly reason: "network"; readonly message: string }
-  | { readonly reason: "http"; readonly status: number; readonly message: string }
+  /** A non-2xx reply: its status and sentence, and an expected failure's `code` and reason (`failureReason`) where the server gave them. */
+  | { readonly reason: "http"; readonly status: number; readonly message: string; readonly code?: FailureCode; readonly failureReason?: string }
   | { readonly reason: "bad-json"; readonly message: string };
 
 export class PipebookRequestError extends Error {
@@ -79,7 +81,7 @@ export interface RequestOptions {
  * @param path a path relative to the server's base URL, e.g. `runs?limit=20`
  * @throws {PipebookRequestError} `not-configured` when no server is known, `network` when the
  *   request fails before a reply, `http` for any non-2xx status (the server's `error` field is
- *   the message when it sends one), `bad-json` when a JSON reply does not parse. Aborting via
+ *   the message when it sends one, its `code` and `reason` the failure's data), `bad-json` when a JSON reply does not parse. Aborting via
  *   `signal` rejects with the platform's AbortError, not a PipebookRequestError.
  */
 export async function requestAPI<T = unknown>(path: string, options: RequestOptions = {}): Promise<T> {
@@ -116,7 +118,7 @@ export async function requestAPI<T = unknown>(path: string, options: RequestOpti
     throw new PipebookRequestError({ reason: "network", message: String(error) }, { cause: error });
   }
   if (!response.ok) {
-    throw new PipebookRequestError({ reason: "http", status: response.status, message: await errorMessage(response) });
+    throw new PipebookRequestError({ reason: "http", status: response.status, ...(await errorReply(response)) });
   }
   switch (options.as ?? "json") {
     case "response":
@@ -136,19 +138,24 @@ export async function requestAPI<T = unknown>(path: string, options: RequestOpti
   }
 }
 
-async function errorMessage(response: Response): Promise<string> {
+/** The server's error reply (`ErrorReply`): its sentence, and an expected failure's code and reason. */
+async function errorReply(response: Response): Promise<{ message: string; code?: FailureCode; failureReason?: string }> {
   const text = await response.text().catch(() => "");
   try {
-    const body = JSON.parse(text) as { error?: unknown; message?: unknown };
+    const body = JSON.parse(text) as { error?: unknown; message?: unknown; code?: unknown; reason?: unknown };
+    const data = {
+      ...(FAILURE_CODES.includes(body.code as FailureCode) && { code: body.code as FailureCode }),
+      ...(typeof body.reason === "string" && { failureReason: body.reason }),
+    };
     const message = body.error ?? body.message;
     if (typeof message === "string") {
-      return message;
+      return { message, ...data };
     }
     if (typeof message === "object" && message !== null && typeof (message as { message?: unknown }).message === "string") {
-      return (message as { message: string }).message;
+      return { message: (message as { message: string }).message, ...data };
     }
   } catch {
     // not JSON: fall through to the raw text
   }
-  return text.slice(0, 200) || response.statusText;
+  return { message: text.slice(0, 200) || response.statusText };
 }
