@@ -33,7 +33,11 @@ export class CellCompiler {
 
   constructor(readonly dir: string) { this.#ls = new CellLanguageService(dir); }
 
-  warm(): void { this.#ls.diagnose("export {};\n", "", true); }
+  /** Warm-up for the compiler thread's idle start: a first check, then pipebook's types (see preloadPipelineTypes). */
+  warm(): void {
+    this.#ls.diagnose("export {};\n", "", true);
+    this.#ls.preloadPipelineTypes();
+  }
 
   compile(index: number, code: string, mode: TypecheckMode): CompileReply {
     const t = this.#transpile(code);

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HEADER_LINES } from "./typeView.js";
-import { KERNEL_GLOBALS_DTS } from "./kernelGlobals.js";
+import { KERNEL_GLOBALS_DTS, NOTEBOOK_PIPELINE_DTS, NOTEBOOK_PIPELINE_STANDIN_DTS, namesNotebookPipeline } from "./kernelGlobals.js";
 import type { CellDiagnostic } from "./cellDiagnostic.js";
 
 /**
@@ -20,12 +20,15 @@ export class CellLanguageService {
   readonly current: string;
   readonly #globals: string;
   readonly #libFile: string | undefined;
+  /** Whether the globals declare notebookPipeline with pipebook's type (see NOTEBOOK_PIPELINE_DTS). */
+  #pipelineTyped = false;
+  #pipelineHolder: TS.LanguageService | undefined;
 
   constructor(readonly dir: string) {
     this.current = `${dir}/__pipebook_current.mts`;
     this.#files.set(this.current, { text: "export {};\n", version: 0 });
     this.#globals = `${dir}/__pipebook_globals.d.ts`;
-    this.#files.set(this.#globals, { text: KERNEL_GLOBALS_DTS, version: 0 });
+    this.#files.set(this.#globals, { text: KERNEL_GLOBALS_DTS + NOTEBOOK_PIPELINE_STANDIN_DTS, version: 0 });
     const options = compilerOptions(dir);
     // The default library as one file: see combinedDefaultLib.
     const lib = combinedDefaultLib(options);
@@ -34,8 +37,8 @@ export class CellLanguageService {
     this.#options = lib === undefined ? options : { ...options, noLib: true };
     this.#resolutionCache = ts.createModuleResolutionCache(dir, (f) => f, this.#options);
     // getModuleResolutionCache is read by the language service although its host type omits it.
-    const host: TS.LanguageServiceHost & { getModuleResolutionCache(): TS.ModuleResolutionCache } = {
-      getScriptFileNames: () => (this.#libFile === undefined ? [this.current, this.#globals] : [this.#libFile, this.current, this.#globals]),
+    const host = (roots: () => string[]): TS.LanguageServiceHost & { getModuleResolutionCache(): TS.ModuleResolutionCache } => ({
+      getScriptFileNames: () => (this.#libFile === undefined ? roots() : [this.#libFile, ...roots()]),
       getScriptVersion: (f) => String(this.#files.get(f)?.version ?? 0),
       getScriptSnapshot: (f) => {
         const v = this.#files.get(f);
@@ -61,7 +64,7 @@ export class CellLanguageService {
       resolveModuleNameLiterals: (literals, containingFile, redirected, options, containingSourceFile) =>
         literals.map((lit) => ts.resolveModuleName(lit.text, containingFile, options, resolutionHost, this.#resolutionCache, redirected,
           ts.getModeForUsageLocation(containingSourceFile, lit, options))),
-    };
+    });
     const resolutionHost: TS.ModuleResolutionHost = {
       fileExists: (f) => this.#files.has(f) || ts.sys.fileExists(f),
       readFile: (f) => this.#files.get(f)?.text ?? ts.sys.readFile(f),
@@ -70,10 +73,36 @@ export class CellLanguageService {
       getCurrentDirectory: () => dir,
       getDirectories: (d) => ts.sys.getDirectories(d),
     };
-    this.#service = ts.createLanguageService(host, ts.createDocumentRegistry());
+    const registry = ts.createDocumentRegistry();
+    this.#service = ts.createLanguageService(host(() => [this.current, this.#globals]), registry);
+    const pipelineTypes = `${dir}/__pipebook_pipeline_types.d.ts`;
+    this.#files.set(pipelineTypes, { text: NOTEBOOK_PIPELINE_DTS, version: 0 });
+    this.#pipelineHolder = ts.createLanguageService(host(() => [pipelineTypes]), registry);
+  }
+
+  /**
+   * Parses and binds the files of pipebook's Pipeline type in a second language service that
+   * shares the document registry, and keeps them there: the first cell that names
+   * notebookPipeline then takes them from the registry instead of reading ~180 files (seconds on
+   * a busy machine). Called in the compiler thread's warm-up; let go once the cells' own program
+   * holds them.
+   */
+  preloadPipelineTypes(): void {
+    this.#pipelineHolder?.getProgram()?.getTypeChecker();
+  }
+
+  #releasePipelineHolder(): void {
+    if (!this.#pipelineTyped || !this.#pipelineHolder) return;
+    this.#pipelineHolder.dispose();
+    this.#pipelineHolder = undefined;
   }
 
   setFile(file: string, text: string): void {
+    // Sticky: a later cell may use what this one got from notebookPipeline().
+    if (!this.#pipelineTyped && namesNotebookPipeline(text)) {
+      this.#pipelineTyped = true;
+      this.setFile(this.#globals, KERNEL_GLOBALS_DTS + NOTEBOOK_PIPELINE_DTS);
+    }
     const old = this.#files.get(file);
     if (old?.text === text) return;
     this.#files.set(file, { text, version: (old?.version ?? 0) + 1 });
@@ -93,6 +122,7 @@ export class CellLanguageService {
       ...(semantic ? this.#service.getSemanticDiagnostics(this.current) : []),
     ];
     const sf = this.#service.getProgram()?.getSourceFile(this.current);
+    this.#releasePipelineHolder();
     const codeLines = code.split("\n");
     const out: CellDiagnostic[] = [];
     for (const d of raw) {
@@ -110,11 +140,15 @@ export class CellLanguageService {
     return out;
   }
 
+  /** The files of the current cell's program (what a new cell's check has to take in). */
+  programFiles(): string[] { return this.#service.getProgram()?.getSourceFiles().map((f) => f.fileName) ?? []; }
+
   completions(view: string, pos: number): { name: string; kind: string; sortText: string; span?: { start: number; length: number } }[] {
     this.setFile(this.current, view);
     const r = this.#service.getCompletionsAtPosition(this.current, pos, {
       includeCompletionsWithInsertText: true, includeExternalModuleExports: false,
     });
+    this.#releasePipelineHolder();
     if (!r) return [];
     const span = r.optionalReplacementSpan;
     return r.entries
@@ -126,6 +160,7 @@ export class CellLanguageService {
     this.setFile(this.current, view);
     const at = (p: number) => this.#service.getQuickInfoAtPosition(this.current, p);
     const info = at(pos) ?? (pos > 0 ? at(pos - 1) : undefined);
+    this.#releasePipelineHolder();
     if (!info) return undefined;
     // Names from earlier cells reach this one as imports of the type view: show them as declared.
     const signature = ts.displayPartsToString(info.displayParts).replace(/^\(alias\) /, "").replace(/\nimport [\w$]+$/, "");

@@ -24,14 +24,13 @@ function handle(m: ToCompiler): unknown {
   }
 }
 
+// Before the first message is taken: a compile that arrives meanwhile waits for the warm-up
+// instead of being answered first and then queued behind it (a setImmediate lost that race).
+try { compiler.warm(); saveCompileCache(); } catch (e) { log("compiler", `warm-up failed: ${String(e)}`); }
+
 port.on("message", (m: ToCompiler) => {
   let out: FromCompiler;
   try { out = { id: m.id, ok: true, reply: handle(m) }; }
   catch (e) { out = { id: m.id, ok: false, error: e instanceof Error ? e.stack ?? e.message : String(e) }; }
   port.postMessage(out);
-});
-
-// Messages queue while this runs; the first compile waits for it instead of racing it.
-setImmediate(() => {
-  try { compiler.warm(); saveCompileCache(); } catch (e) { log("compiler", `warm-up failed: ${String(e)}`); }
 });

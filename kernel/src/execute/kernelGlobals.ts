@@ -32,6 +32,27 @@ declare const comms: {
   open(targetName: string, data?: Record<string, unknown>): PipebookComm;
   registerTarget(targetName: string, handler: (comm: PipebookComm, data: Record<string, unknown>) => void): void;
 };
+`;
+
+/**
+ * `notebookPipeline` typed with pipebook's Pipeline. That type's declarations reach ~180 files
+ * (pipebook's, and zod's through Workspace), and every distinct cell is a new program that reuses
+ * and merges every file it has: so the checker gets this declaration only once some cell names
+ * `notebookPipeline` (see CellLanguageService), and until then the stand-in below, which only
+ * lets completion offer the name.
+ */
+export const NOTEBOOK_PIPELINE_DTS = `
 /** The pipeline made of this notebook's %%step cells (needs the pipebook package). */
 declare function notebookPipeline(): Promise<import("pipebook").Pipeline>;
 `;
+
+/** Stand-in for NOTEBOOK_PIPELINE_DTS while no cell names notebookPipeline. */
+export const NOTEBOOK_PIPELINE_STANDIN_DTS = `
+/** The pipeline made of this notebook's %%step cells (needs the pipebook package). */
+declare function notebookPipeline(): Promise<unknown>;
+`;
+
+/** Whether a cell's text names notebookPipeline (then its checks need the full declaration). */
+export function namesNotebookPipeline(text: string): boolean {
+  return /\bnotebookPipeline\b/.test(text);
+}
