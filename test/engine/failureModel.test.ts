@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandStep, Datastore, Pipeline, PipelineData, PipebookError } from "pipebook";
@@ -11,6 +13,8 @@ import { toHttpError } from "../../engine/dist/server/toHttpError.js";
 import { EXPECTED_FAILURE } from "../../engine/dist/contract/expectedFailure.js";
 import { openDatabase, SCHEMA_VERSION } from "../../engine/dist/store/openDatabase.js";
 import { StoreError } from "../../engine/dist/store/StoreFailure.js";
+import { RemoteError } from "../../engine/dist/remote/RemoteError.js";
+import { RemoteServer } from "../../engine/dist/remote/RemoteServer.js";
 import { sandbox, type Sandbox } from "./helpers.js";
 
 // Issue 9 item 4: an expected failure is data (a reason and its facts) worded by one describer;
@@ -80,6 +84,24 @@ describe("one failure model", () => {
     expect(toHttpError(new DatasetError({ reason: "no-paths" })).error.status).toBe(409);
     expect(toHttpError(new DatastoreError({ reason: "nothing-at", store: "s", path: "p" })).error.status).toBe(409);
     expect(toHttpError(new SubmitError({ reason: "concurrency-invalid", concurrency: 0 })).error).toMatchObject({ status: 400, message: "concurrency must be a whole number ≥ 1, got 0" });
+  });
+
+  it("a server reply of another shape is a remote workspace's expected failure naming the field, not a crash", async () => {
+    // A stand-in for a pipebook server of another version: GET /runs answers a list that is not one.
+    const other = createServer((req, res) => res.writeHead(200, { "Content-Type": "application/json" }).end(req.url === "/runs" ? '{"runs": 5}' : "<html>proxy</html>"));
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    try {
+      const server = new RemoteServer(url, "t", "PIPEBOOK_TOKEN");
+      const shape = await server.json("RunList", "GET", "/runs").catch((e: unknown) => e);
+      expect(shape).toBeInstanceOf(RemoteError);
+      expect(shape).toMatchObject({ code: "server-refused", failure: { reason: "reply-invalid", server: url } });
+      expect((shape as RemoteError).message).toMatch(new RegExp(`^the pipebook server at ${url}: the server's reply is not a RunList at runs: .*same version as this client`));
+      const page = await server.json("RunList", "GET", "/other").catch((e: unknown) => e);
+      expect(page).toMatchObject({ failure: { reason: "reply-invalid" }, message: `the pipebook server at ${url}: its reply to GET /other is not JSON: "<html>proxy</html>"` });
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 
   it("a workspace written by a newer pipebook is an expected failure of the store (it was a plain Error), named after its subsystem", () => {

@@ -13,6 +13,8 @@ export type RemoteFailure =
    * would on a local workspace's failure.
    */
   | { readonly reason: "refused"; readonly server: string; readonly status: number; readonly detail: string; readonly code?: FailureCode; readonly serverReason?: string }
+  /** A 2xx reply that is not JSON or not the contract's shape (a server of another version, a proxy's page). */
+  | { readonly reason: "reply-invalid"; readonly server: string; readonly detail: string }
   /** Something only a workspace on this machine can do, tried on one that submits to a server. */
   | { readonly reason: "local-only"; readonly server: string; readonly action: string }
   | { readonly reason: "config"; readonly detail: string };
@@ -26,6 +28,8 @@ function remoteFailureCode(f: RemoteFailure): PipebookErrorCode {
     case "refused":
       // The server's code where it gave one: a remote workspace's failure reads as a local one's.
       return f.code ?? "server-refused";
+    case "reply-invalid":
+      return "server-refused";
     case "local-only":
       return "local-only";
     case "config":
@@ -43,6 +47,8 @@ export function describeRemoteFailure(f: RemoteFailure): string {
       return `the pipebook server at ${f.server} refused the token (${f.detail}): set PIPEBOOK_TOKEN or pipebook.json "tokenFile" to a token it knows (pipebook token create on the server)`;
     case "refused":
       return f.detail;
+    case "reply-invalid":
+      return `the pipebook server at ${f.server}: ${f.detail}`;
     case "local-only":
       return `${f.action} needs a local workspace; this one submits to the pipebook server at ${f.server} (do it on the server, or without "server" in pipebook.json and PIPEBOOK_SERVER)`;
     case "config":

@@ -35,7 +35,19 @@ export class RemoteServer {
   /** A JSON request whose reply is read as the named schema of the contract. */
   async json<N extends ReplySchemaName>(reply: N, method: string, path: string, body?: unknown, init: { headers?: Record<string, string> } = {}): Promise<z.infer<(typeof REPLY_SCHEMAS)[N]>> {
     const res = await this.request(method, path, body, init);
-    return readReply(reply, await res.json());
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new RemoteError({ reason: "reply-invalid", server: this.url, detail: `its reply to ${method} ${path} is not JSON: ${JSON.stringify(text.slice(0, 80))}` });
+    }
+    try {
+      return readReply(reply, parsed);
+    } catch (err) {
+      // The contract's sentence: the reply, the first field that differs, and the version question.
+      throw new RemoteError({ reason: "reply-invalid", server: this.url, detail: (err as Error).message }, { cause: err });
+    }
   }
 
   /** A request whose body is text (a log), or whose reply is not in the contract. */
