@@ -13,7 +13,7 @@
 // the shared machine's speed drifts too much for figures from two runs to compare.
 // Prints one JSON object on its last line.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -164,18 +164,33 @@ if (hasSnakemake) {
 
 const samples = new Map(subjects.map((s) => [s.name, { cpu: { node: [], help: [], runs: [], why: [], irisNoop: [] }, node: [], help: [], runs: [], why: [], irisNoop: [], chainFresh: [], chainFreshRunMs: [], chainGapMs: [], chainNoop: [], python: [] }]));
 /**
- * The CLI's grammar bundle (engine/scripts/buildCli.mjs), rebuilt before each round where the
- * checkout has one: the bin falls back to the separate files when a `tsc -b` since the last build
- * changed what it was built from, and on a shared checkout that happens mid-bench.
+ * The CLI's grammar bundle (engine/scripts/buildCli.mjs), rebuilt before a round where the
+ * checkout has one and it is stale: the bin falls back to the separate files when a `tsc -b` since
+ * the last build changed what it was built from (the check engine/bin/pipebook.js makes), and on
+ * a shared checkout that happens mid-bench. Returns whether it rebuilt.
  */
 function buildCliBundle(dir) {
   const script = join(dir, "engine", "scripts", "buildCli.mjs");
-  if (existsSync(script)) spawnSync(process.execPath, [script], { cwd: dir, stdio: "inherit" });
+  if (!existsSync(script)) return false;
+  const cli = join(dir, "engine", "dist", "cli");
+  try {
+    const { inputs } = JSON.parse(readFileSync(join(cli, "main.bundle.json"), "utf8"));
+    const current = Object.entries(inputs).every(([file, [size, mtimeMs]]) => {
+      const st = statSync(join(cli, file), { throwIfNoEntry: false });
+      return st !== undefined && st.size === size && st.mtimeMs === mtimeMs;
+    });
+    if (current) return false;
+  } catch {
+    // Not built yet: build it.
+  }
+  spawnSync(process.execPath, [script], { cwd: dir, stdio: "inherit" });
+  return true;
 }
+let bundleRebuilds = 0;
 
 for (let r = 0; r < ROUNDS; r++) {
   log(`round ${r + 1}/${ROUNDS}`);
-  for (const s of subjects) buildCliBundle(s.dir);
+  for (const s of subjects) if (buildCliBundle(s.dir)) bundleRebuilds++;
   // Each round starts with the other subject: a process's end (its launcher, threads, the disk
   // writes it leaves) spills into the next command's time, so a fixed order biases one side.
   for (const s of r % 2 === 0 ? subjects : [...subjects].reverse()) {
@@ -243,7 +258,7 @@ const out = {
   rounds: ROUNDS,
   method: "wall time of whole processes (spawn to exit), median of interleaved rounds; cpuMs: the same processes' user + system CPU time (GNU time), medians; chain50.engineMsPerStep = (fresh `pipebook run --regenerate` − no-op rerun of the same file − 50 direct runs of step.py by the interpreter the engine resolves) / 50; engineMsPerStepInRun = (the run's own recorded time − the direct runs) / 50; gapMsPerStep = mean time from a step's end to the next one's start, from the store",
   load_average: loadavg().map((x) => round(x, 2)),
-  cliBundle: "engine/scripts/buildCli.mjs run before each round, for each subject that has it",
+  cliBundle: `engine/scripts/buildCli.mjs run before a round where a subject's bundle was stale: ${bundleRebuilds} time(s)`,
   ...after,
   ...(baseline && { before: { commit: baseline.sha, ...figures(samples.get("before")) } }),
   snakemake: snakemake
