@@ -21,10 +21,16 @@ module.exports = {
     },
     {
       name: "dsl-declares-only",
-      comment: "declarations (dsl/) import nothing that executes: no runner, compute, store, server or publishing",
+      comment:
+        "declarations (dsl/) import nothing that executes: no runner, compute, store, server, publishing, workspace (the composition root), " +
+        "dataset reading (datasets/, but for its failures; dsl/Dataset.ts gets DatasetServices from the workspace or its datastores), " +
+        "datastores, blobs, remote or agents, and no hashing of files (fingerprint/ but for digests of values; Module.ts snapshots through the workspace)",
       severity: "error",
       from: { path: "^src/dsl/" },
-      to: { path: "^src/(runner|compute|store|server|publish|cli)/" },
+      to: {
+        path: "^src/(runner|compute|store|server|publish|cli|workspace|datasets|datastores|blobs|artifacts|remote|agents|schedules|auth)/|^src/fingerprint/(snapshotSource|hashTree|hashFile|hashWorker|HashPool)\\.ts$",
+        pathNot: "^src/datasets/[^/]*Failure\\.ts$",
+      },
     },
     {
       name: "runner-below-publishing",

@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CommandStep, Dataset, Experiment, Pipeline, PipelineData, PipelineRun, PublishedPipeline, type PipelineStep, type RunView } from "pipebook";
+import { CommandStep, Dataset, Datastore, Experiment, Pipeline, PipelineData, PipelineRun, PublishedPipeline, type PipelineStep, type RunView } from "pipebook";
 import { CLI, sandbox, type Sandbox } from "./helpers.js";
 
 let sb: Sandbox;
@@ -39,6 +39,16 @@ describe("datasets", () => {
     await expect(iris.filter("height", ">", 1).toRecords()).rejects.toThrow(/filter names column "height", which the dataset does not have \(it has "sepal", "petal", "species"\)/);
     expect(() => iris.take(-1)).toThrow(/take\(-1\): the count must be a whole number/);
     await expect(Dataset.Tabular.fromDelimitedFiles([[sb.ws.getDefaultDatastore(), "iris/nope.csv"]]).toRecords()).rejects.toThrow(/dataset path "iris\/nope.csv" on datastore workspaceblobstore does not exist/);
+
+    // Declarations run nothing themselves: a dataset reads through its workspace's services, which a
+    // datastore made by hand (outside a workspace) does not carry: one sentence, unless { workspace } is given.
+    const loose = Dataset.Tabular.fromDelimitedFiles([[new Datastore("loose", (sb.ws.getDefaultDatastore() as Datastore).root), "iris/iris.csv"]]);
+    await expect(loose.toRecords()).rejects.toMatchObject({
+      name: "DatasetError", failure: { reason: "workspace-needed", datastores: ["loose"] },
+      message: "a dataset on datastore loose is read through a workspace: pass { workspace } or use a datastore the workspace gives (Datastore.get)",
+    });
+    await expect(loose.profile()).rejects.toMatchObject({ failure: { reason: "workspace-needed" } });
+    expect((await loose.take(1).toRecords({ workspace: sb.ws }))[0]).toEqual({ sepal: "5.1", petal: "1.4", species: "setosa" });
   });
 
   it("registers immutable versions: same content returns the version, changed content needs createNewVersion", async () => {

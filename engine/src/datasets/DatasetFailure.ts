@@ -25,7 +25,9 @@ export type DatasetFailure =
   /** `version` as it was asked for: a number from the SDK and the CLI, the text of a URL from the REST API. */
   | { readonly reason: "version-unknown"; readonly name: string; readonly version: number | string | undefined; readonly latest: number }
   | { readonly reason: "dataset-unknown"; readonly name: string }
-  | { readonly reason: "definition-datastore-unknown"; readonly datastore: string };
+  | { readonly reason: "definition-datastore-unknown"; readonly datastore: string }
+  /** A dataset declared on datastores made outside a workspace, read without `{ workspace }`. */
+  | { readonly reason: "workspace-needed"; readonly datastores: readonly string[] };
 
 export class DatasetError extends FailureError<DatasetFailure> {
   constructor(failure: DatasetFailure, options?: { cause?: unknown }) {
@@ -81,6 +83,8 @@ export function describeDatasetFailure(f: DatasetFailure): string {
       return `no dataset named "${f.name}" is registered in this workspace`;
     case "definition-datastore-unknown":
       return `a dataset reads datastore "${f.datastore}", which this workspace does not have`;
+    case "workspace-needed":
+      return `a dataset on datastore ${f.datastores.join(", ")} is read through a workspace: pass { workspace } or use a datastore the workspace gives (Datastore.get)`;
     default:
       return unreachable(f);
   }

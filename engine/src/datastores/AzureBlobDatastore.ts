@@ -7,6 +7,7 @@ import { PipebookError } from "../errors/PipebookError.js";
 import { DatastoreError, type BlobService } from "../dsl/DatastoreFailure.js";
 import { digestOfJson, type Digest } from "../fingerprint/digest.js";
 import type { StatCache } from "../store/StatCache.js";
+import type { DatasetServices } from "../datasets/datasetServices.js";
 import { removeLayout } from "../datasets/datasetFiles.js";
 import { sealTree } from "../datasets/readOnlyTree.js";
 import type { AzureBlobDatastoreConfig } from "../dsl/datastoreConfig.js";
@@ -35,6 +36,8 @@ export interface BlobDatastoreContext {
   /** `<store>/remote`: copies of remote content, one folder per content digest. */
   readonly cacheDir: string;
   readonly statCache: StatCache;
+  /** The workspace's dataset services: a dataset declared on this datastore reads its files through them. */
+  readonly datasets?: DatasetServices;
 }
 
 /** Retries of transient errors (timeouts, 5xx, dropped connections): the SDK's exponential policy, bounded. */
@@ -57,6 +60,11 @@ export class AzureBlobDatastore {
     readonly config: AzureBlobDatastoreConfig,
     private readonly ctx: BlobDatastoreContext,
   ) {}
+
+  /** How datasets on this datastore are read without a workspace at hand (the workspace that made it gives them). */
+  get datasets(): DatasetServices | undefined {
+    return this.ctx.datasets;
+  }
 
   get accountName(): string {
     return this.config.accountName;

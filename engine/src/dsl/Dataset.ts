@@ -1,7 +1,8 @@
 import type { DatasetDefinition, DatasetLineage, DatasetVersion, FilterOp, TableFormat, TableTransform } from "../datasets/DatasetDefinition.js";
-import { DatasetProfile } from "../datasets/DatasetProfile.js";
-import { hashDataset, listDatasetFiles, materializeDataset, snapshotDataset, versionFiles, type DatasetFile } from "../datasets/datasetFiles.js";
-import { readTable, type Row } from "../datasets/readTable.js";
+import type { DatasetProfile } from "../datasets/DatasetProfile.js";
+import type { DatasetFile } from "../datasets/datasetFiles.js";
+import type { Row } from "../datasets/readTable.js";
+import type { DatasetServices, TableItem } from "../datasets/datasetServices.js";
 import { DatasetError } from "../datasets/DatasetFailure.js";
 import { DatastoreError } from "./DatastoreFailure.js";
 import { asDigest, canonicalJson, type Digest } from "../fingerprint/digest.js";
@@ -64,8 +65,8 @@ abstract class BaseDataset {
     ws.requireLocal(`registering dataset "${options.name}"`);
     if (!DATASET_NAME.test(options.name)) throw new DatasetError({ reason: "name-invalid", name: options.name });
     const files = await this.files(ws);
-    const content = await hashDataset(ws, this.definition, files);
-    const manifest = await snapshotDataset(ws, files, content);
+    const content = await ws.datasetServices.hash(ws, this.definition, files);
+    const manifest = await ws.datasetServices.snapshot(ws, files, content);
     const version = ws.datasets.addVersion(options.name, (latest) => {
       if (latest && latest.digest === content.digest) return latest;
       if (latest && !options.createNewVersion) {
@@ -82,8 +83,20 @@ abstract class BaseDataset {
   /** The dataset's files in reading order, from its snapshot or its datastores. */
   async files(ws?: Workspace): Promise<DatasetFile[]> {
     const o = this.origin;
-    if (o.kind === "version") return versionFiles(o.ws, o.version);
-    return listDatasetFiles((name) => o.stores.get(name) ?? ws?.getDatastore(name), this.definition);
+    if (o.kind === "version") return o.ws.datasetServices.versionFiles(o.ws, o.version);
+    return this.services(ws).listFiles((name) => o.stores.get(name) ?? ws?.getDatastore(name), this.definition);
+  }
+
+  /**
+   * What reads this dataset's files: its workspace's services, else those of the datastores it
+   * was declared on (a workspace's datastores carry them), so declaring imports nothing that runs.
+   */
+  protected services(ws?: Workspace): DatasetServices {
+    const o = this.origin;
+    if (o.kind === "version") return o.ws.datasetServices;
+    const services = ws?.datasetServices ?? [...o.stores.values()].find((store) => store.datasets)?.datasets;
+    if (!services) throw new DatasetError({ reason: "workspace-needed", datastores: [...o.stores.keys()] });
+    return services;
   }
 
   /** Checks, cheaply, what would fail a step later: every path exists (tabular: the columns its slices name). */
@@ -98,13 +111,13 @@ abstract class BaseDataset {
   async content(ws: Workspace): Promise<DatasetContentRef> {
     const o = this.origin;
     const files = await this.files(ws);
-    const digest = o.kind === "version" && this.isRegistered ? asDigest(o.version.digest) : (await hashDataset(ws, this.definition, files)).digest;
+    const digest = o.kind === "version" && this.isRegistered ? asDigest(o.version.digest) : (await ws.datasetServices.hash(ws, this.definition, files)).digest;
     return { files, digest };
   }
 
   /** Where a step reads that content: laid out once per content, only for a step that runs. */
   layOut(ws: Workspace, content: DatasetContentRef): Promise<string> {
-    return materializeDataset(ws, this.definition, content.files, content.digest);
+    return ws.datasetServices.materialize(ws, this.definition, content.files, content.digest);
   }
 
   protected abstract withOrigin(origin: Origin, definition: DatasetDefinition): this;
@@ -170,12 +183,12 @@ export class TabularDataset extends BaseDataset {
 
   /** Column types, counts, missing values, ranges, means and most common values, in one pass. */
   async profile(options: { workspace?: Workspace } = {}): Promise<DatasetProfile> {
-    return DatasetProfile.of(await this.read(options.workspace));
+    return this.services(options.workspace).profile(await this.read(options.workspace));
   }
 
-  private async read(ws?: Workspace): Promise<ReturnType<typeof readTable>> {
+  private async read(ws?: Workspace): Promise<AsyncIterable<TableItem>> {
     const files = await this.files(ws);
-    return readTable(files.map((f) => ({ path: f.abs, label: f.label })), this.definition.format!, this.definition.transforms);
+    return this.services(ws).readTable(files.map((f) => ({ path: f.abs, label: f.label })), this.definition.format!, this.definition.transforms);
   }
 }
 

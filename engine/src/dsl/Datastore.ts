@@ -6,6 +6,7 @@ import { DatastoreError } from "./DatastoreFailure.js";
 import type { AzureBlobDatastore } from "../datastores/AzureBlobDatastore.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import type { AzureBlobDatastoreConfig } from "./datastoreConfig.js";
+import type { DatasetServices } from "../datasets/datasetServices.js";
 
 export interface UploadOptions {
   /** Folder on the datastore to put the files in ("" = the datastore root). */
@@ -69,6 +70,8 @@ export class Datastore {
     readonly name: string,
     /** Folder holding the datastore's files. */
     readonly root: string,
+    /** The workspace's dataset services: a dataset declared on this datastore reads its files through them. */
+    readonly datasets?: DatasetServices,
   ) {}
 
   /** Absolute local path of a path on this datastore; refuses paths that climb out of it. */

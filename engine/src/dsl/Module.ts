@@ -2,7 +2,6 @@ import { resolve } from "node:path";
 import type { StepKind } from "../contract/runView.js";
 import { ModuleError } from "./ModuleFailure.js";
 import { digestOfJson } from "../fingerprint/digest.js";
-import { snapshotSource } from "../fingerprint/snapshotSource.js";
 import type { ModuleDefinition, ModuleRecord, ModuleState, ModuleVersionRecord } from "../store/ModuleStore.js";
 import type { Workspace } from "../workspace/Workspace.js";
 
@@ -159,7 +158,7 @@ export class Module {
     const twice = ports.find((p, i) => ports.indexOf(p) !== i);
     if (twice !== undefined) throw new ModuleError({ reason: "port-twice", module: this.name, port: twice });
     const dir = sourceDirectory === undefined ? undefined : resolve(sourceDirectory instanceof URL ? sourceDirectory.pathname : sourceDirectory);
-    const snapshot = dir === undefined ? undefined : await snapshotSource(dir, { cache: this.ws.statCache, pool: this.ws.hashPool }, this.ws.blobs);
+    const snapshot = dir === undefined ? undefined : await this.ws.snapshotSource(dir);
     const source = snapshot ? Object.fromEntries(snapshot.files) : {};
     if (program.scriptName !== undefined && !(program.scriptName in source)) {
       throw new ModuleError({ reason: "script-missing", module: this.name, script: program.scriptName, sourceDir: dir });

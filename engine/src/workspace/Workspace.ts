@@ -6,6 +6,8 @@ import type { Compute } from "../compute/Compute.js";
 import { createCompute, type ComputeContext } from "../compute/createCompute.js";
 import { GpuSlots } from "../compute/GpuSlots.js";
 import { HashPool } from "../fingerprint/HashPool.js";
+import { snapshotSource, type SourceSnapshot } from "../fingerprint/snapshotSource.js";
+import { DATASET_SERVICES, type DatasetServices } from "../datasets/datasetServices.js";
 import { StatCache } from "../store/StatCache.js";
 import { openDatabase, type Db } from "../store/openDatabase.js";
 import { DatasetStore } from "../store/DatasetStore.js";
@@ -87,6 +89,8 @@ export class Workspace {
   readonly hashPool: HashPool;
   readonly concurrency: number;
   readonly services: EngineServices;
+  /** What dataset declarations (dsl/Dataset.ts) run: listing, hashing, snapshots, layouts, tables. */
+  readonly datasetServices: DatasetServices = DATASET_SERVICES;
   /**
    * The `pipebook serve` this workspace submits to (pipebook.json "server", PIPEBOOK_SERVER or
    * `fromConfig({server})`), or undefined. Its runs are recorded and executed there; this
@@ -118,7 +122,7 @@ export class Workspace {
     this.concurrency = config.concurrency ?? availableParallelism();
     this.computeContext = { workspaceDir: dir, gpuSlots: new GpuSlots(join(dir, "locks")), envsDir: join(dir, "envs"), hasher: { cache: this.statCache, pool: this.hashPool }, blobs: this.blobs };
     for (const [name, target] of Object.entries({ local: { kind: "local" as const }, ...config.computeTargets })) this.attachCompute(name, target);
-    this.stores.set(DEFAULT_DATASTORE, new Datastore(DEFAULT_DATASTORE, join(dir, "datastores", DEFAULT_DATASTORE)));
+    this.stores.set(DEFAULT_DATASTORE, new Datastore(DEFAULT_DATASTORE, join(dir, "datastores", DEFAULT_DATASTORE), this.datasetServices));
     for (const { name, config: c } of DatastoreStore.of(this).list()) this.stores.set(name, this.makeDatastore(name, c));
     this.configuredDefault = config.defaultDatastore;
     for (const [name, c] of Object.entries(config.datastores ?? {})) {
@@ -207,8 +211,8 @@ export class Workspace {
   }
 
   private makeDatastore(name: string, config: DatastoreConfig): AnyDatastore {
-    if (config.kind === "local") return new Datastore(name, resolve(this.root, config.path));
-    return new AzureBlobDatastore(name, config, { cacheDir: join(this.dir, "remote"), statCache: this.statCache });
+    if (config.kind === "local") return new Datastore(name, resolve(this.root, config.path), this.datasetServices);
+    return new AzureBlobDatastore(name, config, { cacheDir: join(this.dir, "remote"), statCache: this.statCache, datasets: this.datasetServices });
   }
 
   getComputeTarget(name: string): Compute | undefined {
@@ -246,6 +250,14 @@ export class Workspace {
       return status === "queued" || status === "running";
     };
     await Promise.all([...this.targets.values()].map((t) => t.compute.recover?.(isActive).catch(() => [])));
+  }
+
+  /**
+   * Hashes a source folder and stores its files content-addressed in this workspace's blobs
+   * (a module version's code, Module.ts): declarations reach the file system only through here.
+   */
+  snapshotSource(dir: string): Promise<SourceSnapshot> {
+    return snapshotSource(dir, { cache: this.statCache, pool: this.hashPool }, this.blobs);
   }
 
   /** Refuses, in one sentence, what only a workspace on this machine can do when this one submits to a server. */
