@@ -1,6 +1,7 @@
 import { PageConfig, URLExt } from "@jupyterlab/coreutils";
 import { ServerConnection } from "@jupyterlab/services";
 import { FAILURE_CODES, type FailureCode } from "pipebook/contract";
+import { describeReplyMismatch, parseReply, type Reply, type ReplyMismatch, type ReplySchemaName } from "pipebook/contract/rest";
 import { unreachable } from "./unreachable.js";
 
 /**
@@ -24,7 +25,9 @@ export type RequestFailure =
   | { readonly reason: "network"; readonly message: string }
   /** A non-2xx reply: its status and sentence, and an expected failure's `code` and reason (`failureReason`) where the server gave them. */
   | { readonly reason: "http"; readonly status: number; readonly message: string; readonly code?: FailureCode; readonly failureReason?: string }
-  | { readonly reason: "bad-json"; readonly message: string };
+  | { readonly reason: "bad-json"; readonly message: string }
+  /** A 2xx reply that is not the contract's shape (a server of another version, a proxy's page): which reply, the first field that differs, and how. */
+  | ({ readonly reason: "reply-invalid" } & ReplyMismatch);
 
 export class PipebookRequestError extends Error {
   constructor(readonly failure: RequestFailure, options?: { cause?: unknown }) {
@@ -43,6 +46,8 @@ function describeFailure(failure: RequestFailure): string {
       return `The pipebook server answered ${failure.status}: ${failure.message}`;
     case "bad-json":
       return `The pipebook server sent a reply that is not JSON: ${failure.message}`;
+    case "reply-invalid":
+      return describeReplyMismatch(failure);
     default:
       return unreachable(failure);
   }
@@ -136,6 +141,20 @@ export async function requestAPI<T = unknown>(path: string, options: RequestOpti
     default:
       return unreachable(options.as as never);
   }
+}
+
+/**
+ * Reads a reply as the contract's schema `name` says (pipebook/contract/rest).
+ *
+ * @throws {PipebookRequestError} `reply-invalid`, with the reply's name and the first field that
+ *   differs, when it has another shape.
+ */
+export function readReplyAs<N extends ReplySchemaName>(name: N, reply: unknown): Reply<N> {
+  const read = parseReply(name, reply);
+  if (read.ok) {
+    return read.value;
+  }
+  throw new PipebookRequestError({ reason: "reply-invalid", ...read.mismatch });
 }
 
 /** The server's error reply (`ErrorReply`): its sentence, and an expected failure's code and reason. */

@@ -3,6 +3,7 @@ import { cellsToRerun, type CellState } from "../../jupyterlab-ext/src/model/cel
 import { validatePublish } from "../../jupyterlab-ext/src/model/publishRequest.js";
 import { SseParser } from "../../jupyterlab-ext/src/model/sseParser.js";
 import { readEndpointSummaries, readPipelineSummaries, readRunSummaries } from "../../jupyterlab-ext/src/model/summaries.js";
+import { PipebookRequestError } from "../../jupyterlab-ext/src/request.js";
 
 describe("SseParser", () => {
   it("assembles events split across chunks at any byte", () => {
@@ -33,6 +34,11 @@ describe("list replies", () => {
     expect(() => readRunSummaries({ runs: [{ Id: "r2", ExperimentName: "f", Status: "failed" }] })).toThrow(/the server's reply is not a RunList at runs\.0\.runId: .*same version/);
     expect(() => readRunSummaries("garbage")).toThrow(/not a RunList/);
     expect(() => readPipelineSummaries([{ ...pipeline, enabled: "yes" }])).toThrow(/PublishedPipelineList at 0\.enabled/);
+    // A typed failure, as the rest of the extension's requests: the panel switches on its data, not its wording.
+    const wrong = (() => { try { return readRunSummaries({ runs: [{ Id: "r2" }] }); } catch (err) { return err; } })();
+    expect(wrong).toBeInstanceOf(PipebookRequestError);
+    expect((wrong as PipebookRequestError).failure).toMatchObject({ reason: "reply-invalid", reply: "RunList", at: "runs.0.runId" });
+    expect((() => { try { return readRunSummaries("garbage"); } catch (err) { return (err as PipebookRequestError).failure; } })()).toMatchObject({ reason: "reply-invalid", reply: "RunList", at: "" });
   });
 });
 

@@ -301,15 +301,29 @@ export const REPLY_SCHEMAS = {
   OutputFiles: OutputFilesSchema, LogFrame: LogFrameSchema,
 } as const;
 export type ReplySchemaName = keyof typeof REPLY_SCHEMAS;
+/** A reply as its schema names it: `Reply<"RunList">`. */
+export type Reply<N extends ReplySchemaName> = z.infer<(typeof REPLY_SCHEMAS)[N]>;
+
+/** Where a reply first differs from its schema: the reply's name, the field's path ("" for the reply itself) and what is wrong. */
+export interface ReplyMismatch {
+  readonly reply: ReplySchemaName;
+  readonly at: string;
+  readonly issue: string;
+}
 
 /**
- * Reads a reply as its schema says. A reply of another shape (a server of another version, a
- * proxy's error page) is a sentence naming the reply and the first field that differs.
+ * Reads a reply as its schema says, or says where it differs: a reply of another shape (a server
+ * of another version, a proxy's error page) is data for the caller's own failure (the lab's
+ * `PipebookRequestError`, the remote workspace's `RemoteError`, both reason `reply-invalid`).
  */
-export function readReply<N extends ReplySchemaName>(name: N, reply: unknown): z.infer<(typeof REPLY_SCHEMAS)[N]> {
+export function parseReply<N extends ReplySchemaName>(name: N, reply: unknown): { readonly ok: true; readonly value: Reply<N> } | { readonly ok: false; readonly mismatch: ReplyMismatch } {
   const parsed = REPLY_SCHEMAS[name].safeParse(reply);
-  if (parsed.success) return parsed.data as z.infer<(typeof REPLY_SCHEMAS)[N]>;
+  if (parsed.success) return { ok: true, value: parsed.data as Reply<N> };
   const issue = parsed.error.issues[0];
-  const where = issue && issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";
-  throw new Error(`the server's reply is not a ${name}${where}: ${issue?.message ?? "unexpected shape"} (is the pipebook server the same version as this client?)`);
+  return { ok: false, mismatch: { reply: name, at: issue?.path.map(String).join(".") ?? "", issue: issue?.message ?? "unexpected shape" } };
+}
+
+/** The sentence for a mismatch: the reply, the first field that differs, and the version question. */
+export function describeReplyMismatch(m: ReplyMismatch): string {
+  return `the server's reply is not a ${m.reply}${m.at === "" ? "" : ` at ${m.at}`}: ${m.issue} (is the pipebook server the same version as this client?)`;
 }

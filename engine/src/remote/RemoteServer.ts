@@ -1,7 +1,7 @@
 import { BlobClient } from "../blobs/BlobClient.js";
 import { BlobTransferError } from "../blobs/BlobTransferError.js";
 import { FAILURE_CODES, type FailureCode } from "../contract/expectedFailure.js";
-import { readReply, type ReplySchemaName } from "../contract/rest.js";
+import { describeReplyMismatch, parseReply, type ReplySchemaName } from "../contract/rest.js";
 import type { z } from "zod";
 import { REPLY_SCHEMAS } from "../contract/rest.js";
 import { RemoteError } from "./RemoteError.js";
@@ -42,12 +42,10 @@ export class RemoteServer {
     } catch {
       throw new RemoteError({ reason: "reply-invalid", server: this.url, detail: `its reply to ${method} ${path} is not JSON: ${JSON.stringify(text.slice(0, 80))}` });
     }
-    try {
-      return readReply(reply, parsed);
-    } catch (err) {
-      // The contract's sentence: the reply, the first field that differs, and the version question.
-      throw new RemoteError({ reason: "reply-invalid", server: this.url, detail: (err as Error).message }, { cause: err });
-    }
+    const read = parseReply(reply, parsed);
+    if (read.ok) return read.value;
+    // The contract's sentence: the reply, the first field that differs, and the version question.
+    throw new RemoteError({ reason: "reply-invalid", server: this.url, detail: describeReplyMismatch(read.mismatch) });
   }
 
   /** A request whose body is text (a log), or whose reply is not in the contract. */

@@ -3,9 +3,8 @@ import type { NotebookPanel } from "@jupyterlab/notebook";
 import type { TranslationBundle } from "@jupyterlab/translation";
 import { Widget } from "@lumino/widgets";
 import { describePublished, PUBLISH_COMM_TARGET, type PublishCommReply } from "pipebook/contract";
-import { readReply } from "pipebook/contract/rest";
 import { validatePublish, type PublishRequest } from "../model/publishRequest.js";
-import { currentServer, requestAPI } from "../request.js";
+import { currentServer, readReplyAs, requestAPI } from "../request.js";
 import { html } from "../widget/svg.js";
 import { lastRunId } from "./ExecutionTracker.js";
 
@@ -71,7 +70,7 @@ export async function publishPipeline(panel: NotebookPanel, trans: TranslationBu
 }
 
 async function publishOnServer(request: PublishRequest): Promise<string> {
-  const reply = readReply("PublishReply", await requestAPI(`runs/${encodeURIComponent(request.runId)}/publish`, {
+  const reply = readReplyAs("PublishReply", await requestAPI(`runs/${encodeURIComponent(request.runId)}/publish`, {
     method: "POST",
     body: { name: request.name, version: request.version, description: request.description, endpoint: request.name },
   }));

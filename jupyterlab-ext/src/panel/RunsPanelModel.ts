@@ -7,8 +7,7 @@ import {
   readAgentSummaries, readEndpointSummaries, readPipelineSummaries, readRunSummaries,
   type AgentSummary, type EndpointSummary, type PipelineSummary, type RunSummary,
 } from "../model/summaries.js";
-import { readReply } from "pipebook/contract/rest";
-import { currentServer, PipebookRequestError, requestAPI } from "../request.js";
+import { currentServer, PipebookRequestError, readReplyAs, requestAPI } from "../request.js";
 
 export type PanelState =
   | { readonly kind: "unconfigured" }
@@ -138,5 +137,5 @@ export class RunsPanelModel {
 }
 
 function runIdOf(reply: unknown): string {
-  return readReply("RunSubmitted", reply).Id;
+  return readReplyAs("RunSubmitted", reply).Id;
 }
