@@ -36,7 +36,7 @@ module.exports = {
       name: "dsl-does-no-io",
       comment:
         "declarations (dsl/) touch no files, processes or network themselves: what runs is handed to them by the workspace " +
-        "(DatasetServices, ws.snapshotSource); the local Datastore's transfers and pipebook.json's reading are the known exceptions, to be moved out",
+        "(DatasetServices, ws.snapshotSource; both datastore kinds are datastores/); pipebook.json's reading is the known exception, to be moved out",
       severity: "error",
       from: { path: "^src/dsl/" },
       to: { dependencyTypes: ["core"], path: "^(node:)?(fs|fs/promises|child_process|net|http|https|http2|dgram|worker_threads|cluster)$" },

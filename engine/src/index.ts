@@ -3,7 +3,7 @@
  * is `pipebook/server`: express, ws and the routes load only where a server is started.
  */
 export { Workspace, CONFIG_FILE, DEFAULT_DATASTORE } from "./workspace/Workspace.js";
-export { Datastore, type UploadOptions, type AnyDatastore, type AzureBlobContainerOptions, type TransferProgress } from "./dsl/Datastore.js";
+export { Datastore, type UploadOptions, type AnyDatastore, type AzureBlobContainerOptions, type TransferProgress } from "./datastores/Datastore.js";
 export { AzureBlobDatastore } from "./datastores/AzureBlobDatastore.js";
 export type { DatastoreConfig, LocalDatastoreConfig, AzureBlobDatastoreConfig } from "./dsl/datastoreConfig.js";
 export { DataReference, PipelineData, OutputFileDatasetConfig, type OutputDelivery, type StepData } from "./dsl/data.js";
