@@ -43,7 +43,7 @@ export { explainDecision, summarizeDecision } from "./explain/formatDecision.js"
 export type { KeyComponents } from "./fingerprint/KeyComponents.js";
 export type { KeyChange } from "./fingerprint/diffKeys.js";
 export { ComputeTarget } from "./dsl/ComputeTarget.js";
-export type { ComputeTargetConfig, DockerTargetConfig, SlurmTargetConfig } from "./dsl/workspaceConfig.js";
+export type { ComputeTargetConfig, DockerTargetConfig, SlurmTargetConfig } from "./dsl/workspaceConfigSchema.js";
 export type { Compute, Capacity, JobIO, LaunchOutcome, RunningHandle, StepRequirements } from "./compute/Compute.js";
 export type { StepJob, JobArg, JobInput, JobProgram, InputLayout, Resources, ResolvedEnvironment } from "./compute/StepJob.js";
 export { LocalCompute } from "./compute/LocalCompute.js";

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readWorkspaceConfig } from "../../engine/dist/dsl/workspaceConfig.js";
+import { readWorkspaceConfig } from "../../engine/dist/workspace/workspaceConfig.js";
 import { WorkspaceConfigSchema } from "../../engine/dist/dsl/workspaceConfigSchema.js";
 
 // readWorkspaceConfig takes the common pipebook.json without loading zod: whatever path a

@@ -1,4 +1,4 @@
-import type { ComputeTargetConfig } from "../dsl/workspaceConfig.js";
+import type { ComputeTargetConfig } from "../dsl/workspaceConfigSchema.js";
 import type { BlobStore } from "../artifacts/BlobStore.js";
 import type { TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { unreachable } from "../errors/PipebookError.js";

@@ -1,4 +1,4 @@
-import type { ComputeTargetConfig } from "../dsl/workspaceConfig.js";
+import type { ComputeTargetConfig } from "../dsl/workspaceConfigSchema.js";
 
 /**
  * What of a target's settings enters its steps' reuse keys (Compute.keyFields): its kind, and for

@@ -1,6 +1,6 @@
 import type { Compute } from "../compute/Compute.js";
 import { DeclarationError } from "./DeclarationFailure.js";
-import type { ComputeTargetConfig } from "./workspaceConfig.js";
+import type { ComputeTargetConfig } from "./workspaceConfigSchema.js";
 import type { Workspace } from "../workspace/Workspace.js";
 
 const TARGET_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;

@@ -26,7 +26,7 @@ import { datastoreConfigProblem, type DatastoreConfig } from "../dsl/datastoreCo
 import { AzureBlobDatastore } from "../datastores/AzureBlobDatastore.js";
 import { DatastoreStore } from "../store/DatastoreStore.js";
 import { DatastoreError } from "../dsl/DatastoreFailure.js";
-import { readWorkspaceConfig, type ComputeTargetConfig, type WorkspaceConfig } from "../dsl/workspaceConfig.js";
+import { readWorkspaceConfig, type ComputeTargetConfig, type WorkspaceConfig } from "./workspaceConfig.js";
 import { DEFAULT_STORE_DIR, locateWorkspace } from "./locateWorkspace.js";
 import { WorkspaceError } from "./WorkspaceFailure.js";
 

@@ -43,6 +43,6 @@ async function storeDirOf(configFile: string): Promise<string | undefined> {
   } catch {
     // Unreadable or not JSON: said below.
   }
-  const { readWorkspaceConfig } = await import("../dsl/workspaceConfig.js");
+  const { readWorkspaceConfig } = await import("./workspaceConfig.js");
   return (await readWorkspaceConfig(configFile)).storeDir;
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, statSync } from "node:fs";
 import { cp } from "node:fs/promises";
 import { basename, join } from "node:path";
-import type { DockerTargetConfig } from "../../dsl/workspaceConfig.js";
+import type { DockerTargetConfig } from "../../dsl/workspaceConfigSchema.js";
 import { ComputeError } from "../ComputeFailure.js";
 import { MetricsTail } from "../MetricsTail.js";
 import { checkResources } from "../checkResources.js";

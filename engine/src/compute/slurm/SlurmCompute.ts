@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import type { SlurmTargetConfig } from "../../dsl/workspaceConfig.js";
+import type { SlurmTargetConfig } from "../../dsl/workspaceConfigSchema.js";
 import { unreachable } from "../../errors/PipebookError.js";
 import { MetricsTail } from "../MetricsTail.js";
 import { checkResources } from "../checkResources.js";

@@ -1,4 +1,4 @@
-import type { SlurmTargetConfig } from "../../dsl/workspaceConfig.js";
+import type { SlurmTargetConfig } from "../../dsl/workspaceConfigSchema.js";
 import type { Resources } from "../StepJob.js";
 
 /**

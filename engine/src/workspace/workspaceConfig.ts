@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { DeclarationError } from "./DeclarationFailure.js";
-import type { WorkspaceConfig } from "./workspaceConfigSchema.js";
+import { DeclarationError } from "../dsl/DeclarationFailure.js";
+import type { WorkspaceConfig } from "../dsl/workspaceConfigSchema.js";
 
-export type { ComputeTargetConfig, DockerTargetConfig, SlurmTargetConfig, WorkspaceConfig } from "./workspaceConfigSchema.js";
+export type { ComputeTargetConfig, DockerTargetConfig, SlurmTargetConfig, WorkspaceConfig } from "../dsl/workspaceConfigSchema.js";
 
 export async function readWorkspaceConfig(file: string): Promise<WorkspaceConfig> {
   let raw: unknown;
@@ -12,7 +12,7 @@ export async function readWorkspaceConfig(file: string): Promise<WorkspaceConfig
     throw new DeclarationError({ reason: "config-unreadable", file, message: (err as Error).message });
   }
   if (isPlainConfig(raw)) return raw;
-  const { WorkspaceConfigSchema } = await import("./workspaceConfigSchema.js");
+  const { WorkspaceConfigSchema } = await import("../dsl/workspaceConfigSchema.js");
   const parsed = WorkspaceConfigSchema.safeParse(raw);
   if (!parsed.success) {
     throw new DeclarationError({
