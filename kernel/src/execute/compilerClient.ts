@@ -17,21 +17,34 @@ export class CompilerClient {
     this.#transpiler = new RequestThread(new URL("./transpilerWorker.js", import.meta.url), {});
   }
 
+  /** Whether the transpiler thread has loaded TypeScript and warmed up. */
+  #transpilerReady = false;
+  #startingTranspiler = false;
+
   /**
-   * Starts the threads (loading TypeScript takes a second of CPU). The kernel calls this right
-   * after its first kernel_info reply, so start-up does not compete with it on small machines; a
-   * request before that starts them too.
+   * Starts the compiler thread (loading TypeScript and a first check take a second of CPU). The
+   * kernel calls this right after its first kernel_info reply, so start-up does not compete with it
+   * on small machines; a request before that starts it too. The transpiler thread starts only once
+   * the compiler thread is warm, so the two loads do not compete for the first cell either (on a
+   * busy 2-core machine they did: the first cell took over 10 s); until it is ready, the compiler
+   * thread transpiles too.
    */
   start(): void {
     this.#checker.start();
-    this.#transpiler.start();
+    if (this.#startingTranspiler) return;
+    this.#startingTranspiler = true;
+    this.#checker.request("ready", {})
+      .then(() => this.#transpiler.request("isComplete", { code: "" }))
+      .then(() => { this.#transpilerReady = true; }, () => { this.#startingTranspiler = false; });
   }
 
   request<K extends "complete" | "inspect">(kind: K, args: ArgsOf<CompilerRequests, K>): Promise<ReplyOf<CompilerRequests, K>> {
     return this.#checker.request(kind, args);
   }
 
-  isComplete(code: string): Promise<IsCompleteStatus> { return this.#transpiler.request("isComplete", { code }); }
+  isComplete(code: string): Promise<IsCompleteStatus> {
+    return this.#transpilerReady ? this.#transpiler.request("isComplete", { code }) : this.#checker.request("isComplete", { code });
+  }
 
   /** Stops the threads, after the compiler thread saved its code cache (bounded: exit must not hang on it). */
   async close(): Promise<void> {
@@ -51,14 +64,22 @@ export class CompilerClient {
     const key = `${this.#scopeGeneration}\u0000${mode}\u0000${code}`;
     const hit = this.#compiled.get(key);
     if (hit) return hit;
-    const [t, c] = await Promise.all([this.#transpiler.request("transpile", { code }), this.#checker.request("check", { index, code, mode })]);
-    // The compiler thread takes messages in order: the next cell's check comes after this accept.
-    const r = compileReply(t, c, () => { this.#checker.request("accept", { index, code }).catch(() => undefined); });
+    const r = await this.#compileNew(index, code, mode);
     if (r.status === "ok" && r.declares) this.#scopeGeneration++;
     else {
       if (this.#compiled.size > 1000) this.#compiled.clear();
       this.#compiled.set(key, r);
     }
     return r;
+  }
+
+  async #compileNew(index: number, code: string, mode: TypecheckMode): Promise<CompileReply> {
+    if (!this.#transpilerReady) {
+      this.start();
+      return this.#checker.request("compile", { index, code, mode });
+    }
+    const [t, c] = await Promise.all([this.#transpiler.request("transpile", { code }), this.#checker.request("check", { index, code, mode })]);
+    // The compiler thread takes messages in order: the next cell's check comes after this accept.
+    return compileReply(t, c, () => { this.#checker.request("accept", { index, code }).catch(() => undefined); });
   }
 }

@@ -22,10 +22,15 @@ export type IsCompleteStatus = { readonly status: "complete" | "invalid" } | { r
 
 /** Requests to the compiler thread (type views, checks, completion), each with the reply it gets. */
 export interface CompilerRequests {
+  /** Check and transpile here: until the transpiler thread is ready (see CompilerClient.start). */
+  compile: { args: { index: number; code: string; mode: TypecheckMode }; reply: CompileReply };
   check: { args: { index: number; code: string; mode: TypecheckMode }; reply: CheckReply };
   accept: { args: { index: number; code: string }; reply: null };
   complete: { args: { code: string; pos: number }; reply: CompletionResult };
   inspect: { args: { code: string; pos: number }; reply: InspectResult | null };
+  isComplete: { args: { code: string }; reply: IsCompleteStatus };
+  /** Answered once the thread's warm-up is done (it takes no message before). */
+  ready: { args: Record<string, never>; reply: null };
   /** Persist the TypeScript code cache now (the kernel asks before it exits). */
   saveCache: { args: Record<string, never>; reply: null };
 }
