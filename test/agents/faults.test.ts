@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommandStep, Experiment, Pipeline, RunConfiguration } from "pipebook";
 import { startServer } from "pipebook/server";
+import { Receiver } from "ws";
 import { agentSandbox, GRACE_MS, type AgentSandbox } from "./helpers.js";
 
 // Stand-in GPUs (PIPEBOOK_GPUS=0,1; see helpers.ts). The grace before a silent or disconnected
@@ -73,8 +74,11 @@ describe("agents lost and found", () => {
   });
 
   it("keeps a step running through a dropped connection restored within the grace, its log whole", async () => {
-    // A TCP relay between the agent and the server, whose connections the test cuts.
+    // A TCP relay between the agent and the server, which the test first makes drop what the
+    // agent sends (written into its connection, never delivered), then cuts.
     const open = new Set<Socket>();
+    const holds: (() => void)[] = [];
+    let dropped = "";
     const relay: Server = createServer((inbound) => {
       const outbound = connect(as.server.port, "127.0.0.1");
       for (const s of [inbound, outbound]) {
@@ -83,6 +87,14 @@ describe("agents lost and found", () => {
         s.on("close", () => open.delete(s));
       }
       inbound.pipe(outbound).pipe(inbound);
+      holds.push(() => {
+        inbound.unpipe(outbound);
+        // Read what it drops as the server would (client frames are masked).
+        const frames = new Receiver({ isServer: true });
+        frames.on("message", (data: Buffer) => (dropped += data.toString("utf8")));
+        frames.on("error", () => undefined);
+        inbound.pipe(frames);
+      });
     });
     await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
     const port = (relay.address() as { port: number }).port;
@@ -90,11 +102,16 @@ describe("agents lost and found", () => {
       as.agent("gpu-1", { server: `http://127.0.0.1:${port}` });
       await as.waitForAgent("gpu-1");
       const gate = join(as.sb.dir, "gate");
+      const hold = join(as.sb.dir, "hold");
       const run = await new Experiment(as.ws, "faults").submit(new Pipeline(as.ws, {
-        steps: [marked("steady", `echo before; while [ ! -e ${gate} ]; do sleep 0.05; done; echo after`)],
+        steps: [marked("steady", `while [ ! -e ${hold} ]; do sleep 0.05; done; echo before; while [ ! -e ${gate} ]; do sleep 0.05; done; echo after`)],
       }));
       await until(() => existsSync(join(as.sb.dir, "steady.started")));
       const first = as.server.agents.list()[0]!.connectedAt;
+      for (const h of holds) h();
+      writeFileSync(hold, "");
+      // The agent wrote the line's frame into its connection, and the relay dropped it.
+      await until(() => dropped.includes("before"));
       for (const s of open) s.destroy();
       // The agent dials again (through the relay) and is taken back with its step.
       await until(() => as.server.agents.list().some((a) => a.connectedAt !== first && a.status === "online"));

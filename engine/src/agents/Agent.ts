@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { BlobStore } from "../artifacts/BlobStore.js";
 import { BlobClient } from "../blobs/BlobClient.js";
 import { LocalCompute } from "../compute/LocalCompute.js";
-import type { AgentInventory, AgentMessage, ServerMessage } from "../compute/remote/agentProtocol.js";
+import type { AgentInventory, AgentMessage, JobReport, ServerMessage } from "../compute/remote/agentProtocol.js";
 import { AgentError } from "./AgentFailure.js";
 import { AgentConnection } from "./AgentConnection.js";
 import { runAgentJob } from "./runAgentJob.js";
@@ -20,21 +20,24 @@ export interface AgentOptions {
   readonly log: (line: string) => void;
 }
 
-/** Messages kept while the connection is down (a step's log lines); older ones beyond it are dropped. */
-const OUTBOX_LIMIT = 20_000;
+/** Reports kept until the server acknowledges them (a step's log lines); older ones beyond it are dropped. */
+const UNACKED_LIMIT = 20_000;
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5000;
 
 /**
  * `pipebook agent`: dials out to a server, says who it is and what it has, heartbeats, and runs the
  * jobs it is given. A dropped connection is dialed again with backoff; jobs keep running meanwhile
- * and what they report waits in an outbox, so a connection restored within the server's grace
- * loses nothing. A restarted agent rejoins under its name.
+ * and what they report is kept until the server acknowledges it and sent again after a drop,
+ * so a connection restored within the server's grace loses nothing, not even frames written into
+ * the connection that dropped. A restarted agent rejoins under its name.
  */
 export class Agent {
   private connection: AgentConnection | undefined;
   private readonly running = new Map<string, AbortController>();
-  private readonly outbox: AgentMessage[] = [];
+  /** Job reports the server has not acknowledged, oldest first. */
+  private readonly unacked: (JobReport & { readonly seq: number })[] = [];
+  private seq = 0;
   private readonly cache: BlobStore;
   private readonly transfer: BlobClient;
   private readonly compute: LocalCompute;
@@ -134,7 +137,11 @@ export class Agent {
         this.o.log(`agent ${this.o.name} connected to ${this.o.server} (${this.o.inventory.gpus.length} GPUs)`);
         clearInterval(this.heartbeat);
         this.heartbeat = setInterval(() => connection.send({ type: "heartbeat" }), m.heartbeatMs);
-        for (const queued of this.outbox.splice(0)) connection.send(queued);
+        this.acknowledged(m.received);
+        for (const report of this.unacked) connection.send(report);
+        return;
+      case "ack":
+        this.acknowledged(m.seq);
         return;
       case "refused":
         // Said once per refusal streak; the agent keeps dialing (a restarted agent is let in once
@@ -152,13 +159,13 @@ export class Agent {
           agentName: this.o.name, cache: this.cache, transfer: this.transfer, workRoot: join(this.o.dir, "work"), dataRoot: join(this.o.dir, "data"), compute: this.compute,
           machineGpus: this.o.inventory.gpus.length, send: (msg) => this.send(msg),
         }, controller.signal)
-          .catch((err: unknown): AgentMessage => ({
+          .catch((err: unknown): Extract<JobReport, { type: "ended" }> => ({
             type: "ended", id, outcome: { reason: "lost", message: `the agent failed: ${err instanceof Error ? err.message : String(err)}` }, outputs: {},
             transfer: { inputBytesMoved: 0, inputBytesCached: 0, outputBytesMoved: 0, outputBytesPresent: 0 },
           }))
           .then((ended) => {
             this.running.delete(id);
-            this.o.log(`step ${id}: ${ended.type === "ended" ? ended.outcome.reason : "ended"}`);
+            this.o.log(`step ${id}: ${ended.outcome.reason}`);
             this.send(ended);
           });
         return;
@@ -170,14 +177,22 @@ export class Agent {
     }
   }
 
-  /** Jobs running, and those whose end waits in the outbox: the server must not count them lost. */
+  /** Jobs running, and those whose end the server has not acknowledged: it must not count them lost. */
   private inFlight(): string[] {
-    return [...new Set([...this.running.keys(), ...this.outbox.flatMap((m) => (m.type === "ended" ? [m.id] : []))])];
+    return [...new Set([...this.running.keys(), ...this.unacked.flatMap((m) => (m.type === "ended" ? [m.id] : []))])];
   }
 
-  private send(m: AgentMessage): void {
-    if (this.welcomed && this.connection?.send(m)) return;
-    this.outbox.push(m);
-    if (this.outbox.length > OUTBOX_LIMIT) this.outbox.splice(0, this.outbox.length - OUTBOX_LIMIT);
+  /** Sent now when connected, and kept until acknowledged either way. */
+  private send(m: JobReport): void {
+    const report = { ...m, seq: ++this.seq };
+    this.unacked.push(report);
+    if (this.unacked.length > UNACKED_LIMIT) this.unacked.splice(0, this.unacked.length - UNACKED_LIMIT);
+    if (this.welcomed) this.connection?.send(report);
+  }
+
+  private acknowledged(seq: number): void {
+    let taken = 0;
+    while (taken < this.unacked.length && this.unacked[taken]!.seq <= seq) taken++;
+    this.unacked.splice(0, taken);
   }
 }

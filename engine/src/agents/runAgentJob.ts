@@ -4,7 +4,7 @@ import type { BlobStore } from "../artifacts/BlobStore.js";
 import type { BlobClient } from "../blobs/BlobClient.js";
 import type { JobIO, LaunchOutcome, RunningHandle } from "../compute/Compute.js";
 import type { LocalCompute } from "../compute/LocalCompute.js";
-import type { AgentMessage, ServerMessage, TreeFile, TreeListing, TransferReport } from "../compute/remote/agentProtocol.js";
+import type { JobReport, ServerMessage, TreeFile, TreeListing, TransferReport } from "../compute/remote/agentProtocol.js";
 import { formatBytes, safeRelativePath } from "../compute/remote/treePaths.js";
 import type { StepJob } from "../compute/StepJob.js";
 import { asDigest, type Digest } from "../fingerprint/digest.js";
@@ -26,10 +26,10 @@ export interface AgentJobDeps {
   readonly dataRoot: string;
   readonly compute: LocalCompute;
   readonly machineGpus: number;
-  readonly send: (m: AgentMessage) => void;
+  readonly send: (m: JobReport) => void;
 }
 
-type Ended = Extract<AgentMessage, { type: "ended" }>;
+type Ended = Extract<JobReport, { type: "ended" }>;
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 /** A transfer longer than this says how far it got in the step's log. */
 const PROGRESS_EVERY_MS = 2000;

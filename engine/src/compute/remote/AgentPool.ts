@@ -69,6 +69,8 @@ interface Agent {
   name: string;
   /** The agent process's random id: its own reconnect replaces a half-open connection at once. */
   instance: string;
+  /** The last report `seq` taken from this instance: a report sent again after a drop is taken once. */
+  received: number;
   labels: Readonly<Record<string, string>>;
   inventory: AgentInventory;
   link: AgentLink | undefined;
@@ -155,11 +157,13 @@ export class AgentPool {
       agent.link.close(`agent ${hello.name} connected again`);
     }
     if (!agent) {
-      agent = { name: hello.name, instance: hello.instance, labels: hello.labels, inventory: hello.inventory, link, connectedAt: now, lastSeen: now, awaySince: undefined, offline: false, busy: new Map(), jobs: new Map() };
+      agent = { name: hello.name, instance: hello.instance, received: 0, labels: hello.labels, inventory: hello.inventory, link, connectedAt: now, lastSeen: now, awaySince: undefined, offline: false, busy: new Map(), jobs: new Map() };
       this.agents.set(hello.name, agent);
     }
+    // Another process under the name counts its reports from 1 again.
+    if (agent.instance !== hello.instance) agent.received = 0;
     Object.assign(agent, { instance: hello.instance, labels: hello.labels, inventory: hello.inventory, link, connectedAt: now, lastSeen: now, awaySince: undefined, offline: false });
-    link.send({ type: "welcome", heartbeatMs: this.options.heartbeatMs, graceMs: this.options.graceMs });
+    link.send({ type: "welcome", heartbeatMs: this.options.heartbeatMs, graceMs: this.options.graceMs, received: agent.received });
     const running = new Set(hello.running);
     for (const [id, job] of agent.jobs) {
       // A job granted but not yet sent has nothing to find on the agent.
@@ -186,7 +190,10 @@ export class AgentPool {
     const agent = this.agents.get(name);
     if (!agent || agent.link !== link) return;
     agent.lastSeen = Date.now();
-    if (m.type === "heartbeat" || m.type === "hello") return;
+    if (m.type === "hello") return;
+    if (m.type === "heartbeat") return link.send({ type: "ack", seq: agent.received });
+    if (m.seq <= agent.received) return; // Sent again after a drop; taken already.
+    agent.received = m.seq;
     const job = agent.jobs.get(m.id);
     if (!job?.handlers) {
       if (m.type !== "ended") link.send({ type: "cancel", id: m.id, reason: "this server does not know the step" });

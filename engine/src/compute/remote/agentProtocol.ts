@@ -38,11 +38,8 @@ export interface TransferReport {
   readonly outputBytesPresent: number;
 }
 
-/** Agent → server, one JSON text frame each. */
-export type AgentMessage =
-  /** `instance`: random per agent process: the same process dialing again is told from another one under its name. */
-  | { readonly type: "hello"; readonly name: string; readonly instance: string; readonly labels: Readonly<Record<string, string>>; readonly inventory: AgentInventory; readonly running: readonly string[] }
-  | { readonly type: "heartbeat" }
+/** What a running job reports, agent → server. */
+export type JobReport =
   | { readonly type: "started"; readonly id: string; readonly pid: number }
   | { readonly type: "output"; readonly id: string; readonly stream: "stdout" | "stderr"; readonly text: string }
   | { readonly type: "metrics"; readonly id: string; readonly rows: readonly MetricRow[] }
@@ -55,10 +52,25 @@ export type AgentMessage =
       readonly transfer: TransferReport;
     };
 
+/**
+ * Agent → server, one JSON text frame each. A job report carries `seq`, counted per agent
+ * process: the agent keeps each one until the server acknowledges it (`ack`, or `received` in a
+ * welcome), so reports written into a connection that then dropped are sent again, and the
+ * server takes each `seq` once.
+ */
+export type AgentMessage =
+  /** `instance`: random per agent process: the same process dialing again is told from another one under its name. */
+  | { readonly type: "hello"; readonly name: string; readonly instance: string; readonly labels: Readonly<Record<string, string>>; readonly inventory: AgentInventory; readonly running: readonly string[] }
+  | { readonly type: "heartbeat" }
+  | (JobReport & { readonly seq: number });
+
 /** Server → agent. */
 export type ServerMessage =
   /** `graceMs`: an agent away longer than this stops its jobs itself: the server has failed (or retried) them. */
-  | { readonly type: "welcome"; readonly heartbeatMs: number; readonly graceMs: number }
+  /** `received`: the last report `seq` the server took from this agent process (0: none, or another process). */
+  | { readonly type: "welcome"; readonly heartbeatMs: number; readonly graceMs: number; readonly received: number }
+  /** Answers a heartbeat: every report up to `seq` is taken; the agent may forget them. */
+  | { readonly type: "ack"; readonly seq: number }
   /** Another connection already holds this name: this one is closed. */
   | { readonly type: "refused"; readonly reason: string }
   | {
