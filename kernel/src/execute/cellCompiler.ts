@@ -1,11 +1,11 @@
-import { ts } from "./typescript.js";
-import { collectDeclarations, type Declaration } from "./declarations.js";
+import { ts, type TS } from "./typescript.js";
+import { collectDeclarations } from "./declarations.js";
 import { CellLanguageService } from "./cellLanguageService.js";
-import { CellTranspiler } from "./cellTranspiler.js";
-import { compileReply } from "./compileReply.js";
 import { cellFileName, HEADER_LINES, Scope, viewText } from "./typeView.js";
+import { toScript } from "./topLevelTransform.js";
+import { KERNEL_GLOBAL } from "./kernelGlobalName.js";
 import type { CellDiagnostic, TypecheckMode } from "./cellDiagnostic.js";
-import type { CheckReply, CompileReply, CompletionResult, InspectResult, IsCompleteStatus, TranspileReply } from "./compilerMessages.js";
+import type { CompileReply, CompletionResult, InspectResult, IsCompleteStatus } from "./compilerMessages.js";
 
 
 /**
@@ -14,19 +14,22 @@ import type { CheckReply, CompileReply, CompletionResult, InspectResult, IsCompl
  */
 const IGNORED_IN_NOTEBOOKS: ReadonlySet<number> = new Set([7016]);
 
+const TRANSPILE_OPTIONS: TS.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true,
+  sourceMap: true, moduleDetection: ts.ModuleDetectionKind.Force, esModuleInterop: true,
+  useDefineForClassFields: true,
+};
+
 /**
  * Compiles cells: checks each against the cells run before it (type view), transpiles it, and turns
  * it into a global-scope script. Identical cells in an identical scope hit caches, so re-running an
- * unchanged cell costs no type-checking. The kernel checks in one thread and transpiles in another
- * at the same time (`check`, the transpiler thread, then `accept`); `compile` does all three here.
+ * unchanged cell costs no type-checking.
  */
 export class CellCompiler {
   readonly #scope = new Scope();
   readonly #ls: CellLanguageService;
   readonly #diagCache = new Map<string, CellDiagnostic[]>();
-  readonly #transpiler = new CellTranspiler();
-  /** The last checked cell, until `accept` adds it to the scope. */
-  #checked: { index: number; code: string; view: string; declarations: Declaration[] } | undefined;
+  readonly #transpileCache = new Map<string, { js: string; map: string; syntax: CellDiagnostic[] }>();
 
   constructor(readonly dir: string) { this.#ls = new CellLanguageService(dir); }
 
@@ -37,22 +40,11 @@ export class CellCompiler {
   }
 
   compile(index: number, code: string, mode: TypecheckMode): CompileReply {
-    const t = this.#transpiler.transpile(code);
+    const t = this.#transpile(code);
     if (t.syntax.length > 0) return { status: "refused", diagnostics: t.syntax };
-    const c = this.check(index, code, mode);
-    return compileReply(t, c, () => this.accept(index, code));
-  }
-
-  /**
-   * Type-checks a cell against the scope (syntax errors are the transpiler's to report). The cell
-   * joins the scope only on `accept`, which the caller sends once the transpile found no syntax
-   * error either.
-   */
-  check(index: number, code: string, mode: TypecheckMode): CheckReply {
     const sf = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
     const decls = collectDeclarations(sf);
     const view = viewText(this.#scope.header(new Set(decls.map((d) => d.name))), code, decls);
-    this.#checked = undefined;
     let diagnostics: CellDiagnostic[] = [];
     if (mode !== "off") {
       const cached = this.#diagCache.get(view);
@@ -65,21 +57,28 @@ export class CellCompiler {
     }
     const errors = diagnostics.filter((d) => d.category === "error" && !IGNORED_IN_NOTEBOOKS.has(d.code));
     if (mode === "refuse" && errors.length > 0) return { status: "refused", diagnostics: errors };
-    this.#checked = { index, code, view, declarations: decls };
-    return { status: "checked", diagnostics: mode === "report" ? errors : [], declares: decls.length > 0 };
-  }
-
-  /** Adds the cell last checked to the scope (a no-op for any other cell). */
-  accept(index: number, code: string): void {
-    const c = this.#checked;
-    if (!c || c.index !== index || c.code !== code) return;
-    this.#checked = undefined;
     const file = cellFileName(this.dir, index);
-    this.#ls.setFile(file, c.view);
-    this.#scope.add({ index, file, declarations: c.declarations });
+    this.#ls.setFile(file, view);
+    this.#scope.add({ index, file, declarations: decls });
+    const script = toScript(t.js, `${KERNEL_GLOBAL}.import`);
+    return { status: "ok", code: script.code, sourceMap: t.map, hasResult: script.hasResult, diagnostics: mode === "report" ? errors : [], declares: decls.length > 0 };
   }
 
-  transpile(code: string): TranspileReply { return this.#transpiler.transpile(code); }
+  #transpile(code: string): { js: string; map: string; syntax: CellDiagnostic[] } {
+    const hit = this.#transpileCache.get(code);
+    if (hit) return hit;
+    const out = ts.transpileModule(code, { compilerOptions: TRANSPILE_OPTIONS, fileName: "cell.ts", reportDiagnostics: true });
+    const lines = code.split("\n");
+    const syntax = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error).map((d): CellDiagnostic => {
+      const lc = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : { line: 0, character: 0 };
+      return { line: lc.line + 1, column: lc.character + 1, code: d.code, message: ts.flattenDiagnosticMessageText(d.messageText, "\n"), category: "error", sourceLine: lines[lc.line] ?? "" };
+    });
+    const js = out.outputText.replace(/\/\/# sourceMappingURL=.*$/m, "");
+    const r = { js, map: out.sourceMapText ?? "", syntax };
+    if (this.#transpileCache.size > 2000) this.#transpileCache.clear();
+    this.#transpileCache.set(code, r);
+    return r;
+  }
 
   #viewFor(code: string): string {
     const sf = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
@@ -110,5 +109,19 @@ export class CellCompiler {
     return this.#ls.quickInfo(view, this.#offset(view, pos));
   }
 
-  isComplete(code: string): IsCompleteStatus { return this.#transpiler.isComplete(code); }
+  isComplete(code: string): IsCompleteStatus {
+    if (code.trimStart().startsWith("%")) return { status: "complete" };
+    const out = ts.transpileModule(code, { compilerOptions: TRANSPILE_OPTIONS, reportDiagnostics: true });
+    const errors = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
+    if (errors.length === 0) return { status: "complete" };
+    const trimmedEnd = code.trimEnd().length;
+    // An error at the very end (a missing brace, an open string) means the user is still typing.
+    const atEnd = errors.every((d) => (d.start ?? 0) >= trimmedEnd || d.code === 1160 || d.code === 1002);
+    if (atEnd) {
+      const lastLine = code.split("\n").pop() ?? "";
+      const indent = /^\s*/.exec(lastLine)?.[0] ?? "";
+      return { status: "incomplete", indent: /[{([]\s*$/.test(code) ? `${indent}  ` : indent };
+    }
+    return { status: "invalid" };
+  }
 }

@@ -16,12 +16,9 @@ const compiler = new CellCompiler((workerData as { dir: string }).dir);
 function handle(m: ToCompiler): unknown {
   switch (m.kind) {
     case "compile": return compiler.compile(m.args.index, m.args.code, m.args.mode);
-    case "check": return compiler.check(m.args.index, m.args.code, m.args.mode);
-    case "accept": compiler.accept(m.args.index, m.args.code); return null;
     case "complete": return compiler.complete(m.args.code, m.args.pos);
     case "inspect": return compiler.inspect(m.args.code, m.args.pos) ?? null;
     case "isComplete": return compiler.isComplete(m.args.code);
-    case "ready": return null;
     case "saveCache": saveCompileCache(); return null;
     default: return unreachable(m);
   }

@@ -263,7 +263,7 @@ export class Kernel {
   }
 
   async #isComplete(m: Incoming<"is_complete_request">): Promise<void> {
-    const r = await this.#compiler.isComplete(m.msg.content.code);
+    const r = await this.#compiler.request("isComplete", { code: m.msg.content.code });
     this.#reply(m, r.status === "incomplete" ? { status: "incomplete", indent: r.indent } : { status: r.status });
   }
 
