@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { FAILURE_CODES } from "./expectedFailure.js";
+import { EXPERIMENT_PATTERN } from "./names.js";
 import type { RunStatus, RunView } from "./runView.js";
 
 /**
@@ -103,6 +104,46 @@ export const ScheduleEventSchema = z.object({
   runId: z.string().nullable(),
   detail: z.string(),
 });
+
+const DigestSchema = z.string().regex(/^[0-9a-f]{64}$/, "must be a sha256 digest (64 lowercase hex characters)");
+
+/**
+ * `POST /runs`: a pipeline that was never published, as its portable spec (what every run
+ * records, PipelineSpec) whose step code is named by content: each step's snapshot manifest and
+ * files are blobs the caller uploaded first (`/blobs`). Checked here as far as the server relies
+ * on it; the steps themselves are checked again as any spec is when it runs.
+ */
+export const SpecRunRequestSchema = z
+  .object({
+    experiment: z.string().regex(EXPERIMENT_PATTERN, "must start with a letter or digit and hold only letters, digits, _ . - (at most 255)"),
+    spec: z.looseObject({
+      version: z.literal(1),
+      description: z.string(),
+      parameters: z.array(z.object({ name: z.string(), defaultValue: ParameterValueSchema })),
+      steps: z
+        .array(
+          z.looseObject({
+            name: z.string(),
+            manifest: DigestSchema.optional(),
+            source: z.record(z.string(), DigestSchema),
+            // Every kind carries its variables; a forged kind would otherwise fail deep in the engine.
+            environment: z.looseObject({ kind: z.enum(["system", "python", "node", "docker"]), envVars: z.record(z.string(), z.string()) }),
+          }),
+        )
+        .min(1),
+    }),
+    parameterAssignments: z.record(z.string(), ParameterValueSchema).optional(),
+    regenerateOutputs: z.boolean().optional(),
+    source: z.enum(["sdk", "cli", "kernel"]).optional(),
+    git: z.object({ repo: z.string(), branch: z.string(), commit: z.string(), dirty: z.boolean() }).nullable().optional(),
+  })
+  .strict();
+
+/**
+ * The body a remote workspace sends to `POST /runs`. The server checks the part of the spec it
+ * relies on (above); a sender states the whole spec as its own type (the engine's PipelineSpec).
+ */
+export type SpecRunRequest<Spec = Frozen<z.input<typeof SpecRunRequestSchema>>["spec"]> = Omit<Frozen<z.input<typeof SpecRunRequestSchema>>, "spec"> & { readonly spec: Spec };
 
 /** `POST /pipelines/{id}/runs` and `POST /endpoints/{name}/runs`, in the seeds' spelling. */
 export const RunSubmittedSchema = z.object({

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
-import type { RunSubmitted } from "../contract/rest.js";
+import type { RunSubmitted, SpecRunRequest } from "../contract/rest.js";
 import type { RunView } from "../contract/runView.js";
 import type { Pipeline } from "../dsl/Pipeline.js";
 import { ModuleStep } from "../dsl/ModuleStep.js";
@@ -40,8 +40,10 @@ export async function submitToServer(server: RemoteServer, experiment: string, p
   const refusedOption = (["concurrency", "startWhen", "runId", "git"] as const).find((k) => options[k] !== undefined);
   if (refusedOption !== undefined) throw new RemoteError({ reason: "config", detail: `submit option "${refusedOption}" is the server's to decide; a run submitted to ${server.url} cannot set it` });
   const graph = pipeline.validate();
-  // Checked here first: a typo should not cost snapshots and uploads.
-  resolveParameters(pipeline.parameters, options.parameterAssignments);
+  // Checked here first: a typo should not cost snapshots and uploads. The server gets the values
+  // as checked (their declared types), for the names assigned.
+  const resolved = resolveParameters(pipeline.parameters, options.parameterAssignments);
+  const assigned = options.parameterAssignments && Object.fromEntries(Object.keys(options.parameterAssignments).map((name) => [name, resolved[name]!]));
   const moduleStep = graph.steps.find((s) => s instanceof ModuleStep);
   if (moduleStep instanceof ModuleStep) {
     const { name, version } = moduleStep.moduleRef;
@@ -60,7 +62,7 @@ export async function submitToServer(server: RemoteServer, experiment: string, p
   const submitted = await postRun(server, {
     experiment,
     spec,
-    ...(options.parameterAssignments !== undefined && { parameterAssignments: options.parameterAssignments }),
+    ...(assigned !== undefined && { parameterAssignments: assigned }),
     ...(options.regenerateOutputs !== undefined && { regenerateOutputs: options.regenerateOutputs }),
     ...(options.source !== undefined && options.source !== "api" && options.source !== "schedule" && { source: options.source }),
     git: (await git) ?? null,
@@ -80,7 +82,7 @@ const POST_RETRY_MS = 200;
  * a 409 while another server process still makes the run for the key) is asked again with the
  * same key, and the server answers with the run the first request made, never a second run.
  */
-async function postRun(server: RemoteServer, body: Record<string, unknown>): Promise<RunSubmitted> {
+async function postRun(server: RemoteServer, body: SpecRunRequest<PipelineSpec>): Promise<RunSubmitted> {
   const headers = { "Idempotency-Key": `submit-${randomUUID()}` };
   for (let attempt = 1; ; attempt++) {
     try {

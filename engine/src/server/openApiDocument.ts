@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { REPLY_SCHEMAS, type ReplySchemaName } from "../contract/rest.js";
+import { REPLY_SCHEMAS, SpecRunRequestSchema, type ReplySchemaName } from "../contract/rest.js";
 import { SCOPES } from "../auth/ApiTokens.js";
 import { BlobMissingRequestSchema } from "./blobRoutes.js";
-import { SpecRunRequestSchema } from "./specRunRoutes.js";
 import { DefaultVersionRequestSchema, PublishRequestSchema, RunRequestSchema, ScheduleRequestSchema } from "./schemas.js";
 
 function schemaOf(s: z.ZodType): Record<string, unknown> {

@@ -1,15 +1,12 @@
 import express, { Router } from "express";
-import { z } from "zod";
 import { realpath } from "node:fs/promises";
 import { join, sep } from "node:path";
-import type { OutputFiles, RunSubmitted, StepWhy } from "../contract/rest.js";
+import { SpecRunRequestSchema, type OutputFiles, type RunSubmitted, type StepWhy } from "../contract/rest.js";
 import { hashTree } from "../fingerprint/hashTree.js";
 import { callerKey, callerOf } from "./Authenticator.js";
 import type { Submitted } from "./RunSubmitter.js";
 import { listOutputFiles } from "../runner/downloadRunOutputs.js";
-import { EXPERIMENT_PATTERN } from "../contract/names.js";
 import { explainDecision } from "../explain/formatDecision.js";
-import { isBlobDigest } from "../blobs/blobProtocol.js";
 import { digestOfJson, type Digest } from "../fingerprint/digest.js";
 import { PublishError } from "../publish/PublishError.js";
 import { PipelineRun } from "../runner/PipelineRun.js";
@@ -18,45 +15,11 @@ import { PipelineParameter } from "../dsl/PipelineParameter.js";
 import type { PipelineSpec } from "../spec/PipelineSpec.js";
 import { HttpError } from "./HttpError.js";
 import { param } from "./param.js";
-import { ParameterValueSchema, parseWith } from "./schemas.js";
+import { parseWith } from "./schemas.js";
 import type { ServerContext } from "./ServerContext.js";
 
 /** A spec names every file of every step's snapshot: a big source folder makes a big body. */
 const SPEC_BODY_LIMIT = "16mb";
-
-const DigestSchema = z.string().refine(isBlobDigest, "must be a sha256 digest (64 lowercase hex characters)");
-
-/**
- * `POST /runs`: a pipeline that was never published, as its portable spec (what every run
- * records, PipelineSpec) whose step code is named by content: each step's snapshot manifest and
- * files are blobs the caller uploaded first (`/blobs`). Checked here as far as the server relies
- * on it; the steps themselves are checked again as any spec is when it runs.
- */
-export const SpecRunRequestSchema = z
-  .object({
-    experiment: z.string().regex(EXPERIMENT_PATTERN, "must start with a letter or digit and hold only letters, digits, _ . - (at most 255)"),
-    spec: z.looseObject({
-      version: z.literal(1),
-      description: z.string(),
-      parameters: z.array(z.object({ name: z.string(), defaultValue: ParameterValueSchema })),
-      steps: z
-        .array(
-          z.looseObject({
-            name: z.string(),
-            manifest: DigestSchema.optional(),
-            source: z.record(z.string(), DigestSchema),
-            // Every kind carries its variables; a forged kind would otherwise fail deep in the engine.
-            environment: z.looseObject({ kind: z.enum(["system", "python", "node", "docker"]), envVars: z.record(z.string(), z.string()) }),
-          }),
-        )
-        .min(1),
-    }),
-    parameterAssignments: z.record(z.string(), ParameterValueSchema).optional(),
-    regenerateOutputs: z.boolean().optional(),
-    source: z.enum(["sdk", "cli", "kernel"]).optional(),
-    git: z.object({ repo: z.string(), branch: z.string(), commit: z.string(), dirty: z.boolean() }).nullable().optional(),
-  })
-  .strict();
 
 /** Unpublished runs submitted by remote workspaces, and `why` for any run's step. */
 export function specRunRoutes(ctx: ServerContext): Router {
