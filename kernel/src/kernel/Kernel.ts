@@ -110,7 +110,7 @@ export class Kernel {
     this.magics.line("typecheck", "refuse|report|off: what to do with type errors", (call) => {
       const mode = call.args[0];
       if (mode === undefined) return `typecheck: ${this.#typecheck}`;
-      if (!isTypecheckMode(mode)) throw new MagicError("typecheck", `%typecheck takes refuse, report or off, not "${mode}"`);
+      if (!isTypecheckMode(mode)) throw new MagicError({ reason: "typecheck-mode-invalid", mode });
       this.#typecheck = mode;
       return undefined;
     });

@@ -14,13 +14,13 @@ export class MagicRegistry {
 
   runLine(call: MagicCall): Promise<unknown> | unknown {
     const m = this.#line.get(call.name);
-    if (!m) throw new MagicError(call.name, `unknown line magic %${call.name}. Known: ${[...this.#line.keys()].map((k) => `%${k}`).join(", ")}`);
+    if (!m) throw new MagicError({ reason: "magic-unknown", kind: "line", name: call.name, known: [...this.#line.keys()] });
     return m.run(call);
   }
 
   runCell(call: MagicCall, body: string): Promise<unknown> | unknown {
     const m = this.#cell.get(call.name);
-    if (!m) throw new MagicError(call.name, `unknown cell magic %%${call.name}. Known: ${[...this.#cell.keys()].map((k) => `%%${k}`).join(", ")}`);
+    if (!m) throw new MagicError({ reason: "magic-unknown", kind: "cell", name: call.name, known: [...this.#cell.keys()] });
     return m.run(call, body);
   }
 

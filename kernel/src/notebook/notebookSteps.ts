@@ -54,7 +54,7 @@ export class NotebookSteps {
 
   /** The pipeline of all step cells, with data and parameters shared by name. */
   async pipeline(): Promise<Pipebook.Pipeline> {
-    if (this.#specs.size === 0) throw new MagicError("pipeline", "this notebook has no %%step cells yet: run some first");
+    if (this.#specs.size === 0) throw new MagicError({ reason: "pipeline-empty" });
     return this.build(this.#specs);
   }
 
@@ -80,7 +80,7 @@ export class NotebookSteps {
     for (const s of specs.values()) {
       const outputs = s.outputs.map((o) => {
         const d = dataNamed(o);
-        if (!(d instanceof pb.PipelineData)) throw new MagicError("step", `step ${s.name}: output "${o}" is a ${d instanceof pb.DataReference ? "DataReference" : "dataset"} in this notebook; outputs must be PipelineData`);
+        if (!(d instanceof pb.PipelineData)) throw new MagicError({ reason: "step-output-not-pipeline-data", step: s.name, output: o, is: d instanceof pb.DataReference ? "DataReference" : "dataset" });
         return d;
       });
       const parameters = Object.entries(s.params).map(([n, v]) => {

@@ -52,7 +52,7 @@ export function registerPipelineMagics(magics: MagicRegistry, d: PipelineMagicDe
       };
       return view;
     }
-    if (sub !== "run") throw new MagicError("pipeline", `%pipeline takes run, show or list, not "${sub}"`);
+    if (sub !== "run") throw new MagicError({ reason: "pipeline-subcommand-unknown", subcommand: sub });
     let experiment = "notebook";
     let regenerateOutputs = false;
     const paramTexts: string[] = [];
@@ -61,16 +61,16 @@ export function registerPipelineMagics(magics: MagicRegistry, d: PipelineMagicDe
       if (a === "--regenerate") regenerateOutputs = true;
       else if (a === "-p" || a === "--param") {
         const kv = rest[++i];
-        if (kv === undefined) throw new MagicError("pipeline", `${a} takes name=value`);
+        if (kv === undefined) throw new MagicError({ reason: "option-value-missing", magic: "pipeline", option: a });
         paramTexts.push(kv);
       } else if (!a.startsWith("-")) experiment = a;
-      else throw new MagicError("pipeline", `unknown option ${a}`);
+      else throw new MagicError({ reason: "option-unknown", magic: "pipeline", option: a });
     }
     const pb = await d.loadPipebook();
     const pipeline = await d.steps.pipeline();
     // Read by each parameter's declared type, as `pipebook run -p` does: `tag=007` stays "007".
     const parsed = parseAssignments(paramTexts, pipeline.parameters, "refuse");
-    if (!parsed.ok) throw new MagicError("pipeline", parsed.problems.join("; "));
+    if (!parsed.ok) throw new MagicError({ reason: "parameters-invalid", magic: "pipeline", problems: parsed.problems });
     const parameterAssignments = parsed.values;
     const ws = await d.steps.workspace();
     const run = await new pb.Experiment(ws, experiment).submit(pipeline, { regenerateOutputs, parameterAssignments, source: "kernel" });

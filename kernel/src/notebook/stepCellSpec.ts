@@ -34,9 +34,6 @@ export interface StepCellSpec {
 
 export const SCRIPT_NAME: { readonly [L in StepLanguage]: string } = { python: "step.py", shell: "step.sh", ts: "step.ts" };
 
-const USAGE = "%%step NAME [--inputs a,b] [--outputs c] [--compute local] [--lang python|shell|ts] [--param name=value] [--no-reuse]"
-  + " [--image IMAGE] [--pip pkg,pkg] [--find-links DIR] [--index-url URL] [--gpus N] [--cpus N] [--memory MB] [--timeout SECONDS]";
-
 /** Memory below this is refused by the engine's RunConfiguration (and by docker). */
 const MIN_MEMORY_MB = 6;
 
@@ -47,8 +44,8 @@ const MIN_MEMORY_MB = 6;
  */
 export function parseStepCell(args: readonly string[], body: string): StepCellSpec {
   const [name, ...rest] = args;
-  if (!name || name.startsWith("-")) throw new MagicError("step", `%%step needs a step name first: ${USAGE}`);
-  if (!STEP_NAME_PATTERN.test(name)) throw new MagicError("step", `step name "${name}" ${STEP_NAME_RULE}`);
+  if (!name || name.startsWith("-")) throw new MagicError({ reason: "step-name-missing" });
+  if (!STEP_NAME_PATTERN.test(name)) throw new MagicError({ reason: "step-name-invalid", name, rule: STEP_NAME_RULE });
   let lang: StepLanguage = "python";
   let compute = "local";
   let allowReuse = true;
@@ -68,7 +65,7 @@ export function parseStepCell(args: readonly string[], body: string): StepCellSp
     const value = (): string => {
       const v = rest[++i];
       // `--image --pip x` lost the image: taking "--pip" as its value would hide that.
-      if (v === undefined || v.startsWith("--")) throw new MagicError("step", `${opt} needs a value: ${USAGE}`);
+      if (v === undefined || v.startsWith("--")) throw new MagicError({ reason: "option-value-missing", magic: "step", option: opt });
       return v;
     };
     switch (opt) {
@@ -77,7 +74,7 @@ export function parseStepCell(args: readonly string[], body: string): StepCellSp
       case "--compute": compute = value(); break;
       case "--lang": {
         const l = value();
-        if (l !== "python" && l !== "shell" && l !== "ts") throw new MagicError("step", `--lang must be python, shell or ts, not "${l}"`);
+        if (l !== "python" && l !== "shell" && l !== "ts") throw new MagicError({ reason: "step-lang-invalid", lang: l });
         lang = l;
         break;
       }
@@ -85,7 +82,7 @@ export function parseStepCell(args: readonly string[], body: string): StepCellSp
       case "--no-reuse": allowReuse = false; break;
       case "--image": {
         const v = value();
-        if (v.trim() === "" || /\s/.test(v)) throw new MagicError("step", `--image takes a docker image name such as python:3.12-slim, got "${v}"`);
+        if (v.trim() === "" || /\s/.test(v)) throw new MagicError({ reason: "step-image-invalid", value: v });
         image = v;
         break;
       }
@@ -94,21 +91,21 @@ export function parseStepCell(args: readonly string[], body: string): StepCellSp
         const reqs = requirements(v);
         for (const r of reqs) {
           // A requirement starts with a project name; "-r x" or a lone "<2" would reach pip as something else.
-          if (!/^[A-Za-z0-9]/.test(r)) throw new MagicError("step", `--pip takes package requirements such as pbdemo==1.2.3, got "${r}" in "${v}"`);
+          if (!/^[A-Za-z0-9]/.test(r)) throw new MagicError({ reason: "step-pip-invalid", value: v, requirement: r });
         }
-        if (reqs.length === 0) throw new MagicError("step", `--pip takes package requirements such as pbdemo==1.2.3, got "${v}"`);
+        if (reqs.length === 0) throw new MagicError({ reason: "step-pip-invalid", value: v });
         pipPackages.push(...reqs);
         break;
       }
       case "--find-links": {
         const v = value();
-        if (v.trim() === "") throw new MagicError("step", `--find-links takes a folder of wheels, got "${v}"`);
+        if (v.trim() === "") throw new MagicError({ reason: "step-find-links-empty", value: v });
         findLinks.push(v);
         break;
       }
       case "--index-url": {
         const v = value();
-        if (!isUrl(v)) throw new MagicError("step", `--index-url takes a package index URL such as https://pypi.org/simple, got "${v}"`);
+        if (!isUrl(v)) throw new MagicError({ reason: "step-index-url-invalid", value: v });
         indexUrl = v;
         break;
       }
@@ -116,7 +113,7 @@ export function parseStepCell(args: readonly string[], body: string): StepCellSp
       case "--cpus": {
         const v = value();
         const n = decimal(v);
-        if (n === undefined || n <= 0) throw new MagicError("step", `--cpus must be a number of CPU cores > 0 (such as 2 or 0.5), got "${v}"`);
+        if (n === undefined || n <= 0) throw new MagicError({ reason: "step-number-invalid", option: "--cpus", value: v });
         cpus = n;
         break;
       }
@@ -124,24 +121,24 @@ export function parseStepCell(args: readonly string[], body: string): StepCellSp
       case "--timeout": {
         const v = value();
         const n = decimal(v);
-        if (n === undefined || n <= 0) throw new MagicError("step", `--timeout must be a number of seconds > 0, got "${v}"`);
+        if (n === undefined || n <= 0) throw new MagicError({ reason: "step-number-invalid", option: "--timeout", value: v });
         timeoutSeconds = n;
         break;
       }
-      default: throw new MagicError("step", `unknown option ${opt}: ${USAGE}`);
+      default: throw new MagicError({ reason: "option-unknown", magic: "step", option: opt });
     }
   }
   if (pipPackages.length > 0 && lang !== "python") {
-    throw new MagicError("step", `--pip installs Python packages, but step ${name} is a ${lang} cell, which no Python runs: write it as a python cell, or use an --image that has what it needs`);
+    throw new MagicError({ reason: "step-pip-not-python", step: name, lang });
   }
   if (pipPackages.length === 0 && (findLinks.length > 0 || indexUrl !== undefined)) {
-    throw new MagicError("step", `${findLinks.length > 0 ? "--find-links" : "--index-url"} says where pip finds the packages that --pip names, and step ${name} names none: add --pip`);
+    throw new MagicError({ reason: "step-pip-source-without-pip", step: name, option: findLinks.length > 0 ? "--find-links" : "--index-url" });
   }
   // A cell declares its parameters: each value's type is read from how it is written.
   const parsed = parseAssignments(paramTexts, [], "infer");
-  if (!parsed.ok) throw new MagicError("step", `--param: ${parsed.problems.join("; ")}`);
+  if (!parsed.ok) throw new MagicError({ reason: "parameters-invalid", magic: "step", problems: parsed.problems });
   const params = parsed.values;
-  if (body.trim() === "") throw new MagicError("step", `the body of step ${name} is empty: write its ${lang} script below the %%step line`);
+  if (body.trim() === "") throw new MagicError({ reason: "step-body-empty", step: name, lang });
   return { name, lang, inputs, outputs, compute, params, allowReuse, image, pipPackages, findLinks, indexUrl, gpus, cpus, memoryMb, timeoutSeconds, body };
 }
 
@@ -170,9 +167,9 @@ function requirements(v: string): string[] {
   return out.map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-function wholeNumber(opt: string, v: string, min: number, unit: string): number {
+function wholeNumber(opt: string, v: string, min: number, unit: "GPUs" | "MiB"): number {
   const n = /^\d+$/.test(v) ? Number(v) : undefined;
-  if (n === undefined || !Number.isSafeInteger(n) || n < min) throw new MagicError("step", `${opt} must be a whole number${unit === "GPUs" ? "" : ` of ${unit}`} ≥ ${min}, got "${v}"`);
+  if (n === undefined || !Number.isSafeInteger(n) || n < min) throw new MagicError({ reason: "step-whole-number-invalid", option: opt, value: v, min, unit });
   return n;
 }
 
