@@ -69,6 +69,8 @@ describe("the studio web page", () => {
     await page.click("#pipelines tbody tr:has-text('Trainer') button");
     await page.click("#submit-ok");
     await expect.poll(() => page.textContent("#submit-error"), { timeout: 20_000 }).toBe('this token does not have the "runs:submit" scope');
+    // A refusal that is no expected failure of the engine carries no code or reason.
+    expect(await page.getAttribute("#submit-error", "data-reason")).toBeNull();
     await page.click("#submit-cancel");
   });
 
@@ -79,6 +81,9 @@ describe("the studio web page", () => {
     await page.fill("#submit-params", '{"lr": "fast"}');
     await page.click("#submit-ok");
     await expect.poll(() => page.textContent("#submit-error"), { timeout: 20_000 }).toContain('parameter "lr" must be a number');
+    // The page keeps the reply's code and reason (its ApiError), not only the sentence.
+    expect(await page.getAttribute("#submit-error", "data-code")).toBe("parameter-invalid");
+    expect(await page.getAttribute("#submit-error", "data-reason")).toBe("parameters-invalid");
     await page.fill("#submit-experiment", "from_the_page");
     await page.fill("#submit-params", '{"lr": 0.33, "mode": "browser"}');
     await page.click("#submit-ok");

@@ -1,9 +1,9 @@
 // pipebook studio: the web page served by `pipebook serve`, bundled by engine/scripts/buildPage.mjs.
 // Every value from the server is put into the page with textContent / attributes, never as HTML;
 // the run graph is the contract's drawing (the notebook fallback and the lab draw the same).
-import { formatMetric, isTerminalRunStatus, renderRunGraph, STATUS_TABLE, statusWord, svgToDom, type DataNodeView, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
+import { FAILURE_CODES, formatMetric, isTerminalRunStatus, renderRunGraph, STATUS_TABLE, statusWord, svgToDom, type DataNodeView, type FailureCode, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
 
-import type { AgentList, DatasetVersionReply, EndpointRunList, Health, LiveFrame, PipelineEndpointReply, PublishedPipelineReply, RunList, RunSubmitted, ScheduleReply } from "pipebook/contract/rest";
+import type { AgentList, DatasetVersionReply, EndpointRunList, ErrorReply, Health, LiveFrame, PipelineEndpointReply, PublishedPipelineReply, RunList, RunSubmitted, ScheduleReply } from "pipebook/contract/rest";
 
 type ParameterSummary = PublishedPipelineReply["parameters"][number];
 
@@ -37,7 +37,39 @@ function say(text: string, isError = false): void {
   $("message").className = isError ? "error" : "muted";
 }
 
-/** The one function that calls the API; throws an Error with the server's sentence. */
+/**
+ * A reply that is not 2xx: the server's sentence (or the status line, where the body is not an
+ * `ErrorReply`), and an expected failure's `code` and `reason` where the server gave them.
+ */
+class ApiError extends Error {
+  constructor(readonly status: number, message: string, readonly code: FailureCode | undefined, readonly reason: string | undefined) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** The fields of an `ErrorReply` body that have the contract's types, checked by hand (the page bundles no zod). */
+function errorReplyOf(body: unknown): Partial<ErrorReply> {
+  if (typeof body !== "object" || body === null) return {};
+  const { error, code, reason } = body as Record<string, unknown>;
+  return {
+    ...(typeof error === "string" && { error }),
+    ...(FAILURE_CODES.some((c) => c === code) && { code: code as FailureCode }),
+    ...(typeof reason === "string" && { reason }),
+  };
+}
+
+/** Shows a failure (an error, or a sentence of the page's own) in `node`: its sentence, and a reply's code and reason as `data-code` / `data-reason`. */
+function showFailure(node: HTMLElement, err: unknown): void {
+  node.textContent = message(err);
+  for (const key of ["code", "reason"] as const) {
+    const value = err instanceof ApiError ? err[key] : undefined;
+    if (value === undefined) delete node.dataset[key];
+    else node.dataset[key] = value;
+  }
+}
+
+/** The one function that calls the API; throws an ApiError with the server's sentence, code and reason. */
 async function api<T>(path: string, options: { method?: string; body?: unknown } = {}): Promise<T> {
   const response = await request(path, options);
   return (await response.json()) as T;
@@ -52,13 +84,13 @@ async function request(path: string, options: { method?: string; body?: unknown 
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { method: options.method ?? "GET", headers, ...(options.body !== undefined && { body: JSON.stringify(options.body) }) });
   if (!response.ok) {
-    let message = `${response.status} ${response.statusText}`;
+    let reply: Partial<ErrorReply> = {};
     try {
-      message = ((await response.json()) as { error?: string }).error ?? message;
+      reply = errorReplyOf(await response.json());
     } catch {
       // not JSON: keep the status line
     }
-    throw new Error(message);
+    throw new ApiError(response.status, reply.error ?? `${response.status} ${response.statusText}`, reply.code, reply.reason);
   }
   return response;
 }
@@ -205,7 +237,7 @@ function showRunsOf(event: Event, title: string | null, path: string | null): vo
 function openSubmit(title: string, path: string, parameters: readonly ParameterSummary[]): void {
   $("submit-title").textContent = title;
   $<HTMLTextAreaElement>("submit-params").value = JSON.stringify(Object.fromEntries(parameters.map((p) => [p.name, p.defaultValue])), null, 1);
-  $("submit-error").textContent = "";
+  showFailure($("submit-error"), "");
   $("submit-dialog").dataset["path"] = path;
   $<HTMLDialogElement>("submit-dialog").showModal();
 }
@@ -216,7 +248,7 @@ async function submitRun(event: Event): Promise<void> {
   try {
     assignments = JSON.parse($<HTMLTextAreaElement>("submit-params").value || "{}");
   } catch {
-    $("submit-error").textContent = "Parameter assignments must be JSON, e.g. {\"learning_rate\": 0.1}";
+    showFailure($("submit-error"), "Parameter assignments must be JSON, e.g. {\"learning_rate\": 0.1}");
     return;
   }
   try {
@@ -226,7 +258,7 @@ async function submitRun(event: Event): Promise<void> {
     await refresh();
     await openRun(reply.Id);
   } catch (err) {
-    $("submit-error").textContent = message(err);
+    showFailure($("submit-error"), err);
   }
 }
 
