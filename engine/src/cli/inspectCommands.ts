@@ -9,6 +9,18 @@ import { projectServer } from "../remote/projectServer.js";
 
 const remote = (): Promise<typeof import("./remoteCommands.js")> => import("./remoteCommands.js");
 
+/**
+ * Ends a local command's process once it has printed its answer, as `pipebook run` does
+ * (docs/run-path.md): a natural exit would still close the store, and SQLite's last connection
+ * then checkpoints the WAL into the database and deletes it (the next command makes it again),
+ * and the heap is torn down page by page. These commands only read (orphan recovery, on the way
+ * in, commits before they print), the WAL stays for the next process as after a killed engine,
+ * and stdout is written synchronously on Linux (a file, a pipe or a terminal): nothing is lost.
+ */
+function leave(): never {
+  process.exit(0);
+}
+
 function findStep(ws: RunHistory, runId: string, name: string) {
   const steps = ws.runs.getSteps(runId);
   const step = steps.find((s) => s.name === name);
@@ -21,8 +33,8 @@ export async function runsCommand(options: { experiment?: string; limit: number 
   if (server) return (await remote()).remoteRuns(server, options);
   const ws = await openRunHistory();
   const runs = ws.runs.listRuns({ limit: options.limit, ...(options.experiment && { experiment: options.experiment }) });
-  if (runs.length === 0) return void process.stdout.write(`no runs yet in ${ws.dir}\n`);
-  process.stdout.write(`${table(["run", "experiment", "status", "created", "time", "source"], runs.map(runLine))}\n`);
+  process.stdout.write(runs.length === 0 ? `no runs yet in ${ws.dir}\n` : `${table(["run", "experiment", "status", "created", "time", "source"], runs.map(runLine))}\n`);
+  leave();
 }
 
 export async function showCommand(id: string): Promise<void> {
@@ -52,6 +64,7 @@ export async function showCommand(id: string): Promise<void> {
     for (const o of outputs) out.push(`${s.name} output ${o.name}: ${o.path} (${o.digest?.slice(0, 12) ?? "no hash"})`);
   }
   process.stdout.write(`${out.join("\n")}\n`);
+  leave();
 }
 
 export async function logsCommand(id: string, stepName: string | undefined): Promise<void> {
@@ -67,6 +80,7 @@ export async function logsCommand(id: string, stepName: string | undefined): Pro
     if (origin) process.stdout.write(`(reused: log of step run ${origin.id})\n`);
     process.stdout.write(text ?? (s.status === "skipped" ? "(not run)\n" : "(no output)\n"));
   }
+  leave();
 }
 
 export async function whyCommand(id: string, stepName: string): Promise<void> {
@@ -78,4 +92,5 @@ export async function whyCommand(id: string, stepName: string): Promise<void> {
   const lines = s.decision ? explainDecision(s.decision) : [`step ${s.name} is ${s.status}: no decision yet`];
   process.stdout.write(`${s.name} in run ${runId}: ${s.status}\n${lines.join("\n")}\n`);
   if (s.keyDigest) process.stdout.write(`key ${s.keyDigest}\n`);
+  leave();
 }

@@ -1,6 +1,5 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
 import { openDatabase } from "../store/openDatabase.js";
 import { AgentStore } from "../store/AgentStore.js";
 import { RunStore } from "../store/RunStore.js";
@@ -28,7 +27,9 @@ export async function openRunHistory(from: string = process.cwd()): Promise<RunH
   mkdirSync(dir, { recursive: true });
   const db = openDatabase(join(dir, "pipebook.db"));
   const runs = new RunStore(db);
-  recoverOrphanedRuns({ runs });
+  // The recovery's process-handling modules (processIdentity, stopStepProcesses, cgroups) are
+  // loaded only when a run is in flight, which is seldom when a person asks: one SELECT first.
+  if (runs.listActiveRuns().length > 0) (await import("../runner/recoverOrphanedRuns.js")).recoverOrphanedRuns({ runs });
   return { dir, runs, agents: AgentStore.onDatabase(db), close: () => db.close() };
 }
 
