@@ -2,12 +2,14 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openRunHistory, type RunHistory } from "../workspace/openRunHistory.js";
 import { CliError } from "./CliFailure.js";
-import { findRun } from "./findRun.js";
-import { explainDecision, summarizeDecision } from "../explain/formatDecision.js";
-import { runLine, stepLine, table } from "./format.js";
 import { projectServer } from "../remote/projectServer.js";
 
 const remote = (): Promise<typeof import("./remoteCommands.js")> => import("./remoteCommands.js");
+// Each command loads the helpers it uses, no more: `runs` words no decision, `why` prints no table
+// (each module an ESM import is a file read, a resolve and a compile of a command's ~150 ms).
+const findRun = async (...args: Parameters<typeof import("./findRun.js").findRun>): Promise<string> => (await import("./findRun.js")).findRun(...args);
+const decisions = (): Promise<typeof import("../explain/formatDecision.js")> => import("../explain/formatDecision.js");
+const format = (): Promise<typeof import("./format.js")> => import("./format.js");
 
 /**
  * Ends a local command's process once it has printed its answer, as `pipebook run` does
@@ -32,6 +34,7 @@ export async function runsCommand(options: { experiment?: string; limit: number 
   const server = await projectServer();
   if (server) return (await remote()).remoteRuns(server, options);
   const ws = await openRunHistory();
+  const { runLine, table } = await format();
   const runs = ws.runs.listRuns({ limit: options.limit, ...(options.experiment && { experiment: options.experiment }) });
   process.stdout.write(runs.length === 0 ? `no runs yet in ${ws.dir}\n` : `${table(["run", "experiment", "status", "created", "time", "source"], runs.map(runLine))}\n`);
   leave();
@@ -42,6 +45,7 @@ export async function showCommand(id: string): Promise<void> {
   if (server) return (await remote()).remoteShow(server, id);
   const ws = await openRunHistory();
   const run = ws.runs.getRun(await findRun(ws, id))!;
+  const [{ stepLine, table }, { summarizeDecision }] = await Promise.all([format(), decisions()]);
   const out: string[] = [
     `run        ${run.id}`,
     `experiment ${run.experiment}`,
@@ -89,7 +93,7 @@ export async function whyCommand(id: string, stepName: string): Promise<void> {
   const ws = await openRunHistory();
   const runId = await findRun(ws, id);
   const s = findStep(ws, runId, stepName);
-  const lines = s.decision ? explainDecision(s.decision) : [`step ${s.name} is ${s.status}: no decision yet`];
+  const lines = s.decision ? (await decisions()).explainDecision(s.decision) : [`step ${s.name} is ${s.status}: no decision yet`];
   process.stdout.write(`${s.name} in run ${runId}: ${s.status}\n${lines.join("\n")}\n`);
   if (s.keyDigest) process.stdout.write(`key ${s.keyDigest}\n`);
   leave();

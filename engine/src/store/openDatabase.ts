@@ -281,13 +281,12 @@ const NATIVE_BINDING = ((): string | undefined => {
 })();
 
 export function openDatabase(file: string): Db {
-  const db = new Database(file, NATIVE_BINDING === undefined ? {} : { nativeBinding: NATIVE_BINDING });
-  db.pragma("journal_mode = WAL");
+  // timeout: SQLite's busy timeout (what PRAGMA busy_timeout sets), given to the constructor.
+  const db = new Database(file, NATIVE_BINDING === undefined ? { timeout: 10000 } : { timeout: 10000, nativeBinding: NATIVE_BINDING });
+  // One exec for the settings rather than a prepared statement each (every command opens a store).
   // NORMAL under WAL is durable against process crashes (what a killed engine is);
   // only an OS crash can lose the last transactions, never corrupt the file.
-  db.pragma("synchronous = NORMAL");
-  db.pragma("busy_timeout = 10000");
-  db.pragma("foreign_keys = ON");
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON");
   try {
     migrate(db, file);
   } catch (err) {
