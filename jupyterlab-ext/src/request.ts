@@ -1,6 +1,6 @@
 import { PageConfig, URLExt } from "@jupyterlab/coreutils";
 import { ServerConnection } from "@jupyterlab/services";
-import { FAILURE_CODES, type FailureCode } from "pipebook/contract";
+import { readErrorReply, type FailureCode } from "pipebook/contract";
 import { describeReplyMismatch, parseReply, type Reply, type ReplyMismatch, type ReplySchemaName } from "pipebook/contract/rest";
 import { unreachable } from "./unreachable.js";
 
@@ -161,11 +161,9 @@ export function readReplyAs<N extends ReplySchemaName>(name: N, reply: unknown):
 async function errorReply(response: Response): Promise<{ message: string; code?: FailureCode; failureReason?: string }> {
   const text = await response.text().catch(() => "");
   try {
-    const body = JSON.parse(text) as { error?: unknown; message?: unknown; code?: unknown; reason?: unknown };
-    const data = {
-      ...(FAILURE_CODES.includes(body.code as FailureCode) && { code: body.code as FailureCode }),
-      ...(typeof body.reason === "string" && { failureReason: body.reason }),
-    };
+    const body = JSON.parse(text) as { error?: unknown; message?: unknown };
+    const { code, reason } = readErrorReply(body);
+    const data = { ...(code !== undefined && { code }), ...(reason !== undefined && { failureReason: reason }) };
     const message = body.error ?? body.message;
     if (typeof message === "string") {
       return { message, ...data };

@@ -48,3 +48,18 @@ export const FAILURE_CODES = [
 ] as const;
 
 export type FailureCode = (typeof FAILURE_CODES)[number];
+
+/**
+ * The parts of a server's error reply (`ErrorReply`) that are there and of the right type: its
+ * sentence, and an expected failure's code and reason. Checked by hand, without the schema, so
+ * the page, the lab extension and a remote workspace read a reply the same way without zod.
+ */
+export function readErrorReply(body: unknown): { readonly error?: string; readonly code?: FailureCode; readonly reason?: string } {
+  if (typeof body !== "object" || body === null) return {};
+  const { error, code, reason } = body as Record<string, unknown>;
+  return {
+    ...(typeof error === "string" && { error }),
+    ...(FAILURE_CODES.includes(code as FailureCode) && { code: code as FailureCode }),
+    ...(typeof reason === "string" && { reason }),
+  };
+}

@@ -27,5 +27,5 @@ export { PUBLISH_COMM_TARGET, describePublished } from "./publishComm.js";
 export type { PublishCommReply, PublishCommRequest } from "./publishComm.js";
 export { MIME_BUNDLE, RUN_HANDLE, isRunHandle, notifySubmission, observeSubmissions } from "./runHandle.js";
 export type { RunHandle } from "./runHandle.js";
-export { EXPECTED_FAILURE, FAILURE_CODES, isExpectedFailure } from "./expectedFailure.js";
+export { EXPECTED_FAILURE, FAILURE_CODES, isExpectedFailure, readErrorReply } from "./expectedFailure.js";
 export type { FailureCode } from "./expectedFailure.js";

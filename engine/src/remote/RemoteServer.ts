@@ -1,6 +1,6 @@
 import { BlobClient } from "../blobs/BlobClient.js";
 import { BlobTransferError } from "../blobs/BlobTransferError.js";
-import { FAILURE_CODES, type FailureCode } from "../contract/expectedFailure.js";
+import { readErrorReply, type FailureCode } from "../contract/expectedFailure.js";
 import { describeReplyMismatch, parseReply, type ReplySchemaName } from "../contract/rest.js";
 import type { z } from "zod";
 import { REPLY_SCHEMAS } from "../contract/rest.js";
@@ -73,12 +73,9 @@ export class RemoteServer {
     let data: { code?: FailureCode; serverReason?: string } = {};
     try {
       // The server's ErrorReply: its sentence, and an expected failure's code and reason.
-      const parsed = JSON.parse(text) as { error?: unknown; code?: unknown; reason?: unknown };
-      if (typeof parsed.error === "string") sentence = parsed.error;
-      data = {
-        ...(FAILURE_CODES.includes(parsed.code as FailureCode) && { code: parsed.code as FailureCode }),
-        ...(typeof parsed.reason === "string" && { serverReason: parsed.reason }),
-      };
+      const { error, code, reason } = readErrorReply(JSON.parse(text));
+      if (error !== undefined) sentence = error;
+      data = { ...(code !== undefined && { code }), ...(reason !== undefined && { serverReason: reason }) };
     } catch {
       // not JSON (a proxy's page): its first characters
     }

@@ -1,7 +1,7 @@
 // pipebook studio: the web page served by `pipebook serve`, bundled by engine/scripts/buildPage.mjs.
 // Every value from the server is put into the page with textContent / attributes, never as HTML;
 // the run graph is the contract's drawing (the notebook fallback and the lab draw the same).
-import { FAILURE_CODES, formatMetric, isTerminalRunStatus, renderRunGraph, STATUS_TABLE, statusWord, svgToDom, type DataNodeView, type FailureCode, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
+import { formatMetric, isTerminalRunStatus, renderRunGraph, STATUS_TABLE, statusWord, svgToDom, readErrorReply, type DataNodeView, type FailureCode, type RunStatus, type RunView, type StepStatus } from "pipebook/contract";
 
 import type { AgentList, DatasetVersionReply, EndpointRunList, ErrorReply, Health, LiveFrame, PipelineEndpointReply, PublishedPipelineReply, RunList, RunSubmitted, ScheduleReply } from "pipebook/contract/rest";
 
@@ -48,17 +48,6 @@ class ApiError extends Error {
   }
 }
 
-/** The fields of an `ErrorReply` body that have the contract's types, checked by hand (the page bundles no zod). */
-function errorReplyOf(body: unknown): Partial<ErrorReply> {
-  if (typeof body !== "object" || body === null) return {};
-  const { error, code, reason } = body as Record<string, unknown>;
-  return {
-    ...(typeof error === "string" && { error }),
-    ...(FAILURE_CODES.some((c) => c === code) && { code: code as FailureCode }),
-    ...(typeof reason === "string" && { reason }),
-  };
-}
-
 /** Shows a failure (an error, or a sentence of the page's own) in `node`: its sentence, and a reply's code and reason as `data-code` / `data-reason`. */
 function showFailure(node: HTMLElement, err: unknown): void {
   node.textContent = message(err);
@@ -86,7 +75,7 @@ async function request(path: string, options: { method?: string; body?: unknown 
   if (!response.ok) {
     let reply: Partial<ErrorReply> = {};
     try {
-      reply = errorReplyOf(await response.json());
+      reply = readErrorReply(await response.json());
     } catch {
       // not JSON: keep the status line
     }
