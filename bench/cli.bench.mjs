@@ -67,7 +67,8 @@ const stepScript = "import sys\n";
 
 /** One checkout under test: its CLI, its iris example and a workspace of its own. */
 function setUp(name, dir) {
-  const work = join(dir, "bench", "work", "cli");
+  // Per process: two benches at once on a shared checkout must not share a workspace.
+  const work = join(dir, "bench", "work", `cli-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(join(work, "chain_src"), { recursive: true });
   writeFileSync(join(work, "pipebook.json"), JSON.stringify({ name: `cli-bench-${name}` }));
@@ -156,10 +157,10 @@ const subjects = [setUp("after", root), ...(baseline ? [setUp("before", baseline
 const hasSnakemake = spawnSync("snakemake", ["--version"], { stdio: "ignore" }).status === 0;
 let snakemake;
 if (hasSnakemake) {
-  const work = join(root, "bench", "work", "cli-snakemake");
+  const work = join(root, "bench", "work", `cli-snakemake-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  snakemake = { rerun: snakemakeIris(work), times: [] };
+  snakemake = { work, rerun: snakemakeIris(work), times: [] };
 }
 
 const samples = new Map(subjects.map((s) => [s.name, { cpu: { node: [], help: [], runs: [], why: [], irisNoop: [] }, node: [], help: [], runs: [], why: [], irisNoop: [], chainFresh: [], chainFreshRunMs: [], chainGapMs: [], chainNoop: [], python: [] }]));
@@ -270,5 +271,5 @@ const out = {
     ...(after.chain50.skipped === undefined && { chain50: after.chain50.engineMsPerStep <= 3 }),
   },
 };
-for (const s of subjects) if (existsSync(s.work)) rmSync(s.work, { recursive: true, force: true });
+for (const work of [...subjects.map((s) => s.work), snakemake?.work]) if (work) rmSync(work, { recursive: true, force: true });
 console.log(JSON.stringify(out));
