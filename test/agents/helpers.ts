@@ -19,7 +19,7 @@ export interface AgentSandbox {
   readonly adminToken: string;
   readonly readToken: string;
   /** Starts `pipebook agent` as a real process; `server` defaults to this sandbox's. */
-  agent(name: string, o?: { gpus?: string; labels?: string[]; server?: string; dir?: string }): AgentProcess;
+  agent(name: string, o?: { gpus?: string; labels?: string[]; server?: string; dir?: string; cacheLimit?: string }): AgentProcess;
   /** Resolves when the pool has `name` in `status` (online by default). */
   waitForAgent(name: string, status?: "online" | "away" | "offline"): Promise<void>;
   close(): Promise<void>;
@@ -52,6 +52,7 @@ export async function agentSandbox(options: Omit<ServerOptions, "workspace"> = {
       const dir = o.dir ?? join(sb.dir, `agent-${name}`);
       const args = [CLI, "agent", "--server", o.server ?? server.url, "--token", agentToken, "--name", name, "--dir", dir, "--gpus", "auto"];
       for (const l of o.labels ?? ["gpu=a100"]) args.push("--labels", l);
+      if (o.cacheLimit !== undefined) args.push("--cache-limit", o.cacheLimit);
       const child = spawn(process.execPath, args, { env: { ...process.env, PIPEBOOK_GPUS: o.gpus ?? "0,1" }, stdio: ["ignore", "ignore", "pipe"] });
       let text = "";
       child.stderr!.on("data", (d: Buffer) => (text += d.toString()));

@@ -50,4 +50,33 @@ describe("data by content between a server and its agents", () => {
     expect(second.steps.map((s) => s.status)).toEqual(["reused", "completed", "completed"]);
     expect(second.steps.find((s) => s.name === "train")!.logTail).toContain("[pipebook] inputs: 0 B moved to agent gpu-1, 3.0 MiB already in its cache; outputs: 0 B uploaded, 8 B already on the server");
   });
+
+  it("keeps its cache within --cache-limit: the input used longest ago goes after a job, and is fetched again when named", async () => {
+    const agent = as.agent("gpu-1", { cacheLimit: "4MiB" });
+    await as.waitForAgent("gpu-1");
+    // 3 MiB made locally (zeros or 'a's), read on the agent: two inputs do not fit in 4 MiB.
+    const run = async (fill: string) => {
+      const data = new PipelineData("data");
+      const view = await (await new Experiment(as.ws, "cache").submit(new Pipeline(as.ws, {
+        steps: [
+          new CommandStep({ name: "make", command: `head -c 3145728 /dev/zero ${fill} > "$PIPEBOOK_OUTPUT_DATA/blob.bin"`, outputs: [data] }),
+          new CommandStep({ name: "read", allowReuse: false, computeTarget: "a100", runconfig: new RunConfiguration({ gpus: 1 }), inputs: [data], command: 'wc -c < "$PIPEBOOK_INPUT_DATA/blob.bin"' }),
+        ],
+      }))).waitForCompletion();
+      expect(view.steps.map((s) => s.status)).toEqual([expect.stringMatching(/completed|reused/), "completed"]);
+      return view.steps[1]!.logTail ?? "";
+    };
+    expect(await run("")).toContain("[pipebook] inputs: 3.0 MiB moved to agent gpu-1, 0 B already in its cache");
+    expect(await run("| tr '\\0' a")).toContain("[pipebook] inputs: 3.0 MiB moved to agent gpu-1, 0 B already in its cache");
+    expect(agent.log()).toMatch(/cache: removed 1 blob used longest ago \(3\.0 MiB\) to stay within its limit of 4\.0 MiB/);
+    // The zeros went; the 'a's stayed.
+    expect(await run("")).toContain("[pipebook] inputs: 3.0 MiB moved to agent gpu-1, 0 B already in its cache");
+    expect(await run("")).toContain("[pipebook] inputs: 0 B moved to agent gpu-1, 3.0 MiB already in its cache");
+  });
+
+  it("refuses a --cache-limit that is not a size", async () => {
+    const agent = as.agent("gpu-1", { cacheLimit: "lots" });
+    expect((await agent.exited()).code).toBe(2);
+    expect(agent.log()).toContain('--cache-limit takes a size such as 50GiB, 500MiB or 2T (got "lots")');
+  });
 });

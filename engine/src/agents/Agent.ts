@@ -8,6 +8,8 @@ import type { AgentInventory, AgentMessage, JobReport, ServerMessage } from "../
 import { AgentError } from "./AgentFailure.js";
 import { AgentConnection } from "./AgentConnection.js";
 import { runAgentJob } from "./runAgentJob.js";
+import { trimCache } from "./trimCache.js";
+import { formatBytes } from "../compute/remote/treePaths.js";
 
 export interface AgentOptions {
   readonly server: string;
@@ -17,6 +19,8 @@ export interface AgentOptions {
   readonly inventory: AgentInventory;
   /** Holds `cache/` (blobs by digest) and `work/` (one folder per running job); nothing else is written. */
   readonly dir: string;
+  /** The most the blob cache may hold: past it, the blobs used longest ago go after each job. */
+  readonly cacheLimitBytes: number;
   readonly log: (line: string) => void;
 }
 
@@ -35,6 +39,8 @@ const BACKOFF_MAX_MS = 5000;
 export class Agent {
   private connection: AgentConnection | undefined;
   private readonly running = new Map<string, AbortController>();
+  /** The blobs each running job names (code and inputs): never trimmed from the cache while it runs. */
+  private readonly pinned = new Map<string, ReadonlySet<string>>();
   /** Job reports the server has not acknowledged, oldest first. */
   private readonly unacked: (JobReport & { readonly seq: number })[] = [];
   private seq = 0;
@@ -70,6 +76,8 @@ export class Agent {
   run(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.settleStop = (err) => (err ? reject(err) : resolve());
+      // An agent restarted with a lower limit trims at once.
+      this.trim();
       this.dial();
     });
   }
@@ -154,6 +162,7 @@ export class Agent {
         if (this.running.has(id)) return; // A step never runs twice at once.
         const controller = new AbortController();
         this.running.set(id, controller);
+        this.pinned.set(id, new Set([...m.snapshot, ...Object.values(m.inputs).flatMap((l) => l.files)].map(([, d]) => d)));
         this.o.log(`step ${id}: started${m.gpus.length > 0 ? ` on GPU ${m.gpus.join(",")}` : ""}`);
         void runAgentJob(m, {
           agentName: this.o.name, cache: this.cache, transfer: this.transfer, workRoot: join(this.o.dir, "work"), dataRoot: join(this.o.dir, "data"), compute: this.compute,
@@ -165,6 +174,8 @@ export class Agent {
           }))
           .then((ended) => {
             this.running.delete(id);
+            this.pinned.delete(id);
+            this.trim();
             this.o.log(`step ${id}: ${ended.outcome.reason}`);
             this.send(ended);
           });
@@ -175,6 +186,14 @@ export class Agent {
         this.running.get(m.id)?.abort();
         return;
     }
+  }
+
+  /** Keeps the blob cache within its limit; says what it removed. */
+  private trim(): void {
+    const t = trimCache(this.cache, this.o.cacheLimitBytes, new Set([...this.pinned.values()].flatMap((s) => [...s])));
+    const limit = formatBytes(this.o.cacheLimitBytes);
+    if (t.removed > 0) this.o.log(`cache: removed ${t.removed} blob${t.removed > 1 ? "s" : ""} used longest ago (${formatBytes(t.freedBytes)}) to stay within its limit of ${limit}`);
+    if (t.heldBytes > this.o.cacheLimitBytes) this.o.log(`cache: holds ${formatBytes(t.heldBytes)}, over its limit of ${limit}: running jobs use the rest`);
   }
 
   /** Jobs running, and those whose end the server has not acknowledged: it must not count them lost. */

@@ -10,6 +10,7 @@ import type { StepJob } from "../compute/StepJob.js";
 import { asDigest, type Digest } from "../fingerprint/digest.js";
 import { hashFile } from "../fingerprint/hashFile.js";
 import type { MetricRow } from "../store/RunStore.js";
+import { markUsed } from "./trimCache.js";
 
 export interface AgentJobDeps {
   readonly agentName: string;
@@ -127,8 +128,10 @@ async function fetchMissing(m: Extract<ServerMessage, { type: "job" }>, deps: Ag
   const need: Digest[] = [];
   let cached = 0;
   for (const [d, size] of sizes) {
-    if (await deps.cache.has(d)) cached += size;
-    else need.push(d);
+    if (await deps.cache.has(d)) {
+      cached += size;
+      markUsed(deps.cache, d);
+    } else need.push(d);
   }
   const total = need.reduce((n, d) => n + sizes.get(d)!, 0);
   let moved = 0;
@@ -173,7 +176,7 @@ function layOut(listing: TreeListing, dir: string, cache: BlobStore): string {
 /** Puts a file the agent has (an output it made) into its cache under its digest, as a link where it can. */
 function keepInCache(cache: BlobStore, digest: Digest, file: string): void {
   const dest = cache.pathOf(digest);
-  if (existsSync(dest)) return;
+  if (existsSync(dest)) return markUsed(cache, digest);
   mkdirSync(dirname(dest), { recursive: true });
   const tmp = `${dest}.${process.pid}.tmp`;
   try {

@@ -24,6 +24,7 @@ export type CliFailure =
   | { readonly reason: "agent-name-invalid"; readonly name: string }
   | { readonly reason: "agent-label-invalid"; readonly label: string }
   | { readonly reason: "agent-gpus-invalid"; readonly gpus: string }
+  | { readonly reason: "agent-cache-limit-invalid"; readonly limit: string }
   // `pipebook serve`, `token`, `schedule`.
   | { readonly reason: "port-invalid"; readonly port: number }
   | { readonly reason: "count-invalid"; readonly flag: string }
@@ -57,6 +58,7 @@ function cliFailureCode(f: CliFailure): PipebookErrorCode {
     case "agent-name-invalid":
     case "agent-label-invalid":
     case "agent-gpus-invalid":
+    case "agent-cache-limit-invalid":
     case "port-invalid":
     case "count-invalid":
     case "port-in-use":
@@ -98,6 +100,8 @@ export function describeCliFailure(f: CliFailure): string {
       return `--labels ${f.label} is not key=value (e.g. gpu=a100)`;
     case "agent-gpus-invalid":
       return `--gpus takes auto, none or GPU indices such as 0,1 (got "${f.gpus}")`;
+    case "agent-cache-limit-invalid":
+      return `--cache-limit takes a size such as 50GiB, 500MiB or 2T (got "${f.limit}")`;
     case "port-invalid":
       return `--port must be 0–65535, got ${f.port}`;
     case "count-invalid":

@@ -1,16 +1,17 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statfsSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { Agent } from "../agents/Agent.js";
 import { agentInventory, parseGpuChoice } from "../agents/agentInventory.js";
 import { openRunHistory } from "../workspace/openRunHistory.js";
+import { formatBytes } from "../compute/remote/treePaths.js";
 import { CliError } from "./CliFailure.js";
 import { table } from "./format.js";
 
 /** A row older than this is from a server that stopped writing (stopped, or killed). */
 const STALE_MS = 15_000;
 
-export async function agentCommand(o: { server: string; token?: string; name?: string; labels: string[]; gpus: string; dir?: string }): Promise<void> {
+export async function agentCommand(o: { server: string; token?: string; name?: string; labels: string[]; gpus: string; dir?: string; cacheLimit?: string }): Promise<void> {
   const token = o.token ?? process.env["PIPEBOOK_AGENT_TOKEN"];
   if (!token) throw new CliError({ reason: "agent-token-missing" });
   const protocol = URL.canParse(o.server) ? new URL(o.server).protocol : undefined;
@@ -25,13 +26,16 @@ export async function agentCommand(o: { server: string; token?: string; name?: s
   }
   const choice = parseGpuChoice(o.gpus);
   if (choice === undefined) throw new CliError({ reason: "agent-gpus-invalid", gpus: o.gpus });
+  const limit = o.cacheLimit === undefined ? undefined : parseSize(o.cacheLimit);
+  if (o.cacheLimit !== undefined && limit === undefined) throw new CliError({ reason: "agent-cache-limit-invalid", limit: o.cacheLimit });
   const dir = resolve(o.dir ?? join(homedir(), ".pipebook-agent", name));
-  const { mkdirSync } = await import("node:fs");
   mkdirSync(dir, { recursive: true });
+  const disk = statfsSync(dir);
+  const cacheLimitBytes = limit ?? Math.floor((disk.blocks * disk.bsize) / 2);
   const inventory = await agentInventory(choice, dir, version());
   const log = (line: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-  log(`agent ${name}: ${inventory.gpus.length > 0 ? inventory.gpus.map((g) => `GPU ${g.index} ${g.name}`).join(", ") : "no GPUs"}; ${inventory.cpus} CPUs; cache ${dir}`);
-  const agent = new Agent({ server: o.server, token, name, labels, inventory, dir, log });
+  log(`agent ${name}: ${inventory.gpus.length > 0 ? inventory.gpus.map((g) => `GPU ${g.index} ${g.name}`).join(", ") : "no GPUs"}; ${inventory.cpus} CPUs; cache ${dir} (at most ${formatBytes(cacheLimitBytes)}${limit === undefined ? ": half of its disk; --cache-limit to change" : ""})`);
+  const agent = new Agent({ server: o.server, token, name, labels, inventory, dir, cacheLimitBytes, log });
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => agent.stop());
   await agent.run();
 }
@@ -54,6 +58,17 @@ export async function agentsCommand(): Promise<void> {
       ];
     }),
   )}\n`);
+}
+
+const UNITS: Readonly<Record<string, number>> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/**
+ * A size as pipebook prints them, in binary units ("50 GiB", "500MiB", "2T", "1.5g", a plain
+ * number of bytes), or undefined for anything else.
+ */
+export function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|b)?\s*$/i.exec(text);
+  return m ? Math.floor(Number(m[1]) * UNITS[(m[2] ?? "").toLowerCase()]!) : undefined;
 }
 
 function version(): string {

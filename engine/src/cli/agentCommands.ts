@@ -15,6 +15,7 @@ export function registerAgentCommands(program: Command): void {
     .option("--labels <k=v>", "a label pools select agents by, e.g. gpu=a100 (repeatable)", collect, [])
     .option("--gpus <which>", "auto (what nvidia-smi lists), none, or indices such as 0,1", "auto")
     .option("--dir <folder>", "where the agent keeps its blob cache and work folders (default ~/.pipebook-agent/<name>)")
+    .option("--cache-limit <size>", "the most its blob cache may hold, e.g. 50GiB; past it the blobs used longest ago are removed after each job (default: half of the disk it is on)")
     .action(lazyAction(actions, "agentCommand"));
   program
     .command("agents")
