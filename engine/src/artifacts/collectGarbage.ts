@@ -1,11 +1,18 @@
-import { readdir, rm, stat } from "node:fs/promises";
+import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { removeLayout } from "../datasets/datasetFiles.js";
 import type { Workspace } from "../workspace/Workspace.js";
+import type { Digest } from "../fingerprint/digest.js";
 import { PublishStore } from "../store/PublishStore.js";
+import { digestsNamedInStore } from "../store/namedDigests.js";
 
-/** How long a cut-off blob upload waits for its client to resume it. */
+/**
+ * How long a cut-off blob upload waits for its client to resume it, and how long a blob no record
+ * names is kept: a client uploads a run's code before it submits the run that names it.
+ */
 const PARTIAL_UPLOAD_KEPT_MS = 86_400_000;
+/** A named blob this small is read for the digests it names in turn: snapshot and dataset manifests. */
+const MANIFEST_MAX_BYTES = 16 * 2 ** 20;
 
 export interface GcOptions {
   readonly dryRun: boolean;
@@ -25,6 +32,9 @@ export interface GcItem {
  * copies of finished runs (their code stays in the snapshot blobs), and with `olderThanDays`
  * the outputs only old runs point at, and dataset layouts when no run is active. A removed output that a later step would reuse is
  * detected by reuse verification, which then reruns the step: removing never corrupts.
+ * Blobs no record names (directly or through a manifest a record names) and older than a day go
+ * too when no run is active: copies of agents' outputs and inputs, code uploaded for a submit
+ * that never came, snapshots of runs since deleted.
  */
 export async function collectGarbage(ws: Workspace, options: GcOptions): Promise<GcItem[]> {
   ws.requireLocal("collecting garbage");
@@ -76,6 +86,7 @@ export async function collectGarbage(ws: Workspace, options: GcOptions): Promise
       items.push({ path, bytes: await size(path), why: name.endsWith(".tmp") ? "unfinished copy of blob datastore content" : "copy of blob datastore content (downloaded again when a step reads it)" });
     }
   }
+  if (active.size === 0) items.push(...(await unnamedBlobs(ws)));
   // Uploads to a server (PUT /blobs) cut off and never resumed: kept a day for the resume, then garbage.
   const uploads = join(ws.blobs.root, "uploads");
   for (const name of await list(uploads)) {
@@ -86,6 +97,39 @@ export async function collectGarbage(ws: Workspace, options: GcOptions): Promise
   const layoutsDir = join(ws.dir, "datasets");
   const remoteDir = join(ws.dir, "remote");
   if (!options.dryRun) for (const item of items) await (dirname(item.path) === layoutsDir || dirname(item.path) === remoteDir ? removeLayout(item.path) : rm(item.path, { recursive: true, force: true }));
+  return items;
+}
+
+/**
+ * Blobs older than a day that no record of the store names, nor any manifest a record names. A
+ * blob is named when its digest appears in the store's text or in a named JSON blob (a snapshot's
+ * {path: digest}, a dataset's files), followed to the end.
+ */
+async function unnamedBlobs(ws: Workspace): Promise<GcItem[]> {
+  const named = digestsNamedInStore(ws.db);
+  const pending = [...named];
+  for (let d = pending.pop(); d !== undefined; d = pending.pop()) {
+    const path = ws.blobs.pathOf(d as Digest);
+    const st = await stat(path).catch(() => undefined);
+    if (!st || st.size > MANIFEST_MAX_BYTES) continue;
+    const text = await readFile(path, "utf8");
+    if (!/^\s*[[{]/.test(text)) continue;
+    for (const m of text.matchAll(/[0-9a-f]{64}/g)) {
+      if (named.has(m[0])) continue;
+      named.add(m[0]);
+      pending.push(m[0]);
+    }
+  }
+  const items: GcItem[] = [];
+  const root = join(ws.blobs.root, "sha256");
+  for (const shard of await list(root)) {
+    for (const name of await list(join(root, shard))) {
+      if (!/^[0-9a-f]{64}$/.test(name) || named.has(name)) continue;
+      const path = join(root, shard, name);
+      const st = await stat(path).catch(() => undefined);
+      if (st?.isFile() && Date.now() - st.mtimeMs > PARTIAL_UPLOAD_KEPT_MS) items.push({ path, bytes: st.size, why: "blob no run, dataset, module or published pipeline names (a day old)" });
+    }
+  }
   return items;
 }
 
