@@ -4,7 +4,6 @@ import { removeLayout } from "../datasets/datasetFiles.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import type { Digest } from "../fingerprint/digest.js";
 import { PublishStore } from "../store/PublishStore.js";
-import { digestsNamedInStore } from "../store/namedDigests.js";
 
 /**
  * How long a cut-off blob upload waits for its client to resume it, and how long a blob no record
@@ -106,7 +105,7 @@ export async function collectGarbage(ws: Workspace, options: GcOptions): Promise
  * {path: digest}, a dataset's files), followed to the end.
  */
 async function unnamedBlobs(ws: Workspace): Promise<GcItem[]> {
-  const named = digestsNamedInStore(ws.db);
+  const named = ws.runs.namedDigests();
   const pending = [...named];
   for (let d = pending.pop(); d !== undefined; d = pending.pop()) {
     const path = ws.blobs.pathOf(d as Digest);

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { Db } from "./openDatabase.js";
+import { digestsNamedInStore } from "./namedDigests.js";
 import { StatementCache } from "./StatementCache.js";
 import type { ParameterValue, RunStatus, StepKind, StepStatus } from "../contract/runView.js";
 import type { KeyComponents } from "../fingerprint/KeyComponents.js";
@@ -286,6 +287,11 @@ export class RunStore extends StatementCache {
   /** Every output folder any step run points at (for gc: what is still referenced). */
   allOutputPaths(): Set<string> {
     return new Set((this.sql("SELECT DISTINCT path FROM step_outputs").all() as { path: string }[]).map((r) => r.path));
+  }
+
+  /** Every SHA-256 digest any record of the whole store names, in any table (for gc: blobs still named). */
+  namedDigests(): Set<string> {
+    return digestsNamedInStore(this.db);
   }
 
   transaction<T>(fn: () => T): T {
