@@ -213,6 +213,23 @@ describe("a TypeScript pipeline file", () => {
     expect(await compiled()).toEqual([output]);
   });
 
+  it("imports the engine modules of the names it uses, not the whole index (a namespace import still gets every name)", async () => {
+    expect((await pipebook(project, "run", "pipeline.ts", "-q")).code).toBe(0);
+    const outputs = await Promise.all((await compiled()).map((f) => readFile(join(cache, "pipelines", f), "utf8")));
+    const text = outputs.find((t) => t.includes("lib/steps.ts"))!;
+    const engine = [...text.matchAll(/from "file:\/\/[^"]*\/engine\/dist\/([^"]+)"/g)].map((m) => m[1]).sort();
+    expect(engine).toEqual(["dsl/Pipeline.js", "dsl/steps.js", "workspace/Workspace.js"]);
+    await writeFile(join(project, "star.ts"), [
+      'import * as pb from "pipebook";',
+      "const ws = await pb.Workspace.fromConfig();",
+      'export const pipeline = new pb.Pipeline(ws, { steps: [new pb.CommandStep({ name: "n", command: ["echo", String(Object.keys(pb).length > 50)] })] });',
+      "",
+    ].join("\n"));
+    const star = await pipebook(project, "run", "star.ts");
+    expect(star.code, star.stderr).toBe(0);
+    expect(star.stdout).toContain("[n] true");
+  });
+
   it("that does not compile is refused with the place of the error, exit code 2", async () => {
     await writeFile(join(project, "broken.ts"), 'import { Pipeline } from "pipebook";\nexport const pipeline = new Pipeline(;\n');
     const r = await pipebook(project, "run", "broken.ts");

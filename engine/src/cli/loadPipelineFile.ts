@@ -23,12 +23,17 @@ export async function loadPipelineFile(file: string): Promise<PipelineModule> {
   }
   // TypeScript through compilePipelineFile (no loader hooks); its `import "pipebook"` is this
   // engine's own index, so `instanceof Pipeline` below holds.
-  const url = /\.[cm]?tsx?$/.test(abs) ? await compilePipelineFile(abs) : pathToFileURL(abs).href;
+  const { url, engineModules } = /\.[cm]?tsx?$/.test(abs)
+    ? await compilePipelineFile(abs)
+    : { url: pathToFileURL(abs).href, engineModules: [new URL("../index.js", import.meta.url).href] };
   // Compiled files carry inline source maps: a throw in the user's code names their own line.
-  // Node reads a module's map as it compiles it, once maps are on: the engine's own modules
-  // (which the file imports as `pipebook`) load first, without, or each would read and parse
-  // its .js.map file (~70 ms of a no-op rerun); its frames are not shown to the user anyway.
-  await import("../index.js");
+  // Node reads a module's map as it compiles it, once maps are on: the engine's modules that
+  // the file imports (a compiled file: those of the names it uses; a JavaScript file: the index)
+  // load first, without, or each would read and parse its .js.map file (~70 ms of a no-op
+  // rerun); their frames are not shown to the user anyway. Maps go back off (unless the
+  // process was started with them) once the file has run, for the modules loaded later.
+  await Promise.all(engineModules.map((m) => import(m)));
+  const mapsBefore = process.sourceMapsEnabled;
   process.setSourceMapsEnabled(true);
   let mod: Record<string, unknown>;
   let candidate: unknown;
@@ -38,6 +43,8 @@ export async function loadPipelineFile(file: string): Promise<PipelineModule> {
     if (typeof candidate === "function") candidate = await (candidate as () => unknown)();
   } catch (err) {
     throw loadFailure(file, url, err);
+  } finally {
+    process.setSourceMapsEnabled(mapsBefore);
   }
   if (!(candidate instanceof Pipeline)) {
     throw new PipelineFileError({ reason: "no-pipeline-export", file });
