@@ -8,8 +8,6 @@ import { readGitInfo } from "../runner/readGitInfo.js";
 import { parseRunAssignments } from "../runner/resolveParameters.js";
 import { duration, stepLine, table } from "./format.js";
 import { loadPipelineFile } from "./loadPipelineFile.js";
-import { RemoteRun } from "../remote/RemoteRun.js";
-import { followRemoteRun } from "./remoteCommands.js";
 
 const CANCEL_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
@@ -41,7 +39,11 @@ export async function runCommand(file: string, options: RunOptions): Promise<voi
       ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
     })
     .finally(() => early?.off());
-  if (run instanceof RemoteRun) return followRemoteRun(run, name, options.quiet ?? false, early?.received());
+  // Only a workspace with a server submits remotely: the remote client's modules load only then.
+  if (ws.remote) {
+    const [{ RemoteRun }, { followRemoteRun }] = await Promise.all([import("../remote/RemoteRun.js"), import("./remoteCommands.js")]);
+    if (run instanceof RemoteRun) return followRemoteRun(run, name, options.quiet ?? false, early?.received());
+  }
   const total = pipeline.graph.steps.length;
   let done = 0;
   process.stdout.write(`submitted run ${run.id} (experiment ${name}, ${total} steps) in workspace ${ws.dir}\n`);

@@ -2,9 +2,9 @@ import type { AnyDatastore } from "../dsl/Datastore.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import type { Digest } from "../fingerprint/digest.js";
 import type { DatasetDefinition, DatasetVersion, TableFormat, TableTransform } from "./DatasetDefinition.js";
-import { DatasetProfile } from "./DatasetProfile.js";
-import { hashDataset, listDatasetFiles, materializeDataset, snapshotDataset, versionFiles, type DatasetContent, type DatasetFile } from "./datasetFiles.js";
-import { readTable, type Row, type TableFile } from "./readTable.js";
+import type { DatasetProfile } from "./DatasetProfile.js";
+import type { DatasetContent, DatasetFile } from "./datasetFiles.js";
+import type { Row, TableFile } from "./readTable.js";
 
 /** What reading a table yields: the column names first (after projections), then rows. */
 export type TableItem = { readonly columns: readonly string[] } | { readonly row: Row };
@@ -32,12 +32,18 @@ export interface DatasetServices {
   readonly profile: (source: AsyncIterable<TableItem>) => Promise<DatasetProfile>;
 }
 
+// Each loads its module on first use: every workspace and datastore holds these, and most runs
+// (a pipeline with no dataset, a no-op rerun) call none of them.
+const files = (): Promise<typeof import("./datasetFiles.js")> => import("./datasetFiles.js");
+
 export const DATASET_SERVICES: DatasetServices = {
-  listFiles: listDatasetFiles,
-  hash: hashDataset,
-  snapshot: snapshotDataset,
-  versionFiles,
-  materialize: materializeDataset,
-  readTable,
-  profile: (source) => DatasetProfile.of(source),
+  listFiles: async (datastores, definition) => (await files()).listDatasetFiles(datastores, definition),
+  hash: async (ws, definition, list) => (await files()).hashDataset(ws, definition, list),
+  snapshot: async (ws, list, content) => (await files()).snapshotDataset(ws, list, content),
+  versionFiles: async (ws, version) => (await files()).versionFiles(ws, version),
+  materialize: async (ws, definition, list, digest) => (await files()).materializeDataset(ws, definition, list, digest),
+  readTable: async function* (list, format, transforms) {
+    yield* (await import("./readTable.js")).readTable(list, format, transforms);
+  },
+  profile: async (source) => (await import("./DatasetProfile.js")).DatasetProfile.of(source),
 };

@@ -1,6 +1,5 @@
 import type { GitInfo } from "../store/RunStore.js";
 import type { DownloadOutputsOptions, DownloadReport } from "../artifacts/outputDownload.js";
-import { downloadRunOutputs } from "./downloadRunOutputs.js";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { isTerminalRunStatus, isTerminalStepStatus, type ParameterValue, type RunStatus, type RunView, type StepView } from "../contract/runView.js";
@@ -239,8 +238,8 @@ export class PipelineRun implements RunHandle {
    * Copies the run's recorded outputs to `dest/<step>/<output>/…` (only `options.step`'s, or only
    * outputs named `options.output`); files already there with the same content are not copied again.
    */
-  downloadOutputs(dest: string, options: DownloadOutputsOptions = {}): Promise<DownloadReport> {
-    return downloadRunOutputs(this.workspace, this.id, dest, options);
+  async downloadOutputs(dest: string, options: DownloadOutputsOptions = {}): Promise<DownloadReport> {
+    return (await import("./downloadRunOutputs.js")).downloadRunOutputs(this.workspace, this.id, dest, options);
   }
 
   /** Publishes this run's pipeline (its spec and source snapshots) under a name and version. */

@@ -13,13 +13,12 @@ import { openDatabase, type Db } from "../store/openDatabase.js";
 import { DatasetStore } from "../store/DatasetStore.js";
 import { ModuleStore } from "../store/ModuleStore.js";
 import { RunStore } from "../store/RunStore.js";
-import { PublishedPipeline } from "../publish/PublishedPipeline.js";
-import { RecordedRun } from "../publish/RecordedRun.js";
+import type { PublishedPipeline } from "../publish/PublishedPipeline.js";
+import type { RecordedRun } from "../publish/RecordedRun.js";
 import { PipelineRun, type SubmitOptions } from "../runner/PipelineRun.js";
 import type { SubmittedRun } from "../runner/SubmittedRun.js";
 import type { Pipeline } from "../dsl/Pipeline.js";
 import type { RemoteServer } from "../remote/RemoteServer.js";
-import { recoverOrphanedRuns } from "../runner/recoverOrphanedRuns.js";
 import type { AnyDatastore } from "../dsl/Datastore.js";
 import { Datastore } from "../datastores/Datastore.js";
 import { datastoreConfigProblem, type DatastoreConfig } from "../dsl/datastoreConfig.js";
@@ -47,11 +46,13 @@ export interface EngineServices {
   readonly recordedRun: typeof RecordedRun.get;
 }
 
+// Publishing's modules load when something is published or a recorded run is looked up.
+const publishing = (): Promise<typeof import("../publish/PublishedPipeline.js")> => import("../publish/PublishedPipeline.js");
 const SERVICES: EngineServices = {
   submit: (experiment, pipeline, options) => PipelineRun.submit(experiment, pipeline, options),
-  publish: (pipeline, options) => PublishedPipeline.publish(pipeline, options),
-  publishRun: (ws, runId, options) => PublishedPipeline.fromRun(ws, runId, options),
-  recordedRun: (ws, runId) => RecordedRun.get(ws, runId),
+  publish: async (pipeline, options) => (await publishing()).PublishedPipeline.publish(pipeline, options),
+  publishRun: async (ws, runId, options) => (await publishing()).PublishedPipeline.fromRun(ws, runId, options),
+  recordedRun: async (ws, runId) => (await import("../publish/RecordedRun.js")).RecordedRun.get(ws, runId),
 };
 
 /**
@@ -155,7 +156,8 @@ export class Workspace {
     if (!ws) {
       ws = new Workspace(root, dir, config, remote);
       open.set(key, ws);
-      recoverOrphanedRuns(ws);
+      // The recovery's process-handling modules load only when a run is in flight: one SELECT first.
+      if (ws.runs.listActiveRuns().length > 0) (await import("../runner/recoverOrphanedRuns.js")).recoverOrphanedRuns(ws);
       await ws.recoverTargets();
     }
     return ws;
