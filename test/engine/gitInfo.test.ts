@@ -3,7 +3,8 @@ import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandStep, Experiment, Pipeline, PipelineRun, Workspace } from "pipebook";
-import { sandbox, type Sandbox } from "./helpers.js";
+import { pathToFileURL } from "node:url";
+import { pipebook, REPO, sandbox, type Sandbox } from "./helpers.js";
 
 // The real git, reached through a wrapper first on PATH that logs each call: how many times a
 // run asks git is counted, as "cached means zero runs" is in the reuse tests.
@@ -83,6 +84,34 @@ describe("git facts of a run", () => {
       await again.waitForCompletion();
       expect(ws.runs.getRun(again.id)!.git).toEqual(clean.git);
       expect(git("rev-parse", "HEAD")).not.toBe(head);
+    } finally {
+      await ws.close();
+    }
+  });
+
+  it("of `pipebook run` (asked as the process starts): one git process, stored with the run", async () => {
+    const repo = join(sb.dir, "cli-repo");
+    await mkdir(repo);
+    const git = (...args: string[]): string => execFileSync(realGit, ["-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { encoding: "utf8" }).trim();
+    git("init", "-q", "-b", "main");
+    await writeFile(join(repo, ".gitignore"), ".pipebook/\n");
+    await writeFile(join(repo, "pipebook.json"), JSON.stringify({ name: "git-cli" }));
+    const index = pathToFileURL(join(REPO, "engine", "dist", "index.js")).href;
+    await writeFile(join(repo, "p.mjs"), [
+      `import { CommandStep, Pipeline, Workspace } from ${JSON.stringify(index)};`,
+      'export const pipeline = new Pipeline(await Workspace.fromConfig(), { steps: [new CommandStep({ name: "noop", command: ["true"] })] });',
+      "",
+    ].join("\n"));
+    git("add", ".");
+    git("commit", "-q", "-m", "first");
+    await rm(calls, { force: true });
+    const r = await pipebook(repo, "run", "p.mjs", "-q");
+    expect(r.code, r.stderr).toBe(0);
+    const id = /submitted run (\S+)/.exec(r.stdout)![1]!;
+    const ws = await Workspace.fromConfig({ path: repo });
+    try {
+      expect(ws.runs.getRun(id)!.git).toEqual({ repo: git("rev-parse", "--show-toplevel"), branch: "main", commit: git("rev-parse", "HEAD"), dirty: false });
+      expect(await gitCalls()).toHaveLength(1);
     } finally {
       await ws.close();
     }

@@ -21,10 +21,13 @@ export interface RunOptions {
 
 /** `pipebook run FILE`: submit, stream progress as `[done/total]` lines, print a summary. */
 export async function runCommand(file: string, options: RunOptions): Promise<void> {
-  // Asked now, on its worker thread, while the file and the engine load: the run asks for the
-  // same repository's facts and gets this answer (readGitInfo shares it), instead of the process
-  // waiting for git after a run that reused everything.
-  void readGitInfo(process.cwd());
+  // Asked now, while the file and the engine load: the run asks for the same repository's facts
+  // and gets this answer (readGitInfo shares it), instead of the process waiting for git after a
+  // run that reused everything. Started from this thread, while the process is small, rather
+  // than from a worker thread (see readGitInfo).
+  void readGitInfo(process.cwd(), { from: "this-thread" });
+  // A run that will run its steps: the local step launcher boots meanwhile too (compute/StepLauncher.ts).
+  if (options.regenerate) void import("../compute/StepLauncher.js").then((m) => m.warmSharedLauncher());
   const { pipeline, experiment } = await loadPipelineFile(file);
   const ws = pipeline.workspace;
   const assignments = parseRunAssignments(pipeline.parameters, options.param ?? []);

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { parentPort, workerData } from "node:worker_threads";
-import type { GitInfo } from "../store/RunStore.js";
+import { parseGitStatus } from "./parseGitStatus.js";
 
 /**
  * Worker side of readGitInfo: one `git status --porcelain=v2 --branch` in the repository's top
@@ -12,18 +12,4 @@ const { root } = workerData as { root: string };
 const r = spawnSync("git", ["-C", root, "status", "--porcelain=v2", "--branch"], { encoding: "utf8", timeout: 10_000, maxBuffer: 8 << 20, stdio: ["ignore", "pipe", "ignore"] });
 // A status too long for the buffer is a very dirty tree: its header lines came first.
 const overflowed = (r.error as NodeJS.ErrnoException | undefined)?.code === "ENOBUFS";
-parentPort?.postMessage(r.status === 0 || overflowed ? parseStatus(root, r.stdout ?? "", overflowed) : undefined);
-
-function parseStatus(repo: string, out: string, overflowed: boolean): GitInfo | undefined {
-  let commit: string | undefined;
-  let branch = "";
-  let dirty = overflowed;
-  for (const line of out.split("\n")) {
-    if (line.startsWith("# branch.oid ")) commit = line.slice("# branch.oid ".length).trim();
-    else if (line.startsWith("# branch.head ")) branch = line.slice("# branch.head ".length).trim();
-    else if (line !== "" && !line.startsWith("#")) dirty = true;
-  }
-  // A repository without a commit yet has nothing to tie a run to.
-  if (commit === undefined || commit === "(initial)") return undefined;
-  return { repo, branch, commit, dirty };
-}
+parentPort?.postMessage(r.status === 0 || overflowed ? parseGitStatus(root, r.stdout ?? "", overflowed) : undefined);

@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { GitInfo } from "../store/RunStore.js";
+import { parseGitStatus } from "./parseGitStatus.js";
 
 const recent = new Map<string, { at: number | undefined; info: Promise<GitInfo | undefined> }>();
 /** A burst of submits (a server under load, a sweep) asks git once: a process per run costs more than the run. */
@@ -10,16 +11,19 @@ const MEMO_MS = 2000;
 /**
  * Repository (its top folder), branch, full commit hash and dirty flag of the folder a run was
  * submitted from; undefined outside a repository, and then no process is started at all. Inside
- * one, a single `git status` runs on a worker thread (gitStatusWorker.ts), so the engine's event
- * loop never waits for a fork.
+ * one, a single `git status` runs, started from a worker thread (gitStatusWorker.ts), so the
+ * engine's event loop never waits for a fork; or, with `from: "this-thread"`, started here
+ * (asynchronously), for a process that asks as it starts (`pipebook run`): a fork is cheap while
+ * the heap is small, and a worker costs a whole second Node environment (~90 ms of CPU here
+ * against ~20 ms for the spawn, docs/run-path.md).
  */
-export function readGitInfo(dir: string): Promise<GitInfo | undefined> {
+export function readGitInfo(dir: string, options: { readonly from?: "worker" | "this-thread" } = {}): Promise<GitInfo | undefined> {
   const root = repositoryRoot(resolve(dir));
   if (root === undefined) return Promise.resolve(undefined);
   const hit = recent.get(root);
   // An answer still coming is shared whatever its age; a settled one for MEMO_MS.
   if (hit && (hit.at === undefined || Date.now() - hit.at < MEMO_MS)) return hit.info;
-  const entry: { at: number | undefined; info: Promise<GitInfo | undefined> } = { at: undefined, info: askGit(root) };
+  const entry: { at: number | undefined; info: Promise<GitInfo | undefined> } = { at: undefined, info: options.from === "this-thread" ? askGitHere(root) : askGit(root) };
   void entry.info.then(() => (entry.at = Date.now()));
   recent.set(root, entry);
   return entry.info;
@@ -44,6 +48,24 @@ function askGit(root: string): Promise<GitInfo | undefined> {
       worker.once("message", (info: GitInfo | undefined) => resolve(info));
       worker.once("error", () => resolve(undefined));
       worker.once("exit", () => resolve(undefined));
+    } catch {
+      resolve(undefined);
+    }
+  });
+}
+
+const GIT_STATUS = ["status", "--porcelain=v2", "--branch"];
+
+/** The same `git status` as gitStatusWorker.ts, started from this thread without waiting for it. */
+async function askGitHere(root: string): Promise<GitInfo | undefined> {
+  const { execFile } = await import("node:child_process");
+  return new Promise((resolve) => {
+    try {
+      execFile("git", ["-C", root, ...GIT_STATUS], { encoding: "utf8", timeout: 10_000, maxBuffer: 8 << 20 }, (err, stdout) => {
+        // A status too long for the buffer is a very dirty tree: its header lines came first.
+        const overflowed = (err as NodeJS.ErrnoException | null)?.code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER";
+        resolve(err === null || overflowed ? parseGitStatus(root, stdout, overflowed) : undefined);
+      }).stdin?.end();
     } catch {
       resolve(undefined);
     }
