@@ -2,7 +2,8 @@ import { fork, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { unreachable } from "../errors/PipebookError.js";
 import type { LaunchReport, LaunchRequest, PrepareRequest } from "./launcherProtocol.js";
-import { namespacedLauncher } from "./readOnlyBinds.js";
+import { namespacedLauncher, probeNamespace } from "./readOnlyBinds.js";
+import { traceStep } from "./stepTrace.js";
 
 /** How a launched process ended, as far as the launcher saw it. */
 export type LaunchEnd =
@@ -44,6 +45,7 @@ export class StepLauncher {
     this.active.set(id, { ...handlers });
     if (this.active.size === 1) setHeld(child, true);
     child.send({ type: "launch", id, ...request } satisfies LaunchRequest);
+    traceStep(request.env["PIPEBOOK_STEP_RUN_ID"], "sent");
   }
 
   /**
@@ -60,6 +62,7 @@ export class StepLauncher {
     if (this.child) return this.child;
     // As root, in a mount namespace of its own, where it binds steps' inputs read-only.
     const ns = namespacedLauncher();
+    traceStep(undefined, "launcher-spawn");
     const child = ns
       ? spawn(ns.prefix[0]!, [...ns.prefix.slice(1), process.execPath, LAUNCHER, ns.mount], { serialization: "json", stdio: ["ignore", "ignore", "inherit", "ipc"] })
       : fork(LAUNCHER, [], { serialization: "json", stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv: [] });
@@ -98,6 +101,24 @@ export class StepLauncher {
         return unreachable(r);
     }
   }
+}
+
+/**
+ * Starts this process's shared launcher now, without blocking: the namespace probe runs as a
+ * process of its own first, then the launcher boots (Node, and `unshare` as root). `pipebook run
+ * --regenerate` asks as it starts, so both happen while the pipeline file loads; on a loaded
+ * two-core machine they took 150–300 ms, which the first step of a fresh run otherwise waited
+ * for. A LocalCompute's warm() at submit then only sends its workspace's views. Never throws;
+ * like any idle launcher, it does not hold this process open.
+ */
+export function warmSharedLauncher(): void {
+  void probeNamespace().then(() => {
+    try {
+      StepLauncher.shared().warm(undefined);
+    } catch {
+      // Shows, with its sentence, when a step runs.
+    }
+  });
 }
 
 /** Whether the launcher keeps this process's event loop alive: only while steps run. */
