@@ -22,6 +22,7 @@ import type { ResolvedEnvironment, StepJob } from "./StepJob.js";
 import { unsealTree } from "../datasets/readOnlyTree.js";
 import { waitForGpus } from "./waitForGpus.js";
 import { targetKeyFields } from "./targetKeyFields.js";
+import { traceStep } from "./stepTrace.js";
 
 /** Writable views made in this process (their folders exist). */
 const madeViews = new Set<string>();
@@ -101,7 +102,9 @@ export class LocalCompute implements Compute {
    * launcher's boot and mounts were most of the wait before the first step.
    */
   warm(): void {
+    traceStep(undefined, "warm");
     void probeNamespace().then(() => {
+      traceStep(undefined, "probed");
       try {
         this.launcher.warm(this.views());
       } catch {
@@ -121,6 +124,7 @@ export class LocalCompute implements Compute {
     // most of the engine's per-step overhead for short steps.
     mkdirSync(workDir, { recursive: true });
     await io.materializeSnapshot(workDir);
+    traceStep(job.stepRunId, "snapshot");
     if (job.kind === "node") {
       mkdirSync(join(workDir, "node_modules"), { recursive: true });
       symlinkSync(join(RUNTIME_DIR, "node", "pipebook_run"), join(workDir, "node_modules", "pipebook_run"), "dir");
@@ -158,6 +162,7 @@ export class LocalCompute implements Compute {
     // Marks a process tree this machine's launcher started, for recovery (stopStepProcesses).
     env[LOCAL_STEP_MARKER] = "1";
 
+    traceStep(job.stepRunId, "resolved");
     const gpus = grant ? [] : await detectGpus();
     const acquired = grant ? [] : job.resources.gpus > 0 && this.context.gpuSlots ? await waitForGpus(this.context.gpuSlots, gpus, job, io, signal) : [];
     if (acquired === undefined) return { reason: "canceled" };
@@ -170,7 +175,8 @@ export class LocalCompute implements Compute {
       return await this.spawnStep(argv, workDir, env, job.resources.timeoutSeconds, io, signal, this.stepCgroup(job.stepRunId, io), { readOnly, ...(views && { views }) });
     } finally {
       clearInterval(poll);
-      await metrics.read();
+      await metrics.finish();
+      traceStep(job.stepRunId, "metrics-read");
       this.context.gpuSlots?.release(acquired);
     }
   }
@@ -241,6 +247,7 @@ export class LocalCompute implements Compute {
         { argv, cwd, env, ...(cgroup && { cgroup }), ...(mounts.readOnly!.length > 0 && { readOnly: mounts.readOnly }), ...(mounts.views && { views: mounts.views }) },
         {
           onStarted: (started, cgroupProblem) => {
+            traceStep(env["PIPEBOOK_STEP_RUN_ID"], "started-received");
             pid = started;
             if (cgroupProblem !== undefined) {
               cgroup = undefined;
@@ -254,9 +261,11 @@ export class LocalCompute implements Compute {
               unrecorded = err;
             }
             if (stopping) killGroup(started, "SIGKILL");
+            traceStep(env["PIPEBOOK_STEP_RUN_ID"], "started-recorded");
           },
           onOutput: (stream, chunk) => io.output(stream, chunk),
           onEnd: (end) => {
+            traceStep(env["PIPEBOOK_STEP_RUN_ID"], "end-received");
             clearTimeout(timer);
             clearTimeout(killTimer);
             signal.removeEventListener("abort", onAbort);

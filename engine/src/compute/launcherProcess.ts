@@ -9,6 +9,7 @@ import type { Readable } from "node:stream";
 import { enterCgroup, killCgroup, removeCgroup, removeCgroupNow } from "./cgroups.js";
 import type { LaunchReport, LaunchRequest, LauncherMessage } from "./launcherProtocol.js";
 import { stopStepProcesses } from "./stopStepProcesses.js";
+import { traceStep } from "./stepTrace.js";
 
 /** How long the output pipes of a step whose process exited are read before its end is reported without them. */
 const ORPHAN_OUTPUT_MS = 1000;
@@ -64,9 +65,11 @@ const DONE = Promise.resolve();
 process.on("message", (m: LauncherMessage) => {
   if (m.type === "prepare") {
     // A failure here is left for the first step, whose own request seals again and reports it.
-    if (MOUNT) sealWorkspace(m.views)?.catch(() => undefined);
+    traceStep(undefined, "L-prepare");
+    if (MOUNT) sealWorkspace(m.views)?.then(() => traceStep(undefined, "L-sealed")).catch(() => undefined);
     return;
   }
+  traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-received");
   const binding = MOUNT ? prepareViews(m) : undefined;
   if (!binding) return start(m);
   binding.then(
@@ -195,6 +198,7 @@ function start(m: LaunchRequest): void {
       cgroupProblem = `cannot enter ${m.cgroup.dir}: ${err instanceof Error ? err.message : String(err)}`;
     }
   }
+  traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-cgroup-entered");
   try {
     // Each step leads its own process group, so the engine can stop a step's whole tree.
     child = spawn(cmd!, args, { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -206,6 +210,7 @@ function start(m: LaunchRequest): void {
     report({ id: m.id, type: "closed", code: null, signal: null });
     return;
   }
+  traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-spawned");
   leave(m, entered);
   const cgroup = entered ? m.cgroup!.dir : undefined;
   // A pid means the process exists (spawn failures leave it undefined and emit "error"): report
@@ -215,6 +220,7 @@ function start(m: LaunchRequest): void {
     running.set(pid, cgroup);
     if (m.readOnly) reading.set(pid, m.readOnly);
     report({ id: m.id, type: "started", pid, ...(cgroupProblem !== undefined && { cgroupProblem }) });
+    traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-started-sent");
   }
   child.once("error", (err) => report({ id: m.id, type: "spawn-error", message: err.message }));
   child.stdout.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stdout", base64: chunk.toString("base64") }));
@@ -223,6 +229,7 @@ function start(m: LaunchRequest): void {
   // hold its output pipes, so its close, open). Its cgroup holds them all; without one, those
   // that kept its step id are found by it.
   child.once("exit", () => {
+    traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-exit");
     if (pid !== undefined) {
       try {
         process.kill(-pid, "SIGKILL");
@@ -241,12 +248,15 @@ function start(m: LaunchRequest): void {
     child.once("close", () => clearTimeout(deadline));
   });
   child.once("close", (code, signal) => {
+    traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-close");
     if (pid !== undefined) {
       running.delete(pid);
       reading.delete(pid);
     }
-    if (cgroup) removeCgroup(cgroup);
+    // The engine starts the next step on this report: the empty cgroup is removed after it.
     report({ id: m.id, type: "closed", code, signal });
+    traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-closed-sent");
+    if (cgroup) removeCgroup(cgroup);
   });
 }
 

@@ -18,6 +18,7 @@ import type { RunRecorder } from "./RunRecorder.js";
 import { stepKey } from "./stepKey.js";
 import { StepJobIO } from "./StepJobIO.js";
 import { waitForTwin } from "./waitForTwin.js";
+import { traceStep } from "../compute/stepTrace.js";
 
 /** What one run shares with its steps while it executes. */
 export interface RunContext {
@@ -51,6 +52,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   const step = p.step;
   const now = (): string => new Date().toISOString();
 
+  traceStep(`${runId}.${step.name}`, "runStep");
   const inputs = await resolveInputs(ctx, p);
   const { components, digest } = stepKey({
     step, source: p.source, hashPaths: p.hashPaths, parameters: ctx.parameters,
@@ -61,6 +63,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
     allowReuse: step.allowReuse, regenerateOutputs: ctx.regenerateOutputs,
   });
   let verdict = await decide();
+  traceStep(`${runId}.${step.name}`, "decided");
   // The same step may be about to run, or running, elsewhere (two identical runs submitted
   // together): claim the key or wait for the one that did, then decide again and reuse its result.
   while (!verdict.reuse && step.allowReuse && !ctx.regenerateOutputs && !ctx.signal.aborted) {
@@ -96,6 +99,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   for (const dir of outputDirs.values()) makeDir(dir);
   const decided = { keyDigest: digest, keyComponents: components, decision: verdict.decision };
   const io = new StepJobIO(ctx, p, stepDir, outputDirs, decided);
+  traceStep(stepRunId, "dirs-made");
   let outcome: LaunchOutcome;
   try {
     outcome = await p.compute.run(job, io, ctx.signal);
@@ -112,6 +116,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   } finally {
     io.close();
   }
+  traceStep(stepRunId, "run-returned");
   const endedAt = now();
   const durationMs = Date.parse(endedAt) - Date.parse(io.startedAt ?? endedAt);
   const error = describeOutcome(step.name, outcome, io.lastErrorLine());
@@ -127,6 +132,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   for (const [name, path] of outputDirs) {
     produced.push({ name, path, ...(await outputDigest(path, { cache: ctx.ws.statCache, pool: ctx.ws.hashPool })) });
   }
+  traceStep(stepRunId, "outputs-hashed");
   // OutputFileDatasetConfig outputs: uploaded to their destinations, registered as datasets.
   try {
     await deliverOutputs(ctx, step, stepRunId, produced);
@@ -135,6 +141,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   }
   recorder.strictly({ type: "step", step: step.name, outputs: produced.map(({ name, path, digest }) => ({ name, path, digest })), update: { status: "completed", endedAt, exitCode: 0, pid: null } });
   for (const o of produced) ctx.data.set(o.name, { path: o.path, digest: o.digest, ...(o.layout && { layout: o.layout }) });
+  traceStep(stepRunId, "recorded");
   ctx.emit({ type: "step-status", runId, step: step.name, status: "completed", durationMs });
   return { status: "completed" };
 }

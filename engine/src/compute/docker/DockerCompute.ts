@@ -165,7 +165,7 @@ export class DockerCompute implements Compute {
     } finally {
       clearInterval(poll);
       await container?.remove().catch(() => undefined);
-      await metrics.read();
+      await metrics.finish();
       this.context.gpuSlots.release(held);
     }
   }
