@@ -7,18 +7,21 @@ import { summarizeDecision } from "../explain/formatDecision.js";
 import { hashEntries, hashTree, type TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { buildStepJob, resolveInputs } from "./buildStepJob.js";
 import { decideReuse } from "./decideReuse.js";
-import { deliverOutputs } from "./deliverOutputs.js";
 import { DataTransferStep } from "../dsl/DataTransferStep.js";
-import { transfer, transferDigest } from "../datastores/transfer.js";
 import type { StepUpdate } from "../store/RunStore.js";
-import { describeOutcome } from "./describeOutcome.js";
 import type { PreparedStep } from "./prepareStep.js";
 import type { RunEvent } from "./RunEvent.js";
 import type { RunRecorder } from "./RunRecorder.js";
 import { stepKey } from "./stepKey.js";
-import { StepJobIO } from "./StepJobIO.js";
-import { waitForTwin } from "./waitForTwin.js";
 import { traceStep } from "../compute/stepTrace.js";
+
+/**
+ * What only a step that runs uses (its IO, the wording of its outcome, output delivery), loaded
+ * once, when the process's first step runs: a rerun that reuses every step loads none of it.
+ */
+let running: Promise<[typeof import("./StepJobIO.js"), typeof import("./describeOutcome.js"), typeof import("./deliverOutputs.js")]> | undefined;
+const runningModules = (): NonNullable<typeof running> =>
+  (running ??= Promise.all([import("./StepJobIO.js"), import("./describeOutcome.js"), import("./deliverOutputs.js")]));
 
 /** What one run shares with its steps while it executes. */
 export interface RunContext {
@@ -68,7 +71,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   // together): claim the key or wait for the one that did, then decide again and reuse its result.
   while (!verdict.reuse && step.allowReuse && !ctx.regenerateOutputs && !ctx.signal.aborted) {
     const twin = ctx.ws.runs.claimKey(`${runId}.${step.name}`, digest);
-    if (twin === undefined || (await waitForTwin(ctx, step.name, twin)) !== "ended") break;
+    if (twin === undefined || (await (await import("./waitForTwin.js")).waitForTwin(ctx, step.name, twin)) !== "ended") break;
     verdict = await decide();
   }
   // A transfer is reused only while its destination still holds what the source has.
@@ -90,6 +93,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   // A miss: stage the job and hand it to the target.
   const stepRunId = `${runId}.${step.name}`;
   if (step instanceof DataTransferStep) return runTransfer(ctx, step, { keyDigest: digest, keyComponents: components, decision: verdict.decision });
+  const [{ StepJobIO }, { describeOutcome }, { deliverOutputs }] = await runningModules();
   const job = await buildStepJob(ctx, p, stepRunId, inputs);
   const stepDir = join(ctx.ws.runsDir, runId, step.name);
   // Step run ids are new for every run, so these folders never hold anything yet.
@@ -155,7 +159,7 @@ async function runTransfer(ctx: RunContext, step: DataTransferStep, decided: Ste
   const to = { store: step.destination.datastore, path: step.destination.pathOnDatastore };
   let error: string | undefined;
   try {
-    await transfer(from, to);
+    await (await import("../datastores/transfer.js")).transfer(from, to);
   } catch (err) {
     error = `step "${step.name}": transfer from ${from.store.name}:${from.path} to ${to.store.name}:${to.path} failed: ${err instanceof Error ? err.message : String(err)}`;
   }
@@ -181,6 +185,7 @@ function endUnfinished(ctx: RunContext, step: string, status: "failed" | "cancel
 /** Why an earlier transfer's result cannot stand for this one, or undefined: its destination must still hold the source's content. */
 async function transferDestinationProblem(ctx: RunContext, step: DataTransferStep): Promise<string | undefined> {
   const cache = ctx.ws.statCache;
+  const { transferDigest } = await import("../datastores/transfer.js");
   const source = await transferDigest({ store: step.source.datastore, path: step.source.pathOnDatastore }, cache);
   const dest = await transferDigest({ store: step.destination.datastore, path: step.destination.pathOnDatastore }, cache);
   const where = `destination "${step.destination.pathOnDatastore}" on datastore ${step.destination.datastore.name}`;
