@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -30,6 +30,31 @@ describe("the default datastore", () => {
     } finally {
       await rm(out, { recursive: true, force: true });
     }
+  });
+
+  it("leaves a file uploaded again with overwrite as it is when nothing changed, and replaces one whose bytes or mode did", async () => {
+    const store = sb.ws.getDefaultDatastore();
+    const a = await sb.write("in/a.csv", "x\n1\n");
+    await store.uploadFiles([a], { targetPath: "t" });
+    const dest = store.resolve("t/a.csv");
+    const first = await stat(dest);
+    expect(await store.uploadFiles([a], { targetPath: "t", overwrite: true })).toEqual(["t/a.csv"]);
+    const again = await stat(dest);
+    // The same file: its stat (and with it the stat cache's hash of it) still holds.
+    expect([again.ino, again.mtimeMs]).toEqual([first.ino, first.mtimeMs]);
+    // Same size, other bytes: replaced.
+    await writeFile(a, "x\n2\n");
+    await store.uploadFiles([a], { targetPath: "t", overwrite: true });
+    expect(await readFile(dest, "utf8")).toBe("x\n2\n");
+    // Same bytes, other permissions: replaced, as a copy would leave them.
+    await chmod(a, 0o600);
+    await store.uploadFiles([a], { targetPath: "t", overwrite: true });
+    expect((await stat(dest)).mode & 0o777).toBe(0o600);
+    // An empty file over a non-empty one, and again over itself.
+    await writeFile(a, "");
+    await store.uploadFiles([a], { targetPath: "t", overwrite: true });
+    await store.uploadFiles([a], { targetPath: "t", overwrite: true });
+    expect(await readFile(dest, "utf8")).toBe("");
   });
 
   it("refuses paths that leave the datastore and files that do not exist", async () => {
