@@ -1,21 +1,32 @@
 #!/usr/bin/env node
 // Committed shim so npm links the `pipebook` command even before the first build.
 //
-// It loads the CLI's grammar bundled with commander (dist/cli/main.bundle.js, engine/scripts/
-// buildCli.mjs) while the files it was built from are unchanged, else dist/cli/main.js, which is
-// the same program in separate files. PIPEBOOK_CLI_BUNDLE=0 always takes the separate files.
-import { readFileSync, statSync } from "node:fs";
+// CommonJS (engine/bin/package.json), as are the bundles it loads: an ES module anywhere starts
+// Node's ES module loader, ~40 modules of Node's own, before a line of pipebook runs
+// (docs/startup.md). It loads the CLI's grammar bundled with commander (dist/cli/main.bundle.cjs,
+// engine/scripts/buildCli.mjs) while the files the bundles were built from are unchanged, else
+// dist/cli/main.js, which is the same program in separate ES modules. PIPEBOOK_CLI_BUNDLE=0
+// always takes the separate files.
+"use strict";
+const { readFileSync, statSync } = require("node:fs");
+const { join } = require("node:path");
 
-const cli = new URL("../dist/cli/", import.meta.url);
+const cli = join(__dirname, "..", "dist", "cli");
 
-/** Whether the bundle was built from the files dist/cli/ and commander have now (size and mtime of each). */
+/**
+ * Whether the bundles were built from the files dist/ and the bundled packages hold now: each
+ * input's size, and its mtime or, where only that moved (`tsc -b` writes unchanged files again),
+ * its SHA-256.
+ */
 function bundleIsCurrent() {
   if (process.env.PIPEBOOK_CLI_BUNDLE === "0") return false;
   try {
-    const { inputs } = JSON.parse(readFileSync(new URL("main.bundle.json", cli), "utf8"));
-    for (const [file, [size, mtimeMs]] of Object.entries(inputs)) {
-      const st = statSync(new URL(file, cli), { throwIfNoEntry: false });
-      if (st === undefined || st.size !== size || st.mtimeMs !== mtimeMs) return false;
+    const { inputs } = JSON.parse(readFileSync(join(cli, "main.bundle.json"), "utf8"));
+    for (const [file, [size, mtimeMs, sha256]] of Object.entries(inputs)) {
+      const path = join(cli, file);
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (st === undefined || st.size !== size) return false;
+      if (st.mtimeMs !== mtimeMs && require("node:crypto").createHash("sha256").update(readFileSync(path)).digest("hex") !== sha256) return false;
     }
     return true;
   } catch {
@@ -24,4 +35,11 @@ function bundleIsCurrent() {
   }
 }
 
-await import(bundleIsCurrent() ? "../dist/cli/main.bundle.js" : "../dist/cli/main.js");
+if (bundleIsCurrent()) {
+  require(join(cli, "main.bundle.cjs"));
+} else {
+  import("../dist/cli/main.js").catch((err) => {
+    process.stderr.write(`pipebook: cannot load the CLI (is engine/ built? npm run build): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(3);
+  });
+}

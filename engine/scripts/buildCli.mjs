@@ -1,41 +1,89 @@
 #!/usr/bin/env node
 /**
- * Bundles the CLI's grammar (cli/main.js, lazyAction.js and the command groups' register
- * modules, as tsc emitted them) with commander into one file, dist/cli/main.bundle.js, which
- * engine/bin/pipebook.js loads. Every other module (each command's action, the engine) stays its
- * own file in dist/, imported by the same relative path as before: there is one copy of each, so
- * a pipeline file's `import "pipebook"` and the kernel get the instances the CLI uses, and their
- * stack frames name the same dist/*.js files they always did.
+ * Bundles the CLI into two CommonJS files, from what tsc emitted, which engine/bin/pipebook.js
+ * (CommonJS too: engine/bin/package.json) loads:
  *
- * Why: what every command pays before it does anything was, besides starting Node, mostly
- * loading modules: commander alone is 9 CommonJS files behind the ESM-to-CJS bridge, and its
- * `require("node:child_process")` loads child_process, net, dgram and streams (10-25 ms here)
- * for the one place it starts a process (external subcommands, which pipebook has none of).
- * In the bundle, child_process is loaded on first use, by commander and the grammar modules alike.
+ * - dist/cli/main.bundle.cjs: the grammar (cli/main.js, lazyAction.js and the command groups'
+ *   register modules) with commander. Every command's action and the engine stay their own files
+ *   in dist/, imported (`import()`) by the same relative path as before when a command runs:
+ *   there is one copy of each, so a pipeline file's `import "pipebook"` and the kernel get the
+ *   instances the CLI uses, and their stack frames name the same dist/*.js files they always did.
+ * - dist/cli/inspect.bundle.cjs: `pipebook runs`, `show`, `logs` and `why` (cli/inspectCommands.js)
+ *   with everything they load, local (the store, orphan recovery, the formatting, better-sqlite3's
+ *   JavaScript) or remote (the REST client), each part evaluated only when taken. It imports no
+ *   module of dist/ by path, so in such a process no module of dist/ loads at all: nothing can be
+ *   loaded twice.
  *
- * The bundle is a cache of the files it was built from: beside it, main.bundle.json records each
- * input's size and mtime, and the bin uses the bundle only while they all still match (a plain
- * `tsc -b` after a CLI edit makes it fall back to dist/cli/main.js, never to stale code).
- * `npm run build`, `npm test`, `npm start` and `npm run bench` run this (through buildPage.mjs).
+ * Why: what these commands pay before they answer was, besides starting Node, mostly loading
+ * modules. Commander alone is 9 CommonJS files, and its `require("node:child_process")` loads
+ * child_process, net, dgram and streams (10-25 ms here) for the one place it starts a process
+ * (external subcommands, which pipebook has none of): in the bundles child_process loads on first
+ * use. runs/show/logs/why loaded ~20 ES modules one by one (a resolve, an asynchronous read and a
+ * compile each) and better-sqlite3's 14 CommonJS files. And an ES module anywhere starts Node's ES
+ * module loader, which loads ~40 modules of Node's own (the loader, fs/promises, readline, streams)
+ * before the first line of ours: with a CommonJS bin and bundles, `--help` and a local `runs`
+ * never start it (docs/startup.md has the figures).
+ *
+ * CommonJS cannot `require` an ES module (not on every Node 20), so the grammar bundle has no
+ * static import of a dist/ module it does not inline: the build refuses one.
+ *
+ * The bundles are a cache of the files they were built from: main.bundle.json records each input's
+ * size, mtime and SHA-256 (both bundles'), and the bin takes the bundles only while they all still
+ * have that content (a plain `tsc -b` after a CLI edit makes it fall back to dist/cli/main.js and
+ * the separate files, never to stale code; one that wrote the same files again does not). `npm run build`, `npm test`, `npm start` and `npm run bench` run this
+ * (through buildPage.mjs).
  */
 import { build } from "esbuild";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const engine = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const cliDir = path.join(engine, "dist", "cli");
-export const CLI_BUNDLE = path.join(cliDir, "main.bundle.js");
+const dist = path.join(engine, "dist");
+const cliDir = path.join(dist, "cli");
+export const CLI_BUNDLE = path.join(cliDir, "main.bundle.cjs");
+export const INSPECT_BUNDLE = path.join(cliDir, "inspect.bundle.cjs");
 export const CLI_BUNDLE_MANIFEST = path.join(cliDir, "main.bundle.json");
 
 /**
- * The modules of dist/cli/ that go into the bundle: the grammar `pipebook --help` runs. A module
+ * The modules of dist/cli/ that go into the grammar bundle: what `pipebook --help` runs. A module
  * not named here is imported from its own file, which is always correct, only not bundled.
  * These must not be imported by anything outside the bundle (they would load twice).
  */
 const GRAMMAR = new Set(["main.js", "lazyAction.js", "datasetCommands.js", "moduleCommands.js", "integrationCommands.js", "agentCommands.js", "publishingCommands.js"]);
 /** Packages bundled with the grammar; every other package stays external. */
 const BUNDLED_PACKAGES = new Set(["commander"]);
+
+/** runs/show/logs/why: the entry of inspect.bundle.cjs, which the grammar loads in its place. */
+const INSPECT_ENTRY = path.join(cliDir, "inspectCommands.js");
+/** Packages bundled into the inspect bundle (its CommonJS files were most of a store open's load). */
+const INSPECT_PACKAGES = new Set(["better-sqlite3"]);
+
+/**
+ * Modules of dist/ that either bundle may hold a copy of besides the file other modules import:
+ * they are made to work as copies, having no class, no state and no symbol of their own.
+ * contract/expectedFailure.js marks expected failures with a registered symbol "whichever copy of
+ * pipebook threw them" (the grammar's error handler asks it); auth/scopes.js is a constant list
+ * (the grammar prints it in `token create`'s help) and two pure functions; cli/writeStdout.js is
+ * one function, which the help and runs/show/logs/why print with.
+ */
+const COPYABLE = new Set(["contract/expectedFailure.js", "auth/scopes.js", "cli/writeStdout.js"].map((m) => path.join(dist, m)));
+
+/**
+ * Modules that may use `import.meta` inside a bundle, where it names the bundle's file: they only
+ * resolve packages from it, which finds the same node_modules from dist/cli/. Any other module
+ * that reads import.meta (a file beside itself, say) fails the build rather than look in the
+ * wrong folder.
+ */
+const IMPORT_META_OK = new Set(["store/openDatabase.js", "cli/integrationCommands.js"].map((m) => path.join(dist, m)));
+
+/**
+ * openDatabase.js requires better-sqlite3 through createRequire (docs/startup.md: no CommonJS
+ * export lexer), which esbuild does not follow; in the inspect bundle that call becomes a plain
+ * require, which it does. The build fails if the call is not there as written.
+ */
+const BETTER_SQLITE3_REQUIRE = 'createRequire(import.meta.url)("better-sqlite3")';
 
 /** child_process, each export read from the real module on first use. */
 async function lazyChildProcess() {
@@ -44,14 +92,13 @@ async function lazyChildProcess() {
 }
 
 /**
- * The dist/ modules outside the bundle that import a grammar module: each would load a second
- * copy of it beside the bundle's. Their specifiers are as tsc emitted them (`./x.js`, `../cli/x.js`).
+ * The dist/ modules outside the grammar bundle that import a grammar module: each would load a
+ * second copy of it beside the bundle's. Their specifiers are as tsc emitted them (`./x.js`, `../cli/x.js`).
  */
 function grammarImportersOutside() {
-  const dist = path.join(engine, "dist");
   const found = [];
   for (const rel of readdirSync(dist, { recursive: true })) {
-    if (!rel.endsWith(".js") || rel.endsWith(".bundle.js")) continue;
+    if (!rel.endsWith(".js")) continue;
     const file = path.join(dist, rel);
     if (path.dirname(file) === cliDir && GRAMMAR.has(path.basename(file))) continue;
     for (const m of readFileSync(file, "utf8").matchAll(/(?:from\s*|import\s*\(\s*)["'](\.{1,2}\/[^"']+)["']/g)) {
@@ -62,57 +109,135 @@ function grammarImportersOutside() {
   return found;
 }
 
+/** What both bundles share: CommonJS for Node 20, `import.meta` made of the bundle's own file name. */
+const COMMON = {
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  define: { "import.meta.url": "__pipebookImportMetaUrl", "import.meta.resolve": "__pipebookImportMetaResolve" },
+  banner: {
+    js: [
+      '"use strict";',
+      'const __pipebookImportMetaUrl = require("node:url").pathToFileURL(__filename).href;',
+      'const __pipebookImportMetaResolve = (specifier) => require("node:url").pathToFileURL(require.resolve(specifier)).href;',
+    ].join("\n"),
+  },
+  // Frames map back to src/**/*.ts (through tsc's maps) with --enable-source-maps.
+  sourcemap: "linked",
+  sourcesContent: false,
+  legalComments: "none",
+  logLevel: "warning",
+  metafile: true,
+  absWorkingDir: engine,
+};
+
+/** Builtins and the packages not in `bundled` stay external: required where the module that imports them is evaluated. */
+function externalPackages(b, bundled) {
+  b.onResolve({ filter: /^[^./]/ }, (a) => {
+    if (a.path.startsWith("node:")) return { path: a.path, external: true };
+    const pkg = a.path.startsWith("@") ? a.path.split("/").slice(0, 2).join("/") : a.path.split("/")[0];
+    return bundled.has(pkg) ? undefined : { path: a.path, external: true };
+  });
+}
+
+/** child_process loaded on first use. */
+function lazyChildProcessModule(b, contents) {
+  b.onResolve({ filter: /^(node:)?child_process$/ }, () => ({ path: "child_process", namespace: "lazy-builtin" }));
+  b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, () => ({ contents, loader: "js", resolveDir: cliDir }));
+}
+
+/** The dist/ files a build inlined, as absolute paths. */
+function distInputs(result) {
+  return Object.keys(result.metafile.inputs).filter((p) => !p.includes(":")).map((p) => path.resolve(engine, p)).filter((p) => p.startsWith(dist + path.sep));
+}
+
+/**
+ * The files a build read, relative to dist/cli/, with their size, mtime and SHA-256: the bin
+ * compares sizes and mtimes, and hashes only a file whose mtime moved (a `tsc -b` writes files
+ * again with the same content).
+ */
+function manifestOf(result) {
+  return Object.keys(result.metafile.inputs).filter((p) => !p.includes(":")).map((p) => {
+    const abs = path.resolve(engine, p);
+    const st = statSync(abs);
+    return [path.relative(cliDir, abs), [st.size, st.mtimeMs, createHash("sha256").update(readFileSync(abs)).digest("hex")]];
+  });
+}
+
+/** Inlined modules that read import.meta without being allowed to (see IMPORT_META_OK). */
+function importMetaReaders(result) {
+  return distInputs(result).filter((f) => !IMPORT_META_OK.has(f) && readFileSync(f, "utf8").includes("import.meta"));
+}
+
 export async function buildCli() {
   const outside = grammarImportersOutside();
   if (outside.length > 0) throw new Error(`the CLI bundle's grammar modules are imported from outside it (they would load twice): ${outside.join("; ")}`);
+  // Until both bundles and their manifest are written, the bin takes the separate files.
+  rmSync(CLI_BUNDLE_MANIFEST, { force: true });
   const lazyCp = await lazyChildProcess();
-  const result = await build({
+  const requiredByPath = [];
+  const main = await build({
+    ...COMMON,
     entryPoints: [path.join(cliDir, "main.js")],
     outfile: CLI_BUNDLE,
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    // commander is CommonJS: its require() of Node's builtins needs a require in an ES module.
-    banner: { js: 'import { createRequire as __pipebookRequire } from "node:module";\nconst require = __pipebookRequire(import.meta.url);' },
-    // Frames in the grammar or commander map back to src/cli/*.ts (through tsc's maps) with --enable-source-maps.
-    sourcemap: "linked",
-    sourcesContent: false,
-    legalComments: "none",
-    logLevel: "warning",
-    metafile: true,
-    absWorkingDir: engine,
     plugins: [
       {
         name: "pipebook-cli",
         setup(b) {
-          b.onResolve({ filter: /^(node:)?child_process$/ }, () => ({ path: "child_process", namespace: "lazy-builtin" }));
-          b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, () => ({ contents: lazyCp, loader: "js", resolveDir: cliDir }));
-          // A relative import leaves the bundle unless it names a grammar module; the bundle sits in
-          // dist/cli/ beside the grammar, so the specifier as written still points at the right file.
+          lazyChildProcessModule(b, lazyCp);
+          // runs/show/logs/why: the inspect bundle, required when one of them runs.
+          b.onResolve({ filter: /^\.\.?\// }, (a) => (a.namespace === "file" && path.resolve(a.resolveDir, a.path) === INSPECT_ENTRY ? { path: "inspect", namespace: "inspect-bundle" } : undefined));
+          b.onLoad({ filter: /.*/, namespace: "inspect-bundle" }, () => ({ contents: `module.exports = require("./${path.basename(INSPECT_BUNDLE)}");\n`, loader: "js", resolveDir: cliDir }));
           b.onResolve({ filter: /^\.\.?\// }, (a) => {
+            if (a.namespace === "inspect-bundle") return { path: a.path, external: true };
             if (a.namespace !== "file" || a.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
             const target = path.resolve(a.resolveDir, a.path);
-            if (path.dirname(target) === cliDir && GRAMMAR.has(path.basename(target))) return undefined;
+            if ((path.dirname(target) === cliDir && GRAMMAR.has(path.basename(target))) || COPYABLE.has(target)) return undefined;
             if (path.dirname(a.importer) !== cliDir) throw new Error(`${a.importer} imports ${a.path}: only dist/cli/ modules can import outside the bundle`);
+            // The bundle sits in dist/cli/ beside the grammar, so the specifier as written still
+            // points at the right file. Only import() can load an ES module from CommonJS.
+            if (a.kind !== "dynamic-import") requiredByPath.push(`${path.relative(dist, a.importer)} imports ${a.path}`);
             return { path: a.path, external: true };
           });
-          b.onResolve({ filter: /^[^./]/ }, (a) => {
-            if (a.path.startsWith("node:")) return { path: a.path, external: true };
-            const pkg = a.path.startsWith("@") ? a.path.split("/").slice(0, 2).join("/") : a.path.split("/")[0];
-            return BUNDLED_PACKAGES.has(pkg) ? undefined : { path: a.path, external: true };
-          });
+          externalPackages(b, BUNDLED_PACKAGES);
         },
       },
     ],
   });
-  const inputs = Object.keys(result.metafile.inputs).filter((p) => !p.includes(":"));
-  const manifest = Object.fromEntries(inputs.map((p) => {
-    const abs = path.resolve(engine, p);
-    const st = statSync(abs);
-    return [path.relative(cliDir, abs), [st.size, st.mtimeMs]];
-  }));
-  writeFileSync(CLI_BUNDLE_MANIFEST, `${JSON.stringify({ inputs: manifest })}\n`);
+  if (requiredByPath.length > 0) throw new Error(`the grammar imports modules it does not bundle on load (import() them where they are used): ${requiredByPath.join("; ")}`);
+
+  const inspect = await build({
+    ...COMMON,
+    entryPoints: [INSPECT_ENTRY],
+    outfile: INSPECT_BUNDLE,
+    plugins: [
+      {
+        name: "pipebook-inspect",
+        setup(b) {
+          lazyChildProcessModule(b, lazyCp);
+          b.onLoad({ filter: /[\\/]dist[\\/]store[\\/]openDatabase\.js$/ }, (a) => {
+            const text = readFileSync(a.path, "utf8");
+            if (!text.includes(BETTER_SQLITE3_REQUIRE)) throw new Error(`${a.path} no longer has ${BETTER_SQLITE3_REQUIRE}: say in buildCli.mjs how it loads better-sqlite3`);
+            return { contents: text.replace(BETTER_SQLITE3_REQUIRE, 'require("better-sqlite3")'), loader: "js" };
+          });
+          externalPackages(b, INSPECT_PACKAGES);
+        },
+      },
+    ],
+  });
+
+  // One instance of every module: the inspect bundle loads no dist/ module by path, and the two
+  // bundles hold no module of dist/ in common but the copyable ones.
+  const problems = [];
+  const out = Object.values(inspect.metafile.outputs).find((o) => o.entryPoint !== undefined);
+  for (const i of out.imports) if (i.external && /^\.{1,2}\//.test(i.path)) problems.push(`the inspect bundle imports ${i.path} by path`);
+  const inMain = new Set(distInputs(main));
+  for (const f of distInputs(inspect)) if (inMain.has(f) && !COPYABLE.has(f)) problems.push(`both bundles hold ${path.relative(dist, f)}`);
+  for (const f of [...importMetaReaders(main), ...importMetaReaders(inspect)]) problems.push(`${path.relative(dist, f)} reads import.meta, which names the bundle in a bundle`);
+  if (problems.length > 0) throw new Error(`the CLI bundles cannot be built as they are: ${problems.join("; ")}`);
+
+  writeFileSync(CLI_BUNDLE_MANIFEST, `${JSON.stringify({ inputs: Object.fromEntries([...manifestOf(main), ...manifestOf(inspect)]) })}\n`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

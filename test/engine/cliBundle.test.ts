@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -9,17 +9,49 @@ import { CLI, REPO } from "./helpers.js";
 
 const exec = promisify(execFile);
 
-/**
- * Runs a pipebook bin and says, besides its output, whether Node's child_process was loaded by
- * the time it exited: the separate files load it with commander, the bundle only when a command
- * starts a process. That is how these tests tell which of the two the bin ran.
- */
-async function probe(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; childProcess: boolean }> {
-  const hook = 'process.on("exit", () => process.stderr.write(`@@child_process ${process.moduleLoadList.includes("NativeModule child_process")}\\n`));';
-  const r = await exec(process.execPath, ["--import", `data:text/javascript,${encodeURIComponent(hook)}`, bin, ...args], { cwd: tmpdir(), env: { ...process.env, ...env } });
-  const mark = /@@child_process (true|false)/.exec(r.stderr);
+/** What a bin loaded by the time it exited, besides its output (see probe). */
+interface Probe {
+  stdout: string;
+  stderr: string;
+  code: number;
+  /** Node's child_process: the separate files load it with commander, the bundles only when a command starts a process. */
+  childProcess: boolean;
+  /** Whether an ES module was loaded (a module job made): the separate files are ES modules, the bin and the bundles CommonJS. */
+  esModules: boolean;
+  /** better-sqlite3's own JavaScript files, required one by one (the inspect bundle holds them). */
+  sqliteFiles: boolean;
+}
+
+let hookFile: string;
+beforeAll(async () => {
+  // A CommonJS file given to --require: an --import hook would start the ES module loader itself.
+  hookFile = join(await mkdtemp(join(tmpdir(), "pipebook-cli-probe-")), "probe.cjs");
+  await writeFile(
+    hookFile,
+    `process.on("exit", () => {
+      const loaded = process.moduleLoadList;
+      const files = Object.keys(require("node:module").createRequire(__filename).cache);
+      process.stderr.write("@@probe " + JSON.stringify({
+        childProcess: loaded.includes("NativeModule child_process"),
+        esModules: loaded.includes("NativeModule internal/modules/esm/module_job"),
+        sqliteFiles: files.some((f) => /better-sqlite3[\\/]lib[\\/]/.test(f)),
+      }) + "\\n");
+    });\n`,
+  );
+});
+
+/** Runs a pipebook bin in `cwd` and says, besides its output and exit code, what it loaded (Probe). */
+async function probe(bin: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd: string = tmpdir()): Promise<Probe> {
+  let r: { stdout: string; stderr: string; code: number };
+  try {
+    r = { ...(await exec(process.execPath, ["--require", hookFile, bin, ...args], { cwd, env: { ...process.env, ...env } })), code: 0 };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    r = { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+  const mark = /^@@probe (.*)$/m.exec(r.stderr);
   if (!mark) throw new Error(`no probe line in: ${r.stderr}`);
-  return { stdout: r.stdout, childProcess: mark[1] === "true" };
+  return { ...r, stderr: r.stderr.replace(/^@@probe .*\n/m, ""), ...(JSON.parse(mark[1]!) as Pick<Probe, "childProcess" | "esModules" | "sqliteFiles">) };
 }
 
 describe("the CLI's bundled grammar (engine/scripts/buildCli.mjs)", () => {
@@ -34,9 +66,58 @@ describe("the CLI's bundled grammar (engine/scripts/buildCli.mjs)", () => {
     expect(bundled.stdout).toBe(separate.stdout);
     expect(separate.childProcess).toBe(true);
     expect(bundled.childProcess).toBe(false);
+    expect(separate.esModules).toBe(true);
+    expect(bundled.esModules).toBe(false);
     // A group's own help comes from the bundle too.
     const group = await probe(CLI, ["schedule", "--help"]);
     expect(group.stdout).toBe((await probe(CLI, ["schedule", "--help"], { PIPEBOOK_CLI_BUNDLE: "0" })).stdout);
+  });
+
+  describe("runs, show, logs and why (dist/cli/inspect.bundle.cjs)", () => {
+    let dir: string;
+    let first: string;
+    let second: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), "pipebook-cli-inspect-"));
+      await mkdir(join(dir, "node_modules"));
+      await symlink(join(REPO, "engine"), join(dir, "node_modules", "pipebook"), "dir");
+      await writeFile(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+      await writeFile(join(dir, "pipebook.json"), JSON.stringify({ name: "cli-bundle-inspect" }));
+      await writeFile(
+        join(dir, "two.ts"),
+        [
+          `import { CommandStep, Pipeline, PipelineData, Workspace } from "pipebook";`,
+          `const ws = await Workspace.fromConfig();`,
+          `const word = new PipelineData("word");`,
+          `export const pipeline = new Pipeline(ws, { steps: [`,
+          `  new CommandStep({ name: "say", command: 'echo said; echo hello > "$PIPEBOOK_OUTPUT_WORD/w.txt"', outputs: [word] }),`,
+          `  new CommandStep({ name: "hear", inputs: [word], command: 'cat "$PIPEBOOK_INPUT_WORD/w.txt"' }),`,
+          `] });`,
+        ].join("\n"),
+      );
+      const runId = async (): Promise<string> => /run (\S+) completed/.exec((await exec(process.execPath, [CLI, "run", "two.ts", "-q"], { cwd: dir })).stdout)![1]!;
+      first = await runId();
+      second = await runId();
+    });
+    afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+    it("answer as the separate files do, from the bundles alone: no ES module, no better-sqlite3 file of its own", async () => {
+      const commands = [["runs"], ["runs", "-n", "1"], ["show", second], ["show", first.slice(0, 18)], ["logs", first], ["logs", second, "hear"], ["why", second, "say"], ["why", first, "hear"], ["why", "no-such-run", "say"], ["why", second, "no-such-step"]];
+      for (const args of commands) {
+        const bundled = await probe(CLI, args, {}, dir);
+        const separate = await probe(CLI, args, { PIPEBOOK_CLI_BUNDLE: "0" }, dir);
+        expect({ args, out: bundled.stdout, err: bundled.stderr, code: bundled.code }).toEqual({ args, out: separate.stdout, err: separate.stderr, code: separate.code });
+        expect({ args, esm: bundled.esModules, sqlite: bundled.sqliteFiles, childProcess: bundled.childProcess }).toEqual({ args, esm: false, sqlite: false, childProcess: false });
+        expect({ args, esm: separate.esModules, sqlite: separate.sqliteFiles }).toEqual({ args, esm: true, sqlite: true });
+      }
+      // What was compared is what these commands say.
+      expect((await probe(CLI, ["runs"], {}, dir)).stdout).toMatch(new RegExp(`^${second}\\s+two\\s+completed\\s`, "m"));
+      expect((await probe(CLI, ["logs", first, "hear"], {}, dir)).stdout).toBe("hello\n");
+      expect((await probe(CLI, ["why", second, "say"], {}, dir)).stdout).toContain(`reused`);
+      const unknown = await probe(CLI, ["why", "no-such-run", "say"], {}, dir);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toMatch(/^pipebook: no run no-such-run in workspace /);
+    });
   });
 
   describe("in a copy of the engine", () => {
@@ -73,6 +154,13 @@ describe("the CLI's bundled grammar (engine/scripts/buildCli.mjs)", () => {
       const rebuilt = await probe(bin, ["--help"]);
       expect(rebuilt.stdout).toContain("an edited description");
       expect(rebuilt.childProcess).toBe(false);
+    });
+
+    it("keeps the bundles when a build writes the same content again (a new mtime only)", async () => {
+      expect((await probe(bin, ["--help"])).childProcess).toBe(false);
+      const later = new Date(Date.now() + 60_000);
+      await utimes(mainJs(), later, later);
+      expect((await probe(bin, ["--help"])).childProcess).toBe(false);
     });
   });
 });

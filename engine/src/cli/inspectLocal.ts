@@ -1,12 +1,17 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openRunHistory, type RunHistory } from "../workspace/openRunHistory.js";
 import { CliError } from "./CliFailure.js";
-import { projectServer } from "../remote/projectServer.js";
+import { writeStdout } from "./writeStdout.js";
 
-const remote = (): Promise<typeof import("./remoteCommands.js")> => import("./remoteCommands.js");
+// runs, show, logs and why on the local run history (inspectCommands.ts sends a project that names
+// a server to remoteCommands.ts instead). With the CLI bundle built, this module and all it loads
+// (the store, its formatting, orphan recovery, better-sqlite3's JavaScript) are one file,
+// dist/cli/inspect.bundle.cjs (engine/scripts/buildCli.mjs), and the helpers below cost nothing
+// until called.
+//
 // Each command loads the helpers it uses, no more: `runs` words no decision, `why` prints no table
-// (each module an ESM import is a file read, a resolve and a compile of a command's ~150 ms).
+// (from the separate files, each module an ESM import is a file read, a resolve and a compile).
 const findRun = async (...args: Parameters<typeof import("./findRun.js").findRun>): Promise<string> => (await import("./findRun.js")).findRun(...args);
 const decisions = (): Promise<typeof import("../explain/formatDecision.js")> => import("../explain/formatDecision.js");
 const format = (): Promise<typeof import("./format.js")> => import("./format.js");
@@ -17,10 +22,18 @@ const format = (): Promise<typeof import("./format.js")> => import("./format.js"
  * then checkpoints the WAL into the database and deletes it (the next command makes it again),
  * and the heap is torn down page by page. These commands only read (orphan recovery, on the way
  * in, commits before they print), the WAL stays for the next process as after a killed engine,
- * and stdout is written synchronously on Linux (a file, a pipe or a terminal): nothing is lost.
+ * and stdout is written synchronously (writeStdout): nothing is lost.
  */
 function leave(): never {
   process.exit(0);
+}
+
+function readLog(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
 }
 
 function findStep(ws: RunHistory, runId: string, name: string) {
@@ -30,19 +43,15 @@ function findStep(ws: RunHistory, runId: string, name: string) {
   return step;
 }
 
-export async function runsCommand(options: { experiment?: string; limit: number }): Promise<void> {
-  const server = await projectServer();
-  if (server) return (await remote()).remoteRuns(server, options);
+export async function localRuns(options: { experiment?: string; limit: number }): Promise<void> {
   const ws = await openRunHistory();
   const { runLine, table } = await format();
   const runs = ws.runs.listRuns({ limit: options.limit, ...(options.experiment && { experiment: options.experiment }) });
-  process.stdout.write(runs.length === 0 ? `no runs yet in ${ws.dir}\n` : `${table(["run", "experiment", "status", "created", "time", "source"], runs.map(runLine))}\n`);
+  writeStdout(runs.length === 0 ? `no runs yet in ${ws.dir}\n` : `${table(["run", "experiment", "status", "created", "time", "source"], runs.map(runLine))}\n`);
   leave();
 }
 
-export async function showCommand(id: string): Promise<void> {
-  const server = await projectServer();
-  if (server) return (await remote()).remoteShow(server, id);
+export async function localShow(id: string): Promise<void> {
   const ws = await openRunHistory();
   const run = ws.runs.getRun(await findRun(ws, id))!;
   const [{ stepLine, table }, { summarizeDecision }] = await Promise.all([format(), decisions()]);
@@ -67,34 +76,31 @@ export async function showCommand(id: string): Promise<void> {
     }
     for (const o of outputs) out.push(`${s.name} output ${o.name}: ${o.path} (${o.digest?.slice(0, 12) ?? "no hash"})`);
   }
-  process.stdout.write(`${out.join("\n")}\n`);
+  writeStdout(`${out.join("\n")}\n`);
   leave();
 }
 
-export async function logsCommand(id: string, stepName: string | undefined): Promise<void> {
-  const server = await projectServer();
-  if (server) return (await remote()).remoteLogs(server, id, stepName);
+export async function localLogs(id: string, stepName: string | undefined): Promise<void> {
   const ws = await openRunHistory();
   const runId = await findRun(ws, id);
   const steps = stepName ? [findStep(ws, runId, stepName)] : ws.runs.getSteps(runId);
   for (const s of steps) {
     const origin = s.reusedFrom ? ws.runs.getStep(s.reusedFrom) : undefined;
-    const text = await readFile(join((origin ?? s).logDir, "output.log"), "utf8").catch(() => undefined);
-    if (!stepName) process.stdout.write(`==> ${s.name} (${s.status}) <==\n`);
-    if (origin) process.stdout.write(`(reused: log of step run ${origin.id})\n`);
-    process.stdout.write(text ?? (s.status === "skipped" ? "(not run)\n" : "(no output)\n"));
+    // Read synchronously: node:fs/promises loads Node's streams and readline (~20 modules) into every command.
+    const text = readLog(join((origin ?? s).logDir, "output.log"));
+    if (!stepName) writeStdout(`==> ${s.name} (${s.status}) <==\n`);
+    if (origin) writeStdout(`(reused: log of step run ${origin.id})\n`);
+    writeStdout(text ?? (s.status === "skipped" ? "(not run)\n" : "(no output)\n"));
   }
   leave();
 }
 
-export async function whyCommand(id: string, stepName: string): Promise<void> {
-  const server = await projectServer();
-  if (server) return (await remote()).remoteWhy(server, id, stepName);
+export async function localWhy(id: string, stepName: string): Promise<void> {
   const ws = await openRunHistory();
   const runId = await findRun(ws, id);
   const s = findStep(ws, runId, stepName);
   const lines = s.decision ? (await decisions()).explainDecision(s.decision) : [`step ${s.name} is ${s.status}: no decision yet`];
-  process.stdout.write(`${s.name} in run ${runId}: ${s.status}\n${lines.join("\n")}\n`);
-  if (s.keyDigest) process.stdout.write(`key ${s.keyDigest}\n`);
+  writeStdout(`${s.name} in run ${runId}: ${s.status}\n${lines.join("\n")}\n`);
+  if (s.keyDigest) writeStdout(`key ${s.keyDigest}\n`);
   leave();
 }

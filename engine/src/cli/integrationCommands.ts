@@ -2,7 +2,6 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { CliError } from "./CliFailure.js";
 
 /**
  * The kernel and the JupyterLab extension are packages of their own that depend on pipebook,
@@ -12,6 +11,8 @@ async function load<T>(specifier: string, what: string): Promise<T> {
   try {
     return (await import(specifier)) as T;
   } catch (err) {
+    // Loaded here, not by the grammar: every command would load the engine's failure modules by path.
+    const { CliError } = await import("./CliFailure.js");
     throw new CliError({ reason: "integration-missing", what, specifier, problem: (err as Error).message.split("\n")[0]! });
   }
 }

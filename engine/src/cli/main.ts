@@ -1,6 +1,8 @@
+import { fstatSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { isExpectedFailure } from "../contract/expectedFailure.js";
 import { lazyAction } from "./lazyAction.js";
+import { writeStdout } from "./writeStdout.js";
 
 /**
  * The CLI's grammar. Every action is loaded when its command runs (lazyAction): this module and
@@ -12,6 +14,27 @@ const program = new Command()
   .description("Build ML pipelines, rerun only what changed, see why.")
   .showHelpAfterError()
   .exitOverride();
+// Help goes to stdout without making process.stdout (writeStdout): only a terminal needs it, for
+// its width and colours. Elsewhere commander's defaults are 80 columns, and no colours to keep
+// (pipebook's help has none). Commands defined below inherit this.
+const output = program.configureOutput();
+program.configureOutput({
+  writeOut: writeStdout,
+  getOutHelpWidth: () => (stdoutMayBeTerminal() ? output.getOutHelpWidth!() : 80),
+  getOutHasColors: () => (stdoutMayBeTerminal() ? output.getOutHasColors!() : false),
+});
+
+/**
+ * Whether stdout is a character device: a terminal, or /dev/null, where asking process.stdout
+ * does no harm. Not tty.isatty: node:tty loads net and Node's streams.
+ */
+function stdoutMayBeTerminal(): boolean {
+  try {
+    return fstatSync(1).isCharacterDevice();
+  } catch {
+    return false;
+  }
+}
 
 const inspect = (): Promise<typeof import("./inspectCommands.js")> => import("./inspectCommands.js");
 
@@ -66,13 +89,18 @@ const GROUPS: readonly { readonly names: readonly string[]; readonly load: () =>
   { names: ["serve", "publish", "pipelines", "endpoints", "token", "schedule"], load: async () => (await import("./publishingCommands.js")).registerPublishingCommands },
 ];
 
-const named = process.argv[2];
-const group = GROUPS.find((g) => named !== undefined && g.names.includes(named));
-for (const register of await Promise.all((group ? [group] : GROUPS).map((g) => g.load()))) register(program);
-
-try {
+/**
+ * Builds the grammar the command line needs and runs it. A function called below rather than
+ * top-level await: the CLI bundle (engine/scripts/buildCli.mjs) is CommonJS, which has none.
+ */
+async function main(): Promise<void> {
+  const named = process.argv[2];
+  const group = GROUPS.find((g) => named !== undefined && g.names.includes(named));
+  for (const register of await Promise.all((group ? [group] : GROUPS).map((g) => g.load()))) register(program);
   await program.parseAsync(process.argv);
-} catch (err) {
+}
+
+main().catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   if (isExpectedFailure(err)) {
     process.stderr.write(`pipebook: ${err.message}\n`);
@@ -80,4 +108,4 @@ try {
   }
   process.stderr.write(`pipebook: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(3);
-}
+});
