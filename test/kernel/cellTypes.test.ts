@@ -50,4 +50,37 @@ describe("the kernel globals' types", () => {
     expect(later.status).toBe("refused");
     expect(later.diagnostics.map((d) => d.message)).toEqual(["Type 'Pipeline' is not assignable to type 'string'."]);
   }, 120_000);
+
+  it("take @types/node and undici-types as one file, with the types they had", () => {
+    const ls = new CellLanguageService(notebookDir());
+    expect(ls.diagnose("\n1 + 1\n;export {  };\n", "1 + 1", true)).toEqual([]);
+    const files = ls.programFiles();
+    // One combined file instead of @types/node's 63 and undici-types' 38 (see combinedNodeTypes).
+    expect(files.filter((f) => /\/@types\/node\/|\/undici-types\//.test(f))).toEqual([expect.stringMatching(/\/@types\/node\/__pipebook_combined\.d\.ts$/)]);
+    expect(files.length).toBeLessThan(10);
+    const messages = (code: string): string[] => ls.diagnose(`\n${code}\n;export {  };\n`, code, true).map((d) => `TS${d.code} ${d.message}`);
+    // Globals of global scripts, of modules' `declare global` blocks (fetch's, from undici-types) and ambient modules.
+    expect(messages("const r: number = await fetch('x');")).toEqual(["TS2322 Type 'Response' is not assignable to type 'number'."]);
+    expect(messages("const h: number = new Headers().get('a');")).toEqual(["TS2322 Type 'string | null' is not assignable to type 'number'.\n  Type 'null' is not assignable to type 'number'."]);
+    expect(messages("const b: string = Buffer.from('x');")).toEqual(["TS2322 Type 'Buffer<ArrayBuffer>' is not assignable to type 'string'."]);
+    expect(messages("import { readFileSync } from 'node:fs'; const s: number = readFileSync('x', 'utf8');")).toEqual(["TS2322 Type 'string' is not assignable to type 'number'."]);
+    expect(messages("import { MessageChannel } from 'worker_threads'; new MessageChannel().port1.on('message', (m: string) => m);")).toEqual([]);
+    expect(messages("const t: string = setTimeout(() => 1);")).toEqual(["TS2322 Type 'Timeout' is not assignable to type 'string'."]);
+    // undici-types keeps an ambient name of its own: a cell's import of the package resolves as before.
+    expect(messages("import type { Dispatcher } from 'undici-types';")).toEqual(["TS2307 Cannot find module 'undici-types' or its corresponding type declarations."]);
+  }, 120_000);
+
+  it("run a plain JavaScript cell as written, and transpile one with TypeScript or a class", () => {
+    const c = new CellCompiler(notebookDir());
+    // Not printed again by TypeScript's emit (which would write `(x) => x * 2`), and no source map.
+    const plain = c.compile(1, "[1, 2].map((x) =>   x * 2)", "refuse");
+    expect(plain).toMatchObject({ status: "ok", sourceMap: "", hasResult: true });
+    expect(plain.status === "ok" && plain.code).toContain("(x) =>   x * 2");
+    const typed = c.compile(2, "const n: number = 2; n", "refuse");
+    expect(typed.status === "ok" && typed.code).not.toContain(": number");
+    expect(typed.status === "ok" && typed.sourceMap).not.toBe("");
+    const klass = c.compile(3, "class A { x =   1 }", "refuse");
+    expect(klass.status === "ok" && klass.sourceMap).not.toBe("");
+    expect(c.compile(4, "const y = (1 +", "refuse")).toMatchObject({ status: "refused" });
+  }, 120_000);
 });

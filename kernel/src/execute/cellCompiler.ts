@@ -21,6 +21,32 @@ const TRANSPILE_OPTIONS: TS.CompilerOptions = {
 };
 
 /**
+ * The parts of a program that the transpile (TRANSPILE_OPTIONS: ES2022, ES modules) would rewrite:
+ * TypeScript syntax (types, enums, `x!`, type arguments, `import type`, …), JSX, and what is newer
+ * than ES2022 (`using`). TypeScript's parser marks each node with what its subtree contains
+ * (`transformFlags`, not in the public typings), and its emit skips a subtree without these marks.
+ */
+const REWRITTEN: number = (() => {
+  const f = (ts as unknown as { TransformFlags: Record<string, number> }).TransformFlags;
+  return (f["ContainsTypeScript"] ?? 1) | (f["ContainsJsx"] ?? 2) | (f["ContainsESNext"] ?? 4);
+})();
+
+/**
+ * Whether a cell is JavaScript that TypeScript's emit would only print again: parsed without a
+ * syntax error, nothing in REWRITTEN, and no class (the class-field transform also handles
+ * decorators and `accessor` fields; classes take the emit, to be safe). Such a cell (`0 + 1`,
+ * `await f(x)`, `const y = g()`) skips transpileModule, which builds a program and a type checker of
+ * its own for every cell: about a quarter of a distinct one-line cell's compile (issue 13).
+ */
+function isPlainJavaScript(sf: TS.SourceFile): boolean {
+  const parsed = sf as TS.SourceFile & { transformFlags?: number; parseDiagnostics?: readonly TS.Diagnostic[] };
+  if (parsed.transformFlags === undefined || parsed.parseDiagnostics === undefined) return false;
+  if (parsed.parseDiagnostics.length > 0 || (parsed.transformFlags & REWRITTEN) !== 0) return false;
+  const hasClass = (n: TS.Node): boolean => ts.isClassLike(n) || ts.forEachChild(n, hasClass) === true;
+  return !hasClass(sf);
+}
+
+/**
  * Compiles cells: checks each against the cells run before it (type view), transpiles it, and turns
  * it into a global-scope script. Identical cells in an identical scope hit caches, so re-running an
  * unchanged cell costs no type-checking.
@@ -40,9 +66,9 @@ export class CellCompiler {
   }
 
   compile(index: number, code: string, mode: TypecheckMode): CompileReply {
-    const t = this.#transpile(code);
-    if (t.syntax.length > 0) return { status: "refused", diagnostics: t.syntax };
     const sf = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+    const t = this.#transpile(code, sf);
+    if (t.syntax.length > 0) return { status: "refused", diagnostics: t.syntax };
     const decls = collectDeclarations(sf);
     const view = viewText(this.#scope.header(new Set(decls.map((d) => d.name))), code, decls);
     let diagnostics: CellDiagnostic[] = [];
@@ -64,9 +90,13 @@ export class CellCompiler {
     return { status: "ok", code: script.code, sourceMap: t.map, hasResult: script.hasResult, diagnostics: mode === "report" ? errors : [], declares: decls.length > 0 };
   }
 
-  #transpile(code: string): { js: string; map: string; syntax: CellDiagnostic[] } {
+  /** `sf`: the cell parsed as TypeScript (see isPlainJavaScript). */
+  #transpile(code: string, sf: TS.SourceFile): { js: string; map: string; syntax: CellDiagnostic[] } {
     const hit = this.#transpileCache.get(code);
     if (hit) return hit;
+    // The emit would print the same program again: the cell runs as written, and with no source
+    // map a stack frame's line and column are the script's own (see CellSources.mapFrame).
+    if (isPlainJavaScript(sf)) return this.#remember(code, { js: code, map: "", syntax: [] });
     const out = ts.transpileModule(code, { compilerOptions: TRANSPILE_OPTIONS, fileName: "cell.ts", reportDiagnostics: true });
     const lines = code.split("\n");
     const syntax = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error).map((d): CellDiagnostic => {
@@ -74,7 +104,10 @@ export class CellCompiler {
       return { line: lc.line + 1, column: lc.character + 1, code: d.code, message: ts.flattenDiagnosticMessageText(d.messageText, "\n"), category: "error", sourceLine: lines[lc.line] ?? "" };
     });
     const js = out.outputText.replace(/\/\/# sourceMappingURL=.*$/m, "");
-    const r = { js, map: out.sourceMapText ?? "", syntax };
+    return this.#remember(code, { js, map: out.sourceMapText ?? "", syntax });
+  }
+
+  #remember(code: string, r: { js: string; map: string; syntax: CellDiagnostic[] }): { js: string; map: string; syntax: CellDiagnostic[] } {
     if (this.#transpileCache.size > 2000) this.#transpileCache.clear();
     this.#transpileCache.set(code, r);
     return r;

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { HEADER_LINES } from "./typeView.js";
 import { KERNEL_GLOBALS_DTS, NOTEBOOK_PIPELINE_DTS, NOTEBOOK_PIPELINE_STANDIN_DTS, namesNotebookPipeline } from "./kernelGlobals.js";
 import type { CellDiagnostic } from "./cellDiagnostic.js";
+import { combinedNodeTypes } from "./combinedNodeTypes.js";
 
 /**
  * One TypeScript language service over the notebook's virtual cell files. The root file is always
@@ -17,6 +18,9 @@ export class CellLanguageService {
   readonly #service: TS.LanguageService;
   readonly #options: TS.CompilerOptions;
   readonly #resolutionCache: TS.ModuleResolutionCache;
+  readonly #typeReferenceCache: TS.TypeReferenceDirectiveResolutionCache;
+  /** @types/node's index.d.ts, and the one file that stands in for the package (see combinedNodeTypes). */
+  readonly #nodeTypes: { index: string; combined: string; ambientPackages: ReadonlySet<string> } | undefined;
   readonly current: string;
   readonly #globals: string;
   readonly #libFile: string | undefined;
@@ -36,6 +40,16 @@ export class CellLanguageService {
     if (this.#libFile !== undefined) this.#files.set(this.#libFile, { text: lib!, version: 0 });
     this.#options = lib === undefined ? options : { ...options, noLib: true };
     this.#resolutionCache = ts.createModuleResolutionCache(dir, (f) => f, this.#options);
+    this.#typeReferenceCache = ts.createTypeReferenceDirectiveResolutionCache(dir, (f) => f, this.#options, this.#resolutionCache.getPackageJsonInfoCache());
+    const resolutionHost: TS.ModuleResolutionHost = {
+      fileExists: (f) => this.#files.has(f) || ts.sys.fileExists(f),
+      readFile: (f) => this.#files.get(f)?.text ?? ts.sys.readFile(f),
+      directoryExists: (d) => ts.sys.directoryExists(d),
+      realpath: (p) => ts.sys.realpath?.(p) ?? p,
+      getCurrentDirectory: () => dir,
+      getDirectories: (d) => ts.sys.getDirectories(d),
+    };
+    this.#nodeTypes = this.#combineNodeTypes(resolutionHost);
     // getModuleResolutionCache is read by the language service although its host type omits it.
     const host = (roots: () => string[]): TS.LanguageServiceHost & { getModuleResolutionCache(): TS.ModuleResolutionCache } => ({
       getScriptFileNames: () => (this.#libFile === undefined ? roots() : [this.#libFile, ...roots()]),
@@ -62,22 +76,46 @@ export class CellLanguageService {
       // package.json scope of each library file again (most of a cell's check time).
       getModuleResolutionCache: () => this.#resolutionCache,
       resolveModuleNameLiterals: (literals, containingFile, redirected, options, containingSourceFile) =>
-        literals.map((lit) => ts.resolveModuleName(lit.text, containingFile, options, resolutionHost, this.#resolutionCache, redirected,
+        literals.map((lit) => this.#isAmbientInCombined(lit.text, containingFile) ? { resolvedModule: undefined } : ts.resolveModuleName(lit.text, containingFile, options, resolutionHost, this.#resolutionCache, redirected,
           ts.getModeForUsageLocation(containingSourceFile, lit, options))),
+      resolveTypeReferenceDirectiveReferences: (refs, containingFile, redirected, options, containingSourceFile) =>
+        refs.map((ref) => this.#resolveTypeReference(ref, containingFile, redirected, options, containingSourceFile, resolutionHost)),
     });
-    const resolutionHost: TS.ModuleResolutionHost = {
-      fileExists: (f) => this.#files.has(f) || ts.sys.fileExists(f),
-      readFile: (f) => this.#files.get(f)?.text ?? ts.sys.readFile(f),
-      directoryExists: (d) => ts.sys.directoryExists(d),
-      realpath: (p) => ts.sys.realpath?.(p) ?? p,
-      getCurrentDirectory: () => dir,
-      getDirectories: (d) => ts.sys.getDirectories(d),
-    };
     const registry = ts.createDocumentRegistry();
     this.#service = ts.createLanguageService(host(() => [this.current, this.#globals]), registry);
     const pipelineTypes = `${dir}/__pipebook_pipeline_types.d.ts`;
     this.#files.set(pipelineTypes, { text: NOTEBOOK_PIPELINE_DTS, version: 0 });
     this.#pipelineHolder = ts.createLanguageService(host(() => [pipelineTypes]), registry);
+  }
+
+  /** Reads @types/node as one file, where the options' `node` type reference finds it (see combinedNodeTypes). */
+  #combineNodeTypes(host: TS.ModuleResolutionHost): { index: string; combined: string; ambientPackages: ReadonlySet<string> } | undefined {
+    const index = ts.resolveTypeReferenceDirective("node", `${this.dir}/__inferred type names__.ts`, this.#options, host, undefined, this.#typeReferenceCache)
+      .resolvedTypeReferenceDirective?.resolvedFileName;
+    const types = index === undefined ? undefined : combinedNodeTypes(index, this.#options);
+    if (index === undefined || types === undefined) return undefined;
+    // Named as if it lay in the package's folder, so its other imports resolve from there as before.
+    const combined = `${dirname(index)}/__pipebook_combined.d.ts`;
+    this.#files.set(combined, { text: types.text, version: 0 });
+    return { index, combined, ambientPackages: types.ambientPackages };
+  }
+
+  /** An import of the combined @types/node file that names a package it declares itself. */
+  #isAmbientInCombined(specifier: string, containingFile: string): boolean {
+    if (containingFile !== this.#nodeTypes?.combined) return false;
+    const pkg = specifier.split("/")[0]!;
+    return this.#nodeTypes.ambientPackages.has(pkg);
+  }
+
+  /** A type reference as TypeScript resolves it, except that @types/node is its combined file. */
+  #resolveTypeReference(ref: TS.FileReference | string, containingFile: string, redirected: TS.ResolvedProjectReference | undefined,
+    options: TS.CompilerOptions, containingSourceFile: TS.SourceFile | undefined, host: TS.ModuleResolutionHost): TS.ResolvedTypeReferenceDirectiveWithFailedLookupLocations {
+    const name = typeof ref === "string" ? ref : ref.fileName.toLowerCase();
+    const r = ts.resolveTypeReferenceDirective(name, containingFile, options, host, redirected, this.#typeReferenceCache,
+      ts.getModeForFileReference(ref, containingSourceFile?.impliedNodeFormat));
+    const found = r.resolvedTypeReferenceDirective;
+    if (!this.#nodeTypes || found?.resolvedFileName !== this.#nodeTypes.index) return r;
+    return { ...r, resolvedTypeReferenceDirective: { ...found, resolvedFileName: this.#nodeTypes.combined, packageId: undefined } };
   }
 
   /**
@@ -112,7 +150,7 @@ export class CellLanguageService {
    * Forgets cached module resolutions, so a package installed meanwhile is found. The compiler
    * calls it for cells that import something; cells that do not reuse the cache.
    */
-  forgetResolutions(): void { this.#resolutionCache.clear(); }
+  forgetResolutions(): void { this.#resolutionCache.clear(); this.#typeReferenceCache.clear(); }
 
   /** Diagnostics of `view` (checked as the current file), placed in the cell's own lines. */
   diagnose(view: string, code: string, semantic: boolean): CellDiagnostic[] {
