@@ -8,7 +8,6 @@ import { DatastoreError, type BlobService } from "../dsl/DatastoreFailure.js";
 import { digestOfJson, type Digest } from "../fingerprint/digest.js";
 import type { StatCache } from "../store/StatCache.js";
 import type { DatasetServices } from "../datasets/datasetServices.js";
-import { removeLayout } from "../datasets/datasetFiles.js";
 import { sealTree } from "../datasets/readOnlyTree.js";
 import type { AzureBlobDatastoreConfig } from "../dsl/datastoreConfig.js";
 import type { TransferProgress, UploadOptions } from "../dsl/Datastore.js";
@@ -223,7 +222,8 @@ export class AzureBlobDatastore {
         if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
       });
     } finally {
-      await removeLayout(tmp);
+      // datasetFiles (and readTable with it) loads here: every workspace imports this class.
+      await (await import("../datasets/datasetFiles.js")).removeLayout(tmp);
     }
     return path;
   }
