@@ -42,3 +42,22 @@ describe("hashTree", () => {
     await expect(hashTree(join(sb.dir, "nowhere"), { cache: sb.ws.statCache, pool: sb.ws.hashPool })).rejects.toThrow(/ENOENT/);
   });
 });
+
+describe("HashPool", () => {
+  it("hashes a batch over 16 MiB on its worker threads to the digests hashFile gives", async () => {
+    // From dist/: the pool starts dist/fingerprint/hashWorker.js, next to it.
+    const { HashPool } = await import("../../engine/dist/fingerprint/HashPool.js");
+    const { hashFile } = await import("../../engine/dist/fingerprint/hashFile.js");
+    const files = [join(sb.dir, "big-a.bin"), join(sb.dir, "big-b.bin")];
+    await writeFile(files[0]!, Buffer.alloc(9 << 20, 1));
+    await writeFile(files[1]!, Buffer.alloc(9 << 20, 2));
+    const pool = new HashPool(2);
+    try {
+      const digests = await pool.hashAll(files, 18 << 20);
+      expect(digests).toEqual([await hashFile(files[0]!, Buffer.alloc(1 << 20)), await hashFile(files[1]!, Buffer.alloc(1 << 20))]);
+      expect(digests[0]).not.toBe(digests[1]);
+    } finally {
+      await pool.close();
+    }
+  });
+});

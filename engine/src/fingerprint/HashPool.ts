@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { Digest } from "./digest.js";
 import { hashFile } from "./hashFile.js";
 
@@ -23,6 +23,8 @@ export class HashPool {
   private readonly pending = new Map<number, Job>();
   private readonly busy = new Map<Worker, number>();
   private nextId = 0;
+  /** node:worker_threads, loaded with the first large batch: most processes never start a worker. */
+  private WorkerClass: typeof Worker | undefined;
 
   constructor(private readonly size: number = availableParallelism()) {}
 
@@ -36,6 +38,7 @@ export class HashPool {
       for (const p of paths) out.push(await hashFile(p, buffer));
       return out;
     }
+    this.WorkerClass ??= (await import("node:worker_threads")).Worker;
     return Promise.all(paths.map((p) => this.submit(p)));
   }
 
@@ -61,7 +64,7 @@ export class HashPool {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(new URL("./hashWorker.js", import.meta.url));
+    const worker = new this.WorkerClass!(new URL("./hashWorker.js", import.meta.url));
     worker.on("message", (msg: { id: number; digest?: Digest; error?: string }) => {
       const job = this.pending.get(msg.id);
       this.pending.delete(msg.id);

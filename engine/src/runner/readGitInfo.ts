@@ -1,6 +1,5 @@
 import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { Worker } from "node:worker_threads";
 import type { GitInfo } from "../store/RunStore.js";
 import { parseGitStatus } from "./parseGitStatus.js";
 
@@ -41,7 +40,9 @@ function repositoryRoot(dir: string): string | undefined {
   }
 }
 
-function askGit(root: string): Promise<GitInfo | undefined> {
+async function askGit(root: string): Promise<GitInfo | undefined> {
+  // node:worker_threads loads here: `pipebook run` asks from its own thread and never needs it.
+  const { Worker } = await import("node:worker_threads");
   return new Promise((resolve) => {
     try {
       const worker = new Worker(new URL("./gitStatusWorker.js", import.meta.url), { workerData: { root } });
