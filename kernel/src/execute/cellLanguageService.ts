@@ -90,9 +90,12 @@ export class CellLanguageService {
 
   /** Reads @types/node as one file, where the options' `node` type reference finds it (see combinedNodeTypes). */
   #combineNodeTypes(host: TS.ModuleResolutionHost): { index: string; combined: string; ambientPackages: ReadonlySet<string> } | undefined {
+    // Not when a tsconfig.json leaves Node's types out (a package could still name them: read as files then).
+    if (this.#options.types !== undefined && !this.#options.types.includes("node")) return undefined;
     const index = ts.resolveTypeReferenceDirective("node", `${this.dir}/__inferred type names__.ts`, this.#options, host, undefined, this.#typeReferenceCache)
       .resolvedTypeReferenceDirective?.resolvedFileName;
-    const types = index === undefined ? undefined : combinedNodeTypes(index, this.#options);
+    let types: ReturnType<typeof combinedNodeTypes>;
+    try { types = index === undefined ? undefined : combinedNodeTypes(index, this.#options); } catch { types = undefined; }
     if (index === undefined || types === undefined) return undefined;
     // Named as if it lay in the package's folder, so its other imports resolve from there as before.
     const combined = `${dirname(index)}/__pipebook_combined.d.ts`;
