@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -160,6 +160,10 @@ describe("the CLI's bundled grammar (engine/scripts/buildCli.mjs)", () => {
       expect((await probe(bin, ["--help"])).childProcess).toBe(false);
       const later = new Date(Date.now() + 60_000);
       await utimes(mainJs(), later, later);
+      expect((await probe(bin, ["--help"])).childProcess).toBe(false);
+      // The one process that hashed it wrote the new mtime down, so the next one does not hash it.
+      const manifest = JSON.parse(await readFile(join(dir, "engine", "dist", "cli", "main.bundle.json"), "utf8")) as { inputs: Record<string, [number, number, string]> };
+      expect(manifest.inputs["main.js"]![1]).toBe((await stat(mainJs())).mtimeMs);
       expect((await probe(bin, ["--help"])).childProcess).toBe(false);
     });
   });
