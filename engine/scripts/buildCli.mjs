@@ -72,9 +72,11 @@ const COPYABLE = new Set(["contract/expectedFailure.js", "auth/scopes.js", "cli/
 
 /**
  * Modules that may use `import.meta` inside a bundle, where it names the bundle's file: they only
- * resolve packages from it, which finds the same node_modules from dist/cli/. Any other module
- * that reads import.meta (a file beside itself, say) fails the build rather than look in the
- * wrong folder.
+ * resolve packages from it, which finds the same node_modules from dist/cli/ (openDatabase the
+ * SQLite addon; integrationCommands the extension's package.json, through import.meta.resolve,
+ * which in a bundle resolves as require does: a package whose exports differ for require would
+ * need another look). Any other module that reads import.meta (a file beside itself, say) fails
+ * the build rather than look in the wrong folder.
  */
 const IMPORT_META_OK = new Set(["store/openDatabase.js", "cli/integrationCommands.js"].map((m) => path.join(dist, m)));
 
