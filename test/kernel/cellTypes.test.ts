@@ -66,6 +66,11 @@ describe("the kernel globals' types", () => {
     expect(messages("import { readFileSync } from 'node:fs'; const s: number = readFileSync('x', 'utf8');")).toEqual(["TS2322 Type 'string' is not assignable to type 'number'."]);
     expect(messages("import { MessageChannel } from 'worker_threads'; new MessageChannel().port1.on('message', (m: string) => m);")).toEqual([]);
     expect(messages("const t: string = setTimeout(() => 1);")).toEqual(["TS2322 Type 'Timeout' is not assignable to type 'string'."]);
+    // The combined file's own module names are not offered where a cell names a module.
+    const c = new CellCompiler(notebookDir());
+    const specifiers = c.complete('import { x } from "', 19).matches;
+    expect(specifiers).toEqual(expect.arrayContaining(["fs", "node:fs", "pipebook"]));
+    expect(specifiers.filter((m) => m.startsWith("pipebook:"))).toEqual([]);
     // undici-types keeps an ambient name of its own: a cell's import of the package resolves as before.
     expect(messages("import type { Dispatcher } from 'undici-types';")).toEqual(["TS2307 Cannot find module 'undici-types' or its corresponding type declarations."]);
   }, 120_000);

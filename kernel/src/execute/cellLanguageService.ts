@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { HEADER_LINES } from "./typeView.js";
 import { KERNEL_GLOBALS_DTS, NOTEBOOK_PIPELINE_DTS, NOTEBOOK_PIPELINE_STANDIN_DTS, namesNotebookPipeline } from "./kernelGlobals.js";
 import type { CellDiagnostic } from "./cellDiagnostic.js";
-import { combinedNodeTypes } from "./combinedNodeTypes.js";
+import { combinedNodeTypes, isCombinedModuleName } from "./combinedNodeTypes.js";
 
 /**
  * One TypeScript language service over the notebook's virtual cell files. The root file is always
@@ -193,7 +193,7 @@ export class CellLanguageService {
     if (!r) return [];
     const span = r.optionalReplacementSpan;
     return r.entries
-      .filter((e) => !e.name.startsWith("__pipebook") && e.name !== "__pb")
+      .filter((e) => !e.name.startsWith("__pipebook") && e.name !== "__pb" && !isCombinedModuleName(e.name))
       .map((e) => ({ name: e.name, kind: e.kind, sortText: e.sortText, ...(e.replacementSpan ? { span: e.replacementSpan } : span ? { span } : {}) }));
   }
 

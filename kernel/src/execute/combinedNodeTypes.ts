@@ -74,6 +74,14 @@ export function combinedNodeTypes(indexFile: string, options: TS.CompilerOptions
 const UNDICI = "pipebook:undici-types";
 
 /**
+ * A module name of the combined file's own making (`pipebook:node-types/…`, `pipebook:undici-types…`):
+ * not for cells to import, so completion leaves them out.
+ */
+export function isCombinedModuleName(name: string): boolean {
+  return name.startsWith("pipebook:node-types/") || name === UNDICI || name.startsWith(`${UNDICI}/`);
+}
+
+/**
  * The declaration files of a package of modules, from its entry through their relative imports,
  * as ambient modules named `<name>/<path>` (`<name>` for the entry), or undefined if one cannot
  * be read or found.
