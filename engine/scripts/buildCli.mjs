@@ -9,10 +9,10 @@
  *   there is one copy of each, so a pipeline file's `import "pipebook"` and the kernel get the
  *   instances the CLI uses, and their stack frames name the same dist/*.js files they always did.
  * - dist/cli/inspect.bundle.cjs: `pipebook runs`, `show`, `logs` and `why` (cli/inspectCommands.js)
- *   with everything they load, local (the store, orphan recovery, the formatting, better-sqlite3's
- *   JavaScript) or remote (the REST client), each part evaluated only when taken. It imports no
- *   module of dist/ by path, so in such a process no module of dist/ loads at all: nothing can be
- *   loaded twice.
+ *   with everything their local side loads (the store, orphan recovery, the formatting,
+ *   better-sqlite3's JavaScript), each module evaluated when first imported. The remote side (the
+ *   REST client, REMOTE_SIDE) is imported by path when a project names a server. A local command
+ *   thus loads no module of dist/ by path: nothing can be loaded twice.
  *
  * Why: what these commands pay before they answer was, besides starting Node, mostly loading
  * modules. Commander alone is 9 CommonJS files, and its `require("node:child_process")` loads
@@ -35,7 +35,7 @@
  */
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -59,6 +59,16 @@ const BUNDLED_PACKAGES = new Set(["commander"]);
 const INSPECT_ENTRY = path.join(cliDir, "inspectCommands.js");
 /** Packages bundled into the inspect bundle (its CommonJS files were most of a store open's load). */
 const INSPECT_PACKAGES = new Set(["better-sqlite3"]);
+/**
+ * The remote side of runs/show/logs/why (a project that names a server), left out of the inspect
+ * bundle and imported by path when it is taken: the REST client and its schemas are half the
+ * bundle, and compiling them cost a local `runs` ~8 ms. Nothing the bundle evaluates before it
+ * knows which side it takes (inspectCommands.js and what it imports statically: projectServer.js,
+ * locateWorkspace.js) may be imported by these, and only those modules may import them: the
+ * build checks both. The local side, evaluated only when there is no server, may share modules
+ * with them (the formatting, the failure classes): in one process only one side loads.
+ */
+const REMOTE_SIDE = new Set(["cli/remoteCommands.js", "remote/remoteConfig.js"].map((m) => path.join(dist, m)));
 
 /**
  * Modules of dist/ that either bundle may hold a copy of besides the file other modules import:
@@ -109,6 +119,36 @@ function grammarImportersOutside() {
     }
   }
   return found;
+}
+
+/** The relative imports of a dist/ module, as absolute paths: `from "./x.js"` (static) and `import("./x.js")` (dynamic). */
+function importsOf(file) {
+  const text = readFileSync(file, "utf8");
+  const found = (re) => [...text.matchAll(re)].map((m) => path.resolve(path.dirname(file), m[1]));
+  return {
+    static: found(/(?:\bfrom\s*|^import\s*)["'](\.{1,2}\/[^"']+)["']/gm),
+    dynamic: found(/\bimport\s*\(\s*["'](\.{1,2}\/[^"']+)["']/g),
+  };
+}
+
+/** `files` and every dist/ module they import, statically only or also dynamically. */
+function closure(files, { dynamic }) {
+  const seen = new Set();
+  const todo = [...files];
+  while (todo.length > 0) {
+    const file = todo.pop();
+    if (seen.has(file) || !existsSync(file)) continue;
+    seen.add(file);
+    const imports = importsOf(file);
+    todo.push(...imports.static, ...(dynamic ? imports.dynamic : []));
+  }
+  return seen;
+}
+
+/** The specifier of dist/ module `target` from dist/cli/, where the bundles are. */
+function fromCliDir(target) {
+  const rel = path.relative(cliDir, target).split(path.sep).join("/");
+  return rel.startsWith(".") ? rel : `./${rel}`;
 }
 
 /** What both bundles share: CommonJS for Node 20, `import.meta` made of the bundle's own file name. */
@@ -218,6 +258,12 @@ export async function buildCli() {
         name: "pipebook-inspect",
         setup(b) {
           lazyChildProcessModule(b, lazyCp);
+          b.onResolve({ filter: /^\.\.?\// }, (a) => {
+            if (a.namespace !== "file" || a.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+            const target = path.resolve(a.resolveDir, a.path);
+            // The bundle sits in dist/cli/: the specifier is rewritten from there.
+            return REMOTE_SIDE.has(target) ? { path: fromCliDir(target), external: true } : undefined;
+          });
           b.onLoad({ filter: /[\\/]dist[\\/]store[\\/]openDatabase\.js$/ }, (a) => {
             const text = readFileSync(a.path, "utf8");
             if (!text.includes(BETTER_SQLITE3_REQUIRE)) throw new Error(`${a.path} no longer has ${BETTER_SQLITE3_REQUIRE}: say in buildCli.mjs how it loads better-sqlite3`);
@@ -229,11 +275,20 @@ export async function buildCli() {
     ],
   });
 
-  // One instance of every module: the inspect bundle loads no dist/ module by path, and the two
-  // bundles hold no module of dist/ in common but the copyable ones.
+  // One instance of every module: the inspect bundle loads no dist/ module by path but the remote
+  // side, which imports nothing the bundle evaluates first and is imported only from there, and
+  // the two bundles hold no module of dist/ in common but the copyable ones.
   const problems = [];
   const out = Object.values(inspect.metafile.outputs).find((o) => o.entryPoint !== undefined);
-  for (const i of out.imports) if (i.external && /^\.{1,2}\//.test(i.path)) problems.push(`the inspect bundle imports ${i.path} by path`);
+  for (const i of out.imports) {
+    if (i.external && /^\.{1,2}\//.test(i.path) && !REMOTE_SIDE.has(path.resolve(cliDir, i.path))) problems.push(`the inspect bundle imports ${i.path} by path`);
+  }
+  const first = closure([INSPECT_ENTRY], { dynamic: false });
+  for (const m of closure([...REMOTE_SIDE], { dynamic: true })) if (first.has(m)) problems.push(`the remote side imports ${path.relative(dist, m)}, which the inspect bundle evaluates first`);
+  for (const [input, { imports }] of Object.entries(inspect.metafile.inputs)) {
+    const importer = path.resolve(engine, input);
+    for (const i of imports) if (i.external && REMOTE_SIDE.has(path.resolve(cliDir, i.path)) && !first.has(importer)) problems.push(`${path.relative(dist, importer)} imports the remote side's ${i.path}`);
+  }
   const inMain = new Set(distInputs(main));
   for (const f of distInputs(inspect)) if (inMain.has(f) && !COPYABLE.has(f)) problems.push(`both bundles hold ${path.relative(dist, f)}`);
   for (const f of [...importMetaReaders(main), ...importMetaReaders(inspect)]) problems.push(`${path.relative(dist, f)} reads import.meta, which names the bundle in a bundle`);

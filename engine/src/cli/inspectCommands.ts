@@ -3,9 +3,9 @@ import { projectServer } from "../remote/projectServer.js";
 /**
  * `pipebook runs`, `show`, `logs` and `why`: a project that submits to a server (pipebook.json
  * "server", PIPEBOOK_SERVER) asks it (remoteCommands.ts), any other reads its local run history
- * (inspectLocal.ts). Where the CLI bundles are current, this module and everything it loads are
- * one CommonJS file, dist/cli/inspect.bundle.cjs (engine/scripts/buildCli.mjs); each side is
- * evaluated only when taken.
+ * (inspectLocal.ts). Where the CLI bundles are current, this module and the local side are one
+ * CommonJS file, dist/cli/inspect.bundle.cjs (engine/scripts/buildCli.mjs), and the remote side
+ * is imported from its own files when it is taken.
  */
 const remote = (): Promise<typeof import("./remoteCommands.js")> => import("./remoteCommands.js");
 const local = (): Promise<typeof import("./inspectLocal.js")> => import("./inspectLocal.js");
