@@ -21,6 +21,18 @@ export interface StepRequirements {
   readonly resources: Resources;
 }
 
+/**
+ * What the steps of one submit share while they are prepared: a pipeline of 50 steps naming the
+ * same `python3` resolves it once, not 50 times (a PATH walk, pyenv's version lookup, the
+ * workspace's interpreters.json: 0.35–0.7 ms of CPU each, docs/run-path.md). Made per submit and
+ * dropped with it, never per process: a kernel or a server submits again after a
+ * .python-version changed, and that submit must see the change.
+ */
+export interface PrepareScope {
+  /** Resolved interpreters by where they are remembered and the command (hostEnvironment.ts). */
+  readonly interpreters: Map<string, Promise<{ readonly path: string; readonly version: string }>>;
+}
+
 /** What a target can give at once; the scheduler never starts more than this on it. */
 export interface Capacity {
   readonly gpus: number;
@@ -84,9 +96,10 @@ export interface Compute {
   /**
    * At submit: checks the target can give what the step asks and resolves its environment
    * (resolving an image tag to its digest, building a venv or an image once per environment
-   * content). Throws a ComputeError (ComputeFailure.ts) otherwise. `progress` shows builds.
+   * content). Throws a ComputeError (ComputeFailure.ts) otherwise. `progress` shows builds;
+   * `scope` is shared by the steps of one submit (absent: nothing is shared).
    */
-  prepare(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment>;
+  prepare(req: StepRequirements, progress: (line: string) => void, scope?: PrepareScope): Promise<ResolvedEnvironment>;
   /** Runs one job to its end; never throws for a step's own failure (that is the outcome). */
   run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome>;
   /**

@@ -5,7 +5,7 @@ import { basename, isAbsolute, join, relative } from "node:path";
 import type { TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { ComputeError } from "./ComputeFailure.js";
 import { MetricsTail } from "./MetricsTail.js";
-import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "./Compute.js";
+import type { Capacity, Compute, JobIO, LaunchOutcome, PrepareScope, StepRequirements } from "./Compute.js";
 import { resolveHostEnvironment } from "./environments/hostEnvironment.js";
 import { detectGpus } from "./GpuInventory.js";
 import type { GpuSlots } from "./GpuSlots.js";
@@ -80,11 +80,11 @@ export class LocalCompute implements Compute {
     return { gpus: (await detectGpus()).length, cpus: availableParallelism(), memoryMb: Math.floor(totalmem() / 2 ** 20) };
   }
 
-  async prepare(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment> {
+  async prepare(req: StepRequirements, progress: (line: string) => void, scope?: PrepareScope): Promise<ResolvedEnvironment> {
     const gpus = await detectGpus();
     checkResources(req, this.name, await this.capacity(), { names: gpus.map((g) => `${g.index}: ${g.name}`) });
     return resolveHostEnvironment(req.environment, {
-      stepName: req.stepName, targetName: this.name, envsDir: this.context.envsDir, progress,
+      stepName: req.stepName, targetName: this.name, envsDir: this.context.envsDir, progress, ...(scope && { interpreters: scope.interpreters }),
       ...(this.context.hasher && { hasher: this.context.hasher }),
       refuseImage: (image) => {
         throw new ComputeError({ reason: "image-unsupported", step: req.stepName, target: this.name, image, runsOn: "this-machine" });

@@ -2,7 +2,7 @@ import type { ComputeTargetConfig } from "../dsl/workspaceConfigSchema.js";
 import type { BlobStore } from "../artifacts/BlobStore.js";
 import type { TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { unreachable } from "../errors/PipebookError.js";
-import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "./Compute.js";
+import type { Capacity, Compute, JobIO, LaunchOutcome, PrepareScope, StepRequirements } from "./Compute.js";
 import type { GpuSlots } from "./GpuSlots.js";
 import { LocalCompute } from "./LocalCompute.js";
 import type { ResolvedEnvironment, StepJob } from "./StepJob.js";
@@ -63,8 +63,8 @@ class DeferredCompute implements Compute {
     return (await this.target()).capacity();
   }
 
-  async prepare(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment> {
-    return (await this.target()).prepare(req, progress);
+  async prepare(req: StepRequirements, progress: (line: string) => void, scope?: PrepareScope): Promise<ResolvedEnvironment> {
+    return (await this.target()).prepare(req, progress, scope);
   }
 
   async run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {

@@ -5,7 +5,7 @@ import type { Pipeline } from "../dsl/Pipeline.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import { Experiment } from "../dsl/Experiment.js";
 import { PipelineRun, type SubmitOptions } from "../runner/PipelineRun.js";
-import { prepareStep, printPrepareProgress } from "../runner/prepareStep.js";
+import { prepareStep, printPrepareProgress, submitScope } from "../runner/prepareStep.js";
 import type { PipelineSpec } from "../spec/PipelineSpec.js";
 import { toPipelineSpec } from "../spec/specCodec.js";
 import { checkName, checkVersion } from "./names.js";
@@ -84,7 +84,8 @@ export class PublishedPipeline {
   /** Publishes a pipeline object without running it: its steps are validated and snapshotted now. */
   static async publish(pipeline: Pipeline, options: PublishOptions): Promise<PublishedPipeline> {
     const graph = pipeline.validate();
-    const prepared = await Promise.all(graph.steps.map((s) => prepareStep(pipeline.workspace, s, printPrepareProgress)));
+    const scope = submitScope();
+    const prepared = await Promise.all(graph.steps.map((s) => prepareStep(pipeline.workspace, s, printPrepareProgress, scope)));
     return PublishedPipeline.store(pipeline.workspace, toPipelineSpec(pipeline, prepared), null, options);
   }
 

@@ -6,7 +6,7 @@ import type { Pipeline } from "../dsl/Pipeline.js";
 import { ModuleStep } from "../dsl/ModuleStep.js";
 import type { Digest } from "../fingerprint/digest.js";
 import type { SubmitOptions } from "../runner/PipelineRun.js";
-import { snapshotStep } from "../runner/prepareStep.js";
+import { snapshotStep, submitScope } from "../runner/prepareStep.js";
 import { readGitInfo } from "../runner/readGitInfo.js";
 import { resolveParameters } from "../runner/resolveParameters.js";
 import { toPipelineSpec } from "../spec/specCodec.js";
@@ -54,7 +54,8 @@ export async function submitToServer(server: RemoteServer, experiment: string, p
   }
   const ws = pipeline.workspace;
   const git = readGitInfo(ws.root).catch(() => undefined);
-  const snapshots = await Promise.all(graph.steps.map((s) => snapshotStep(ws, s)));
+  const scope = submitScope();
+  const snapshots = await Promise.all(graph.steps.map((s) => snapshotStep(ws, s, scope)));
   const spec = toPipelineSpec(pipeline, snapshots);
   const moved = await uploadCode(server, ws.blobs.pathOf.bind(ws.blobs), spec).catch((err: unknown) => {
     throw server.transferError(err, "uploading the run's code");

@@ -19,7 +19,7 @@ import { DataTransferStep } from "../dsl/DataTransferStep.js";
 import { LiveView } from "./LiveView.js";
 import { isIdCollision, newRunId } from "./newRunId.js";
 import { notifySubmission, RUN_HANDLE, type RunHandle } from "../contract/runHandle.js";
-import { prepareStep, printPrepareProgress, type PrepareProgress, type PreparedStep } from "./prepareStep.js";
+import { prepareStep, printPrepareProgress, submitScope, type PrepareProgress, type PreparedStep } from "./prepareStep.js";
 import { printEvent } from "./printEvent.js";
 import { currentOwner } from "../compute/processIdentity.js";
 import { readGitInfo } from "./readGitInfo.js";
@@ -125,7 +125,8 @@ export class PipelineRun implements RunHandle {
     const running = new Set(graph.steps.filter((s) => (options.regenerateOutputs || !s.allowReuse) && !(s instanceof DataTransferStep)).map((s) => s.computeTarget));
     for (const target of running) pipeline.workspace.getComputeTarget(target)?.warm?.();
     const progress = options.onPrepare ?? printPrepareProgress;
-    const prepared = await Promise.all(graph.steps.map((s) => prepareStep(pipeline.workspace, s, progress)));
+    const scope = submitScope();
+    const prepared = await Promise.all(graph.steps.map((s) => prepareStep(pipeline.workspace, s, progress, scope)));
     return PipelineRun.start(experiment, pipeline, parameters, toPipelineSpec(pipeline, prepared), prepared, options);
   }
 

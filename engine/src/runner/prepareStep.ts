@@ -9,8 +9,8 @@ import { PipebookError } from "../errors/PipebookError.js";
 import { SubmitError } from "./SubmitFailure.js";
 import { asDigest, type Digest } from "../fingerprint/digest.js";
 import { hashTree } from "../fingerprint/hashTree.js";
-import { snapshotSource } from "../fingerprint/snapshotSource.js";
-import type { Compute } from "../compute/Compute.js";
+import { snapshotSource, type SourceSnapshot } from "../fingerprint/snapshotSource.js";
+import type { Compute, PrepareScope } from "../compute/Compute.js";
 import type { ResolvedEnvironment } from "../compute/StepJob.js";
 
 /** A step checked and snapshotted at submit: its code is fixed from here on. */
@@ -25,6 +25,21 @@ export interface PreparedStep {
   readonly environment: ResolvedEnvironment;
 }
 
+/**
+ * What the steps of one submit share while they are prepared: the interpreters their targets
+ * resolved (PrepareScope), and the snapshots of their source folders by folder: a chain of 50
+ * steps in one folder walks and stores it once. A snapshot depends on the folder alone (its
+ * ignore files are read from it); what differs per step (the script's presence, `hashPaths`) is
+ * checked per step. One per submit: the next submit sees what changed on disk since.
+ */
+export interface SubmitScope extends PrepareScope {
+  readonly sources: Map<string, Promise<SourceSnapshot>>;
+}
+
+export function submitScope(): SubmitScope {
+  return { interpreters: new Map(), sources: new Map() };
+}
+
 /** Where environment builds (venvs, images) report their progress during submit. */
 export type PrepareProgress = (step: string, line: string) => void;
 
@@ -35,16 +50,16 @@ export const printPrepareProgress: PrepareProgress = (step, line) => void proces
  * Snapshots the source folder, checks the script is in it, hashes `hashPaths` and checks
  * that data references point at something, so a bad step fails the submit, not the run.
  */
-export async function prepareStep(ws: Workspace, step: PipelineStep, progress: PrepareProgress): Promise<PreparedStep> {
+export async function prepareStep(ws: Workspace, step: PipelineStep, progress: PrepareProgress, scope: SubmitScope = submitScope()): Promise<PreparedStep> {
   if (step instanceof ModuleStep) {
     checkModuleVersion(ws, step, progress);
     await checkInputs(ws, step);
     const { manifest, source } = step.moduleVersion.definition;
-    return { step, manifest: manifest === undefined ? undefined : asDigest(manifest), source, hashPaths: {}, ...(await prepareEnvironment(ws, step, progress)) };
+    return { step, manifest: manifest === undefined ? undefined : asDigest(manifest), source, hashPaths: {}, ...(await prepareEnvironment(ws, step, progress, scope)) };
   }
-  const { manifest, source, hashPaths } = await snapshotStep(ws, step);
+  const { manifest, source, hashPaths } = await snapshotStep(ws, step, scope);
   await checkInputs(ws, step);
-  const { compute, environment } = await prepareEnvironment(ws, step, progress);
+  const { compute, environment } = await prepareEnvironment(ws, step, progress, scope);
   return { step, manifest, source, hashPaths, compute, environment };
 }
 
@@ -56,10 +71,15 @@ export type SnapshottedStep = Pick<PreparedStep, "step" | "manifest" | "source" 
  * the script is in it and hashes `hashPaths`. A remote workspace stops here: the data and the
  * compute are the server's to check.
  */
-export async function snapshotStep(ws: Workspace, step: PipelineStep): Promise<SnapshottedStep> {
+export async function snapshotStep(ws: Workspace, step: PipelineStep, scope: Pick<SubmitScope, "sources"> = submitScope()): Promise<SnapshottedStep> {
   const deps = { cache: ws.statCache, pool: ws.hashPool };
   const sourceDir = step.sourceDirectory === undefined ? undefined : resolve(step.sourceDirectory);
-  const snapshot = sourceDir ? await snapshotSource(sourceDir, deps, ws.blobs) : undefined;
+  let snapshot: SourceSnapshot | undefined;
+  if (sourceDir !== undefined) {
+    let shared = scope.sources.get(sourceDir);
+    if (!shared) scope.sources.set(sourceDir, (shared = snapshotSource(sourceDir, deps, ws.blobs)));
+    snapshot = await shared;
+  }
   const source = snapshot ? Object.fromEntries(snapshot.files) : {};
   if (step instanceof ScriptStep && !(step.scriptName in source)) {
     throw new SubmitError({ reason: "script-missing", step: step.name, script: step.scriptName, sourceDir, folderEmpty: !(snapshot && snapshot.files.size > 0) });
@@ -125,7 +145,7 @@ export async function checkInputs(ws: Workspace, step: PipelineStep): Promise<vo
  * unreachable engine, a missing image or package, or a resource the target lacks fails the
  * submit here, with the target's sentence, never inside the run.
  */
-export async function prepareEnvironment(ws: Workspace, step: PipelineStep, progress: PrepareProgress): Promise<{ compute: Compute; environment: ResolvedEnvironment }> {
+export async function prepareEnvironment(ws: Workspace, step: PipelineStep, progress: PrepareProgress, scope?: PrepareScope): Promise<{ compute: Compute; environment: ResolvedEnvironment }> {
   const compute = ws.getComputeTarget(step.computeTarget);
   if (!compute) throw new SubmitError({ reason: "compute-unknown", step: step.name, computeTarget: step.computeTarget, known: [...(ws.computeTargetNames ?? [])].sort() });
   const { gpus, cpus, memoryMb } = step.runconfig;
@@ -135,6 +155,7 @@ export async function prepareEnvironment(ws: Workspace, step: PipelineStep, prog
       resources: { gpus, ...(cpus !== undefined && { cpus }), ...(memoryMb !== undefined && { memoryMb }), ...(step.timeoutSeconds !== undefined && { timeoutSeconds: step.timeoutSeconds }) },
     },
     (line) => progress(step.name, line),
+    scope,
   );
   return { compute, environment };
 }

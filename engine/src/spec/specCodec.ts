@@ -12,7 +12,7 @@ import type { Workspace } from "../workspace/Workspace.js";
 import { unreachable } from "../errors/PipebookError.js";
 import { SpecError } from "./SpecFailure.js";
 import { asDigest } from "../fingerprint/digest.js";
-import { checkInputs, checkModuleVersion, prepareEnvironment, type PrepareProgress, type PreparedStep, type SnapshottedStep } from "../runner/prepareStep.js";
+import { checkInputs, checkModuleVersion, prepareEnvironment, submitScope, type PrepareProgress, type PreparedStep, type SnapshottedStep } from "../runner/prepareStep.js";
 import type { ArgumentSpec, DataSpec, OutputDeliverySpec, PipelineSpec, StepSpec } from "./PipelineSpec.js";
 
 /** A step's OutputFileDatasetConfig outputs as data (none: nothing, so other steps' specs are unchanged). */
@@ -117,6 +117,7 @@ function datasetInputOf(ws: Workspace, d: Extract<DataSpec, { kind: "dataset" }>
 export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec, progress: PrepareProgress): Promise<{ pipeline: Pipeline; prepared: PreparedStep[] }> {
   const params = new Map(spec.parameters.map((p) => [p.name, new PipelineParameter(p.name, p.defaultValue)]));
   const data = new Map<string, StepData>();
+  const scope = submitScope();
   const dataOf = (d: DataSpec): StepData => {
     let found = data.get(d.name);
     if (!found) {
@@ -170,7 +171,7 @@ export async function fromPipelineSpec(ws: Workspace, spec: PipelineSpec, progre
       source: s.source,
       hashPaths: s.hashPaths,
       // Resolved again for this run: a re-tagged image or a rebuilt venv is noticed, as for any submit.
-      ...(await prepareEnvironment(ws, step, progress)),
+      ...(await prepareEnvironment(ws, step, progress, scope)),
     });
   }
   return { pipeline: new Pipeline(ws, { steps: prepared.map((p) => p.step), description: spec.description }), prepared };

@@ -3,6 +3,7 @@ import { unreachable } from "../../errors/PipebookError.js";
 import type { TreeHasherDeps } from "../../fingerprint/hashTree.js";
 import { ComputeError } from "../ComputeFailure.js";
 import { resolveInterpreter, resolveKnownInterpreter } from "../interpreterVersion.js";
+import type { PrepareScope } from "../Compute.js";
 import type { ResolvedEnvironment } from "../StepJob.js";
 import { ensurePythonVenv } from "./pythonVenv.js";
 
@@ -15,6 +16,8 @@ export interface HostEnvironmentOptions {
   readonly progress: (line: string) => void;
   /** The target's sentence for a docker image it cannot run (it runs without containers). */
   readonly refuseImage: (image: string) => never;
+  /** Interpreters already resolved by this submit's other steps (PrepareScope in Compute.ts). */
+  readonly interpreters?: PrepareScope["interpreters"];
 }
 
 /**
@@ -30,8 +33,7 @@ export async function resolveHostEnvironment(env: EnvironmentSpec, o: HostEnviro
       return { key: { kind: "node", version: process.versions.node }, runtime: { interpreter: process.execPath } };
     case "python": {
       if (env.pipPackages.length === 0) {
-        // Remembered in the workspace across processes: a no-op rerun starts no Python at all.
-        const found = o.envsDir ? await resolveKnownInterpreter(o.envsDir, env.interpreter) : await resolveInterpreter(env.interpreter);
+        const found = await (o.interpreters ? once(o.interpreters, `${o.envsDir ?? ""}\0${env.interpreter}`, () => resolvePlain(env.interpreter, o.envsDir)) : resolvePlain(env.interpreter, o.envsDir));
         return { key: { kind: "python", interpreter: env.interpreter, version: found.version, pipPackages: [] }, runtime: { interpreter: found.path } };
       }
       if (!o.envsDir) {
@@ -48,4 +50,16 @@ export async function resolveHostEnvironment(env: EnvironmentSpec, o: HostEnviro
     default:
       return unreachable(env);
   }
+}
+
+/** Remembered in the workspace across processes: a no-op rerun starts no Python at all. */
+function resolvePlain(interpreter: string, envsDir: string | undefined): Promise<{ path: string; version: string }> {
+  return envsDir ? resolveKnownInterpreter(envsDir, interpreter) : resolveInterpreter(interpreter);
+}
+
+/** The answer `memo` holds for `key`, or `make`'s, held for the next asker (a failure too: the submit fails). */
+function once<T>(memo: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let hit = memo.get(key);
+  if (!hit) memo.set(key, (hit = make()));
+  return hit;
 }

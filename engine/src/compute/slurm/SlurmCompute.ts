@@ -6,7 +6,7 @@ import type { SlurmTargetConfig } from "../../dsl/workspaceConfigSchema.js";
 import { unreachable } from "../../errors/PipebookError.js";
 import { MetricsTail } from "../MetricsTail.js";
 import { checkResources } from "../checkResources.js";
-import type { Capacity, Compute, JobIO, LaunchOutcome, StepRequirements } from "../Compute.js";
+import type { Capacity, Compute, JobIO, LaunchOutcome, PrepareScope, StepRequirements } from "../Compute.js";
 import { ComputeError, type ComputeFailure, type UnseenStaging } from "../ComputeFailure.js";
 import type { ComputeContext } from "../createCompute.js";
 import { resolveHostEnvironment } from "../environments/hostEnvironment.js";
@@ -89,7 +89,7 @@ export class SlurmCompute implements Compute {
     return { gpus: Infinity, cpus: Infinity, memoryMb: Infinity, queues: true };
   }
 
-  async prepare(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment> {
+  async prepare(req: StepRequirements, progress: (line: string) => void, scope?: PrepareScope): Promise<ResolvedEnvironment> {
     const at = { step: req.stepName, target: this.name };
     const refuse = (failure: ComputeFailure): never => {
       throw new ComputeError(failure);
@@ -118,7 +118,7 @@ export class SlurmCompute implements Compute {
     }
     await test.catch((err: unknown) => refuse(err instanceof SlurmCommandError && err.reason === "refused" ? { reason: "slurm-job-refused", ...at, detail: err.detail } : clusterProblem(err, at, this.cli.where)));
 
-    return this.environment(req, progress);
+    return this.environment(req, progress, scope);
   }
 
   async run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
@@ -326,9 +326,9 @@ export class SlurmCompute implements Compute {
    * shared software tree). A venv must be where the nodes see it: beside the staged data, or in
    * the (shared) workspace.
    */
-  private environment(req: StepRequirements, progress: (line: string) => void): Promise<ResolvedEnvironment> {
+  private environment(req: StepRequirements, progress: (line: string) => void, scope: PrepareScope | undefined): Promise<ResolvedEnvironment> {
     return resolveHostEnvironment(req.environment, {
-      stepName: req.stepName, targetName: this.name, progress, hasher: this.context.hasher,
+      stepName: req.stepName, targetName: this.name, progress, hasher: this.context.hasher, ...(scope && { interpreters: scope.interpreters }),
       envsDir: this.config.stagingDir === undefined ? this.context.envsDir : join(this.config.stagingDir, "envs"),
       refuseImage: (image) => {
         throw new ComputeError({ reason: "image-unsupported", step: req.stepName, target: this.name, image, runsOn: "slurm" });
