@@ -5,7 +5,6 @@ import { ComputeError } from "../ComputeFailure.js";
 import { resolveInterpreter, resolveKnownInterpreter } from "../interpreterVersion.js";
 import type { PrepareScope } from "../Compute.js";
 import type { ResolvedEnvironment } from "../StepJob.js";
-import { ensurePythonVenv } from "./pythonVenv.js";
 
 export interface HostEnvironmentOptions {
   readonly stepName: string;
@@ -39,6 +38,8 @@ export async function resolveHostEnvironment(env: EnvironmentSpec, o: HostEnviro
       if (!o.envsDir) {
         throw new ComputeError({ reason: "environments-unplaced", step: o.stepName, target: o.targetName, pipPackages: env.pipPackages });
       }
+      // Loaded here: it starts processes (pip, venv), which a step without packages never does.
+      const { ensurePythonVenv } = await import("./pythonVenv.js");
       const venv = await ensurePythonVenv({
         root: o.envsDir, interpreter: env.interpreter, pipPackages: env.pipPackages, packageSource: env.packageSource,
         progress: o.progress, stepName: o.stepName, targetName: o.targetName, ...(o.hasher && { hasher: o.hasher }),

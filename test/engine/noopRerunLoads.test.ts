@@ -1,0 +1,68 @@
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI, REPO } from "./helpers.js";
+
+const exec = promisify(execFile);
+
+// A no-op rerun of Python steps runs no step: LocalCompute loads what a step's run needs
+// (compute/runLocalStep.ts: the launcher, cgroups, metrics, mounts) when a step runs, and
+// node:child_process only where a process is started. Outside a git repository (no `git status`
+// to ask) and with python3 remembered by the first run, the rerun starts no process at all, so it
+// must load none of them (node:net it may: a piped stdout is a socket). V8's coverage lists the engine's scripts, a preload lists Node's modules.
+let project: string;
+beforeAll(async () => {
+  project = await mkdtemp(join(tmpdir(), "pipebook-noop-loads-"));
+  await mkdir(join(project, "node_modules"));
+  await symlink(join(REPO, "engine"), join(project, "node_modules", "pipebook"), "dir");
+  await writeFile(join(project, "package.json"), JSON.stringify({ type: "module", private: true }));
+  await mkdir(join(project, "src"));
+  await writeFile(join(project, "src", "step.py"), "import sys\n");
+  await writeFile(join(project, "pipeline.ts"), [
+    'import { join } from "node:path";',
+    'import { Pipeline, PipelineData, PythonScriptStep, Workspace } from "pipebook";',
+    "const ws = await Workspace.fromConfig();",
+    'const data = [new PipelineData("d0"), new PipelineData("d1")];',
+    "export const pipeline = new Pipeline(ws, {",
+    "  steps: data.map((d, i) => new PythonScriptStep({",
+    '    name: `s${i}`, scriptName: "step.py", sourceDirectory: join(process.cwd(), "src"),',
+    '    arguments: ["--output", d], inputs: i > 0 ? [data[i - 1]!] : [], outputs: [d],',
+    "  })),",
+    "});",
+    "",
+  ].join("\n"));
+});
+afterAll(async () => {
+  await rm(project, { recursive: true, force: true });
+});
+
+describe("a no-op rerun of Python steps", () => {
+  it("loads none of what running a step needs: no launcher, cgroups, metrics tail, venv builder, node:child_process", async () => {
+    const env = { ...process.env, PIPEBOOK_CACHE_DIR: join(project, "cache") };
+    const first = await exec(process.execPath, [CLI, "run", "pipeline.ts", "-q"], { cwd: project, env });
+    expect(first.stdout).toMatch(/2 ran, 0 reused/);
+    const out = join(project, "loaded");
+    await mkdir(out);
+    const preload = join(out, "builtins.cjs");
+    await writeFile(preload, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(join(out, "builtins.json"))}, JSON.stringify(process.moduleLoadList)));\n`);
+    const coverage = join(out, "coverage");
+    const r = await exec(process.execPath, [CLI, "run", "pipeline.ts", "-q"], { cwd: project, env: { ...env, NODE_V8_COVERAGE: coverage, NODE_OPTIONS: `--require ${preload}` } });
+    expect(r.stdout).toMatch(/0 ran, 2 reused/);
+    const scripts = new Set<string>();
+    for (const f of await readdir(coverage)) {
+      for (const { url } of (JSON.parse(await readFile(join(coverage, f), "utf8")) as { result: { url: string }[] }).result) {
+        const m = /\/engine\/dist\/(.+)$/.exec(url);
+        if (m) scripts.add(m[1]!);
+      }
+    }
+    expect(scripts).toContain("compute/LocalCompute.js");
+    const runOnly = ["compute/runLocalStep.js", "compute/StepLauncher.js", "compute/readOnlyBinds.js", "compute/cgroups.js", "compute/MetricsTail.js",
+      "compute/stopStepProcesses.js", "compute/launchSizeProblem.js", "compute/waitForGpus.js", "compute/environments/pythonVenv.js"];
+    expect(runOnly.filter((f) => scripts.has(f))).toEqual([]);
+    const builtins = JSON.parse(await readFile(join(out, "builtins.json"), "utf8")) as string[];
+    expect(builtins.filter((m) => /^NativeModule (child_process|dgram)$/.test(m))).toEqual([]);
+  });
+});
