@@ -34,6 +34,10 @@ export async function runCommand(file: string, options: RunOptions): Promise<voi
   const name = options.experiment ?? experiment ?? basename(file, extname(file)).replace(/[^A-Za-z0-9_.-]/g, "_");
   // A Ctrl-C while a remote submit uploads and posts: the run is canceled as soon as it has an id.
   const early = ws.remote ? signalsDuringSubmit() : undefined;
+  // Only a workspace with a server submits remotely: the remote client's modules load only then,
+  // and before the submit: the run streams its events from the moment it is made, and any that
+  // went by while the follower was still being imported would be lost (a fast step's log lines).
+  const follower = ws.remote ? await Promise.all([import("../remote/RemoteRun.js"), import("./remoteCommands.js")]) : undefined;
   const run = await new Experiment(ws, name)
     .submit(pipeline, {
       source: "cli",
@@ -42,9 +46,8 @@ export async function runCommand(file: string, options: RunOptions): Promise<voi
       ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
     })
     .finally(() => early?.off());
-  // Only a workspace with a server submits remotely: the remote client's modules load only then.
-  if (ws.remote) {
-    const [{ RemoteRun }, { followRemoteRun }] = await Promise.all([import("../remote/RemoteRun.js"), import("./remoteCommands.js")]);
+  if (follower) {
+    const [{ RemoteRun }, { followRemoteRun }] = follower;
     if (run instanceof RemoteRun) return followRemoteRun(run, name, options.quiet ?? false, early?.received());
   }
   const total = pipeline.graph.steps.length;
