@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Workspace } from "pipebook";
-import { CLI, pipebook, REPO } from "./helpers.js";
+import { CLI, pipebook, REPO, whatItLoads } from "./helpers.js";
 
 const exec = promisify(execFile);
 
@@ -234,32 +234,14 @@ describe("a TypeScript pipeline file", () => {
 
   it("rerun with nothing to do loads none of what publishing, datasets, a remote run, a running step or a worker use", async () => {
     expect((await pipebook(project, "run", "pipeline.ts", "-q")).code).toBe(0);
-    // Which of the engine's files V8 compiled (its coverage lists every script) and which of
-    // Node's own modules loaded (a preload writes process.moduleLoadList at exit).
-    const out = await mkdtemp(join(tmpdir(), "pipebook-loaded-"));
-    try {
-      const preload = join(out, "builtins.cjs");
-      await writeFile(preload, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(join(out, "builtins.json"))}, JSON.stringify(process.moduleLoadList)));\n`);
-      const coverage = join(out, "coverage");
-      const r = await exec(process.execPath, [CLI, "run", "pipeline.ts", "-q"], { cwd: project, env: { ...process.env, NODE_V8_COVERAGE: coverage, NODE_OPTIONS: `--require ${preload}` } });
-      expect(r.stdout).toMatch(/0 ran, 1 reused/);
-      const scripts = new Set<string>();
-      for (const f of await readdir(coverage)) {
-        for (const { url } of (JSON.parse(await readFile(join(coverage, f), "utf8")) as { result: { url: string }[] }).result) {
-          const m = /\/engine\/dist\/(.+)$/.exec(url);
-          if (m) scripts.add(m[1]!);
-        }
-      }
-      expect(scripts).toContain("workspace/Workspace.js");
-      const unused = ["index.js", "publish/PublishedPipeline.js", "schedules/Schedule.js", "blobs/BlobClient.js", "remote/RemoteRun.js",
-        "datasets/datasetFiles.js", "datasets/readTable.js", "datasets/DatasetProfile.js", "runner/recoverOrphanedRuns.js",
-        "runner/downloadRunOutputs.js", "runner/StepJobIO.js", "runner/deliverOutputs.js", "runner/waitForTwin.js", "datastores/transfer.js"];
-      expect(unused.filter((f) => scripts.has(f))).toEqual([]);
-      const builtins = JSON.parse(await readFile(join(out, "builtins.json"), "utf8")) as string[];
-      expect(builtins.filter((m) => /^NativeModule (worker_threads|http|https|tls)$/.test(m))).toEqual([]);
-    } finally {
-      await rm(out, { recursive: true, force: true });
-    }
+    const { stdout, scripts, builtins } = await whatItLoads(project, ["run", "pipeline.ts", "-q"]);
+    expect(stdout).toMatch(/0 ran, 1 reused/);
+    expect(scripts).toContain("workspace/Workspace.js");
+    const unused = ["index.js", "publish/PublishedPipeline.js", "schedules/Schedule.js", "blobs/BlobClient.js", "remote/RemoteRun.js",
+      "datasets/datasetFiles.js", "datasets/readTable.js", "datasets/DatasetProfile.js", "runner/recoverOrphanedRuns.js",
+      "runner/downloadRunOutputs.js", "runner/StepJobIO.js", "runner/deliverOutputs.js", "runner/waitForTwin.js", "datastores/transfer.js"];
+    expect(unused.filter((f) => scripts.has(f))).toEqual([]);
+    expect(builtins.filter((m) => /^NativeModule (worker_threads|http|https|tls)$/.test(m))).toEqual([]);
   });
 
   it("that does not compile is refused with the place of the error, exit code 2", async () => {

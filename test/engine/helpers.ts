@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,31 @@ export async function pipebook(cwd: string, ...args: string[]): Promise<{ code: 
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/**
+ * Runs the CLI once in `cwd` and says what it loaded: which of the engine's files V8 compiled
+ * (its coverage lists every script, as paths under engine/dist/) and which of Node's own modules
+ * loaded (a preload writes process.moduleLoadList at exit, "NativeModule fs" and so on).
+ */
+export async function whatItLoads(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; scripts: Set<string>; builtins: string[] }> {
+  const out = await mkdtemp(join(tmpdir(), "pipebook-loaded-"));
+  try {
+    const preload = join(out, "builtins.cjs");
+    await writeFile(preload, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(join(out, "builtins.json"))}, JSON.stringify(process.moduleLoadList)));\n`);
+    const coverage = join(out, "coverage");
+    const { stdout } = await exec(process.execPath, [CLI, ...args], { cwd, env: { ...env, NODE_V8_COVERAGE: coverage, NODE_OPTIONS: `--require ${preload}` } });
+    const scripts = new Set<string>();
+    for (const f of await readdir(coverage)) {
+      for (const { url } of (JSON.parse(await readFile(join(coverage, f), "utf8")) as { result: { url: string }[] }).result) {
+        const m = /\/engine\/dist\/(.+)$/.exec(url);
+        if (m) scripts.add(m[1]!);
+      }
+    }
+    return { stdout, scripts, builtins: JSON.parse(await readFile(join(out, "builtins.json"), "utf8")) as string[] };
+  } finally {
+    await rm(out, { recursive: true, force: true });
   }
 }
 

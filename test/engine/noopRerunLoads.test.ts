@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, REPO } from "./helpers.js";
+import { CLI, REPO, whatItLoads } from "./helpers.js";
 
 const exec = promisify(execFile);
 
@@ -44,25 +44,12 @@ describe("a no-op rerun of Python steps", () => {
     const env = { ...process.env, PIPEBOOK_CACHE_DIR: join(project, "cache") };
     const first = await exec(process.execPath, [CLI, "run", "pipeline.ts", "-q"], { cwd: project, env });
     expect(first.stdout).toMatch(/2 ran, 0 reused/);
-    const out = join(project, "loaded");
-    await mkdir(out);
-    const preload = join(out, "builtins.cjs");
-    await writeFile(preload, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(join(out, "builtins.json"))}, JSON.stringify(process.moduleLoadList)));\n`);
-    const coverage = join(out, "coverage");
-    const r = await exec(process.execPath, [CLI, "run", "pipeline.ts", "-q"], { cwd: project, env: { ...env, NODE_V8_COVERAGE: coverage, NODE_OPTIONS: `--require ${preload}` } });
-    expect(r.stdout).toMatch(/0 ran, 2 reused/);
-    const scripts = new Set<string>();
-    for (const f of await readdir(coverage)) {
-      for (const { url } of (JSON.parse(await readFile(join(coverage, f), "utf8")) as { result: { url: string }[] }).result) {
-        const m = /\/engine\/dist\/(.+)$/.exec(url);
-        if (m) scripts.add(m[1]!);
-      }
-    }
+    const { stdout, scripts, builtins } = await whatItLoads(project, ["run", "pipeline.ts", "-q"], env);
+    expect(stdout).toMatch(/0 ran, 2 reused/);
     expect(scripts).toContain("compute/LocalCompute.js");
     const runOnly = ["compute/runLocalStep.js", "compute/StepLauncher.js", "compute/readOnlyBinds.js", "compute/cgroups.js", "compute/MetricsTail.js",
       "compute/stopStepProcesses.js", "compute/launchSizeProblem.js", "compute/waitForGpus.js", "compute/environments/pythonVenv.js"];
     expect(runOnly.filter((f) => scripts.has(f))).toEqual([]);
-    const builtins = JSON.parse(await readFile(join(out, "builtins.json"), "utf8")) as string[];
     expect(builtins.filter((m) => /^NativeModule (child_process|dgram)$/.test(m))).toEqual([]);
   });
 });
