@@ -88,4 +88,10 @@ describe("the kernel globals' types", () => {
     expect(klass.status === "ok" && klass.sourceMap).not.toBe("");
     expect(c.compile(4, "const y = (1 +", "refuse")).toMatchObject({ status: "refused" });
   }, 120_000);
+
+  it("read a hashbang line (a script pasted whole) as a comment, in a typed cell and a plain one", () => {
+    const c = new CellCompiler(notebookDir());
+    expect(c.compile(1, "#!/usr/bin/env node\nconst h: number = 1;\nh + 1", "refuse")).toMatchObject({ status: "ok", hasResult: true });
+    expect(c.compile(2, "#!/usr/bin/env node\nh * 3", "refuse")).toMatchObject({ status: "ok", code: expect.stringContaining("//usr/bin/env node"), hasResult: true });
+  }, 120_000);
 });

@@ -65,7 +65,10 @@ export class CellCompiler {
     this.#ls.preloadPipelineTypes();
   }
 
-  compile(index: number, code: string, mode: TypecheckMode): CompileReply {
+  compile(index: number, cell: string, mode: TypecheckMode): CompileReply {
+    // A hashbang line (a script pasted whole) means nothing in a cell, which is never a file's
+    // start once it runs: read as a comment of the same length, so lines and columns hold.
+    const code = cell.startsWith("#!") ? `//${cell.slice(2)}` : cell;
     const sf = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
     const t = this.#transpile(code, sf);
     if (t.syntax.length > 0) return { status: "refused", diagnostics: t.syntax };
