@@ -1,5 +1,4 @@
-import { existsSync, readdirSync, rmSync, statSync, utimesSync } from "node:fs";
-import { join } from "node:path";
+import { rmSync, statSync, utimesSync } from "node:fs";
 import type { BlobStore } from "../artifacts/BlobStore.js";
 import type { Digest } from "../fingerprint/digest.js";
 
@@ -10,8 +9,6 @@ export interface CacheTrim {
   /** What the cache holds afterwards; over the limit only when running jobs use the rest. */
   readonly heldBytes: number;
 }
-
-const BLOB = /^[0-9a-f]{64}$/;
 
 /** Says a blob was just used: its mtime is its last use, which `trimCache` goes by. */
 export function markUsed(cache: BlobStore, digest: Digest): void {
@@ -31,19 +28,12 @@ export function markUsed(cache: BlobStore, digest: Digest): void {
  */
 export function trimCache(cache: BlobStore, limitBytes: number, inUse: ReadonlySet<string>): CacheTrim {
   const blobs: { path: string; digest: string; size: number; usedAt: number }[] = [];
-  const root = join(cache.root, "sha256");
   let held = 0;
-  if (!existsSync(root)) return { removed: 0, freedBytes: 0, heldBytes: 0 };
-  for (const shard of readdirSync(root, { withFileTypes: true })) {
-    if (!shard.isDirectory()) continue;
-    for (const name of readdirSync(join(root, shard.name))) {
-      if (!BLOB.test(name)) continue;
-      const path = join(root, shard.name, name);
-      const st = statSync(path, { throwIfNoEntry: false });
-      if (!st?.isFile()) continue;
-      held += st.size;
-      blobs.push({ path, digest: name, size: st.size, usedAt: st.mtimeMs });
-    }
+  for (const { digest, path } of cache.list()) {
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st?.isFile()) continue;
+    held += st.size;
+    blobs.push({ path, digest, size: st.size, usedAt: st.mtimeMs });
   }
   let removed = 0;
   let freedBytes = 0;

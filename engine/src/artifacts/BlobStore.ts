@@ -1,4 +1,4 @@
-import { constants, copyFileSync, existsSync } from "node:fs";
+import { constants, copyFileSync, existsSync, readdirSync } from "node:fs";
 import { copyFile, mkdir, rename, writeFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -14,6 +14,18 @@ export class BlobStore {
 
   pathOf(digest: Digest): string {
     return join(this.root, "sha256", digest.slice(0, 2), digest);
+  }
+
+  /** Every complete blob: its digest and path (partial uploads and temp files are not listed). */
+  list(): { readonly digest: Digest; readonly path: string }[] {
+    const root = join(this.root, "sha256");
+    if (!existsSync(root)) return [];
+    const blobs: { digest: Digest; path: string }[] = [];
+    for (const shard of readdirSync(root, { withFileTypes: true })) {
+      if (!shard.isDirectory()) continue;
+      for (const name of readdirSync(join(root, shard.name))) if (/^[0-9a-f]{64}$/.test(name)) blobs.push({ digest: name as Digest, path: join(root, shard.name, name) });
+    }
+    return blobs;
   }
 
   async has(digest: Digest): Promise<boolean> {

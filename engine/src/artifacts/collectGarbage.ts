@@ -4,6 +4,7 @@ import { removeLayout } from "../datasets/datasetFiles.js";
 import type { Workspace } from "../workspace/Workspace.js";
 import type { Digest } from "../fingerprint/digest.js";
 import { PublishStore } from "../store/PublishStore.js";
+import { addDigestsIn } from "../store/namedDigests.js";
 
 /**
  * How long a cut-off blob upload waits for its client to resume it, and how long a blob no record
@@ -113,21 +114,19 @@ async function unnamedBlobs(ws: Workspace): Promise<GcItem[]> {
     if (!st || st.size > MANIFEST_MAX_BYTES) continue;
     const text = await readFile(path, "utf8");
     if (!/^\s*[[{]/.test(text)) continue;
-    for (const m of text.matchAll(/[0-9a-f]{64}/g)) {
-      if (named.has(m[0])) continue;
-      named.add(m[0]);
-      pending.push(m[0]);
+    const found = new Set<string>();
+    addDigestsIn(text, found);
+    for (const f of found) {
+      if (named.has(f)) continue;
+      named.add(f);
+      pending.push(f);
     }
   }
   const items: GcItem[] = [];
-  const root = join(ws.blobs.root, "sha256");
-  for (const shard of await list(root)) {
-    for (const name of await list(join(root, shard))) {
-      if (!/^[0-9a-f]{64}$/.test(name) || named.has(name)) continue;
-      const path = join(root, shard, name);
-      const st = await stat(path).catch(() => undefined);
-      if (st?.isFile() && Date.now() - st.mtimeMs > PARTIAL_UPLOAD_KEPT_MS) items.push({ path, bytes: st.size, why: "blob no run, dataset, module or published pipeline names (a day old)" });
-    }
+  for (const { digest, path } of ws.blobs.list()) {
+    if (named.has(digest)) continue;
+    const st = await stat(path).catch(() => undefined);
+    if (st?.isFile() && Date.now() - st.mtimeMs > PARTIAL_UPLOAD_KEPT_MS) items.push({ path, bytes: st.size, why: "blob no run, dataset, module or published pipeline names (a day old)" });
   }
   return items;
 }

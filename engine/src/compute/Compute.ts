@@ -33,6 +33,13 @@ export interface PrepareScope {
   readonly interpreters: Map<string, Promise<{ readonly path: string; readonly version: string }>>;
 }
 
+/** The promise `memo` holds for `key`, or `make`'s, kept for the next asker (a rejection too). */
+export function sharedIn<T>(memo: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let hit = memo.get(key);
+  if (!hit) memo.set(key, (hit = make()));
+  return hit;
+}
+
 /** What a target can give at once; the scheduler never starts more than this on it. */
 export interface Capacity {
   readonly gpus: number;

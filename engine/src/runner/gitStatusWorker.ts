@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { parentPort, workerData } from "node:worker_threads";
-import { parseGitStatus } from "./parseGitStatus.js";
+import { GIT_STATUS_ARGS, parseGitStatus } from "./parseGitStatus.js";
 
 /**
  * Worker side of readGitInfo: one `git status --porcelain=v2 --branch` in the repository's top
@@ -9,7 +9,7 @@ import { parseGitStatus } from "./parseGitStatus.js";
  * holding 150 MB on a busy machine): here that blocks this thread, not the engine's event loop.
  */
 const { root } = workerData as { root: string };
-const r = spawnSync("git", ["-C", root, "status", "--porcelain=v2", "--branch"], { encoding: "utf8", timeout: 10_000, maxBuffer: 8 << 20, stdio: ["ignore", "pipe", "ignore"] });
+const r = spawnSync("git", ["-C", root, ...GIT_STATUS_ARGS], { encoding: "utf8", timeout: 10_000, maxBuffer: 8 << 20, stdio: ["ignore", "pipe", "ignore"] });
 // A status too long for the buffer is a very dirty tree: its header lines came first.
 const overflowed = (r.error as NodeJS.ErrnoException | undefined)?.code === "ENOBUFS";
 parentPort?.postMessage(r.status === 0 || overflowed ? parseGitStatus(root, r.stdout ?? "", overflowed) : undefined);

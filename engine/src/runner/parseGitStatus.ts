@@ -1,5 +1,8 @@
 import type { GitInfo } from "../store/RunStore.js";
 
+/** `git` arguments after `-C ROOT`: commit, branch and changed files in one process (parseGitStatus reads them). */
+export const GIT_STATUS_ARGS: readonly string[] = ["status", "--porcelain=v2", "--branch"];
+
 /** Commit, branch and dirty flag from `git status --porcelain=v2 --branch` (a status cut short by its size is dirty). */
 export function parseGitStatus(repo: string, out: string, overflowed: boolean): GitInfo | undefined {
   let commit: string | undefined;

@@ -10,7 +10,7 @@ import { SubmitError } from "./SubmitFailure.js";
 import { asDigest, type Digest } from "../fingerprint/digest.js";
 import { hashTree } from "../fingerprint/hashTree.js";
 import { snapshotSource, type SourceSnapshot } from "../fingerprint/snapshotSource.js";
-import type { Compute, PrepareScope } from "../compute/Compute.js";
+import { sharedIn, type Compute, type PrepareScope } from "../compute/Compute.js";
 import type { ResolvedEnvironment } from "../compute/StepJob.js";
 
 /** A step checked and snapshotted at submit: its code is fixed from here on. */
@@ -74,12 +74,7 @@ export type SnapshottedStep = Pick<PreparedStep, "step" | "manifest" | "source" 
 export async function snapshotStep(ws: Workspace, step: PipelineStep, scope: Pick<SubmitScope, "sources"> = submitScope()): Promise<SnapshottedStep> {
   const deps = { cache: ws.statCache, pool: ws.hashPool };
   const sourceDir = step.sourceDirectory === undefined ? undefined : resolve(step.sourceDirectory);
-  let snapshot: SourceSnapshot | undefined;
-  if (sourceDir !== undefined) {
-    let shared = scope.sources.get(sourceDir);
-    if (!shared) scope.sources.set(sourceDir, (shared = snapshotSource(sourceDir, deps, ws.blobs)));
-    snapshot = await shared;
-  }
+  const snapshot = sourceDir === undefined ? undefined : await sharedIn(scope.sources, sourceDir, () => snapshotSource(sourceDir, deps, ws.blobs));
   const source = snapshot ? Object.fromEntries(snapshot.files) : {};
   if (step instanceof ScriptStep && !(step.scriptName in source)) {
     throw new SubmitError({ reason: "script-missing", step: step.name, script: step.scriptName, sourceDir, folderEmpty: !(snapshot && snapshot.files.size > 0) });

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { GitInfo } from "../store/RunStore.js";
-import { parseGitStatus } from "./parseGitStatus.js";
+import { GIT_STATUS_ARGS, parseGitStatus } from "./parseGitStatus.js";
 
 const recent = new Map<string, { at: number | undefined; info: Promise<GitInfo | undefined> }>();
 /** A burst of submits (a server under load, a sweep) asks git once: a process per run costs more than the run. */
@@ -55,14 +55,12 @@ async function askGit(root: string): Promise<GitInfo | undefined> {
   });
 }
 
-const GIT_STATUS = ["status", "--porcelain=v2", "--branch"];
-
 /** The same `git status` as gitStatusWorker.ts, started from this thread without waiting for it. */
 async function askGitHere(root: string): Promise<GitInfo | undefined> {
   const { execFile } = await import("node:child_process");
   return new Promise((resolve) => {
     try {
-      execFile("git", ["-C", root, ...GIT_STATUS], { encoding: "utf8", timeout: 10_000, maxBuffer: 8 << 20 }, (err, stdout) => {
+      execFile("git", ["-C", root, ...GIT_STATUS_ARGS], { encoding: "utf8", timeout: 10_000, maxBuffer: 8 << 20 }, (err, stdout) => {
         // A status too long for the buffer is a very dirty tree: its header lines came first.
         const overflowed = (err as NodeJS.ErrnoException | null)?.code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER";
         resolve(err === null || overflowed ? parseGitStatus(root, stdout, overflowed) : undefined);

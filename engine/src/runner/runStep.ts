@@ -55,7 +55,8 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   const step = p.step;
   const now = (): string => new Date().toISOString();
 
-  traceStep(`${runId}.${step.name}`, "runStep");
+  const stepRunId = `${runId}.${step.name}`;
+  traceStep(stepRunId, "runStep");
   const inputs = await resolveInputs(ctx, p);
   const { components, digest } = stepKey({
     step, source: p.source, hashPaths: p.hashPaths, parameters: ctx.parameters,
@@ -66,11 +67,11 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
     allowReuse: step.allowReuse, regenerateOutputs: ctx.regenerateOutputs,
   });
   let verdict = await decide();
-  traceStep(`${runId}.${step.name}`, "decided");
+  traceStep(stepRunId, "decided");
   // The same step may be about to run, or running, elsewhere (two identical runs submitted
   // together): claim the key or wait for the one that did, then decide again and reuse its result.
   while (!verdict.reuse && step.allowReuse && !ctx.regenerateOutputs && !ctx.signal.aborted) {
-    const twin = ctx.ws.runs.claimKey(`${runId}.${step.name}`, digest);
+    const twin = ctx.ws.runs.claimKey(stepRunId, digest);
     if (twin === undefined || (await (await import("./waitForTwin.js")).waitForTwin(ctx, step.name, twin)) !== "ended") break;
     verdict = await decide();
   }
@@ -91,7 +92,6 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   }
 
   // A miss: stage the job and hand it to the target.
-  const stepRunId = `${runId}.${step.name}`;
   if (step instanceof DataTransferStep) return runTransfer(ctx, step, { keyDigest: digest, keyComponents: components, decision: verdict.decision });
   const [{ StepJobIO }, { describeOutcome }, { deliverOutputs }] = await runningModules();
   const job = await buildStepJob(ctx, p, stepRunId, inputs);

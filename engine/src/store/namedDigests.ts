@@ -1,6 +1,9 @@
 import type { Db } from "./openDatabase.js";
 
-const DIGEST = /[0-9a-f]{64}/g;
+/** Adds to `named` each SHA-256 digest (64 lowercase hex characters) that `text` holds. */
+export function addDigestsIn(text: string, named: Set<string>): void {
+  for (const m of text.matchAll(/[0-9a-f]{64}/g)) named.add(m[0]);
+}
 
 /**
  * Every SHA-256 digest any record of the store names, in any table and column: runs' graphs
@@ -14,7 +17,7 @@ export function digestsNamedInStore(db: Db): Set<string> {
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all() as string[];
   for (const table of tables) {
     for (const row of db.prepare(`SELECT * FROM "${table.replaceAll('"', '""')}"`).raw().iterate() as IterableIterator<unknown[]>) {
-      for (const value of row) if (typeof value === "string" && value.length >= 64) for (const m of value.matchAll(DIGEST)) named.add(m[0]);
+      for (const value of row) if (typeof value === "string" && value.length >= 64) addDigestsIn(value, named);
     }
   }
   return named;

@@ -3,7 +3,7 @@ import { unreachable } from "../../errors/PipebookError.js";
 import type { TreeHasherDeps } from "../../fingerprint/hashTree.js";
 import { ComputeError } from "../ComputeFailure.js";
 import { resolveInterpreter, resolveKnownInterpreter } from "../interpreterVersion.js";
-import type { PrepareScope } from "../Compute.js";
+import { sharedIn, type PrepareScope } from "../Compute.js";
 import type { ResolvedEnvironment } from "../StepJob.js";
 
 export interface HostEnvironmentOptions {
@@ -32,7 +32,7 @@ export async function resolveHostEnvironment(env: EnvironmentSpec, o: HostEnviro
       return { key: { kind: "node", version: process.versions.node }, runtime: { interpreter: process.execPath } };
     case "python": {
       if (env.pipPackages.length === 0) {
-        const found = await (o.interpreters ? once(o.interpreters, `${o.envsDir ?? ""}\0${env.interpreter}`, () => resolvePlain(env.interpreter, o.envsDir)) : resolvePlain(env.interpreter, o.envsDir));
+        const found = await (o.interpreters ? sharedIn(o.interpreters, `${o.envsDir ?? ""}\0${env.interpreter}`, () => resolvePlain(env.interpreter, o.envsDir)) : resolvePlain(env.interpreter, o.envsDir));
         return { key: { kind: "python", interpreter: env.interpreter, version: found.version, pipPackages: [] }, runtime: { interpreter: found.path } };
       }
       if (!o.envsDir) {
@@ -56,11 +56,4 @@ export async function resolveHostEnvironment(env: EnvironmentSpec, o: HostEnviro
 /** Remembered in the workspace across processes: a no-op rerun starts no Python at all. */
 function resolvePlain(interpreter: string, envsDir: string | undefined): Promise<{ path: string; version: string }> {
   return envsDir ? resolveKnownInterpreter(envsDir, interpreter) : resolveInterpreter(interpreter);
-}
-
-/** The answer `memo` holds for `key`, or `make`'s, held for the next asker (a failure too: the submit fails). */
-function once<T>(memo: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
-  let hit = memo.get(key);
-  if (!hit) memo.set(key, (hit = make()));
-  return hit;
 }
