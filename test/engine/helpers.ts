@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,6 +45,23 @@ export async function whatItLoads(cwd: string, args: readonly string[], env: Nod
   } finally {
     await rm(out, { recursive: true, force: true });
   }
+}
+
+/**
+ * A temp project a user would run `pipebook run` in: `pipebook` resolves to this checkout's
+ * engine, and `files` (relative path → content) are written, a pipebook.json naming the
+ * workspace among them unless given. Remove it with `rm(dir, { recursive: true })`.
+ */
+export async function pipelineProject(name: string, files: Readonly<Record<string, string>>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `pipebook-${name}-`));
+  await mkdir(join(dir, "node_modules"));
+  await symlink(join(REPO, "engine"), join(dir, "node_modules", "pipebook"), "dir");
+  const all = { "package.json": JSON.stringify({ type: "module", private: true }), "pipebook.json": JSON.stringify({ name }), ...files };
+  for (const [rel, content] of Object.entries(all)) {
+    await mkdir(dirname(join(dir, rel)), { recursive: true });
+    await writeFile(join(dir, rel), content);
+  }
+  return dir;
 }
 
 /** A temp project folder with its own embedded workspace, removed after the test. */

@@ -1,8 +1,7 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pipebook, REPO } from "./helpers.js";
+import { pipebook, pipelineProject } from "./helpers.js";
 
 // The pipeline file looks, while it loads, for a step launcher among the children of the process
 // loading it (its cmdline names launcherProcess.js; as root it is unshare's exec, still a child).
@@ -32,12 +31,7 @@ export const pipeline = new Pipeline(ws, { steps: [new CommandStep({ name: "s", 
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pipebook-warm-"));
-  await mkdir(join(dir, "node_modules"));
-  await symlink(join(REPO, "engine"), join(dir, "node_modules", "pipebook"), "dir");
-  await writeFile(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
-  await writeFile(join(dir, "pipebook.json"), JSON.stringify({ name: "warm" }));
-  await writeFile(join(dir, "p.ts"), pipelineFile);
+  dir = await pipelineProject("warm", { "p.ts": pipelineFile });
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 

@@ -21,6 +21,22 @@ describe("Scheduler", () => {
     expect(s.done).toBe(true);
   });
 
+  it("says which steps wait for a started step alone (those its target may make ready)", () => {
+    // a → c ← b, a → d
+    const join = { upstream: [[], [], [0, 1], [0]], downstream: [[2, 3], [2], [], []] };
+    const s = new Scheduler(join, [demand(), demand(), demand(), demand()], new Map([["local", cap(0)]]), 1);
+    expect(s.take()).toEqual([0]);
+    // c still waits for b too; d waits for a alone.
+    expect(s.nextAfter(0)).toEqual([3]);
+    s.finish(0, true);
+    expect(s.take()).toEqual([1]);
+    // c now waits for b alone (d, ready, waits for nothing and is not downstream of b).
+    expect(s.nextAfter(1)).toEqual([2]);
+    s.finish(1, false);
+    // c will never run: nothing is expected after b any more.
+    expect(s.nextAfter(1)).toEqual([]);
+  });
+
   it("never hands out more GPUs than the target has, and lets smaller steps pass a big one", () => {
     const flat = { upstream: [[], [], [], []], downstream: [[], [], [], []] };
     const s = new Scheduler(flat, [demand(1), demand(2), demand(1), demand(0)], new Map([["local", cap(2)]]), 8);

@@ -116,6 +116,12 @@ export interface Compute {
    */
   warm?(): void;
   /**
+   * A step of this run is likely to start here next (the step just handed to a target is the last
+   * one it waits for): make ready what its start would wait for (a local target's cgroup, which
+   * its launcher enters ahead). A hint: a step that does not come costs nothing but that.
+   */
+  expect?(stepRunId: string): void;
+  /**
    * Removes what steps of dead engines left behind (containers, jobs): called when a workspace
    * opens, after orphaned runs were marked failed. `isActive` says whether a step run is still
    * in flight in a live process.

@@ -37,6 +37,7 @@ export interface LocalComputeContext {
  */
 export class LocalCompute implements Compute {
   readonly kind = "local";
+  private expected: string | undefined;
 
   constructor(
     readonly name: string = "local",
@@ -64,7 +65,18 @@ export class LocalCompute implements Compute {
   }
 
   run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
-    return this.execute(job, io, signal, undefined);
+    const expected = this.expected;
+    this.expected = undefined;
+    return this.execute(job, io, signal, undefined, expected);
+  }
+
+  /**
+   * The step expected next here, for the launch that comes first (its launcher then waits in
+   * that step's cgroup: launcherProtocol.ts `next`). A field, not a module's work: a rerun that
+   * reuses every step loads nothing for it.
+   */
+  expect(stepRunId: string): void {
+    this.expected = stepRunId;
   }
 
   /**
@@ -80,7 +92,9 @@ export class LocalCompute implements Compute {
    * `granted` of this machine's `machineGpus`), or, without a grant, on GPUs taken from this
    * machine's own slot queue.
    */
-  async execute(job: StepJob, io: JobIO, signal: AbortSignal, grant: { readonly gpus: readonly number[]; readonly machineGpus: number } | undefined): Promise<LaunchOutcome> {
-    return (await runModule()).runLocalStep(this.context, job, io, signal, grant);
+  async execute(
+    job: StepJob, io: JobIO, signal: AbortSignal, grant: { readonly gpus: readonly number[]; readonly machineGpus: number } | undefined, expected?: string,
+  ): Promise<LaunchOutcome> {
+    return (await runModule()).runLocalStep(this.context, job, io, signal, grant, expected);
   }
 }

@@ -4,7 +4,7 @@
 // that calls it, so forking from a lean process costs the same whatever the engine (a kernel
 // holding data, a busy server) has in memory, and never blocks its loop.
 import { spawn, type ChildProcessByStdio } from "node:child_process";
-import { accessSync, constants, mkdirSync, statSync } from "node:fs";
+import { accessSync, constants, mkdirSync, rmdirSync, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { enterCgroup, killCgroup, removeCgroup, removeCgroupNow } from "./cgroups.js";
 import type { LaunchReport, LaunchRequest, LauncherMessage } from "./launcherProtocol.js";
@@ -37,8 +37,26 @@ const stopAllAndExit = (): void => {
     if (cgroup) killCgroup(cgroup);
   }
   for (const cgroup of running.values()) if (cgroup) removeCgroupNow(cgroup, 1000);
+  if (waiting) {
+    try {
+      enterCgroup(waiting.home);
+      rmdirSync(waiting.dir);
+    } catch {
+      // Left empty: the next pipebook process removes it (cgroups.ts sweepStale).
+    }
+  }
   process.exit(0);
 };
+
+/**
+ * The cgroup this launcher waits in for the step expected next (LaunchRequest.next), made for it
+ * and not yet used; undefined while the launcher is in its own (`home`). No one kills a step's
+ * cgroup before its step started, so the launcher is safe there; it goes home after WAIT_MS
+ * without that start, or when another start or its exit comes first, and removes the folder
+ * (the engine makes it again if that step does start later).
+ */
+let waiting: { readonly dir: string; readonly home: string; readonly timer: NodeJS.Timeout } | undefined;
+const WAIT_MS = 10_000;
 
 // Ctrl-C, a closed terminal, `timeout` or a service manager signal the whole group: the engine
 // decides what to stop (it may cancel its run gracefully); if the signal ends the engine, the
@@ -185,33 +203,44 @@ function unbindOldest(): void {
 
 function start(m: LaunchRequest): void {
   const [cmd, ...args] = m.argv;
+  const stepRunId = m.env["PIPEBOOK_STEP_RUN_ID"];
   let child: ChildProcessByStdio<null, Readable, Readable>;
-  // The step is born in its cgroup: this process enters it for the fork inside spawn() and
-  // leaves right after, so no instruction of the step runs outside it (no race with a setsid).
+  // The step is born in its cgroup: this process is in it for the fork inside spawn() (it waited
+  // there for this step, or enters now) and leaves right after, so no instruction of the step
+  // runs outside it (no race with a setsid).
   let cgroupProblem: string | undefined;
   let entered = false;
-  if (m.cgroup) {
+  const left = waiting;
+  if (left) clearTimeout(left.timer);
+  waiting = undefined;
+  if (m.cgroup && left?.dir === m.cgroup.dir) {
+    entered = true;
+  } else if (m.cgroup) {
     try {
-      enterCgroup(m.cgroup.dir);
+      enterStepCgroup(m.cgroup.dir);
       entered = true;
     } catch (err) {
       cgroupProblem = `cannot enter ${m.cgroup.dir}: ${err instanceof Error ? err.message : String(err)}`;
     }
   }
-  traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-cgroup-entered");
+  // Waited for another step: not in that step's cgroup any more (home if this one has none), which goes.
+  if (left && left.dir !== m.cgroup?.dir) {
+    if (!entered) moveTo(left.home);
+    tryRmdir(left.dir);
+  }
+  traceStep(stepRunId, "L-cgroup-entered");
   try {
     // Each step leads its own process group, so the engine can stop a step's whole tree.
     child = spawn(cmd!, args, { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   } catch (err) {
     // Some refusals throw here instead of emitting "error" (E2BIG, a NUL in a string): they end
     // this one step, never this process, which relays every other running step.
-    leave(m, entered);
+    if (entered) moveTo(m.cgroup!.home);
     report({ id: m.id, type: "spawn-error", message: err instanceof Error ? err.message : String(err) });
     report({ id: m.id, type: "closed", code: null, signal: null });
     return;
   }
-  traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-spawned");
-  leave(m, entered);
+  traceStep(stepRunId, "L-spawned");
   const cgroup = entered ? m.cgroup!.dir : undefined;
   // A pid means the process exists (spawn failures leave it undefined and emit "error"): report
   // it at once rather than a tick later on "spawn", since the engine records it before going on.
@@ -220,8 +249,11 @@ function start(m: LaunchRequest): void {
     running.set(pid, cgroup);
     if (m.readOnly) reading.set(pid, m.readOnly);
     report({ id: m.id, type: "started", pid, ...(cgroupProblem !== undefined && { cgroupProblem }) });
-    traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-started-sent");
+    traceStep(stepRunId, "L-started-sent");
   }
+  // Out of the step's cgroup, once it is reported: into the next step's (never one a running step
+  // is in, which is killed with it), else home.
+  if (entered) leave(m.cgroup!.home, m.next !== undefined && m.next !== cgroup && ![...running.values()].includes(m.next) ? m.next : undefined);
   child.once("error", (err) => report({ id: m.id, type: "spawn-error", message: err.message }));
   child.stdout.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stdout", base64: chunk.toString("base64") }));
   child.stderr.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stderr", base64: chunk.toString("base64") }));
@@ -229,7 +261,7 @@ function start(m: LaunchRequest): void {
   // hold its output pipes, so its close, open). Its cgroup holds them all; without one, those
   // that kept its step id are found by it.
   child.once("exit", () => {
-    traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-exit");
+    traceStep(stepRunId, "L-exit");
     if (pid !== undefined) {
       try {
         process.kill(-pid, "SIGKILL");
@@ -238,7 +270,7 @@ function start(m: LaunchRequest): void {
       }
     }
     if (cgroup) killCgroup(cgroup);
-    else if (pid !== undefined && m.env["PIPEBOOK_STEP_RUN_ID"] !== undefined) stopStepProcesses(new Set([m.env["PIPEBOOK_STEP_RUN_ID"]]));
+    else if (pid !== undefined && stepRunId !== undefined) stopStepProcesses(new Set([stepRunId]));
     // A process that escaped both (no cgroup here) still holds the step's pipes: the step ends
     // anyway, what that process writes later is not read.
     const deadline = setTimeout(() => {
@@ -248,25 +280,66 @@ function start(m: LaunchRequest): void {
     child.once("close", () => clearTimeout(deadline));
   });
   child.once("close", (code, signal) => {
-    traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-close");
+    traceStep(stepRunId, "L-close");
     if (pid !== undefined) {
       running.delete(pid);
       reading.delete(pid);
     }
     // The engine starts the next step on this report: the empty cgroup is removed after it.
     report({ id: m.id, type: "closed", code, signal });
-    traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-closed-sent");
+    traceStep(stepRunId, "L-closed-sent");
     if (cgroup) removeCgroup(cgroup);
   });
 }
 
-/** Back to the launcher's own cgroup; one it cannot return to would be killed with the step, so it stops instead. */
-function leave(m: LaunchRequest, entered: boolean): void {
-  if (!entered) return;
+/** Into `next`, made for the step expected there, or, without one or where that fails, `home`. */
+function leave(home: string, next: string | undefined): void {
+  if (next !== undefined) {
+    try {
+      enterStepCgroup(next);
+      waiting = { dir: next, home, timer: setTimeout(goHome, WAIT_MS).unref() };
+      return;
+    } catch {
+      // Home instead.
+    }
+  }
+  moveTo(home);
+}
+
+/** The expected step did not come: home, and its cgroup removed. */
+function goHome(): void {
+  const left = waiting;
+  if (!left) return;
+  waiting = undefined;
+  moveTo(left.home);
+  tryRmdir(left.dir);
+}
+
+/** Enters a step's cgroup, made again where it was removed meanwhile (a folder this launcher waited in). */
+function enterStepCgroup(dir: string): void {
   try {
-    enterCgroup(m.cgroup!.home);
+    enterCgroup(dir);
   } catch (err) {
-    process.stderr.write(`pipebook: the step launcher cannot leave the cgroup of a step it started (${err instanceof Error ? err.message : String(err)}); it stops its steps and exits\n`);
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    mkdirSync(dir);
+    enterCgroup(dir);
+  }
+}
+
+/** Into a cgroup that is not a step's (the launcher's own); one it cannot reach would leave it in a step's, killed with it, so it stops instead. */
+function moveTo(home: string): void {
+  try {
+    enterCgroup(home);
+  } catch (err) {
+    process.stderr.write(`pipebook: the step launcher cannot leave the cgroup of a step (${err instanceof Error ? err.message : String(err)}); it stops its steps and exits\n`);
     stopAllAndExit();
+  }
+}
+
+function tryRmdir(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // In use again, or gone.
   }
 }

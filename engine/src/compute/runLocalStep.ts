@@ -1,6 +1,6 @@
 import { mkdirSync, statSync, symlinkSync } from "node:fs";
 import { cp } from "node:fs/promises";
-import { basename, isAbsolute, join, relative } from "node:path";
+import { basename, dirname, isAbsolute, join, relative } from "node:path";
 import { MetricsTail } from "./MetricsTail.js";
 import type { JobIO, LaunchOutcome } from "./Compute.js";
 import { detectGpus } from "./GpuInventory.js";
@@ -66,6 +66,7 @@ export function warmLocalLauncher(context: LocalComputeContext): void {
  */
 export async function runLocalStep(
   context: LocalComputeContext, job: StepJob, io: JobIO, signal: AbortSignal, grant: { readonly gpus: readonly number[]; readonly machineGpus: number } | undefined,
+  expected?: string,
 ): Promise<LaunchOutcome> {
   const workDir = join(io.stepDir, "work");
   // Metadata calls are synchronous: each async one costs a thread-pool round trip, which is
@@ -120,7 +121,10 @@ export async function runLocalStep(
   const metrics = new MetricsTail(metricsFile, (rows) => io.metrics(rows));
   const poll = setInterval(() => void metrics.read(), 300);
   try {
-    return await spawnStep(context.launcher ?? StepLauncher.shared(), argv, workDir, env, job.resources.timeoutSeconds, io, signal, stepCgroup(job.stepRunId, io), { readOnly, ...(views && { views }) });
+    const cgroup = stepCgroup(job.stepRunId, io);
+    // The step expected next here (Compute.expect) has its cgroup beside this one's.
+    const next = cgroup && expected !== undefined && expected !== job.stepRunId ? join(dirname(cgroup.dir), expected) : undefined;
+    return await spawnStep(context.launcher ?? StepLauncher.shared(), argv, workDir, env, job.resources.timeoutSeconds, io, signal, cgroup, { readOnly, ...(views && { views }), ...(next && { next }) });
   } finally {
     clearInterval(poll);
     await metrics.finish();
@@ -164,7 +168,7 @@ function stepCgroup(stepRunId: string, io: JobIO): { dir: string; home: string }
 
 function spawnStep(
   launcher: StepLauncher, argv: string[], cwd: string, env: Record<string, string>, timeoutSeconds: number | undefined, io: JobIO, signal: AbortSignal,
-  cgroup: { dir: string; home: string } | undefined, mounts: Pick<LaunchRequest, "readOnly" | "views">,
+  cgroup: { dir: string; home: string } | undefined, extra: Pick<LaunchRequest, "readOnly" | "views" | "next">,
 ): Promise<LaunchOutcome> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve({ reason: "canceled" });
@@ -192,7 +196,10 @@ function spawnStep(
     const onAbort = (): void => stop("canceled");
     signal.addEventListener("abort", onAbort, { once: true });
     launcher.launch(
-      { argv, cwd, env, ...(cgroup && { cgroup }), ...(mounts.readOnly!.length > 0 && { readOnly: mounts.readOnly }), ...(mounts.views && { views: mounts.views }) },
+      {
+        argv, cwd, env, ...(cgroup && { cgroup, ...(extra.next && { next: extra.next }) }),
+        ...(extra.readOnly!.length > 0 && { readOnly: extra.readOnly }), ...(extra.views && { views: extra.views }),
+      },
       {
         onStarted: (started, cgroupProblem) => {
           traceStep(env["PIPEBOOK_STEP_RUN_ID"], "started-received");

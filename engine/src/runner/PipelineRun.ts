@@ -27,7 +27,7 @@ import { resolveParameters } from "./resolveParameters.js";
 import type { RunChange } from "./RunChange.js";
 import type { RunEvent } from "./RunEvent.js";
 import { RunRecorder } from "./RunRecorder.js";
-import { runStep, type RunContext, type StepResult } from "./runStep.js";
+import { runStep, stepRunIdOf, type RunContext, type StepResult } from "./runStep.js";
 import { Scheduler } from "./Scheduler.js";
 import { StepLogs } from "./StepLogs.js";
 
@@ -371,7 +371,11 @@ export class PipelineRun implements RunHandle {
         }
         for (const i of scheduler.take()) {
           const step = this.prepared[i]!;
-          void runStep(ctx, step)
+          const started = runStep(ctx, step);
+          // What may start when this one ends: its target can make its start ready meanwhile.
+          const next = scheduler.nextAfter(i)[0];
+          if (next !== undefined) this.prepared[next]!.compute.expect?.(stepRunIdOf(this.id, this.prepared[next]!.step.name));
+          void started
             .catch((err: unknown): StepResult => {
               // Not a step failure but ours (disk full, store error): record it on the step.
               const error = `step "${step.step.name}" failed inside pipebook: ${err instanceof Error ? err.message : String(err)}`;

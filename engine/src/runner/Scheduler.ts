@@ -63,6 +63,11 @@ export class Scheduler {
     return out;
   }
 
+  /** Steps not started that wait for step `i` alone, which started: the ones that may start when it ends. */
+  nextAfter(i: number): number[] {
+    return this.graph.downstream[i]!.filter((d) => this.waitingOn[d] === 1 && this.settled[d] === undefined);
+  }
+
   /** Ready steps that wait only for their target's resources (a run shows them as waiting). */
   blocked(): number[] {
     return this.ready.filter((i) => !this.fits(i));

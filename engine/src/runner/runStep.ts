@@ -46,6 +46,9 @@ export interface StepResult {
   readonly error?: string;
 }
 
+/** The id of a step's run in a pipeline run (the store's key, its folders' and cgroup's name). */
+export const stepRunIdOf = (runId: string, stepName: string): string => `${runId}.${stepName}`;
+
 /**
  * The life of one step: decide reuse → stage its job → launch it on its target → collect and
  * verify its outputs → record. Every change goes through the recorder (store and live view).
@@ -55,7 +58,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep): Promise<StepRes
   const step = p.step;
   const now = (): string => new Date().toISOString();
 
-  const stepRunId = `${runId}.${step.name}`;
+  const stepRunId = stepRunIdOf(runId, step.name);
   traceStep(stepRunId, "runStep");
   const inputs = await resolveInputs(ctx, p);
   const { components, digest } = stepKey({
