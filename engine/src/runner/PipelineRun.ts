@@ -27,7 +27,7 @@ import { resolveParameters } from "./resolveParameters.js";
 import type { RunChange } from "./RunChange.js";
 import type { RunEvent } from "./RunEvent.js";
 import { RunRecorder } from "./RunRecorder.js";
-import { runStep, stepRunIdOf, type RunContext, type StepResult } from "./runStep.js";
+import { removeMadeAhead, runStep, type RunContext, type StepResult } from "./runStep.js";
 import { Scheduler } from "./Scheduler.js";
 import { StepLogs } from "./StepLogs.js";
 
@@ -349,6 +349,7 @@ export class PipelineRun implements RunHandle {
       data: new Map(),
       recorder,
       emit: (e) => this.emit(e),
+      madeAhead: new Map(),
     };
     const scheduler = new Scheduler(
       graph,
@@ -371,11 +372,9 @@ export class PipelineRun implements RunHandle {
         }
         for (const i of scheduler.take()) {
           const step = this.prepared[i]!;
-          const started = runStep(ctx, step);
-          // What may start when this one ends: its target can make its start ready meanwhile.
+          // With the step that may start when this one ends, which it readies if it runs.
           const next = scheduler.nextAfter(i)[0];
-          if (next !== undefined) this.prepared[next]!.compute.expect?.(stepRunIdOf(this.id, this.prepared[next]!.step.name));
-          void started
+          void runStep(ctx, step, next === undefined ? undefined : this.prepared[next])
             .catch((err: unknown): StepResult => {
               // Not a step failure but ours (disk full, store error): record it on the step.
               const error = `step "${step.step.name}" failed inside pipebook: ${err instanceof Error ? err.message : String(err)}`;
@@ -403,6 +402,7 @@ export class PipelineRun implements RunHandle {
     });
 
     await gitRecorded;
+    for (const dirs of ctx.madeAhead.values()) removeMadeAhead(dirs);
     const canceled = this.abort.signal.aborted;
     // Statuses only: a whole view would read every output's preview, which nobody may ask for.
     const ok = this.live.stepStatuses().every((s) => s === "completed" || s === "reused") && recorder.storeError === undefined;

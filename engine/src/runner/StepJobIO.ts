@@ -31,6 +31,8 @@ export class StepJobIO implements JobIO {
     readonly stepDir: string,
     private readonly outputDirs: ReadonlyMap<string, string>,
     private readonly decided: StepUpdate,
+    /** Called once the step's process started (the engine is idle while it boots): work done ahead for the next step. */
+    private readonly afterStart?: () => void,
   ) {
     this.logs = new StepLogs(stepDir);
   }
@@ -91,6 +93,7 @@ export class StepJobIO implements JobIO {
     ctx.recorder.strictly({ type: "step", step: this.p.step.name, update: { ...this.decided, status: "running", ...pid, startedAt: this.startedAt } });
     const decision = this.decided.decision;
     ctx.emit({ type: "step-status", runId: ctx.runId, step: this.p.step.name, status: "running", ...(decision && { detail: summarizeDecision(decision) }) });
+    this.afterStart?.();
   }
 
   output(stream: "stdout" | "stderr", chunk: Buffer): void {
