@@ -38,6 +38,18 @@ function stdoutMayBeTerminal(): boolean {
 
 const inspect = (): Promise<typeof import("./inspectCommands.js")> => import("./inspectCommands.js");
 
+const runCommand = lazyAction(() => import("./runCommand.js"), "runCommand");
+
+/**
+ * `pipebook run`. A run that will run its steps boots the local step launcher (a Node process,
+ * and its namespace probe) first, while the run's own modules and the pipeline file load: begun
+ * in runCommand's body, it came after those modules, and the first step waited for the rest.
+ */
+const runAction: typeof runCommand = (...args) => {
+  if (args[1].regenerate) void import("../compute/StepLauncher.js").then((m) => m.warmSharedLauncher());
+  return runCommand(...args);
+};
+
 function registerCoreCommands(program: Command): void {
   program
     .command("run")
@@ -48,7 +60,7 @@ function registerCoreCommands(program: Command): void {
     .option("--regenerate", "run every step even if an identical earlier result exists")
     .option("-j, --concurrency <n>", "steps running at once", (v) => Number(v))
     .option("-q, --quiet", "print step status only, not step logs")
-    .action(lazyAction(() => import("./runCommand.js"), "runCommand"));
+    .action(runAction);
 
   program
     .command("cancel")

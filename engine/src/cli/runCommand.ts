@@ -26,8 +26,6 @@ export async function runCommand(file: string, options: RunOptions): Promise<voi
   // run that reused everything. Started from this thread, while the process is small, rather
   // than from a worker thread (see readGitInfo).
   void readGitInfo(process.cwd(), { from: "this-thread" });
-  // A run that will run its steps: the local step launcher boots meanwhile too (compute/StepLauncher.ts).
-  if (options.regenerate) void import("../compute/StepLauncher.js").then((m) => m.warmSharedLauncher());
   const { pipeline, experiment } = await loadPipelineFile(file);
   const ws = pipeline.workspace;
   const assignments = parseRunAssignments(pipeline.parameters, options.param ?? []);
