@@ -1,4 +1,6 @@
+import { existsSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommandStep, Experiment, Pipeline, PipelineData } from "pipebook";
 import { listStepCgroups, stepCgroups } from "../../engine/src/compute/cgroups.js";
@@ -59,6 +61,22 @@ describe.each(versions)("the step launcher waits in the next step's cgroup (%s)"
     for (const name of ["s1", "s2"]) expect(log(name)).not.toMatch(/launcher in s\d's own cgroup/);
     for (const name of ["s1", "s2", "s3"]) expect(log(name)).toMatch(/own cgroup lines: [12]/);
     // s3 expected nothing after it: the launcher went home, and each step's cgroup was removed.
+    await expect.poll(() => listStepCgroups().filter((c) => c.startsWith(`${run.id}.`)), { timeout: 5000 }).toEqual([]);
+  });
+
+  it("for a run's first step that will run, from the run's start", async () => {
+    // The run is made and waits to start (startWhen): no step runs, yet the first one's cgroup
+    // holds a process, the launcher, waiting there for it.
+    let go!: () => void;
+    const startWhen = new Promise<void>((resolve) => (go = resolve));
+    const steps = [new CommandStep({ name: "first", allowReuse: false, command: `echo "own cgroup lines: $(grep -c "$PIPEBOOK_STEP_RUN_ID" /proc/self/cgroup)"` })];
+    const run = await new Experiment(sb.ws, "wait").submit(new Pipeline(sb.ws, { steps }), { startWhen });
+    const procs = join(process.env["PIPEBOOK_TEST_CGROUP_BASE"]!, `${run.id}.first`, "cgroup.procs");
+    await expect.poll(() => (existsSync(procs) ? readFileSync(procs, "utf8").trim() : ""), { timeout: 5000 }).toMatch(/^\d+$/);
+    go();
+    const view = await run.waitForCompletion();
+    expect(view.status).toBe("completed");
+    expect(view.steps[0]!.logTail).toMatch(/own cgroup lines: [12]/);
     await expect.poll(() => listStepCgroups().filter((c) => c.startsWith(`${run.id}.`)), { timeout: 5000 }).toEqual([]);
   });
 

@@ -122,6 +122,11 @@ export interface Compute {
    */
   expect?(stepRunId: string): void;
   /**
+   * A run starting now begins with this step here, which runs whatever the store holds: make its
+   * start ready at once (a local target's launcher waits in its cgroup). Never throws.
+   */
+  expectFirst?(stepRunId: string): void;
+  /**
    * Removes what steps of dead engines left behind (containers, jobs): called when a workspace
    * opens, after orphaned runs were marked failed. `isActive` says whether a step run is still
    * in flight in a live process.

@@ -79,6 +79,11 @@ export class LocalCompute implements Compute {
     this.expected = stepRunId;
   }
 
+  /** The launcher waits in the first step's cgroup from now on (runLocalStep.ts expectLocalStep). */
+  expectFirst(stepRunId: string): void {
+    void runModule().then((m) => m.expectLocalStep(this.context, stepRunId), () => undefined);
+  }
+
   /**
    * The launcher started and the workspace's folders sealed in its namespace while a run is
    * submitted (runLocalStep.ts warmLocalLauncher). Never throws.

@@ -1,7 +1,7 @@
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { unreachable } from "../errors/PipebookError.js";
-import type { LaunchReport, LaunchRequest, PrepareRequest } from "./launcherProtocol.js";
+import type { ExpectRequest, LaunchReport, LaunchRequest, PrepareRequest } from "./launcherProtocol.js";
 import { namespacedLauncher, probeNamespace } from "./readOnlyBinds.js";
 import { traceStep } from "./stepTrace.js";
 
@@ -56,6 +56,11 @@ export class StepLauncher {
   warm(views: PrepareRequest["views"] | undefined): void {
     const child = this.ensureChild();
     if (views) child.send({ type: "prepare", views } satisfies PrepareRequest);
+  }
+
+  /** Has the launcher wait in `cgroup` for the step that will start there (ExpectRequest). */
+  expect(cgroup: ExpectRequest["cgroup"]): void {
+    this.ensureChild().send({ type: "expect", cgroup } satisfies ExpectRequest);
   }
 
   private ensureChild(): ChildProcess {

@@ -87,6 +87,10 @@ process.on("message", (m: LauncherMessage) => {
     if (MOUNT) sealWorkspace(m.views)?.then(() => traceStep(undefined, "L-sealed")).catch(() => undefined);
     return;
   }
+  if (m.type === "expect") {
+    if (!waiting && ![...running.values()].includes(m.cgroup.dir)) waitIn(m.cgroup.dir, m.cgroup.home);
+    return;
+  }
   traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-received");
   const binding = MOUNT ? prepareViews(m) : undefined;
   if (!binding) return start(m);
@@ -294,16 +298,18 @@ function start(m: LaunchRequest): void {
 
 /** Into `next`, made for the step expected there, or, without one or where that fails, `home`. */
 function leave(home: string, next: string | undefined): void {
-  if (next !== undefined) {
-    try {
-      enterStepCgroup(next);
-      waiting = { dir: next, home, timer: setTimeout(goHome, WAIT_MS).unref() };
-      return;
-    } catch {
-      // Home instead.
-    }
+  if (next === undefined || !waitIn(next, home)) moveTo(home);
+}
+
+/** Into a step's cgroup, to wait there for that step's start; whether it got there. */
+function waitIn(dir: string, home: string): boolean {
+  try {
+    enterStepCgroup(dir);
+  } catch {
+    return false;
   }
-  moveTo(home);
+  waiting = { dir, home, timer: setTimeout(goHome, WAIT_MS).unref() };
+  return true;
 }
 
 /** The expected step did not come: home, and its cgroup removed. */

@@ -49,8 +49,18 @@ export interface PrepareRequest {
   readonly views: NonNullable<LaunchRequest["views"]>;
 }
 
+/**
+ * Engine → launcher: wait in this cgroup (made where it is not there) for the step that will
+ * start in it: the first step of a run, expected before any step started (`next` says the same
+ * after a start). Ignored while the launcher waits for another step.
+ */
+export interface ExpectRequest {
+  readonly type: "expect";
+  readonly cgroup: { readonly dir: string; readonly home: string };
+}
+
 /** What the engine sends its launcher. */
-export type LauncherMessage = LaunchRequest | PrepareRequest;
+export type LauncherMessage = LaunchRequest | PrepareRequest | ExpectRequest;
 
 /** Launcher → engine: what happened to a started process, in order; `closed` is always last. */
 export type LaunchReport =

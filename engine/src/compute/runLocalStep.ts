@@ -60,6 +60,20 @@ export function warmLocalLauncher(context: LocalComputeContext): void {
 }
 
 /**
+ * Has the launcher wait in the cgroup of a step that will start soon (the first of a run), so it
+ * is born there without a move on its start's path (launcherProtocol.ts ExpectRequest). Never throws.
+ */
+export function expectLocalStep(context: LocalComputeContext, stepRunId: string): void {
+  const cgroups = stepCgroups();
+  if ("problem" in cgroups) return;
+  try {
+    (context.launcher ?? StepLauncher.shared()).expect({ dir: join(cgroups.base, stepRunId), home: cgroups.own });
+  } catch {
+    // The step's own start says what is wrong.
+  }
+}
+
+/**
  * Runs a job on GPUs granted elsewhere (a pipebook agent, whose server's pool queue gave it
  * `granted` of this machine's `machineGpus`), or, without a grant, on GPUs taken from this
  * machine's own slot queue (LocalCompute.execute).

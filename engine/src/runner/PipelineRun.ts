@@ -16,6 +16,7 @@ import type { PublishedPipeline, PublishOptions } from "../publish/PublishedPipe
 import type { RecordedRun } from "../publish/RecordedRun.js";
 import { buildRunView } from "./buildRunView.js";
 import { DataTransferStep } from "../dsl/DataTransferStep.js";
+import type { PipelineStep } from "../dsl/steps.js";
 import { LiveView } from "./LiveView.js";
 import { isIdCollision, newRunId } from "./newRunId.js";
 import { notifySubmission, RUN_HANDLE, type RunHandle } from "../contract/runHandle.js";
@@ -27,7 +28,7 @@ import { resolveParameters } from "./resolveParameters.js";
 import type { RunChange } from "./RunChange.js";
 import type { RunEvent } from "./RunEvent.js";
 import { RunRecorder } from "./RunRecorder.js";
-import { removeMadeAhead, runStep, type RunContext, type StepResult } from "./runStep.js";
+import { removeMadeAhead, runStep, stepRunIdOf, type RunContext, type StepResult } from "./runStep.js";
 import { Scheduler } from "./Scheduler.js";
 import { StepLogs } from "./StepLogs.js";
 
@@ -122,7 +123,7 @@ export class PipelineRun implements RunHandle {
     // Parameters are checked before snapshotting: a typo should not cost a hash of the sources.
     const parameters = resolveParameters(pipeline.parameters, options.parameterAssignments);
     // Steps that will run whatever the store holds: their targets get ready while this run is prepared.
-    const running = new Set(graph.steps.filter((s) => (options.regenerateOutputs || !s.allowReuse) && !(s instanceof DataTransferStep)).map((s) => s.computeTarget));
+    const running = new Set(graph.steps.filter((s) => runsWhateverStored(s, options)).map((s) => s.computeTarget));
     for (const target of running) pipeline.workspace.getComputeTarget(target)?.warm?.();
     const progress = options.onPrepare ?? printPrepareProgress;
     const scope = submitScope();
@@ -164,7 +165,7 @@ export class PipelineRun implements RunHandle {
         options: { regenerateOutputs: options.regenerateOutputs ?? false },
         owner: currentOwner(),
         steps: graph.steps.map((s) => ({
-          id: `${id}.${s.name}`,
+          id: stepRunIdOf(id, s.name),
           name: s.name,
           kind: s.kind,
           compute: s.computeTarget,
@@ -183,6 +184,9 @@ export class PipelineRun implements RunHandle {
         id = newRunId();
       }
     }
+    // A first step that runs whatever the store holds: its target readies its start meanwhile.
+    const first = prepared.find((p, i) => graph.upstream[i]!.length === 0 && runsWhateverStored(p.step, options));
+    if (first) first.compute.expectFirst?.(stepRunIdOf(id, first.step.name));
     // The one time this process reads the run back: from here on the live view is kept in memory.
     const initial = await buildRunView(ws, id);
     if (!initial) throw new Error(`run ${id} vanished from the store`);
@@ -419,4 +423,9 @@ export class PipelineRun implements RunHandle {
     this.emit({ type: "run-status", runId: this.id, status, ...(error && { error }) });
     return status;
   }
+}
+
+/** Whether a step runs whatever the store holds (no earlier result may stand in for it). */
+function runsWhateverStored(step: PipelineStep, options: SubmitOptions): boolean {
+  return (options.regenerateOutputs === true || !step.allowReuse) && !(step instanceof DataTransferStep);
 }
