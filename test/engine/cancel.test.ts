@@ -1,12 +1,11 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Workspace } from "pipebook";
-import { CLI, pipebook, REPO } from "./helpers.js";
+import { CLI, pipebook, pipelineProject } from "./helpers.js";
 
 const exec = promisify(execFile);
 
@@ -31,10 +30,7 @@ function readFileSyncSafe(path: string): string {
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pipebook-cancel-"));
-  await mkdir(join(dir, "node_modules"));
-  await symlink(join(REPO, "engine"), join(dir, "node_modules", "pipebook"), "dir");
-  await writeFile(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+  dir = await pipelineProject("cancel", {});
   // One step that records its pid and waits for a gate that never opens: only a cancel ends it.
   await writeFile(
     join(dir, "hold.ts"),

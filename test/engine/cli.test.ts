@@ -1,11 +1,10 @@
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Workspace } from "pipebook";
-import { CLI, pipebook, REPO, whatItLoads } from "./helpers.js";
+import { CLI, pipebook, pipelineProject, REPO, whatItLoads } from "./helpers.js";
 
 const exec = promisify(execFile);
 
@@ -14,12 +13,9 @@ const runIdOf = (stdout: string): string => /submitted run (\S+)/.exec(stdout)![
 let dir: string;
 beforeAll(async () => {
   // A copy of the example, so editing train.py does not touch the repository.
-  dir = await mkdtemp(join(tmpdir(), "pipebook-cli-"));
-  await cp(join(REPO, "examples", "iris"), join(dir, "iris"), { recursive: true });
   // The copy imports "pipebook" the way a user's ESM project would: through node_modules.
-  await mkdir(join(dir, "node_modules"));
-  await symlink(join(REPO, "engine"), join(dir, "node_modules", "pipebook"), "dir");
-  await writeFile(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+  dir = await pipelineProject("cli", {});
+  await cp(join(REPO, "examples", "iris"), join(dir, "iris"), { recursive: true });
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
@@ -168,30 +164,27 @@ describe("a TypeScript pipeline file", () => {
   let cache: string;
   let savedCache: string | undefined;
   beforeAll(async () => {
-    project = await mkdtemp(join(tmpdir(), "pipebook-cli-ts-"));
+    project = await pipelineProject("cli-ts", {
+      // A local module that finds a file next to itself through import.meta.url.
+      "lib/steps.ts": [
+        'import { readFileSync } from "node:fs";',
+        'import { CommandStep } from "pipebook";',
+        'const word: string = readFileSync(new URL("./word.txt", import.meta.url), "utf8").trim();',
+        'export const say = (): CommandStep => new CommandStep({ name: "say", command: ["echo", word] });',
+        "",
+      ].join("\n"),
+      "lib/word.txt": "hello\n",
+      "pipeline.ts": [
+        'import { Pipeline, Workspace } from "pipebook";',
+        'import { say } from "./lib/steps.js";',
+        "const ws = await Workspace.fromConfig();",
+        "export const pipeline: Pipeline = new Pipeline(ws, { steps: [say()] });",
+        "",
+      ].join("\n"),
+    });
     cache = join(project, "cache");
     savedCache = process.env["PIPEBOOK_CACHE_DIR"];
     process.env["PIPEBOOK_CACHE_DIR"] = cache;
-    await mkdir(join(project, "node_modules"));
-    await symlink(join(REPO, "engine"), join(project, "node_modules", "pipebook"), "dir");
-    await writeFile(join(project, "package.json"), JSON.stringify({ type: "module", private: true }));
-    await mkdir(join(project, "lib"));
-    // A local module that finds a file next to itself through import.meta.url.
-    await writeFile(join(project, "lib", "steps.ts"), [
-      'import { readFileSync } from "node:fs";',
-      'import { CommandStep } from "pipebook";',
-      'const word: string = readFileSync(new URL("./word.txt", import.meta.url), "utf8").trim();',
-      'export const say = (): CommandStep => new CommandStep({ name: "say", command: ["echo", word] });',
-      "",
-    ].join("\n"));
-    await writeFile(join(project, "lib", "word.txt"), "hello\n");
-    await writeFile(join(project, "pipeline.ts"), [
-      'import { Pipeline, Workspace } from "pipebook";',
-      'import { say } from "./lib/steps.js";',
-      "const ws = await Workspace.fromConfig();",
-      "export const pipeline: Pipeline = new Pipeline(ws, { steps: [say()] });",
-      "",
-    ].join("\n"));
   });
   afterAll(async () => {
     if (savedCache === undefined) delete process.env["PIPEBOOK_CACHE_DIR"];

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "../../engine/scripts/buildCli.mjs";
-import { CLI, REPO } from "./helpers.js";
+import { CLI, pipelineProject, REPO } from "./helpers.js";
 
 const exec = promisify(execFile);
 
@@ -78,14 +78,8 @@ describe("the CLI's bundled grammar (engine/scripts/buildCli.mjs)", () => {
     let first: string;
     let second: string;
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), "pipebook-cli-inspect-"));
-      await mkdir(join(dir, "node_modules"));
-      await symlink(join(REPO, "engine"), join(dir, "node_modules", "pipebook"), "dir");
-      await writeFile(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
-      await writeFile(join(dir, "pipebook.json"), JSON.stringify({ name: "cli-bundle-inspect" }));
-      await writeFile(
-        join(dir, "two.ts"),
-        [
+      dir = await pipelineProject("cli-bundle-inspect", {
+        "two.ts": [
           `import { CommandStep, Pipeline, PipelineData, Workspace } from "pipebook";`,
           `const ws = await Workspace.fromConfig();`,
           `const word = new PipelineData("word");`,
@@ -94,7 +88,7 @@ describe("the CLI's bundled grammar (engine/scripts/buildCli.mjs)", () => {
           `  new CommandStep({ name: "hear", inputs: [word], command: 'cat "$PIPEBOOK_INPUT_WORD/w.txt"' }),`,
           `] });`,
         ].join("\n"),
-      );
+      });
       const runId = async (): Promise<string> => /run (\S+) completed/.exec((await exec(process.execPath, [CLI, "run", "two.ts", "-q"], { cwd: dir })).stdout)![1]!;
       first = await runId();
       second = await runId();

@@ -1,9 +1,8 @@
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, pipebook, REPO } from "./helpers.js";
+import { CLI, pipebook, pipelineProject } from "./helpers.js";
 
 // `pipebook runs`/`show` open the run history alone (workspace/openRunHistory) and load the orphan
 // recovery only when a run is in flight, then leave by process.exit without closing the store.
@@ -12,11 +11,7 @@ import { CLI, pipebook, REPO } from "./helpers.js";
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pipebook-inspect-"));
-  await mkdir(join(dir, "node_modules"));
-  await symlink(join(REPO, "engine"), join(dir, "node_modules", "pipebook"), "dir");
-  await writeFile(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
-  await writeFile(join(dir, "pipebook.json"), JSON.stringify({ name: "inspect-recovery" }));
+  dir = await pipelineProject("inspect-recovery", {});
   await writeFile(
     join(dir, "long.ts"),
     [

@@ -1,10 +1,9 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, REPO, whatItLoads } from "./helpers.js";
+import { CLI, pipelineProject, whatItLoads } from "./helpers.js";
 
 const exec = promisify(execFile);
 
@@ -15,25 +14,22 @@ const exec = promisify(execFile);
 // must load none of them (node:net it may: a piped stdout is a socket). V8's coverage lists the engine's scripts, a preload lists Node's modules.
 let project: string;
 beforeAll(async () => {
-  project = await mkdtemp(join(tmpdir(), "pipebook-noop-loads-"));
-  await mkdir(join(project, "node_modules"));
-  await symlink(join(REPO, "engine"), join(project, "node_modules", "pipebook"), "dir");
-  await writeFile(join(project, "package.json"), JSON.stringify({ type: "module", private: true }));
-  await mkdir(join(project, "src"));
-  await writeFile(join(project, "src", "step.py"), "import sys\n");
-  await writeFile(join(project, "pipeline.ts"), [
-    'import { join } from "node:path";',
-    'import { Pipeline, PipelineData, PythonScriptStep, Workspace } from "pipebook";',
-    "const ws = await Workspace.fromConfig();",
-    'const data = [new PipelineData("d0"), new PipelineData("d1")];',
-    "export const pipeline = new Pipeline(ws, {",
-    "  steps: data.map((d, i) => new PythonScriptStep({",
-    '    name: `s${i}`, scriptName: "step.py", sourceDirectory: join(process.cwd(), "src"),',
-    '    arguments: ["--output", d], inputs: i > 0 ? [data[i - 1]!] : [], outputs: [d],',
-    "  })),",
-    "});",
-    "",
-  ].join("\n"));
+  project = await pipelineProject("noop-loads", {
+    "src/step.py": "import sys\n",
+    "pipeline.ts": [
+      'import { join } from "node:path";',
+      'import { Pipeline, PipelineData, PythonScriptStep, Workspace } from "pipebook";',
+      "const ws = await Workspace.fromConfig();",
+      'const data = [new PipelineData("d0"), new PipelineData("d1")];',
+      "export const pipeline = new Pipeline(ws, {",
+      "  steps: data.map((d, i) => new PythonScriptStep({",
+      '    name: `s${i}`, scriptName: "step.py", sourceDirectory: join(process.cwd(), "src"),',
+      '    arguments: ["--output", d], inputs: i > 0 ? [data[i - 1]!] : [], outputs: [d],',
+      "  })),",
+      "});",
+      "",
+    ].join("\n"),
+  });
 });
 afterAll(async () => {
   await rm(project, { recursive: true, force: true });
