@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommandStep, Experiment, Pipeline, Workspace, isAlive as isProcessAlive } from "pipebook";
-import { listStepCgroups, stepCgroups } from "../../engine/src/compute/cgroups.js";
-import { REPO, sandbox, type Sandbox } from "./helpers.js";
+import { listStepCgroups } from "../../engine/src/compute/cgroups.js";
+import { REPO, sandbox, usableCgroupVersions, type Sandbox } from "./helpers.js";
 
 // These machines mount cgroup v2 (with cgroup.kill) and the v1 freezer hierarchy: each case runs
 // on both (PIPEBOOK_CGROUP picks one), and where the machine lacks one it is skipped with a note.
@@ -29,13 +29,7 @@ afterEach(async () => {
   await sb.close();
 });
 
-const versions = (["v2", "v1"] as const).filter((v) => {
-  process.env["PIPEBOOK_CGROUP"] = v;
-  const usable = !("problem" in stepCgroups());
-  if (!usable) console.warn(`cgroup ${v} is not usable here (${JSON.stringify(stepCgroups())}): its cases are skipped`);
-  delete process.env["PIPEBOOK_CGROUP"];
-  return usable;
-});
+const versions = usableCgroupVersions();
 
 describe.each(versions)("a step's whole process tree is held by a cgroup (%s)", { timeout: 60_000 }, (version) => {
   beforeEach(() => {

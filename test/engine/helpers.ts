@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Workspace } from "pipebook";
+import { stepCgroups } from "../../engine/src/compute/cgroups.js";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI = join(REPO, "engine", "bin", "pipebook.js");
@@ -62,6 +63,20 @@ export async function pipelineProject(name: string, files: Readonly<Record<strin
     await writeFile(join(dir, rel), content);
   }
   return dir;
+}
+
+/**
+ * The cgroup versions (of v2 and v1) that steps can use on this machine, PIPEBOOK_CGROUP picking
+ * each: tests run a case per version, and a version the machine lacks is named and skipped.
+ */
+export function usableCgroupVersions(): ("v2" | "v1")[] {
+  return (["v2", "v1"] as const).filter((v) => {
+    process.env["PIPEBOOK_CGROUP"] = v;
+    const usable = !("problem" in stepCgroups());
+    if (!usable) console.warn(`cgroup ${v} is not usable here (${JSON.stringify(stepCgroups())}): its cases are skipped`);
+    delete process.env["PIPEBOOK_CGROUP"];
+    return usable;
+  });
 }
 
 /** A temp project folder with its own embedded workspace, removed after the test. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommandStep, Experiment, Pipeline, PipelineData } from "pipebook";
 import { listStepCgroups, stepCgroups } from "../../engine/src/compute/cgroups.js";
-import { pipebook, pipelineProject, sandbox, type Sandbox } from "./helpers.js";
+import { pipebook, pipelineProject, sandbox, usableCgroupVersions, type Sandbox } from "./helpers.js";
 
 // A step's start moves the launcher into the step's cgroup, and the first such move after a
 // pause waits for an RCU grace period (5–9 ms on kernels without `favordynmods`). The launcher
@@ -12,13 +12,7 @@ import { pipebook, pipelineProject, sandbox, type Sandbox } from "./helpers.js";
 // `next`). Each step below looks for the launcher (its parent) in the next step's cgroup while it
 // runs; without the hint the launcher is back in its own cgroup and the marker never shows.
 
-const versions = (["v2", "v1"] as const).filter((v) => {
-  process.env["PIPEBOOK_CGROUP"] = v;
-  const usable = !("problem" in stepCgroups());
-  if (!usable) console.warn(`cgroup ${v} is not usable here (${JSON.stringify(stepCgroups())}): its cases are skipped`);
-  delete process.env["PIPEBOOK_CGROUP"];
-  return usable;
-});
+const versions = usableCgroupVersions();
 
 /**
  * Shell: waits up to 5 s for the launcher ($PPID: the step's shell is its child) in the cgroup of

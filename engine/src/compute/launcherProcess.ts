@@ -40,10 +40,10 @@ const stopAllAndExit = (): void => {
   if (waiting) {
     try {
       enterCgroup(waiting.home);
-      rmdirSync(waiting.dir);
     } catch {
-      // Left empty: the next pipebook process removes it (cgroups.ts sweepStale).
+      // Exiting anyway: the cgroup is left empty, and the next pipebook process removes it (cgroups.ts sweepStale).
     }
+    tryRmdir(waiting.dir);
   }
   process.exit(0);
 };
