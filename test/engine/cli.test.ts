@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Workspace } from "pipebook";
-import { CLI, pipebook, pipelineProject, REPO, whatItLoads } from "./helpers.js";
+import { pipebook, pipelineProject, REPO, whatItLoads } from "./helpers.js";
 
 const exec = promisify(execFile);
 
