@@ -12,6 +12,8 @@ export type ArtifactFailure =
   | { readonly reason: "destination-exists"; readonly path: string }
   | { readonly reason: "archive-path-too-long"; readonly path: string }
   | { readonly reason: "archive-file-too-large"; readonly path: string }
+  /** A file of an archive held other than the bytes its entry promised (a stored blob changed: the store is damaged). */
+  | { readonly reason: "archive-file-changed"; readonly path: string; readonly expected: number; readonly actual: number }
   | { readonly reason: "step-without-outputs"; readonly runId: string; readonly step: string; readonly status: string }
   | { readonly reason: "output-unknown"; readonly runId: string; readonly step: string | undefined; readonly output: string; readonly outputs: readonly string[] }
   | { readonly reason: "outputs-not-yet"; readonly runId: string; readonly steps: readonly { readonly name: string; readonly status: string }[] }
@@ -42,6 +44,7 @@ function artifactFailureCode(f: ArtifactFailure): PipebookErrorCode {
     case "destination-exists":
     case "archive-path-too-long":
     case "archive-file-too-large":
+    case "archive-file-changed":
       return "source-invalid";
     case "output-undelivered":
       return f.code;
@@ -66,6 +69,8 @@ export function describeArtifactFailure(f: ArtifactFailure): string {
       return `path too long for a tar archive: ${f.path}`;
     case "archive-file-too-large":
       return `${f.path} is too large for a ustar archive (8 GiB at most)`;
+    case "archive-file-changed":
+      return `${f.path} held ${f.actual} bytes where ${f.expected} were recorded, so the archive stopped there: a stored file must not change (is the workspace's blob store damaged?)`;
     case "step-without-outputs":
       return `step "${f.step}" of run ${f.runId} has no outputs to download (it is ${f.status}${f.status === "completed" || f.status === "reused" ? " and declares none" : ""})`;
     case "output-unknown":

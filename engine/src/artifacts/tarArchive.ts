@@ -31,7 +31,7 @@ export function tarArchive(entries: readonly TarEntry[], mtime: Date): Readable 
           written += (chunk as Buffer).length;
           yield chunk as Buffer;
         }
-        if (written !== e.size) throw new Error(`${e.path} changed size while archived (${e.size} → ${written} bytes)`);
+        if (written !== e.size) throw new ArtifactError({ reason: "archive-file-changed", path: e.path, expected: e.size, actual: written });
         if (e.size % BLOCK !== 0) yield Buffer.alloc(BLOCK - (e.size % BLOCK));
       }
       yield Buffer.alloc(2 * BLOCK);
