@@ -127,6 +127,12 @@ export interface Compute {
    */
   expectFirst?(stepRunId: string): void;
   /**
+   * The folder of this machine a step's code runs from, where the target lays it out under the
+   * step's folder: the engine may lay it out there ahead, while the step before it runs (the
+   * target's own layout then finds it done). Absent: the target runs code from elsewhere.
+   */
+  workFolder?(stepDir: string): string;
+  /**
    * Removes what steps of dead engines left behind (containers, jobs): called when a workspace
    * opens, after orphaned runs were marked failed. `isActive` says whether a step run is still
    * in flight in a live process.

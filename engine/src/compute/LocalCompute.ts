@@ -1,4 +1,5 @@
 import { availableParallelism, totalmem } from "node:os";
+import { join } from "node:path";
 import type { TreeHasherDeps } from "../fingerprint/hashTree.js";
 import { ComputeError } from "./ComputeFailure.js";
 import type { Capacity, Compute, JobIO, LaunchOutcome, PrepareScope, StepRequirements } from "./Compute.js";
@@ -28,6 +29,9 @@ export interface LocalComputeContext {
   readonly hasher?: TreeHasherDeps;
   readonly launcher?: StepLauncher;
 }
+
+/** Where a local step runs: `work` in its step folder, with its code (runLocalStep.ts). */
+export const localWorkFolder = (stepDir: string): string => join(stepDir, "work");
 
 /**
  * Runs steps as child processes of this machine. Each step gets its own process group so a
@@ -77,6 +81,10 @@ export class LocalCompute implements Compute {
    */
   expect(stepRunId: string): void {
     this.expected = stepRunId;
+  }
+
+  workFolder(stepDir: string): string {
+    return localWorkFolder(stepDir);
   }
 
   /** The launcher waits in the first step's cgroup from now on (runLocalStep.ts expectLocalStep). */

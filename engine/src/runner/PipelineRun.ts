@@ -406,7 +406,7 @@ export class PipelineRun implements RunHandle {
     });
 
     await gitRecorded;
-    for (const dirs of ctx.madeAhead.values()) removeMadeAhead(dirs);
+    for (const made of ctx.madeAhead.values()) removeMadeAhead(made);
     const canceled = this.abort.signal.aborted;
     // Statuses only: a whole view would read every output's preview, which nobody may ask for.
     const ok = this.live.stepStatuses().every((s) => s === "completed" || s === "reused") && recorder.storeError === undefined;

@@ -4,11 +4,12 @@ import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { JobIO, RunningHandle } from "../compute/Compute.js";
 import { summarizeDecision } from "../explain/formatDecision.js";
-import { asDigest } from "../fingerprint/digest.js";
+import { asDigest, type Digest } from "../fingerprint/digest.js";
 import type { MetricRow, StepUpdate } from "../store/RunStore.js";
 import type { PreparedStep } from "./prepareStep.js";
 import { processStart } from "../compute/processIdentity.js";
 import type { RunContext } from "./runStep.js";
+import type { Workspace } from "../workspace/Workspace.js";
 import { StepLogs } from "./StepLogs.js";
 
 /** Snapshots of at most this many files are copied synchronously (see materializeSnapshot). */
@@ -33,6 +34,8 @@ export class StepJobIO implements JobIO {
     private readonly decided: StepUpdate,
     /** Called once the step's process started (the engine is idle while it boots): work done ahead for the next step. */
     private readonly afterStart?: () => void,
+    /** A folder that already holds this step's code, laid out ahead (runStep.ts makeAhead). */
+    private readonly codeAhead?: string,
   ) {
     this.logs = new StepLogs(stepDir);
   }
@@ -44,20 +47,14 @@ export class StepJobIO implements JobIO {
   }
 
   async materializeSnapshot(dest: string): Promise<void> {
-    if (!this.p.manifest) return;
-    const files = await this.snapshotFiles();
-    const dirs = new Set(Object.keys(files).map((rel) => dirname(join(dest, rel))));
-    const entries = Object.entries(files);
+    if (!this.p.manifest || dest === this.codeAhead) return;
     // A step's code is a few files: copied synchronously, since each asynchronous mkdir or
     // copy is a thread-pool round trip the step waits for, most of a short step's overhead. A
     // large source folder is copied in parallel on the pool, as the event loop must not stall.
-    if (entries.length <= SYNC_COPY_FILES) {
-      for (const d of dirs) mkdirSync(d, { recursive: true });
-      for (const [rel, d] of entries) this.ctx.ws.blobs.copyOutSync(asDigest(d), join(dest, rel));
-      return;
-    }
-    await Promise.all([...dirs].map((d) => mkdir(d, { recursive: true })));
-    await Promise.all(entries.map(([rel, d]) => this.ctx.ws.blobs.copyOut(asDigest(d), join(dest, rel))));
+    if (copySnapshotSync(this.ctx.ws, this.p, dest)) return;
+    const files = snapshotFiles(this.ctx.ws, this.p.manifest);
+    await Promise.all([...folders(files, dest)].map((d) => mkdir(d, { recursive: true })));
+    await Promise.all(Object.entries(files).map(([rel, d]) => this.ctx.ws.blobs.copyOut(asDigest(d), join(dest, rel))));
   }
 
   /**
@@ -71,7 +68,7 @@ export class StepJobIO implements JobIO {
     const dir = join(this.ctx.ws.dir, "snapshots", manifest);
     if (existsSync(dir)) return dir;
     const tmp = `${dir}.${randomBytes(4).toString("hex")}.tmp`;
-    const files = await this.snapshotFiles();
+    const files = snapshotFiles(this.ctx.ws, manifest);
     for (const [rel, d] of Object.entries(files)) {
       mkdirSync(dirname(join(tmp, rel)), { recursive: true });
       linkSync(this.ctx.ws.blobs.pathOf(asDigest(d)), join(tmp, rel));
@@ -129,16 +126,34 @@ export class StepJobIO implements JobIO {
     this.logs.close();
   }
 
-  /** A snapshot's files by path; manifests are content-addressed, so each is read once per process. */
-  private async snapshotFiles(): Promise<Record<string, string>> {
-    const manifest = this.p.manifest;
-    if (!manifest) return {};
-    let files = manifests.get(manifest);
-    if (!files) {
-      files = JSON.parse(readFileSync(this.ctx.ws.blobs.pathOf(manifest), "utf8")) as Record<string, string>;
-      if (manifests.size >= 256) manifests.clear();
-      manifests.set(manifest, files);
-    }
-    return files;
+}
+
+/**
+ * Copies a step's code into `dest` synchronously where it is a few files (at most
+ * SYNC_COPY_FILES); false, having copied nothing, where it is more (or it has none).
+ */
+export function copySnapshotSync(ws: Workspace, p: PreparedStep, dest: string): boolean {
+  if (!p.manifest) return false;
+  const files = snapshotFiles(ws, p.manifest);
+  const entries = Object.entries(files);
+  if (entries.length > SYNC_COPY_FILES) return false;
+  for (const d of folders(files, dest)) mkdirSync(d, { recursive: true });
+  for (const [rel, d] of entries) ws.blobs.copyOutSync(asDigest(d), join(dest, rel));
+  return true;
+}
+
+/** The folders a snapshot's files go into under `dest`. */
+function folders(files: Readonly<Record<string, string>>, dest: string): Set<string> {
+  return new Set(Object.keys(files).map((rel) => dirname(join(dest, rel))));
+}
+
+/** A snapshot's files by path; manifests are content-addressed, so each is read once per process. */
+function snapshotFiles(ws: Workspace, manifest: Digest): Record<string, string> {
+  let files = manifests.get(manifest);
+  if (!files) {
+    files = JSON.parse(readFileSync(ws.blobs.pathOf(manifest), "utf8")) as Record<string, string>;
+    if (manifests.size >= 256) manifests.clear();
+    manifests.set(manifest, files);
   }
+  return files;
 }

@@ -42,13 +42,19 @@ export interface RunContext {
    * Folders of steps made ahead, while the step before them ran (parents first), by step name:
    * taken by the step when it runs; the run removes those of steps that did not once it ends.
    */
-  readonly madeAhead: Map<string, readonly string[]>;
+  readonly madeAhead: Map<string, MadeAhead>;
 }
 
 export interface StepResult {
   readonly status: Extract<StepStatus, "completed" | "reused" | "failed" | "canceled">;
   /** For failed and canceled steps: the sentence a person reads. */
   readonly error?: string;
+}
+
+/** What was made for a step while the step before it ran: its folders (parents first), and the one holding its code. */
+export interface MadeAhead {
+  readonly dirs: readonly string[];
+  readonly codeIn?: string;
 }
 
 /** The id of a step's run in a pipeline run (the store's key, its folders' and cgroup's name). */
@@ -101,16 +107,18 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
 
   // A miss: stage the job and hand it to the target.
   if (step instanceof DataTransferStep) return runTransfer(ctx, step, { keyDigest: digest, keyComponents: components, decision: verdict.decision });
-  const [{ StepJobIO }, { describeOutcome }, { deliverOutputs }] = await runningModules();
+  const [{ StepJobIO, copySnapshotSync }, { describeOutcome }, { deliverOutputs }] = await runningModules();
   // The step that may start when this one ends (PipelineRun): its target readies its start.
   if (next) next.compute.expect?.(stepRunIdOf(runId, next.step.name));
   const job = await buildStepJob(ctx, p, stepRunId, inputs);
   const { stepDir, outputDirs, all } = stepFolders(ctx, p);
   // Step run ids are new for every run, so these folders never hold anything yet (or were made
   // ahead, empty, while the step before this one ran).
-  if (!ctx.madeAhead.delete(step.name)) for (const dir of all) makeDir(dir);
+  const ahead = ctx.madeAhead.get(step.name);
+  ctx.madeAhead.delete(step.name);
+  if (!ahead) for (const dir of all) makeDir(dir);
   const decided = { keyDigest: digest, keyComponents: components, decision: verdict.decision };
-  const io = new StepJobIO(ctx, p, stepDir, outputDirs, decided, next && (() => makeAhead(ctx, next)));
+  const io = new StepJobIO(ctx, p, stepDir, outputDirs, decided, next && (() => makeAhead(ctx, next, copySnapshotSync)), ahead?.codeIn);
   traceStep(stepRunId, "dirs-made");
   let outcome: LaunchOutcome;
   try {
@@ -210,28 +218,37 @@ function stepFolders(ctx: RunContext, p: PreparedStep): { stepDir: string; outpu
 }
 
 /**
- * Makes the folders of the step expected next while this one runs, off that step's path (a
- * folder costs 0.04-0.15 ms on these machines' disks; a chain's step has three). What fails here
- * is left for that step, which makes its folders itself.
+ * Makes the folders of the step expected next while this one runs, off that step's path, and
+ * lays out its code where its target runs it from (a folder or a file costs 0.04-0.15 ms on these
+ * machines' disks; a chain's local step has four folders and a script). What fails here is left
+ * for that step, which makes its folders and copies its code itself.
  */
-function makeAhead(ctx: RunContext, next: PreparedStep): void {
+function makeAhead(ctx: RunContext, next: PreparedStep, copyCode: (ws: Workspace, p: PreparedStep, dest: string) => boolean): void {
   if (ctx.signal.aborted || ctx.madeAhead.has(next.step.name)) return;
+  const { stepDir, all } = stepFolders(ctx, next);
+  const work = next.compute.workFolder?.(stepDir);
   const made: string[] = [];
+  let codeIn: string | undefined;
   try {
-    for (const dir of stepFolders(ctx, next).all) {
+    for (const dir of work === undefined ? all : [...all, work]) {
       mkdirSync(dir);
       made.push(dir);
     }
+    if (work !== undefined && copyCode(ctx.ws, next, work)) codeIn = work;
   } catch {
-    removeMadeAhead(made);
+    removeMadeAhead({ dirs: made, ...(work !== undefined && { codeIn: work }) });
     return;
   }
-  ctx.madeAhead.set(next.step.name, made);
+  ctx.madeAhead.set(next.step.name, { dirs: made, ...(codeIn !== undefined && { codeIn }) });
 }
 
-/** Removes folders made ahead for a step that did not run (empty: children first). */
-export function removeMadeAhead(dirs: readonly string[]): void {
-  for (const dir of [...dirs].reverse()) {
+/**
+ * Removes what was made ahead for a step that did not run: the code laid out (ours alone), then
+ * the folders, children first, where empty (a waiting step's note may be in its step folder).
+ */
+export function removeMadeAhead(made: MadeAhead): void {
+  if (made.codeIn !== undefined) rmSync(made.codeIn, { recursive: true, force: true });
+  for (const dir of [...made.dirs].reverse()) {
     try {
       rmdirSync(dir);
     } catch {
