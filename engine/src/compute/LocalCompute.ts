@@ -30,9 +30,6 @@ export interface LocalComputeContext {
   readonly launcher?: StepLauncher;
 }
 
-/** Where a local step runs: `work` in its step folder, with its code (runLocalStep.ts). */
-export const localWorkFolder = (stepDir: string): string => join(stepDir, "work");
-
 /**
  * Runs steps as child processes of this machine. Each step gets its own process group so a
  * timeout or cancel stops the step's whole process tree, not only its first process. Inputs are
@@ -83,8 +80,9 @@ export class LocalCompute implements Compute {
     this.expected = stepRunId;
   }
 
+  /** `work` in the step's folder: runLocalStep lays out the code there and runs the step in it. */
   workFolder(stepDir: string): string {
-    return localWorkFolder(stepDir);
+    return join(stepDir, "work");
   }
 
   /** The launcher waits in the first step's cgroup from now on (runLocalStep.ts expectLocalStep). */
@@ -108,6 +106,6 @@ export class LocalCompute implements Compute {
   async execute(
     job: StepJob, io: JobIO, signal: AbortSignal, grant: { readonly gpus: readonly number[]; readonly machineGpus: number } | undefined, expected?: string,
   ): Promise<LaunchOutcome> {
-    return (await runModule()).runLocalStep(this.context, job, io, signal, grant, expected);
+    return (await runModule()).runLocalStep(this.context, job, io, signal, { ...(grant && { grant }), ...(expected !== undefined && { expected }), workDir: this.workFolder(io.stepDir) });
   }
 }

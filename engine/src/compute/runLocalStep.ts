@@ -4,7 +4,7 @@ import { basename, dirname, isAbsolute, join, relative } from "node:path";
 import { MetricsTail } from "./MetricsTail.js";
 import type { JobIO, LaunchOutcome } from "./Compute.js";
 import { detectGpus } from "./GpuInventory.js";
-import { localWorkFolder, type LocalComputeContext } from "./LocalCompute.js";
+import type { LocalComputeContext } from "./LocalCompute.js";
 import { killGroup } from "./processIdentity.js";
 import { LOCAL_STEP_MARKER, stopStepProcesses } from "./stopStepProcesses.js";
 import { createStepCgroup, killCgroup, removeCgroup, stepCgroups } from "./cgroups.js";
@@ -79,10 +79,9 @@ export function expectLocalStep(context: LocalComputeContext, stepRunId: string)
  * machine's own slot queue (LocalCompute.execute).
  */
 export async function runLocalStep(
-  context: LocalComputeContext, job: StepJob, io: JobIO, signal: AbortSignal, grant: { readonly gpus: readonly number[]; readonly machineGpus: number } | undefined,
-  expected?: string,
+  context: LocalComputeContext, job: StepJob, io: JobIO, signal: AbortSignal,
+  { grant, expected, workDir }: { readonly grant?: { readonly gpus: readonly number[]; readonly machineGpus: number }; readonly expected?: string; readonly workDir: string },
 ): Promise<LaunchOutcome> {
-  const workDir = localWorkFolder(io.stepDir);
   // Metadata calls are synchronous: each async one costs a thread-pool round trip, which is
   // most of the engine's per-step overhead for short steps.
   mkdirSync(workDir, { recursive: true });
