@@ -236,7 +236,8 @@ function makeAhead(ctx: RunContext, next: PreparedStep, copyCode: (ws: Workspace
     }
     if (work !== undefined && copyCode(ctx.ws, next, work)) codeIn = work;
   } catch {
-    removeMadeAhead({ dirs: made, ...(work !== undefined && { codeIn: work }) });
+    // The code went only into a work folder made here.
+    removeMadeAhead({ dirs: made, ...(work !== undefined && made.includes(work) && { codeIn: work }) });
     return;
   }
   ctx.madeAhead.set(next.step.name, { dirs: made, ...(codeIn !== undefined && { codeIn }) });
