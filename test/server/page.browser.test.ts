@@ -65,6 +65,24 @@ describe("the studio web page", () => {
     expect(await page.textContent("#workspace")).toContain("scheduler active");
   });
 
+  it("keeps a reply's code and reason wherever it shows a failure, not only in the submit dialog", async () => {
+    // The run list refused with an expected failure (a reply the server would make for a store it cannot read).
+    const reply = { error: "no run list today", code: "not-found", reason: "run-unknown" };
+    await page.route("**/runs?limit=30", (route) => route.fulfill({ status: 404, contentType: "application/json", body: JSON.stringify(reply) }));
+    try {
+      await page.goto(`${s.url}/#token=${s.tokens.read}`);
+      await expect.poll(() => page.getAttribute("#message", "data-code"), { timeout: 20_000 }).toBe("not-found");
+      expect(await page.getAttribute("#message", "data-reason")).toBe("run-unknown");
+      expect(await page.textContent("#message")).toBe("no run list today");
+    } finally {
+      await page.unroute("**/runs?limit=30");
+    }
+    // The page's own sentence afterwards carries none.
+    await page.reload();
+    await expect.poll(() => page.textContent("#message"), { timeout: 20_000 }).toContain("recent run(s)");
+    expect(await page.getAttribute("#message", "data-code")).toBeNull();
+  });
+
   it("refuses a submission the token may not make, and shows the server's sentence", async () => {
     await page.click("#pipelines tbody tr:has-text('Trainer') button");
     await page.click("#submit-ok");
@@ -120,7 +138,7 @@ describe("the studio web page", () => {
     await page.click("#steps .step:has-text('slow_step') button");
     await expect.poll(() => page.textContent("#steps .step:has-text('slow_step') pre"), { timeout: 20_000 }).toContain("released");
     await page.screenshot({ path: join(ARTIFACTS, "studio.png"), fullPage: true });
-    // The 403 and the 400 the tests above provoked on purpose; nothing else (no CSP violation, no script error).
-    expect(consoleErrors.filter((e) => !/status of (403|400)\b/.test(e))).toEqual([]);
+    // The 404, 403 and 400 the tests above provoked on purpose; nothing else (no CSP violation, no script error).
+    expect(consoleErrors.filter((e) => !/status of (404|403|400)\b/.test(e))).toEqual([]);
   });
 });

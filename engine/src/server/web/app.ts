@@ -32,8 +32,9 @@ function el(tag: string, props: Props = {}, ...children: (Node | string)[]): HTM
   return node;
 }
 
-function say(text: string, isError = false): void {
-  $("message").textContent = text;
+/** The page's message line: a sentence, or a failure (with its code and reason: showFailure). */
+function say(what: unknown, isError = false): void {
+  showFailure($("message"), what);
   $("message").className = isError ? "error" : "muted";
 }
 
@@ -48,7 +49,11 @@ class ApiError extends Error {
   }
 }
 
-/** Shows a failure (an error, or a sentence of the page's own) in `node`: its sentence, and a reply's code and reason as `data-code` / `data-reason`. */
+/**
+ * Shows a failure (an error, or a sentence of the page's own) in `node`: its sentence, and a
+ * reply's code and reason as `data-code` / `data-reason`. Every place the page shows a failure
+ * goes through here, so each keeps what the server said, not only its words.
+ */
 function showFailure(node: HTMLElement, err: unknown): void {
   node.textContent = message(err);
   for (const key of ["code", "reason"] as const) {
@@ -119,7 +124,7 @@ async function refresh(): Promise<void> {
     renderRuns(runs.runs);
     say(`${pipelines.length} pipeline(s), ${endpoints.length} endpoint(s), ${runs.runs.length} recent run(s)`);
   } catch (err) {
-    say(message(err), true);
+    say(err, true);
   }
 }
 
@@ -130,10 +135,10 @@ async function refreshAgents(): Promise<void> {
   try {
     list = await api<AgentList>("/agents");
   } catch (err) {
-    $("agents-note").textContent = message(err);
+    showFailure($("agents-note"), err);
     return;
   }
-  $("agents-note").textContent = list.agents.length === 0 ? "no agent has connected (pipebook agent --server URL --token T)" : list.pools.map((p) => `pool ${p.name}: ${p.waiting.length} waiting`).join(" · ");
+  showFailure($("agents-note"), list.agents.length === 0 ? "no agent has connected (pipebook agent --server URL --token T)" : list.pools.map((p) => `pool ${p.name}: ${p.waiting.length} waiting`).join(" · "));
   tbody("agents").replaceChildren(
     ...list.agents.map((a) =>
       el("tr", {},
@@ -297,7 +302,9 @@ async function showDataset(name: string, version: string): Promise<void> {
         : el("p", { class: "muted" }, "files, not a table: no profile"),
     );
   } catch (err) {
-    box.replaceChildren(el("p", { class: "error" }, message(err)));
+    const p = el("p", { class: "error" });
+    showFailure(p, err);
+    box.replaceChildren(p);
   }
 }
 
@@ -324,7 +331,7 @@ async function openRun(runId: string): Promise<void> {
       }
     });
   } catch (err) {
-    say(message(err), true);
+    say(err, true);
   }
 }
 
