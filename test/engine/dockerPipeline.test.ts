@@ -108,6 +108,20 @@ describe("steps in docker containers", () => {
     expect(again).toEqual([]);
   });
 
+  it("refuses at submit a step whose image does not build, with the build's last words, and records no run", async () => {
+    const broken = new RunConfiguration({ environment: Environment.docker({ image: busybox, dockerfileLines: ["RUN echo no-such-tool >&2 && exit 7"] }) });
+    const err = (await run([new CommandStep({ name: "unbuildable", command: "true", computeTarget: "box", runconfig: broken })]).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { message: string; code: string; failure: { reason: string; problem: { kind: string; image: string } } };
+    // The builder's own last line: the classic builder's wording, or BuildKit's.
+    expect(err.message.startsWith(`step "unbuildable": compute target "box" cannot give it its image: building its image from ${busybox} failed: `), err.message).toBe(true);
+    expect(err.message).toMatch(/echo no-such-tool >&2 && exit 7.*(returned a non-zero code: 7|exit code: 7)$/);
+    expect(err.code).toBe("compute-unavailable");
+    expect(err.failure).toMatchObject({ reason: "image-unavailable", problem: { kind: "build-failed", image: busybox } });
+    expect(sb.ws.runs.listRuns()).toHaveLength(0);
+  });
+
   it("stops and removes the container on timeout and on cancel", async () => {
     const timedOut = await run([new CommandStep({ name: "slow", command: "sleep 30", timeoutSeconds: 1, computeTarget: "box", runconfig: inImage(busybox) })]);
     expect(timedOut.steps[0]).toMatchObject({ status: "failed", error: 'step "slow" timed out after 1s and was stopped' });
