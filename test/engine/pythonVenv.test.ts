@@ -1,6 +1,6 @@
 // Real venvs and real pip installs from local wheels (no PyPI here): nothing is mocked.
 import { execFile, spawn } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -146,6 +146,33 @@ describe("ensurePythonVenv", () => {
     await expect(ensurePythonVenv(options(root, ["pbdemo==1.2.3"], [gone]))).rejects.toMatchObject({
       code: "compute-unavailable",
       message: `step "train": compute target "local" cannot build its Python environment: its find-links folder ${gone} does not exist`,
+    });
+    expect(await environments(root)).toEqual([]);
+  }, BUILD_TIMEOUT);
+
+  it("says why a Python that cannot make a virtual environment refused, and leaves no venv", async () => {
+    // A Python without ensurepip (Debian's without python3-venv): it answers the version probe,
+    // and `-m venv` fails the way such a Python does.
+    const fake = join(tmp, "python-without-venv");
+    await writeFile(
+      fake,
+      [
+        "#!/bin/sh",
+        'if [ "$1" = "-c" ]; then echo "$0"; echo "3.11.9"; exit 0; fi',
+        'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then',
+        "  echo 'The virtual environment was not created successfully because ensurepip is not' >&2",
+        "  echo 'available.  On Debian/Ubuntu systems, you need to install the python3-venv package' >&2",
+        "  exit 1",
+        "fi",
+        "exit 2",
+      ].join("\n") + "\n",
+      { mode: 0o755 },
+    );
+    const root = join(tmp, "envs-no-venv");
+    await expect(ensurePythonVenv(options(root, [], [], { interpreter: fake }))).rejects.toMatchObject({
+      code: "compute-unavailable",
+      failure: { reason: "environment-unbuildable", problem: { kind: "venv-refused", cause: { kind: "ensurepip-missing" } } },
+      message: `step "train": compute target "local" cannot build its Python environment: ${fake} (Python 3.11.9) cannot create a virtual environment (ensurepip is not available: on Debian/Ubuntu install python3-venv)`,
     });
     expect(await environments(root)).toEqual([]);
   }, BUILD_TIMEOUT);
