@@ -107,20 +107,19 @@ export interface Compute {
    * `scope` is shared by the steps of one submit (absent: nothing is shared).
    */
   prepare(req: StepRequirements, progress: (line: string) => void, scope?: PrepareScope): Promise<ResolvedEnvironment>;
-  /** Runs one job to its end; never throws for a step's own failure (that is the outcome). */
-  run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome>;
+  /**
+   * Runs one job to its end; never throws for a step's own failure (that is the outcome).
+   * `hints.next`: the step run id of a step of the same run that waits for this one alone, on
+   * this target: the target may make its start ready while this one runs (a local target's
+   * launcher waits in its cgroup). A hint: a step that does not come costs nothing but that.
+   */
+  run(job: StepJob, io: JobIO, signal: AbortSignal, hints?: { readonly next?: string }): Promise<LaunchOutcome>;
   /**
    * Steps will run here soon (a run that regenerates its outputs is being submitted): start what
    * the first one waits for (a local target's launcher process) now, while the run is prepared.
    * Never throws; a failure shows when the step runs.
    */
   warm?(): void;
-  /**
-   * A step of this run is likely to start here next (the step just handed to a target is the last
-   * one it waits for): make ready what its start would wait for (a local target's cgroup, which
-   * its launcher enters ahead). A hint: a step that does not come costs nothing but that.
-   */
-  expect?(stepRunId: string): void;
   /**
    * A run starting now begins with this step here, which runs whatever the store holds: make its
    * start ready at once (a local target's launcher waits in its cgroup). Never throws.

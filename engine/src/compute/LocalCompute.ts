@@ -38,7 +38,6 @@ export interface LocalComputeContext {
  */
 export class LocalCompute implements Compute {
   readonly kind = "local";
-  private expected: string | undefined;
 
   constructor(
     readonly name: string = "local",
@@ -65,19 +64,9 @@ export class LocalCompute implements Compute {
     });
   }
 
-  run(job: StepJob, io: JobIO, signal: AbortSignal): Promise<LaunchOutcome> {
-    const expected = this.expected;
-    this.expected = undefined;
-    return this.execute(job, io, signal, undefined, expected);
-  }
-
-  /**
-   * The step expected next here, for the launch that comes first (its launcher then waits in
-   * that step's cgroup: launcherProtocol.ts `next`). A field, not a module's work: a rerun that
-   * reuses every step loads nothing for it.
-   */
-  expect(stepRunId: string): void {
-    this.expected = stepRunId;
+  /** `hints.next`: the launcher waits in that step's cgroup once this one started (launcherProtocol.ts `next`). */
+  run(job: StepJob, io: JobIO, signal: AbortSignal, hints?: { readonly next?: string }): Promise<LaunchOutcome> {
+    return this.execute(job, io, signal, undefined, hints?.next);
   }
 
   /** `work` in the step's folder: runLocalStep lays out the code there and runs the step in it. */

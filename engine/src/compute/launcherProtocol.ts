@@ -18,9 +18,9 @@ export interface LaunchRequest {
    */
   readonly cgroup?: { readonly dir: string; readonly home: string };
   /**
-   * The cgroup of the step expected to start next on this launcher (Compute.expect): after
-   * starting this one the launcher waits in it instead of its own, so that step is born there
-   * with no move on its start's path. Moving a process between cgroups waits for an RCU grace
+   * The cgroup of the step expected to start next on this launcher (Compute.run's `hints.next`):
+   * after starting this one the launcher waits in it instead of its own, so that step is born
+   * there with no move on its start's path. Moving a process between cgroups waits for an RCU grace
    * period on kernels whose cgroups are not mounted with `favordynmods` (5–9 ms here, against
    * 0.1 ms for a move soon after another); a move after the start costs the step nothing. Only
    * with `cgroup`.

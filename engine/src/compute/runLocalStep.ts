@@ -135,7 +135,7 @@ export async function runLocalStep(
   const poll = setInterval(() => void metrics.read(), 300);
   try {
     const cgroup = stepCgroup(job.stepRunId, io);
-    // The step expected next here (Compute.expect) has its cgroup beside this one's.
+    // The step expected next here (Compute.run hints.next) has its cgroup beside this one's.
     const next = cgroup && expected !== undefined && expected !== job.stepRunId ? join(dirname(cgroup.dir), expected) : undefined;
     return await spawnStep(context.launcher ?? StepLauncher.shared(), argv, workDir, env, job.resources.timeoutSeconds, io, signal, cgroup, { readOnly, ...(views && { views }), ...(next && { next }) });
   } finally {

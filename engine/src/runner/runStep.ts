@@ -108,8 +108,6 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
   // A miss: stage the job and hand it to the target.
   if (step instanceof DataTransferStep) return runTransfer(ctx, step, { keyDigest: digest, keyComponents: components, decision: verdict.decision });
   const [{ StepJobIO, copySnapshotSync }, { describeOutcome }, { deliverOutputs }] = await runningModules();
-  // The step that may start when this one ends (PipelineRun): its target readies its start.
-  if (next) next.compute.expect?.(stepRunIdOf(runId, next.step.name));
   const job = await buildStepJob(ctx, p, stepRunId, inputs);
   const { stepDir, outputDirs, all } = stepFolders(ctx, p);
   // Step run ids are new for every run, so these folders never hold anything yet (or were made
@@ -122,7 +120,9 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
   traceStep(stepRunId, "dirs-made");
   let outcome: LaunchOutcome;
   try {
-    outcome = await p.compute.run(job, io, ctx.signal);
+    // The step that may start when this one ends (PipelineRun), where it runs on the same target: its start is readied.
+    const hints = next && next.compute === p.compute ? { next: stepRunIdOf(runId, next.step.name) } : undefined;
+    outcome = await p.compute.run(job, io, ctx.signal, hints);
     // What ran it was lost (an agent gone, a launcher dead): the step may run again, never while
     // the lost attempt could still write (the target stopped it, or fenced it off), with fresh outputs.
     for (let retry = 1; outcome.reason === "lost" && retry <= step.maxRetries && !ctx.signal.aborted; retry++) {
@@ -131,7 +131,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
         rmSync(dir, { recursive: true, force: true });
         makeDir(dir);
       }
-      outcome = await p.compute.run(job, io, ctx.signal);
+      outcome = await p.compute.run(job, io, ctx.signal, hints);
     }
   } finally {
     io.close();
