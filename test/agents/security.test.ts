@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ApiTokens, Experiment, Pipeline, PythonScriptStep, RunConfiguration } from "pipebook";
 import { WebSocket } from "ws";
 import { agentSandbox, type AgentSandbox } from "./helpers.js";
 
@@ -38,6 +40,34 @@ describe("the agent scope", () => {
     // And other tokens cannot pose as agents.
     expect(await upgrade("/agents/connect", as.readToken)).toBe(403);
     expect(await upgrade("/agents/connect", "not-a-token")).toBe(401);
+  });
+});
+
+describe("the blobs an agent token reads", () => {
+  it("are those of jobs in flight on agents connected with that token, not with another agent token", async () => {
+    // A second agent token, as a second team's agents would have.
+    const other = new ApiTokens(as.ws).create("agent-b", ["agent"]).token;
+    as.agent("gpu-1");
+    await as.waitForAgent("gpu-1");
+    // The step holds until released, so its code's blob stays offered to gpu-1's job.
+    const script = `import os, time\nwhile not os.path.exists(${JSON.stringify(`${as.sb.dir}/release`)}):\n    time.sleep(0.02)\nprint("released")\n`;
+    await as.sb.write("src/hold.py", script);
+    const digest = createHash("sha256").update(script).digest("hex");
+    const run = await new Experiment(as.ws, "tokens").submit(new Pipeline(as.ws, {
+      steps: [new PythonScriptStep({ name: "hold", scriptName: "hold.py", sourceDirectory: `${as.sb.dir}/src`, computeTarget: "a100", runconfig: new RunConfiguration({ gpus: 1 }) })],
+    }));
+    while (!as.server.agents.list().some((a) => a.jobs.length > 0)) await new Promise((r) => setTimeout(r, 20));
+    expect(await status("GET", `/blobs/${digest}`, as.agentToken)).toBe(200);
+    const refused = await fetch(`${as.server.url}/blobs/${digest}`, { headers: { Authorization: `Bearer ${other}` } });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: string }).error).toBe(
+      `an agent token reads only the blobs of jobs given to agents connected with it, and no such job in flight was given ${digest}`,
+    );
+    await as.sb.write("release", "");
+    const view = await run.waitForCompletion();
+    expect(view.steps[0]!.logTail).toContain("released");
+    // Once the job ended, its own token reads it no more either.
+    expect(await status("GET", `/blobs/${digest}`, as.agentToken)).toBe(403);
   });
 });
 

@@ -7,7 +7,7 @@ import { AgentPool, type AgentLink } from "../compute/remote/AgentPool.js";
 import { AGENT_PATH, type AgentMessage, type ServerMessage } from "../compute/remote/agentProtocol.js";
 import { AgentStore } from "../store/AgentStore.js";
 import type { Workspace } from "../workspace/Workspace.js";
-import type { Authenticator } from "./Authenticator.js";
+import { callerKey, type Authenticator } from "./Authenticator.js";
 
 export interface AgentHubOptions {
   /** How often agents heartbeat (default 2 s). */
@@ -62,7 +62,7 @@ export function attachAgentHub(ws: Workspace, auth: Authenticator, options: Agen
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };
 
-  const accept = (client: WebSocket): void => {
+  const accept = (client: WebSocket, token: string): void => {
     let name: string | undefined;
     const link: AgentLink = {
       send: (m: ServerMessage) => client.send(JSON.stringify(m)),
@@ -82,7 +82,7 @@ export function attachAgentHub(ws: Workspace, auth: Authenticator, options: Agen
           return client.close(4003, "bad hello");
         }
         clearTimeout(hello);
-        if (pool.connect(m, link)) name = m.name;
+        if (pool.connect(m, link, token)) name = m.name;
         return;
       }
       pool.message(name, link, m);
@@ -110,7 +110,7 @@ export function attachAgentHub(ws: Workspace, auth: Authenticator, options: Agen
         refuse(socket, "403 Forbidden");
         return true;
       }
-      wss.handleUpgrade(req, socket, head, accept);
+      wss.handleUpgrade(req, socket, head, (client) => accept(client, callerKey(caller)));
       return true;
     },
     close() {

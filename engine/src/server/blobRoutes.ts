@@ -5,7 +5,7 @@ import { AgentPool } from "../compute/remote/AgentPool.js";
 import { unreachable } from "../errors/PipebookError.js";
 import type { BlobMissing, BlobStored } from "../contract/rest.js";
 import type { Digest } from "../fingerprint/digest.js";
-import { callerOf } from "./Authenticator.js";
+import { callerKey, callerOf } from "./Authenticator.js";
 import { HttpError } from "./HttpError.js";
 import { param } from "./param.js";
 import { parseWith } from "./schemas.js";
@@ -19,7 +19,7 @@ import { BlobUploads, type UploadOutcome } from "../blobs/BlobUploads.js";
  * `agent` scope (agents fetch inputs and upload outputs) joins both lists where it is defined.
  */
 export const BLOB_WRITE_SCOPES: readonly Scope[] = ["runs:submit", "agent"];
-/** An `agent` token reads only blobs offered to a job in flight on an agent (AgentPool.offered). */
+/** An `agent` token reads only blobs offered to a job in flight on an agent connected with it (AgentPool.offered). */
 export const BLOB_READ_SCOPES: readonly Scope[] = ["read", "agent"];
 /** HEAD tells an uploader where to resume and a reader whether to fetch. */
 export const BLOB_HEAD_SCOPES: readonly Scope[] = [...new Set([...BLOB_READ_SCOPES, ...BLOB_WRITE_SCOPES])];
@@ -70,8 +70,9 @@ export function blobRoutes(ctx: ServerContext, options: { readonly maxBlobBytes?
 
   r.get("/blobs/:digest", auth.requireAny(BLOB_READ_SCOPES), async (req, res, next) => {
     const digest = digestOf(req);
-    if (!hasScope(callerOf(req).scopes, "read") && !AgentPool.of(ws.dir)?.offered(digest)) {
-      throw new HttpError(403, `an agent token reads only the blobs of jobs given to agents, and no job in flight was given ${digest}`);
+    const caller = callerOf(req);
+    if (!hasScope(caller.scopes, "read") && !AgentPool.of(ws.dir)?.offered(digest, callerKey(caller))) {
+      throw new HttpError(403, `an agent token reads only the blobs of jobs given to agents connected with it, and no such job in flight was given ${digest}`);
     }
     if ((await uploads.sizeOf(digest)) === undefined) throw new HttpError(404, `no blob ${digest} in this workspace`);
     // `sendFile` answers `Range: bytes=N-` with 206 and Content-Range (416 when out of range).

@@ -59,14 +59,16 @@ export interface AgentPoolOptions {
 
 interface Job {
   readonly grant: Grant;
-  /** Blobs offered to the agent for this job (what an agent token may download while it runs). */
-  offered?: readonly string[];
+  /** Blobs offered to the agent for this job (what its token may download while it runs), and that token. */
+  offered?: { readonly to: string; readonly digests: readonly string[] };
   handlers?: JobHandlers;
   settle?: (end: JobEnd) => void;
 }
 
 interface Agent {
   name: string;
+  /** Who the agent connected as (Authenticator callerKey): the one caller that may read its jobs' blobs. */
+  token: string;
   /** The agent process's random id: its own reconnect replaces a half-open connection at once. */
   instance: string;
   /** The last report `seq` taken from this instance: a report sent again after a drop is taken once. */
@@ -94,7 +96,7 @@ const pools = new Map<string, AgentPool>();
 export class AgentPool {
   private readonly agents = new Map<string, Agent>();
   private readonly queues = new Map<string, SlotQueue<Grant>>();
-  /** Digest → jobs in flight it was offered to. */
+  /** `token\ndigest` → jobs in flight on agents connected with that token that were offered the blob. */
   private readonly offers = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -142,7 +144,8 @@ export class AgentPool {
    * longer runs fail as lost; steps it runs that the pool does not know (given by a server
    * before a restart, or ended while it was away) are canceled on it.
    */
-  connect(hello: Extract<AgentMessage, { type: "hello" }>, link: AgentLink): boolean {
+  /** `token`: who the connection authenticated as (Authenticator callerKey). */
+  connect(hello: Extract<AgentMessage, { type: "hello" }>, link: AgentLink, token: string): boolean {
     const now = Date.now();
     let agent = this.agents.get(hello.name);
     if (agent?.link && agent.link !== link) {
@@ -157,12 +160,12 @@ export class AgentPool {
       agent.link.close(`agent ${hello.name} connected again`);
     }
     if (!agent) {
-      agent = { name: hello.name, instance: hello.instance, received: 0, labels: hello.labels, inventory: hello.inventory, link, connectedAt: now, lastSeen: now, awaySince: undefined, offline: false, busy: new Map(), jobs: new Map() };
+      agent = { name: hello.name, token, instance: hello.instance, received: 0, labels: hello.labels, inventory: hello.inventory, link, connectedAt: now, lastSeen: now, awaySince: undefined, offline: false, busy: new Map(), jobs: new Map() };
       this.agents.set(hello.name, agent);
     }
     // Another process under the name counts its reports from 1 again.
     if (agent.instance !== hello.instance) agent.received = 0;
-    Object.assign(agent, { instance: hello.instance, labels: hello.labels, inventory: hello.inventory, link, connectedAt: now, lastSeen: now, awaySince: undefined, offline: false });
+    Object.assign(agent, { token, instance: hello.instance, labels: hello.labels, inventory: hello.inventory, link, connectedAt: now, lastSeen: now, awaySince: undefined, offline: false });
     link.send({ type: "welcome", heartbeatMs: this.options.heartbeatMs, graceMs: this.options.graceMs, received: agent.received });
     const running = new Set(hello.running);
     for (const [id, job] of agent.jobs) {
@@ -234,8 +237,10 @@ export class AgentPool {
     return new Promise<JobEnd>((resolve) => {
       const onAbort = (): void => agent.link?.send({ type: "cancel", id: grant.holder, reason: "the run was canceled" });
       job.handlers = handlers;
-      job.offered = [...new Set([...message.snapshot, ...Object.values(message.inputs).flatMap((l) => l.files)].map(([, d]) => d))];
-      for (const d of job.offered) this.offers.set(d, (this.offers.get(d) ?? 0) + 1);
+      // Offered to the token the agent connected with: another token (another agent's, or one
+      // that takes this agent's name later) reads none of them.
+      job.offered = { to: agent.token, digests: [...new Set([...message.snapshot, ...Object.values(message.inputs).flatMap((l) => l.files)].map(([, d]) => d))] };
+      for (const d of job.offered.digests) this.offers.set(offerKey(agent.token, d), (this.offers.get(offerKey(agent.token, d)) ?? 0) + 1);
       job.settle = (end) => {
         signal.removeEventListener("abort", onAbort);
         resolve(end);
@@ -256,10 +261,11 @@ export class AgentPool {
     const job = agent.jobs.get(grant.holder);
     if (job && job.grant !== grant) return;
     agent.jobs.delete(grant.holder);
-    for (const d of job?.offered ?? []) {
-      const n = (this.offers.get(d) ?? 1) - 1;
-      if (n > 0) this.offers.set(d, n);
-      else this.offers.delete(d);
+    for (const d of job?.offered?.digests ?? []) {
+      const key = offerKey(job!.offered!.to, d);
+      const n = (this.offers.get(key) ?? 1) - 1;
+      if (n > 0) this.offers.set(key, n);
+      else this.offers.delete(key);
     }
     for (const g of grant.gpus) if (agent.busy.get(g) === grant.holder) agent.busy.delete(g);
     this.changed();
@@ -279,9 +285,9 @@ export class AgentPool {
     }));
   }
 
-  /** Whether a job in flight on an agent was offered this blob: all an agent token may download. */
-  offered(digest: string): boolean {
-    return this.offers.has(digest);
+  /** Whether a job in flight on an agent connected with `token` was offered this blob: all an agent token may download. */
+  offered(digest: string, token: string): boolean {
+    return this.offers.has(offerKey(token, digest));
   }
 
     /** Steps waiting in a pool's queue, in order. */
@@ -341,4 +347,8 @@ export class AgentPool {
 /** The one wording of a lost agent, which the issue names. */
 export function lostMessage(agent: string): string {
   return `agent ${agent} lost while the step ran`;
+}
+
+function offerKey(token: string, digest: string): string {
+  return `${token}\n${digest}`;
 }
