@@ -91,7 +91,7 @@ export function describeCliFailure(f: CliFailure): string {
     case "integration-missing":
       return `${f.what} is not installed or not built (${f.specifier}): ${f.problem}`;
     case "agent-token-missing":
-      return "pipebook agent needs a token with the agent scope: --token T or PIPEBOOK_AGENT_TOKEN (made by pipebook token create NAME --scope agent on the server's workspace)";
+      return "pipebook agent needs a token with the agent scope: --token T or PIPEBOOK_AGENT_TOKEN (made by pipebook token create --name NAME --scope agent on the server's workspace)";
     case "agent-server-invalid":
       return `--server ${f.server} is not an http(s) URL such as http://trainer:8123`;
     case "agent-name-invalid":
