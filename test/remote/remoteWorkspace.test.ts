@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type AddressInfo } from "node:net";
-import { ApiTokens, ComputeTarget } from "pipebook";
+import { ApiTokens, ComputeTarget, type RunEvent, type RunView } from "pipebook";
 import { openRunHistory } from "../../engine/dist/workspace/openRunHistory.js";
 import { startServer, type RunningServer } from "pipebook/server";
 import { CLI, REPO, sandbox, type Sandbox } from "../engine/helpers.js";
@@ -325,6 +325,19 @@ try {
     const whole = Array.from({ length: 3000 }, (_, i) => `line ${i + 1}\n`).join("");
     expect(await frames()).toBe(whole);
     expect(await frames(JSON.stringify({ spam: 7 }))).toBe(whole.slice(7));
+    // A run handed over when it had already ended (its submit's reply came after its end, as a
+    // step of a few ms on a busy server gives) is still told from its start: its step's end,
+    // its own end and every log line, as the run above printed them.
+    const { RemoteRun } = await import("../../engine/dist/remote/RemoteRun.js");
+    const { RemoteServer } = await import("../../engine/dist/remote/RemoteServer.js");
+    const ended = (await (await fetch(`${server.url}/runs/${id}`, { headers: { Authorization: `Bearer ${token}` } })).json()) as RunView;
+    expect(ended.status).toBe("completed");
+    const handed = new RemoteRun(new RemoteServer(server.url, token, "PIPEBOOK_TOKEN"), ended);
+    const events: RunEvent[] = [];
+    handed.onEvent((e) => events.push(e));
+    expect((await handed.waitForCompletion()).status).toBe("completed");
+    expect(events.flatMap((e) => (e.type === "step-log" ? [e.text] : [])).join("")).toBe(whole);
+    expect(events.filter((e) => e.type !== "step-log")).toMatchObject([{ type: "step-status", step: "spam", status: "completed" }, { type: "run-status", status: "completed" }]);
   });
 
   it("Ctrl-C on pipebook run against a server cancels the run there", async () => {

@@ -33,6 +33,8 @@ export class RemoteRun implements SubmittedRun {
   private logFrames = false;
   /** The last log frame's id: where a reopened feed goes on. */
   private logPosition: string | undefined;
+  /** The view whose differences from the next one are this run's status events. */
+  private shown: RunView;
 
   constructor(
     private readonly server: RemoteServer,
@@ -41,6 +43,10 @@ export class RemoteRun implements SubmittedRun {
     readonly uploaded?: UploadReport,
   ) {
     this.latest = initial;
+    // A run that had ended when it was handed over (a step of a few ms on a quick server ends
+    // before its submit's reply is made) is told from its start all the same: its steps' ends and
+    // its end as status events, its log lines from its feed.
+    this.shown = isTerminalRunStatus(initial.status) ? { ...initial, status: "queued", steps: initial.steps.map((st) => ({ ...st, status: "queued" })) } : initial;
     this.finished = this.follow();
     this.finished.catch(() => undefined);
   }
@@ -112,7 +118,8 @@ export class RemoteRun implements SubmittedRun {
 
   private async follow(): Promise<RunView> {
     let failures = 0;
-    while (!isTerminalRunStatus(this.latest.status)) {
+    // The feed is read once even for a run that had ended: it sends the end and every log line.
+    for (let first = true; first || !isTerminalRunStatus(this.latest.status); first = false) {
       let frames = 0;
       try {
         const res = await this.server.request("GET", `/runs/${encodeURIComponent(this.id)}/events?logs=1`, undefined, {
@@ -158,8 +165,9 @@ export class RemoteRun implements SubmittedRun {
   }
 
   private apply(view: RunView): void {
-    const before = this.latest;
+    const before = this.shown;
     this.latest = view;
+    this.shown = view;
     for (const e of eventsBetween(before, view, !this.logFrames)) this.emit(e);
     for (const l of this.viewListeners) {
       try {
