@@ -5,6 +5,15 @@ import type { JobArg, StepJob } from "./StepJob.js";
 /** engine/runtime on this machine: the pipebook_run helpers steps import without installing anything. */
 export const RUNTIME_DIR = fileURLToPath(new URL("../../runtime/", import.meta.url));
 
+/** tsx's loader as this machine resolves it, for TypeScript node scripts run here (JobPaths.tsLoader); undefined where tsx is not installed. */
+export const HOST_TS_LOADER = (() => {
+  try {
+    return import.meta.resolve("tsx");
+  } catch {
+    return undefined;
+  }
+})();
+
 /** Where a target laid the job's data out, as the step's process sees it. */
 export interface JobPaths {
   readonly inputs: ReadonlyMap<string, string>;

@@ -8,7 +8,7 @@ import type { LocalComputeContext } from "./LocalCompute.js";
 import { killGroup } from "./processIdentity.js";
 import { LOCAL_STEP_MARKER, stopStepProcesses } from "./stopStepProcesses.js";
 import { createStepCgroup, killCgroup, removeCgroup, stepCgroups } from "./cgroups.js";
-import { resolveJob, RUNTIME_DIR } from "./resolveJob.js";
+import { HOST_TS_LOADER, resolveJob, RUNTIME_DIR } from "./resolveJob.js";
 import { launchSizeProblem } from "./launchSizeProblem.js";
 import { StepLauncher } from "./StepLauncher.js";
 import type { LaunchRequest } from "./launcherProtocol.js";
@@ -33,14 +33,6 @@ function isInside(path: string, dir: string): boolean {
 
 /** Grace between SIGTERM and SIGKILL when a step is stopped. */
 const KILL_GRACE_MS = 3000;
-
-const TSX_LOADER = (() => {
-  try {
-    return import.meta.resolve("tsx");
-  } catch {
-    return undefined;
-  }
-})();
 
 /**
  * The launcher started and the workspace's folders sealed in its namespace while a run is
@@ -115,7 +107,7 @@ export async function runLocalStep(
   const metricsFile = join(io.stepDir, "metrics.jsonl");
   const resolved = resolveJob(job, {
     inputs, outputs, metricsFile, runtimeDir: RUNTIME_DIR.replace(/\/$/, ""),
-    inherited: inheritedEnv(job), node: process.execPath, ...(TSX_LOADER && { tsLoader: TSX_LOADER }),
+    inherited: inheritedEnv(job), node: process.execPath, ...(HOST_TS_LOADER && { tsLoader: HOST_TS_LOADER }),
   });
   const env = resolved.env;
   const argv = resolved.argv;

@@ -11,7 +11,7 @@ import { ComputeError, type ComputeFailure, type UnseenStaging } from "../Comput
 import type { ComputeContext } from "../createCompute.js";
 import { resolveHostEnvironment } from "../environments/hostEnvironment.js";
 import { launchSizeProblem } from "../launchSizeProblem.js";
-import { resolveJob } from "../resolveJob.js";
+import { HOST_TS_LOADER, resolveJob } from "../resolveJob.js";
 import type { ResolvedEnvironment, StepJob } from "../StepJob.js";
 import { FileTail } from "./FileTail.js";
 import { fileSystemOf } from "./fileSystemOf.js";
@@ -29,14 +29,6 @@ const CLUSTER_TTL_MS = 30_000;
 const RECOVER_TIMEOUT_MS = 5000;
 /** Logs and metrics are read this often while a job runs. */
 const TAIL_MS = 250;
-
-const TSX_LOADER = (() => {
-  try {
-    return import.meta.resolve("tsx");
-  } catch {
-    return undefined;
-  }
-})();
 
 /** What one look at the cluster tells every submit for a while. */
 interface ClusterView {
@@ -134,7 +126,7 @@ export class SlurmCompute implements Compute {
       if (unseen) return { reason: "spawn-failed", message: unseen };
       const resolved = resolveJob(job, {
         inputs: staged.inputs, outputs: staged.outputs, metricsFile: staged.metricsFile, runtimeDir: staged.runtimeDir,
-        inherited: inheritedEnv(job), node: process.execPath, ...(TSX_LOADER && { tsLoader: TSX_LOADER }),
+        inherited: inheritedEnv(job), node: process.execPath, ...(HOST_TS_LOADER && { tsLoader: HOST_TS_LOADER }),
       });
       const env = resolved.env;
       // Inputs read in place (or from the staged copy later jobs share) are read-only to the job.
