@@ -1,4 +1,4 @@
-import type { GitInfo } from "../store/RunStore.js";
+import { stepRunIdOf, type GitInfo } from "../store/RunStore.js";
 import type { DownloadOutputsOptions, DownloadReport } from "../artifacts/outputDownload.js";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -28,7 +28,7 @@ import { resolveParameters } from "./resolveParameters.js";
 import type { RunChange } from "./RunChange.js";
 import type { RunEvent } from "./RunEvent.js";
 import { RunRecorder } from "./RunRecorder.js";
-import { removeMadeAhead, runStep, stepRunIdOf, type RunContext, type StepResult } from "./runStep.js";
+import { removeMadeAhead, runStep, type RunContext, type StepResult } from "./runStep.js";
 import { Scheduler } from "./Scheduler.js";
 import { StepLogs } from "./StepLogs.js";
 

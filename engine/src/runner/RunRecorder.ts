@@ -1,6 +1,7 @@
 import type { Workspace } from "../workspace/Workspace.js";
 import { unreachable } from "../errors/PipebookError.js";
 import type { RunChange } from "./RunChange.js";
+import { stepRunIdOf } from "../store/RunStore.js";
 
 /**
  * The store as the sink of a run's changes. A change written `strictly` throws when the store
@@ -76,12 +77,12 @@ export class RunRecorder {
       case "run":
         return runs.setRunStatus(this.runId, c.status, c.at, c.error);
       case "step": {
-        const id = `${this.runId}.${c.step}`;
+        const id = stepRunIdOf(this.runId, c.step);
         if (c.outputs) runs.recordOutputs(id, c.outputs);
         return runs.updateStep(id, c.update);
       }
       case "metrics":
-        return runs.addMetrics(this.runId, `${this.runId}.${c.step}`, c.rows);
+        return runs.addMetrics(this.runId, stepRunIdOf(this.runId, c.step), c.rows);
       case "log":
         return; // StepLogs writes the files.
       default:

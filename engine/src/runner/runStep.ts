@@ -8,7 +8,7 @@ import { hashEntries, hashTree, type TreeHasherDeps } from "../fingerprint/hashT
 import { buildStepJob, resolveInputs } from "./buildStepJob.js";
 import { decideReuse } from "./decideReuse.js";
 import { DataTransferStep } from "../dsl/DataTransferStep.js";
-import type { StepUpdate } from "../store/RunStore.js";
+import { stepRunIdOf, type StepUpdate } from "../store/RunStore.js";
 import type { PreparedStep } from "./prepareStep.js";
 import type { RunEvent } from "./RunEvent.js";
 import type { RunRecorder } from "./RunRecorder.js";
@@ -56,9 +56,6 @@ export interface MadeAhead {
   readonly dirs: readonly string[];
   readonly codeIn?: string;
 }
-
-/** The id of a step's run in a pipeline run (the store's key, its folders' and cgroup's name). */
-export const stepRunIdOf = (runId: string, stepName: string): string => `${runId}.${stepName}`;
 
 /**
  * The life of one step: decide reuse → stage its job → launch it on its target → collect and

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { LogFrame } from "../contract/rest.js";
 import type { RunView } from "../contract/runView.js";
 import type { Workspace } from "../workspace/Workspace.js";
+import { stepRunIdOf } from "../store/RunStore.js";
 
 /** Bytes of one log read into one frame at most. */
 const FRAME_BYTES = 1 << 20;
@@ -33,7 +34,7 @@ export class StepLogReader {
     const out: { frame: LogFrame; position: string }[] = [];
     for (const s of view.steps) {
       if (!LOGGING.has(s.status)) continue;
-      const row = this.ws.runs.getStep(`${this.runId}.${s.name}`);
+      const row = this.ws.runs.getStep(stepRunIdOf(this.runId, s.name));
       if (!row) continue;
       const ended = s.status !== "running";
       const current = join(row.logDir, "output.log");

@@ -10,7 +10,7 @@ import { PipelineEndpoint } from "../publish/PipelineEndpoint.js";
 import { PublishedPipeline } from "../publish/PublishedPipeline.js";
 import { PublishError } from "../publish/PublishError.js";
 import { buildRunView } from "../runner/buildRunView.js";
-import type { StepRunRow } from "../store/RunStore.js";
+import { stepRunIdOf, type StepRunRow } from "../store/RunStore.js";
 import { StepLogReader } from "./StepLogReader.js";
 import { HttpError } from "./HttpError.js";
 import { ListRunsQuerySchema, parseWith, PublishRequestSchema } from "./schemas.js";
@@ -31,7 +31,7 @@ export function runRoutes(ctx: ServerContext): Router {
   };
   const stepOf = (req: Request): StepRunRow => {
     const runId = runOf(req);
-    const step = ws.runs.getStep(`${runId}.${param(req, "step")}`);
+    const step = ws.runs.getStep(stepRunIdOf(runId, param(req, "step")));
     if (!step) throw new HttpError(404, `run "${runId}" has no step "${param(req, "step")}"`);
     return step;
   };

@@ -17,6 +17,7 @@ import { HttpError } from "./HttpError.js";
 import { param } from "./param.js";
 import { parseWith } from "./schemas.js";
 import type { ServerContext } from "./ServerContext.js";
+import { stepRunIdOf } from "../store/RunStore.js";
 
 /** A spec names every file of every step's snapshot: a big source folder makes a big body. */
 const SPEC_BODY_LIMIT = "16mb";
@@ -57,7 +58,7 @@ export function specRunRoutes(ctx: ServerContext): Router {
   r.get("/runs/:id/steps/:step/why", auth.require("read"), (req, res) => {
     const runId = param(req, "id");
     if (!ws.runs.getRun(runId)) throw new PublishError({ reason: "run-not-found", runId });
-    const s = ws.runs.getStep(`${runId}.${param(req, "step")}`);
+    const s = ws.runs.getStep(stepRunIdOf(runId, param(req, "step")));
     if (!s) throw new HttpError(404, `run "${runId}" has no step "${param(req, "step")}"`);
     const lines = s.decision ? explainDecision(s.decision) : [`step ${s.name} is ${s.status}: no decision yet`];
     res.json({ runId, step: s.name, status: s.status, lines: [...lines], ...(s.keyDigest && { key: s.keyDigest }) } satisfies StepWhy);
@@ -68,7 +69,7 @@ export function specRunRoutes(ctx: ServerContext): Router {
   r.get("/runs/:id/steps/:step/outputs/:name/files", auth.require("read"), async (req, res) => {
     const runId = param(req, "id");
     if (!ws.runs.getRun(runId)) throw new PublishError({ reason: "run-not-found", runId });
-    const step = ws.runs.getStep(`${runId}.${param(req, "step")}`);
+    const step = ws.runs.getStep(stepRunIdOf(runId, param(req, "step")));
     if (!step) throw new HttpError(404, `run "${runId}" has no step "${param(req, "step")}"`);
     const output = ws.runs.getOutputs(step.id).find((o) => o.name === param(req, "name"));
     if (!output) throw new HttpError(404, `step "${step.name}" has no output "${param(req, "name")}"`);

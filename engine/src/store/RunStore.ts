@@ -7,6 +7,9 @@ import type { KeyComponents } from "../fingerprint/KeyComponents.js";
 import type { Decision } from "../explain/Decision.js";
 import type { PipelineSpec } from "../spec/PipelineSpec.js";
 
+/** A step's run in a pipeline run: the store's key for it, and its data folder's and cgroup's name. */
+export const stepRunIdOf = (runId: string, stepName: string): string => `${runId}.${stepName}`;
+
 export interface GitInfo {
   readonly repo: string;
   readonly branch: string;
