@@ -261,11 +261,13 @@ export class AgentPool {
     const job = agent.jobs.get(grant.holder);
     if (job && job.grant !== grant) return;
     agent.jobs.delete(grant.holder);
-    for (const d of job?.offered?.digests ?? []) {
-      const key = offerKey(job!.offered!.to, d);
-      const n = (this.offers.get(key) ?? 1) - 1;
-      if (n > 0) this.offers.set(key, n);
-      else this.offers.delete(key);
+    if (job?.offered) {
+      for (const d of job.offered.digests) {
+        const key = offerKey(job.offered.to, d);
+        const n = (this.offers.get(key) ?? 1) - 1;
+        if (n > 0) this.offers.set(key, n);
+        else this.offers.delete(key);
+      }
     }
     for (const g of grant.gpus) if (agent.busy.get(g) === grant.holder) agent.busy.delete(g);
     this.changed();
