@@ -134,9 +134,14 @@ export function removeCgroupNow(dir: string, ms: number): boolean {
   }
 }
 
+/** Where the cgroup of one step is: named by its step run id, which recovery finds it by (stopStepCgroups). */
+export function stepCgroupDir(cgroups: StepCgroups, stepRunId: string): string {
+  return join(cgroups.base, stepRunId);
+}
+
 /** Makes the cgroup of one step (an empty one left by an earlier attempt is reused). */
 export function createStepCgroup(cgroups: StepCgroups, stepRunId: string): string {
-  const dir = join(cgroups.base, stepRunId);
+  const dir = stepCgroupDir(cgroups, stepRunId);
   mkdirSync(dir, { recursive: true });
   return dir;
 }

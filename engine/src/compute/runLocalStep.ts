@@ -1,13 +1,13 @@
 import { mkdirSync, statSync, symlinkSync } from "node:fs";
 import { cp } from "node:fs/promises";
-import { basename, dirname, isAbsolute, join, relative } from "node:path";
+import { basename, isAbsolute, join, relative } from "node:path";
 import { MetricsTail } from "./MetricsTail.js";
 import type { JobIO, LaunchOutcome } from "./Compute.js";
 import { detectGpus } from "./GpuInventory.js";
 import type { LocalComputeContext } from "./LocalCompute.js";
 import { killGroup } from "./processIdentity.js";
 import { LOCAL_STEP_MARKER, stopStepProcesses } from "./stopStepProcesses.js";
-import { createStepCgroup, killCgroup, removeCgroup, stepCgroups } from "./cgroups.js";
+import { createStepCgroup, killCgroup, removeCgroup, stepCgroupDir, stepCgroups } from "./cgroups.js";
 import { HOST_TS_LOADER, resolveJob, RUNTIME_DIR } from "./resolveJob.js";
 import { launchSizeProblem } from "./launchSizeProblem.js";
 import { StepLauncher } from "./StepLauncher.js";
@@ -59,7 +59,7 @@ export function expectLocalStep(context: LocalComputeContext, stepRunId: string)
   const cgroups = stepCgroups();
   if ("problem" in cgroups) return;
   try {
-    (context.launcher ?? StepLauncher.shared()).expect({ dir: join(cgroups.base, stepRunId), home: cgroups.own });
+    (context.launcher ?? StepLauncher.shared()).expect({ dir: stepCgroupDir(cgroups, stepRunId), home: cgroups.own });
   } catch {
     // The step's own start says what is wrong.
   }
@@ -126,10 +126,9 @@ export async function runLocalStep(
   const metrics = new MetricsTail(metricsFile, (rows) => io.metrics(rows));
   const poll = setInterval(() => void metrics.read(), 300);
   try {
-    const cgroup = stepCgroup(job.stepRunId, io);
-    // The step expected next here (Compute.run hints.next) has its cgroup beside this one's.
-    const next = cgroup && expected !== undefined && expected !== job.stepRunId ? join(dirname(cgroup.dir), expected) : undefined;
-    return await spawnStep(context.launcher ?? StepLauncher.shared(), argv, workDir, env, job.resources.timeoutSeconds, io, signal, cgroup, { readOnly, ...(views && { views }), ...(next && { next }) });
+    // With the cgroup of the step expected next here (Compute.run hints.next), where the launcher waits after this start.
+    const cgroup = stepCgroup(job.stepRunId, io, expected !== job.stepRunId ? expected : undefined);
+    return await spawnStep(context.launcher ?? StepLauncher.shared(), argv, workDir, env, job.resources.timeoutSeconds, io, signal, cgroup, { readOnly, ...(views && { views }) });
   } finally {
     clearInterval(poll);
     await metrics.finish();
@@ -155,14 +154,14 @@ function workspaceViews(context: LocalComputeContext): LaunchRequest["views"] {
  * The step's own cgroup (and the launcher's, to return to after starting it), which holds its
  * whole process tree; where none can be made the step's log says so, once, and what that means.
  */
-function stepCgroup(stepRunId: string, io: JobIO): { dir: string; home: string } | undefined {
+function stepCgroup(stepRunId: string, io: JobIO, expected: string | undefined): { dir: string; home: string; next?: string } | undefined {
   const cgroups = stepCgroups();
   let problem: string;
   if ("problem" in cgroups) {
     problem = cgroups.problem;
   } else {
     try {
-      return { dir: createStepCgroup(cgroups, stepRunId), home: cgroups.own };
+      return { dir: createStepCgroup(cgroups, stepRunId), home: cgroups.own, ...(expected !== undefined && { next: stepCgroupDir(cgroups, expected) }) };
     } catch (err) {
       problem = `cannot make its cgroup: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -173,7 +172,7 @@ function stepCgroup(stepRunId: string, io: JobIO): { dir: string; home: string }
 
 function spawnStep(
   launcher: StepLauncher, argv: string[], cwd: string, env: Record<string, string>, timeoutSeconds: number | undefined, io: JobIO, signal: AbortSignal,
-  cgroup: { dir: string; home: string } | undefined, extra: Pick<LaunchRequest, "readOnly" | "views" | "next">,
+  cgroup: { dir: string; home: string; next?: string } | undefined, extra: Pick<LaunchRequest, "readOnly" | "views">,
 ): Promise<LaunchOutcome> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve({ reason: "canceled" });
@@ -202,7 +201,7 @@ function spawnStep(
     signal.addEventListener("abort", onAbort, { once: true });
     launcher.launch(
       {
-        argv, cwd, env, ...(cgroup && { cgroup, ...(extra.next && { next: extra.next }) }),
+        argv, cwd, env, ...(cgroup && { cgroup: { dir: cgroup.dir, home: cgroup.home }, ...(cgroup.next !== undefined && { next: cgroup.next }) }),
         ...(extra.readOnly!.length > 0 && { readOnly: extra.readOnly }), ...(extra.views && { views: extra.views }),
       },
       {
