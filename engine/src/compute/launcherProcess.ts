@@ -3,9 +3,10 @@
 // cgroups.ts and stopStepProcesses.ts), on purpose: fork() copies the page tables of the process
 // that calls it, so forking from a lean process costs the same whatever the engine (a kernel
 // holding data, a busy server) has in memory, and never blocks its loop.
-import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { spawn, type ChildProcess, type ChildProcessByStdio } from "node:child_process";
 import { accessSync, constants, mkdirSync, rmdirSync, statSync } from "node:fs";
-import type { Readable } from "node:stream";
+import { isAbsolute } from "node:path";
+import type { Readable, Writable } from "node:stream";
 import { enterCgroup, killCgroup, removeCgroup, removeCgroupNow } from "./cgroups.js";
 import type { LaunchReport, LaunchRequest, LauncherMessage } from "./launcherProtocol.js";
 import { stopStepProcesses } from "./stopStepProcesses.js";
@@ -43,7 +44,12 @@ const stopAllAndExit = (): void => {
     } catch {
       // Exiting anyway: the cgroup is left empty, and the next pipebook process removes it (cgroups.ts sweepStale).
     }
-    tryRmdir(waiting.dir);
+    if (waiting.shell) {
+      waiting.shell.kill("SIGKILL");
+      removeCgroupNow(waiting.dir, 1000);
+    } else {
+      tryRmdir(waiting.dir);
+    }
   }
   process.exit(0);
 };
@@ -55,8 +61,42 @@ const stopAllAndExit = (): void => {
  * without that start, or when another start or its exit comes first, and removes the folder
  * (the engine makes it again if that step does start later).
  */
-let waiting: { readonly dir: string; readonly home: string; readonly timer: NodeJS.Timeout } | undefined;
+let waiting: { readonly dir: string; readonly home: string; readonly timer: NodeJS.Timeout; shell?: Shell } | undefined;
 const WAIT_MS = 10_000;
+
+/**
+ * A shell started ahead in the cgroup the launcher waits in, blocked reading its stdin: the
+ * expected step's start writes it one command line (`cd`, the step's environment, `exec` of its
+ * argv) and the shell becomes the step's process, with its pid, its process group and its cgroup.
+ * A spawn() here forks this Node process and waits for the exec that follows (1.3–2.3 ms of a
+ * step's start on a two-core machine, p90 4–5 in a cgroup); a small shell ready for the line
+ * takes the write and its own exec. Used only where this machine's /bin/sh passes on exactly the
+ * environment it is given (`shellFits`), for commands it runs as spawn() would (`shellLine`).
+ */
+type Shell = ChildProcessByStdio<Writable, Readable, Readable>;
+
+/** Whether /bin/sh, given `shellLine`'s line, runs its command with exactly the environment the line names; undefined until known. */
+let shellFits: boolean | undefined;
+
+/**
+ * What the probe gives the shell: names a real environment holds that some shells treat as their
+ * own (bash sets `_` and SHLVL itself), besides a quoted value.
+ */
+const PROBE_ENV = { PIPEBOOK_SHELL_PROBE: "a 'b'\n", _: "/probe", SHLVL: "7", PWD: "/probe" };
+
+/** Finds out `shellFits`, once, as the launcher boots: two small processes, done long before a first step comes. */
+function probeShell(): void {
+  const probe = spawn("/bin/sh", ["-s"], { cwd: "/", env: {}, stdio: ["pipe", "pipe", "ignore"] });
+  let out = "";
+  probe.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  probe.once("error", () => (shellFits = false));
+  probe.once("close", (code) => {
+    const expected = Object.entries(PROBE_ENV).map(([k, v]) => `${k}=${v}\0`).sort().join("");
+    shellFits = code === 0 && out.split("\0").filter(Boolean).map((l) => `${l}\0`).sort().join("") === expected;
+  });
+  probe.stdin.on("error", () => undefined);
+  probe.stdin.end(shellLine({ argv: ["/usr/bin/env", "-0"], cwd: "/", env: PROBE_ENV }) ?? "exit 1\n");
+}
 
 // Ctrl-C, a closed terminal, `timeout` or a service manager signal the whole group: the engine
 // decides what to stop (it may cancel its run gracefully); if the signal ends the engine, the
@@ -208,7 +248,7 @@ function unbindOldest(): void {
 function start(m: LaunchRequest): void {
   const [cmd, ...args] = m.argv;
   const stepRunId = m.env["PIPEBOOK_STEP_RUN_ID"];
-  let child: ChildProcessByStdio<null, Readable, Readable>;
+  let child: ChildProcess & { readonly stdout: Readable; readonly stderr: Readable };
   // The step is born in its cgroup: this process is in it for the fork inside spawn() (it waited
   // there for this step, or enters now) and leaves right after, so no instruction of the step
   // runs outside it (no race with a setsid).
@@ -227,15 +267,25 @@ function start(m: LaunchRequest): void {
       cgroupProblem = `cannot enter ${m.cgroup.dir}: ${err instanceof Error ? err.message : String(err)}`;
     }
   }
+  // The shell started ahead for this step, where it can run this command.
+  const line = left?.shell && left.dir === m.cgroup?.dir ? shellLine(m) : undefined;
+  const shell = line !== undefined ? left!.shell : undefined;
+  if (left?.shell && !shell) left.shell.kill("SIGKILL");
   // Waited for another step: not in that step's cgroup any more (home if this one has none), which goes.
   if (left && left.dir !== m.cgroup?.dir) {
     if (!entered) moveTo(left.home);
-    tryRmdir(left.dir);
+    if (left.shell) left.shell.once("exit", () => tryRmdir(left.dir));
+    else tryRmdir(left.dir);
   }
   traceStep(stepRunId, "L-cgroup-entered");
   try {
-    // Each step leads its own process group, so the engine can stop a step's whole tree.
-    child = spawn(cmd!, args, { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    if (shell) {
+      shell.stdin.end(line);
+      child = shell;
+    } else {
+      // Each step leads its own process group, so the engine can stop a step's whole tree.
+      child = spawn(cmd!, args, { cwd: m.cwd, env: m.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    }
   } catch (err) {
     // Some refusals throw here instead of emitting "error" (E2BIG, a NUL in a string): they end
     // this one step, never this process, which relays every other running step.
@@ -308,17 +358,65 @@ function waitIn(dir: string, home: string): boolean {
   } catch {
     return false;
   }
-  waiting = { dir, home, timer: setTimeout(goHome, WAIT_MS).unref() };
+  const wait: NonNullable<typeof waiting> = { dir, home, timer: setTimeout(goHome, WAIT_MS).unref() };
+  waiting = wait;
+  if (shellFits) {
+    // Born here, in its own session as a step is (it becomes one); its stdin ignores a closed pipe
+    // (the shell ended), which the step's exit reports.
+    const shell = spawn("/bin/sh", ["-s"], { cwd: "/", env: {}, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    shell.stdin.on("error", () => undefined);
+    shell.once("error", () => {
+      if (wait.shell === shell) delete wait.shell;
+    });
+    // Gone before its step came (killed from outside): that step is spawned.
+    shell.once("exit", () => {
+      if (wait.shell === shell && waiting === wait) delete wait.shell;
+    });
+    if (shell.pid !== undefined) wait.shell = shell;
+  }
   return true;
 }
 
-/** The expected step did not come: home, and its cgroup removed. */
+/** The expected step did not come: home, and its cgroup removed (once the shell waiting there has gone). */
 function goHome(): void {
   const left = waiting;
   if (!left) return;
   waiting = undefined;
   moveTo(left.home);
-  tryRmdir(left.dir);
+  if (left.shell) {
+    left.shell.once("exit", () => tryRmdir(left.dir));
+    left.shell.kill("SIGKILL");
+  } else {
+    tryRmdir(left.dir);
+  }
+}
+
+/** Names some shell sets, reads or holds read-only for itself (the probe covers `_`, SHLVL and PWD): a step's environment with one is spawned. */
+const SHELL_NAMES = new Set(["IFS", "PS1", "PS2", "PS4", "PPID", "OPTIND", "LINENO", "ENV", "CDPATH", "UID", "EUID", "BASHOPTS", "SHELLOPTS", "BASH_ENV"]);
+
+/**
+ * The line that has a waiting shell run `m` as spawn() would: in `m.cwd`, with exactly `m.env`
+ * (the shell's own PWD and OLDPWD unset, then the step's own set where it has them), stdin
+ * /dev/null, every word single-quoted. Undefined where the shell could differ: a command found
+ * on PATH or not executable, a missing folder (spawn's own error names them), a name the shell
+ * would not take or treats as its own, a NUL byte.
+ */
+function shellLine(m: Pick<LaunchRequest, "argv" | "cwd" | "env">): string | undefined {
+  const [cmd] = m.argv;
+  if (cmd === undefined || !isAbsolute(cmd)) return undefined;
+  const names = Object.keys(m.env);
+  if (names.some((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n) || SHELL_NAMES.has(n))) return undefined;
+  const words = [...m.argv, m.cwd, ...Object.values(m.env)];
+  if (words.some((w) => w.includes("\0"))) return undefined;
+  try {
+    accessSync(cmd, constants.X_OK);
+    if (!statSync(cmd).isFile() || !statSync(m.cwd).isDirectory()) return undefined;
+  } catch {
+    return undefined;
+  }
+  const quote = (w: string): string => `'${w.replaceAll("'", "'\\''")}'`;
+  const exports = names.length > 0 ? ` && export ${names.map((n) => `${n}=${quote(m.env[n]!)}`).join(" ")}` : "";
+  return `cd -- ${quote(m.cwd)} && unset OLDPWD PWD${exports} && exec ${m.argv.map(quote).join(" ")} </dev/null\n`;
 }
 
 /** Enters a step's cgroup, made again where it was removed meanwhile (a folder this launcher waited in). */
@@ -349,3 +447,5 @@ function tryRmdir(dir: string): void {
     // In use again, or gone.
   }
 }
+
+probeShell();
