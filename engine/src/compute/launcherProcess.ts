@@ -312,19 +312,21 @@ function start(m: LaunchRequest): void {
   child.stdout.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stdout", base64: chunk.toString("base64") }));
   child.stderr.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stderr", base64: chunk.toString("base64") }));
   // The step's process ended: nothing it started may outlive it (a setsid daemon would, and would
-  // hold its output pipes, so its close, open). Its cgroup holds them all; without one, those
-  // that kept its step id are found by it.
+  // hold its output pipes, so its close, open). Its cgroup holds them all, its group included
+  // (one read where it is empty: cgroups.ts); without one, the group, then those that kept its
+  // step id, found by it.
   child.once("exit", () => {
     traceStep(stepRunId, "L-exit");
-    if (pid !== undefined) {
+    if (cgroup) {
+      killCgroup(cgroup);
+    } else if (pid !== undefined) {
       try {
         process.kill(-pid, "SIGKILL");
       } catch {
         // The group is empty.
       }
+      if (stepRunId !== undefined) stopStepProcesses(new Set([stepRunId]));
     }
-    if (cgroup) killCgroup(cgroup);
-    else if (pid !== undefined && stepRunId !== undefined) stopStepProcesses(new Set([stepRunId]));
     // A process that escaped both (no cgroup here) still holds the step's pipes: the step ends
     // anyway, what that process writes later is not read.
     const deadline = setTimeout(() => {

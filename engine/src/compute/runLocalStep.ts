@@ -228,10 +228,10 @@ function spawnStep(
           clearTimeout(timer);
           clearTimeout(killTimer);
           signal.removeEventListener("abort", onAbort);
-          // The step's own children may outlive it in its group; they go with it.
-          if (pid !== undefined) killGroup(pid, "SIGKILL");
+          // A closed step's launcher stopped what it left (launcherProcess.ts); a lost one's did not.
           if (end.type === "lost") {
             // No launcher relays this step any more: what it left runs on unless stopped here.
+            if (pid !== undefined) killGroup(pid, "SIGKILL");
             if (cgroup) {
               killCgroup(cgroup.dir);
               removeCgroup(cgroup.dir);
