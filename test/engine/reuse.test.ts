@@ -174,6 +174,11 @@ describe("reuse", () => {
     expect([status(regen, "a"), status(regen, "b")]).toEqual(["completed", "completed"]);
     expect(why(regen, "a")).toBe("ran because the run was submitted with regenerateOutputs");
     expect([await sb.count("a"), await sb.count("b")]).toEqual([2, 3]);
+    // A step that runs whatever the store holds has its key made after it started, and recorded
+    // all the same: the next run reuses that newest result.
+    const after = await submit(make());
+    expect(status(after, "a")).toBe("reused");
+    expect(after.steps.find((s) => s.name === "a")!.reusedFrom?.runId).toBe(regen.runId);
   });
 
   it("runs a step once when two identical runs are submitted together: the second waits and reuses it", async () => {

@@ -31,7 +31,8 @@ export class StepJobIO implements JobIO {
     private readonly p: PreparedStep,
     readonly stepDir: string,
     private readonly outputDirs: ReadonlyMap<string, string>,
-    private readonly decided: StepUpdate,
+    /** The step's key and decision, recorded with its start (made then, where nothing needed the key before: runStep). */
+    private readonly decided: () => StepUpdate,
     /** Called once the step's process started (the engine is idle while it boots): work done ahead for the next step. */
     private readonly afterStart?: () => void,
     /** A folder that already holds this step's code, laid out ahead (runStep.ts makeAhead). */
@@ -87,8 +88,9 @@ export class StepJobIO implements JobIO {
     const { ctx } = this;
     this.startedAt = new Date().toISOString();
     const pid = handle.kind === "process" ? { pid: handle.pid, pidStart: processStart(handle.pid) } : {};
-    ctx.recorder.strictly({ type: "step", step: this.p.step.name, update: { ...this.decided, status: "running", ...pid, startedAt: this.startedAt } });
-    const decision = this.decided.decision;
+    const decided = this.decided();
+    ctx.recorder.strictly({ type: "step", step: this.p.step.name, update: { ...decided, status: "running", ...pid, startedAt: this.startedAt } });
+    const decision = decided.decision;
     ctx.emit({ type: "step-status", runId: ctx.runId, step: this.p.step.name, status: "running", ...(decision && { detail: summarizeDecision(decision) }) });
     this.afterStart?.();
   }

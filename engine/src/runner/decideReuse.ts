@@ -11,8 +11,8 @@ export interface ReuseQuery {
   readonly runId: string;
   readonly experiment: string;
   readonly stepName: string;
-  readonly digest: string;
-  readonly components: KeyComponents;
+  /** The step's key, made on first use: a step that runs whatever the store holds needs none to be decided. */
+  readonly key: () => { readonly digest: string; readonly components: KeyComponents };
   readonly allowReuse: boolean;
   readonly regenerateOutputs: boolean;
 }
@@ -30,8 +30,9 @@ export type ReuseVerdict =
 export async function decideReuse(q: ReuseQuery): Promise<ReuseVerdict> {
   if (q.regenerateOutputs) return { reuse: false, decision: { reason: "regenerate-outputs" } };
   if (!q.allowReuse) return { reuse: false, decision: { reason: "allow-reuse-false" } };
+  const { digest, components } = q.key();
   let rejected: { ref: StepRef; problems: string[] } | undefined;
-  for (const candidate of q.ws.runs.findByKey(q.digest)) {
+  for (const candidate of q.ws.runs.findByKey(digest)) {
     const outputs = q.ws.runs.getOutputs(candidate.id);
     const problems = await verifyOutputs(q.ws, outputs);
     const ref = refOf(q.ws, candidate);
@@ -42,10 +43,10 @@ export async function decideReuse(q: ReuseQuery): Promise<ReuseVerdict> {
   const previous = q.ws.runs.findPrevious(q.stepName, q.experiment, q.runId);
   if (!previous?.keyComponents) return { reuse: false, decision: { reason: "first-run" } };
   const ref = refOf(q.ws, previous);
-  if (previous.keyDigest === q.digest) {
+  if (previous.keyDigest === digest) {
     return { reuse: false, decision: { reason: "previous-incomplete", comparedWith: ref, status: previous.status } };
   }
-  return { reuse: false, decision: { reason: "key-changed", comparedWith: ref, changes: diffKeys(previous.keyComponents, q.components) } };
+  return { reuse: false, decision: { reason: "key-changed", comparedWith: ref, changes: diffKeys(previous.keyComponents, components) } };
 }
 
 async function verifyOutputs(ws: Workspace, outputs: readonly OutputRow[]): Promise<string[]> {

@@ -69,12 +69,16 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
   const stepRunId = stepRunIdOf(runId, step.name);
   traceStep(stepRunId, "runStep");
   const inputs = await resolveInputs(ctx, p);
-  const { components, digest } = stepKey({
+  // Made where the decision needs it, else once the step started (its "running" record holds it):
+  // a step that runs whatever the store holds (--regenerate, allowReuse: false) starts without
+  // waiting for a canonical JSON and a SHA-256 (~0.16 ms a step).
+  let key: ReturnType<typeof stepKey> | undefined;
+  const keyOf = (): ReturnType<typeof stepKey> => (key ??= stepKey({
     step, source: p.source, hashPaths: p.hashPaths, parameters: ctx.parameters,
     inputDigests: Object.fromEntries(inputs.map((i) => [i.name, i.digest])), environment: p.environment, compute: p.compute,
-  });
+  }));
   const decide = () => decideReuse({
-    ws: ctx.ws, runId, experiment: ctx.experiment, stepName: step.name, digest, components,
+    ws: ctx.ws, runId, experiment: ctx.experiment, stepName: step.name, key: keyOf,
     allowReuse: step.allowReuse, regenerateOutputs: ctx.regenerateOutputs,
   });
   let verdict = await decide();
@@ -82,7 +86,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
   // The same step may be about to run, or running, elsewhere (two identical runs submitted
   // together): claim the key or wait for the one that did, then decide again and reuse its result.
   while (!verdict.reuse && step.allowReuse && !ctx.regenerateOutputs && !ctx.signal.aborted) {
-    const twin = ctx.ws.runs.claimKey(stepRunId, digest);
+    const twin = ctx.ws.runs.claimKey(stepRunId, keyOf().digest);
     if (twin === undefined || (await (await import("./waitForTwin.js")).waitForTwin(ctx, step.name, twin)) !== "ended") break;
     verdict = await decide();
   }
@@ -95,7 +99,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
     const at = now();
     recorder.strictly({
       type: "step", step: step.name, outputs: verdict.outputs,
-      update: { status: "reused", keyDigest: digest, keyComponents: components, decision: verdict.decision, reusedFrom: verdict.origin.id, startedAt: at, endedAt: at },
+      update: { status: "reused", keyDigest: keyOf().digest, keyComponents: keyOf().components, decision: verdict.decision, reusedFrom: verdict.origin.id, startedAt: at, endedAt: at },
     });
     for (const o of verdict.outputs) ctx.data.set(o.name, { path: o.path, digest: o.digest ?? "" });
     ctx.emit({ type: "step-status", runId, step: step.name, status: "reused", detail: summarizeDecision(verdict.decision) });
@@ -103,7 +107,9 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
   }
 
   // A miss: stage the job and hand it to the target.
-  if (step instanceof DataTransferStep) return runTransfer(ctx, step, { keyDigest: digest, keyComponents: components, decision: verdict.decision });
+  const { decision } = verdict;
+  const decided = (): StepUpdate => ({ keyDigest: keyOf().digest, keyComponents: keyOf().components, decision });
+  if (step instanceof DataTransferStep) return runTransfer(ctx, step, decided());
   const [{ StepJobIO, copySnapshotSync }, { describeOutcome }, { deliverOutputs }] = await runningModules();
   const job = await buildStepJob(ctx, p, stepRunId, inputs);
   const { stepDir, outputDirs, all } = stepFolders(ctx, p);
@@ -112,7 +118,6 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
   const ahead = ctx.madeAhead.get(step.name);
   ctx.madeAhead.delete(step.name);
   if (!ahead) for (const dir of all) makeDir(dir);
-  const decided = { keyDigest: digest, keyComponents: components, decision: verdict.decision };
   const io = new StepJobIO(ctx, p, stepDir, outputDirs, decided, next && (() => makeAhead(ctx, next, copySnapshotSync)), ahead?.codeIn);
   traceStep(stepRunId, "dirs-made");
   let outcome: LaunchOutcome;
@@ -140,7 +145,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
   if (error) {
     const status = outcome.reason === "canceled" ? "canceled" : "failed";
     return endUnfinished(ctx, step.name, status, error, durationMs, {
-      ...decided, endedAt, pid: null, ...(outcome.reason === "exit-non-zero" && outcome.code !== null && { exitCode: outcome.code }),
+      ...decided(), endedAt, pid: null, ...(outcome.reason === "exit-non-zero" && outcome.code !== null && { exitCode: outcome.code }),
     });
   }
 
@@ -154,7 +159,7 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
   try {
     await deliverOutputs(ctx, step, stepRunId, produced);
   } catch (err) {
-    return endUnfinished(ctx, step.name, "failed", err instanceof Error ? err.message : String(err), durationMs, { ...decided, endedAt, pid: null });
+    return endUnfinished(ctx, step.name, "failed", err instanceof Error ? err.message : String(err), durationMs, { ...decided(), endedAt, pid: null });
   }
   recorder.strictly({ type: "step", step: step.name, outputs: produced.map(({ name, path, digest }) => ({ name, path, digest })), update: { status: "completed", endedAt, exitCode: 0, pid: null } });
   for (const o of produced) ctx.data.set(o.name, { path: o.path, digest: o.digest, ...(o.layout && { layout: o.layout }) });
