@@ -1,8 +1,8 @@
 // The step launcher: a small process that starts step processes for the engine and relays their
-// output and exit. It loads nothing but node:child_process and node:fs (with the few lines of
-// cgroups.ts and stopStepProcesses.ts), on purpose: fork() copies the page tables of the process
-// that calls it, so forking from a lean process costs the same whatever the engine (a kernel
-// holding data, a busy server) has in memory, and never blocks its loop.
+// output and exit. It loads nothing but node:child_process, node:fs and node:path (with the few
+// lines of cgroups.ts and stopStepProcesses.ts), on purpose: fork() copies the page tables of the
+// process that calls it, so forking from a lean process costs the same whatever the engine (a
+// kernel holding data, a busy server) has in memory, and never blocks its loop.
 import { spawn, type ChildProcess, type ChildProcessByStdio } from "node:child_process";
 import { accessSync, constants, mkdirSync, rmdirSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
@@ -249,9 +249,9 @@ function start(m: LaunchRequest): void {
   const [cmd, ...args] = m.argv;
   const stepRunId = m.env["PIPEBOOK_STEP_RUN_ID"];
   let child: ChildProcess & { readonly stdout: Readable; readonly stderr: Readable };
-  // The step is born in its cgroup: this process is in it for the fork inside spawn() (it waited
-  // there for this step, or enters now) and leaves right after, so no instruction of the step
-  // runs outside it (no race with a setsid).
+  // The step is born in its cgroup: the shell that waited there for it becomes the step, or this
+  // process is in it for the fork inside spawn() (it waited there for this step, or enters now)
+  // and leaves right after, so no instruction of the step runs outside it (no race with a setsid).
   let cgroupProblem: string | undefined;
   let entered = false;
   const left = waiting;
