@@ -91,8 +91,8 @@ function probeShell(): void {
   probe.stdout.on("data", (d: Buffer) => (out += d.toString()));
   probe.once("error", () => (shellFits = false));
   probe.once("close", (code) => {
-    const expected = Object.entries(PROBE_ENV).map(([k, v]) => `${k}=${v}\0`).sort().join("");
-    shellFits = code === 0 && out.split("\0").filter(Boolean).map((l) => `${l}\0`).sort().join("") === expected;
+    const expected = Object.entries(PROBE_ENV).map(([k, v]) => `${k}=${v}`).sort().join("\0");
+    shellFits = code === 0 && out.split("\0").filter(Boolean).sort().join("\0") === expected;
   });
   probe.stdin.on("error", () => undefined);
   probe.stdin.end(shellLine({ argv: ["/usr/bin/env", "-0"], cwd: "/", env: PROBE_ENV }) ?? "exit 1\n");
@@ -128,7 +128,7 @@ process.on("message", (m: LauncherMessage) => {
     return;
   }
   if (m.type === "expect") {
-    if (!waiting && ![...running.values()].includes(m.cgroup.dir)) waitIn(m.cgroup.dir, m.cgroup.home);
+    if (!waiting && !runningIn(m.cgroup.dir)) waitIn(m.cgroup.dir, m.cgroup.home);
     return;
   }
   traceStep(m.env["PIPEBOOK_STEP_RUN_ID"], "L-received");
@@ -270,12 +270,12 @@ function start(m: LaunchRequest): void {
   // The shell started ahead for this step, where it can run this command.
   const line = left?.shell && left.dir === m.cgroup?.dir ? shellLine(m) : undefined;
   const shell = line !== undefined ? left!.shell : undefined;
-  if (left?.shell && !shell) left.shell.kill("SIGKILL");
   // Waited for another step: not in that step's cgroup any more (home if this one has none), which goes.
   if (left && left.dir !== m.cgroup?.dir) {
     if (!entered) moveTo(left.home);
-    if (left.shell) left.shell.once("exit", () => tryRmdir(left.dir));
-    else tryRmdir(left.dir);
+    discard(left);
+  } else if (left?.shell && !shell) {
+    left.shell.kill("SIGKILL");
   }
   traceStep(stepRunId, "L-cgroup-entered");
   try {
@@ -307,7 +307,7 @@ function start(m: LaunchRequest): void {
   }
   // Out of the step's cgroup, once it is reported: into the next step's (never one a running step
   // is in, which is killed with it), else home.
-  if (entered) leave(m.cgroup!.home, m.next !== undefined && m.next !== cgroup && ![...running.values()].includes(m.next) ? m.next : undefined);
+  if (entered) leave(m.cgroup!.home, m.next !== undefined && m.next !== cgroup && !runningIn(m.next) ? m.next : undefined);
   child.once("error", (err) => report({ id: m.id, type: "spawn-error", message: err.message }));
   child.stdout.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stdout", base64: chunk.toString("base64") }));
   child.stderr.on("data", (chunk: Buffer) => report({ id: m.id, type: "output", stream: "stderr", base64: chunk.toString("base64") }));
@@ -367,9 +367,9 @@ function waitIn(dir: string, home: string): boolean {
     // (the shell ended), which the step's exit reports.
     const shell = spawn("/bin/sh", ["-s"], { cwd: "/", env: {}, stdio: ["pipe", "pipe", "pipe"], detached: true });
     shell.stdin.on("error", () => undefined);
-    shell.once("error", () => {
-      if (wait.shell === shell) delete wait.shell;
-    });
+    // A shell that could not start has no pid and is not kept; a later error (a kill of one
+    // gone) changes nothing.
+    shell.once("error", () => undefined);
     // Gone before its step came (killed from outside): that step is spawned.
     shell.once("exit", () => {
       if (wait.shell === shell && waiting === wait) delete wait.shell;
@@ -385,12 +385,19 @@ function goHome(): void {
   if (!left) return;
   waiting = undefined;
   moveTo(left.home);
-  if (left.shell) {
-    left.shell.once("exit", () => tryRmdir(left.dir));
-    left.shell.kill("SIGKILL");
-  } else {
-    tryRmdir(left.dir);
-  }
+  discard(left);
+}
+
+/** A wait that ended without its step: its shell killed, and its cgroup removed (once that shell has gone). */
+function discard(left: NonNullable<typeof waiting>): void {
+  if (!left.shell) return tryRmdir(left.dir);
+  left.shell.once("exit", () => tryRmdir(left.dir));
+  left.shell.kill("SIGKILL");
+}
+
+/** Whether a started step, not yet closed, is in this cgroup (which is killed with it). */
+function runningIn(dir: string): boolean {
+  return [...running.values()].includes(dir);
 }
 
 /** Names some shell sets, reads or holds read-only for itself (the probe covers `_`, SHLVL and PWD): a step's environment with one is spawned. */

@@ -127,7 +127,6 @@ export class StepJobIO implements JobIO {
   close(): void {
     this.logs.close();
   }
-
 }
 
 /**

@@ -95,11 +95,14 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
     const problem = await transferDestinationProblem(ctx, step);
     if (problem) verdict = { reuse: false, decision: { reason: "outputs-invalid", from: verdict.decision.from, problems: [problem] } };
   }
+  // What the step's record keeps of its decision (the key made now, where nothing made it yet).
+  const { decision } = verdict;
+  const decided = (): StepUpdate => ({ keyDigest: keyOf().digest, keyComponents: keyOf().components, decision });
   if (verdict.reuse) {
     const at = now();
     recorder.strictly({
       type: "step", step: step.name, outputs: verdict.outputs,
-      update: { status: "reused", keyDigest: keyOf().digest, keyComponents: keyOf().components, decision: verdict.decision, reusedFrom: verdict.origin.id, startedAt: at, endedAt: at },
+      update: { status: "reused", ...decided(), reusedFrom: verdict.origin.id, startedAt: at, endedAt: at },
     });
     for (const o of verdict.outputs) ctx.data.set(o.name, { path: o.path, digest: o.digest ?? "" });
     ctx.emit({ type: "step-status", runId, step: step.name, status: "reused", detail: summarizeDecision(verdict.decision) });
@@ -107,8 +110,6 @@ export async function runStep(ctx: RunContext, p: PreparedStep, next?: PreparedS
   }
 
   // A miss: stage the job and hand it to the target.
-  const { decision } = verdict;
-  const decided = (): StepUpdate => ({ keyDigest: keyOf().digest, keyComponents: keyOf().components, decision });
   if (step instanceof DataTransferStep) return runTransfer(ctx, step, decided());
   const [{ StepJobIO, copySnapshotSync }, { describeOutcome }, { deliverOutputs }] = await runningModules();
   const job = await buildStepJob(ctx, p, stepRunId, inputs);
