@@ -240,7 +240,10 @@ export class AgentPool {
       // Offered to the token the agent connected with: another token (another agent's, or one
       // that takes this agent's name later) reads none of them.
       job.offered = { to: agent.token, digests: [...new Set([...message.snapshot, ...Object.values(message.inputs).flatMap((l) => l.files)].map(([, d]) => d))] };
-      for (const d of job.offered.digests) this.offers.set(offerKey(agent.token, d), (this.offers.get(offerKey(agent.token, d)) ?? 0) + 1);
+      for (const d of job.offered.digests) {
+        const key = offerKey(agent.token, d);
+        this.offers.set(key, (this.offers.get(key) ?? 0) + 1);
+      }
       job.settle = (end) => {
         signal.removeEventListener("abort", onAbort);
         resolve(end);
